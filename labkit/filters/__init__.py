@@ -1,0 +1,1 @@
+"""See the module docstrings; filled in by the area's issue."""

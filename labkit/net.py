@@ -1,0 +1,114 @@
+"""Addresses and ports of the lab Internet.
+
+Every lab host has a public *documentation* address (RFC 5737: 192.0.2.0/24,
+198.51.100.0/24, 203.0.113.0/24).  On the wire, everything runs on loopback: a
+documentation address ``A.B.C.D`` is played by the loopback alias ``127.B.C.D``
+(for example ``203.0.113.7`` -> ``127.0.113.7``).  On Linux every 127.x.y.z address
+can be bound as a source address, so the receiver sees a distinct client address
+per host over real TCP.  Where only 127.0.0.1 works (macOS, Windows) the lab falls
+back to the PROXY protocol header (see :mod:`labkit.mta`).
+
+Ports are always ephemeral and allocated here, in one place.
+
+Introduced in lab 00 (set-up).
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import socket
+
+from .errors import UsageError
+
+LOOPBACK = "127.0.0.1"
+
+DOC_NETWORKS = tuple(
+    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+)
+
+
+def is_lab_address(ip: str) -> bool:
+    """True for documentation addresses (IPv4 RFC 5737, IPv6 2001:db8::/32) and loopback."""
+    addr = ipaddress.ip_address(ip)
+    if addr.is_loopback:
+        return True
+    if addr.version == 6:
+        return addr in ipaddress.ip_network("2001:db8::/32")
+    return any(addr in net for net in DOC_NETWORKS)
+
+
+def to_loopback(doc_ip: str) -> str:
+    """Map a documentation IPv4 address to the loopback alias that plays it.
+
+    >>> to_loopback("203.0.113.7")
+    '127.0.113.7'
+    """
+    addr = ipaddress.ip_address(doc_ip)
+    if addr.version != 4 or not any(addr in net for net in DOC_NETWORKS):
+        raise UsageError(f"{doc_ip} is not an IPv4 documentation address (RFC 5737)")
+    return "127." + ".".join(str(doc_ip).split(".")[1:])
+
+
+def from_loopback(lo_ip: str) -> str:
+    """Map a loopback alias back to the documentation address it plays.
+
+    Addresses that are not aliases of a documentation address are returned unchanged.
+
+    >>> from_loopback("127.51.100.25")
+    '198.51.100.25'
+    """
+    parts = lo_ip.split(".")
+    if len(parts) != 4 or parts[0] != "127":
+        return lo_ip
+    for first in ("192", "198", "203"):
+        candidate = ".".join([first, *parts[1:]])
+        try:
+            if any(ipaddress.ip_address(candidate) in net for net in DOC_NETWORKS):
+                return candidate
+        except ValueError:
+            return lo_ip
+    return lo_ip
+
+
+@functools.lru_cache(maxsize=1)
+def aliases_available() -> bool:
+    """True if loopback aliases such as 127.0.113.7 can be bound (Linux)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.113.254", 0))
+        return True
+    except OSError:
+        return False
+
+
+def free_port(host: str = LOOPBACK, *, udp_too: bool = False) -> int:
+    """Return a port that is free on ``host`` now (for TCP, and UDP when asked).
+
+    aiosmtpd's Controller cannot take ``port=0`` (its ready check dials the
+    configured port), so every lab server gets its port from here.
+    """
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if not udp_too:
+            return port
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                u.bind((host, port))
+            return port
+        except OSError:
+            continue
+    raise OSError("no free port found on loopback after 50 tries")
+
+
+__all__ = [
+    "LOOPBACK",
+    "DOC_NETWORKS",
+    "is_lab_address",
+    "to_loopback",
+    "from_loopback",
+    "aliases_available",
+    "free_port",
+]

@@ -1,0 +1,47 @@
+"""Shared fixtures: the lab DNS with the course zones, tool checks, the corpus."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_tool(name: str) -> str:
+    """Return the path of an external tool; skip without it, but fail in CI."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"the tool {name!r} is not installed (.ci/run installs it)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def lab_dns():
+    """A LabDNS serving the course zones (data/zones) for the whole test session."""
+    import labkit.dns
+
+    with labkit.dns.LabDNS() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """The SpamAssassin corpus beside the project; skip without it, fail in CI."""
+    env = os.environ.get("LABKIT_CORPUS")
+    candidates = [Path(env)] if env else []
+    candidates.append(ROOT.parent / "shared" / "corpora" / "spamassassin")
+    for c in candidates:
+        if c.is_dir():
+            return c
+    message = "SpamAssassin corpus not found (set LABKIT_CORPUS)"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
