@@ -1,0 +1,433 @@
+"""LabDNS: a real authoritative DNS server on loopback (UDP and TCP).
+
+    >>> import labkit as lk
+    >>> with lk.dns.LabDNS() as lab:                       # doctest: +SKIP
+    ...     lab.resolver().resolve("corp.example", "TXT")
+
+It serves the course zones (or any zone text you give it) on 127.0.0.1 and an
+ephemeral port, answers like an authoritative server (see :mod:`.authority`), sets
+the TC bit when an answer does not fit in UDP so clients retry over TCP, can be told
+to misbehave per name (``faults``), and logs every question in :attr:`LabDNS.queries`.
+It runs in its own threads, so it works inside a Jupyter kernel that already has an
+asyncio loop, and serves many clients at once.
+
+Introduced in lab 02 (DNS).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import logging
+import socket
+import socketserver
+import struct
+import threading
+from collections.abc import Mapping
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.resolver
+import dns.rrset
+
+from ..errors import ServiceError, UsageError
+from ..net import LOOPBACK
+from ..service import Service
+from . import zone as _zone
+from .authority import Authority
+
+log = logging.getLogger(__name__)
+
+FAULT_KINDS = ("timeout", "servfail", "refused")
+_TCP_IDLE = 10.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Query:
+    """One question the server was asked, and what it answered."""
+
+    time: _dt.datetime
+    client: str
+    transport: str
+    name: str
+    rdtype: str
+    rcode: str
+    answers: tuple[str, ...] = ()
+    fault: str | None = None
+
+    def to_dict(self) -> dict:
+        """Plain data for ``--json`` and tables."""
+        d = dataclasses.asdict(self)
+        d["time"] = self.time.isoformat(timespec="milliseconds")
+        return d
+
+    def __str__(self) -> str:
+        extra = f" [fault: {self.fault}]" if self.fault else ""
+        shown = "; ".join(_short(a) for a in self.answers[:3]) + (" ..." if len(self.answers) > 3 else "")
+        return f"{self.transport} {self.rdtype:5} {self.name} -> {self.rcode}{extra} {shown}".rstrip()
+
+
+def _short(text: str, width: int = 72) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+class QueryLog(list):
+    """The list of :class:`Query` entries, with readable text and HTML views."""
+
+    def __str__(self) -> str:
+        return "\n".join(str(q) for q in self) or "(no queries yet)"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(str(v))}</td>"
+                for v in (q.transport, q.rdtype, q.name, q.rcode + (f" ({q.fault})" if q.fault else ""),
+                          "; ".join(q.answers))
+            )
+            + "</tr>"
+            for q in self
+        )
+        head = "".join(f"<th>{h}</th>" for h in ("via", "type", "name", "answer code", "answers"))
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def parse_fault(spec: str) -> tuple[str, str]:
+    """Parse ``NAME[/TYPE]=KIND`` into ``(key, kind)``; raise UsageError if malformed."""
+    key, sep, kind = spec.partition("=")
+    if not sep or not key or not kind:
+        raise UsageError(
+            f"malformed fault {spec!r}: use NAME=KIND or NAME/TYPE=KIND, KIND one of {', '.join(FAULT_KINDS)}"
+        )
+    return _fault_key(key), _fault_kind(kind)
+
+
+def _fault_kind(kind: str) -> str:
+    kind = kind.strip().lower()
+    if kind not in FAULT_KINDS:
+        raise UsageError(f"unknown fault kind {kind!r}: accepted kinds are {', '.join(FAULT_KINDS)}")
+    return kind
+
+
+def _fault_key(key: str) -> str:
+    name, _, rdtype = key.strip().partition("/")
+    try:
+        text = dns.name.from_text(name).to_text().lower()
+        if rdtype:
+            text += "/" + dns.rdatatype.to_text(dns.rdatatype.from_text(rdtype.upper()))
+    except (dns.exception.DNSException, ValueError) as exc:
+        raise UsageError(f"malformed fault target {key!r}: {exc}") from None
+    return text
+
+
+def _formerr(data: bytes) -> bytes | None:
+    """A bare FORMERR reply to a packet we could not parse (None if not even a header)."""
+    if len(data) < 12:
+        return None
+    (qid, flags) = struct.unpack("!HH", data[:4])
+    if flags & 0x8000:  # a response: never answer those
+        return None
+    reply_flags = 0x8000 | (flags & 0x7800) | (flags & 0x0100) | dns.rcode.FORMERR
+    return struct.pack("!HHHHHH", qid, reply_flags, 0, 0, 0, 0)
+
+
+class LabDNS(Service):
+    """A real DNS server for the lab Internet, on loopback (UDP and TCP).
+
+    Args:
+        zones: RFC 1035 master-file text, a path (file or folder of ``*.zone``),
+            or a list of either. ``None`` serves the course zones (``data/zones``).
+        faults: mapping of ``"name"`` or ``"name/TYPE"`` to ``"timeout"`` (no
+            answer), ``"servfail"`` or ``"refused"``.
+        host: address to bind; loopback only unless you insist.
+        port: ``0`` (default) picks a free ephemeral port, used for UDP and TCP.
+
+    Attributes: ``host``, ``port``, ``queries`` (a :class:`QueryLog`).
+
+    Introduced in lab 02 (DNS).
+    """
+
+    name = "LabDNS"
+
+    def __init__(
+        self,
+        zones: _zone.ZoneSource | None = None,
+        faults: Mapping[str, str] | None = None,
+        *,
+        host: str = LOOPBACK,
+        port: int = 0,
+    ) -> None:
+        super().__init__()
+        if not isinstance(port, int) or not 0 <= port <= 65535:
+            raise UsageError(f"port must be 0..65535, not {port!r}")
+        self.host = host
+        self._requested_port = port
+        self.port = port
+        self.authority = Authority(_zone.load(zones))
+        self._faults: dict[str, str] = {}
+        for key, kind in (faults or {}).items():
+            self.set_fault(key, kind)
+        self._log_lock = threading.Lock()
+        self._queries = QueryLog()
+        self._udp: socketserver.ThreadingUDPServer | None = None
+        self._tcp: socketserver.ThreadingTCPServer | None = None
+        self._threads: list[threading.Thread] = []
+
+    # -- faults and data --------------------------------------------------------------
+    def set_fault(self, target: str, kind: str) -> None:
+        """Make ``target`` (``name`` or ``name/TYPE``) misbehave: timeout, servfail, refused."""
+        self._faults[_fault_key(target)] = _fault_kind(kind)
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        self._faults.clear()
+
+    @property
+    def faults(self) -> dict[str, str]:
+        """The faults in force (a copy)."""
+        return dict(self._faults)
+
+    def _fault_for(self, qname: dns.name.Name, rdtype: int) -> str | None:
+        name = qname.to_text().lower()
+        return self._faults.get(f"{name}/{dns.rdatatype.to_text(rdtype)}") or self._faults.get(name)
+
+    def add(self, name: str, rdtype: str, *texts: str, ttl: int = 300) -> None:
+        """Publish (replace) the ``rdtype`` records at ``name``, given in zone-file text.
+
+        ``lab.add("corp.example", "TXT", '"v=spf1 -all"')`` — TXT strings keep their
+        quotes, as in a zone file.
+        """
+        try:
+            owner = dns.name.from_text(name)
+            rrset = dns.rrset.from_text_list(owner, ttl, dns.rdataclass.IN, rdtype, list(texts))
+        except (dns.exception.DNSException, ValueError) as exc:
+            raise UsageError(f"bad record {name} {rdtype} {texts!r}: {exc}") from None
+        self.authority.replace(rrset)
+
+    def remove(self, name: str, rdtype: str | None = None) -> int:
+        """Withdraw the records at ``name`` (only ``rdtype`` if given); return how many RRsets went."""
+        try:
+            owner = dns.name.from_text(name)
+            code = dns.rdatatype.from_text(rdtype) if rdtype else None
+        except (dns.exception.DNSException, ValueError) as exc:
+            raise UsageError(f"bad name or type {name} {rdtype}: {exc}") from None
+        return self.authority.remove(owner, code)
+
+    # -- the query log ----------------------------------------------------------------
+    @property
+    def queries(self) -> QueryLog:
+        """What the server was asked so far, oldest first (a copy)."""
+        with self._log_lock:
+            return QueryLog(self._queries)
+
+    def clear_queries(self) -> None:
+        """Forget the query log (to watch one experiment at a time)."""
+        with self._log_lock:
+            self._queries.clear()
+
+    def _record(self, entry: Query) -> None:
+        with self._log_lock:
+            self._queries.append(entry)
+            if len(self._queries) > 100_000:  # bounded memory in long sessions
+                del self._queries[:50_000]
+
+    # -- answering --------------------------------------------------------------------
+    def handle(self, data: bytes, client: str, transport: str, max_size: int | None) -> bytes | None:
+        """Turn one query packet into a reply packet (``None``: stay silent)."""
+        try:
+            query = dns.message.from_wire(data)
+        except dns.message.ShortHeader:
+            return None
+        except Exception:  # noqa: BLE001 - any malformed packet: FORMERR, never a crash
+            return _formerr(data)
+        if query.flags & dns.flags.QR:
+            return None
+        response = dns.message.make_response(query)
+        response.flags |= dns.flags.AA
+        if query.opcode() != dns.opcode.QUERY:
+            response.set_rcode(dns.rcode.NOTIMP)
+            return response.to_wire()
+        if len(query.question) != 1:
+            response.set_rcode(dns.rcode.FORMERR)
+            return response.to_wire()
+        question = query.question[0]
+        qname, qtype = question.name, question.rdtype
+        fault = self._fault_for(qname, qtype)
+        entry = dict(
+            time=_dt.datetime.now(_dt.timezone.utc),
+            client=client,
+            transport=transport,
+            name=qname.to_text(),
+            rdtype=dns.rdatatype.to_text(qtype),
+        )
+        if fault == "timeout":
+            self._record(Query(**entry, rcode="(no answer)", fault=fault))
+            return None
+        if fault in ("servfail", "refused"):
+            response.flags &= ~dns.flags.AA
+            response.set_rcode(dns.rcode.SERVFAIL if fault == "servfail" else dns.rcode.REFUSED)
+            self._record(Query(**entry, rcode=dns.rcode.to_text(response.rcode()), fault=fault))
+            return response.to_wire()
+        if question.rdclass != dns.rdataclass.IN:
+            response.set_rcode(dns.rcode.REFUSED)
+            self._record(Query(**entry, rcode="REFUSED"))
+            return response.to_wire()
+        result = self.authority.answer(qname, qtype)
+        response.set_rcode(result.rcode)
+        response.answer = [rr.copy() for rr in result.answer]
+        response.authority = [rr.copy() for rr in result.authority]
+        texts = tuple(
+            f"{rr.name.to_text()} {dns.rdatatype.to_text(rr.rdtype)} {rd.to_text()}"
+            if rr.name != qname
+            else rd.to_text()
+            for rr in result.answer
+            for rd in rr
+        )
+        try:
+            wire = response.to_wire(max_size=max_size or 65535)
+            truncated = False
+        except dns.exception.TooBig:
+            response.answer = []
+            response.authority = []
+            response.flags |= dns.flags.TC
+            wire = response.to_wire()
+            truncated = True
+        rcode = dns.rcode.to_text(result.rcode) + (" TC" if truncated else "")
+        self._record(Query(**entry, rcode=rcode, answers=() if truncated else texts))
+        return wire
+
+    # -- sockets ------------------------------------------------------------------------
+    def _start(self) -> None:
+        lab = self
+
+        class UDPHandler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                data, sock = self.request
+                try:
+                    query_size = 512
+                    try:
+                        q = dns.message.from_wire(data)
+                        if q.edns >= 0:
+                            query_size = max(512, q.payload)
+                    except Exception:  # noqa: BLE001 - handled again in lab.handle
+                        pass
+                    reply = lab.handle(data, self.client_address[0], "udp", query_size)
+                    if reply is not None:
+                        sock.sendto(reply, self.client_address)
+                except Exception:  # noqa: BLE001 - one bad packet never stops the server
+                    log.exception("LabDNS: error while answering a UDP query")
+
+        class TCPHandler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                conn: socket.socket = self.request
+                conn.settimeout(_TCP_IDLE)
+                try:
+                    while True:
+                        head = _recv_exact(conn, 2)
+                        if head is None:
+                            return
+                        (length,) = struct.unpack("!H", head)
+                        data = _recv_exact(conn, length)
+                        if data is None:
+                            return
+                        reply = lab.handle(data, self.client_address[0], "tcp", None)
+                        if reply is None:
+                            continue  # "timeout" fault or junk: say nothing
+                        conn.sendall(struct.pack("!H", len(reply)) + reply)
+                except (TimeoutError, OSError):
+                    return
+                except Exception:  # noqa: BLE001
+                    log.exception("LabDNS: error while answering a TCP query")
+
+        class UDPServer(socketserver.ThreadingUDPServer):
+            daemon_threads = True
+            allow_reuse_address = False
+
+        class TCPServer(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        last_error: OSError | None = None
+        for _ in range(1 if self._requested_port else 20):
+            try:
+                udp = UDPServer((self.host, self._requested_port), UDPHandler)
+            except OSError as exc:
+                raise ServiceError(
+                    f"LabDNS cannot use UDP port {self._requested_port} on {self.host}: {exc.strerror}. "
+                    "Choose another port, or 0 for a free one."
+                ) from None
+            port = udp.server_address[1]
+            try:
+                tcp = TCPServer((self.host, port), TCPHandler)
+            except OSError as exc:
+                udp.server_close()
+                last_error = exc
+                continue
+            break
+        else:
+            raise ServiceError(
+                f"LabDNS cannot use TCP port {self._requested_port or 'any'} on {self.host}: "
+                f"{last_error.strerror if last_error else 'in use'}. Choose another port, or 0 for a free one."
+            )
+        self._udp, self._tcp, self.port = udp, tcp, port
+        self._threads = [
+            threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05},
+                             name=f"LabDNS-{kind}-{port}", daemon=True)
+            for kind, srv in (("udp", udp), ("tcp", tcp))
+        ]
+        for t in self._threads:
+            t.start()
+        log.info("LabDNS serving on %s port %d (UDP and TCP)", self.host, port)
+
+    def _stop(self) -> None:
+        for srv in (self._udp, self._tcp):
+            if srv is not None:
+                srv.shutdown()
+                srv.server_close()
+        for t in self._threads:
+            t.join(timeout=2)
+        self._udp = self._tcp = None
+        self._threads = []
+        self.port = self._requested_port
+
+    # -- clients ------------------------------------------------------------------------
+    def resolver(self, timeout: float = 2.0) -> dns.resolver.Resolver:
+        """A dnspython Resolver that asks this server (and nothing else)."""
+        if not self.running:
+            raise ServiceError("LabDNS is not running: call start() or use it in a 'with' block")
+        res = dns.resolver.Resolver(configure=False)
+        res.nameservers = [self.host]
+        res.port = self.port
+        res.timeout = timeout
+        res.lifetime = timeout
+        res.cache = None
+        return res
+
+    @property
+    def address(self) -> str:
+        """``host:port`` for display."""
+        return f"{self.host}:{self.port}"
+
+    def __repr__(self) -> str:
+        return f"<LabDNS {self.address} {self.state.value}, {len(self.authority.rrsets())} RRsets>"
+
+
+def _recv_exact(conn: socket.socket, n: int) -> bytes | None:
+    buf = b""
+    while len(buf) < n:
+        chunk = conn.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+__all__ = ["LabDNS", "Query", "QueryLog", "FAULT_KINDS", "parse_fault"]

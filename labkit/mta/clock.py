@@ -1,0 +1,44 @@
+"""The lab clock: real time plus an offset that a notebook can advance.
+
+Time windows in the lab (POP before SMTP, for one) read this clock, so a learner can
+"wait ten minutes" with ``lab.clock.advance(600)`` instead of waiting for real.
+
+Introduced in lab 04 (POP before SMTP).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+
+class LabClock:
+    """Wall-clock time that can be moved forward (never back)."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        """Seconds since the epoch, lab time."""
+        with self._lock:
+            return time.time() + self._offset
+
+    def advance(self, seconds: float) -> float:
+        """Move lab time forward by ``seconds``; return the new lab time."""
+        if seconds < 0:
+            raise ValueError("the lab clock only moves forward")
+        with self._lock:
+            self._offset += float(seconds)
+        return self.now()
+
+    @property
+    def offset(self) -> float:
+        """How far lab time is ahead of real time, in seconds."""
+        return self._offset
+
+    def __repr__(self) -> str:
+        return f"<LabClock +{self._offset:.0f}s>"
+
+
+__all__ = ["LabClock"]

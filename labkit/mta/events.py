@@ -1,0 +1,116 @@
+"""Structured event log: every SMTP/POP3 session's decisions, one JSON object a line.
+
+Each lab host appends to ``<lab root>/logs/<host>.jsonl``; a line looks like::
+
+    {"t": 1790000000.1, "host": "mx.corp.example", "session": "mx.corp.example/7",
+     "event": "rcpt", "decision": "reject", "reason": "unknown user", "rcpt": "zed@corp.example"}
+
+Notebooks and aggregate reports read it with :meth:`EventLog.entries` or
+:func:`read`.  Secrets never reach it: callers log user names, never passwords, and
+:meth:`EventLog.record` drops any field whose name looks like a secret.
+
+Introduced in lab 02 (forged mail and which header to trust).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+_SECRET_FIELDS = ("password", "passwd", "secret", "private_key", "key_pem")
+
+
+def _clean(fields: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: v
+        for k, v in fields.items()
+        if v is not None and not any(s in k.lower() for s in _SECRET_FIELDS)
+    }
+
+
+class EventLog:
+    """Thread-safe JSON-lines log, one file per host under ``directory``, kept in memory too."""
+
+    def __init__(self, directory: str | Path | None = None, *, clock: Any = None) -> None:
+        self.directory = Path(directory) if directory is not None else None
+        if self.directory is not None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: list[dict[str, Any]] = []
+        self._counters: dict[str, int] = {}
+
+    def new_session(self, host: str) -> str:
+        """Return a fresh session id for ``host`` (``"host/N"``)."""
+        with self._lock:
+            n = self._counters.get(host, 0) + 1
+            self._counters[host] = n
+        return f"{host}/{n}"
+
+    def record(self, host: str, session: str | None, event: str, **fields: Any) -> dict[str, Any]:
+        """Append one event; ``decision`` and ``reason`` are the conventional fields."""
+        now = self._clock.now() if self._clock is not None else time.time()
+        entry = {"t": round(now, 3), "host": host, "session": session, "event": event}
+        entry.update(_clean(fields))
+        line = json.dumps(entry, ensure_ascii=False, default=str)
+        with self._lock:
+            self._entries.append(entry)
+            if self.directory is not None:
+                with open(self.directory / f"{host}.jsonl", "a", encoding="utf-8") as fh:
+                    fh.write(line + "\n")
+        log.debug("%s", line)
+        return entry
+
+    def entries(
+        self,
+        *,
+        host: str | None = None,
+        event: str | None = None,
+        session: str | None = None,
+        **match: Any,
+    ) -> list[dict[str, Any]]:
+        """Events so far, filtered by host, event name, session and any other field values."""
+        with self._lock:
+            items = list(self._entries)
+        return [
+            e
+            for e in items
+            if (host is None or e["host"] == host)
+            and (event is None or e["event"] == event)
+            and (session is None or e["session"] == session)
+            and all(e.get(k) == v for k, v in match.items())
+        ]
+
+    def sessions(self, host: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        """Events grouped by session id, in order."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for e in self.entries(host=host):
+            out.setdefault(e["session"], []).append(e)
+        return out
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"<EventLog {len(self)} events in {self.directory}>"
+
+
+def read(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Read events back from a ``.jsonl`` file or a directory of them."""
+    p = Path(path)
+    files: Iterable[Path] = sorted(p.glob("*.jsonl")) if p.is_dir() else [p]
+    for f in files:
+        with open(f, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    yield json.loads(line)
+
+
+__all__ = ["EventLog", "read"]

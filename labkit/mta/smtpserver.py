@@ -1,0 +1,305 @@
+"""One SMTP server engine for every lab host: aiosmtpd in its own thread and loop.
+
+Protocol here, policy in handlers (:mod:`labkit.mta.receiver`, ``submission``,
+``forwarder`` ...).  What this module adds to aiosmtpd 1.4.6:
+
+* the **client address** of each connection as a documentation address: from the
+  loopback alias the client bound (``127.0.113.66`` -> ``203.0.113.66``), or, where
+  aliases are unavailable, from a PROXY protocol v1/v2 header (``proxy=True``);
+  it survives STARTTLS (aiosmtpd makes a new session there);
+* a ``handle_CONNECT(server, session, client_ip)`` hook a policy can use to refuse a
+  client before the greeting (DNSBL, block lists);
+* limits in the spirit of Postfix: connections per client address, errors per
+  session, idle time-out, message size (552), line length (500), command counts;
+* loopback-only binding unless ``allow_remote=True``; the port is chosen by the OS at
+  bind time (port 0 on our own ``create_server``), so two labs never race for a port.
+
+Introduced in lab 02 (forged mail and which header to trust).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import ipaddress
+import logging
+import re
+import ssl
+import threading
+from typing import Any
+
+from aiosmtpd.proxy_protocol import get_proxy
+from aiosmtpd.smtp import SMTP
+
+from .. import net
+from ..errors import ServiceError
+from ..service import Service
+
+log = logging.getLogger(__name__)
+
+# bare LF, bare CR or NUL inside DATA: the raw material of SMTP smuggling
+_BARE_NEWLINE = re.compile(rb"(?<!\r)\n|\r(?!\n)|\x00")
+
+
+def has_bare_newline(data: bytes) -> bool:
+    """True if ``data`` holds a bare LF, a bare CR or a NUL byte (see SMTP smuggling)."""
+    return _BARE_NEWLINE.search(data) is not None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Limits:
+    """Per-server limits (defaults in the spirit of Postfix's)."""
+
+    message_size: int = 10 * 1024 * 1024  # Postfix message_size_limit ~10 MB -> 552
+    recipients: int = 50  # smtpd_recipient_limit is 1000; a lab host needs fewer
+    errors: int = 10  # smtpd_hard_error_limit 20
+    idle_timeout: float = 60.0  # smtpd_timeout 300 s
+    connections_per_client: int = 20  # smtpd_client_connection_count_limit 50
+    commands: int = 200  # aiosmtpd command_call_limit per command name
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class LabSMTP(SMTP):
+    """aiosmtpd's engine plus lab client addressing, a connect hook and an error budget."""
+
+    def __init__(self, handler: Any, *, lab_server: SMTPServer, **kwargs: Any) -> None:
+        self.lab_server = lab_server
+        self.client_ip: str | None = None
+        self._admitted = False
+        self._errors = 0
+        self._closing = False
+        super().__init__(handler, **kwargs)
+
+    async def _handle_client(self) -> None:
+        srv = self.lab_server
+        srv._track(self, True)
+        peer = self.session.peer
+        if srv.proxy:
+            self._reset_timeout(srv.proxy_timeout)
+            data = await get_proxy(self._reader)
+            src = getattr(data, "src_addr", None) if data is not None and data.valid else None
+            try:
+                ip = str(ipaddress.ip_address(str(src)))
+            except ValueError:
+                log.warning("%s: bad PROXY header from %r", srv.hostname, peer)
+                self.transport.close()
+                return
+            if not net.is_lab_address(ip):
+                self.transport.close()
+                return
+        else:
+            ip = net.from_loopback(peer[0])
+        self.client_ip = ip
+        if not srv._admit(ip):
+            await super().push(
+                f"421 4.7.0 {srv.hostname} too many connections from {ip}, try later"
+            )
+            self.transport.close()
+            return
+        self._admitted = True
+        hook = getattr(self.event_handler, "handle_CONNECT", None)
+        if hook is not None:
+            reply = await hook(self, self.session, ip)
+            if reply and reply[:1] in ("4", "5"):
+                await super().push(reply)
+                self.transport.close()
+                return
+        self._proxy_timeout = None
+        self._reset_timeout()
+        await super()._handle_client()
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._admitted:
+            self._admitted = False
+            self.lab_server._release(self.client_ip)
+        self.lab_server._track(self, False)
+        super().connection_lost(error)
+
+    async def push(self, status: Any) -> None:
+        await super().push(status)
+        text = status.decode() if isinstance(status, bytes) else str(status)
+        if text[:1] in ("4", "5") and not self._closing:
+            self._errors += 1
+            if self._errors >= self.lab_server.limits.errors:
+                self._closing = True
+                await super().push("421 4.7.0 Too many errors in this session, goodbye")
+                if self.transport is not None:
+                    self.transport.close()
+
+
+class SMTPServer(Service):
+    """A lab SMTP server: ``handler`` (an aiosmtpd-style policy) served on loopback.
+
+    ``port`` is 0 (the OS picks a free one) unless given; read it back from ``.port``
+    after ``start()``.
+    """
+
+    def __init__(
+        self,
+        handler: Any,
+        *,
+        hostname: str,
+        bind: str = net.LOOPBACK,
+        port: int = 0,
+        tls_context: ssl.SSLContext | None = None,
+        require_starttls: bool = False,
+        authenticator: Any = None,
+        auth_mechanisms: tuple[str, ...] = ("PLAIN", "LOGIN"),
+        proxy: bool = False,
+        proxy_timeout: float = 5.0,
+        limits: Limits | None = None,
+        allow_remote: bool = False,
+    ) -> None:
+        super().__init__()
+        if not allow_remote and not ipaddress.ip_address(bind).is_loopback:
+            raise ServiceError(f"{hostname}: refusing to bind {bind}; lab servers bind loopback")
+        self.handler = handler
+        self.hostname = hostname
+        self.name = f"smtp {hostname}"
+        self.bind = bind
+        self.port = port
+        self._want_port = port
+        self.tls_context = tls_context
+        self.require_starttls = require_starttls
+        self.authenticator = authenticator
+        self.auth_mechanisms = auth_mechanisms
+        self.proxy = proxy
+        self.proxy_timeout = proxy_timeout
+        self.limits = limits or Limits()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._conns: dict[str, int] = {}
+        self._protocols: set[LabSMTP] = set()
+        self._conn_lock = threading.Lock()
+
+    # -- connection book-keeping (called from the loop thread) --------------------
+    def _admit(self, ip: str) -> bool:
+        with self._conn_lock:
+            n = self._conns.get(ip, 0)
+            if n >= self.limits.connections_per_client:
+                return False
+            self._conns[ip] = n + 1
+            return True
+
+    def _release(self, ip: str | None) -> None:
+        with self._conn_lock:
+            if ip in self._conns:
+                self._conns[ip] -= 1
+                if self._conns[ip] <= 0:
+                    del self._conns[ip]
+
+    def _track(self, proto: LabSMTP, alive: bool) -> None:
+        if alive:
+            self._protocols.add(proto)
+        else:
+            self._protocols.discard(proto)
+
+    def connections(self) -> dict[str, int]:
+        """Open connections per client address (a snapshot)."""
+        with self._conn_lock:
+            return dict(self._conns)
+
+    # -- life cycle ---------------------------------------------------------------
+    def _factory(self) -> LabSMTP:
+        excluded = [m for m in ("PLAIN", "LOGIN") if m not in self.auth_mechanisms]
+        kwargs: dict[str, Any] = {
+            "hostname": self.hostname,
+            "ident": "labkit ESMTP",
+            "data_size_limit": self.limits.message_size,
+            "timeout": self.limits.idle_timeout,
+            "command_call_limit": self.limits.commands,
+            "tls_context": self.tls_context,
+            "require_starttls": self.require_starttls,
+            "auth_require_tls": True,
+            "auth_exclude_mechanism": excluded,
+            "loop": self._loop,
+        }
+        if self.authenticator is not None:
+            kwargs["authenticator"] = self.authenticator
+        return LabSMTP(self.handler, lab_server=self, **kwargs)
+
+    def _run(self, ready: threading.Event, box: list[BaseException]) -> None:
+        loop = self._loop
+        assert loop is not None
+        asyncio.set_event_loop(loop)
+        try:
+            self._server = loop.run_until_complete(
+                loop.create_server(self._factory, host=self.bind, port=self._want_port)
+            )
+            self.port = self._server.sockets[0].getsockname()[1]
+        except BaseException as exc:  # noqa: BLE001 - re-raised in start()
+            box.append(exc)
+            ready.set()
+            loop.close()
+            return
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            try:
+                for proto in list(self._protocols):
+                    if proto.transport is not None:
+                        proto.transport.close()
+                tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+                for t in tasks:
+                    t.cancel()
+                if tasks:
+                    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.run_until_complete(loop.shutdown_default_executor())
+            finally:
+                loop.close()
+
+    def _start(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        box: list[BaseException] = []
+        self._thread = threading.Thread(
+            target=self._run, args=(ready, box), name=self.name, daemon=True
+        )
+        self._thread.start()
+        if not ready.wait(10):
+            raise ServiceError(f"{self.name} did not start within 10 s")
+        if box:
+            raise ServiceError(f"{self.name} could not bind {self.bind}:{self._want_port}: {box[0]}")
+
+    def _stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+
+        async def _close() -> None:
+            if self._server is not None:
+                self._server.close()
+                for proto in list(self._protocols):
+                    if proto.transport is not None:
+                        proto.transport.close()
+                await self._server.wait_closed()
+            loop.stop()
+
+        if not loop.is_closed():
+            asyncio.run_coroutine_threadsafe(_close(), loop)
+        thread.join(10)
+        self._server = None
+        self._thread = None
+        self._conns.clear()
+        self.port = self._want_port
+
+    def run_blocking(self, func: Any, *args: Any) -> asyncio.Future:
+        """Run ``func(*args)`` in this server's worker threads (from handler code)."""
+        assert self._loop is not None
+        return self._loop.run_in_executor(None, func, *args)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) to connect to."""
+        return (self.bind, self.port)
+
+    def __repr__(self) -> str:
+        return f"<SMTPServer {self.hostname} {self.bind}:{self.port} {self.state.value}>"
+
+
+__all__ = ["SMTPServer", "LabSMTP", "Limits", "has_bare_newline"]

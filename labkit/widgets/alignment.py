@@ -1,0 +1,190 @@
+"""AlignmentExplorer: change the identifiers of a mail and watch DMARC alignment.
+
+The learner edits the header From domain, the MAIL FROM (envelope) domain, the DKIM
+``d=`` domain and the record's ``aspf`` / ``adkim`` / ``p`` settings; the widget asks
+:mod:`labkit.auth.dmarc` for the organisational domains and each alignment, and shows
+the verdict. SPF is assumed to pass for the MAIL FROM domain and DKIM to pass for
+``d=`` (as in the alignment-break phish): the question asked here is only *whose*
+domain passed. The widget computes nothing itself.
+Introduced in lab 05 (DMARC).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+import ipywidgets as widgets
+import traitlets
+
+log = logging.getLogger(__name__)
+
+__all__ = ["AlignmentExplorer"]
+
+_FIELDS = ("header_from", "mail_from", "dkim_domain", "aspf", "adkim", "p")
+_MODES = (("relaxed (r)", "r"), ("strict (s)", "s"))
+_POLICIES = ("none", "quarantine", "reject")
+
+
+def _domain_of(identity: str) -> str:
+    """The domain part of an address (or the text itself when it is a bare domain)."""
+    text = identity.strip().strip("<>")
+    return text.rpartition("@")[2].lower().rstrip(".")
+
+
+class AlignmentExplorer(widgets.VBox):
+    """Explore DMARC identifier alignment.
+
+    ``.value`` is a dict with keys ``header_from``, ``mail_from``, ``dkim_domain``,
+    ``aspf``, ``adkim`` ("r" or "s") and ``p``; setting it (or editing the controls)
+    re-evaluates. ``.verdict`` holds the last evaluation as a dict, ``.text`` what is
+    shown. ``dns`` (a LabDNS or resolver) selects the RFC 9989 DNS tree walk for the
+    organisational domain; without it the Public Suffix List (RFC 7489) is used.
+    Introduced in lab 05 (DMARC).
+    """
+
+    value = traitlets.Dict()
+
+    def __init__(
+        self,
+        header_from: str = "brand.example",
+        mail_from: str = "attacker.test",
+        dkim_domain: str = "attacker.test",
+        *,
+        aspf: str = "r",
+        adkim: str = "r",
+        p: str = "reject",
+        dns: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        self.dns = dns
+        self.verdict: dict[str, Any] = {}
+        text = {"layout": widgets.Layout(width="22em"), "continuous_update": False}
+        self._controls = {
+            "header_from": widgets.Text(description="header From", **text),
+            "mail_from": widgets.Text(description="MAIL FROM", **text),
+            "dkim_domain": widgets.Text(description="DKIM d=", **text),
+            "aspf": widgets.ToggleButtons(options=_MODES, description="aspf"),
+            "adkim": widgets.ToggleButtons(options=_MODES, description="adkim"),
+            "p": widgets.ToggleButtons(options=_POLICIES, description="p"),
+        }
+        for c in self._controls.values():
+            c.style.description_width = "8em"
+            c.observe(self._from_controls, names="value")
+        self._view = widgets.HTML()
+        super().__init__([*self._controls.values(), self._view], **kwargs)
+        self.observe(self._on_value, names="value")
+        self.value = {
+            "header_from": header_from,
+            "mail_from": mail_from,
+            "dkim_domain": dkim_domain,
+            "aspf": aspf,
+            "adkim": adkim,
+            "p": p,
+        }
+
+    # --- value <-> controls --------------------------------------------------------
+
+    @traitlets.validate("value")
+    def _complete(self, proposal: Any) -> dict[str, str]:
+        new = {k: self._controls[k].value for k in _FIELDS}
+        unknown = set(proposal["value"]) - set(_FIELDS)
+        if unknown:
+            raise traitlets.TraitError(f"unknown keys {sorted(unknown)}; use {_FIELDS}")
+        new.update({k: str(v) for k, v in proposal["value"].items()})
+        return new
+
+    def _from_controls(self, _change: Any) -> None:
+        if getattr(self, "_syncing", False):
+            return
+        self.value = {k: self._controls[k].value for k in _FIELDS}
+
+    def _on_value(self, change: Any) -> None:
+        self._syncing = True
+        try:
+            for k in _FIELDS:
+                self._controls[k].value = change["new"][k]
+        finally:
+            self._syncing = False
+        self.verdict = self.evaluate(change["new"])
+        self._render()
+
+    # --- asking labkit.auth.dmarc ----------------------------------------------------
+
+    def _org(self, domain: str) -> str:
+        import labkit.auth.dmarc as dmarc
+
+        return dmarc.org_domain(domain, dns=self.dns)
+
+    def _aligned(self, from_domain: str, auth_domain: str, mode: str) -> bool:
+        import labkit.auth.dmarc as dmarc
+
+        return bool(dmarc.aligned(from_domain, auth_domain, mode, dns=self.dns))
+
+    def evaluate(self, value: dict[str, str]) -> dict[str, Any]:
+        """Alignment and verdict for one set of identifiers (asks labkit.auth.dmarc)."""
+        hf = _domain_of(value["header_from"])
+        mf = _domain_of(value["mail_from"])
+        d = _domain_of(value["dkim_domain"])
+        spf_aligned = bool(mf) and self._aligned(hf, mf, value["aspf"])
+        dkim_aligned = bool(d) and self._aligned(hf, d, value["adkim"])
+        passed = spf_aligned or dkim_aligned
+        return {
+            "header_from": hf,
+            "mail_from": mf,
+            "dkim_domain": d,
+            "org": {x: self._org(x) for x in dict.fromkeys((hf, mf, d)) if x},
+            "spf_aligned": spf_aligned,
+            "dkim_aligned": dkim_aligned,
+            "dmarc": "pass" if passed else "fail",
+            "disposition": "none" if passed else value["p"],
+        }
+
+    # --- what is shown ---------------------------------------------------------------
+
+    def _lines(self) -> list[tuple[str, str, bool | None]]:
+        v, val = self.verdict, self.value
+        mode = {"r": "relaxed", "s": "strict"}
+        return [
+            (
+                "organisational domains",
+                ", ".join(f"{k} → {o}" for k, o in v["org"].items()),
+                None,
+            ),
+            (
+                f"SPF ({mode[val['aspf']]})",
+                f"MAIL FROM {v['mail_from'] or '(empty)'} vs From {v['header_from']}: "
+                + ("aligned" if v["spf_aligned"] else "not aligned"),
+                v["spf_aligned"],
+            ),
+            (
+                f"DKIM ({mode[val['adkim']]})",
+                f"d={v['dkim_domain'] or '(none)'} vs From {v['header_from']}: "
+                + ("aligned" if v["dkim_aligned"] else "not aligned"),
+                v["dkim_aligned"],
+            ),
+            (
+                "DMARC",
+                f"{v['dmarc']} → disposition {v['disposition']} (p={val['p']})",
+                v["dmarc"] == "pass",
+            ),
+        ]
+
+    @property
+    def text(self) -> str:
+        """Plain text of what the widget shows now."""
+        return "\n".join(f"{label}: {what}" for label, what, _ok in self._lines())
+
+    def _render(self) -> None:
+        colour = {True: "#d8f5d0", False: "#f9d6d5", None: "transparent"}
+        rows = "".join(
+            f'<tr style="background:{colour[ok]}"><th style="text-align:left">'
+            f"{html.escape(label)}</th><td>{html.escape(what)}</td></tr>"
+            for label, what, ok in self._lines()
+        )
+        self._view.value = f"<table>{rows}</table>"
+        log.debug("AlignmentExplorer: %s", self.verdict)
+
+    def __repr__(self) -> str:
+        return self.text

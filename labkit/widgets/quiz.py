@@ -1,0 +1,159 @@
+"""A self-check quiz: exam-style multiple-choice questions with feedback.
+
+Each question shows its choices as radio buttons and a "Check" button; checking
+shows whether the choice is right and why. Nothing is graded or stored: the quiz
+is for the learner.
+
+Introduced in lab 00 (set-up); every lab ends with one.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ipywidgets as widgets
+
+__all__ = ["Question", "Quiz"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Question:
+    """One multiple-choice question.
+
+    ``answer`` is the index of the right choice in ``choices``; ``explanation``
+    says why it is right (shown after any check).
+    """
+
+    prompt: str
+    choices: tuple[str, ...]
+    answer: int
+    explanation: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.choices) < 2:
+            raise ValueError("a question needs at least two choices")
+        if not 0 <= self.answer < len(self.choices):
+            raise ValueError(f"answer index {self.answer} is not one of the choices")
+
+    @classmethod
+    def coerce(cls, item: Question | Mapping[str, Any]) -> Question:
+        """Accept a Question or a dict with prompt/choices/answer/explanation."""
+        if isinstance(item, Question):
+            return item
+        return cls(
+            prompt=item["prompt"],
+            choices=tuple(item["choices"]),
+            answer=int(item["answer"]),
+            explanation=item.get("explanation", ""),
+        )
+
+    def is_correct(self, choice: str | int | None) -> bool:
+        """True when ``choice`` (its text or index) is the right answer."""
+        if choice is None:
+            return False
+        if isinstance(choice, int):
+            return choice == self.answer
+        return choice == self.choices[self.answer]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prompt": self.prompt,
+            "choices": list(self.choices),
+            "answer": self.answer,
+            "explanation": self.explanation,
+        }
+
+
+class QuestionBox(widgets.VBox):
+    """The widget for one question: prompt, radio buttons, Check button, feedback."""
+
+    def __init__(self, question: Question, number: int) -> None:
+        self.question = question
+        self.prompt = widgets.HTML(f"<b>Q{number}.</b> {html.escape(question.prompt)}")
+        self.choices = widgets.RadioButtons(
+            options=list(question.choices), value=None, layout=widgets.Layout(width="auto")
+        )
+        self.button = widgets.Button(description="Check", button_style="info")
+        self.feedback = widgets.HTML("")
+        self.button.on_click(self._check)
+        super().__init__([self.prompt, self.choices, self.button, self.feedback])
+
+    @property
+    def correct(self) -> bool | None:
+        """None before the first check, then whether the checked choice was right."""
+        return self._correct
+
+    _correct: bool | None = None
+
+    def _check(self, _button: Any = None) -> None:
+        value = self.choices.value
+        if value is None:
+            self._correct = None
+            self.feedback.value = "<i>Pick an answer first.</i>"
+            return
+        self._correct = self.question.is_correct(value)
+        why = html.escape(self.question.explanation)
+        if self._correct:
+            self.feedback.value = f"<span style='color:green'>&#10004; Correct.</span> {why}"
+        else:
+            self.feedback.value = (
+                "<span style='color:#b00'>&#10008; Not quite, try again.</span>"
+            )
+
+
+class Quiz(widgets.VBox):
+    """A self-check quiz built from questions (``Question`` objects or dicts).
+
+    >>> quiz = Quiz([{"prompt": "2+2?", "choices": ["3", "4"], "answer": 1}])
+    >>> quiz.items[0].choices.value = "4"; quiz.items[0].button.click()
+    >>> quiz.score
+    1
+
+    Introduced in lab 00 (set-up).
+    """
+
+    def __init__(
+        self, questions: Iterable[Question | Mapping[str, Any]], *, title: str = "Self-check"
+    ) -> None:
+        self.questions: tuple[Question, ...] = tuple(Question.coerce(q) for q in questions)
+        if not self.questions:
+            raise ValueError("a quiz needs at least one question")
+        self.items: tuple[QuestionBox, ...] = tuple(
+            QuestionBox(q, i) for i, q in enumerate(self.questions, 1)
+        )
+        self.summary = widgets.HTML("")
+        for item in self.items:
+            item.button.on_click(self._update_summary)
+        self._update_summary()
+        header = widgets.HTML(f"<h4>{html.escape(title)}</h4>")
+        super().__init__([header, *self.items, self.summary])
+
+    @property
+    def score(self) -> int:
+        """How many questions were last checked with the right answer."""
+        return sum(1 for item in self.items if item.correct)
+
+    def answer(self, choices: Sequence[str | int]) -> int:
+        """Select one choice per question (text or index), check all, return the score."""
+        for item, choice in zip(self.items, choices, strict=True):
+            item.choices.value = (
+                item.question.choices[choice] if isinstance(choice, int) else choice
+            )
+            item.button.click()
+        return self.score
+
+    def _update_summary(self, _button: Any = None) -> None:
+        checked = sum(1 for item in self.items if item.correct is not None)
+        self.summary.value = (
+            f"<i>{self.score} of {len(self.items)} right ({checked} checked).</i>"
+        )
+
+    def __repr__(self) -> str:
+        lines = [f"Quiz: {len(self.questions)} questions"]
+        for i, q in enumerate(self.questions, 1):
+            lines.append(f"Q{i}. {q.prompt}")
+            lines.extend(f"   ({chr(97 + j)}) {c}" for j, c in enumerate(q.choices))
+        return "\n".join(lines)

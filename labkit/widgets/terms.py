@@ -1,0 +1,92 @@
+"""Key terms in English and Japanese, as a searchable table.
+
+The Japanese terms follow the vocabulary of the 情報処理安全確保支援士 exam.
+Type in the search box to filter; tick "hide Japanese" to test yourself.
+
+Introduced in lab 00 (set-up); every lab has one.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ipywidgets as widgets
+
+__all__ = ["Term", "KeyTerms"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Term:
+    """One key term: English, Japanese, and a one-line meaning."""
+
+    en: str
+    ja: str
+    meaning: str = ""
+
+    def matches(self, needle: str) -> bool:
+        """Case-insensitive substring match on any of the three fields."""
+        needle = needle.strip().lower()
+        return not needle or any(needle in f.lower() for f in (self.en, self.ja, self.meaning))
+
+    def to_dict(self) -> dict[str, str]:
+        return {"en": self.en, "ja": self.ja, "meaning": self.meaning}
+
+
+def _coerce(item: Term | Sequence[str]) -> Term:
+    if isinstance(item, Term):
+        return item
+    return Term(en=item[0], ja=item[1], meaning=item[2] if len(item) > 2 else "")
+
+
+class KeyTerms(widgets.VBox):
+    """A table of key terms (English, 日本語, meaning) with search and self-test.
+
+    ``terms`` holds ``Term`` objects or tuples ``(english, japanese[, meaning])``.
+    ``.search.value`` filters the rows; ``.hide_japanese.value = True`` blanks the
+    Japanese column; ``.visible`` lists the terms shown.
+
+    Introduced in lab 00 (set-up).
+    """
+
+    def __init__(self, terms: Iterable[Term | Sequence[str]], *, title: str = "Key terms") -> None:
+        self.terms: tuple[Term, ...] = tuple(_coerce(t) for t in terms)
+        self.title = title
+        self.search = widgets.Text(placeholder="search (English or 日本語)", description="Find")
+        self.hide_japanese = widgets.Checkbox(value=False, description="hide Japanese")
+        self.table = widgets.HTML()
+        self.search.observe(self._render, names="value")
+        self.hide_japanese.observe(self._render, names="value")
+        self._render()
+        super().__init__([widgets.HBox([self.search, self.hide_japanese]), self.table])
+
+    @property
+    def visible(self) -> tuple[Term, ...]:
+        """The terms that match the current search."""
+        return tuple(t for t in self.terms if t.matches(self.search.value))
+
+    def _render(self, _change: Any = None) -> None:
+        self.table.value = self.to_html()
+
+    def to_html(self) -> str:
+        """The table as HTML, honouring the search box and the hide box."""
+        rows = []
+        for t in self.visible:
+            ja = "&hellip;" if self.hide_japanese.value else html.escape(t.ja)
+            rows.append(
+                f"<tr><td>{html.escape(t.en)}</td><td>{ja}</td>"
+                f"<td>{html.escape(t.meaning)}</td></tr>"
+            )
+        if not rows:
+            rows.append("<tr><td colspan='3'><i>no term matches</i></td></tr>")
+        return (
+            f"<b>{html.escape(self.title)}</b><table>"
+            "<tr><th>English</th><th>日本語</th><th>meaning</th></tr>"
+            + "".join(rows)
+            + "</table>"
+        )
+
+    def __repr__(self) -> str:
+        return "\n".join(f"{t.en} / {t.ja}: {t.meaning}" for t in self.terms)
