@@ -1,21 +1,20 @@
 """SPFStepper: walk through an SPF evaluation one step at a time.
 
-The widget shows the trace that :func:`labkit.auth.spf.check` recorded -- each
-mechanism tried and each DNS look-up with its answer -- and lets the learner move
-through it with *Back* / *Next* (or by setting ``.value`` to a step number). The
-steps up to the current one are shown; the current one is highlighted; a counter
-shows how many DNS-querying terms have been spent against the limit of 10.
+The widget replays what :func:`labkit.auth.spf.check` recorded: each record fetched,
+each mechanism tried (with why it matched or not) and, under each step, the DNS
+queries it needed with their answers. *Back* / *Next* (or setting ``.value``) move
+through the steps; a counter shows the DNS-querying terms spent so far against
+RFC 7208's limit of 10. The widget computes nothing itself: it displays the
+result object it is given.
 
-The widget computes nothing itself: it displays the result object it is given.
 Introduced in lab 03 (SPF).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import logging
-from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as widgets
@@ -23,69 +22,109 @@ import traitlets
 
 log = logging.getLogger(__name__)
 
-LOOKUP_LIMIT = 10  # RFC 7208 section 4.6.4
+__all__ = ["SPFStepper", "Row", "rows_of"]
 
-__all__ = ["SPFStepper", "step_rows"]
-
-
-def _as_mapping(step: Any) -> dict[str, Any]:
-    """A step object (dataclass, mapping, object with to_dict, or text) as a dict."""
-    if isinstance(step, Mapping):
-        return dict(step)
-    to_dict = getattr(step, "to_dict", None)
-    if callable(to_dict):
-        return dict(to_dict())
-    if dataclasses.is_dataclass(step) and not isinstance(step, type):
-        return dataclasses.asdict(step)
-    return {"detail": str(step)}
+# which DNS record types each kind of step may have asked for
+_RDTYPES = {
+    "(record)": ("TXT",),
+    "a": ("A", "AAAA"),
+    "mx": ("MX", "A", "AAAA"),
+    "exists": ("A",),
+    "ptr": ("PTR", "A", "AAAA"),
+}
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_text(v) for v in value)
-    return str(value)
+@dataclass(frozen=True, kw_only=True)
+class Row:
+    """One step of the replay: the trace step, its DNS queries, and the count so far."""
+
+    depth: int
+    domain: str
+    term: str
+    outcome: str
+    detail: str
+    queries: tuple[str, ...]
+    spent: int
+
+    def text(self, number: int, current: bool) -> str:
+        mark = ">" if current else " "
+        line = f"{mark}{number:>3}. {'  ' * self.depth}[{self.domain}] {self.term}: {self.outcome}"
+        if self.detail:
+            line += f" — {self.detail}"
+        return "\n".join([line, *(f"        DNS {q}" for q in self.queries)])
 
 
-def step_rows(result: Any) -> tuple[dict[str, str], ...]:
-    """Flatten ``result.steps`` into rows of ``kind``, ``what`` and ``outcome`` strings.
+def _mechanism(term: str) -> str:
+    """The mechanism name of a trace term ('-include:x' -> 'include'; '(record)' stays)."""
+    if term.startswith("("):
+        return term
+    from labkit.auth.spf_record import parse_term
 
-    Understands the step fields of :mod:`labkit.auth.spf` (a kind, the term or the
-    DNS query, the answer or outcome) and falls back to the step's text.
+    try:
+        return parse_term(term).name
+    except ValueError:
+        return term
+
+
+def rows_of(result: Any) -> tuple[Row, ...]:
+    """Pair each trace step of an SPFResult with the DNS queries it made.
+
+    A query is attributed to the first step that could have asked it: a record step
+    to the TXT query of its domain, an ``a``/``mx``/``exists``/``ptr`` step to queries
+    of the types it needs for the names its note mentions.
     Introduced in lab 03 (SPF).
     """
-    rows = []
-    for raw in getattr(result, "steps", ()) or ():
-        step = _as_mapping(raw)
-        kind = _text(step.get("kind") or step.get("action") or step.get("type") or "step")
-        what_parts = [
-            _text(step.get(k))
-            for k in ("domain", "term", "mechanism", "query", "name", "rdtype")
-            if step.get(k)
-        ]
-        outcome_parts = [
-            _text(step.get(k))
-            for k in ("answer", "answers", "rcode", "match", "result", "outcome")
-            if step.get(k) not in (None, "", ())
-        ]
-        detail = _text(step.get("detail") or step.get("message") or step.get("note"))
+    from labkit.auth.spf_record import DNS_MECHANISMS
+
+    pending = list(getattr(result, "lookups", ()))
+    rows: list[Row] = []
+    spent = 0
+    previous = ""
+    for step in getattr(result, "steps", ()):
+        mech = _mechanism(step.term)
+        wanted = _RDTYPES.get(mech, ())
+        mine = []
+        for q in list(pending):
+            if q.rdtype not in wanted:
+                continue
+            name = q.name.rstrip(".").lower()
+            if mech == "(record)":
+                hit = name == step.domain.lower()
+            else:
+                hit = name in step.detail.lower() or q.rdtype == "PTR"
+            if hit:
+                mine.append(str(q))
+                pending.remove(q)
+        # the terms RFC 7208 counts: an include (seen when its record is entered one
+        # level deeper), a redirect, and the a/mx/ptr/exists mechanisms
+        if mech == "(record)" and step.depth > 0 and previous != "follow":
+            spent += 1
+        elif step.outcome == "follow" or (
+            mech in DNS_MECHANISMS and mech != "include" and step.outcome in ("match", "no match")
+        ):
+            spent += 1
         rows.append(
-            {
-                "kind": kind,
-                "what": " ".join(what_parts) or detail,
-                "outcome": " ".join(outcome_parts) if outcome_parts else "",
-                "detail": detail if what_parts else "",
-                "lookups": _text(step.get("lookups", "")),
-            }
+            Row(
+                depth=step.depth,
+                domain=step.domain,
+                term=step.term,
+                outcome=step.outcome,
+                detail=step.detail,
+                queries=tuple(mine),
+                spent=spent,
+            )
         )
+        previous = step.outcome
+    if pending and rows:
+        last = rows[-1]
+        rows[-1] = Row(**{**last.__dict__, "queries": last.queries + tuple(map(str, pending))})
     return tuple(rows)
 
 
 class SPFStepper(widgets.VBox):
     """Step through an SPF check: ``SPFStepper(lk.auth.spf.check(...))``.
 
-    ``.value`` is the number of steps revealed (0 = none yet, ``len(steps)`` = all,
+    ``.value`` is the number of steps revealed (0 = none yet; ``len(.rows)`` = all,
     with the final result). ``.text`` is the plain-text form of what is shown.
     Introduced in lab 03 (SPF).
     """
@@ -94,17 +133,16 @@ class SPFStepper(widgets.VBox):
 
     def __init__(self, result: Any, **kwargs: Any) -> None:
         self.result = result
-        self.rows = step_rows(result)
-        self._back = widgets.Button(description="◀ Back", layout=widgets.Layout(width="7em"))
-        self._next = widgets.Button(description="Next ▶", layout=widgets.Layout(width="7em"))
-        self._all = widgets.Button(description="Show all", layout=widgets.Layout(width="7em"))
-        self._slider = widgets.IntSlider(
-            min=0, max=len(self.rows), description="step", continuous_update=True
-        )
+        self.rows = rows_of(result)
+        button = {"layout": widgets.Layout(width="7em")}
+        self._back = widgets.Button(description="◀ Back", **button)
+        self._next = widgets.Button(description="Next ▶", **button)
+        self._all = widgets.Button(description="Show all", **button)
+        self._slider = widgets.IntSlider(min=0, max=len(self.rows), description="step")
         self._view = widgets.HTML()
         self._back.on_click(lambda _b: self._move(-1))
         self._next.on_click(lambda _b: self._move(+1))
-        self._all.on_click(lambda _b: setattr(self, "value", len(self.rows)))
+        self._all.on_click(lambda _b: self._move(len(self.rows)))
         traitlets.link((self, "value"), (self._slider, "value"))
         controls = widgets.HBox([self._back, self._next, self._all, self._slider])
         super().__init__([controls, self._view], **kwargs)
@@ -125,75 +163,63 @@ class SPFStepper(widgets.VBox):
     def _move(self, delta: int) -> None:
         self.value = self.value + delta
 
+    @property
+    def finished(self) -> bool:
+        """True when every step is shown (and with it the result)."""
+        return self.value == len(self.rows)
+
     # --- what is shown -------------------------------------------------------------
 
     def _header(self) -> str:
         r = self.result
         return (
-            f"SPF check of {getattr(r, 'domain', '?')} "
-            f"for client {getattr(r, 'ip', None) or '(ip)'}: {len(self.rows)} steps"
+            f"SPF check: may {r.ip} send for {r.domain or '(no domain)'}? "
+            f"({len(self.rows)} steps, {len(r.lookups)} DNS queries)"
         )
 
-    def _lookups_so_far(self) -> int | None:
-        """DNS-querying terms spent up to the current step, if the trace says so."""
-        counts = [row["lookups"] for row in self.rows[: self.value] if row["lookups"] != ""]
-        if counts:
-            try:
-                return int(counts[-1])
-            except ValueError:
-                return None
-        if self.value == len(self.rows):
-            return getattr(self.result, "lookups", None) if isinstance(
-                getattr(self.result, "lookups", None), int
-            ) else None
-        return None
+    def _footer(self) -> list[str]:
+        from labkit.auth.spf_record import MAX_DNS_MECHANISMS
 
-    def _footer(self) -> str:
-        parts = []
-        spent = self._lookups_so_far()
-        if spent is not None:
-            parts.append(f"DNS-querying terms so far: {spent} of {LOOKUP_LIMIT}")
-        if self.value == len(self.rows):
-            result = getattr(self.result, "result", "?")
-            parts.append(f"Result: {result}")
-            explanation = getattr(self.result, "explanation", "")
-            if explanation:
-                parts.append(f"Why: {explanation}")
-        else:
-            parts.append("Result: (press Next)")
-        return "\n".join(parts)
+        r = self.result
+        if self.finished:
+            return [
+                f"DNS-querying terms: {r.dns_mechanisms} of {MAX_DNS_MECHANISMS} allowed; "
+                f"void look-ups: {r.void_lookups}",
+                f"Result: {r.result}" + (f" ({r.reason})" if r.reason else ""),
+            ]
+        spent = self.rows[self.value - 1].spent if self.value else 0
+        return [
+            f"DNS-querying terms so far: {spent} of {MAX_DNS_MECHANISMS} allowed",
+            "Result: (not decided yet: press Next)",
+        ]
 
     @property
     def text(self) -> str:
         """Plain text of what the widget shows now (for logs, tests and screen readers)."""
-        lines = [self._header()]
-        for i, row in enumerate(self.rows[: self.value], start=1):
-            marker = "▶" if i == self.value else " "
-            line = f"{marker}{i:>3}. [{row['kind']}] {row['what']}"
-            if row["outcome"]:
-                line += f" -> {row['outcome']}"
-            if row["detail"]:
-                line += f"  ({row['detail']})"
-            lines.append(line)
-        lines.append(self._footer())
-        return "\n".join(lines)
+        shown = [
+            row.text(i, i == self.value) for i, row in enumerate(self.rows[: self.value], 1)
+        ]
+        return "\n".join([self._header(), *shown, *self._footer()])
 
     def _render(self, _change: Any = None) -> None:
         self._back.disabled = self.value == 0
-        self._next.disabled = self.value == len(self.rows)
+        self._next.disabled = self.finished
         body = []
         for i, row in enumerate(self.rows[: self.value], start=1):
-            style = ' style="background:#fff3c4;font-weight:bold"' if i == self.value else ""
-            cells = (str(i), row["kind"], row["what"], row["outcome"], row["detail"])
+            style = "background:#fff3c4;font-weight:bold" if i == self.value else ""
+            queries = "".join(f"<div><code>DNS {html.escape(q)}</code></div>" for q in row.queries)
             body.append(
-                f"<tr{style}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
+                f"<tr style='{style}'><td>{i}</td>"
+                f"<td style='padding-left:{0.3 + 1.5 * row.depth}em'>{html.escape(row.domain)}</td>"
+                f"<td><code>{html.escape(row.term)}</code></td><td>{html.escape(row.outcome)}</td>"
+                f"<td>{html.escape(row.detail)}{queries}</td><td>{row.spent}</td></tr>"
             )
-        footer = "<br>".join(html.escape(line) for line in self._footer().splitlines())
+        footer = "<br>".join(html.escape(line) for line in self._footer())
         self._view.value = (
-            f"<div><b>{html.escape(self._header())}</b>"
-            "<table><thead><tr><th>#</th><th>kind</th><th>what</th><th>outcome</th>"
-            f"<th>note</th></tr></thead><tbody>{''.join(body)}</tbody></table>"
-            f"<p>{footer}</p></div>"
+            f"<div><b>{html.escape(self._header())}</b><table>"
+            "<tr><th>#</th><th>record of</th><th>term</th><th>outcome</th>"
+            "<th>why, and DNS queries</th><th>look-ups</th></tr>"
+            f"{''.join(body)}</table><p>{footer}</p></div>"
         )
         log.debug("SPFStepper at step %d of %d", self.value, len(self.rows))
 
