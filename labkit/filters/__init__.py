@@ -1,1 +1,65 @@
-"""See the module docstrings; filled in by the area's issue."""
+"""Spam filters on real mail: the corpus, the tokenizer, the Bayes family, lists,
+DNSBL and reverse DNS, evaluation, and the receiver's combined scorer.
+
+- :mod:`labkit.filters.corpus` — the SpamAssassin public corpus (``load``, ``fetch``)
+- :mod:`labkit.filters.tokens` — ``tokenize(message: bytes)``
+- :class:`Graham`, :class:`Robinson`, :class:`Fisher`, :class:`Multinomial`,
+  :class:`SklearnNB` — ``learn``/``unlearn``/``score``/``save``/``load``
+- :mod:`labkit.filters.evaluate` — splits, online (TREC) evaluation, ROC/AUC, lam%, cost
+- :mod:`labkit.filters.dnsbl`, :mod:`labkit.filters.rdns`, :mod:`labkit.filters.lists`
+- :class:`SpamScorer` — the receiver plug-in (``judge`` -> :class:`SpamJudgement`)
+- :mod:`labkit.filters.poison` — good-word and poisoning experiments
+
+Introduced in lab 08 (Bayesian filtering).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .bayes import Fisher, Graham, Multinomial, Robinson, TokenFilter, make
+from .bayes import load as load_filter
+from .combined import SpamJudgement, SpamScorer
+from .lists import AddressList
+from .tokens import tokenize
+
+_LAZY = {"SklearnNB": ".sklearn_peer"}
+_MODULES = (
+    "corpus",
+    "tokens",
+    "bayes",
+    "evaluate",
+    "dnsbl",
+    "rdns",
+    "lists",
+    "combined",
+    "poison",
+    "sklearn_peer",
+)
+
+
+def __getattr__(name: str) -> Any:
+    # scikit-learn and matplotlib load only when used
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    if name in _MODULES:
+        return importlib.import_module("." + name, __name__)
+    raise AttributeError(f"module 'labkit.filters' has no attribute {name!r}")
+
+
+__all__ = [
+    "Graham",
+    "Robinson",
+    "Fisher",
+    "Multinomial",
+    "SklearnNB",
+    "TokenFilter",
+    "make",
+    "load_filter",
+    "SpamScorer",
+    "SpamJudgement",
+    "AddressList",
+    "tokenize",
+    *_MODULES,
+]

@@ -92,7 +92,12 @@ class Message:
 
     def to_dict(self) -> dict:
         """Name, folder, label and size (not the bytes)."""
-        return {"name": self.name, "folder": self.folder, "label": self.label, "size": len(self.raw)}
+        return {
+            "name": self.name,
+            "folder": self.folder,
+            "label": self.label,
+            "size": len(self.raw),
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -141,7 +146,8 @@ class Corpus(Sequence):
     def _repr_html_(self) -> str:
         c = self.counts()
         rows = "".join(
-            f"<tr><td>{f}</td><td>{c.get(f, 0)}</td><td>{lab}</td></tr>" for f, lab in FOLDERS.items()
+            f"<tr><td>{f}</td><td>{c.get(f, 0)}</td><td>{lab}</td></tr>"
+            for f, lab in FOLDERS.items()
         )
         bad = "".join(f"<li>{n}: {r}</li>" for n, r in self.problems)
         return (
@@ -247,7 +253,9 @@ def _read_folder(
                     log.info("skipping non-message file %s/%s", folder, fname)
                 continue
             if verify and hashlib.md5(raw).hexdigest() != m.group(1):
-                log.warning("corrupted corpus file %s/%s: MD5 does not match its name", folder, fname)
+                log.warning(
+                    "corrupted corpus file %s/%s: MD5 does not match its name", folder, fname
+                )
                 problems.append((f"{folder}/{fname}", "MD5 does not match the file name"))
                 continue
             messages.append(Message(name=fname, folder=folder, label=label, raw=raw))

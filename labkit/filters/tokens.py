@@ -36,8 +36,20 @@ MAX_BYTES = 200_000
 #: at most this many MIME parts are visited
 MAX_PARTS = 64
 #: headers whose words are tokenised with a field prefix
-TEXT_FIELDS = ("subject", "from", "to", "cc", "reply-to", "x-mailer", "user-agent", "content-type",
-               "message-id", "organization", "return-path", "sender")
+TEXT_FIELDS = (
+    "subject",
+    "from",
+    "to",
+    "cc",
+    "reply-to",
+    "x-mailer",
+    "user-agent",
+    "content-type",
+    "message-id",
+    "organization",
+    "return-path",
+    "sender",
+)
 
 _HEAD_SPLIT = re.compile(rb"\r?\n\r?\n")
 _FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.MULTILINE)

@@ -1,0 +1,139 @@
+"""DNS blocklists (RFC 5782): is this client address listed?
+
+To ask zone ``bl.dnsbl.example`` about 198.51.100.150, reverse the octets and
+append the zone: ``150.100.51.198.bl.dnsbl.example``.  An A record in 127.0.0.0/8
+means listed (its value is the reason code); NXDOMAIN means not listed; the TXT
+record at the same name says why in words.  IPv6 addresses use reversed nibbles.
+
+Introduced in lab 09 (DNSBL and reverse DNS).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import UsageError
+from ._dnsq import query
+
+log = logging.getLogger(__name__)
+
+#: the lab's DNSBL zone
+LAB_ZONE = "bl.dnsbl.example"
+
+#: return codes of the lab DNSBL (zone comments in data/zones/bl.dnsbl.example.zone)
+LAB_CODES = {
+    "127.0.0.2": "known spam source",
+    "127.0.0.4": "no reverse DNS",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DNSBLResult:
+    """Outcome of one DNSBL look-up.
+
+    ``status``: ``listed``, ``not-listed`` or ``temperror`` (the DNSBL did not answer);
+    ``codes``: the 127.0.0.x answers; ``reasons``: their meaning; ``txt``: TXT texts.
+    """
+
+    ip: str
+    zone: str
+    query: str
+    status: str
+    codes: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    txt: tuple[str, ...] = ()
+    steps: tuple[str, ...] = field(default=())
+
+    @property
+    def listed(self) -> bool:
+        """True when the address is listed."""
+        return self.status == "listed"
+
+    def to_dict(self) -> dict:
+        """Plain data for JSON."""
+        return {
+            "ip": self.ip,
+            "zone": self.zone,
+            "query": self.query,
+            "status": self.status,
+            "codes": list(self.codes),
+            "reasons": list(self.reasons),
+            "txt": list(self.txt),
+            "steps": list(self.steps),
+        }
+
+    def __str__(self) -> str:
+        extra = (
+            f" {', '.join(self.codes)} ({'; '.join(self.txt or self.reasons)})"
+            if self.listed
+            else ""
+        )
+        return f"{self.ip} @ {self.zone}: {self.status}{extra}"
+
+    def _repr_html_(self) -> str:
+        steps = "".join(f"<li>{s}</li>" for s in self.steps)
+        return f"<b>{self}</b><ol>{steps}</ol>"
+
+
+def query_name(ip: str, zone: str = LAB_ZONE) -> str:
+    """The DNS name to ask: reversed octets (or nibbles for IPv6) + zone.
+
+    >>> query_name("198.51.100.150")
+    '150.100.51.198.bl.dnsbl.example'
+    """
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError as exc:
+        raise UsageError(f"not an IP address: {ip!r}") from exc
+    if addr.version == 4:
+        labels = str(addr).split(".")[::-1]
+    else:
+        labels = list(addr.exploded.replace(":", ""))[::-1]
+    return ".".join(labels) + "." + zone.strip(".")
+
+
+def lookup(
+    ip: str, zone: str = LAB_ZONE, *, dns: Any, codes: dict[str, str] | None = None
+) -> DNSBLResult:
+    """Ask DNSBL ``zone`` whether ``ip`` is listed (A query, then TXT when listed).
+
+    A answers outside 127.0.0.0/8 are ignored (RFC 5782 3.1: an error, not a listing).
+
+    Introduced in lab 09 (DNSBL and reverse DNS).
+    """
+    import labkit.dns
+
+    resolver = labkit.dns.as_resolver(dns)
+    name = query_name(ip, zone)
+    meanings = LAB_CODES if codes is None else codes
+    steps = [f"query {name} A"]
+    outcome, answers = query(resolver, name, "A")
+    if outcome == "temperror":
+        steps.append("no answer from the DNSBL: temperror (treat as not listed, but say so)")
+        return DNSBLResult(ip=ip, zone=zone, query=name, status="temperror", steps=tuple(steps))
+    valid = tuple(a for a in answers if a.startswith("127."))
+    if outcome != "ok" or not valid:
+        steps.append(
+            f"{outcome.upper() if outcome != 'ok' else 'answer outside 127/8'}: not listed"
+        )
+        return DNSBLResult(ip=ip, zone=zone, query=name, status="not-listed", steps=tuple(steps))
+    steps.append(f"A {', '.join(valid)}: listed")
+    _, txt = query(resolver, name, "TXT")
+    if txt:
+        steps.append(f"TXT {'; '.join(txt)}")
+    return DNSBLResult(
+        ip=ip,
+        zone=zone,
+        query=name,
+        status="listed",
+        codes=valid,
+        reasons=tuple(meanings.get(c, "listed") for c in valid),
+        txt=tuple(txt),
+        steps=tuple(steps),
+    )
+
+
+__all__ = ["DNSBLResult", "lookup", "query_name", "LAB_ZONE", "LAB_CODES"]

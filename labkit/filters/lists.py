@@ -1,0 +1,108 @@
+"""Allow- and blocklists: addresses, networks, domains and mail addresses.
+
+An entry is an IP address or network (``198.51.100.0/24``), a domain
+(``brand.example`` matches it and every subdomain; ``=brand.example`` only itself)
+or a mail address (``alice@corp.example``).
+
+Introduced in lab 09 (DNSBL and reverse DNS).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddressList:
+    """A named list of networks, domains and addresses; ``match`` says which entry hit."""
+
+    name: str = "list"
+    networks: tuple = ()
+    domains: tuple[str, ...] = ()
+    exact_domains: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[str], name: str = "list") -> AddressList:
+        """Build from text entries (blank lines and ``#`` comments ignored)."""
+        nets, doms, exact, addrs = [], [], [], []
+        for raw in entries:
+            entry = raw.split("#", 1)[0].strip().lower()
+            if not entry:
+                continue
+            try:
+                nets.append(ipaddress.ip_network(entry, strict=False))
+                continue
+            except ValueError:
+                pass
+            if "@" in entry:
+                addrs.append(entry)
+            elif entry.startswith("="):
+                exact.append(entry[1:].strip("."))
+            else:
+                doms.append(entry.strip("."))
+        return cls(
+            name=name,
+            networks=tuple(nets),
+            domains=tuple(doms),
+            exact_domains=tuple(exact),
+            addresses=tuple(addrs),
+        )
+
+    @classmethod
+    def from_file(cls, path, name: str | None = None) -> AddressList:
+        """Read one entry per line."""
+        from pathlib import Path
+
+        p = Path(path)
+        return cls.from_entries(p.read_text(encoding="utf-8").splitlines(), name or p.stem)
+
+    def match(self, *, ip: str | None = None, sender: str | None = None) -> str | None:
+        """The entry that matches the client ``ip`` or the ``sender`` address/domain, else None."""
+        if ip:
+            try:
+                addr = ipaddress.ip_address(ip)
+            except ValueError:
+                addr = None
+            if addr is not None:
+                for net in self.networks:
+                    if addr.version == net.version and addr in net:
+                        return str(net)
+        if sender:
+            s = sender.strip().strip("<>").lower()
+            if s in self.addresses:
+                return s
+            domain = s.rsplit("@", 1)[-1].strip(".")
+            if domain in self.exact_domains:
+                return "=" + domain
+            for d in self.domains:
+                if domain == d or domain.endswith("." + d):
+                    return d
+        return None
+
+    def __contains__(self, item: str) -> bool:
+        try:
+            ipaddress.ip_address(item)
+            return self.match(ip=item) is not None
+        except ValueError:
+            return self.match(sender=item) is not None
+
+    def __len__(self) -> int:
+        return (
+            len(self.networks) + len(self.domains) + len(self.exact_domains) + len(self.addresses)
+        )
+
+    def to_dict(self) -> dict:
+        """Plain data for JSON."""
+        return {
+            "name": self.name,
+            "networks": [str(n) for n in self.networks],
+            "domains": list(self.domains),
+            "exact_domains": list(self.exact_domains),
+            "addresses": list(self.addresses),
+        }
+
+
+__all__ = ["AddressList"]

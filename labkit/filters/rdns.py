@@ -1,0 +1,109 @@
+"""Forward-confirmed reverse DNS (FCrDNS): does the client's PTR name point back to it?
+
+1. PTR look-up of the client address (``150.100.51.198.in-addr.arpa``);
+2. A/AAAA look-up of each name found;
+3. pass when one of those names resolves back to the client address.
+
+Results: ``pass``, ``fail`` (PTR names exist but none points back), ``none``
+(no PTR), ``temperror``.  ``generic`` flags names that look like a dynamic pool
+(``dyn-198-51-100-150.pool.isp.example``), a classic spam signal.
+
+Introduced in lab 09 (DNSBL and reverse DNS).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import UsageError
+from ._dnsq import query
+
+_GENERIC = re.compile(
+    r"(\d{1,3}[-.]){3}\d{1,3}|\b(dyn|dynamic|pool|dsl|dhcp|cable|ppp|client)\b", re.I
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FCrDNSResult:
+    """Outcome of a forward-confirmed reverse DNS check."""
+
+    ip: str
+    result: str
+    names: tuple[str, ...] = ()
+    confirmed: str | None = None
+    generic: bool = False
+    steps: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        """Plain data for JSON."""
+        return {
+            "ip": self.ip,
+            "result": self.result,
+            "names": list(self.names),
+            "confirmed": self.confirmed,
+            "generic": self.generic,
+            "steps": list(self.steps),
+        }
+
+    def __str__(self) -> str:
+        return f"FCrDNS {self.ip}: {self.result}" + (
+            f" ({self.confirmed})" if self.confirmed else ""
+        )
+
+    def _repr_html_(self) -> str:
+        steps = "".join(f"<li>{s}</li>" for s in self.steps)
+        return f"<b>{self}</b><ol>{steps}</ol>"
+
+
+def check(ip: str, *, dns: Any) -> FCrDNSResult:
+    """Forward-confirmed reverse DNS of ``ip`` against the lab DNS (or a resolver).
+
+    Introduced in lab 09 (DNSBL and reverse DNS).
+    """
+    import labkit.dns
+
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError as exc:
+        raise UsageError(f"not an IP address: {ip!r}") from exc
+    resolver = labkit.dns.as_resolver(dns)
+    rev = addr.reverse_pointer
+    steps = [f"PTR {rev}"]
+    outcome, names = query(resolver, rev, "PTR")
+    if outcome == "temperror":
+        return FCrDNSResult(ip=ip, result="temperror", steps=(*steps, "no answer: temperror"))
+    names = [n.rstrip(".") for n in names]
+    if not names:
+        return FCrDNSResult(ip=ip, result="none", steps=(*steps, f"{outcome.upper()}: no PTR"))
+    steps.append("-> " + ", ".join(names))
+    rdtype = "A" if addr.version == 4 else "AAAA"
+    errors = False
+    for name in names:
+        status, addrs = query(resolver, name, rdtype)
+        steps.append(f"{rdtype} {name} -> {', '.join(addrs) or status.upper()}")
+        errors |= status == "temperror"
+        if any(ipaddress.ip_address(a) == addr for a in addrs):
+            steps.append(f"{name} points back to {ip}: pass")
+            return FCrDNSResult(
+                ip=ip,
+                result="pass",
+                names=tuple(names),
+                confirmed=name,
+                generic=bool(_GENERIC.search(name)),
+                steps=tuple(steps),
+            )
+    result = "temperror" if errors else "fail"
+    steps.append(f"no PTR name points back to {ip}: {result}")
+    return FCrDNSResult(
+        ip=ip,
+        result=result,
+        names=tuple(names),
+        generic=any(_GENERIC.search(n) for n in names),
+        steps=tuple(steps),
+    )
+
+
+__all__ = ["FCrDNSResult", "check"]
