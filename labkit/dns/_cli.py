@@ -1,9 +1,111 @@
-"""Sub-commands of ``labkit`` for this area (filled in by its issue)."""
+"""``labkit dns serve | dig | record``."""
 
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
+import threading
+
+from ..errors import ServiceError, UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this area's sub-commands to the ``labkit`` parser."""
+    """Add ``labkit dns ...`` to the parser."""
+    p = sub.add_parser("dns", help="the lab DNS: serve it, query it, record real DNS")
+    dsub = p.add_subparsers(dest="dns_command", metavar="SUBCOMMAND", parser_class=type(p))
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+    s = dsub.add_parser("serve", help="run the lab DNS in the foreground (for dig)")
+    s.add_argument("--zones", help="zone file or folder of *.zone (default: the course zones)")
+    s.add_argument("--port", type=int, default=0, help="port for UDP and TCP (default: a free one)")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--fault", action="append", default=[], metavar="NAME[/TYPE]=KIND",
+                   help="make NAME misbehave: KIND is timeout, servfail or refused (repeatable)")
+    s.add_argument("--log", action="store_true", help="print each query as it is answered")
+    s.set_defaults(func=_serve)
+
+    d = dsub.add_parser("dig", help="look a name up: live, in the lab, or from a recording")
+    d.add_argument("name")
+    d.add_argument("rdtype", nargs="?", default="A", metavar="TYPE")
+    mode = d.add_mutually_exclusive_group()
+    mode.add_argument("--live", dest="mode", action="store_const", const="live",
+                      help="ask the real DNS (fails offline)")
+    mode.add_argument("--lab", dest="mode", action="store_const", const="lab",
+                      help="ask the lab DNS (the fictional Internet)")
+    mode.add_argument("--snapshot", dest="mode", action="store_const", const="snapshot",
+                      help="read the recorded answer in data/snapshots")
+    d.add_argument("--zones", help="zones for --lab (default: the course zones)")
+    d.add_argument("--json", action="store_true", help="machine-readable output")
+    d.set_defaults(func=_dig, mode="auto")
+
+    r = dsub.add_parser("record", help="re-record data/snapshots from the real DNS (needs network)")
+    r.add_argument("names", nargs="*", metavar="NAME/TYPE",
+                   help="what to record (default: every snapshot already there)")
+    r.set_defaults(func=_record)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import LabDNS, parse_fault
+
+    faults = dict(parse_fault(spec) for spec in args.fault)
+    lab = LabDNS(zones=args.zones, faults=faults, host=args.host, port=args.port)
+    try:
+        lab.start()
+    except ServiceError as exc:
+        raise UsageError(str(exc)) from None
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(f"LabDNS serving {len(lab.authority.rrsets())} RRsets on {lab.host} port {lab.port} "
+          "(UDP and TCP)", flush=True)
+    print(f"try: dig @{lab.host} -p {lab.port} corp.example TXT    (Ctrl-C to stop)", flush=True)
+    for key, kind in faults.items():
+        print(f"fault: {key} -> {kind}", flush=True)
+    seen = 0
+    try:
+        while not stop.wait(0.2):
+            if args.log:
+                queries = lab.queries
+                for q in queries[seen:]:
+                    print(q, flush=True)
+                seen = len(queries)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        lab.stop()
+    return 0
+
+
+def _dig(args: argparse.Namespace) -> int:
+    from . import live
+
+    lab = None
+    if args.zones:
+        if args.mode not in ("lab", "auto"):
+            raise UsageError("--zones goes with --lab")
+        args.mode = "lab"
+    if args.mode == "lab":
+        from .server import LabDNS
+
+        lab = LabDNS(zones=args.zones).start()
+    try:
+        result = live.dig(args.name, args.rdtype, mode=args.mode, lab=lab)
+    finally:
+        if lab is not None:
+            lab.stop()
+    if args.json:
+        from ..cli import print_json
+
+        print_json(result.to_dict())
+    else:
+        sys.stdout.write(result.to_text().rstrip("\n") + "\n")
+    return 0 if result.rcode == "NOERROR" else 1
+
+
+def _record(args: argparse.Namespace) -> int:
+    from . import live
+
+    paths = live.record_snapshots(args.names or None)
+    for path in paths:
+        print(f"recorded {path}")
+    return 0

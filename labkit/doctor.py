@@ -1,0 +1,187 @@
+"""``labkit doctor``: what works on this machine, and what degrades.
+
+One table: Python and package versions, loopback aliases (distinct client
+addresses) or the fallback in use, a lab DNS round trip, live DNS, the corpus.
+Exit 0 when the labs can run.
+
+Introduced in lab 00 (set-up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.metadata
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+OK, DEGRADED, FAIL = "ok", "degraded", "FAIL"
+
+PACKAGES = ("dnspython", "dkimpy", "pyspf", "aiosmtpd", "cryptography", "authres",
+            "jupyterlab", "ipywidgets", "nbgrader", "scikit-learn")
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """One line of the doctor's table."""
+
+    name: str
+    status: str
+    detail: str
+
+    def to_dict(self) -> dict:
+        """Plain data for ``--json``."""
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """Every check, and whether the labs can run."""
+
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when no check failed (degraded is fine)."""
+        return all(c.status != FAIL for c in self.checks)
+
+    def to_dict(self) -> dict:
+        """Plain data for ``--json``."""
+        return {"ok": self.ok, "checks": [c.to_dict() for c in self.checks]}
+
+    def to_text(self) -> str:
+        """The table as plain text."""
+        w = max(len(c.name) for c in self.checks)
+        lines = [f"{'check':<{w}}  {'status':<8}  detail", f"{'-' * w}  {'-' * 8}  {'-' * 40}"]
+        lines += [f"{c.name:<{w}}  {c.status:<8}  {c.detail}" for c in self.checks]
+        verdict = "the labs can run" if self.ok else "the labs cannot run: fix the FAIL lines"
+        return "\n".join(lines + ["", verdict])
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(
+            f"<tr><td>{html.escape(c.name)}</td><td>{html.escape(c.status)}</td>"
+            f"<td>{html.escape(c.detail)}</td></tr>"
+            for c in self.checks
+        )
+        return f"<table><tr><th>check</th><th>status</th><th>detail</th></tr>{rows}</table>"
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+def _python() -> Check:
+    v = sys.version_info
+    status = OK if v >= (3, 10) else FAIL
+    return Check("python", status, f"{sys.version.split()[0]} ({sys.executable})")
+
+
+def _packages() -> Check:
+    found, missing = [], []
+    for name in PACKAGES:
+        try:
+            found.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(name)
+    if missing:
+        return Check("packages", FAIL, "missing: " + ", ".join(missing))
+    return Check("packages", OK, ", ".join(found))
+
+
+def _aliases() -> Check:
+    from .net import aliases_available
+
+    if aliases_available():
+        return Check("client addresses", OK, "loopback aliases 127.x.y.z bind: each lab host "
+                     "has its own source address")
+    return Check("client addresses", DEGRADED, "only 127.0.0.1 binds: lab hosts announce their "
+                 "address with the PROXY protocol instead")
+
+
+def _lab_dns() -> Check:
+    from .dns import LabDNS
+
+    t0 = time.perf_counter()
+    try:
+        with LabDNS() as lab:
+            res = lab.resolver()
+            txt = res.resolve("corp.example", "TXT", search=False)
+            big = res.resolve("corp.example", "SOA", tcp=True, search=False)
+            n = len(lab.authority.rrsets())
+    except Exception as exc:  # noqa: BLE001 - the doctor reports, it does not crash
+        return Check("lab DNS", FAIL, f"{type(exc).__name__}: {exc}")
+    ms = (time.perf_counter() - t0) * 1000
+    return Check("lab DNS", OK, f"{n} RRsets served over UDP and TCP; start, 2 queries and stop "
+                 f"in {ms:.0f} ms ({len(txt)} TXT, {len(big)} SOA for corp.example)")
+
+
+def _live_dns() -> Check:
+    import dns.exception
+    import dns.resolver
+
+    try:
+        res = dns.resolver.Resolver()
+        res.timeout = res.lifetime = 1.5
+        res.resolve("example.com", "A", search=False)
+    except (dns.exception.DNSException, OSError) as exc:
+        return Check("live DNS", DEGRADED, f"not reachable ({type(exc).__name__}); labs use the "
+                     "recorded snapshots in data/snapshots")
+    return Check("live DNS", OK, "the real DNS answers: labs can compare with live data")
+
+
+def _corpus() -> Check:
+    try:
+        from .filters import corpus
+    except ImportError as exc:
+        return Check("corpus", DEGRADED, f"corpus loader unavailable: {exc}")
+    locate: Callable[[], Path | None] | None = getattr(corpus, "locate", None)
+    try:
+        where = locate() if locate else None
+    except Exception as exc:  # noqa: BLE001
+        return Check("corpus", DEGRADED, f"{type(exc).__name__}: {exc}")
+    if where is None:
+        hint = os.environ.get("LABKIT_CORPUS", "")
+        return Check("corpus", DEGRADED, "SpamAssassin corpus not found"
+                     + (f" at LABKIT_CORPUS={hint}" if hint else "")
+                     + ": run `labkit corpus fetch` (lab 09 needs it)")
+    return Check("corpus", OK, f"SpamAssassin corpus at {where}")
+
+
+CHECKS: tuple[Callable[[], Check], ...] = (_python, _packages, _aliases, _lab_dns, _live_dns, _corpus)
+
+
+def run(*, live: bool = True) -> Report:
+    """Run every check and return the :class:`Report`."""
+    checks = []
+    for fn in CHECKS:
+        if fn is _live_dns and not live:
+            checks.append(Check("live DNS", DEGRADED, "not checked (--offline)"))
+            continue
+        checks.append(fn())
+    return Report(tuple(checks))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``labkit doctor`` to the parser."""
+    p = sub.add_parser("doctor", help="check that this machine can run the labs")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--offline", action="store_true", help="do not try the real DNS")
+    p.set_defaults(func=_main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    report = run(live=not args.offline)
+    if args.json:
+        from .cli import print_json
+
+        print_json(report.to_dict())
+    else:
+        print(report.to_text())
+    return 0 if report.ok else 1
+
+
+__all__ = ["Check", "Report", "run"]
