@@ -11,6 +11,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# The corpus beside the project (../shared) serves tests and executed notebooks offline.
+_SHARED_CORPUS = ROOT.parent / "shared" / "corpora" / "spamassassin"
+if "LABKIT_CORPUS" not in os.environ and _SHARED_CORPUS.is_dir():
+    os.environ["LABKIT_CORPUS"] = str(_SHARED_CORPUS)
+
 
 def require_tool(name: str) -> str:
     """Return the path of an external tool; skip without it, but fail in CI."""
@@ -36,11 +41,8 @@ def lab_dns():
 def corpus_dir() -> Path:
     """The SpamAssassin corpus beside the project; skip without it, fail in CI."""
     env = os.environ.get("LABKIT_CORPUS")
-    candidates = [Path(env)] if env else []
-    candidates.append(ROOT.parent / "shared" / "corpora" / "spamassassin")
-    for c in candidates:
-        if c.is_dir():
-            return c
+    if env and Path(env).is_dir():
+        return Path(env)
     message = "SpamAssassin corpus not found (set LABKIT_CORPUS)"
     if IN_CI:
         pytest.fail(message)
