@@ -22,9 +22,10 @@ log = logging.getLogger(__name__)
 
 __all__ = ["AlignmentExplorer"]
 
-_FIELDS = ("header_from", "mail_from", "dkim_domain", "aspf", "adkim", "p")
+_FIELDS = ("header_from", "mail_from", "dkim_domain", "aspf", "adkim", "p", "method")
 _MODES = (("relaxed (r)", "r"), ("strict (s)", "s"))
 _POLICIES = ("none", "quarantine", "reject")
+_METHODS = (("RFC 9989 DNS tree walk", "treewalk"), ("RFC 7489 Public Suffix List", "psl"))
 
 
 def _domain_of(identity: str) -> str:
@@ -37,7 +38,7 @@ class AlignmentExplorer(widgets.VBox):
     """Explore DMARC identifier alignment.
 
     ``.value`` is a dict with keys ``header_from``, ``mail_from``, ``dkim_domain``,
-    ``aspf``, ``adkim`` ("r" or "s") and ``p``; setting it (or editing the controls)
+    ``aspf``, ``adkim`` ("r" or "s"), ``p`` and ``method`` ("treewalk" or "psl"); setting it (or editing the controls)
     re-evaluates. ``.verdict`` holds the last evaluation as a dict, ``.text`` what is
     shown. ``dns`` (a LabDNS or resolver) selects the RFC 9989 DNS tree walk for the
     organisational domain; without it the Public Suffix List (RFC 7489) is used.
@@ -55,6 +56,7 @@ class AlignmentExplorer(widgets.VBox):
         aspf: str = "r",
         adkim: str = "r",
         p: str = "reject",
+        method: str | None = None,
         dns: Any = None,
         **kwargs: Any,
     ) -> None:
@@ -68,6 +70,10 @@ class AlignmentExplorer(widgets.VBox):
             "aspf": widgets.ToggleButtons(options=_MODES, description="aspf"),
             "adkim": widgets.ToggleButtons(options=_MODES, description="adkim"),
             "p": widgets.ToggleButtons(options=_POLICIES, description="p"),
+            "method": widgets.Dropdown(
+                options=_METHODS if dns is not None else _METHODS[1:],
+                description="org. domain",
+            ),
         }
         for c in self._controls.values():
             c.style.description_width = "8em"
@@ -82,6 +88,7 @@ class AlignmentExplorer(widgets.VBox):
             "aspf": aspf,
             "adkim": adkim,
             "p": p,
+            "method": method or ("treewalk" if dns is not None else "psl"),
         }
 
     # --- value <-> controls --------------------------------------------------------
@@ -112,29 +119,30 @@ class AlignmentExplorer(widgets.VBox):
 
     # --- asking labkit.auth.dmarc ----------------------------------------------------
 
-    def _org(self, domain: str) -> str:
+    def _org(self, domain: str, method: str) -> str:
         import labkit.auth.dmarc as dmarc
 
-        return dmarc.org_domain(domain, dns=self.dns)
+        return dmarc.org_domain(domain, dns=self.dns, method=method)
 
-    def _aligned(self, from_domain: str, auth_domain: str, mode: str) -> bool:
+    def _aligned(self, auth_domain: str, from_domain: str, mode: str, method: str) -> bool:
         import labkit.auth.dmarc as dmarc
 
-        return bool(dmarc.aligned(from_domain, auth_domain, mode, dns=self.dns))
+        return bool(dmarc.aligned(auth_domain, from_domain, mode, dns=self.dns, method=method))
 
     def evaluate(self, value: dict[str, str]) -> dict[str, Any]:
         """Alignment and verdict for one set of identifiers (asks labkit.auth.dmarc)."""
         hf = _domain_of(value["header_from"])
         mf = _domain_of(value["mail_from"])
         d = _domain_of(value["dkim_domain"])
-        spf_aligned = bool(mf) and self._aligned(hf, mf, value["aspf"])
-        dkim_aligned = bool(d) and self._aligned(hf, d, value["adkim"])
+        how = value["method"]
+        spf_aligned = bool(mf) and self._aligned(mf, hf, value["aspf"], how)
+        dkim_aligned = bool(d) and self._aligned(d, hf, value["adkim"], how)
         passed = spf_aligned or dkim_aligned
         return {
             "header_from": hf,
             "mail_from": mf,
             "dkim_domain": d,
-            "org": {x: self._org(x) for x in dict.fromkeys((hf, mf, d)) if x},
+            "org": {x: self._org(x, how) for x in dict.fromkeys((hf, mf, d)) if x},
             "spf_aligned": spf_aligned,
             "dkim_aligned": dkim_aligned,
             "dmarc": "pass" if passed else "fail",
@@ -148,7 +156,7 @@ class AlignmentExplorer(widgets.VBox):
         mode = {"r": "relaxed", "s": "strict"}
         return [
             (
-                "organisational domains",
+                f"organisational domains ({val['method']})",
                 ", ".join(f"{k} → {o}" for k, o in v["org"].items()),
                 None,
             ),
