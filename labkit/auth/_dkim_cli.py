@@ -1,0 +1,132 @@
+"""``labkit dkim keygen|sign|verify`` (registered by :mod:`labkit.auth._cli`).
+
+Exit codes: 0 ok, 1 a signature failed, 2 bad usage or bad input.
+
+Introduced in lab 04 (DKIM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..errors import UsageError
+
+
+def _read_message(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from . import dkim_keys
+
+    if bool(args.selector) != bool(args.domain):
+        raise UsageError("--selector and --domain go together")
+    pair = dkim_keys.generate_key(args.type, bits=args.bits)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = args.selector or f"dkim-{args.type}"
+    pem_path = out / f"{stem}.pem"
+    fd = os.open(pem_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pair.private_pem)
+    if args.selector:
+        record = pair.zone_line(args.selector, args.domain)
+    else:
+        record = " ".join(f'"{s}"' for s in pair.txt_strings)
+    (out / f"{stem}.txt").write_text(record + "\n")
+    print(f"private key: {pem_path} ({pair.key_type}, {pair.bits} bits; keep it secret)")
+    print(record)
+    return 0
+
+
+def _sign(args: argparse.Namespace) -> int:
+    from . import dkim
+
+    raw = _read_message(args.file)
+    if args.key:
+        try:
+            key = Path(args.key).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read key {args.key}: {exc.strerror}") from None
+    else:
+        key = dkim.lab_key(args.domain, args.selector)
+    headers = None
+    if args.headers:
+        headers = [h for part in args.headers for h in part.replace(",", ":").split(":") if h.strip()]
+    signed = dkim.sign(
+        raw,
+        domain=args.domain,
+        selector=args.selector,
+        private_key=key,
+        headers=headers,
+        canonicalization=args.c,
+        body_length=True if args.l else None,
+        algorithm=args.algorithm,
+    )
+    sys.stdout.buffer.write(signed)
+    sys.stdout.flush()
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    import labkit.dns
+
+    from ..cli import print_json
+    from . import dkim
+
+    raw = _read_message(args.file)
+    zones = args.zones if args.zones else None
+    with labkit.dns.LabDNS(zones) as lab:
+        results = dkim.verify(raw, dns=lab, explain=args.explain)
+    if args.json:
+        print_json([r.to_dict() for r in results])
+    elif not results:
+        print("no DKIM-Signature header field: nothing to verify")
+    else:
+        for r in results:
+            print(r.explain() if args.explain else str(r))
+    return 0 if all(r.result == "pass" for r in results) else 1
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``labkit dkim keygen|sign|verify``."""
+    top = sub.add_parser("dkim", help="DKIM keys, signing and verification (lab 04)")
+    top.set_defaults(func=lambda args: (top.print_help(), 2)[1])
+    cmds = top.add_subparsers(dest="dkim_command", metavar="ACTION", parser_class=type(top))
+
+    p = cmds.add_parser("keygen", help="make a key pair and its DNS TXT record")
+    p.add_argument("--type", choices=("rsa", "ed25519"), default="rsa")
+    p.add_argument("--bits", type=int, default=2048, help="RSA key size (2048 or more)")
+    p.add_argument("--selector", help="selector, for a ready-to-paste zone line")
+    p.add_argument("--domain", help="signing domain (with --selector)")
+    p.add_argument("--out", default=".", help="folder for <selector>.pem and <selector>.txt")
+    p.set_defaults(func=_keygen)
+
+    p = cmds.add_parser("sign", help="sign a message (writes the signed message to stdout)")
+    p.add_argument("file", help="message file, or - for stdin")
+    p.add_argument("--domain", "-d", required=True)
+    p.add_argument("--selector", "-s", required=True)
+    p.add_argument("--key", help="PEM private key (default: the lab key data/keys/<domain>/<selector>.pem)")
+    p.add_argument("--headers", nargs="+", help="header fields to sign, e.g. from:from:to:subject")
+    p.add_argument("--c", default="relaxed/relaxed", help="canonicalization header/body (default relaxed/relaxed)")
+    p.add_argument("--l", action="store_true", help="add l= (body length) -- see lab 04 on why not")
+    p.add_argument("--algorithm", choices=("rsa-sha256", "ed25519-sha256", "rsa-sha1"))
+    p.set_defaults(func=_sign)
+
+    p = cmds.add_parser("verify", help="verify every DKIM signature of a message")
+    p.add_argument("file", help="message file, or - for stdin")
+    p.add_argument("--zones", help="zone file or folder (default: the course zones)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--explain", action="store_true", help="show canonical forms and body hashes")
+    p.set_defaults(func=_verify)
+
+
+__all__ = ["register"]

@@ -1,0 +1,567 @@
+"""DKIM (RFC 6376, RFC 8301, RFC 8463): sign a message, verify every signature on it.
+
+Signing and the cryptography are dkimpy's; this module adds what a learner needs:
+one result per ``DKIM-Signature`` (dkimpy alone checks only the first), a precise
+reason for each failure, warnings for the risky choices, and an explain mode that
+shows the canonicalised headers and body and both body hashes::
+
+    signed = lk.auth.dkim.sign(raw, domain="brand.example", selector="s2026",
+                               private_key=lk.auth.dkim.lab_key("brand.example", "s2026"))
+    for r in lk.auth.dkim.verify(signed, dns=lab_dns):
+        print(r.result, r.reason)
+
+Result values (RFC 8601 2.7.1) and the reason ``code`` behind them:
+
+========== =============================================================
+pass       ``ok``
+fail       ``body-hash-mismatch`` (the body changed), ``signature-mismatch``
+           (a signed header changed, or the wrong key)
+neutral    ``signature-syntax`` (the DKIM-Signature itself is malformed)
+permerror  ``key-not-found``, ``key-revoked`` (``p=`` empty), ``key-syntax``,
+           ``key-too-small``, ``key-mismatch``, ``from-not-signed``,
+           ``expired``, ``message-syntax``
+temperror  ``dns-temperror`` (time-out or server failure fetching the key)
+========== =============================================================
+
+Introduced in lab 04 (DKIM).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import dkim
+import dkim.util
+from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizationPolicyError
+
+from ..errors import UsageError
+from .dkim_keys import (
+    MIN_RSA_BITS,
+    RECOMMENDED_RSA_BITS,
+    KeyLookup,
+    KeyPair,
+    KeyRecord,
+    generate_key,
+    key_name,
+    lab_key,
+    lookup_key,
+    parse_key_record,
+    public_txt,
+    signing_key,
+    split_txt,
+)
+
+log = logging.getLogger(__name__)
+
+RESULT_FOR_CODE = {
+    "ok": "pass",
+    "body-hash-mismatch": "fail",
+    "signature-mismatch": "fail",
+    "signature-syntax": "neutral",
+    "key-not-found": "permerror",
+    "key-revoked": "permerror",
+    "key-syntax": "permerror",
+    "key-too-small": "permerror",
+    "key-mismatch": "permerror",
+    "from-not-signed": "permerror",
+    "expired": "permerror",
+    "message-syntax": "permerror",
+    "dns-temperror": "temperror",
+}
+
+_HASHES = {"rsa-sha256": hashlib.sha256, "rsa-sha1": hashlib.sha1, "ed25519-sha256": hashlib.sha256}
+
+
+def _text(value: bytes | str | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return value.decode("utf-8", "replace")
+
+
+def _as_bytes(message: bytes | str) -> bytes:
+    if isinstance(message, str):
+        return message.encode("utf-8", "surrogateescape")
+    return bytes(message)
+
+
+# ------------------------------------------------------------------------- results
+@dataclass(frozen=True, kw_only=True)
+class DKIMExplanation:
+    """What a verifier computed for one signature, for a learner to inspect.
+
+    ``canonical_headers``: the signed header fields after header canonicalisation,
+    in hashing order (the DKIM-Signature itself last, with ``b=`` emptied);
+    ``signed_data``: the exact bytes fed to the header hash; ``canonical_body``:
+    the body after body canonicalisation (cut to ``l=`` when present);
+    ``body_hash_declared`` (``bh=``) and ``body_hash_computed`` (base64).
+    """
+
+    canonicalization: str
+    canonical_headers: tuple[tuple[str, str], ...]
+    signed_data: bytes
+    canonical_body: bytes
+    body_hash_declared: str
+    body_hash_computed: str
+    unsigned_body_bytes: int = 0
+
+    @property
+    def body_hash_matches(self) -> bool:
+        return self.body_hash_declared == self.body_hash_computed
+
+    def to_dict(self) -> dict:
+        return {
+            "canonicalization": self.canonicalization,
+            "canonical_headers": [list(h) for h in self.canonical_headers],
+            "signed_data": _text(self.signed_data),
+            "canonical_body": _text(self.canonical_body),
+            "body_hash_declared": self.body_hash_declared,
+            "body_hash_computed": self.body_hash_computed,
+            "body_hash_matches": self.body_hash_matches,
+            "unsigned_body_bytes": self.unsigned_body_bytes,
+        }
+
+    def __str__(self) -> str:
+        lines = [f"canonicalization c={self.canonicalization}", "signed header data (as hashed):"]
+        lines += ["  " + line for line in _text(self.signed_data).split("\r\n")]
+        body = _text(self.canonical_body)
+        if len(body) > 2000:
+            body = body[:2000] + f"... ({len(self.canonical_body)} bytes)"
+        lines.append("canonical body:")
+        lines += ["  " + line for line in body.split("\r\n")]
+        lines.append(f"bh= declared : {self.body_hash_declared}")
+        lines.append(f"bh= computed : {self.body_hash_computed}"
+                     + ("  (match)" if self.body_hash_matches else "  (MISMATCH)"))
+        if self.unsigned_body_bytes:
+            lines.append(f"{self.unsigned_body_bytes} body bytes after l= are not covered by the signature")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DKIMResult:
+    """The verdict on one DKIM-Signature header field.
+
+    ``result``: pass, fail, neutral, temperror or permerror; ``code``: the precise
+    reason as a token (see the module docstring); ``reason``: the same in words.
+    ``warnings`` lists risky but legal choices (``l=``, rsa-sha1, short keys,
+    From not over-signed). ``steps`` is the verifier's trace. ``explanation`` is
+    set when ``verify(..., explain=True)``.
+    """
+
+    result: str
+    code: str
+    reason: str
+    domain: str = ""
+    selector: str = ""
+    algorithm: str = ""
+    identity: str = ""
+    canonicalization: str = ""
+    signed_headers: tuple[str, ...] = ()
+    body_length: int | None = None
+    key_type: str = ""
+    key_bits: int = 0
+    index: int = 0
+    warnings: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()
+    explanation: DKIMExplanation | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.result == "pass"
+
+    @property
+    def header_d(self) -> str:
+        """``header.d`` for Authentication-Results (the signing domain)."""
+        return self.domain
+
+    def to_dict(self) -> dict:
+        data = {
+            "result": self.result,
+            "code": self.code,
+            "reason": self.reason,
+            "domain": self.domain,
+            "selector": self.selector,
+            "algorithm": self.algorithm,
+            "identity": self.identity,
+            "canonicalization": self.canonicalization,
+            "signed_headers": list(self.signed_headers),
+            "body_length": self.body_length,
+            "key_type": self.key_type,
+            "key_bits": self.key_bits,
+            "index": self.index,
+            "warnings": list(self.warnings),
+            "steps": list(self.steps),
+        }
+        if self.explanation is not None:
+            data["explanation"] = self.explanation.to_dict()
+        return data
+
+    def __str__(self) -> str:
+        head = f"dkim={self.result} (d={self.domain or '?'} s={self.selector or '?'} a={self.algorithm or '?'}): {self.reason}"
+        lines = [head] + [f"  ! {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def explain(self) -> str:
+        """The trace, the warnings and (if computed) the canonical forms, as text."""
+        lines = [str(self), "steps:"] + [f"  {i}. {s}" for i, s in enumerate(self.steps, 1)]
+        if self.explanation is not None:
+            lines.append(str(self.explanation))
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        colour = {"pass": "#1a7f37", "fail": "#cf222e"}.get(self.result, "#9a6700")
+        items = "".join(f"<li>{html.escape(s)}</li>" for s in self.steps)
+        warns = "".join(f"<li>&#9888; {html.escape(w)}</li>" for w in self.warnings)
+        return (
+            f"<div><b style='color:{colour}'>dkim={html.escape(self.result)}</b> "
+            f"d={html.escape(self.domain)} s={html.escape(self.selector)} "
+            f"a={html.escape(self.algorithm)} &mdash; {html.escape(self.reason)}"
+            f"<ol>{items}</ol>{'<ul>' + warns + '</ul>' if warns else ''}</div>"
+        )
+
+
+# --------------------------------------------------------------------------- signing
+def _canon_pair(canonicalization: Sequence[str] | str) -> tuple[bytes, bytes]:
+    if isinstance(canonicalization, str):
+        parts = canonicalization.split("/")
+        if len(parts) == 1:
+            parts.append("simple")
+    else:
+        parts = list(canonicalization)
+    if len(parts) != 2 or any(p not in ("simple", "relaxed") for p in parts):
+        raise UsageError(f"canonicalization must be simple|relaxed for header and body, not {canonicalization!r}")
+    return parts[0].encode(), parts[1].encode()
+
+
+def sign(
+    message: bytes | str,
+    *,
+    domain: str,
+    selector: str,
+    private_key: bytes | str | KeyPair,
+    headers: Sequence[str] | None = None,
+    canonicalization: Sequence[str] | str = ("relaxed", "relaxed"),
+    body_length: bool | None = None,
+    algorithm: str | None = None,
+    identity: str | None = None,
+) -> bytes:
+    """Sign ``message`` and return it with a ``DKIM-Signature`` header on top.
+
+    ``headers``: the header fields to sign, in ``h=`` order; a name listed more
+    often than it occurs is *over-signed* (no such field may be added later).
+    The default signs RFC 6376's recommended fields present in the message and
+    over-signs From. ``canonicalization``: (header, body), each ``simple`` or
+    ``relaxed``. ``body_length=True`` adds ``l=`` (dangerous: anything appended
+    to the body still verifies). ``algorithm`` defaults to the key's
+    (``rsa-sha256`` or ``ed25519-sha256``); ``rsa-sha1`` is accepted for the
+    lesson on why it is obsolete.
+
+    Introduced in lab 04 (DKIM).
+    """
+    raw = _as_bytes(message)
+    if isinstance(private_key, KeyPair):
+        private_key = private_key.private_pem
+    if isinstance(private_key, str):
+        private_key = private_key.encode("ascii", "replace")
+    key = signing_key(bytes(private_key))
+    algo = (algorithm or key.algorithm).lower()
+    if algo not in _HASHES:
+        raise UsageError(f"algorithm must be one of {sorted(_HASHES)}, not {algorithm!r}")
+    if (algo == "ed25519-sha256") != (key.key_type == "ed25519"):
+        raise UsageError(f"a {key.key_type} key cannot make {algo} signatures")
+    if body_length not in (None, True, False):
+        raise UsageError("body_length is True (add l= with the body's length) or None/False")
+    canon = _canon_pair(canonicalization)
+    linesep = dkim.util.get_linesep(raw)
+    try:
+        signer = dkim.DKIM(raw, signature_algorithm=algo.encode(), linesep=linesep, minkey=0)
+    except dkim.DKIMException as exc:
+        raise UsageError(f"cannot sign this message: {exc}") from None
+    if headers is None:
+        include = None
+        if not any(name.lower() == b"from" for name, _ in signer.headers):
+            raise UsageError("the message has no From header field; DKIM requires signing From")
+    else:
+        include = [str(h).strip().lower().encode("ascii", "replace") for h in headers]
+        if b"from" not in include:
+            raise UsageError("h= must include From (RFC 6376 5.4)")
+    try:
+        sig = signer.sign(
+            selector.encode("ascii"),
+            domain.encode("ascii"),
+            key.material,
+            identity=identity.encode("ascii") if identity else None,
+            canonicalize=canon,
+            include_headers=include,
+            length=bool(body_length),
+        )
+    except (dkim.DKIMException, UnicodeEncodeError) as exc:
+        raise UsageError(f"cannot sign: {exc}") from None
+    return sig + raw
+
+
+# ------------------------------------------------------------------------ verifying
+class _Verifier(dkim.DKIM):
+    """dkimpy's verifier given an already fetched and parsed key (no DNS inside)."""
+
+    def check_with_key(self, idx: int, record: KeyRecord) -> bool:
+        prep = self.verify_headerprep(idx)
+        if not prep:
+            raise dkim.ValidationError("no such signature")
+        sig, include_headers, sigheaders = prep
+        self.pk = record.parsed
+        self.keysize = record.bits
+        self.ktag = record.key_type.encode()
+        self.seqtlsrpt = False
+        return bool(self.verify_sig_process(sig, include_headers, sigheaders[idx], None))
+
+
+_SIG_HEADER = re.compile(rb"^dkim-signature[ \t]*:", re.IGNORECASE | re.MULTILINE)
+
+
+def _lenient_signature_count(raw: bytes) -> int:
+    head = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0]
+    return len(_SIG_HEADER.findall(head))
+
+
+def _split_h(value: bytes) -> list[bytes]:
+    return [x.strip().lower() for x in re.split(rb"\s*:\s*", value.strip()) if x.strip()]
+
+
+def _body_hash(body: bytes, canon: CanonicalizationPolicy, algorithm: str, length: int | None) -> tuple[bytes, str, int]:
+    canonical = canon.canonicalize_body(body)
+    unsigned = 0
+    if length is not None:
+        unsigned = max(0, len(canonical) - length)
+        canonical = canonical[:length]
+    digest = _HASHES.get(algorithm, hashlib.sha256)(canonical).digest()
+    return canonical, base64.b64encode(digest).decode(), unsigned
+
+
+def _explanation(verifier: dkim.DKIM, sig: dict, sig_header: tuple, include: list[bytes]) -> DKIMExplanation:
+    algorithm = _text(sig.get(b"a", b"rsa-sha256"))
+    canon = CanonicalizationPolicy.from_c_value(sig.get(b"c", b"simple/simple"))
+    length = int(sig[b"l"]) if b"l" in sig else None
+    body, computed, unsigned = _body_hash(verifier.body, canon, algorithm, length)
+    hasher = dkim.HashThrough(_HASHES.get(algorithm, hashlib.sha256)(), debug=True)
+    headers = canon.canonicalize_headers(verifier.headers)
+    chosen = list(include) + ([b"from"] if b"from" in include else [])  # as dkimpy verifies
+    signed = dkim.hash_headers(hasher, canon, headers, chosen, sig_header, sig)
+    sig_canon = canon.canonicalize_headers([(sig_header[0], dkim.RE_BTAG.sub(b"\\1", sig_header[1]))])
+    shown = [(_text(n), _text(v).rstrip("\r\n")) for n, v in list(signed) + sig_canon]
+    return DKIMExplanation(
+        canonicalization=_text(canon.to_c_value()),
+        canonical_headers=tuple(shown),
+        signed_data=hasher.hashed(),
+        canonical_body=body,
+        body_hash_declared=_text(re.sub(rb"\s+", b"", sig.get(b"bh", b""))),
+        body_hash_computed=computed,
+        unsigned_body_bytes=unsigned,
+    )
+
+
+class _Check:
+    """Collects the trace and warnings for one signature, then builds the result."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.steps: list[str] = []
+        self.warnings: list[str] = []
+        self.facts: dict = {"index": index}
+
+    def done(self, code: str, reason: str, explanation: DKIMExplanation | None = None) -> DKIMResult:
+        result = RESULT_FOR_CODE[code]
+        self.steps.append(f"result: dkim={result} ({code})")
+        return DKIMResult(
+            result=result,
+            code=code,
+            reason=reason,
+            warnings=tuple(self.warnings),
+            steps=tuple(self.steps),
+            explanation=explanation,
+            **self.facts,
+        )
+
+
+def _signature_warnings(check: _Check, sig: dict, include: list[bytes]) -> None:
+    algorithm = _text(sig.get(b"a"))
+    if b"l" in sig:
+        check.warnings.append(
+            f"l={_text(sig[b'l'])}: only the first {_text(sig[b'l'])} body bytes are signed; "
+            "text appended after them (a new link, another MIME part) still verifies"
+        )
+    if algorithm == "rsa-sha1":
+        check.warnings.append("rsa-sha1 is obsolete (RFC 8301): SHA-1 collisions can be forged; use rsa-sha256")
+    if include.count(b"from") == 1:
+        check.warnings.append(
+            "From is signed once but not over-signed: a verifier that ignores extra From fields "
+            "would accept a second From added above it"
+        )
+
+
+def _verify_one(verifier: _Verifier, raw_value: bytes, idx: int, sig_header: tuple, resolver, keys: dict,
+                explain: bool) -> DKIMResult:
+    check = _Check(idx)
+    check.steps.append(f"DKIM-Signature #{idx + 1}: parse the tag list")
+    try:
+        sig = dkim.util.parse_tag_value(raw_value)
+    except Exception as exc:
+        return check.done("signature-syntax", f"the DKIM-Signature is not a valid tag list: {exc}")
+    check.facts.update(
+        domain=_text(sig.get(b"d")).lower(),
+        selector=_text(sig.get(b"s")),
+        algorithm=_text(sig.get(b"a")).lower(),
+        identity=_text(sig.get(b"i")),
+        canonicalization=_text(sig.get(b"c", b"simple/simple")),
+        signed_headers=tuple(_text(h) for h in _split_h(sig.get(b"h", b""))),
+    )
+    try:
+        dkim.validate_signature_fields(sig)
+    except dkim.ValidationError as exc:
+        text = str(exc)
+        code = "expired" if ("x= value is past" in text or "in the future" in text) else "signature-syntax"
+        return check.done(code, f"signature rejected: {text}")
+    try:
+        canon = CanonicalizationPolicy.from_c_value(sig.get(b"c", b"simple/simple"))
+    except InvalidCanonicalizationPolicyError as exc:
+        return check.done("signature-syntax", f"unknown canonicalization c={exc}")
+    if b"l" in sig:
+        check.facts["body_length"] = int(sig[b"l"])
+    include = _split_h(sig[b"h"])
+    _signature_warnings(check, sig, include)
+    check.steps.append(
+        f"tags ok: d={check.facts['domain']} s={check.facts['selector']} a={check.facts['algorithm']} "
+        f"c={_text(canon.to_c_value())} h={':'.join(_text(h) for h in include)}"
+    )
+    if b"from" not in include:
+        check.warnings.append("From is not signed: the signature says nothing about the visible sender")
+        return check.done("from-not-signed", "h= does not include From; RFC 6376 6.1.1 requires ignoring such a signature")
+
+    name = key_name(check.facts["selector"], check.facts["domain"])
+    lookup: KeyLookup | None = keys.get(name)
+    if lookup is None:
+        lookup = keys[name] = lookup_key(resolver, name)
+        check.steps.append(f"DNS: TXT {name} -> {lookup.status}")
+    else:
+        check.steps.append(f"DNS: TXT {name} -> {lookup.status} (already fetched for an earlier signature)")
+    if lookup.temporary:
+        return check.done("dns-temperror", f"key look-up failed temporarily: {lookup.detail}")
+    if lookup.status != "found":
+        return check.done("key-not-found", f"no key published at {name}: {lookup.detail}")
+    if lookup.count > 1:
+        check.warnings.append(f"{lookup.count} TXT records at {name}; the first one was used")
+    record = parse_key_record(lookup.text)
+    check.facts.update(key_type=record.key_type, key_bits=record.bits)
+    if record.problem == "revoked":
+        return check.done("key-revoked", f"the key at {name} is revoked (empty p=)")
+    if record.problem is not None:
+        return check.done("key-syntax", f"the key record at {name} is unusable: {record.detail}")
+    check.steps.append(f"key: k={record.key_type}, {record.bits} bits")
+    if "y" in record.flags:
+        check.warnings.append("the key record has t=y: the domain is testing DKIM; receivers may ignore the result")
+    expected_type = "ed25519" if check.facts["algorithm"].startswith("ed25519") else "rsa"
+    if record.key_type != expected_type:
+        return check.done("key-mismatch", f"a={check.facts['algorithm']} needs a {expected_type} key, but {name} holds k={record.key_type}")
+    hash_name = check.facts["algorithm"].split("-")[-1]
+    if record.hashes and hash_name not in record.hashes:
+        return check.done("key-mismatch", f"the key allows h={':'.join(record.hashes)} only, the signature uses {hash_name}")
+    if "s" in record.flags and check.facts["identity"]:
+        ident_domain = check.facts["identity"].rsplit("@", 1)[-1].lower()
+        if ident_domain != check.facts["domain"]:
+            return check.done("key-mismatch", f"the key has t=s, so i= must be in exactly d={check.facts['domain']}")
+    if record.key_type == "rsa" and record.bits < MIN_RSA_BITS:
+        check.warnings.append(f"the RSA key has only {record.bits} bits; keys under {MIN_RSA_BITS} bits are breakable")
+        return check.done("key-too-small", f"RSA key of {record.bits} bits is below the {MIN_RSA_BITS}-bit minimum (RFC 8301)")
+    if record.key_type == "rsa" and record.bits < RECOMMENDED_RSA_BITS:
+        check.warnings.append(f"the RSA key has {record.bits} bits; RFC 8301 asks signers for {RECOMMENDED_RSA_BITS} or more")
+
+    explanation = None
+    if explain:
+        try:
+            explanation = _explanation(verifier, sig, sig_header, include)
+        except Exception as exc:  # explanation is a bonus; never fail the verdict on it
+            log.debug("no explanation for signature %d: %s", idx, exc)
+    if explanation is not None and explanation.unsigned_body_bytes:
+        check.warnings.append(f"{explanation.unsigned_body_bytes} body bytes after l= are not covered by the signature")
+    check.steps.append("hash the canonical body and compare with bh=")
+    try:
+        good = verifier.check_with_key(idx, record)
+    except dkim.ValidationError as exc:
+        if "body hash mismatch" in str(exc):
+            declared = _text(re.sub(rb"\s+", b"", sig[b"bh"]))
+            computed = _body_hash(verifier.body, canon, check.facts["algorithm"], check.facts.get("body_length"))[1]
+            check.steps.append(f"bh= declared {declared}, computed {computed}: different")
+            return check.done("body-hash-mismatch",
+                              f"body hash mismatch: the body was changed after signing (bh= {declared}, computed {computed})",
+                              explanation)
+        return check.done("signature-syntax", f"signature rejected: {exc}", explanation)
+    except Exception as exc:  # dkimpy/nacl errors on malformed signature bytes
+        check.steps.append(f"the signature could not be checked: {exc}")
+        return check.done("signature-mismatch", f"signature does not verify: {exc}", explanation)
+    check.steps.append("body hash matches; check b= over the signed header fields with the public key")
+    if not good:
+        return check.done("signature-mismatch",
+                          "signature mismatch: the body is intact but a signed header field changed, or b= was made with another key",
+                          explanation)
+    check.steps.append("signature valid")
+    return check.done("ok", f"good signature by {check.facts['domain']} (selector {check.facts['selector']})", explanation)
+
+
+def verify(message: bytes | str, *, dns, explain: bool = False) -> tuple[DKIMResult, ...]:
+    """Verify every DKIM-Signature on ``message``, in header order (top first).
+
+    ``dns`` is a :class:`labkit.dns.LabDNS` or a dnspython Resolver; key look-ups
+    go there and nowhere else. Returns one :class:`DKIMResult` per signature (an
+    empty tuple for an unsigned message). Never raises on bad input: a malformed
+    message or signature gives a ``permerror``/``neutral`` result with the reason.
+    ``explain=True`` attaches the canonicalised headers and body and both body
+    hashes to each result.
+
+    Introduced in lab 04 (DKIM).
+    """
+    import labkit.dns
+
+    resolver = labkit.dns.as_resolver(dns)
+    try:
+        raw = _as_bytes(message)
+    except (TypeError, ValueError) as exc:
+        return (_Check(0).done("message-syntax", f"not a message: {exc}"),)
+    try:
+        verifier = _Verifier(raw, minkey=0)
+    except Exception as exc:  # MessageFormatError and anything odd in the bytes
+        count = _lenient_signature_count(raw)
+        return tuple(
+            _Check(i).done("message-syntax", f"the message cannot be parsed: {exc}") for i in range(count)
+        )
+    signatures = [(n, v) for n, v in verifier.headers if n.lower() == b"dkim-signature"]
+    keys: dict[str, KeyLookup] = {}
+    results = []
+    for idx, (name, value) in enumerate(signatures):
+        try:
+            results.append(_verify_one(verifier, value, idx, (name, value), resolver, keys, explain))
+        except Exception as exc:  # last line of defence: outcomes are values
+            log.warning("DKIM signature %d: unexpected %s: %s", idx, type(exc).__name__, exc)
+            results.append(_Check(idx).done("signature-syntax", f"the signature could not be processed: {exc}"))
+    return tuple(results)
+
+
+__all__ = [
+    "DKIMResult",
+    "DKIMExplanation",
+    "KeyPair",
+    "sign",
+    "verify",
+    "generate_key",
+    "lab_key",
+    "public_txt",
+    "split_txt",
+    "key_name",
+    "RESULT_FOR_CODE",
+]
