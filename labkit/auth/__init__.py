@@ -1,1 +1,19 @@
-"""See the module docstrings; filled in by the area's issue."""
+"""Mail authentication for the lab: SPF, DKIM, DMARC, ARC and the headers that record them.
+
+- :mod:`labkit.auth.spf` — ``check(ip, mail_from, helo, dns=...)`` with a readable trace
+- :mod:`labkit.auth.spf_lint` — what is wrong or risky in an SPF record tree
+- :mod:`labkit.auth.senderid` — the historical Sender ID (PRA) contrast
+- :mod:`labkit.auth.dkim`, :mod:`labkit.auth.arc` — signatures and chains
+- :mod:`labkit.auth.dmarc` — records, policy discovery, alignment, disposition
+- :mod:`labkit.auth.results` — ``Authentication-Results`` and ``Received-SPF``
+- :func:`evaluate` — one call for a whole message, returning a :class:`Verdict`
+
+Introduced in lab 03 (SPF).
+"""
+
+from __future__ import annotations
+
+from . import dmarc, fromheader, orgdomain, results, spf
+from .verdict import Verdict, evaluate
+
+__all__ = ["evaluate", "Verdict", "spf", "dmarc", "fromheader", "orgdomain", "results"]

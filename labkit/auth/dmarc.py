@@ -1,0 +1,472 @@
+"""DMARC (RFC 9989, with RFC 7489 where it differs): records, policy discovery,
+identifier alignment and the disposition.
+
+- :func:`parse_record` — tags of a ``_dmarc`` TXT record, with errors and warnings
+  (the RFC 7489-only ``pct``, ``rf``, ``ri`` are flagged as removed).
+- :func:`discover` — find the policy for a From domain: the RFC 9989 DNS tree walk
+  (``method="treewalk"``, the default) or RFC 7489's Public Suffix List (``"psl"``).
+- :func:`aligned` — relaxed or strict alignment of an SPF or DKIM domain with From.
+- :func:`check` — the DMARC result and disposition from SPF and DKIM results.
+
+Introduced in lab 05 (DMARC).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import dns.exception
+import dns.resolver
+
+from . import orgdomain
+
+log = logging.getLogger(__name__)
+
+POLICIES = ("none", "quarantine", "reject")
+REMOVED_TAGS = {"pct": "RFC 7489 only; removed by RFC 9989 (use t=)",
+                "rf": "RFC 7489 only; removed by RFC 9989",
+                "ri": "RFC 7489 only; removed by RFC 9989"}
+KNOWN_TAGS = ("v", "p", "sp", "np", "psd", "t", "adkim", "aspf", "rua", "ruf", "fo")
+_VERSION = re.compile(r"^\s*v\s*=\s*DMARC1\s*(;|$)")
+_TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+MAX_RECORD = 4096
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, kw_only=True)
+class DMARCRecord:
+    """A parsed DMARC record. ``errors`` make values fall back to defaults."""
+
+    text: str
+    tags: dict = field(default_factory=dict)
+    p: str | None = None
+    sp: str | None = None
+    np: str | None = None
+    psd: str = "u"
+    t: bool = False
+    adkim: str = "r"
+    aspf: str = "r"
+    rua: tuple[str, ...] = ()
+    ruf: tuple[str, ...] = ()
+    fo: tuple[str, ...] = ("0",)
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def valid(self) -> bool:
+        """A DMARC record at all (``v=DMARC1`` first); tag errors only degrade it."""
+        return not any(e.startswith("not a DMARC record") for e in self.errors)
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "tags": dict(self.tags), "p": self.p, "sp": self.sp,
+                "np": self.np, "psd": self.psd, "t": self.t, "adkim": self.adkim, "aspf": self.aspf,
+                "rua": list(self.rua), "ruf": list(self.ruf), "fo": list(self.fo),
+                "errors": list(self.errors), "warnings": list(self.warnings), "valid": self.valid}
+
+    def __str__(self) -> str:
+        out = [self.text]
+        out += [f"  error: {e}" for e in self.errors]
+        out += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(out)
+
+
+def is_dmarc_record(text: str) -> bool:
+    """True if a TXT string starts with the ``v=DMARC1`` tag."""
+    return bool(_VERSION.match(text or ""))
+
+
+def _uris(value: str, tag: str, errors: list[str], warnings: list[str]) -> tuple[str, ...]:
+    out = []
+    for raw in value.split(","):
+        uri = raw.strip()
+        if not uri:
+            continue
+        if not re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*:", uri):
+            errors.append(f"{tag}: {uri!r} is not a URI")
+            continue
+        if not uri.lower().startswith("mailto:"):
+            warnings.append(f"{tag}: {uri!r} is not a mailto: URI (receivers may ignore it)")
+        elif "@" not in uri:
+            errors.append(f"{tag}: {uri!r} has no address")
+            continue
+        out.append(uri)
+    return tuple(out)
+
+
+def parse_record(text: str) -> DMARCRecord:
+    """Parse a DMARC record; never raises. Bad tags become errors, odd ones warnings.
+
+    >>> parse_record("v=DMARC1; p=reject; sp=none").sp
+    'none'
+
+    Introduced in lab 05 (DMARC).
+    """
+    text = text if isinstance(text, str) else str(text)
+    errors: list[str] = []
+    warnings: list[str] = []
+    if len(text) > MAX_RECORD:
+        errors.append(f"record is {len(text)} characters long; only the first {MAX_RECORD} read")
+        text = text[:MAX_RECORD]
+    if not is_dmarc_record(text):
+        return DMARCRecord(text=text, errors=("not a DMARC record: it must start with v=DMARC1",))
+    tags: dict[str, str] = {}
+    for part in text.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        name, sep, value = part.partition("=")
+        name, value = name.strip().lower(), value.strip()
+        if not sep or not _TAG.match(name):
+            errors.append(f"cannot read {part[:60]!r} as tag=value")
+            continue
+        if name in tags:
+            warnings.append(f"tag {name} appears twice; the first is used")
+            continue
+        tags[name] = value
+    values: dict[str, Any] = {}
+    for name, value in tags.items():
+        low = value.lower()
+        if name == "v":
+            continue
+        if name in ("p", "sp", "np"):
+            if low in POLICIES:
+                values[name] = low
+            else:
+                errors.append(f"{name}={value!r}: must be none, quarantine or reject")
+        elif name == "psd":
+            if low in ("y", "n", "u"):
+                values["psd"] = low
+            else:
+                errors.append(f"psd={value!r}: must be y, n or u")
+        elif name == "t":
+            if low in ("y", "n"):
+                values["t"] = low == "y"
+            else:
+                errors.append(f"t={value!r}: must be y or n")
+        elif name in ("adkim", "aspf"):
+            if low in ("r", "s"):
+                values[name] = low
+            else:
+                errors.append(f"{name}={value!r}: must be r or s (relaxed is used)")
+        elif name in ("rua", "ruf"):
+            values[name] = _uris(value, name, errors, warnings)
+        elif name == "fo":
+            opts = tuple(o.strip() for o in value.split(":") if o.strip())
+            bad = [o for o in opts if o not in ("0", "1", "d", "s")]
+            if bad or not opts:
+                errors.append(f"fo={value!r}: options are 0, 1, d, s separated by ':'")
+            else:
+                values["fo"] = opts
+        elif name in REMOVED_TAGS:
+            warnings.append(f"{name}: {REMOVED_TAGS[name]}")
+            if name == "pct" and not (value.isdigit() and 0 <= int(value) <= 100):
+                errors.append(f"pct={value!r}: must be 0..100")
+        else:
+            warnings.append(f"unknown tag {name!r} ignored")
+    if "p" not in tags:
+        errors.append("no p= tag: the policy is treated as none")
+    return DMARCRecord(text=text, tags=tags, errors=tuple(errors), warnings=tuple(warnings), **values)
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+class _Fetcher:
+    """Asks for ``_dmarc.<name>`` once per name; remembers what it saw, in order."""
+
+    def __init__(self, dns_source: Any, timeout: float = 2.0):
+        import labkit.dns
+
+        self.resolver = labkit.dns.as_resolver(dns_source)
+        self.timeout = timeout
+        self.cache: dict[str, tuple[str, DMARCRecord | None]] = {}
+        self.steps: list[str] = []
+
+    def txt(self, name: str) -> tuple[str, list[str]]:
+        try:
+            ans = self.resolver.resolve(name, "TXT", search=False, raise_on_no_answer=False,
+                                        lifetime=self.timeout)
+        except dns.resolver.NXDOMAIN:
+            return "nxdomain", []
+        except (dns.exception.Timeout, dns.resolver.NoNameservers):
+            return "temperror", []
+        except dns.exception.DNSException:
+            return "nxdomain", []
+        if ans.rrset is None:
+            return "nodata", []
+        return "ok", [b"".join(r.strings).decode("utf-8", "replace") for r in ans.rrset]
+
+    def __call__(self, name: str) -> tuple[str, DMARCRecord | None]:
+        if name in self.cache:
+            return self.cache[name]
+        status, texts = self.txt(f"_dmarc.{name}")
+        if status == "temperror":
+            out: tuple[str, DMARCRecord | None] = ("temperror", None)
+            self.steps.append(f"_dmarc.{name} TXT: DNS error")
+        else:
+            found = [t for t in texts if is_dmarc_record(t)]
+            if len(found) == 1:
+                out = ("found", parse_record(found[0]))
+                self.steps.append(f"_dmarc.{name} TXT: {found[0]}")
+            else:
+                out = ("none", None)
+                why = f"{len(found)} DMARC records (all discarded)" if found else "no DMARC record"
+                self.steps.append(f"_dmarc.{name} TXT: {why}")
+        self.cache[name] = out
+        return out
+
+    def exists(self, domain: str) -> bool | None:
+        """False if A, AAAA and MX all give NXDOMAIN or no data; None on DNS errors."""
+        for rdtype in ("A", "AAAA", "MX"):
+            try:
+                ans = self.resolver.resolve(domain, rdtype, search=False, raise_on_no_answer=False,
+                                            lifetime=self.timeout)
+            except dns.resolver.NXDOMAIN:
+                return False
+            except (dns.exception.Timeout, dns.resolver.NoNameservers):
+                return None
+            except dns.exception.DNSException:
+                return False
+            if ans.rrset is not None:
+                return True
+        return False
+
+    def org_domain(self, domain: str, method: str) -> orgdomain.OrgDomain:
+        if method == "psl":
+            org = orgdomain.psl_org_domain(domain)
+            return orgdomain.OrgDomain(domain=domain, org_domain=org, method="psl",
+                                       steps=(f"Public Suffix List: {domain} -> {org}",))
+        return orgdomain.tree_walk_org_domain(domain, self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PolicyDiscovery:
+    """Where the policy for a From domain was found (or why none was)."""
+
+    domain: str
+    status: str  # found | none | temperror
+    policy_domain: str | None = None
+    record: DMARCRecord | None = None
+    org_domain: str | None = None
+    method: str = "treewalk"
+    steps: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"domain": self.domain, "status": self.status, "policy_domain": self.policy_domain,
+                "record": self.record.to_dict() if self.record else None,
+                "org_domain": self.org_domain, "method": self.method, "steps": list(self.steps)}
+
+
+def _discover(domain: str, fetch: _Fetcher, method: str) -> PolicyDiscovery:
+    domain = orgdomain.normalise(domain)
+    if method not in orgdomain.METHODS:
+        method = "treewalk"
+    if method == "psl":
+        org = orgdomain.psl_org_domain(domain)
+        targets = [domain] + ([org] if org != domain else [])
+    else:
+        targets = orgdomain.walk_targets(domain)
+    for name in targets:
+        status, record = fetch(name)
+        if status == "temperror":
+            return PolicyDiscovery(domain=domain, status="temperror", method=method,
+                                   steps=tuple(fetch.steps))
+        if status == "found":
+            org = fetch.org_domain(domain, method)
+            return PolicyDiscovery(domain=domain, status="found", policy_domain=name, record=record,
+                                   org_domain=org.org_domain, method=method,
+                                   steps=tuple(fetch.steps) + org.steps)
+    return PolicyDiscovery(domain=domain, status="none", method=method, steps=tuple(fetch.steps),
+                           org_domain=domain)
+
+
+def discover(domain: str, *, dns: Any, method: str = "treewalk") -> PolicyDiscovery:
+    """Find the DMARC policy record for a From domain.
+
+    ``method="treewalk"`` (RFC 9989) climbs ``_dmarc`` names towards the root;
+    ``method="psl"`` (RFC 7489) asks the domain, then its PSL organisational domain.
+
+    Introduced in lab 05 (DMARC).
+    """
+    return _discover(domain, _Fetcher(dns), method)
+
+
+def org_domain(domain: str, *, dns: Any = None, method: str = "treewalk") -> str:
+    """The organisational domain of ``domain`` (``dns`` is needed for the tree walk).
+
+    Introduced in lab 05 (DMARC).
+    """
+    if method == "psl" or dns is None:
+        return orgdomain.psl_org_domain(domain)
+    return _Fetcher(dns).org_domain(orgdomain.normalise(domain), method).org_domain
+
+
+def aligned(identifier: str | None, from_domain: str | None, mode: str = "r", *,
+            dns: Any = None, method: str = "treewalk", _fetch: _Fetcher | None = None) -> bool:
+    """Is an authenticated domain (SPF MAIL FROM or DKIM d=) aligned with From?
+
+    ``mode`` "s" (strict): the same name. "r" (relaxed): the same organisational
+    domain, found with ``method`` (``dns`` needed for the tree walk; without it the
+    PSL is used).
+
+    Introduced in lab 05 (DMARC).
+    """
+    a, b = orgdomain.normalise(identifier or ""), orgdomain.normalise(from_domain or "")
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    if mode == "s":
+        return False
+    if method == "psl" or (dns is None and _fetch is None):
+        return orgdomain.psl_org_domain(a) == orgdomain.psl_org_domain(b)
+    fetch = _fetch or _Fetcher(dns)
+    return fetch.org_domain(a, method).org_domain == fetch.org_domain(b, method).org_domain
+
+
+# --------------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True, kw_only=True)
+class DMARCResult:
+    """DMARC outcome: ``result`` pass/fail/none/temperror/permerror, the ``policy``
+    that applied (none/quarantine/reject, or None without a record), the
+    ``disposition`` (none/quarantine/reject), the From domain and the reason.
+    """
+
+    result: str
+    policy: str | None
+    disposition: str
+    header_from: str | None
+    reason: str
+    policy_domain: str | None = None
+    org_domain: str | None = None
+    record: DMARCRecord | None = None
+    spf_aligned: bool = False
+    dkim_aligned: bool = False
+    dkim_domain: str | None = None
+    method: str = "treewalk"
+    testing: bool = False
+    steps: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"result": self.result, "policy": self.policy, "disposition": self.disposition,
+                "header_from": self.header_from, "reason": self.reason,
+                "policy_domain": self.policy_domain, "org_domain": self.org_domain,
+                "record": self.record.to_dict() if self.record else None,
+                "spf_aligned": self.spf_aligned, "dkim_aligned": self.dkim_aligned,
+                "dkim_domain": self.dkim_domain, "method": self.method, "testing": self.testing,
+                "steps": list(self.steps)}
+
+    def explain(self) -> str:
+        lines = [f"DMARC {self.header_from or '(no usable From)'}: {self.result}, "
+                 f"disposition {self.disposition} — {self.reason}"]
+        lines += [f"  {s}" for s in self.steps]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.explain()
+
+    def _repr_html_(self) -> str:
+        items = "".join(f"<li>{html.escape(s)}</li>" for s in self.steps)
+        return (f"<div><b>DMARC</b> {html.escape(self.header_from or '(no usable From)')}: "
+                f"<b>{html.escape(self.result)}</b>, disposition <b>{html.escape(self.disposition)}</b>"
+                f" — {html.escape(self.reason)}<ul>{items}</ul></div>")
+
+
+_WEAKER = {"reject": "quarantine", "quarantine": "none", "none": "none"}
+
+
+def _applied_policy(found: PolicyDiscovery, from_domain: str, fetch: _Fetcher,
+                    steps: list[str]) -> str:
+    rec = found.record
+    assert rec is not None
+    p = rec.p or "none"
+    if found.policy_domain == from_domain:
+        steps.append(f"policy p={p} (record at the From domain itself)")
+        return p
+    exists = fetch.exists(from_domain)
+    if exists is False and rec.np:
+        steps.append(f"{from_domain} does not exist: np={rec.np} applies")
+        return rec.np
+    policy = rec.sp or p
+    steps.append(f"subdomain of {found.policy_domain}: " + (f"sp={rec.sp}" if rec.sp else f"no sp, p={p}")
+                 + (" (non-existent, no np)" if exists is False else ""))
+    return policy
+
+
+def check(header_from: str | None, *, spf: Any = None, dkim: Any = (), dns: Any,
+          method: str = "treewalk", from_problem: str | None = None,
+          from_disposition: str = "quarantine") -> DMARCResult:
+    """Evaluate DMARC for a From domain given the SPF result and the DKIM results.
+
+    ``header_from`` is the From domain, or ``None`` when the From field could not be
+    used (say why in ``from_problem``): that is a ``permerror`` that can never pass,
+    with disposition ``from_disposition``. Never raises for bad records or DNS trouble.
+
+    Introduced in lab 05 (DMARC).
+    """
+    if not header_from:
+        reason = from_problem or "no usable From domain"
+        return DMARCResult(result="permerror", policy=None, disposition=from_disposition,
+                           header_from=None, reason=reason, method=method,
+                           steps=(f"From field unusable: {reason}",))
+    domain = orgdomain.normalise(header_from)
+    fetch = _Fetcher(dns)
+    found = _discover(domain, fetch, method)
+    steps = list(found.steps)
+    common = dict(header_from=domain, method=method, policy_domain=found.policy_domain,
+                  org_domain=found.org_domain, record=found.record)
+    if found.status == "temperror":
+        return DMARCResult(result="temperror", policy=None, disposition="none",
+                           reason="DNS error while looking for the DMARC record",
+                           steps=tuple(steps), **common)
+    if found.status == "none":
+        return DMARCResult(result="none", policy=None, disposition="none",
+                           reason=f"no DMARC record for {domain}", steps=tuple(steps), **common)
+    rec = found.record
+    assert rec is not None
+    for e in rec.errors:
+        steps.append(f"record error: {e}")
+    spf_ok = False
+    if spf is not None:
+        spf_domain = getattr(spf, "domain", None)
+        if spf.result == "pass":
+            spf_ok = aligned(spf_domain, domain, rec.aspf, method=method, _fetch=fetch)
+            steps.append(f"SPF pass for {spf_domain}: {'aligned' if spf_ok else 'not aligned'} "
+                         f"({'strict' if rec.aspf == 's' else 'relaxed'})")
+        else:
+            steps.append(f"SPF {spf.result} for {spf_domain or '(none)'}: cannot align")
+    dkim_ok, dkim_domain = False, None
+    for sig in dkim or ():
+        d = getattr(sig, "domain", None)
+        if sig.result != "pass":
+            steps.append(f"DKIM d={d} {sig.result}: cannot align")
+            continue
+        ok = aligned(d, domain, rec.adkim, method=method, _fetch=fetch)
+        steps.append(f"DKIM pass d={d}: {'aligned' if ok else 'not aligned'} "
+                     f"({'strict' if rec.adkim == 's' else 'relaxed'})")
+        if ok and not dkim_ok:
+            dkim_ok, dkim_domain = True, d
+    common.update(spf_aligned=spf_ok, dkim_aligned=dkim_ok, dkim_domain=dkim_domain, testing=rec.t)
+    policy = _applied_policy(found, domain, fetch, steps)
+    if spf_ok or dkim_ok:
+        how = " and ".join(x for x, ok in (("SPF", spf_ok), ("DKIM", dkim_ok)) if ok)
+        return DMARCResult(result="pass", policy=policy, disposition="none",
+                           reason=f"aligned {how} pass", steps=tuple(steps), **common)
+    disposition = policy
+    if rec.t:
+        disposition = _WEAKER[policy]
+        steps.append(f"t=y (testing): {policy} applied as {disposition}")
+    return DMARCResult(result="fail", policy=policy, disposition=disposition,
+                       reason="no aligned SPF or DKIM pass", steps=tuple(steps), **common)
+
+
+__all__ = ["DMARCRecord", "DMARCResult", "PolicyDiscovery", "parse_record", "is_dmarc_record",
+           "discover", "org_domain", "aligned", "check", "POLICIES"]

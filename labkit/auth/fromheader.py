@@ -1,0 +1,228 @@
+"""The From header read strictly, for DMARC (RFC 9989 / RFC 7489 6.6.1).
+
+DMARC protects the domain a reader sees in From, so this is where phishers try tricks:
+two From fields, two addresses, no From, a field no parser agrees on, an encoded word
+hiding the real domain, a display name that *looks* like an address. None of those may
+become a DMARC pass for a domain that did not authorise the mail. :func:`parse_from`
+returns the one From domain only when there is exactly one unambiguous address, and
+says what it found otherwise.
+
+:func:`split_message` is the forgiving message splitter the rest of ``labkit.auth``
+uses: it never raises on malformed input and reports what was odd.
+
+Introduced in lab 05 (DMARC).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from dataclasses import dataclass
+from email.errors import NonASCIILocalPartDefect, ObsoleteHeaderDefect
+from email.headerregistry import HeaderRegistry
+
+log = logging.getLogger(__name__)
+
+MAX_FROM_LENGTH = 2000
+_REGISTRY = HeaderRegistry()
+_ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?\s]*\?=")
+_ADDRESS_LIKE = re.compile(r"[A-Za-z0-9._%+\-]+@([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9\-]{1,63}(?<!-)(\.(?!-)[a-z0-9\-]{1,63}(?<!-))+$")
+_FIELD_NAME = re.compile(rb"^[\x21-\x39\x3b-\x7e]+[ \t]*$")
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message split into header fields and body, with what was odd about it."""
+
+    fields: tuple[tuple[str, str], ...]  # (name, unfolded value) in order
+    body: bytes
+    problems: tuple[str, ...]
+
+    def get_all(self, name: str) -> list[str]:
+        """All values of a field, case-insensitively."""
+        low = name.lower()
+        return [v for n, v in self.fields if n.lower() == low]
+
+
+def _decode(raw: bytes) -> tuple[str, bool]:
+    try:
+        return raw.decode("utf-8"), True
+    except UnicodeDecodeError:
+        return raw.decode("latin-1"), False
+
+
+def split_message(raw: bytes | str) -> Message:
+    """Split a raw message into header fields and body; never raises.
+
+    Tolerates a missing blank line, bare LF, 8-bit bytes, continuation lines without a
+    field and lines without a colon (each noted in ``problems``).
+
+    Introduced in lab 05 (DMARC).
+    """
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogateescape")
+    elif not isinstance(raw, (bytes, bytearray, memoryview)):
+        return Message(fields=(), body=b"", problems=(f"not a message: {type(raw).__name__}",))
+    raw = bytes(raw)
+    problems: list[str] = []
+    m = re.search(rb"\r?\n\r?\n", raw)
+    if m is None:
+        head, body = raw, b""
+        problems.append("no blank line between header and body")
+    else:
+        head, body = raw[:m.start()], raw[m.end():]
+    if raw.startswith((b"\r\n", b"\n")):
+        head, body = b"", raw.lstrip(b"\r\n")
+        problems.append("message starts with a blank line: no header fields")
+    fields: list[list] = []
+    eight_bit = False
+    for i, line in enumerate(re.split(rb"\r?\n", head) if head else []):
+        if i == 0 and line.startswith(b"From ") and not re.match(rb"^From[ \t]*:", line):
+            continue  # mbox separator line
+        if line[:1] in (b" ", b"\t"):
+            if not fields:
+                problems.append("continuation line before any field")
+                continue
+            fields[-1][1] += b" " + line.strip()
+            continue
+        name, sep, value = line.partition(b":")
+        if not sep or not _FIELD_NAME.match(name):
+            problems.append(f"line {i + 1} is not a header field: {line[:40]!r}")
+            continue
+        fields.append([name.strip(), value.strip()])
+    decoded: list[tuple[str, str]] = []
+    for name, value in fields:
+        text, ok = _decode(value)
+        eight_bit = eight_bit or not value.isascii()
+        if not ok:
+            problems.append(f"{name.decode('ascii', 'replace')}: 8-bit bytes that are not UTF-8")
+        decoded.append((name.decode("ascii", "replace"), text))
+    if eight_bit:
+        problems.append("8-bit characters in header fields")
+    return Message(fields=tuple(decoded), body=body, problems=tuple(problems))
+
+
+@dataclass(frozen=True, kw_only=True)
+class FromHeader:
+    """What the From field gave. ``domain`` is set only when it is safe to use.
+
+    ``kind``: ok | none | several-fields | several-addresses | group | unparsable.
+    ``notes`` are things worth seeing that do not block (a display name showing
+    another address).
+    """
+
+    kind: str
+    domain: str | None = None
+    address: str | None = None
+    display_name: str | None = None
+    fields: tuple[str, ...] = ()
+    problem: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.kind == "ok"
+
+    @property
+    def disposition(self) -> str:
+        """What an unusable From earns (RFC 9989: reject several From fields)."""
+        if self.kind in ("several-fields", "several-addresses"):
+            return "reject"
+        return "none" if self.ok else "quarantine"
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "domain": self.domain, "address": self.address,
+                "display_name": self.display_name, "fields": list(self.fields),
+                "problem": self.problem, "notes": list(self.notes)}
+
+    def __str__(self) -> str:
+        if self.ok:
+            extra = "".join(f"\n  note: {n}" for n in self.notes)
+            return f"From {self.address} (domain {self.domain}){extra}"
+        return f"From unusable ({self.kind}): {self.problem}"
+
+    def _repr_html_(self) -> str:
+        return f"<div>{html.escape(str(self)).replace(chr(10), '<br>')}</div>"
+
+
+def _idna(domain: str) -> str | None:
+    d = domain.strip().rstrip(".").lower()
+    if not d.isascii():
+        try:
+            d = d.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    return d if _DOMAIN.match(d) else None
+
+
+def parse_from_value(value: str) -> FromHeader:
+    """Strictly parse one From field value (already unfolded)."""
+    fields = (value,)
+    if len(value) > MAX_FROM_LENGTH:
+        return FromHeader(kind="unparsable", fields=(value[:200] + "...",),
+                          problem=f"From field is {len(value)} characters long")
+    if "\x00" in value or any(ord(c) < 32 and c != "\t" for c in value):
+        return FromHeader(kind="unparsable", fields=fields, problem="control characters in From")
+    try:
+        header = _REGISTRY("from", value)
+    except Exception as exc:  # the stdlib parser has raised on hostile input before
+        return FromHeader(kind="unparsable", fields=fields, problem=f"the parser gave up: {exc}")
+    defects = [d for d in header.defects
+               if not isinstance(d, (ObsoleteHeaderDefect, NonASCIILocalPartDefect))]
+    if defects:
+        return FromHeader(kind="unparsable", fields=fields,
+                          problem="; ".join(str(d) for d in defects))
+    if any(g.display_name is not None for g in header.groups):
+        return FromHeader(kind="group", fields=fields, problem="From uses group syntax")
+    addresses = header.addresses
+    if not addresses:
+        return FromHeader(kind="unparsable", fields=fields, problem="no address in From")
+    if len(addresses) > 1:
+        found = ", ".join(a.addr_spec for a in addresses)
+        return FromHeader(kind="several-addresses", fields=fields,
+                          problem=f"{len(addresses)} addresses in From: {found}")
+    addr = addresses[0]
+    raw_domain = addr.domain
+    if not raw_domain or raw_domain.startswith("["):
+        return FromHeader(kind="unparsable", fields=fields, problem=f"no usable domain in {addr.addr_spec!r}")
+    # The decoded domain must be written literally after an '@': an encoded word
+    # that decodes to a domain is a trick, not an address.
+    literal = re.search(r"@\s*" + re.escape(raw_domain) + r"(?![A-Za-z0-9.\-])", value, re.I)
+    if literal is None:
+        tricks = _ENCODED_WORD.findall(value)
+        why = f"encoded word {tricks[0]!r} used inside the address" if tricks else \
+            f"domain {raw_domain!r} is not written literally in the field"
+        return FromHeader(kind="unparsable", fields=fields, problem=why)
+    domain = _idna(raw_domain)
+    if domain is None:
+        return FromHeader(kind="unparsable", fields=fields, problem=f"invalid domain {raw_domain!r}")
+    notes = []
+    shown = addr.display_name or ""
+    for other in _ADDRESS_LIKE.findall(shown):
+        if other.lower() != domain:
+            notes.append(f"display name {shown!r} shows an address at {other.lower()}, "
+                         f"but the mail is from {domain} — DMARC checks {domain}")
+    if _ENCODED_WORD.search(value):
+        notes.append(f"display name uses encoded words (decoded: {shown!r})")
+    return FromHeader(kind="ok", domain=domain, address=f"{addr.username}@{domain}",
+                      display_name=shown or None, fields=fields, notes=tuple(notes))
+
+
+def parse_from(message: bytes | str | Message) -> FromHeader:
+    """Find the one From domain of a message, or say why there is none.
+
+    Introduced in lab 05 (DMARC).
+    """
+    msg = message if isinstance(message, Message) else split_message(message)
+    values = msg.get_all("From")
+    if not values:
+        return FromHeader(kind="none", problem="no From field")
+    if len(values) > 1:
+        return FromHeader(kind="several-fields", fields=tuple(values),
+                          problem=f"{len(values)} From fields: " + " | ".join(v[:80] for v in values))
+    return parse_from_value(values[0])
+
+
+__all__ = ["Message", "FromHeader", "split_message", "parse_from", "parse_from_value"]

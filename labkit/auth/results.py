@@ -1,0 +1,176 @@
+"""Trace header fields: ``Received-SPF`` (RFC 7208 9.1) and ``Authentication-Results``
+(RFC 8601), written and read back.
+
+``Authentication-Results`` is built and parsed with the ``authres`` package, so what
+we write is what another implementation reads.
+
+Introduced in lab 06 (Authentication-Results).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import authres
+import authres.arc
+import authres.dmarc
+
+log = logging.getLogger(__name__)
+
+_CTX = authres.FeatureContext(authres, authres.dmarc, authres.arc)
+_UNSAFE = re.compile(r"[^\x21-\x7e]")
+
+
+def _token(value: str) -> str:
+    """A header-safe token (no spaces, controls or 8-bit characters)."""
+    return _UNSAFE.sub("?", value or "")
+
+
+def _quoted(value: str) -> str:
+    return '"' + _token(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def received_spf(res: Any) -> str:
+    """The ``Received-SPF`` header field for an SPF result (RFC 7208 9.1).
+
+    Introduced in lab 03 (SPF).
+    """
+    comments = {
+        "pass": f"domain of {res.mail_from or res.domain} designates {res.ip} as permitted sender",
+        "fail": f"domain of {res.mail_from or res.domain} does not designate {res.ip} as permitted sender",
+        "softfail": f"domain of {res.mail_from or res.domain} discourages use of {res.ip}",
+        "neutral": f"{res.ip} is neither permitted nor denied by {res.domain}",
+        "none": f"{res.domain} does not publish SPF",
+        "permerror": f"permanent error in the SPF record of {res.domain}",
+        "temperror": f"temporary DNS error looking up {res.domain}",
+    }
+    comment = _token(comments.get(res.result, res.result)).replace("?", " ").replace("(", "[").replace(")", "]")
+    parts = [f"client-ip={res.ip if _valid_ip(res.ip) else _token(res.ip)}"]
+    if res.mail_from:
+        parts.append(f"envelope-from={_quoted(res.mail_from)}")
+    parts.append(f"helo={_token(res.helo) or 'unknown'}")
+    parts.append(f"receiver={_token(res.receiver)}")
+    parts.append(f"identity={res.identity}")
+    if res.mechanism:
+        parts.append(f"mechanism={_quoted(res.mechanism)}")
+    if res.result in ("permerror", "temperror") and res.reason:
+        parts.append(f"problem={_quoted(res.reason[:200])}")
+    return f"Received-SPF: {res.result} ({_token(res.receiver)}: {comment}) " + "; ".join(parts)
+
+
+def _valid_ip(ip: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceivedSPF:
+    """A parsed ``Received-SPF`` field: the result, the comment and the key=value pairs."""
+
+    result: str
+    comment: str
+    pairs: dict
+
+    def to_dict(self) -> dict:
+        return {"result": self.result, "comment": self.comment, "pairs": dict(self.pairs)}
+
+
+_RSPF = re.compile(r"^\s*(?:Received-SPF:)?\s*([A-Za-z]+)\s*(?:\((.*?)\))?\s*(.*)$", re.S | re.I)
+_PAIR = re.compile(r'([A-Za-z][A-Za-z0-9_.\-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]+)')
+
+
+def parse_received_spf(text: str) -> ReceivedSPF | None:
+    """Read a ``Received-SPF`` field back; ``None`` if it is not one."""
+    m = _RSPF.match(" ".join((text or "").split()))
+    if not m:
+        return None
+    pairs = {}
+    for key, value in _PAIR.findall(m.group(3)):
+        if value.startswith('"'):
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        pairs[key.lower()] = value
+    return ReceivedSPF(result=m.group(1).lower(), comment=m.group(2) or "", pairs=pairs)
+
+
+def _spf_clause(res: Any, identity: str) -> Any:
+    reason = (res.reason or None) if res.result in ("permerror", "temperror") else None
+    if identity == "helo":
+        return authres.SPFAuthenticationResult(result=res.result, smtp_helo=_token(res.helo) or None,
+                                               reason=reason)
+    mail_from = res.mail_from or f"postmaster@{res.helo}"
+    return authres.SPFAuthenticationResult(result=res.result, smtp_mailfrom=_token(mail_from),
+                                           reason=reason)
+
+
+def authentication_results(authserv_id: str, *, spf: Any = None, spf_helo: Any = None,
+                           dkim: Iterable[Any] = (), dmarc: Any = None, arc: Any = None) -> str:
+    """Build the ``Authentication-Results:`` field (RFC 8601) with ``authres``.
+
+    Each argument is a result object of this package (duck-typed: ``.result`` and the
+    identifiers). Returns the whole field, ``"Authentication-Results: ..."``.
+
+    Introduced in lab 06 (Authentication-Results).
+    """
+    clauses: list[Any] = []
+    if spf is not None:
+        clauses.append(_spf_clause(spf, spf.identity))
+    if spf_helo is not None and (spf is None or spf.identity != "helo"):
+        clauses.append(_spf_clause(spf_helo, "helo"))
+    for sig in dkim:
+        clauses.append(authres.DKIMAuthenticationResult(
+            result=sig.result, reason=(getattr(sig, "reason", "") or None) if sig.result != "pass" else None,
+            header_d=_token(getattr(sig, "domain", "") or "") or None,
+            header_s=_token(getattr(sig, "selector", "") or "") or None,
+            header_a=_token(getattr(sig, "algorithm", "") or "") or None))
+    if arc is not None and getattr(arc, "result", "none") != "none":
+        clauses.append(authres.arc.ARCAuthenticationResult(result=arc.result,
+                                                           reason=(getattr(arc, "reason", "") or None)))
+    if dmarc is not None:
+        policy = getattr(dmarc, "policy", None)
+        clauses.append(authres.dmarc.DMARCAuthenticationResult(
+            result=dmarc.result, reason=(dmarc.reason or None),
+            header_from=_token(dmarc.header_from or "") or None,
+            policy=policy if policy in ("none", "quarantine", "reject") else None))
+    header = authres.AuthenticationResultsHeader(authserv_id=_token(authserv_id), results=clauses)
+    return str(header)
+
+
+def parse_authentication_results(text: str) -> Any | None:
+    """Parse an ``Authentication-Results`` field with ``authres``; ``None`` if unreadable.
+
+    Accepts the field with or without its name, folded or not.
+    """
+    value = " ".join((text or "").split())
+    if not value.lower().startswith("authentication-results:"):
+        value = "Authentication-Results: " + value
+    try:
+        return _CTX.parse(value)
+    except Exception as exc:  # authres raises several unrelated types on bad input
+        log.debug("unreadable Authentication-Results: %s", exc)
+        return None
+
+
+def results_by_method(text: str) -> dict[str, list[str]]:
+    """``{"spf": ["pass"], "dkim": ["pass", "fail"], ...}`` from a header (empty if unreadable)."""
+    parsed = parse_authentication_results(text)
+    out: dict[str, list[str]] = {}
+    if parsed is None:
+        return out
+    for r in parsed.results:
+        method = getattr(r, "method", None)
+        if method:
+            out.setdefault(method, []).append(r.result)
+    return out
+
+
+__all__ = ["received_spf", "parse_received_spf", "ReceivedSPF", "authentication_results",
+           "parse_authentication_results", "results_by_method"]

@@ -1,0 +1,226 @@
+"""One call for a whole message: SPF + DKIM + DMARC (+ ARC) -> a :class:`Verdict`.
+
+``evaluate(message, ip=..., mail_from=..., helo=..., dns=...)`` is what the lab's
+receiver calls. It never raises on malformed messages or records; everything odd is
+in the verdict's ``steps`` and ``problems``.
+
+ARC as local policy (RFC 8617 7.2): when DMARC fails but the ARC chain validates and
+an instance sealed by a domain in ``trusted_arc_sealers`` recorded ``dmarc=pass`` in
+its ``ARC-Authentication-Results``, the receiver may accept the message anyway (the
+typical case is a mailing list that changed the subject and broke DKIM).
+
+Introduced in lab 06 (Authentication-Results).
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import dmarc as _dmarc
+from . import fromheader, results
+from . import spf as _spf
+
+log = logging.getLogger(__name__)
+
+_DISPOSITION = {"none": "accept", "quarantine": "quarantine", "reject": "reject"}
+_INSTANCE = re.compile(r"(?:^|;)\s*i\s*=\s*(\d+)\s*(?:;|$)")
+_TAG_D = re.compile(r"(?:^|;)\s*d\s*=\s*([^;\s]+)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ARCNone:
+    """Stand-in ARC result when a message has no ARC set (or ARC is unavailable)."""
+
+    result: str = "none"
+    instances: int = 0
+    reason: str = "no ARC headers"
+    steps: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"result": self.result, "instances": self.instances, "reason": self.reason,
+                "steps": list(self.steps)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    """Everything the receiver decided about one message, and why.
+
+    ``disposition`` is accept, quarantine or reject; ``header`` the
+    ``Authentication-Results:`` field to prepend.
+    """
+
+    spf: Any
+    dkim: tuple
+    dmarc: Any
+    arc: Any
+    disposition: str
+    header: str
+    spf_helo: Any = None
+    from_header: Any = None
+    arc_override: bool = False
+    problems: tuple[str, ...] = ()
+    steps: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        return {
+            "disposition": self.disposition, "header": self.header,
+            "spf": self.spf.to_dict(), "spf_helo": self.spf_helo.to_dict() if self.spf_helo else None,
+            "dkim": [d.to_dict() for d in self.dkim], "dmarc": self.dmarc.to_dict(),
+            "arc": self.arc.to_dict() if hasattr(self.arc, "to_dict") else None,
+            "from": self.from_header.to_dict() if self.from_header else None,
+            "arc_override": self.arc_override, "problems": list(self.problems),
+            "steps": list(self.steps),
+        }
+
+    def explain(self) -> str:
+        return "\n".join([f"Verdict: {self.disposition}", self.header, *(f"  {s}" for s in self.steps)])
+
+    def __str__(self) -> str:
+        return self.explain()
+
+    def _repr_html_(self) -> str:
+        colour = {"accept": "#2a7", "quarantine": "#c80", "reject": "#c33"}.get(self.disposition, "#555")
+        items = "".join(f"<li>{html.escape(s)}</li>" for s in self.steps)
+        return (f"<div><b style='color:{colour}'>{html.escape(self.disposition)}</b> "
+                f"<pre>{html.escape(self.header)}</pre><ul>{items}</ul></div>")
+
+
+def _optional(module: str) -> Any | None:
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        log.info("%s unavailable: %s", module, exc)
+        return None
+
+
+def _arc_sets(msg: fromheader.Message) -> dict[int, dict]:
+    """Per instance: the sealer domain (ARC-Seal d=) and the AAR text."""
+    sets: dict[int, dict] = {}
+    for name, value in msg.fields:
+        low = name.lower()
+        if low not in ("arc-seal", "arc-authentication-results"):
+            continue
+        m = _INSTANCE.search(value.split(";", 1)[0] + ";") or _INSTANCE.search(value)
+        if not m:
+            continue
+        entry = sets.setdefault(int(m.group(1)), {})
+        if low == "arc-seal":
+            d = _TAG_D.search(value)
+            entry["d"] = d.group(1).lower().rstrip(".") if d else None
+        else:
+            entry["aar"] = value.split(";", 1)[1] if ";" in value else ""
+    return sets
+
+
+def _trusted_override(msg: fromheader.Message, arc: Any, trusted: tuple[str, ...],
+                      steps: list[str]) -> bool:
+    if getattr(arc, "result", "none") != "pass" or not trusted:
+        return False
+    wanted = {t.lower().rstrip(".") for t in trusted}
+    for i, entry in sorted(_arc_sets(msg).items(), reverse=True):
+        if entry.get("d") not in wanted:
+            continue
+        found = results.results_by_method(entry.get("aar", ""))
+        if "pass" in found.get("dmarc", []):
+            steps.append(f"ARC i={i} sealed by trusted {entry['d']} recorded dmarc=pass: "
+                         "local policy accepts despite the DMARC failure")
+            return True
+        steps.append(f"ARC i={i} sealed by trusted {entry['d']} recorded dmarc="
+                     f"{','.join(found.get('dmarc', [])) or '(nothing)'}: no override")
+    return False
+
+
+def evaluate(message: bytes, *, ip: str, mail_from: str, helo: str, dns: Any,
+             authserv_id: str = "mx.corp.example", trusted_arc_sealers: tuple[str, ...] = (),
+             dmarc_method: str = "treewalk") -> Verdict:
+    """Authenticate a received message: SPF (MAIL FROM and HELO), every DKIM signature,
+    ARC when present, DMARC on the From domain; the disposition and the
+    ``Authentication-Results`` field.
+
+    ``dns`` is a LabDNS or a dnspython Resolver. ``trusted_arc_sealers`` lists
+    intermediaries whose ARC-recorded DMARC pass may override a DMARC failure.
+    ``dmarc_method`` is ``"treewalk"`` (RFC 9989) or ``"psl"`` (RFC 7489).
+
+    Introduced in lab 06 (Authentication-Results).
+    """
+    steps: list[str] = []
+    if isinstance(message, str):
+        message = message.encode("utf-8", "surrogateescape")
+    elif not isinstance(message, (bytes, bytearray)):
+        message = b""
+    msg = fromheader.split_message(message)
+    problems = list(msg.problems)
+    steps += [f"message: {p}" for p in msg.problems]
+
+    spf = _spf.check(ip, mail_from or "", helo or "", dns=dns, receiver=authserv_id)
+    steps.append(f"SPF {spf.identity} {spf.domain}: {spf.result}" + (f" ({spf.reason})" if spf.reason else ""))
+    spf_helo = _spf.check_helo(ip, helo or "", dns=dns, receiver=authserv_id) if helo else None
+    if spf_helo is not None:
+        steps.append(f"SPF helo {spf_helo.domain}: {spf_helo.result}")
+
+    dkim_results: tuple = ()
+    dkim_mod = _optional("labkit.auth.dkim")
+    if dkim_mod is None:
+        steps.append("DKIM: verifier unavailable")
+    else:
+        try:
+            dkim_results = tuple(dkim_mod.verify(bytes(message), dns=dns))
+        except Exception as exc:  # a bug there must not take the receiver down
+            log.exception("DKIM verification raised")
+            steps.append(f"DKIM: verification failed internally ({exc})")
+    if not dkim_results:
+        steps.append("DKIM: no signature")
+    for r in dkim_results:
+        steps.append(f"DKIM d={r.domain} s={r.selector}: {r.result}" + (f" ({r.reason})" if r.reason else ""))
+
+    arc: Any = ARCNone()
+    if msg.get_all("ARC-Seal"):
+        arc_mod = _optional("labkit.auth.arc")
+        if arc_mod is None:
+            arc = ARCNone(reason="ARC headers present, ARC verifier unavailable")
+        else:
+            try:
+                arc = arc_mod.verify(bytes(message), dns=dns)
+            except Exception as exc:
+                log.exception("ARC verification raised")
+                arc = ARCNone(result="fail", reason=f"ARC verification failed internally ({exc})")
+        steps.append(f"ARC: {arc.result}" + (f" ({arc.reason})" if getattr(arc, "reason", "") else ""))
+
+    from_header = fromheader.parse_from(msg)
+    if from_header.ok:
+        steps.append(f"From: {from_header.address}")
+        steps += [f"From note: {n}" for n in from_header.notes]
+    else:
+        steps.append(f"From unusable ({from_header.kind}): {from_header.problem}")
+        problems.append(from_header.problem)
+    try:
+        dm = _dmarc.check(from_header.domain, spf=spf, dkim=dkim_results, dns=dns, method=dmarc_method,
+                          from_problem=from_header.problem or None,
+                          from_disposition=from_header.disposition)
+    except Exception as exc:
+        log.exception("DMARC evaluation raised")
+        dm = _dmarc.DMARCResult(result="temperror", policy=None, disposition="none",
+                                header_from=from_header.domain, reason=f"internal error: {exc}")
+    steps.append(f"DMARC {dm.header_from or '-'}: {dm.result}, policy {dm.policy or '-'}, "
+                 f"disposition {dm.disposition} ({dm.reason})")
+
+    disposition = _DISPOSITION.get(dm.disposition, "accept")
+    override = False
+    if dm.result == "fail" and disposition != "accept":
+        override = _trusted_override(msg, arc, tuple(trusted_arc_sealers), steps)
+        if override:
+            disposition = "accept"
+    steps.append(f"disposition: {disposition}")
+    header = results.authentication_results(authserv_id, spf=spf, spf_helo=spf_helo, dkim=dkim_results,
+                                            dmarc=dm, arc=arc)
+    return Verdict(spf=spf, spf_helo=spf_helo, dkim=dkim_results, dmarc=dm, arc=arc,
+                   from_header=from_header, disposition=disposition, header=header,
+                   arc_override=override, problems=tuple(problems), steps=tuple(steps))
+
+
+__all__ = ["Verdict", "ARCNone", "evaluate"]
