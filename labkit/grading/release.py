@@ -1,0 +1,79 @@
+"""Student versions: nbgrader's ``generate_assignment`` with the repository's config."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+from ..errors import LabkitError
+from .course import repo_root, select_labs
+
+log = logging.getLogger(__name__)
+
+
+def load_config(root: Path | str | None = None) -> Config:
+    """Load ``<root>/nbgrader_config.py`` (the course's nbgrader settings)."""
+    base = Path(root) if root is not None else repo_root()
+    path = base / "nbgrader_config.py"
+    if not path.is_file():
+        raise LabkitError(f"{path} is missing: the course's nbgrader configuration")
+    cfg = PyFileConfigLoader(path.name, path=str(base)).load_config()
+    cfg.CourseDirectory.root = str(base)
+    return cfg
+
+
+def _nbgrader_tools_on_path() -> None:
+    # nbgrader's gradebook runs the ``alembic`` command; find it beside this Python
+    # when the virtual environment's bin/ is not on PATH (e.g. /venv/bin/pytest).
+    if shutil.which("alembic") is None:
+        here = os.path.dirname(sys.executable)
+        if os.path.exists(os.path.join(here, "alembic")):
+            os.environ["PATH"] = here + os.pathsep + os.environ.get("PATH", "")
+
+
+def release(
+    labs: Sequence[str] | None = None,
+    *,
+    root: Path | str | None = None,
+    release_dir: Path | str | None = None,
+    db_url: str | None = None,
+) -> tuple[Path, ...]:
+    """Write the student version of each lab (all labs when ``labs`` is empty).
+
+    Runs nbgrader's ``GenerateAssignment`` converter: solutions become
+    ``raise NotImplementedError()``, hidden tests disappear, outputs are cleared,
+    graded cells get checksums. ``release_dir`` (default ``<root>/release``) and
+    ``db_url`` (default the config's gradebook) let tests write elsewhere.
+    Returns the paths of the student notebooks written.
+    """
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.coursedir import CourseDirectory
+
+    base = Path(root) if root is not None else repo_root()
+    _nbgrader_tools_on_path()
+    written = []
+    for lab in select_labs(list(labs or ()), base):
+        cfg = load_config(base)
+        if release_dir is not None:
+            cfg.CourseDirectory.release_directory = str(Path(release_dir).resolve())
+        if db_url is not None:
+            cfg.CourseDirectory.db_url = db_url
+        cfg.CourseDirectory.assignment_id = lab.assignment_id
+        cfg.GenerateAssignment.force = True
+        coursedir = CourseDirectory(config=cfg)
+        converter = GenerateAssignment(coursedir=coursedir, config=cfg)
+        log.info("generating the student version of %s", lab.assignment_id)
+        try:
+            converter.start()
+        except Exception as exc:  # nbgrader raises its own exception types
+            raise LabkitError(f"nbgrader could not release {lab.assignment_id}: {exc}") from exc
+        out = Path(coursedir.format_path(coursedir.release_directory, ".", lab.assignment_id))
+        written.append(out / lab.notebook.name)
+    return tuple(written)

@@ -1,0 +1,282 @@
+"""Message inspector: the envelope beside the headers, and the Received chain.
+
+Everything a sender writes can be forged: the envelope sender (MAIL FROM, later the
+Return-Path header), the HELO name, the From header, and every Received line it adds
+before handing the message over. The one fact a receiving server knows for itself is
+the address of the client connected to it; it writes that address into the Received
+line it adds on top. :func:`received_chain` reads the chain; :func:`inspect` marks the
+hop our receiver wrote; :class:`MessageInspector` shows both.
+
+Introduced in lab 01 (anatomy of a mail).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import html
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import ipywidgets as widgets
+
+__all__ = ["Hop", "Inspection", "received_chain", "inspect", "MessageInspector"]
+
+_IP = r"(?:\d{1,3}(?:\.\d{1,3}){3}|IPv6:[0-9A-Fa-f:.]+|[0-9A-Fa-f:]+:[0-9A-Fa-f:.]*)"
+_FROM = re.compile(r"\bfrom\s+(?P<helo>[^\s(;]+)?\s*(?:\((?P<info>[^)]*)\))?", re.I)
+_BY = re.compile(r"\bby\s+(?P<by>[^\s(;]+)", re.I)
+_WITH = re.compile(r"\bwith\s+(?P<with>[^\s(;]+)", re.I)
+_FOR = re.compile(r"\bfor\s+<?(?P<for>[^\s>;]+)>?", re.I)
+_BRACKET_IP = re.compile(r"\[(?P<ip>" + _IP + r")\]")
+
+HEADER_FIELDS = ("Return-Path", "From", "Sender", "Reply-To", "To", "Subject", "Date", "Message-ID")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hop:
+    """One Received header, parsed. ``index`` 0 is the topmost (the newest)."""
+
+    index: int
+    raw: str
+    helo: str | None
+    rdns: str | None
+    client_ip: str | None
+    by: str | None
+    protocol: str | None
+    recipient: str | None
+    date: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def _parse_received(index: int, value: str) -> Hop:
+    text = " ".join(value.split())
+    clauses, _, date = text.rpartition(";")
+    if not _:
+        clauses, date = text, ""
+    helo = rdns = ip = None
+    m = _FROM.search(clauses)
+    if m:
+        helo = m.group("helo")
+        info = m.group("info") or ""
+        ipm = _BRACKET_IP.search(info)
+        if ipm:
+            ip = ipm.group("ip").removeprefix("IPv6:")
+            name = info[: ipm.start()].strip()
+            rdns = name or None
+        if helo and helo.startswith("[") and ip is None:
+            ip = helo.strip("[]")
+    by = _BY.search(clauses)
+    proto = _WITH.search(clauses)
+    rcpt = _FOR.search(clauses)
+    return Hop(
+        index=index,
+        raw=text,
+        helo=helo,
+        rdns=rdns,
+        client_ip=ip,
+        by=by.group("by").lower().rstrip(".") if by else None,
+        protocol=proto.group("with") if proto else None,
+        recipient=rcpt.group("for") if rcpt else None,
+        date=date.strip() or None,
+    )
+
+
+def _message(message: bytes | str | email.message.Message) -> email.message.Message:
+    if isinstance(message, email.message.Message):
+        return message
+    if isinstance(message, str):
+        message = message.encode()
+    return email.message_from_bytes(message, policy=email.policy.compat32)
+
+
+def received_chain(message: bytes | str | email.message.Message) -> tuple[Hop, ...]:
+    """Parse every Received header, topmost (newest) first.
+
+    Introduced in lab 01 (anatomy of a mail).
+    """
+    msg = _message(message)
+    return tuple(_parse_received(i, str(v)) for i, v in enumerate(msg.get_all("Received") or []))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Inspection:
+    """What a message says about itself, and which part of it can be trusted."""
+
+    envelope: Mapping[str, str]
+    headers: Mapping[str, str]
+    hops: tuple[Hop, ...]
+    receivers: tuple[str, ...]
+    trusted: int | None
+    steps: tuple[str, ...] = field(default=())
+
+    @property
+    def trusted_hop(self) -> Hop | None:
+        """The Received line our own receiver wrote (None if there is none)."""
+        return None if self.trusted is None else self.hops[self.trusted]
+
+    @property
+    def client_ip(self) -> str | None:
+        """The client address our receiver saw: the one trustworthy origin fact."""
+        hop = self.trusted_hop
+        return hop.client_ip if hop else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "envelope": dict(self.envelope),
+            "headers": dict(self.headers),
+            "hops": [h.to_dict() for h in self.hops],
+            "receivers": list(self.receivers),
+            "trusted": self.trusted,
+            "client_ip": self.client_ip,
+            "steps": list(self.steps),
+        }
+
+    def __str__(self) -> str:
+        return "\n".join(self.steps)
+
+
+def inspect(
+    message: bytes | str | email.message.Message,
+    *,
+    receivers: str | Iterable[str] = ("mx.corp.example",),
+    envelope: Mapping[str, str] | None = None,
+) -> Inspection:
+    """Read a message's envelope, identity headers and Received chain.
+
+    ``receivers`` names our own server(s). The trusted hop is the topmost Received
+    line, provided our server wrote it (its ``by`` names one of ``receivers``);
+    every line below it was written by someone else and is only a claim.
+
+    Introduced in lab 01 (anatomy of a mail).
+    """
+    msg = _message(message)
+    ours = (receivers,) if isinstance(receivers, str) else tuple(receivers)
+    ours = tuple(r.lower().rstrip(".") for r in ours)
+    hops = received_chain(msg)
+    headers = {name: str(msg[name]) for name in HEADER_FIELDS if msg[name] is not None}
+    steps = [f"{len(hops)} Received line(s); the topmost is the newest."]
+    trusted = None
+    for hop in hops:
+        if hop.by in ours:
+            trusted = hop.index
+            steps.append(
+                f"hop {hop.index}: written by {hop.by}, one of ours; the client it saw was "
+                f"{hop.client_ip} (reverse name {hop.rdns or 'none'}, HELO {hop.helo})."
+            )
+            break
+        steps.append(f"hop {hop.index}: 'by {hop.by}' is not our server; skip it.")
+    if trusted is None:
+        steps.append("no Received line was written by our server: nothing here is verified.")
+    elif trusted > 0:
+        steps.append(
+            f"{trusted} line(s) above it were added after our server (inside our own network)."
+        )
+    if len(hops) > (trusted or 0) + 1:
+        steps.append("the lines below it were written before our server saw the mail: claims only.")
+    return Inspection(
+        envelope=dict(envelope or {}),
+        headers=headers,
+        hops=hops,
+        receivers=ours,
+        trusted=trusted,
+        steps=tuple(steps),
+    )
+
+
+def _table(rows: Iterable[tuple[str, ...]], head: tuple[str, ...]) -> str:
+    out = ["<table><tr>", *(f"<th>{html.escape(h)}</th>" for h in head), "</tr>"]
+    for row in rows:
+        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
+class MessageInspector(widgets.VBox):
+    """Envelope vs headers, and the Received chain with the trustworthy hop marked.
+
+    ``.receiver`` (a Text box) names our server; change it and the mark moves.
+    ``.hop`` (a dropdown) picks a Received line to explain in ``.detail``.
+    ``.result`` is the current :class:`Inspection`.
+
+    Introduced in lab 01 (anatomy of a mail).
+    """
+
+    def __init__(
+        self,
+        message: bytes | str,
+        *,
+        receiver: str = "mx.corp.example",
+        envelope: Mapping[str, str] | None = None,
+    ) -> None:
+        self.message = message
+        self.envelope = dict(envelope or {})
+        self.receiver = widgets.Text(value=receiver, description="our server")
+        self.identity = widgets.HTML()
+        self.chain = widgets.HTML()
+        self.hop = widgets.Dropdown(description="hop", options=[("-", None)])
+        self.detail = widgets.HTML()
+        self.receiver.observe(self._refresh, names="value")
+        self.hop.observe(self._show_hop, names="value")
+        self.result: Inspection
+        self._refresh()
+        super().__init__([self.receiver, self.identity, self.chain, self.hop, self.detail])
+
+    def _refresh(self, _change: Any = None) -> None:
+        self.result = inspect(self.message, receivers=self.receiver.value, envelope=self.envelope)
+        env = self.result.envelope
+        pairs = [
+            ("client address", env.get("client_ip", ""), "(only the receiver knows)"),
+            ("HELO", env.get("helo", ""), ""),
+            ("MAIL FROM", env.get("mail_from", ""), self.result.headers.get("Return-Path", "")),
+            ("RCPT TO", env.get("rcpt_to", ""), self.result.headers.get("To", "")),
+            ("", "", ""),
+            ("From header", "", self.result.headers.get("From", "")),
+            ("Sender / Reply-To", "", " / ".join(
+                self.result.headers.get(k, "-") for k in ("Sender", "Reply-To"))),
+        ]
+        self.identity.value = "<b>Envelope vs headers</b>" + _table(
+            ((html.escape(a), html.escape(b), html.escape(c)) for a, b, c in pairs),
+            ("", "envelope (SMTP)", "header (message)"),
+        )
+        rows = []
+        for hop in self.result.hops:
+            mark = "&#10004; ours: trust" if hop.index == self.result.trusted else "claim"
+            style = " style='background:#dfd'" if hop.index == self.result.trusted else ""
+            rows.append((
+                f"<span{style}>{hop.index}</span>",
+                html.escape(hop.helo or ""),
+                html.escape(hop.client_ip or ""),
+                html.escape(hop.by or ""),
+                f"<span{style}>{mark}</span>",
+            ))
+        self.chain.value = "<b>Received chain (newest first)</b>" + _table(
+            rows, ("hop", "from (HELO)", "client IP", "by", "")
+        )
+        options = [("-", None)] + [(f"{h.index}: by {h.by}", h.index) for h in self.result.hops]
+        keep = self.hop.value
+        self.hop.options = options
+        self.hop.value = keep if keep in [v for _, v in options] else None
+        self._show_hop()
+
+    def _show_hop(self, _change: Any = None) -> None:
+        index = self.hop.value
+        if index is None:
+            self.detail.value = "<pre>" + html.escape(str(self.result)) + "</pre>"
+            return
+        hop = self.result.hops[index]
+        if index == self.result.trusted:
+            verdict = (f"Our server {hop.by} wrote this line itself: the client address "
+                       f"{hop.client_ip} is what it saw on its own socket.")
+        elif self.result.trusted is not None and index < self.result.trusted:
+            verdict = "Added inside our own network after our server accepted the mail."
+        else:
+            verdict = ("Written before our server saw the mail. The sender (or any relay) "
+                       "could have typed anything here.")
+        self.detail.value = (f"<pre>{html.escape(hop.raw)}</pre><p>{html.escape(verdict)}</p>")
+
+    def __repr__(self) -> str:
+        return str(self.result)
