@@ -35,6 +35,8 @@ _EXPORTS = {
 
 
 def __getattr__(name: str) -> Any:
+    if name in set(_EXPORTS.values()):  # the modules themselves, e.g. widgets.inspector
+        return importlib.import_module(f".{name}", __name__)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'labkit.widgets' has no attribute {name!r}")
