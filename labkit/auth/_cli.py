@@ -1,9 +1,123 @@
-"""Sub-commands of ``labkit`` for this area (filled in by its issue)."""
+"""``labkit spf check|lint`` and ``labkit auth check`` (plus ``labkit dkim ...``).
+
+Exit codes: 0 ok, 1 the check failed (SPF fail/softfail/error, lint errors, a message
+not accepted), 2 bad usage or bad input.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import ipaddress
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import UsageError
+
+_SPF_FAILING = ("fail", "softfail", "permerror", "temperror")
+
+
+@contextmanager
+def _lab(zones: str | None):
+    import labkit.dns
+
+    if zones is not None and not Path(zones).exists():
+        raise UsageError(f"--zones: {zones} does not exist")
+    with labkit.dns.LabDNS(zones=zones) as lab:
+        yield lab
+
+
+def _ip(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise UsageError(f"not an IP address: {text!r}") from None
+
+
+def _spf_check(args: argparse.Namespace) -> int:
+    import labkit.auth.spf
+    from labkit.cli import print_json
+
+    ip = _ip(args.ip)
+    with _lab(args.zones) as lab:
+        res = labkit.auth.spf.check(ip, args.mail_from, args.helo, dns=lab)
+    if args.json:
+        print_json(res.to_dict())
+    else:
+        print(res.explain())
+        print(res.header)
+    return 1 if res.result in _SPF_FAILING else 0
+
+
+def _spf_lint(args: argparse.Namespace) -> int:
+    import labkit.auth.spf_lint
+    from labkit.cli import print_json
+
+    with _lab(args.zones) as lab:
+        report = labkit.auth.spf_lint.lint(args.domain, dns=lab)
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(report)
+    return 0 if report.ok else 1
+
+
+def _auth_check(args: argparse.Namespace) -> int:
+    import labkit.auth
+    from labkit.cli import print_json
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"no such message file: {path}")
+    ip = _ip(args.ip)
+    raw = path.read_bytes()
+    with _lab(args.zones) as lab:
+        verdict = labkit.auth.evaluate(raw, ip=ip, mail_from=args.mail_from, helo=args.helo, dns=lab,
+                                       trusted_arc_sealers=tuple(args.trust_arc or ()),
+                                       dmarc_method=args.method)
+    if args.json:
+        print_json(verdict.to_dict())
+    else:
+        print(verdict.explain())
+    return 0 if verdict.disposition == "accept" else 1
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this area's sub-commands to the ``labkit`` parser."""
+    """Add ``labkit spf check|lint`` and ``labkit auth check`` (and ``labkit dkim``)."""
+    top = sub.add_parser("spf", help="SPF checks and record linting (lab 03)")
+    top.set_defaults(func=lambda args: (top.print_help(), 2)[1])
+    cmds = top.add_subparsers(dest="spf_command", metavar="ACTION", parser_class=type(top))
+    p = cmds.add_parser("check", help="may IP send for MAIL_FROM (or HELO)? with the trace")
+    p.add_argument("ip")
+    p.add_argument("mail_from", metavar="MAIL_FROM", help="envelope sender ('' for the null sender)")
+    p.add_argument("helo", metavar="HELO")
+    p.add_argument("--zones", help="zone file or folder (default: the course zones)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_spf_check)
+    p = cmds.add_parser("lint", help="find problems in a domain's SPF record tree")
+    p.add_argument("domain")
+    p.add_argument("--zones", help="zone file or folder (default: the course zones)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_spf_lint)
+
+    top = sub.add_parser("auth", help="authenticate a whole message: SPF, DKIM, DMARC, ARC (lab 06)")
+    top.set_defaults(func=lambda args: (top.print_help(), 2)[1])
+    cmds = top.add_subparsers(dest="auth_command", metavar="ACTION", parser_class=type(top))
+    p = cmds.add_parser("check", help="evaluate a message file as the receiver would")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--ip", required=True, help="the SMTP client address")
+    p.add_argument("--mail-from", required=True, dest="mail_from", help="envelope sender")
+    p.add_argument("--helo", required=True, help="HELO/EHLO name")
+    p.add_argument("--zones", help="zone file or folder (default: the course zones)")
+    p.add_argument("--method", choices=("treewalk", "psl"), default="treewalk",
+                   help="DMARC organisational domain: RFC 9989 tree walk or RFC 7489 PSL")
+    p.add_argument("--trust-arc", action="append", metavar="DOMAIN",
+                   help="trust this ARC sealer's recorded DMARC pass (repeatable)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_auth_check)
+
+    try:
+        dkim_cli = importlib.import_module("labkit.auth._dkim_cli")
+    except ImportError:
+        return
+    dkim_cli.register(sub)
