@@ -335,7 +335,10 @@ def _split_h(value: bytes) -> list[bytes]:
     return [x.strip().lower() for x in re.split(rb"\s*:\s*", value.strip()) if x.strip()]
 
 
-def _body_hash(body: bytes, canon: CanonicalizationPolicy, algorithm: str, length: int | None) -> tuple[bytes, str, int]:
+def canonical_body_hash(
+    body: bytes, canon: CanonicalizationPolicy, algorithm: str, length: int | None = None
+) -> tuple[bytes, str, int]:
+    """(canonical body cut to ``length``, its base64 hash, bytes left unsigned after ``length``)."""
     canonical = canon.canonicalize_body(body)
     unsigned = 0
     if length is not None:
@@ -349,7 +352,7 @@ def _explanation(verifier: dkim.DKIM, sig: dict, sig_header: tuple, include: lis
     algorithm = _text(sig.get(b"a", b"rsa-sha256"))
     canon = CanonicalizationPolicy.from_c_value(sig.get(b"c", b"simple/simple"))
     length = int(sig[b"l"]) if b"l" in sig else None
-    body, computed, unsigned = _body_hash(verifier.body, canon, algorithm, length)
+    body, computed, unsigned = canonical_body_hash(verifier.body, canon, algorithm, length)
     hasher = dkim.HashThrough(_HASHES.get(algorithm, hashlib.sha256)(), debug=True)
     headers = canon.canonicalize_headers(verifier.headers)
     chosen = list(include) + ([b"from"] if b"from" in include else [])  # as dkimpy verifies
@@ -496,7 +499,7 @@ def _verify_one(verifier: _Verifier, raw_value: bytes, idx: int, sig_header: tup
     except dkim.ValidationError as exc:
         if "body hash mismatch" in str(exc):
             declared = _text(re.sub(rb"\s+", b"", sig[b"bh"]))
-            computed = _body_hash(verifier.body, canon, check.facts["algorithm"], check.facts.get("body_length"))[1]
+            computed = canonical_body_hash(verifier.body, canon, check.facts["algorithm"], check.facts.get("body_length"))[1]
             check.steps.append(f"bh= declared {declared}, computed {computed}: different")
             return check.done("body-hash-mismatch",
                               f"body hash mismatch: the body was changed after signing (bh= {declared}, computed {computed})",

@@ -1,0 +1,165 @@
+"""ARC sealing and chain verification through a real LabDNS (lists and forwarders)."""
+
+from __future__ import annotations
+
+import re
+
+import dkim as dkimpy
+import pytest
+
+import labkit.dns
+from labkit.auth import arc, dkim
+from labkit.errors import UsageError
+from tests.auth.dkim_support import MESSAGE, keypair, zone
+
+LIST_AR = ("Authentication-Results: mail.lists.example.org; spf=pass smtp.mailfrom=sender.example; "
+           "dkim=pass header.d=sender.example header.s=s; dmarc=pass header.from=sender.example")
+
+
+@pytest.fixture(scope="module")
+def lab():
+    zones = [
+        zone("sender.example", {"s": keypair("rsa").public_txt}),
+        zone("lists.example.org", {"list": keypair("rsa", "list").public_txt, "gone": "v=DKIM1; p="}),
+        zone("fwd.example.net", {"f": keypair("rsa", "fwd").public_txt}),
+    ]
+    with labkit.dns.LabDNS(zones) as server:
+        yield server
+
+
+def _list_edit(message: bytes) -> bytes:
+    edited = message.replace(b"Subject: Quarterly figures", b"Subject: [team] Quarterly figures")
+    return edited + b"-- \r\nteam mailing list\r\n"
+
+
+@pytest.fixture(scope="module")
+def chain(lab):
+    """Author signs; the list edits and seals (i=1); a forwarder seals again (i=2)."""
+    signed = dkim.sign(MESSAGE, domain="sender.example", selector="s", private_key=keypair("rsa").private_pem)
+    listed = arc.seal(_list_edit(signed), domain="lists.example.org", selector="list",
+                      private_key=keypair("rsa", "list").private_pem, authserv_id="mail.lists.example.org",
+                      results_header=LIST_AR, dns=lab)
+    forwarded = arc.seal(listed, domain="fwd.example.net", selector="f",
+                         private_key=keypair("rsa", "fwd").private_pem, authserv_id="mx.fwd.example.net", dns=lab)
+    return signed, listed, forwarded
+
+
+def _dkimpy_arc(message: bytes, lab):
+    resolver = lab.resolver()
+
+    def txt(name, timeout=5):
+        return b"".join(resolver.resolve(name.decode(), "TXT", search=False)[0].strings)
+
+    return dkimpy.arc_verify(message, dnsfunc=txt)[0]
+
+
+def test_unsealed_message_is_none(lab, chain):
+    result = arc.verify(chain[0], dns=lab)
+    assert result.result == "none" and result.instances == ()
+    assert result.trusted_results(["lists.example.org"]) is None
+
+
+def test_list_seal_passes_while_author_dkim_breaks(lab, chain):
+    _, listed, _ = chain
+    assert dkim.verify(listed, dns=lab)[0].code == "body-hash-mismatch"
+    result = arc.verify(listed, dns=lab)
+    assert result.result == "pass", result.reason
+    (inst,) = result.instances
+    assert (inst.instance, inst.sealer, inst.cv, inst.seal_valid, inst.ams_valid) == (
+        1, "lists.example.org", "none", True, True)
+    assert inst.authserv_id == "mail.lists.example.org"
+    assert inst.result_for("dmarc").result == "pass"
+    assert inst.result_for("dmarc").get("header.from") == "sender.example"
+    assert inst.result_for("arc").result == "none"  # seal() added the chain state
+    assert _dkimpy_arc(listed, lab) == dkimpy.CV_Pass
+    # the sealer also put its Authentication-Results on the message
+    assert re.search(rb"^Authentication-Results: mail\.lists\.example\.org; spf=pass", listed, re.M)
+
+
+def test_two_instances_and_trusted_sealer(lab, chain):
+    *_, forwarded = chain
+    result = arc.verify(forwarded, dns=lab)
+    assert result.result == "pass"
+    assert [i.instance for i in result.instances] == [1, 2]
+    assert result.sealers == ("lists.example.org", "fwd.example.net")
+    assert [i.cv for i in result.instances] == ["none", "pass"]
+    # the forwarder recorded its own view: author DKIM broken by the list, chain passing
+    second = result.instances[1]
+    assert second.result_for("dkim").result == "fail" and second.result_for("arc").result == "pass"
+    assert result.trusted_results(["Lists.Example.org."]).instance == 1
+    assert result.trusted_results(["fwd.example.net", "lists.example.org"]).instance == 2
+    assert result.trusted_results(["attacker.test"]) is None
+    assert result.oldest_pass == 1
+    assert "i=2" in result.explain() and result.to_dict()["sealers"] == ["lists.example.org", "fwd.example.net"]
+    assert _dkimpy_arc(forwarded, lab) == dkimpy.CV_Pass
+
+
+def test_body_changed_after_last_seal(lab, chain):
+    *_, forwarded = chain
+    tampered = forwarded.replace(b"team mailing list", b"visit attacker.test")
+    result = arc.verify(tampered, dns=lab)
+    assert result.result == "fail" and result.failed_instance == 2
+    assert "body changed" in result.reason
+    assert result.trusted_results(["lists.example.org"]) is None
+    assert _dkimpy_arc(tampered, lab) == dkimpy.CV_Fail
+
+
+def test_recorded_results_cannot_be_rewritten(lab, chain):
+    *_, forwarded = chain
+    tampered = forwarded.replace(b"spf=pass smtp.mailfrom=sender.example;\r\n dkim=pass",
+                                 b"spf=fail smtp.mailfrom=sender.example;\r\n dkim=pass", 1)
+    assert tampered != forwarded
+    result = arc.verify(tampered, dns=lab)
+    assert result.result == "fail"
+    assert not result.instances[0].seal_valid
+    assert "ARC-Seal does not verify" in result.reason
+
+
+def test_removed_set_and_key_problems(lab, chain):
+    _, listed, forwarded = chain
+    # drop the AAR of i=1: incomplete set
+    no_aar = re.sub(rb"ARC-Authentication-Results: i=1;.*?(?=\r\n\S)\r\n", b"", forwarded, count=1, flags=re.S)
+    result = arc.verify(no_aar, dns=lab)
+    assert result.result == "fail" and "Incomplete ARC set" in result.reason
+    # a sealer whose key is revoked
+    revoked = arc.seal(_list_edit(MESSAGE), domain="lists.example.org", selector="gone",
+                       private_key=keypair("rsa", "list").private_pem, authserv_id="mail.lists.example.org",
+                       dns=lab)
+    result = arc.verify(revoked, dns=lab)
+    assert result.result == "fail" and result.failed_instance == 1
+    assert "revoked" in result.reason
+
+
+def test_cv_fail_ends_the_chain(lab, chain):
+    *_, forwarded = chain
+    broken = forwarded.replace(b"team mailing list", b"changed text")
+    resealed = arc.seal(broken, domain="fwd.example.net", selector="f", private_key=keypair("rsa", "fwd").private_pem,
+                        authserv_id="mx.fwd.example.net", dns=lab)
+    result = arc.verify(resealed, dns=lab)
+    assert result.result == "fail"
+    assert result.instances[-1].cv == "fail" and result.instances[-1].instance == 3
+
+
+def test_seal_misuse(lab):
+    with pytest.raises(UsageError):
+        arc.seal(MESSAGE, domain="lists.example.org", selector="list", private_key=keypair("ed25519").private_pem,
+                 authserv_id="mail.lists.example.org", dns=lab)
+    with pytest.raises(UsageError):
+        arc.seal(MESSAGE, domain="lists.example.org", selector="list", private_key=keypair("rsa", "list").private_pem,
+                 authserv_id="mail.lists.example.org", results_header="Authentication-Results: other.example; spf=pass",
+                 dns=lab)
+
+
+@pytest.mark.parametrize("raw", [
+    b"",
+    b"ARC-Seal: i=1; cv=none; garbage\r\nFrom: a@b.example\r\n\r\nx\r\n",
+    b"ARC-Seal: i=x\r\nnot a header line\r\n\r\n",
+    b"ARC-Seal: i=1; a=rsa-sha256; cv=none; d=lists.example.org; s=list; b=AAAA\r\n"
+    b"ARC-Message-Signature: i=1; a=rsa-sha256; d=lists.example.org; s=list; h=from; bh=AAAA; b=AAAA\r\n"
+    b"ARC-Authentication-Results: i=1; mail.lists.example.org; spf=pass\r\nFrom: a@b.example\r\n\r\nx\r\n",
+    bytes(range(256)),
+])
+def test_bad_input_never_raises(lab, raw):
+    result = arc.verify(raw, dns=lab)
+    assert result.result in ("none", "fail") and result.reason
+    result.to_dict()
