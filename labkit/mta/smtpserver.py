@@ -29,11 +29,12 @@ import threading
 from typing import Any
 
 from aiosmtpd.proxy_protocol import get_proxy
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, Session
 
 from .. import net
 from ..errors import ServiceError
 from ..service import Service
+from ._loopthread import LoopThread
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,18 @@ class Limits:
         return dataclasses.asdict(self)
 
 
+class _Session(Session):
+    """aiosmtpd's Session without the deprecation warning its own AUTH code triggers."""
+
+    @property
+    def login_data(self) -> Any:
+        return self._login_data
+
+    @login_data.setter
+    def login_data(self, value: Any) -> None:
+        self._login_data = value
+
+
 class LabSMTP(SMTP):
     """aiosmtpd's engine plus lab client addressing, a connect hook and an error budget."""
 
@@ -71,6 +84,9 @@ class LabSMTP(SMTP):
         self._errors = 0
         self._closing = False
         super().__init__(handler, **kwargs)
+
+    def _create_session(self) -> Session:
+        return _Session(self.loop)
 
     async def _handle_client(self) -> None:
         srv = self.lab_server
@@ -168,11 +184,8 @@ class SMTPServer(Service):
         self.proxy = proxy
         self.proxy_timeout = proxy_timeout
         self.limits = limits or Limits()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._server: asyncio.AbstractServer | None = None
+        self._runner = LoopThread(self.name)
         self._conns: dict[str, int] = {}
-        self._protocols: set[LabSMTP] = set()
         self._conn_lock = threading.Lock()
 
     # -- connection book-keeping (called from the loop thread) --------------------
@@ -193,9 +206,9 @@ class SMTPServer(Service):
 
     def _track(self, proto: LabSMTP, alive: bool) -> None:
         if alive:
-            self._protocols.add(proto)
+            self._runner.connections.add(proto)
         else:
-            self._protocols.discard(proto)
+            self._runner.connections.discard(proto)
 
     def connections(self) -> dict[str, int]:
         """Open connections per client address (a snapshot)."""
@@ -215,83 +228,26 @@ class SMTPServer(Service):
             "require_starttls": self.require_starttls,
             "auth_require_tls": True,
             "auth_exclude_mechanism": excluded,
-            "loop": self._loop,
+            "loop": self._runner.loop,
         }
         if self.authenticator is not None:
             kwargs["authenticator"] = self.authenticator
         return LabSMTP(self.handler, lab_server=self, **kwargs)
 
-    def _run(self, ready: threading.Event, box: list[BaseException]) -> None:
-        loop = self._loop
-        assert loop is not None
-        asyncio.set_event_loop(loop)
-        try:
-            self._server = loop.run_until_complete(
-                loop.create_server(self._factory, host=self.bind, port=self._want_port)
-            )
-            self.port = self._server.sockets[0].getsockname()[1]
-        except BaseException as exc:  # noqa: BLE001 - re-raised in start()
-            box.append(exc)
-            ready.set()
-            loop.close()
-            return
-        ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            try:
-                for proto in list(self._protocols):
-                    if proto.transport is not None:
-                        proto.transport.close()
-                tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
-                for t in tasks:
-                    t.cancel()
-                if tasks:
-                    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.run_until_complete(loop.shutdown_default_executor())
-            finally:
-                loop.close()
-
     def _start(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        box: list[BaseException] = []
-        self._thread = threading.Thread(
-            target=self._run, args=(ready, box), name=self.name, daemon=True
+        self._runner = LoopThread(self.name)
+        self.port = self._runner.start(
+            lambda loop: loop.create_server(self._factory, host=self.bind, port=self._want_port)
         )
-        self._thread.start()
-        if not ready.wait(10):
-            raise ServiceError(f"{self.name} did not start within 10 s")
-        if box:
-            raise ServiceError(f"{self.name} could not bind {self.bind}:{self._want_port}: {box[0]}")
 
     def _stop(self) -> None:
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-
-        async def _close() -> None:
-            if self._server is not None:
-                self._server.close()
-                for proto in list(self._protocols):
-                    if proto.transport is not None:
-                        proto.transport.close()
-                await self._server.wait_closed()
-            loop.stop()
-
-        if not loop.is_closed():
-            asyncio.run_coroutine_threadsafe(_close(), loop)
-        thread.join(10)
-        self._server = None
-        self._thread = None
+        self._runner.stop()
         self._conns.clear()
         self.port = self._want_port
 
     def run_blocking(self, func: Any, *args: Any) -> asyncio.Future:
         """Run ``func(*args)`` in this server's worker threads (from handler code)."""
-        assert self._loop is not None
-        return self._loop.run_in_executor(None, func, *args)
+        return self._runner.run_blocking(func, *args)
 
     @property
     def address(self) -> tuple[str, int]:

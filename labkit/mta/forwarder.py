@@ -1,0 +1,89 @@
+"""The alias forwarder: re-sends mail for its aliases, keeping the envelope sender.
+
+Because the forwarder's own address (198.51.100.40) is not in the original sender's
+SPF record, SPF fails at the final receiver, while an untouched DKIM signature still
+passes, so DMARC passes through DKIM.  With ``srs=True`` the forwarder rewrites the
+envelope sender (Sender Rewriting Scheme) into its own domain, so SPF passes for
+``fwd.example.net`` instead (but is then not aligned with the From domain).
+
+Introduced in lab 11 (SPF results: forwarding).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from typing import Any
+
+from .policy import Context, Policy, queue_id
+
+_SRS_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+def srs_forward(address: str, forwarder_domain: str, secret: bytes, now: float) -> str:
+    """SRS0 rewrite of ``address`` into ``forwarder_domain`` (hash, day stamp, domain, local)."""
+    local, _, domain = address.rpartition("@")
+    if not local or not domain:
+        return address
+    day = int(now // 86400) % (32 * 32)
+    stamp = _SRS_ALPHABET[day // 32] + _SRS_ALPHABET[day % 32]
+    digest = hmac.new(secret, f"{stamp}{domain}{local}".lower().encode(), hashlib.sha1).digest()
+    h = base64.b32encode(digest).decode()[:4]
+    return f"SRS0={h}={stamp}={domain}={local}@{forwarder_domain}"
+
+
+def srs_reverse(address: str, secret: bytes) -> str | None:
+    """The original address inside an SRS0 address, or None if its hash does not verify."""
+    local, _, _ = address.rpartition("@")
+    parts = local.split("=", 4)
+    if len(parts) != 5 or parts[0].upper() != "SRS0":
+        return None
+    _, h, stamp, domain, orig_local = parts
+    digest = hmac.new(secret, f"{stamp}{domain}{orig_local}".lower().encode(), hashlib.sha1).digest()
+    if not hmac.compare_digest(h.upper(), base64.b32encode(digest).decode()[:4]):
+        return None
+    return f"{orig_local}@{domain}"
+
+
+class Forwarder(Policy):
+    """Policy of ``mx.fwd.example.net``: aliases -> real addresses."""
+
+    kind = "forwarder"
+
+    def __init__(self, *, lab: Any, hostname: str, domain: str,
+                 aliases: dict[str, list[str]], srs: bool = False,
+                 secret: bytes = b"labkit-srs") -> None:
+        super().__init__(lab=lab, hostname=hostname)
+        self.domain = domain
+        self.aliases = {k.lower(): list(v) for k, v in aliases.items()}
+        self.srs = srs
+        self.secret = secret
+
+    def on_rcpt(self, ctx: Context, address: str, accepted: list[str]) -> str:
+        if address.lower() in self.aliases:
+            self.event(ctx, "rcpt", rcpt=address, decision="accept",
+                       reason=f"alias for {', '.join(self.aliases[address.lower()])}")
+            return "250 OK"
+        self.event(ctx, "rcpt", rcpt=address, decision="reject", reason="no such alias")
+        return f"550 5.1.1 <{address}>: no such alias"
+
+    def on_data(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes) -> str:
+        from . import sender
+
+        qid = queue_id()
+        message = self.received_header(ctx, None, qid, None) + data
+        envelope = mail_from
+        if self.srs and mail_from:
+            envelope = srs_forward(mail_from, self.domain, self.secret, self.lab.clock.now())
+        targets = [t for r in rcpts for t in self.aliases.get(r.lower(), [])]
+        for target in targets:
+            res = sender.send(message, lab=self.lab, from_host=self.hostname,
+                              mail_from=envelope, rcpt_to=[target])
+            self.event(ctx, "forward", qid=qid, rcpt=target, mail_from=envelope,
+                       decision=res.status, reason=f"{res.code} {res.reply}".strip(),
+                       srs=self.srs)
+        return f"250 2.0.0 Ok: queued as {qid}"
+
+
+__all__ = ["Forwarder", "srs_forward", "srs_reverse"]

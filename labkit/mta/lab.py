@@ -1,0 +1,309 @@
+"""The lab: the DNS and every mail host of the fictional Internet, in one call.
+
+::
+
+    import labkit as lk
+    with lk.Lab() as lab:
+        msg = lk.mta.make_message(from_="ceo@brand.example", to="alice@corp.example",
+                                  subject="hi", body="hello")
+        lab.send(msg, from_host="mail.brand.example", dkim=True)
+        lab.mailbox("alice@corp.example").messages()
+
+Everything listens on 127.0.0.1 on ports the OS picks, so two labs (two notebooks,
+two learners on one JupyterHub host) never clash.  Hosts keep their documentation
+addresses: a sender binds the loopback alias that plays its address (Linux), or
+names it in a PROXY protocol header (``client_addressing="proxy"``, automatic where
+aliases do not exist).  ``lab.clock.advance(600)`` moves lab time forward.
+
+Introduced in lab 00 (set-up).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .. import net
+from ..errors import UsageError
+from ..service import Service
+from . import sender as _sender
+from .accounts import Accounts
+from .clock import LabClock
+from .esp import ESP
+from .events import EventLog
+from .forwarder import Forwarder
+from .hosts import HostTable
+from .isp import OP25B
+from .maildir import Maildir, MailStore
+from .mailinglist import MailingList
+from .pop3 import LabPOP3, POP3Server, RelayWindow
+from .receiver import Receiver
+from .smtpserver import Limits, SMTPServer
+from .submission import Submission, make_certificates
+
+log = logging.getLogger(__name__)
+
+MX = "mx.corp.example"
+ISP_MTA = "mail.isp.example"
+ISP_SUBMISSION = "smtp.isp.example"
+FORWARDER = "mx.fwd.example.net"
+LIST_HOST = "mail.lists.example.org"
+ESP_HOST = "out.esp.example.com"
+
+DEFAULT_ALIASES = {"alice@fwd.example.net": ["alice@corp.example"],
+                   "bob@fwd.example.net": ["bob@corp.example"]}
+DEFAULT_LISTS = {"lab-list@lists.example.org": ["bob@corp.example", "carol@corp.example"]}
+
+
+def _default_scorer() -> Any:
+    try:
+        import labkit.filters
+
+        factory = getattr(labkit.filters, "SpamScorer", None)
+    except ImportError:  # pragma: no cover
+        return None
+    return factory() if factory is not None else None
+
+
+class Lab(Service):
+    """The DNS and the mail hosts of the lab Internet, each in a background thread.
+
+    ``dns``: a running :class:`labkit.dns.LabDNS` to use (else the lab starts its own
+    with the course zones).  ``root``: where mailboxes and logs go (a temporary
+    directory, removed at ``stop()``, by default).  ``client_addressing``: ``"auto"``,
+    ``"alias"`` or ``"proxy"``.  ``scorer``: the spam scorer the receiver calls
+    (default ``labkit.filters.SpamScorer()`` when available; ``None`` for none).
+    ``backscatter=True`` makes the MX accept unknown users and bounce later.
+
+    Introduced in lab 00 (set-up).
+    """
+
+    name = "lab"
+
+    def __init__(
+        self,
+        *,
+        dns: Any = None,
+        root: str | Path | None = None,
+        client_addressing: str = "auto",
+        scorer: Any = "default",
+        backscatter: bool = False,
+        accounts: Accounts | None = None,
+        limits: Limits | None = None,
+        pop_window: float = 600.0,
+        op25b: bool = True,
+        srs: bool = False,
+        list_from_rewrite: bool = False,
+        aliases: dict[str, list[str]] | None = None,
+        lists: dict[str, list[str]] | None = None,
+    ) -> None:
+        super().__init__()
+        if client_addressing not in ("auto", "alias", "proxy"):
+            raise UsageError("client_addressing must be 'auto', 'alias' or 'proxy'")
+        if client_addressing == "auto":
+            client_addressing = "alias" if net.aliases_available() else "proxy"
+        self.client_addressing = client_addressing
+        self._dns_given = dns
+        self.dns: Any = dns
+        self._root_given = Path(root) if root is not None else None
+        self.root: Path | None = self._root_given
+        self._scorer_arg = scorer
+        self.backscatter = backscatter
+        self.accounts = accounts or Accounts.default()
+        self.limits = limits or Limits()
+        self.clock = LabClock()
+        self.pop_window = pop_window
+        self.gateway = OP25B(enabled=op25b)
+        self.srs = srs
+        self.list_from_rewrite = list_from_rewrite
+        self.aliases = aliases or DEFAULT_ALIASES
+        self.lists = lists or DEFAULT_LISTS
+        self.servers: dict[tuple[str, int], Any] = {}
+        self.handlers: dict[str, Any] = {}
+        self.resolver: Any = None
+        self.hosts: HostTable | None = None
+        self.events: EventLog = EventLog(None, clock=self.clock)
+        self.mailstore: MailStore | None = None
+        self.esp: ESP | None = None
+        self.client_tls_context: Any = None
+        self.ca_pem: bytes | None = None
+
+    # -- life cycle -------------------------------------------------------------------
+    def _start(self) -> None:
+        import labkit.dns
+
+        if self._dns_given is None:
+            self.dns = labkit.dns.LabDNS()
+            self.dns.start()
+        self.resolver = labkit.dns.as_resolver(self.dns)
+        self.root = self._root_given or Path(tempfile.mkdtemp(prefix="labkit-lab-"))
+        self.events = EventLog(self.root / "logs", clock=self.clock)
+        self.mailstore = MailStore(self.root / "mail")
+        self.hosts = HostTable(self.resolver)
+        server_tls, self.client_tls_context, self.ca_pem = make_certificates(
+            [h.name for h in self.hosts]
+        )
+        self.scorer = _default_scorer() if self._scorer_arg == "default" else self._scorer_arg
+        self.gateway.own_servers = frozenset(
+            self.hosts[n].address for n in (ISP_MTA,) if n in self.hosts
+        )
+        proxy = self.client_addressing == "proxy"
+        self.isp_window = RelayWindow(self.clock, self.pop_window)
+
+        def smtp(host: str, port: int, handler: Any, **kw: Any) -> None:
+            if host not in self.hosts:
+                log.warning("skipping %s: not in the lab DNS", host)
+                return
+            srv = SMTPServer(handler, hostname=host, proxy=proxy, limits=self.limits, **kw)
+            srv.start()
+            self.servers[(self.hosts[host].address, port)] = srv
+            self.handlers[f"{host}:{port}"] = handler
+
+        def pop3(host: str, domains: tuple[str, ...], window: RelayWindow | None) -> None:
+            if host not in self.hosts:
+                return
+            srv = POP3Server(lab=self, hostname=host, domains=domains, window=window, proxy=proxy)
+            srv.start()
+            self.servers[(self.hosts[host].address, 110)] = srv
+
+        smtp(MX, 25, Receiver(lab=self, hostname=MX, local_domains=("corp.example",),
+                              accounts=self.accounts, mailstore=self.mailstore,
+                              scorer=self.scorer, backscatter=self.backscatter))
+        pop3(MX, ("corp.example",), None)
+        smtp(ISP_MTA, 25, Receiver(lab=self, hostname=ISP_MTA, local_domains=("isp.example",),
+                                   accounts=self.accounts, mailstore=self.mailstore,
+                                   dnsbl_zones=(), relay_window=self.isp_window,
+                                   authenticate=False))
+        pop3(ISP_MTA, ("isp.example",), self.isp_window)
+        sub = Submission(lab=self, hostname=ISP_SUBMISSION, domains=("isp.example",))
+        from .policy import Authenticator
+
+        smtp(ISP_SUBMISSION, 587, sub, tls_context=server_tls, require_starttls=True,
+             authenticator=Authenticator(self.accounts, sub))
+        smtp(FORWARDER, 25, Forwarder(lab=self, hostname=FORWARDER, domain="fwd.example.net",
+                                      aliases=self.aliases, srs=self.srs))
+        smtp(LIST_HOST, 25, MailingList(lab=self, hostname=LIST_HOST, domain="lists.example.org",
+                                        lists=self.lists, from_rewrite=self.list_from_rewrite))
+        self.esp = ESP(self, hostname=ESP_HOST)
+        log.info("lab started in %s (%s addressing)", self.root, self.client_addressing)
+
+    def _stop(self) -> None:
+        for srv in self.servers.values():
+            srv.stop()
+        self.servers.clear()
+        self.handlers.clear()
+        if self._dns_given is None and self.dns is not None:
+            self.dns.stop()
+            self.dns = None
+        if self._root_given is None and self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+
+    # -- routing ------------------------------------------------------------------------
+    def endpoint(self, address: str, port: int) -> tuple[str, int] | None:
+        """Where the service at documentation ``address``:``port`` really listens."""
+        srv = self.servers.get((address, port))
+        return srv.address if srv is not None else None
+
+    def server(self, host: str, port: int = 25) -> Any:
+        """The running server of ``host`` on ``port`` (SMTPServer or POP3Server)."""
+        self._require()
+        return self.servers[(self.hosts[host].address, port)]
+
+    def handler(self, host: str, port: int = 25) -> Any:
+        """The policy object behind ``host``:``port`` (e.g. the MX's :class:`Receiver`)."""
+        self._require()
+        return self.handlers[f"{host}:{port}"]
+
+    @property
+    def receiver(self) -> Receiver:
+        """Our organisation's MX policy (``mx.corp.example``)."""
+        return self.handler(MX, 25)
+
+    def _require(self) -> None:
+        if not self.running:
+            raise UsageError("the lab is not running: call lab.start() or use `with Lab() as lab`")
+
+    # -- actions --------------------------------------------------------------------------
+    def send(self, message: Any, *, from_host: str, **kw: Any) -> _sender.SendResult:
+        """Send as a lab host; see :func:`labkit.mta.sender.send` for the options."""
+        self._require()
+        return _sender.send(message, lab=self, from_host=from_host, **kw)
+
+    def submit(self, message: Any, *, user: str, password: str,
+               from_host: str = "198.51.100.140", host: str = ISP_SUBMISSION,
+               **kw: Any) -> _sender.SendResult:
+        """Submit on port 587 with STARTTLS and SMTP-AUTH (as a customer PC by default)."""
+        self._require()
+        kw.setdefault("mail_from", user)
+        return _sender.send(message, lab=self, from_host=from_host, to_host=host, port=587,
+                            starttls=True, auth=(user, password), **kw)
+
+    def pop3(self, user: str, password: str, *, from_host: str = "198.51.100.140",
+             host: str = ISP_MTA) -> LabPOP3:
+        """A logged-in POP3 client (``poplib`` API) connected as ``from_host``.
+
+        Raises ``poplib.error_proto`` on a wrong password.  Close it with ``.quit()``.
+        """
+        self._require()
+        client = self.hosts.resolve(from_host).address
+        h, p = self.server(host, 110).address
+        pop = LabPOP3(h, p, client=client, proxy=self.client_addressing == "proxy")
+        try:
+            pop.user(user)
+            pop.pass_(password)
+        except Exception:
+            pop.close()
+            raise
+        return pop
+
+    def mailbox(self, address: str) -> Maildir:
+        """The Maildir of a lab user."""
+        self._require()
+        return self.mailstore.mailbox(address)
+
+    def advance(self, seconds: float) -> float:
+        """Move the lab clock forward (POP-before-SMTP windows close)."""
+        return self.clock.advance(seconds)
+
+    def verdicts(self, message_id: str | None = None) -> list[dict[str, Any]]:
+        """The MX's verdict events (optionally for one Message-ID)."""
+        found = self.events.entries(host=MX, event="verdict")
+        if message_id is not None:
+            found = [e for e in found if e.get("message_id") == message_id]
+        return found
+
+    def listeners(self) -> list[dict[str, Any]]:
+        """Every running service: host, documentation address, port, real socket."""
+        out = []
+        for (addr, port), srv in sorted(self.servers.items()):
+            out.append({"host": srv.hostname, "address": addr, "port": port,
+                        "listen": f"{srv.address[0]}:{srv.address[1]}"})
+        return out
+
+    def __repr__(self) -> str:
+        return (f"<Lab {self.state.value} {len(self.servers)} services, "
+                f"{self.client_addressing} addressing, root={self.root}>")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(
+            f"<tr><td>{html.escape(d['host'])}</td><td>{d['address']}</td><td>{d['port']}</td>"
+            f"<td>{d['listen']}</td></tr>"
+            for d in self.listeners()
+        )
+        return (f"<b>{html.escape(repr(self))}</b><table><tr><th>host</th><th>address</th>"
+                f"<th>port</th><th>listens on</th></tr>{rows}</table>")
+
+
+def hosts_of(lab: Lab) -> Iterable[str]:
+    """Names of the lab's hosts (for widgets)."""
+    return [h.name for h in lab.hosts] if lab.hosts else []
+
+
+__all__ = ["Lab", "MX", "ISP_MTA", "ISP_SUBMISSION", "FORWARDER", "LIST_HOST", "ESP_HOST"]

@@ -1,0 +1,125 @@
+"""The mailing list: tags the subject, appends a footer, ARC-seals, re-sends to members.
+
+Editing the subject and body breaks the author's DKIM signature; the list puts its
+own address in the envelope (so SPF passes for ``lists.example.org``, unaligned with
+the author's From) and records what it saw in an ARC set, so a receiver that trusts
+the list can accept the mail by local policy.  ``from_rewrite=True`` replaces the
+From with the list's address (the DMARC mitigation many lists use).
+
+Introduced in lab 16 (DKIM limits) and lab 17 (Authentication-Results and ARC).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from typing import Any
+
+from .policy import Context, Policy, queue_id
+
+
+def edit_message(data: bytes, *, list_address: str, tag: str, footer: str,
+                 from_rewrite: bool = False) -> bytes:
+    """The list's edits: ``[tag]`` subject, List-Id, footer, optional From rewrite."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    out: list[bytes] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        # unfold one header field
+        while i + 1 < len(lines) and lines[i + 1][:1] in (b" ", b"\t"):
+            i += 1
+            line += b"\r\n" + lines[i]
+        name = line.split(b":", 1)[0].strip().lower()
+        if name == b"subject":
+            value = line.split(b":", 1)[1].strip()
+            if not value.startswith(f"[{tag}]".encode()):
+                line = b"Subject: [" + tag.encode() + b"] " + value
+        elif name == b"from" and from_rewrite:
+            display, addr = email.utils.parseaddr(line.split(b":", 1)[1].decode("utf-8", "replace"))
+            who = display or addr
+            out.append(f"Reply-To: {addr}".encode())
+            line = f'From: "{who} via {tag}" <{list_address}>'.encode()
+        out.append(line)
+        i += 1
+    local, _, domain = list_address.partition("@")
+    out.append(f"List-Id: <{local}.{domain}>".encode())
+    out.append(f"List-Post: <mailto:{list_address}>".encode())
+    if not sep:
+        body = b""
+    if body and not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    body += b"-- \r\n" + footer.replace("\n", "\r\n").encode("utf-8") + b"\r\n"
+    return b"\r\n".join(out) + b"\r\n\r\n" + body
+
+
+class MailingList(Policy):
+    """Policy of ``mail.lists.example.org``: list address -> members."""
+
+    kind = "mailing-list"
+
+    def __init__(self, *, lab: Any, hostname: str, domain: str, lists: dict[str, list[str]],
+                 selector: str = "list", arc: bool = True, sign: bool = False,
+                 from_rewrite: bool = False) -> None:
+        super().__init__(lab=lab, hostname=hostname)
+        self.domain = domain
+        self.lists = {k.lower(): list(v) for k, v in lists.items()}
+        self.selector = selector
+        self.arc = arc
+        self.sign = sign
+        self.from_rewrite = from_rewrite
+
+    def on_rcpt(self, ctx: Context, address: str, accepted: list[str]) -> str:
+        if address.lower() in self.lists:
+            self.event(ctx, "rcpt", rcpt=address, decision="accept", reason="list address")
+            return "250 OK"
+        self.event(ctx, "rcpt", rcpt=address, decision="reject", reason="no such list")
+        return f"550 5.1.1 <{address}>: no such list"
+
+    def on_data(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes) -> str:
+        import labkit.auth
+
+        from . import sender
+
+        qid = queue_id()
+        results = None
+        evaluate = getattr(labkit.auth, "evaluate", None)
+        if evaluate is not None:
+            verdict = evaluate(data, ip=ctx.client_ip, mail_from=mail_from, helo=ctx.helo,
+                               dns=self.lab.resolver, authserv_id=self.hostname)
+            results = verdict.header
+        for list_address in rcpts:
+            local = list_address.partition("@")[0]
+            tag = local
+            message = edit_message(
+                data, list_address=list_address, tag=tag, from_rewrite=self.from_rewrite,
+                footer=f"{list_address} mailing list\nhttps://lists.example.org/{local}",
+            )
+            message = self.received_header(ctx, None, qid, None) + message
+            if self.sign:
+                message = sender.dkim_sign(message, self.domain, self.selector)
+            if self.arc:
+                message = self._seal(message, results)
+            bounce = f"{local}-bounces@{self.domain}"
+            for member in self.lists.get(list_address.lower(), []):
+                res = sender.send(message, lab=self.lab, from_host=self.hostname,
+                                  mail_from=bounce, rcpt_to=[member])
+                self.event(ctx, "distribute", qid=qid, list=list_address, rcpt=member,
+                           decision=res.status, reason=f"{res.code} {res.reply}".strip())
+        return f"250 2.0.0 Ok: queued as {qid}"
+
+    def _seal(self, message: bytes, results: str | None) -> bytes:
+        import labkit.auth.arc
+        import labkit.auth.dkim
+
+        key = labkit.auth.dkim.lab_key(self.domain, self.selector)
+        if results is not None:
+            results = re.sub(r"(?i)^authentication-results:\s*", "", results.strip())
+        return labkit.auth.arc.seal(
+            message, domain=self.domain, selector=self.selector, private_key=key,
+            authserv_id=self.hostname, results_header=results, dns=self.lab.resolver,
+        )
+
+
+__all__ = ["MailingList", "edit_message"]

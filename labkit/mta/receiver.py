@@ -1,0 +1,326 @@
+"""The receiver: our organisation's MX, deciding at each step of the SMTP dialogue.
+
+=============  =============================================================
+connect        allow / block lists, DNSBL (554 when listed), FCrDNS (noted)
+MAIL FROM      SPF of the envelope sender (noted; DMARC decides later)
+RCPT TO        unknown local user -> 550 5.1.1 *here*; other domains relay only
+               for authenticated clients, POP-before-SMTP windows or
+               ``relay_networks`` (never an open relay)
+end of DATA    DKIM, DMARC, ARC (:func:`labkit.auth.evaluate`) and a spam score;
+               Received + Authentication-Results headers; INBOX, Junk or
+               550 5.7.1
+=============  =============================================================
+
+Override :meth:`Receiver.decide` to change local policy without touching SMTP.
+With ``backscatter=True`` the receiver accepts unknown recipients and bounces a
+DSN to the (possibly forged) envelope sender afterwards, counting ``bounces``.
+
+Introduced in lab 02 (forged mail and which header to trust).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+import ipaddress
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import dns.resolver
+
+from .policy import Context, Policy, queue_id
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Decision:
+    """Where a message goes: ``INBOX``, ``Junk`` or ``reject``, and why."""
+
+    action: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class Receiver(Policy):
+    """The MX policy of a lab domain (``mx.corp.example`` for ``corp.example``)."""
+
+    kind = "receiver"
+
+    def __init__(
+        self,
+        *,
+        lab: Any,
+        hostname: str,
+        local_domains: Iterable[str],
+        accounts: Any,
+        mailstore: Any,
+        scorer: Any = None,
+        dnsbl_zones: Iterable[str] = ("bl.dnsbl.example",),
+        allow: Iterable[str] = (),
+        block: Iterable[str] = (),
+        relay_networks: Iterable[str] = (),
+        relay_window: Any = None,
+        trusted_arc_sealers: Iterable[str] = ("lists.example.org",),
+        authenticate: bool = True,
+        backscatter: bool = False,
+    ) -> None:
+        super().__init__(lab=lab, hostname=hostname)
+        self.local_domains = tuple(d.lower() for d in local_domains)
+        self.accounts = accounts
+        self.mailstore = mailstore
+        self.scorer = scorer
+        self.dnsbl_zones = tuple(dnsbl_zones)
+        from labkit.filters.lists import AddressList
+
+        self.allow = AddressList.from_entries(allow, "allow")
+        self.block = AddressList.from_entries(block, "block")
+        self.relay_networks = tuple(ipaddress.ip_network(n) for n in relay_networks)
+        self.relay_window = relay_window
+        self.trusted_arc_sealers = tuple(trusted_arc_sealers)
+        self.authenticate = authenticate
+        self.backscatter = backscatter
+        self.bounces = 0
+
+    # -- helpers ----------------------------------------------------------------------
+    @property
+    def resolver(self) -> dns.resolver.Resolver:
+        return self.lab.resolver
+
+    def is_local(self, address: str) -> bool:
+        """True if ``address`` is in one of this host's domains."""
+        return address.rpartition("@")[2].lower() in self.local_domains
+
+    def _in(self, ip: str, nets: tuple) -> bool:
+        addr = ipaddress.ip_address(ip)
+        return any(addr in n for n in nets)
+
+    def may_relay(self, ctx: Context) -> tuple[bool, str]:
+        """May this client send to other domains through us? (and why)"""
+        if ctx.user:
+            return True, f"authenticated as {ctx.user}"
+        if self._in(ctx.client_ip, self.relay_networks):
+            return True, f"{ctx.client_ip} is in relay_networks"
+        if self.relay_window is not None and self.relay_window.is_open(ctx.client_ip):
+            return True, f"POP before SMTP window open for {ctx.client_ip}"
+        return False, "relay access denied (not authenticated, no POP-before-SMTP window)"
+
+    # -- policy steps -----------------------------------------------------------------
+    def on_connect(self, ctx: Context) -> str:
+        ip = ctx.client_ip
+        hit = self.block.match(ip=ip)
+        if hit:
+            self.event(ctx, "block-list", decision="reject", reason=f"client matches {hit}")
+            return f"554 5.7.1 {ip} is on the block list"
+        hit = self.allow.match(ip=ip)
+        if hit:
+            ctx.notes["allowed"] = True
+            self.event(ctx, "allow-list", decision="accept", reason=f"client matches {hit}")
+            return "220 ok"
+        import labkit.filters.dnsbl
+        import labkit.filters.rdns
+
+        rd = labkit.filters.rdns.check(ip, dns=self.resolver)
+        ptr = rd.confirmed or (rd.names[0] if rd.names else None)
+        ctx.notes["ptr"] = ptr
+        ctx.notes["fcrdns"] = rd.result
+        self.event(ctx, "fcrdns", decision=rd.result, reason=str(rd), ptr=ptr)
+        for zone in self.dnsbl_zones:
+            bl = labkit.filters.dnsbl.lookup(ip, zone, dns=self.resolver)
+            if bl.listed:
+                self.event(ctx, "dnsbl", decision="reject", zone=zone, answer=list(bl.codes),
+                           reason=str(bl))
+                return f"554 5.7.1 Service unavailable; client [{ip}] blocked using {zone}"
+            self.event(ctx, "dnsbl", decision=bl.status, zone=zone, reason=str(bl))
+        return "220 ok"
+
+    def on_mail(self, ctx: Context, address: str) -> str:
+        ctx.notes.pop("spf", None)
+        hit = self.block.match(sender=address) if address else None
+        if hit:
+            self.event(ctx, "block-list", mail_from=address, decision="reject",
+                       reason=f"sender matches {hit}")
+            return f"554 5.7.1 <{address}>: Sender address rejected: on the block list"
+        if address and self.allow.match(sender=address):
+            ctx.notes["allowed"] = True
+        spf_mod = _auth_module("spf")
+        if spf_mod is None or not self.authenticate:
+            return "250 OK"
+        res = spf_mod.check(ctx.client_ip, address, ctx.helo, dns=self.resolver)
+        ctx.notes["spf"] = res
+        self.event(ctx, "spf", mail_from=address, decision=res.result,
+                   reason=getattr(res, "explanation", ""))
+        return "250 OK"
+
+    def on_rcpt(self, ctx: Context, address: str, accepted: list[str]) -> str:
+        if self.is_local(address):
+            if self.accounts.exists(address):
+                self.event(ctx, "rcpt", rcpt=address, decision="accept", reason="local user")
+                return "250 OK"
+            if self.backscatter:
+                self.event(ctx, "rcpt", rcpt=address, decision="accept",
+                           reason="unknown user accepted (backscatter mode: bounce later)")
+                return "250 OK"
+            self.event(ctx, "rcpt", rcpt=address, decision="reject", reason="unknown user")
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        ok, why = self.may_relay(ctx)
+        self.event(ctx, "rcpt", rcpt=address, decision="relay" if ok else "reject", reason=why)
+        if ok:
+            return "250 OK"
+        return f"554 5.7.1 <{address}>: Relay access denied"
+
+    def decide(self, verdict: Any, judgement: Any, ctx: Context) -> Decision:
+        """Local policy: DMARC's disposition first, then the spam score.
+
+        Override in a subclass (or an exercise) to change where mail goes.
+        """
+        disposition = getattr(verdict, "disposition", "accept") if verdict else "accept"
+        if disposition == "reject":
+            return Decision(action="reject", reason="DMARC policy reject")
+        if disposition == "quarantine":
+            return Decision(action="Junk", reason="DMARC policy quarantine")
+        if judgement is not None and judgement.status == "spam" and not ctx.notes.get("allowed"):
+            return Decision(action="Junk", reason=f"spam score {judgement.score:.2f}")
+        return Decision(action="INBOX", reason="authentication and content checks passed")
+
+    def evaluate(self, ctx: Context, mail_from: str, data: bytes) -> Any:
+        """Run SPF, DKIM, DMARC and ARC on the message (None when auth is off/missing)."""
+        import labkit.auth
+
+        evaluate = getattr(labkit.auth, "evaluate", None)
+        if evaluate is None or not self.authenticate:
+            return None
+        return evaluate(
+            data, ip=ctx.client_ip, mail_from=mail_from, helo=ctx.helo, dns=self.resolver,
+            authserv_id=self.hostname, trusted_arc_sealers=self.trusted_arc_sealers,
+        )
+
+    def on_data(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes) -> str:
+        qid = queue_id()
+        verdict = self.evaluate(ctx, mail_from, data)
+        judgement = None
+        if self.scorer is not None:
+            judgement = self.scorer.judge(data, client_ip=ctx.client_ip, verdict=verdict,
+                                          dns=self.resolver)
+        decision = self.decide(verdict, judgement, ctx)
+        message_id = _message_id(data)
+        self.event(
+            ctx, "verdict", qid=qid, message_id=message_id, mail_from=mail_from, rcpts=rcpts,
+            decision=decision.action, reason=decision.reason, **_verdict_fields(verdict),
+            spam_score=None if judgement is None else round(judgement.score, 4),
+            spam_status=None if judgement is None else judgement.status,
+        )
+        if decision.action == "reject":
+            return "550 5.7.1 Message rejected: " + decision.reason
+        extra = b""
+        if verdict is not None and getattr(verdict, "header", None):
+            extra += _as_header(verdict.header)
+        if judgement is not None:
+            for k, v in judgement.headers.items():
+                extra += f"{k}: {v}\r\n".encode("utf-8", "replace")
+        local = [r for r in rcpts if self.is_local(r)]
+        remote = [r for r in rcpts if not self.is_local(r)]
+        unknown = [r for r in local if not self.accounts.exists(r)]
+        for rcpt in local:
+            if rcpt in unknown:
+                continue
+            stored = self.received_header(ctx, rcpt, qid, ctx.notes.get("ptr")) + extra + data
+            key = self.mailstore.mailbox(rcpt).deliver(stored, decision.action)
+            self.event(ctx, "deliver", qid=qid, rcpt=rcpt, folder=decision.action, key=key,
+                       message_id=message_id, decision="deliver", reason=decision.reason)
+        if unknown:
+            self._bounce(ctx, mail_from, unknown, data, qid)
+        if remote:
+            self._relay(ctx, mail_from, remote, data, qid)
+        return f"250 2.0.0 Ok: queued as {qid}"
+
+    # -- onward ----------------------------------------------------------------------
+    def _relay(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes, qid: str) -> None:
+        from . import sender
+
+        stamped = self.received_header(ctx, None, qid, ctx.notes.get("ptr")) + data
+        by_domain: dict[str, list[str]] = {}
+        for r in rcpts:
+            by_domain.setdefault(r.rpartition("@")[2].lower(), []).append(r)
+        for group in by_domain.values():
+            res = sender.send(stamped, lab=self.lab, from_host=self.hostname,
+                              mail_from=mail_from, rcpt_to=group)
+            self.event(ctx, "relay", qid=qid, rcpts=group, decision=res.status,
+                       reason=f"{res.code} {res.reply}".strip(), server=res.server)
+
+    def _bounce(self, ctx: Context, mail_from: str, unknown: list[str], data: bytes,
+                qid: str) -> None:
+        from . import sender
+
+        self.bounces += 1
+        if not mail_from:
+            self.event(ctx, "bounce", qid=qid, decision="drop", reason="null sender: no bounce")
+            return
+        dsn = make_dsn(self.hostname, mail_from, unknown, data, self.lab.clock.now())
+        res = sender.send(dsn, lab=self.lab, from_host=self.hostname, mail_from="",
+                          rcpt_to=[mail_from])
+        self.event(ctx, "bounce", qid=qid, to=mail_from, rcpts=unknown, decision=res.status,
+                   reason=f"DSN for unknown users sent to the envelope sender ({res.reply})")
+
+
+def make_dsn(hostname: str, to: str, unknown: list[str], original: bytes, when: float) -> bytes:
+    """A short delivery status notification (RFC 3464 style) for ``unknown`` recipients."""
+    head = original.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+    lines = "\r\n".join(f"<{u}>: user unknown (550 5.1.1)" for u in unknown)
+    return (
+        f"From: Mail Delivery System <MAILER-DAEMON@{hostname}>\r\n"
+        f"To: <{to}>\r\n"
+        f"Subject: Undelivered Mail Returned to Sender\r\n"
+        f"Date: {email.utils.formatdate(when)}\r\n"
+        f"Message-ID: {email.utils.make_msgid(domain=hostname)}\r\n"
+        f"Auto-Submitted: auto-replied\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        f"This is the mail system at {hostname}.\r\n"
+        f"Your message could not be delivered:\r\n{lines}\r\n\r\n"
+        f"--- original headers ---\r\n{head}\r\n"
+    ).encode()
+
+
+def _as_header(text: str) -> bytes:
+    text = text.strip()
+    if not text.lower().startswith("authentication-results:"):
+        text = "Authentication-Results: " + text
+    return text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8") + b"\r\n"
+
+
+def _message_id(data: bytes) -> str | None:
+    import email.parser
+    import email.policy
+
+    msg = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(data)
+    mid = msg.get("Message-ID")
+    return str(mid).strip() if mid else None
+
+
+def _verdict_fields(verdict: Any) -> dict[str, Any]:
+    if verdict is None:
+        return {"spf": None, "dkim": [], "dmarc": None, "arc": None}
+    return {
+        "spf": verdict.spf.result,
+        "dkim": [f"{d.result}:{d.domain}" for d in verdict.dkim],
+        "dmarc": verdict.dmarc.result,
+        "dmarc_policy": getattr(verdict.dmarc, "policy", None),
+        "header_from": getattr(verdict.dmarc, "header_from", None),
+        "arc": verdict.arc.result,
+        "disposition": verdict.disposition,
+    }
+
+
+def _auth_module(name: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(f"labkit.auth.{name}")
+    except ImportError:
+        return None
+
+
+__all__ = ["Receiver", "Decision", "make_dsn"]

@@ -1,0 +1,343 @@
+"""Send mail as any lab host: from its client address, routed by MX in the lab DNS.
+
+The sender connects from the loopback alias that plays the host's documentation
+address (``source_address=("127.0.113.66", 0)``), or, where aliases do not exist,
+from 127.0.0.1 with a PROXY protocol v1 header naming that address.  It optionally
+DKIM-signs with the host's domain key, and it refuses any destination outside the
+lab: a recipient domain with no MX/A in the lab DNS is never tried elsewhere.
+
+Introduced in lab 02 (forged mail and which header to trust).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+import logging
+import smtplib
+import socket
+from collections.abc import Iterable, Sequence
+from email.message import EmailMessage
+from typing import Any
+
+from .. import net
+from . import hosts as _hosts
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SendResult:
+    """What happened to one message on one SMTP hop, as the sending host saw it.
+
+    ``status``: ``sent`` (every recipient accepted and 250 after DATA), ``partial``
+    (some recipients refused), ``rejected`` (5xx), ``deferred`` (4xx), ``blocked``
+    (the network refused the connection, e.g. OP25B), ``refused`` (not a lab
+    destination) or ``error`` (connection failed).
+    """
+
+    status: str
+    client: str
+    server: str | None = None
+    port: int | None = None
+    code: int | None = None
+    reply: str = ""
+    accepted: tuple[str, ...] = ()
+    refused: dict[str, str] = dataclasses.field(default_factory=dict)
+    message_id: str | None = None
+    steps: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when the server took the message for at least one recipient."""
+        return self.status in ("sent", "partial")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def __str__(self) -> str:
+        where = f"{self.server}:{self.port}" if self.server else "-"
+        return f"{self.status}: {self.client} -> {where} {self.code or ''} {self.reply}".strip()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(f"<li>{html.escape(s)}</li>" for s in self.steps)
+        return f"<b>{html.escape(str(self))}</b><ol>{rows}</ol>"
+
+
+class _LabSMTPClient(smtplib.SMTP):
+    """smtplib client that can open with a PROXY protocol v1 header."""
+
+    def __init__(self, *args: Any, proxy_from: tuple[str, str] | None = None, **kw: Any) -> None:
+        self._proxy_from = proxy_from
+        super().__init__(*args, **kw)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = super()._get_socket(host, port, timeout)
+        if self._proxy_from is not None:
+            src, dst = self._proxy_from
+            fam = "TCP6" if ":" in src else "TCP4"
+            local_port = sock.getsockname()[1]
+            sock.sendall(f"PROXY {fam} {src} {dst} {local_port} {port}\r\n".encode("ascii"))
+        return sock
+
+
+def _as_bytes(message: bytes | str | EmailMessage) -> bytes:
+    if isinstance(message, EmailMessage):
+        return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+    if isinstance(message, str):
+        message = message.encode("utf-8")
+    # normalise line endings to CRLF (SMTP's) without touching existing CRLFs
+    return message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def _header(message: bytes, name: str) -> str | None:
+    import email.parser
+    import email.policy
+
+    msg = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(message)
+    value = msg.get(name)
+    return str(value) if value is not None else None
+
+
+def make_message(
+    *,
+    from_: str,
+    to: str | Sequence[str],
+    subject: str,
+    body: str,
+    message_id_domain: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    """Build a small RFC 5322 message (CRLF line ends) with Date and Message-ID."""
+    msg = EmailMessage()
+    msg["From"] = from_
+    msg["To"] = to if isinstance(to, str) else ", ".join(to)
+    msg["Subject"] = subject
+    msg["Date"] = email.utils.formatdate(localtime=False)
+    domain = message_id_domain or email.utils.parseaddr(from_)[1].rpartition("@")[2] or "lab"
+    msg["Message-ID"] = email.utils.make_msgid(domain=domain)
+    for k, v in (headers or {}).items():
+        msg[k] = v
+    msg.set_content(body)
+    return _as_bytes(msg)
+
+
+def dkim_sign(message: bytes, domain: str, selector: str | None = None) -> bytes:
+    """Sign ``message`` with the lab key of ``domain`` (default selector from the cast)."""
+    import labkit.auth.dkim
+
+    sel = selector or _hosts.SIGNING_SELECTORS.get(domain)
+    if sel is None:
+        raise KeyError(f"the lab has no DKIM key for {domain}")
+    key = labkit.auth.dkim.lab_key(domain, sel)
+    return labkit.auth.dkim.sign(message, domain=domain, selector=sel, private_key=key)
+
+
+def _domain(addr: str) -> str:
+    return addr.strip("<>").rpartition("@")[2].lower()
+
+
+def send(
+    message: bytes | str | EmailMessage,
+    *,
+    lab: Any,
+    from_host: str,
+    mail_from: str | None = None,
+    rcpt_to: str | Iterable[str] | None = None,
+    helo: str | None = None,
+    dkim: bool | str = False,
+    selector: str | None = None,
+    to_host: str | None = None,
+    port: int = 25,
+    starttls: bool = False,
+    auth: tuple[str, str] | None = None,
+    timeout: float = 30.0,
+) -> SendResult:
+    """Send ``message`` as the lab host ``from_host`` (a cast name or an address).
+
+    ``mail_from`` / ``rcpt_to`` default to the From / To headers.  ``dkim=True`` signs
+    with the host's own domain key, ``dkim="brand.example"`` with that domain's.
+    The destination is the MX of the recipients' domain in the lab DNS, unless
+    ``to_host`` names a lab host; ``port`` 587 with ``starttls`` and ``auth`` is
+    submission.  Outcomes (rejected, blocked by OP25B ...) come back as a
+    :class:`SendResult`, never as exceptions.
+
+    Introduced in lab 02 (forged mail and which header to trust).
+    """
+    raw = _as_bytes(message)
+    host = lab.hosts.resolve(from_host)
+    client = host.address
+    steps: list[str] = [f"send as {host.name} [{client}]"]
+    if dkim:
+        domain = dkim if isinstance(dkim, str) else host.signing_domain
+        if domain is None:
+            return SendResult(status="error", client=client, reply=f"{host.name} has no DKIM key",
+                              steps=tuple(steps))
+        raw = dkim_sign(raw, domain, selector)
+        steps.append(f"DKIM-signed d={domain}")
+    message_id = _header(raw, "Message-ID")
+    if mail_from is None:
+        mail_from = email.utils.parseaddr(_header(raw, "From") or "")[1]
+    if rcpt_to is None:
+        rcpt_to = [a for _, a in email.utils.getaddresses([_header(raw, "To") or ""]) if a]
+    elif isinstance(rcpt_to, str):
+        rcpt_to = [rcpt_to]
+    rcpts = list(rcpt_to)
+    if not rcpts:
+        return SendResult(status="error", client=client, reply="no recipients", steps=tuple(steps))
+    # route
+    if to_host is not None:
+        dest_names = [to_host]
+        steps.append(f"route: to {to_host} as asked")
+    else:
+        domain = _domain(rcpts[0])
+        dest_names = _hosts.lookup_mx(lab.resolver, domain)
+        steps.append(f"route: MX of {domain} in the lab DNS -> {dest_names or 'nothing'}")
+        if not dest_names:
+            return SendResult(status="refused", client=client, message_id=message_id,
+                              reply=f"{domain} is not a lab destination (no MX/A in the lab DNS)",
+                              steps=tuple(steps))
+    dest_ip = None
+    dest_name = dest_names[0]
+    for name in dest_names:
+        addrs = [name] if _is_ip(name) else _hosts.lookup_a(lab.resolver, name)
+        if addrs:
+            dest_name, dest_ip = name, addrs[0]
+            break
+    if dest_ip is None or not net.is_lab_address(dest_ip):
+        return SendResult(status="refused", client=client, message_id=message_id,
+                          reply=f"{dest_name} is not a lab address", steps=tuple(steps))
+    decision = lab.gateway.permits(client, dest_ip, port)
+    steps.append(f"network: {decision.reason}")
+    if not decision.allowed:
+        lab.events.record("isp-gateway", None, "blocked", client=client, dest=dest_ip,
+                          port=port, decision="block", reason=decision.reason)
+        return SendResult(status="blocked", client=client, server=dest_name, port=port,
+                          reply=decision.reason, message_id=message_id, steps=tuple(steps))
+    endpoint = lab.endpoint(dest_ip, port)
+    if endpoint is None:
+        steps.append(f"connect {dest_ip}:{port}: connection refused (nothing listens)")
+        return SendResult(status="error", client=client, server=dest_name, port=port,
+                          reply=f"connection refused: no service on {dest_ip}:{port}",
+                          message_id=message_id, steps=tuple(steps))
+    return _transact(lab, raw, client=client, helo=helo or host.name, mail_from=mail_from,
+                     rcpts=rcpts, dest=(dest_name, dest_ip, port), endpoint=endpoint,
+                     starttls=starttls, auth=auth, timeout=timeout, message_id=message_id,
+                     steps=steps)
+
+
+def _is_ip(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def connect(lab: Any, client: str, dest_ip: str, endpoint: tuple[str, int],
+            timeout: float = 30.0) -> smtplib.SMTP:
+    """Open an SMTP connection that the server sees as coming from ``client``."""
+    if lab.client_addressing == "proxy":
+        return _LabSMTPClient(endpoint[0], endpoint[1], timeout=timeout,
+                              proxy_from=(client, dest_ip))
+    return _LabSMTPClient(endpoint[0], endpoint[1], timeout=timeout,
+                          source_address=(net.to_loopback(client), 0))
+
+
+def _transact(lab: Any, raw: bytes, *, client: str, helo: str, mail_from: str,
+              rcpts: list[str], dest: tuple[str, str, int], endpoint: tuple[str, int],
+              starttls: bool, auth: tuple[str, str] | None, timeout: float,
+              message_id: str | None, steps: list[str]) -> SendResult:
+    dest_name, dest_ip, port = dest
+    base = {"client": client, "server": dest_name, "port": port, "message_id": message_id}
+    try:
+        smtp = connect(lab, client, dest_ip, endpoint, timeout)
+    except smtplib.SMTPConnectError as exc:
+        steps.append(f"connect: {exc.smtp_code} {exc.smtp_error!r}")
+        return SendResult(status=_status(exc.smtp_code), code=exc.smtp_code,
+                          reply=_text(exc.smtp_error), steps=tuple(steps), **base)
+    except (OSError, smtplib.SMTPException) as exc:
+        steps.append(f"connect: {exc}")
+        return SendResult(status="error", reply=str(exc), steps=tuple(steps), **base)
+    steps.append(f"connected to {dest_name} [{dest_ip}]:{port}")
+    accepted: list[str] = []
+    refused: dict[str, str] = {}
+    try:
+        smtp.local_hostname = helo
+        code, text = smtp.ehlo(helo)
+        steps.append(f"EHLO {helo} -> {code}")
+        if starttls:
+            code, text = smtp.starttls(context=lab.client_tls_context)
+            steps.append(f"STARTTLS -> {code}")
+            smtp.ehlo(helo)
+        if auth is not None:
+            user, password = auth
+            try:
+                code, text = smtp.login(user, password)
+                steps.append(f"AUTH as {user} -> {code}")
+            except smtplib.SMTPAuthenticationError as exc:
+                steps.append(f"AUTH as {user} -> {exc.smtp_code}")
+                return SendResult(status=_status(exc.smtp_code), code=exc.smtp_code,
+                                  reply=_text(exc.smtp_error), steps=tuple(steps), **base)
+        code, text = smtp.mail(mail_from)
+        steps.append(f"MAIL FROM:<{mail_from}> -> {code} {_text(text)}")
+        if code >= 400:
+            smtp.rset()
+            return SendResult(status=_status(code), code=code, reply=_text(text),
+                              steps=tuple(steps), **base)
+        for r in rcpts:
+            code, text = smtp.rcpt(r)
+            steps.append(f"RCPT TO:<{r}> -> {code} {_text(text)}")
+            if code < 300:
+                accepted.append(r)
+            else:
+                refused[r] = f"{code} {_text(text)}"
+        if not accepted:
+            smtp.rset()
+            first = next(iter(refused.values()))
+            c = int(first[:3])
+            return SendResult(status=_status(c), code=c, reply=first[4:], refused=refused,
+                              steps=tuple(steps), **base)
+        code, text = smtp.data(raw)
+        steps.append(f"DATA -> {code} {_text(text)}")
+    except smtplib.SMTPResponseException as exc:
+        steps.append(f"-> {exc.smtp_code} {_text(exc.smtp_error)}")
+        return SendResult(status=_status(exc.smtp_code), code=exc.smtp_code,
+                          reply=_text(exc.smtp_error), accepted=(), refused=refused,
+                          steps=tuple(steps), **base)
+    except (OSError, smtplib.SMTPException) as exc:
+        steps.append(f"connection: {exc}")
+        return SendResult(status="error", reply=str(exc), steps=tuple(steps), **base)
+    finally:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+    if code >= 300:
+        return SendResult(status=_status(code), code=code, reply=_text(text), refused=refused,
+                          steps=tuple(steps), **base)
+    return SendResult(status="partial" if refused else "sent", code=code, reply=_text(text),
+                      accepted=tuple(accepted), refused=refused, steps=tuple(steps), **base)
+
+
+def _status(code: int | None) -> str:
+    if code is None:
+        return "error"
+    if code >= 500:
+        return "rejected"
+    if code >= 400:
+        return "deferred"
+    return "sent"
+
+
+def _text(reply: Any) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+
+
+__all__ = ["send", "connect", "make_message", "dkim_sign", "SendResult"]

@@ -1,0 +1,93 @@
+"""The submission service (port 587 semantics): STARTTLS, then SMTP-AUTH, then relay.
+
+The server refuses every command but EHLO/STARTTLS/QUIT before TLS (aiosmtpd's
+``require_starttls``), offers AUTH PLAIN/LOGIN only over TLS, demands AUTH before
+MAIL, lets a user send only as their own address, DKIM-signs with the user's domain
+key when the lab has one, and relays to the recipient domain's MX from its own
+address.  The Received line names the authenticated user: abuse is traceable.
+
+Introduced in lab 05 (SMTP-AUTH) and lab 06 (OP25B and port 587).
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Iterable
+from typing import Any
+
+from . import hosts as _hosts
+from .policy import Context, Policy, queue_id
+
+log = logging.getLogger(__name__)
+
+
+class Submission(Policy):
+    """Policy of a submission host (``smtp.isp.example``)."""
+
+    kind = "submission"
+
+    def __init__(self, *, lab: Any, hostname: str, domains: Iterable[str] = (),
+                 sign: bool = True, enforce_sender: bool = True) -> None:
+        super().__init__(lab=lab, hostname=hostname)
+        self.domains = tuple(d.lower() for d in domains)
+        self.sign = sign
+        self.enforce_sender = enforce_sender
+
+    def on_mail(self, ctx: Context, address: str) -> str:
+        if not ctx.user:
+            self.event(ctx, "mail", mail_from=address, decision="reject",
+                       reason="authentication required before MAIL")
+            return "530 5.7.0 Authentication required"
+        if self.enforce_sender and address.lower() != ctx.user.lower():
+            self.event(ctx, "mail", mail_from=address, user=ctx.user, decision="reject",
+                       reason="envelope sender not owned by the authenticated user")
+            return f"553 5.7.1 <{address}>: Sender address rejected: not owned by user {ctx.user}"
+        self.event(ctx, "mail", mail_from=address, user=ctx.user, decision="accept",
+                   reason=f"authenticated as {ctx.user}")
+        return "250 OK"
+
+    def on_rcpt(self, ctx: Context, address: str, accepted: list[str]) -> str:
+        if not ctx.user:
+            return "530 5.7.0 Authentication required"
+        self.event(ctx, "rcpt", rcpt=address, decision="relay", reason=f"authenticated as {ctx.user}")
+        return "250 OK"
+
+    def on_data(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes) -> str:
+        from . import sender
+
+        qid = queue_id()
+        message = self.received_header(ctx, None, qid, None) + data
+        domain = (ctx.user or mail_from).rpartition("@")[2].lower()
+        if self.sign and domain in _hosts.SIGNING_SELECTORS:
+            message = sender.dkim_sign(message, domain)
+            self.event(ctx, "dkim-sign", qid=qid, domain=domain, decision="signed",
+                       reason=f"signed with the lab key of {domain}")
+        by_domain: dict[str, list[str]] = {}
+        for r in rcpts:
+            by_domain.setdefault(r.rpartition("@")[2].lower(), []).append(r)
+        for group in by_domain.values():
+            res = sender.send(message, lab=self.lab, from_host=self.hostname,
+                              mail_from=mail_from, rcpt_to=group)
+            self.event(ctx, "relay", qid=qid, rcpts=group, decision=res.status,
+                       reason=f"{res.code} {res.reply}".strip(), server=res.server)
+        return f"250 2.0.0 Ok: queued as {qid}"
+
+
+def make_certificates(names: Iterable[str]) -> tuple[ssl.SSLContext, ssl.SSLContext, bytes]:
+    """A throw-away lab CA and one server certificate for ``names`` (and 127.0.0.1).
+
+    Returns (server context, client context trusting only the lab CA, CA PEM).
+    """
+    import trustme
+
+    ca = trustme.CA(organization_name="labkit lab CA")
+    cert = ca.issue_cert("127.0.0.1", *names)
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(server)
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ca.configure_trust(client)
+    return server, client, ca.cert_pem.bytes()
+
+
+__all__ = ["Submission", "make_certificates"]
