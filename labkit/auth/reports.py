@@ -1,0 +1,674 @@
+"""DMARC aggregate reports: build them from a log of evaluations, validate, read back, plot.
+
+A receiver that honours ``rua=`` sends the domain owner, once a day, an XML summary:
+one ``<record>`` per group of messages that share the sending address, the
+identifiers, the SPF/DKIM results and what was done with them, with a ``count``.
+This module writes that XML in the RFC 9990 format (namespace
+``urn:ietf:params:xml:ns:dmarc-2.0``), checks it against the schema in
+``data/schemas/dmarc-aggregate-rfc9990.xsd`` with ``xmlschema``, parses reports
+(RFC 9990 or RFC 7489) into a pandas table, and plots pass/fail by source.
+
+Differences from the RFC 7489 format (still the most common in the wild; the
+parser reads both): 7489 reports have no XML namespace and often no
+``<version>``; ``policy_published`` has ``pct`` (removed) but no ``np``,
+``testing`` or ``discovery_method``; ``disposition`` is none/quarantine/reject
+(RFC 9990 adds ``pass`` for mail that passed DMARC); override reasons include
+``forwarded`` and ``sampled_out`` where RFC 9990 has ``policy_test_mode``;
+``report_metadata`` has no ``generator``; the SPF ``scope`` may be ``helo``.
+
+Introduced in lab 05 (DMARC reports).
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import io
+import ipaddress
+import logging
+import time
+import uuid
+import xml.etree.ElementTree as ET
+import zipfile
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..paths import data_dir
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "urn:ietf:params:xml:ns:dmarc-2.0"
+SCHEMA_FILE = "dmarc-aggregate-rfc9990.xsd"
+
+_DKIM_RESULTS = ("none", "pass", "fail", "policy", "neutral", "temperror", "permerror")
+_SPF_RESULTS = ("none", "neutral", "pass", "fail", "softfail", "temperror", "permerror")
+_DISPOSITIONS = ("none", "pass", "quarantine", "reject")
+_OVERRIDES = ("local_policy", "mailing_list", "other", "policy_test_mode", "trusted_forwarder")
+_FROM_VERDICT = {"accept": "none", "quarantine": "quarantine", "reject": "reject"}
+
+COLUMNS = (
+    "report_id", "org_name", "begin", "end", "policy_domain", "policy_p", "source_ip", "count",
+    "disposition", "dkim_aligned", "spf_aligned", "dmarc", "header_from", "envelope_from",
+    "envelope_to", "spf_domain", "spf_result", "dkim_domains", "dkim_selectors", "dkim_results",
+    "reasons",
+)
+
+
+# --------------------------------------------------------------------------- records
+@dataclass(frozen=True, kw_only=True)
+class EvaluationRecord:
+    """One evaluated message, reduced to what an aggregate report counts.
+
+    ``dkim`` holds (domain, selector, result) per signature; ``dkim_aligned`` and
+    ``spf_aligned`` are DMARC's aligned verdicts (pass/fail); ``disposition`` is
+    none/pass/quarantine/reject. ``problems`` says what was wrong with the input
+    (a record is never refused, it is repaired and annotated).
+    """
+
+    source_ip: str
+    header_from: str
+    envelope_from: str = ""
+    envelope_to: str = ""
+    spf_domain: str = ""
+    spf_result: str = "none"
+    dkim: tuple[tuple[str, str, str], ...] = ()
+    dkim_aligned: str = "fail"
+    spf_aligned: str = "fail"
+    disposition: str = "none"
+    dmarc_result: str = "fail"
+    reasons: tuple[tuple[str, str], ...] = ()
+    timestamp: float | None = None
+    problems: tuple[str, ...] = ()
+
+    def group_key(self) -> tuple:
+        """What makes two messages land in the same ``<record>``."""
+        return (self.source_ip, self.header_from, self.envelope_from, self.envelope_to,
+                self.disposition, self.dkim_aligned, self.spf_aligned, self.spf_domain,
+                self.spf_result, tuple(sorted(self.dkim)), self.reasons)
+
+    def to_dict(self) -> dict:
+        return {
+            "source_ip": self.source_ip, "header_from": self.header_from,
+            "envelope_from": self.envelope_from, "envelope_to": self.envelope_to,
+            "spf_domain": self.spf_domain, "spf_result": self.spf_result,
+            "dkim": [list(d) for d in self.dkim], "dkim_aligned": self.dkim_aligned,
+            "spf_aligned": self.spf_aligned, "disposition": self.disposition,
+            "dmarc_result": self.dmarc_result, "reasons": [list(r) for r in self.reasons],
+            "timestamp": self.timestamp, "problems": list(self.problems),
+        }
+
+
+def _get(obj: Any, *names: str, default: Any = None) -> Any:
+    for name in names:
+        if isinstance(obj, Mapping):
+            if name in obj and obj[name] is not None:
+                return obj[name]
+        elif getattr(obj, name, None) is not None:
+            return getattr(obj, name)
+    return default
+
+
+def _domain_of(value: Any) -> str:
+    text = str(value or "").strip().strip("<>").rstrip(".").lower()
+    return text.rsplit("@", 1)[-1] if "@" in text else text
+
+
+def _choice(value: Any, allowed: tuple[str, ...], fallback: str, what: str, problems: list[str]) -> str:
+    text = str(value if value is not None else "").strip().lower()
+    if isinstance(value, bool):
+        text = "pass" if value else "fail"
+    if text in allowed:
+        return text
+    if value is not None:
+        problems.append(f"{what}={value!r} is not one of {'/'.join(allowed)}; reported as {fallback}")
+    return fallback
+
+
+def _dkim_entries(obj: Any, problems: list[str]) -> tuple[tuple[str, str, str], ...]:
+    raw = _get(obj, "dkim", default=None)
+    if raw is None and _get(obj, "dkim_domain") is not None:
+        raw = [{"domain": _get(obj, "dkim_domain"), "selector": _get(obj, "dkim_selector", default=""),
+                "result": _get(obj, "dkim_result", default="none")}]
+    entries = []
+    for item in raw or ():
+        if isinstance(item, (tuple, list)):
+            domain, selector, result = (list(item) + ["", "", ""])[:3]
+        else:
+            domain = _get(item, "domain", "d")
+            selector = _get(item, "selector", "s", default="")
+            result = _get(item, "result", default="none")
+        domain = _domain_of(domain)
+        if not domain:
+            problems.append("a DKIM result without a domain was left out")
+            continue
+        entries.append((domain, str(selector or ""), _choice(result, _DKIM_RESULTS, "permerror", "dkim result", problems)))
+    return tuple(entries)
+
+
+def _relaxed(a: str, b: str) -> bool:
+    """Relaxed alignment (same organisational domain, RFC 7489 PSL method)."""
+    from . import orgdomain
+
+    try:
+        return orgdomain.psl_org_domain(a) == orgdomain.psl_org_domain(b)
+    except Exception:  # an unusable name never aligns
+        return False
+
+
+def _valid_ip(value: Any, problems: list[str]) -> str:
+    try:
+        return str(ipaddress.ip_address(str(value).strip()))
+    except ValueError:
+        problems.append(f"source_ip={value!r} is not an IP address; reported as 0.0.0.0")
+        return "0.0.0.0"
+
+
+def to_record(obj: Any, **overrides: Any) -> EvaluationRecord:
+    """Normalise one evaluation into an :class:`EvaluationRecord`.
+
+    ``obj`` is a dict or an object with the fields ``source_ip`` (or ``ip``),
+    ``header_from``, ``envelope_from`` (or ``mail_from``), ``spf_domain``,
+    ``spf_result``, ``dkim`` (list of (domain, selector, result) or dicts, or
+    ``dkim_domain``/``dkim_selector``/``dkim_result``), ``disposition``,
+    ``dmarc_result``, optionally ``dkim_aligned``/``spf_aligned`` (else relaxed
+    alignment is computed with the PSL), ``reasons`` and ``timestamp``; or a :class:`labkit.auth.Verdict` (then pass ``source_ip`` if
+    its SPF result does not carry it). Bad values are repaired and listed in
+    ``problems``; this never raises.
+    """
+    problems: list[str] = []
+    merged: dict[str, Any] = {}
+    if _get(obj, "dmarc") is not None and _get(obj, "spf") is not None and not isinstance(obj, Mapping):
+        merged.update(_from_verdict(obj))
+    elif isinstance(obj, Mapping):
+        merged.update(obj)
+    else:
+        merged.update({k: getattr(obj, k) for k in dir(obj) if not k.startswith("_")})
+    merged.update(overrides)
+    source_ip = _valid_ip(_get(merged, "source_ip", "ip", default=""), problems)
+    header_from = _domain_of(_get(merged, "header_from", default=""))
+    if not header_from:
+        problems.append("no header_from; reported as 'unknown.invalid'")
+        header_from = "unknown.invalid"
+    envelope_from = _domain_of(_get(merged, "envelope_from", "mail_from", default=""))
+    spf_domain = _domain_of(_get(merged, "spf_domain", default="")) or envelope_from or header_from
+    dmarc_result = _choice(_get(merged, "dmarc_result", "dmarc"), ("pass", "fail", "none", "temperror", "permerror"),
+                           "fail", "dmarc result", problems)
+    dkim = _dkim_entries(merged, problems)
+    dkim_aligned = _get(merged, "dkim_aligned")
+    spf_aligned = _get(merged, "spf_aligned")
+    if dkim_aligned is None:  # relaxed alignment, organisational domains from the PSL
+        dkim_aligned = any(r == "pass" and _relaxed(d, header_from) for d, _, r in dkim)
+    if spf_aligned is None:
+        spf_res = str(_get(merged, "spf_result", default="none")).lower()
+        spf_aligned = spf_res == "pass" and _relaxed(spf_domain, header_from)
+    disposition = _get(merged, "disposition", default="none")
+    disposition = _FROM_VERDICT.get(str(disposition).lower(), disposition)
+    reasons = []
+    for item in _get(merged, "reasons", default=()) or ():
+        kind, comment = (item, "") if isinstance(item, str) else (list(item) + [""])[:2]
+        reasons.append((_choice(kind, _OVERRIDES, "other", "override reason", problems), str(comment or "")))
+    stamp = _get(merged, "timestamp", "time")
+    if isinstance(stamp, datetime):
+        stamp = stamp.timestamp()
+    try:
+        stamp = float(stamp) if stamp is not None else None
+    except (TypeError, ValueError):
+        problems.append(f"timestamp={stamp!r} is not a number; ignored")
+        stamp = None
+    return EvaluationRecord(
+        source_ip=source_ip,
+        header_from=header_from,
+        envelope_from=envelope_from,
+        envelope_to=_domain_of(_get(merged, "envelope_to", default="")),
+        spf_domain=spf_domain,
+        spf_result=_choice(_get(merged, "spf_result", default="none"), _SPF_RESULTS, "permerror", "spf result", problems),
+        dkim=dkim,
+        dkim_aligned=_choice(dkim_aligned, ("pass", "fail"), "fail", "dkim_aligned", problems),
+        spf_aligned=_choice(spf_aligned, ("pass", "fail"), "fail", "spf_aligned", problems),
+        disposition=_choice(disposition, _DISPOSITIONS, "none", "disposition", problems),
+        dmarc_result=dmarc_result,
+        reasons=tuple(reasons),
+        timestamp=stamp,
+        problems=tuple(problems),
+    )
+
+
+def _from_verdict(verdict: Any) -> dict:
+    spf, dmarc = verdict.spf, verdict.dmarc
+    data = {
+        "source_ip": getattr(spf, "ip", None),
+        "header_from": getattr(dmarc, "header_from", None),
+        "envelope_from": getattr(spf, "mail_from", None) or getattr(spf, "domain", None),
+        "spf_domain": getattr(spf, "domain", None),
+        "spf_result": getattr(spf, "result", None),
+        "dkim": [(r.domain, r.selector, r.result) for r in getattr(verdict, "dkim", ()) if getattr(r, "domain", "")],
+        "dkim_aligned": getattr(dmarc, "dkim_aligned", None),
+        "spf_aligned": getattr(dmarc, "spf_aligned", None),
+        "dmarc_result": getattr(dmarc, "result", None),
+        "disposition": getattr(dmarc, "disposition", None),
+    }
+    if getattr(verdict, "arc_override", False):
+        data["reasons"] = [("trusted_forwarder", "ARC chain from a trusted sealer")]
+        data["disposition"] = _FROM_VERDICT.get(getattr(verdict, "disposition", "accept"), "none")
+    return data
+
+
+# --------------------------------------------------------------------------- build
+@dataclass(frozen=True, kw_only=True)
+class ValidationResult:
+    """Schema validation of a report: ``valid`` and the schema's complaints."""
+
+    valid: bool
+    errors: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.valid
+
+    def to_dict(self) -> dict:
+        return {"valid": self.valid, "errors": list(self.errors)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AggregateReport:
+    """A built report: ``xml`` (bytes), the grouped ``rows`` and input ``problems``."""
+
+    xml: bytes = field(repr=False)
+    report_id: str
+    policy_domain: str
+    begin: int
+    end: int
+    rows: tuple[tuple[EvaluationRecord, int], ...] = field(default=(), repr=False)
+    problems: tuple[str, ...] = ()
+
+    @property
+    def messages(self) -> int:
+        return sum(n for _, n in self.rows)
+
+    def validate(self) -> ValidationResult:
+        return validate(self.xml)
+
+    def to_dataframe(self):
+        return parse(self.xml)
+
+    def to_dict(self) -> dict:
+        return {"report_id": self.report_id, "policy_domain": self.policy_domain, "begin": self.begin,
+                "end": self.end, "records": len(self.rows), "messages": self.messages,
+                "problems": list(self.problems), "xml": self.xml.decode("utf-8")}
+
+    def __str__(self) -> str:
+        return self.xml.decode("utf-8")
+
+
+def group(records: Iterable[Any]) -> list[tuple[EvaluationRecord, int]]:
+    """Group evaluations into report rows: (representative record, count), first-seen order."""
+    groups: OrderedDict[tuple, list] = OrderedDict()
+    for item in records:
+        rec = item if isinstance(item, EvaluationRecord) else to_record(item)
+        slot = groups.setdefault(rec.group_key(), [rec, 0])
+        slot[1] += 1
+    return [(rec, n) for rec, n in groups.values()]
+
+
+def _sub(parent: ET.Element, tag: str, text: Any = None, **attrib: str) -> ET.Element:
+    el = ET.SubElement(parent, f"{{{NAMESPACE}}}{tag}", attrib)
+    if text is not None:
+        el.text = str(text)
+    return el
+
+
+def _policy_value(policy: Any, name: str) -> Any:
+    value = _get(policy, name) if policy is not None else None
+    return None if value in ("", ()) else value
+
+
+def build(
+    records: Iterable[Any],
+    *,
+    policy_domain: str,
+    policy: Any = None,
+    org_name: str = "mx.corp.example",
+    email: str = "dmarc@corp.example",
+    report_id: str | None = None,
+    begin: int | float | datetime | None = None,
+    end: int | float | datetime | None = None,
+    discovery_method: str = "treewalk",
+    extra_contact_info: str | None = None,
+    errors: Iterable[str] = (),
+    generator: str = "labkit (Anti-Spam Labs)",
+) -> AggregateReport:
+    """Build an RFC 9990 aggregate report for ``policy_domain`` from evaluations.
+
+    ``records``: dicts, objects or Verdicts (see :func:`to_record`), grouped by
+    source IP, identifiers, disposition and SPF/DKIM results. ``policy``: the
+    published DMARC record (a :class:`labkit.auth.dmarc.DMARCRecord` or a dict with
+    p, sp, np, adkim, aspf, testing/t, fo). ``begin``/``end`` default to the
+    records' time span (or the last 24 hours). Bad records are repaired and noted in
+    ``problems``, never refused.
+
+    Introduced in lab 05 (DMARC reports).
+    """
+    domain = _domain_of(policy_domain) or "unknown.invalid"
+    normalised = [r if isinstance(r, EvaluationRecord) else to_record(r) for r in records]
+    rows = group(normalised)
+    problems = [f"record {i}: {p}" for i, r in enumerate(normalised) for p in r.problems]
+    stamps = [r.timestamp for r in normalised if r.timestamp is not None]
+    now = time.time()
+
+    def _epoch(value, fallback):
+        if isinstance(value, datetime):
+            return int(value.timestamp())
+        return int(value) if value is not None else int(fallback)
+
+    start = _epoch(begin, min(stamps) if stamps else now - 86400)
+    stop = _epoch(end, max(stamps) if stamps else now)
+    if stop < start:
+        problems.append(f"end {stop} before begin {start}: swapped")
+        start, stop = stop, start
+    rid = report_id or f"{domain}!{start}!{stop}!{uuid.uuid4().hex[:8]}"
+
+    ET.register_namespace("", NAMESPACE)
+    root = ET.Element(f"{{{NAMESPACE}}}feedback")
+    _sub(root, "version", "1.0")
+    meta = _sub(root, "report_metadata")
+    _sub(meta, "org_name", org_name)
+    _sub(meta, "email", email)
+    if extra_contact_info:
+        _sub(meta, "extra_contact_info", extra_contact_info)
+    _sub(meta, "report_id", rid)
+    dates = _sub(meta, "date_range")
+    _sub(dates, "begin", start)
+    _sub(dates, "end", stop)
+    for err in errors:
+        _sub(meta, "error", err)
+    _sub(meta, "generator", generator)
+
+    pub = _sub(root, "policy_published")
+    _sub(pub, "domain", domain)
+    _sub(pub, "discovery_method", discovery_method if discovery_method in ("psl", "treewalk") else "treewalk")
+    for tag in ("adkim", "aspf"):
+        value = _policy_value(policy, tag)
+        if value in ("r", "s"):
+            _sub(pub, tag, value)
+    p_value = _policy_value(policy, "p") or "none"
+    _sub(pub, "p", p_value if p_value in ("none", "quarantine", "reject") else "none")
+    for tag in ("sp", "np"):
+        value = _policy_value(policy, tag)
+        if value in ("none", "quarantine", "reject"):
+            _sub(pub, tag, value)
+    testing = _policy_value(policy, "testing")
+    if testing is None:
+        testing = _policy_value(policy, "t")
+    if testing is not None:
+        _sub(pub, "testing", "y" if str(testing).lower() in ("y", "true", "1") else "n")
+    fo = _policy_value(policy, "fo")
+    if fo:
+        _sub(pub, "fo", ":".join(fo) if isinstance(fo, (list, tuple)) else fo)
+
+    for rec, count in rows:
+        node = _sub(root, "record")
+        row = _sub(node, "row")
+        _sub(row, "source_ip", rec.source_ip)
+        _sub(row, "count", count)
+        evaluated = _sub(row, "policy_evaluated")
+        _sub(evaluated, "disposition", rec.disposition)
+        _sub(evaluated, "dkim", rec.dkim_aligned)
+        _sub(evaluated, "spf", rec.spf_aligned)
+        for kind, comment in rec.reasons:
+            reason = _sub(evaluated, "reason")
+            _sub(reason, "type", kind)
+            if comment:
+                _sub(reason, "comment", comment)
+        ids = _sub(node, "identifiers")
+        if rec.envelope_to:
+            _sub(ids, "envelope_to", rec.envelope_to)
+        if rec.envelope_from:
+            _sub(ids, "envelope_from", rec.envelope_from)
+        _sub(ids, "header_from", rec.header_from)
+        auth = _sub(node, "auth_results")
+        for d, s, r in rec.dkim:
+            entry = _sub(auth, "dkim")
+            _sub(entry, "domain", d)
+            if s:
+                _sub(entry, "selector", s)
+            _sub(entry, "result", r)
+        spf = _sub(auth, "spf")
+        _sub(spf, "domain", rec.spf_domain)
+        _sub(spf, "scope", "mfrom")
+        _sub(spf, "result", rec.spf_result)
+    ET.indent(root)
+    xml = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    if not rows:
+        problems.append("no records: a report needs at least one <record>, so this one will not validate")
+    return AggregateReport(xml=xml, report_id=rid, policy_domain=domain, begin=start, end=stop,
+                           rows=tuple(rows), problems=tuple(problems))
+
+
+# --------------------------------------------------------------------------- validate
+def schema_path() -> Path:
+    """``data/schemas/dmarc-aggregate-rfc9990.xsd``."""
+    return Path(data_dir()) / "schemas" / SCHEMA_FILE
+
+
+@functools.lru_cache(maxsize=4)
+def _load_schema(path: str):
+    import xmlschema
+
+    return xmlschema.XMLSchema(path)
+
+
+def _schema():
+    return _load_schema(str(schema_path()))
+
+
+def _unpack(data: bytes | str | Path) -> tuple[bytes, str | None]:
+    if isinstance(data, Path) or (isinstance(data, str) and not data.lstrip().startswith("<")):
+        try:
+            data = Path(data).read_bytes()
+        except OSError as exc:
+            return b"", f"cannot read {data}: {exc.strerror}"
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    data = bytes(data)
+    try:
+        if data[:2] == b"\x1f\x8b":
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
+                data = fh.read(50_000_000)
+        elif data[:2] == b"PK":
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                names = [n for n in zf.namelist() if n.lower().endswith(".xml")] or zf.namelist()
+                data = zf.read(names[0]) if names else b""
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        return b"", f"damaged archive: {exc}"
+    if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:65536]:
+        return b"", "DTDs and entities are not allowed in a report"
+    return data, None
+
+
+def validate(report: bytes | str | Path | AggregateReport) -> ValidationResult:
+    """Validate a report (XML text, bytes, a path, gzip/zip, or an AggregateReport)
+    against the RFC 9990 schema. Never raises for a bad report.
+
+    Introduced in lab 05 (DMARC reports).
+    """
+    data, problem = _unpack(report.xml if isinstance(report, AggregateReport) else report)
+    if problem:
+        return ValidationResult(valid=False, errors=(problem,))
+    try:
+        errors = [f"{e.path or '/'}: {e.reason}" for e in _schema().iter_errors(data.decode("utf-8", "replace"))]
+    except Exception as exc:  # not XML at all
+        return ValidationResult(valid=False, errors=(f"not a well-formed XML document: {exc}",))
+    return ValidationResult(valid=not errors, errors=tuple(errors[:50]))
+
+
+# --------------------------------------------------------------------------- parse
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _child(el: ET.Element | None, name: str) -> ET.Element | None:
+    if el is None:
+        return None
+    return next((c for c in el if _local(c.tag) == name), None)
+
+
+def _children(el: ET.Element | None, name: str) -> list[ET.Element]:
+    return [] if el is None else [c for c in el if _local(c.tag) == name]
+
+
+def _txt(el: ET.Element | None, name: str, default: str = "") -> str:
+    node = _child(el, name)
+    return (node.text or "").strip() if node is not None and node.text else default
+
+
+def _rows(data: bytes, problems: list[str]) -> list[dict]:
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        problems.append(f"not well-formed XML: {exc}")
+        return []
+    if _local(root.tag) != "feedback":
+        problems.append(f"root element is <{_local(root.tag)}>, not <feedback>")
+        return []
+    meta, pub = _child(root, "report_metadata"), _child(root, "policy_published")
+    dates = _child(meta, "date_range")
+
+    def stamp(name: str):
+        text = _txt(dates, name)
+        try:
+            return datetime.fromtimestamp(int(text), tz=timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            problems.append(f"date_range/{name}={text!r} is not a Unix time")
+            return None
+
+    common = {"report_id": _txt(meta, "report_id"), "org_name": _txt(meta, "org_name"),
+              "begin": stamp("begin"), "end": stamp("end"),
+              "policy_domain": _txt(pub, "domain"), "policy_p": _txt(pub, "p")}
+    out = []
+    for n, record in enumerate(_children(root, "record")):
+        row, ids, auth = _child(record, "row"), _child(record, "identifiers"), _child(record, "auth_results")
+        evaluated = _child(row, "policy_evaluated")
+        try:
+            count = int(_txt(row, "count", "0"))
+        except ValueError:
+            problems.append(f"record {n}: count={_txt(row, 'count')!r} is not a number; counted as 0")
+            count = 0
+        dkims = _children(auth, "dkim")
+        spf = _child(auth, "spf")
+        dkim_ok, spf_ok = _txt(evaluated, "dkim"), _txt(evaluated, "spf")
+        out.append({
+            **common,
+            "source_ip": _txt(row, "source_ip"),
+            "count": count,
+            "disposition": _txt(evaluated, "disposition"),
+            "dkim_aligned": dkim_ok,
+            "spf_aligned": spf_ok,
+            "dmarc": "pass" if "pass" in (dkim_ok, spf_ok) else "fail",
+            "header_from": _txt(ids, "header_from"),
+            "envelope_from": _txt(ids, "envelope_from"),
+            "envelope_to": _txt(ids, "envelope_to"),
+            "spf_domain": _txt(spf, "domain"),
+            "spf_result": _txt(spf, "result"),
+            "dkim_domains": ";".join(_txt(d, "domain") for d in dkims),
+            "dkim_selectors": ";".join(_txt(d, "selector") for d in dkims),
+            "dkim_results": ";".join(_txt(d, "result") for d in dkims),
+            "reasons": ";".join(_txt(r, "type") for r in _children(evaluated, "reason")),
+        })
+    if not out:
+        problems.append("the report has no <record>")
+    return out
+
+
+def parse(*reports: bytes | str | Path | AggregateReport):
+    """Read aggregate reports (RFC 9990 or RFC 7489; XML, gzip or zip; bytes, text or
+    paths) into one pandas DataFrame, one row per ``<record>``.
+
+    Columns: see :data:`COLUMNS` (``dmarc`` is pass when DKIM or SPF passed aligned).
+    Problems with the input go to ``df.attrs["problems"]``; this never raises
+    for a bad report.
+
+    Introduced in lab 05 (DMARC reports).
+    """
+    import pandas as pd
+
+    rows: list[dict] = []
+    problems: list[str] = []
+    for i, report in enumerate(reports):
+        data, problem = _unpack(report.xml if isinstance(report, AggregateReport) else report)
+        if problem:
+            problems.append(f"report {i}: {problem}")
+            continue
+        found: list[str] = []
+        rows += _rows(data, found)
+        problems += [f"report {i}: {p}" for p in found]
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame["count"] = frame["count"].astype("int64")
+    frame.attrs["problems"] = problems
+    return frame
+
+
+def summary(frame) -> Any:
+    """Messages per source IP with pass/fail counts and dispositions (a DataFrame)."""
+    table = frame.pivot_table(index="source_ip", columns="dmarc", values="count", aggfunc="sum", fill_value=0)
+    for col in ("pass", "fail"):
+        if col not in table.columns:
+            table[col] = 0
+    table = table[["pass", "fail"]]
+    table["total"] = table["pass"] + table["fail"]
+    return table.sort_values("total", ascending=False)
+
+
+def plot(frame, *, by: str = "source", ax=None):
+    """Plot DMARC pass/fail message counts: ``by="source"`` (stacked bars per source
+    IP) or ``by="time"`` (per report day). Returns the matplotlib Axes.
+
+    Introduced in lab 05 (DMARC reports).
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4))
+    colours = {"pass": "#2da44e", "fail": "#cf222e"}
+    if by == "time":
+        data = frame.assign(day=frame["begin"].dt.floor("D"))
+        table = data.pivot_table(index="day", columns="dmarc", values="count", aggfunc="sum", fill_value=0)
+        for col in ("pass", "fail"):
+            if col in table.columns:
+                ax.plot(table.index, table[col], marker="o", label=f"DMARC {col}", color=colours[col])
+        ax.set_xlabel("report day (UTC)")
+    elif by == "source":
+        table = summary(frame) if len(frame) else None
+        if table is not None:
+            ax.bar(table.index, table["pass"], label="DMARC pass", color=colours["pass"])
+            ax.bar(table.index, table["fail"], bottom=table["pass"], label="DMARC fail", color=colours["fail"])
+            ax.tick_params(axis="x", labelrotation=45)
+        ax.set_xlabel("source IP")
+    else:
+        from ..errors import UsageError
+
+        raise UsageError(f"by must be 'source' or 'time', not {by!r}")
+    ax.set_ylabel("messages")
+    ax.set_title("DMARC aggregate report: pass/fail by " + ("day" if by == "time" else "source"))
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
+    return ax
+
+
+__all__ = [
+    "EvaluationRecord",
+    "AggregateReport",
+    "ValidationResult",
+    "NAMESPACE",
+    "COLUMNS",
+    "to_record",
+    "group",
+    "build",
+    "validate",
+    "parse",
+    "summary",
+    "plot",
+    "schema_path",
+]
