@@ -1,0 +1,76 @@
+"""The SPF linter: every finding, on the course's showcase domains and inline zones.
+
+Expected counts are worked out by hand from the records (RFC 7208 4.6.4 counts
+include, a, mx, ptr, exists and redirect).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import labkit.dns
+from labkit.auth import spf_lint
+
+
+@pytest.mark.parametrize(("domain", "code", "severity"), [
+    ("toomany.spf.test", "too-many-lookups", "error"),
+    ("voids.spf.test", "void-lookups", "error"),
+    ("ptr.spf.test", "ptr", "warning"),
+    ("plusall.spf.test", "plus-all", "error"),
+    ("noall.spf.test", "no-all", "warning"),
+    ("twospf.spf.test", "multiple-records", "error"),
+    ("long.spf.test", "length", "info"),
+    ("syntax.spf.test", "syntax", "error"),
+    ("badip.spf.test", "syntax", "error"),
+    ("none.spf.test", "no-record", "error"),
+    ("nospf.example", "no-record", "error"),
+])
+def test_each_finding_on_the_showcase(lab_dns, domain, code, severity):
+    report = spf_lint.lint(domain, dns=lab_dns)
+    hits = [f for f in report.findings if f.code == code]
+    assert hits, str(report)
+    assert hits[0].severity == severity
+
+
+def test_clean_record_has_no_findings(lab_dns):
+    report = spf_lint.lint("brand.example", dns=lab_dns)
+    assert report.findings == ()
+    assert report.ok
+    assert report.record == "v=spf1 ip4:192.0.2.10 -all"
+
+
+def test_lookup_count_over_the_tree(lab_dns):
+    # include i1 (1); i1..i4: a, mx, include (3 each = 12); i5: a, mx (2) -> 15
+    report = spf_lint.lint("toomany.spf.test", dns=lab_dns)
+    assert report.dns_lookups == 15
+    # shop.example: include:_spf.esp.example.com (1) + what _spf.esp.example.com uses
+    shop = spf_lint.lint("shop.example", dns=lab_dns)
+    assert shop.ok and shop.dns_lookups >= 1
+
+
+INLINE = """
+$ORIGIN lint.test.
+@ SOA ns h 1 2 3 4 5
+@ NS ns
+ns A 192.0.2.1
+missinc TXT "v=spf1 include:nothing.lint.test -all"
+redirall TXT "v=spf1 ip4:192.0.2.1 -all redirect=missinc.lint.test"
+loop TXT "v=spf1 include:loop.lint.test -all"
+huge TXT "v=spf1 ip4:192.0.2.1 ip4:192.0.2.2 ip4:192.0.2.3 ip4:192.0.2.4 ip4:192.0.2.5 ip4:192.0.2.6 ip4:192.0.2.7 ip4:192.0.2.8 " "ip4:192.0.2.9 ip4:192.0.2.10 ip4:192.0.2.11 ip4:192.0.2.12 ip4:192.0.2.13 ip4:192.0.2.14 ip4:192.0.2.15 ip4:192.0.2.16 " "ip4:192.0.2.17 ip4:192.0.2.18 ip4:192.0.2.19 ip4:192.0.2.20 ip4:192.0.2.21 ip4:192.0.2.22 ip4:192.0.2.23 ip4:192.0.2.24 " "ip4:192.0.2.25 ip4:192.0.2.26 ip4:192.0.2.27 ip4:192.0.2.28 ip4:192.0.2.29 ip4:192.0.2.30 ip4:192.0.2.31 ip4:192.0.2.32 -all"
+"""
+
+
+def test_inline_findings():
+    with labkit.dns.LabDNS(zones=INLINE) as lab:
+        assert "include-missing" in spf_lint.lint("missinc.lint.test", dns=lab).codes()
+        # 'all' present: the redirect is never used
+        assert "syntax" in spf_lint.lint("redirall.lint.test", dns=lab).codes()
+        assert "syntax" in spf_lint.lint("loop.lint.test", dns=lab).codes()
+        huge = spf_lint.lint("huge.lint.test", dns=lab)
+        assert any(f.code == "length" and f.severity == "warning" for f in huge.findings)
+
+
+def test_dns_error_is_a_finding_not_an_exception():
+    with labkit.dns.LabDNS(zones=INLINE, faults={"missinc.lint.test/TXT": "servfail"}) as lab:
+        report = spf_lint.lint("missinc.lint.test", dns=lab)
+        assert "dns-error" in report.codes()
