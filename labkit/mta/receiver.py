@@ -12,6 +12,8 @@ end of DATA    DKIM, DMARC, ARC (:func:`labkit.auth.evaluate`) and a spam score;
 =============  =============================================================
 
 Override :meth:`Receiver.decide` to change local policy without touching SMTP.
+The spam scorer gets ``dns=None`` unless ``scorer_dns=True``: the receiver already
+asked the DNSBL and checked FCrDNS at connect time.
 With ``backscatter=True`` the receiver accepts unknown recipients and bounces a
 DSN to the (possibly forged) envelope sender afterwards, counting ``bounces``.
 
@@ -67,6 +69,7 @@ class Receiver(Policy):
         trusted_arc_sealers: Iterable[str] = ("lists.example.org",),
         authenticate: bool = True,
         backscatter: bool = False,
+        scorer_dns: bool = False,
     ) -> None:
         super().__init__(lab=lab, hostname=hostname)
         self.local_domains = tuple(d.lower() for d in local_domains)
@@ -83,6 +86,7 @@ class Receiver(Policy):
         self.trusted_arc_sealers = tuple(trusted_arc_sealers)
         self.authenticate = authenticate
         self.backscatter = backscatter
+        self.scorer_dns = scorer_dns
         self.bounces = 0
 
     # -- helpers ----------------------------------------------------------------------
@@ -204,7 +208,7 @@ class Receiver(Policy):
         judgement = None
         if self.scorer is not None:
             judgement = self.scorer.judge(data, client_ip=ctx.client_ip, verdict=verdict,
-                                          dns=self.resolver)
+                                          dns=self.resolver if self.scorer_dns else None)
         decision = self.decide(verdict, judgement, ctx)
         message_id = _message_id(data)
         self.event(

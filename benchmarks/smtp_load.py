@@ -1,0 +1,218 @@
+"""Load and reliability of the lab receiver (``mx.corp.example``).
+
+1. Reliability: 2,000 messages from 50 concurrent SMTP clients; every accepted
+   message must be stored exactly once (counted by Message-ID in the Maildirs).
+2. Throughput: the full receiver pipeline (FCrDNS, DNSBL, SPF, DKIM, DMARC, ARC,
+   spam score, Received + Authentication-Results, fsync'ed Maildir delivery) with
+   20 concurrent senders, against a bare aiosmtpd sink (no policy, no storage)
+   measured in the same run on the same machine.
+
+Run::
+
+    python benchmarks/smtp_load.py            # both parts, prints a summary
+    python benchmarks/smtp_load.py --json     # machine-readable
+
+Results are written up in ``benchmarks/RESULTS-mta.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import email
+import json
+import platform
+import smtplib
+import sys
+import threading
+import time
+from typing import Any
+
+import labkit.mta
+from labkit.mta import make_message, sender
+from labkit.mta.smtpserver import Limits
+
+SENDER_HOST = "mail.brand.example"
+RCPTS = ("alice@corp.example", "bob@corp.example", "carol@corp.example")
+
+
+def _messages(n: int, *, tag: str, sign: bool) -> list[tuple[str, str, bytes]]:
+    """n distinct messages (rcpt, message-id, bytes), DKIM-signed by brand.example if asked."""
+    out = []
+    for i in range(n):
+        rcpt = RCPTS[i % len(RCPTS)]
+        raw = make_message(from_="news@brand.example", to=rcpt, subject=f"{tag} {i}",
+                           body=f"Load message {i} of {n}.\nNothing to see here.\n")
+        if sign:
+            raw = sender.dkim_sign(raw, "brand.example")
+        mid = email.message_from_bytes(raw)["Message-ID"].strip()
+        out.append((rcpt, mid, raw))
+    return out
+
+
+def _drive(open_conn: Any, batches: list[list[tuple[str, str, bytes]]]) -> dict[str, Any]:
+    """One thread per batch, one connection per thread; count 250s and failures."""
+    accepted: list[str] = []
+    failed: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(len(batches) + 1)
+
+    def client(batch: list[tuple[str, str, bytes]]) -> None:
+        smtp = open_conn()
+        try:
+            smtp.ehlo(SENDER_HOST)
+            start.wait()
+            for rcpt, mid, raw in batch:
+                try:
+                    smtp.sendmail("news@brand.example", [rcpt], raw)
+                    ok = True
+                except smtplib.SMTPException:
+                    ok = False
+                with lock:
+                    (accepted if ok else failed).append(mid)
+        finally:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+
+    threads = [threading.Thread(target=client, args=(b,)) for b in batches]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    return {"accepted": accepted, "failed": failed, "seconds": elapsed}
+
+
+def _split(items: list, parts: int) -> list[list]:
+    return [items[i::parts] for i in range(parts)]
+
+
+def _lab_opener(lab: Any) -> Any:
+    client = lab.hosts[SENDER_HOST].address
+    mx = lab.hosts["mx.corp.example"].address
+    endpoint = lab.endpoint(mx, 25)
+    return lambda: sender.connect(lab, client, mx, endpoint, timeout=120)
+
+
+def stored_message_ids(lab: Any) -> collections.Counter:
+    """How many times each Message-ID is stored in the corp mailboxes (INBOX + Junk)."""
+    counts: collections.Counter = collections.Counter()
+    for rcpt in RCPTS:
+        box = lab.mailbox(rcpt)
+        for folder in ("INBOX", "Junk"):
+            for raw in box.messages(folder):
+                counts[email.message_from_bytes(raw)["Message-ID"].strip()] += 1
+    return counts
+
+
+def reliability(lab: Any, *, messages: int = 2000, clients: int = 50,
+                sign: bool = False) -> dict[str, Any]:
+    """Send ``messages`` from ``clients`` concurrent connections; check exactly-once storage."""
+    batch = _messages(messages, tag="reliability", sign=sign)
+    run = _drive(_lab_opener(lab), _split(batch, clients))
+    counts = stored_message_ids(lab)
+    accepted = run["accepted"]
+    missing = [m for m in accepted if counts[m] == 0]
+    doubled = [m for m, c in counts.items() if c > 1]
+    stray = [m for m in counts if m not in set(accepted)]
+    return {
+        "messages": messages, "clients": clients, "accepted": len(accepted),
+        "failed": len(run["failed"]), "stored": sum(counts.values()), "missing": len(missing),
+        "doubled": len(doubled), "stray": len(stray), "seconds": round(run["seconds"], 2),
+        "rate": round(len(accepted) / run["seconds"], 1),
+    }
+
+
+class _Sink:
+    """A bare aiosmtpd handler: count and drop."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.count += 1
+        return "250 OK"
+
+
+def sink_throughput(messages: list[tuple[str, str, bytes]], senders: int) -> dict[str, Any]:
+    """The same messages into a bare aiosmtpd Controller on loopback."""
+    from aiosmtpd.controller import Controller
+
+    from labkit import net
+
+    handler = _Sink()
+    port = net.free_port()
+    ctl = Controller(handler, hostname="127.0.0.1", port=port)
+    ctl.start()
+    try:
+        run = _drive(lambda: smtplib.SMTP("127.0.0.1", port, timeout=120),
+                     _split(messages, senders))
+    finally:
+        ctl.stop()
+    return {"accepted": len(run["accepted"]), "seconds": round(run["seconds"], 2),
+            "rate": round(len(run["accepted"]) / run["seconds"], 1)}
+
+
+def throughput(lab: Any, *, messages: int = 1000, senders: int = 20) -> dict[str, Any]:
+    """Full pipeline vs bare sink, same signed messages, same concurrency."""
+    batch = _messages(messages, tag="throughput", sign=True)
+    full = _drive(_lab_opener(lab), _split(batch, senders))
+    sink = sink_throughput(batch, senders)
+    full_rate = len(full["accepted"]) / full["seconds"]
+    return {
+        "messages": messages, "senders": senders,
+        "pipeline": {"accepted": len(full["accepted"]), "seconds": round(full["seconds"], 2),
+                     "rate": round(full_rate, 1)},
+        "sink": sink,
+        "ratio": round(full_rate / sink["rate"], 2) if sink["rate"] else None,
+    }
+
+
+def machine() -> dict[str, Any]:
+    import os
+
+    return {"python": sys.version.split()[0], "platform": platform.platform(),
+            "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--messages", type=int, default=2000)
+    p.add_argument("--clients", type=int, default=50)
+    p.add_argument("--throughput-messages", type=int, default=1000)
+    p.add_argument("--senders", type=int, default=20)
+    p.add_argument("--dns-cache", type=float, default=0.0,
+                   help="seconds the lab hosts may cache DNS answers (default 0: none)")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    limits = Limits(connections_per_client=max(args.clients, args.senders) + 10)
+    out: dict[str, Any] = {"machine": machine(), "dns_cache": args.dns_cache}
+    with labkit.mta.Lab(limits=limits, dns_cache=args.dns_cache) as lab:
+        out["addressing"] = lab.client_addressing
+        out["reliability"] = reliability(lab, messages=args.messages, clients=args.clients)
+    with labkit.mta.Lab(limits=limits, dns_cache=args.dns_cache) as lab:
+        out["throughput"] = throughput(lab, messages=args.throughput_messages,
+                                       senders=args.senders)
+    if args.json:
+        json.dump(out, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        r, t = out["reliability"], out["throughput"]
+        print(f"machine: {out['machine']}")
+        print(f"reliability: {r['accepted']}/{r['messages']} accepted from {r['clients']} clients, "
+              f"stored {r['stored']}, missing {r['missing']}, doubled {r['doubled']}, "
+              f"{r['rate']} msg/s")
+        print(f"throughput ({t['senders']} senders, {t['messages']} signed messages): "
+              f"pipeline {t['pipeline']['rate']} msg/s, bare aiosmtpd sink {t['sink']['rate']} "
+              f"msg/s, ratio {t['ratio']}")
+    r = out["reliability"]
+    ok = r["missing"] == 0 and r["doubled"] == 0 and r["stray"] == 0 and r["failed"] == 0
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

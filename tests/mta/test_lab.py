@@ -1,0 +1,143 @@
+"""The Lab: start, stop, ports, addressing, two labs side by side."""
+
+from __future__ import annotations
+
+import email
+import json
+import socket
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import labkit
+import labkit.mta
+from labkit.mta import make_message
+
+
+def _msg(frm="news@brand.example", to="alice@corp.example", subject="hello"):
+    return make_message(from_=frm, to=to, subject=subject, body="body text\n")
+
+
+def _port_closed(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError:
+        return True
+    return False
+
+
+def test_start_twice_is_harmless_and_stop_frees_every_port(lab_dns):
+    lab = labkit.Lab(dns=lab_dns)
+    lab.start()
+    listeners = lab.listeners()
+    lab.start()  # a re-run cell
+    assert lab.listeners() == listeners
+    assert {(d["host"], d["port"]) for d in listeners} >= {
+        ("mx.corp.example", 25), ("mx.corp.example", 110), ("mail.isp.example", 25),
+        ("smtp.isp.example", 587), ("mx.fwd.example.net", 25), ("mail.lists.example.org", 25),
+    }
+    root = lab.root
+    lab.stop()
+    lab.stop()
+    for d in listeners:
+        host, port = d["listen"].rsplit(":", 1)
+        assert _port_closed(host, int(port)), d
+    assert not root.exists()  # the temporary root is gone
+    assert lab_dns.running  # a DNS the lab was given stays up
+
+
+def test_every_service_listens_on_loopback_only(lab):
+    for d in lab.listeners():
+        assert d["listen"].startswith("127.0.0.1:")
+
+
+def test_receiver_sees_the_host_address_and_writes_it_into_received(lab):
+    res = lab.send(_msg(subject="who am i"), from_host="mail.brand.example", dkim=True)
+    assert res.status == "sent", res.steps
+    stored = [m for m in lab.mailbox("alice@corp.example").messages() if b"who am i" in m][-1]
+    top = email.message_from_bytes(stored)["Received"]
+    brand_ip = lab.hosts["mail.brand.example"].address
+    assert f"[{brand_ip}]" in top and "by mx.corp.example" in top
+    assert lab.verdicts(res.message_id)[-1]["client"] == brand_ip
+
+
+def test_proxy_addressing_gives_the_same_client_address(lab_dns):
+    with labkit.mta.Lab(dns=lab_dns, client_addressing="proxy", scorer=None) as lab:
+        assert lab.client_addressing == "proxy"
+        res = lab.send(_msg(subject="via proxy"), from_host="mail.attacker.test")
+        assert lab.verdicts(res.message_id)[-1]["client"] == lab.hosts["mail.attacker.test"].address
+        # a connection without a PROXY header is dropped, not trusted
+        h, p = lab.endpoint(lab.hosts["mx.corp.example"].address, 25)
+        with socket.create_connection((h, p), timeout=10) as s:
+            s.sendall(b"EHLO liar.example\r\n")
+            s.settimeout(10)
+            assert s.recv(1024) == b""  # closed without a greeting
+
+
+def test_proxy_header_with_a_non_lab_address_is_refused(lab_dns):
+    with labkit.mta.Lab(dns=lab_dns, client_addressing="proxy", scorer=None) as lab:
+        h, p = lab.endpoint(lab.hosts["mx.corp.example"].address, 25)
+        with socket.create_connection((h, p), timeout=10) as s:
+            s.sendall(b"PROXY TCP4 8.8.8.8 203.0.113.25 1234 25\r\n")
+            assert s.recv(1024) == b""
+
+
+def test_sender_refuses_destinations_outside_the_lab(lab):
+    res = lab.send(_msg(to="someone@gmail.com"), from_host="mail.brand.example")
+    assert res.status == "refused"
+    assert "not a lab destination" in res.reply
+    with pytest.raises(KeyError):
+        lab.send(_msg(), from_host="smtp.gmail.com")
+
+
+def test_lab_clock_advances(lab):
+    before = lab.clock.now()
+    lab.advance(3600)
+    assert lab.clock.now() - before >= 3600
+    with pytest.raises(ValueError):
+        lab.clock.advance(-1)
+
+
+def test_non_loopback_bind_is_refused():
+    from labkit.errors import ServiceError
+
+    with pytest.raises(ServiceError):
+        labkit.mta.SMTPServer(object(), hostname="x.example", bind="0.0.0.0")
+
+
+_CHILD = textwrap.dedent(
+    """
+    import json, sys
+    import labkit
+    from labkit.mta import make_message
+    with labkit.Lab(scorer=None) as lab:
+        sys.stdout.write(json.dumps(lab.listeners()) + "\\n"); sys.stdout.flush()
+        sys.stdin.readline()  # the parent's lab is running now
+        res = lab.send(make_message(from_="news@brand.example", to="bob@corp.example",
+                                    subject="child", body="x"), from_host="mail.brand.example")
+        sys.stdout.write(json.dumps([res.status, len(lab.mailbox("bob@corp.example"))]) + "\\n")
+    """
+)
+
+
+def test_two_labs_in_two_processes_never_clash(lab_dns):
+    child = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        theirs = {d["listen"] for d in json.loads(child.stdout.readline())}
+        with labkit.Lab(dns=lab_dns, scorer=None) as mine:
+            ours = {d["listen"] for d in mine.listeners()}
+            assert not ours & theirs
+            child.stdin.write("go\n")
+            child.stdin.flush()
+            res = mine.send(_msg(to="bob@corp.example", subject="parent"),
+                            from_host="mail.brand.example")
+            status, count = json.loads(child.stdout.readline())
+            assert res.status == "sent" and status == "sent"
+            # each lab stored exactly its own message
+            assert count == 1 and len(mine.mailbox("bob@corp.example")) == 1
+    finally:
+        child.stdin.close()
+        assert child.wait(30) == 0
