@@ -183,6 +183,21 @@ def _describe(resolver: dns.resolver.Resolver) -> str:
     return servers if port == 53 else f"{servers} port {port}"
 
 
+def _no_answer(
+    name: str, rdtype: str, rcode: str, source: str, step: str, server: str = ""
+) -> DigResult:
+    """A result without records; ``step`` says why."""
+    return DigResult(
+        name=name,
+        rdtype=rdtype,
+        answers=(),
+        rcode=rcode,
+        source=source,
+        server=server,
+        steps=(step,),
+    )
+
+
 def _ask(
     resolver: dns.resolver.Resolver, name: str, rdtype: str, source: str, label: str
 ) -> DigResult:
@@ -191,46 +206,18 @@ def _ask(
     try:
         answer = resolver.resolve(name, rdtype, search=False, raise_on_no_answer=False)
     except dns.resolver.NXDOMAIN:
-        return DigResult(
-            name=name,
-            rdtype=rdtype,
-            answers=(),
-            rcode="NXDOMAIN",
-            source=source,
-            server=where,
-            steps=(f"asked {where}: NXDOMAIN (no such name)",),
+        return _no_answer(
+            name, rdtype, "NXDOMAIN", source, f"asked {where}: NXDOMAIN (no such name)", where
         )
     except dns.resolver.NoNameservers as exc:
         rcode = _rcode_from(exc)
-        return DigResult(
-            name=name,
-            rdtype=rdtype,
-            answers=(),
-            rcode=rcode,
-            source=source,
-            server=where,
-            steps=(f"asked {where}: no usable answer ({rcode})",),
+        return _no_answer(
+            name, rdtype, rcode, source, f"asked {where}: no usable answer ({rcode})", where
         )
     except (dns.exception.Timeout, dns.resolver.LifetimeTimeout):
-        return DigResult(
-            name=name,
-            rdtype=rdtype,
-            answers=(),
-            rcode=TIMEOUT,
-            source=source,
-            server=where,
-            steps=(f"asked {where}: no answer before the time-out",),
-        )
+        return _no_answer(name, rdtype, TIMEOUT, source, f"asked {where}: no answer in time", where)
     except dns.exception.DNSException as exc:
-        return DigResult(
-            name=name,
-            rdtype=rdtype,
-            answers=(),
-            rcode=TIMEOUT,
-            source=source,
-            server=where,
-            steps=(f"asked {where}: failed ({exc})",),
-        )
+        return _no_answer(name, rdtype, TIMEOUT, source, f"asked {where}: failed ({exc})", where)
     rrset = answer.rrset
     rcode = dns.rcode.to_text(answer.response.rcode())
     texts = _answer_texts(rrset)
@@ -294,26 +281,11 @@ def _live(
 ) -> DigResult:
     res = resolver if resolver is not None else live_resolver(timeout)
     if res is None:
-        return DigResult(
-            name=name,
-            rdtype=rdtype,
-            answers=(),
-            rcode=TIMEOUT,
-            source="live",
-            steps=("live DNS: no resolver is configured on this machine",),
-        )
+        return _no_answer(name, rdtype, TIMEOUT, "live", "live DNS: no resolver is configured here")
     if probe:
         reachable, why = internet_reachable(res)
         if not reachable:
-            return DigResult(
-                name=name,
-                rdtype=rdtype,
-                answers=(),
-                rcode=TIMEOUT,
-                source="live",
-                server=_describe(res),
-                steps=(why,),
-            )
+            return _no_answer(name, rdtype, TIMEOUT, "live", why, _describe(res))
     return _ask(res, name, rdtype, "live", "live DNS via")
 
 
@@ -331,14 +303,7 @@ def _snapshot(name: str, rdtype: str, directory: str | Path | None) -> DigResult
     snap = _snapshots.load(name, rdtype, directory)
     where = _snapshots.path_for(name, rdtype, directory)
     if snap is None:
-        return DigResult(
-            name=name,
-            rdtype=rdtype,
-            answers=(),
-            rcode=UNRECORDED,
-            source="snapshot",
-            steps=(f"no recording at {where}",),
-        )
+        return _no_answer(name, rdtype, UNRECORDED, "snapshot", f"no recording at {where}")
     return DigResult(
         name=name,
         rdtype=rdtype,
