@@ -21,7 +21,7 @@ import authres.dmarc
 
 log = logging.getLogger(__name__)
 
-_CTX = authres.FeatureContext(authres, authres.dmarc, authres.arc)
+_CTX = authres.FeatureContext(authres.dmarc, authres.arc)
 _UNSAFE = re.compile(r"[^\x21-\x7e]")
 
 
