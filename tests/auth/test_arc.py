@@ -163,3 +163,13 @@ def test_bad_input_never_raises(lab, raw):
     result = arc.verify(raw, dns=lab)
     assert result.result in ("none", "fail") and result.reason
     result.to_dict()
+
+
+def test_dns_timeout_on_sealer_key_is_named(chain):
+    *_, forwarded = chain
+    zones = [zone("lists.example.org", {"list": keypair("rsa", "list").public_txt}),
+             zone("fwd.example.net", {"f": keypair("rsa", "fwd").public_txt})]
+    with labkit.dns.LabDNS(zones, faults={"f._domainkey.fwd.example.net": "timeout"}) as server:
+        result = arc.verify(forwarded, dns=server.resolver(timeout=0.3))
+    assert result.result == "fail" and result.failed_instance == 2
+    assert "temperror" in result.reason
