@@ -146,6 +146,7 @@ class SigningKey:
     key_type: str
     material: bytes = field(repr=False)
     bits: int
+    rsa_key: object = field(default=None, repr=False, compare=False)
 
     @property
     def algorithm(self) -> str:
@@ -162,7 +163,7 @@ def signing_key(private_pem: bytes) -> SigningKey:
             serialization.PrivateFormat.TraditionalOpenSSL,
             serialization.NoEncryption(),
         )
-        return SigningKey("rsa", material, key.key_size)
+        return SigningKey("rsa", material, key.key_size, rsa_key=key)
     if isinstance(key, ed25519.Ed25519PrivateKey):
         seed = key.private_bytes(
             serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()

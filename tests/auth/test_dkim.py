@@ -363,3 +363,26 @@ def test_two_labdns_two_threads_each_verifies_against_its_own():
             t.join()
     assert outcomes["a"] == [("pass", "fail")] * 40
     assert outcomes["b"] == [("fail", "pass")] * 40
+
+
+@pytest.mark.parametrize("algorithm", [b"rsa-sha256", b"rsa-sha1"])
+def test_fast_rsa_signer_writes_exactly_what_dkimpy_writes(algorithm):
+    """Our OpenSSL-backed RSA step must not change a single byte of dkimpy's header."""
+    from dkim.canonicalization import CanonicalizationPolicy
+
+    from labkit.auth.dkim_keys import signing_key
+
+    key = signing_key(keypair("rsa").private_pem)
+    canon = CanonicalizationPolicy.from_c_value(b"relaxed/simple")
+    include = [b"from", b"to", b"subject", b"from"]
+    fields = [(b"v", b"1"), (b"a", algorithm), (b"c", b"relaxed/simple"), (b"d", D.encode()),
+              (b"s", b"rsa"), (b"t", b"1795800000"), (b"h", b" : ".join(include)), (b"bh", b"AAAA"),
+              (b"b", b"0" * 60)]
+    ours = dkim._Signer(MESSAGE, key.rsa_key, signature_algorithm=algorithm)
+    theirs = dkimpy.DKIM(MESSAGE, signature_algorithm=algorithm)
+    for signer in (ours, theirs):
+        signer.hasher = {b"rsa-sha256": hashlib.sha256, b"rsa-sha1": hashlib.sha1}[algorithm]
+    pk = dkimpy.crypto.parse_pem_private_key(key.material)
+    mine = ours.gen_header(list(fields), include, canon, b"DKIM-Signature", pk)
+    reference = theirs.gen_header(list(fields), include, canon, b"DKIM-Signature", pk)
+    assert mine == reference
