@@ -23,11 +23,17 @@ log = logging.getLogger(__name__)
 
 _CTX = authres.FeatureContext(authres.dmarc, authres.arc)
 _UNSAFE = re.compile(r"[^\x21-\x7e]")
+_UNSAFE_PVALUE = re.compile(r"[^A-Za-z0-9.@_+\-]")
 
 
 def _token(value: str) -> str:
     """A header-safe token (no spaces, controls or 8-bit characters)."""
     return _UNSAFE.sub("?", value or "")
+
+
+def _pvalue(value: str) -> str:
+    """An Authentication-Results property value: hostile characters become '_'."""
+    return _UNSAFE_PVALUE.sub("_", value or "")
 
 
 def _quoted(value: str) -> str:
@@ -49,17 +55,17 @@ def received_spf(res: Any) -> str:
         "temperror": f"temporary DNS error looking up {res.domain}",
     }
     comment = _token(comments.get(res.result, res.result)).replace("?", " ").replace("(", "[").replace(")", "]")
-    parts = [f"client-ip={res.ip if _valid_ip(res.ip) else _token(res.ip)}"]
+    parts = [f"client-ip={res.ip if _valid_ip(res.ip) else _pvalue(res.ip)}"]
     if res.mail_from:
         parts.append(f"envelope-from={_quoted(res.mail_from)}")
-    parts.append(f"helo={_token(res.helo) or 'unknown'}")
-    parts.append(f"receiver={_token(res.receiver)}")
+    parts.append(f"helo={_pvalue(res.helo) or 'unknown'}")
+    parts.append(f"receiver={_pvalue(res.receiver)}")
     parts.append(f"identity={res.identity}")
     if res.mechanism:
         parts.append(f"mechanism={_quoted(res.mechanism)}")
     if res.result in ("permerror", "temperror") and res.reason:
         parts.append(f"problem={_quoted(res.reason[:200])}")
-    return f"Received-SPF: {res.result} ({_token(res.receiver)}: {comment}) " + "; ".join(parts)
+    return f"Received-SPF: {res.result} ({_pvalue(res.receiver)}: {comment}) " + "; ".join(parts)
 
 
 def _valid_ip(ip: str) -> bool:
@@ -104,10 +110,10 @@ def parse_received_spf(text: str) -> ReceivedSPF | None:
 def _spf_clause(res: Any, identity: str) -> Any:
     reason = (res.reason or None) if res.result in ("permerror", "temperror") else None
     if identity == "helo":
-        return authres.SPFAuthenticationResult(result=res.result, smtp_helo=_token(res.helo) or None,
+        return authres.SPFAuthenticationResult(result=res.result, smtp_helo=_pvalue(res.helo) or None,
                                                reason=reason)
     mail_from = res.mail_from or f"postmaster@{res.helo}"
-    return authres.SPFAuthenticationResult(result=res.result, smtp_mailfrom=_token(mail_from),
+    return authres.SPFAuthenticationResult(result=res.result, smtp_mailfrom=_pvalue(mail_from),
                                            reason=reason)
 
 
@@ -128,9 +134,9 @@ def authentication_results(authserv_id: str, *, spf: Any = None, spf_helo: Any =
     for sig in dkim:
         clauses.append(authres.DKIMAuthenticationResult(
             result=sig.result, reason=(getattr(sig, "reason", "") or None) if sig.result != "pass" else None,
-            header_d=_token(getattr(sig, "domain", "") or "") or None,
-            header_s=_token(getattr(sig, "selector", "") or "") or None,
-            header_a=_token(getattr(sig, "algorithm", "") or "") or None))
+            header_d=_pvalue(getattr(sig, "domain", "") or "") or None,
+            header_s=_pvalue(getattr(sig, "selector", "") or "") or None,
+            header_a=_pvalue(getattr(sig, "algorithm", "") or "") or None))
     if arc is not None and getattr(arc, "result", "none") != "none":
         clauses.append(authres.arc.ARCAuthenticationResult(result=arc.result,
                                                            reason=(getattr(arc, "reason", "") or None)))
@@ -138,9 +144,9 @@ def authentication_results(authserv_id: str, *, spf: Any = None, spf_helo: Any =
         policy = getattr(dmarc, "policy", None)
         clauses.append(authres.dmarc.DMARCAuthenticationResult(
             result=dmarc.result, reason=(dmarc.reason or None),
-            header_from=_token(dmarc.header_from or "") or None,
+            header_from=_pvalue(dmarc.header_from or "") or None,
             policy=policy if policy in ("none", "quarantine", "reject") else None))
-    header = authres.AuthenticationResultsHeader(authserv_id=_token(authserv_id), results=clauses)
+    header = authres.AuthenticationResultsHeader(authserv_id=_pvalue(authserv_id), results=clauses)
     return str(header)
 
 
