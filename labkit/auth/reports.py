@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import html
 import io
 import ipaddress
 import logging
@@ -271,6 +272,11 @@ class ValidationResult:
     def to_dict(self) -> dict:
         return {"valid": self.valid, "errors": list(self.errors)}
 
+    def __str__(self) -> str:
+        if self.valid:
+            return "valid against the RFC 9990 schema"
+        return "INVALID:\n" + "\n".join(f"  {e}" for e in self.errors)
+
 
 @dataclass(frozen=True, kw_only=True)
 class AggregateReport:
@@ -301,6 +307,11 @@ class AggregateReport:
 
     def __str__(self) -> str:
         return self.xml.decode("utf-8")
+
+    def _repr_html_(self) -> str:
+        head = (f"<b>DMARC aggregate report</b> {html.escape(self.report_id)} for "
+                f"{html.escape(self.policy_domain)}: {len(self.rows)} record(s), {self.messages} message(s)")
+        return f"<div>{head}<pre>{html.escape(self.xml.decode('utf-8'))}</pre></div>"
 
 
 def group(records: Iterable[Any]) -> list[tuple[EvaluationRecord, int]]:

@@ -302,6 +302,12 @@ def test_explain_shows_canonical_forms_and_hashes(lab):
     while body.endswith(b"\r\n\r\n"):  # simple body canonicalisation, by hand
         body = body[:-2]
     assert ex.canonical_body == body
+
+
+def test_obsolete_space_before_colon_is_a_message_syntax_result(lab):
+    signed = _sign(message=b"From: alice@sender.example\r\n" + RFC6376_HEADERS + b"\r\n" + RFC6376_BODY)
+    (result,) = dkim.verify(signed.replace(b"B: Y", b"B : Y"), dns=lab)
+    assert (result.result, result.code) == ("permerror", "message-syntax")
     assert ex.body_hash_computed == base64.b64encode(hashlib.sha256(body).digest()).decode()
     declared = re.search(rb"bh=([^;]+);", signed).group(1).decode()
     assert ex.body_hash_declared == declared and not ex.body_hash_matches
@@ -386,3 +392,30 @@ def test_fast_rsa_signer_writes_exactly_what_dkimpy_writes(algorithm):
     mine = ours.gen_header(list(fields), include, canon, b"DKIM-Signature", pk)
     reference = theirs.gen_header(list(fields), include, canon, b"DKIM-Signature", pk)
     assert mine == reference
+
+
+# RFC 6376 3.4.6: the canonicalisation example, header fields A and B and a body with
+# trailing white space, tabs and empty lines at the end. The RFC writes "B : Y" (obsolete
+# white space before the colon), which dkimpy's parser refuses; the field is "B: Y" here.
+RFC6376_HEADERS = b"A: X\r\nB: Y\t\r\n\tZ  \r\n"
+RFC6376_BODY = b" C \r\nD \t E\r\n\r\n\r\n"
+
+
+@pytest.mark.parametrize("canon,headers,body", [
+    ("relaxed/relaxed", [("a", "X"), ("b", "Y Z")], b" C\r\nD E\r\n"),
+    ("simple/simple", [("A", " X"), ("B", " Y\t\r\n\tZ  ")], b" C \r\nD \t E\r\n"),
+])
+def test_rfc6376_canonicalization_example(lab, canon, headers, body):
+    message = b"From: alice@sender.example\r\n" + RFC6376_HEADERS + b"\r\n" + RFC6376_BODY
+    signed = _sign(message=message, headers=["from", "a", "b"], canonicalization=canon)
+    (result,) = dkim.verify(signed, dns=lab, explain=True)
+    assert result.result == "pass"
+    ex = result.explanation
+    assert list(ex.canonical_headers[1:3]) == headers
+    assert ex.canonical_body == body
+
+
+def test_obsolete_space_before_colon_is_a_message_syntax_result(lab):
+    signed = _sign(message=b"From: alice@sender.example\r\n" + RFC6376_HEADERS + b"\r\n" + RFC6376_BODY)
+    (result,) = dkim.verify(signed.replace(b"B: Y", b"B : Y"), dns=lab)
+    assert (result.result, result.code) == ("permerror", "message-syntax")
