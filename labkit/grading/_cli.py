@@ -10,7 +10,7 @@ from ..cli import print_json
 def _release(args: argparse.Namespace) -> int:
     from . import release
 
-    paths = release(args.labs or None, release_dir=args.dest)
+    paths = release(args.labs or None, release_dir=args.dest, database=not args.no_db)
     if args.json:
         print_json([str(p) for p in paths])
     else:
@@ -27,5 +27,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("labs", nargs="*", metavar="LAB", help="lab id (03-spf) or number (3); default all")
     p.add_argument("--dest", default=None, help="release directory (default: release/ in the repo)")
+    p.add_argument("--no-db", action="store_true", help="do not record the labs in the gradebook")
     p.add_argument("--json", action="store_true", help="print the written paths as JSON")
     p.set_defaults(func=_release)

@@ -44,13 +44,16 @@ def release(
     root: Path | str | None = None,
     release_dir: Path | str | None = None,
     db_url: str | None = None,
+    database: bool = True,
 ) -> tuple[Path, ...]:
     """Write the student version of each lab (all labs when ``labs`` is empty).
 
     Runs nbgrader's ``GenerateAssignment`` converter: solutions become
     ``raise NotImplementedError()``, hidden tests disappear, outputs are cleared,
     graded cells get checksums. ``release_dir`` (default ``<root>/release``) and
-    ``db_url`` (default the config's gradebook) let tests write elsewhere.
+    ``db_url`` (default the config's gradebook) let tests write elsewhere;
+    ``database=False`` skips the gradebook (nbgrader's ``--no-db``), which is faster
+    and enough for a student copy that nobody will autograde.
     Returns the paths of the student notebooks written.
     """
     from nbgrader.converters import GenerateAssignment
@@ -67,6 +70,9 @@ def release(
             cfg.CourseDirectory.db_url = db_url
         cfg.CourseDirectory.assignment_id = lab.assignment_id
         cfg.GenerateAssignment.force = True
+        if not database:
+            cfg.GenerateAssignment.no_database = True
+            cfg.SaveCells.enabled = False
         coursedir = CourseDirectory(config=cfg)
         converter = GenerateAssignment(coursedir=coursedir, config=cfg)
         log.info("generating the student version of %s", lab.assignment_id)
