@@ -11,6 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# Tests never ask the real DNS: live look-ups are tested against loopback resolvers.
+os.environ.setdefault("LABKIT_OFFLINE", "1")
+
 # The corpus beside the project (../shared) serves tests and executed notebooks offline.
 _SHARED_CORPUS = ROOT.parent / "shared" / "corpora" / "spamassassin"
 if "LABKIT_CORPUS" not in os.environ and _SHARED_CORPUS.is_dir():

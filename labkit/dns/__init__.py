@@ -10,7 +10,8 @@ Introduced in lab 02 (DNS).
 from __future__ import annotations
 
 from ..paths import zones_dir
+from . import live, snapshots
 from .resolve import as_resolver
 from .server import FAULT_KINDS, LabDNS, Query, QueryLog, parse_fault
 
-__all__ = ["LabDNS", "Query", "QueryLog", "FAULT_KINDS", "parse_fault", "as_resolver", "zones_dir"]
+__all__ = ["LabDNS", "Query", "QueryLog", "FAULT_KINDS", "parse_fault", "as_resolver", "zones_dir", "live", "snapshots"]

@@ -99,7 +99,7 @@ def _dig(args: argparse.Namespace) -> int:
         print_json(result.to_dict())
     else:
         sys.stdout.write(result.to_text().rstrip("\n") + "\n")
-    return 0 if result.rcode == "NOERROR" else 1
+    return 0 if result.ok else 1
 
 
 def _record(args: argparse.Namespace) -> int:

@@ -32,6 +32,7 @@ import dataclasses
 import datetime
 import html
 import logging
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -243,8 +244,18 @@ def _rcode_from(exc: dns.resolver.NoNameservers) -> str:
     return TIMEOUT
 
 
+def offline() -> bool:
+    """True when ``LABKIT_OFFLINE`` is set: no look-up may leave the machine (CI sets it)."""
+    return os.environ.get("LABKIT_OFFLINE", "").lower() in ("1", "true", "yes")
+
+
 def live_resolver(timeout: float = 2.0) -> dns.resolver.Resolver | None:
-    """The machine's own resolver with short time-outs, or ``None`` if none is configured."""
+    """The machine's own resolver with short time-outs, or ``None`` if none is configured.
+
+    ``None`` as well when ``LABKIT_OFFLINE`` is set, so nothing ever asks the real DNS.
+    """
+    if offline():
+        return None
     try:
         resolver = dns.resolver.Resolver(configure=True)
     except (dns.resolver.NoResolverConfiguration, OSError):
@@ -281,7 +292,8 @@ def _live(
 ) -> DigResult:
     res = resolver if resolver is not None else live_resolver(timeout)
     if res is None:
-        return _no_answer(name, rdtype, TIMEOUT, "live", "live DNS: no resolver is configured here")
+        why = "LABKIT_OFFLINE is set" if offline() else "no resolver is configured here"
+        return _no_answer(name, rdtype, TIMEOUT, "live", f"live DNS: {why}")
     if probe:
         reachable, why = internet_reachable(res)
         if not reachable:
