@@ -5,7 +5,9 @@
 - :mod:`labkit.auth.senderid` — the historical Sender ID (PRA) contrast
 - :mod:`labkit.auth.dkim`, :mod:`labkit.auth.arc` — signatures and chains
 - :mod:`labkit.auth.dmarc` — records, policy discovery, alignment, disposition
+- :mod:`labkit.auth.fromheader` — the From domain, read strictly
 - :mod:`labkit.auth.results` — ``Authentication-Results`` and ``Received-SPF``
+- :mod:`labkit.auth.reports` — DMARC aggregate reports (imported on demand)
 - :func:`evaluate` — one call for a whole message, returning a :class:`Verdict`
 
 Introduced in lab 03 (SPF).
@@ -13,7 +15,8 @@ Introduced in lab 03 (SPF).
 
 from __future__ import annotations
 
-from . import dmarc, fromheader, orgdomain, results, spf
+from . import arc, dkim, dmarc, fromheader, orgdomain, results, senderid, spf, spf_lint
 from .verdict import Verdict, evaluate
 
-__all__ = ["evaluate", "Verdict", "spf", "dmarc", "fromheader", "orgdomain", "results"]
+__all__ = ["evaluate", "Verdict", "spf", "spf_lint", "senderid", "dkim", "arc", "dmarc",
+           "fromheader", "orgdomain", "results"]

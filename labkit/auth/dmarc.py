@@ -468,5 +468,17 @@ def check(header_from: str | None, *, spf: Any = None, dkim: Any = (), dns: Any,
                        reason="no aligned SPF or DKIM pass", steps=tuple(steps), **common)
 
 
+def evaluate(message: bytes, **kwargs: Any) -> Any:
+    """The whole-message call (SPF + DKIM + DMARC + ARC): :func:`labkit.auth.evaluate`.
+
+    Here too because the DMARC lab reaches for it from this module.
+
+    Introduced in lab 05 (DMARC).
+    """
+    from .verdict import evaluate as _evaluate
+
+    return _evaluate(message, **kwargs)
+
+
 __all__ = ["DMARCRecord", "DMARCResult", "PolicyDiscovery", "parse_record", "is_dmarc_record",
-           "discover", "org_domain", "aligned", "check", "POLICIES"]
+           "discover", "org_domain", "aligned", "check", "evaluate", "POLICIES"]

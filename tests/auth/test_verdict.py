@@ -142,3 +142,11 @@ def test_bad_envelope_values_never_raise(lab_dns):
     v = labkit.auth.evaluate(BRAND_MAIL, ip="not-an-ip", mail_from="<<>>", helo="", dns=lab_dns)
     assert v.spf.result == "permerror"
     assert v.disposition == "reject"
+
+
+def test_dmarc_module_offers_the_same_whole_message_call(lab_dns):
+    from labkit.auth import dmarc
+
+    kwargs = dict(ip="198.51.100.150", mail_from="news@brand.example", helo="dyn.example", dns=lab_dns)
+    assert dmarc.evaluate(BRAND_MAIL, **kwargs).disposition == "reject"
+    assert dmarc.evaluate(brand_signed(), **kwargs).disposition == "accept"  # DKIM aligned pass
