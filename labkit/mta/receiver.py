@@ -186,8 +186,12 @@ class Receiver(Policy):
             return Decision(action="reject", reason="DMARC policy reject")
         if disposition == "quarantine":
             return Decision(action="Junk", reason="DMARC policy quarantine")
+        trusted = bool(getattr(verdict, "arc_override", False))
         if judgement is not None and judgement.status == "spam" and not ctx.notes.get("allowed"):
             return Decision(action="Junk", reason=f"spam score {judgement.score:.2f}")
+        if trusted:
+            return Decision(action="INBOX", reason="DMARC failed, but a trusted ARC sealer "
+                            "recorded a pass: accepted by local policy")
         return Decision(action="INBOX", reason="authentication and content checks passed")
 
     def evaluate(self, ctx: Context, mail_from: str, data: bytes) -> Any:
@@ -207,7 +211,11 @@ class Receiver(Policy):
         verdict = self.evaluate(ctx, mail_from, data)
         judgement = None
         if self.scorer is not None:
-            judgement = self.scorer.judge(data, client_ip=ctx.client_ip, verdict=verdict,
+            # a trusted ARC sealer vouched for the original authentication: do not let
+            # the DMARC failure the intermediary caused count against the content score
+            trusted = getattr(verdict, "arc_override", False)
+            judgement = self.scorer.judge(data, client_ip=ctx.client_ip,
+                                          verdict=None if trusted else verdict,
                                           dns=self.resolver if self.scorer_dns else None)
         decision = self.decide(verdict, judgement, ctx)
         message_id = _message_id(data)
