@@ -302,12 +302,6 @@ def test_explain_shows_canonical_forms_and_hashes(lab):
     while body.endswith(b"\r\n\r\n"):  # simple body canonicalisation, by hand
         body = body[:-2]
     assert ex.canonical_body == body
-
-
-def test_obsolete_space_before_colon_is_a_message_syntax_result(lab):
-    signed = _sign(message=b"From: alice@sender.example\r\n" + RFC6376_HEADERS + b"\r\n" + RFC6376_BODY)
-    (result,) = dkim.verify(signed.replace(b"B: Y", b"B : Y"), dns=lab)
-    assert (result.result, result.code) == ("permerror", "message-syntax")
     assert ex.body_hash_computed == base64.b64encode(hashlib.sha256(body).digest()).decode()
     declared = re.search(rb"bh=([^;]+);", signed).group(1).decode()
     assert ex.body_hash_declared == declared and not ex.body_hash_matches
