@@ -235,10 +235,13 @@ def evaluate_identity(ip: str, sender: str, helo: str, identity: str, *, dns: An
     common = dict(ip=ip, domain=domain, identity=identity, helo=helo, receiver=receiver,
                   mail_from=sender if identity != "helo" else "")
     try:
-        ipaddress.ip_address(ip)
+        parsed_ip = ipaddress.ip_address((ip or "").strip())
     except ValueError:
         return _finish(SPFResult(result="permerror", explanation="", reason=f"not an IP address: {ip!r}",
                                  **common))
+    if parsed_ip.version == 6 and parsed_ip.ipv4_mapped is not None:
+        parsed_ip = parsed_ip.ipv4_mapped  # ::ffff:a.b.c.d is checked as IPv4 (RFC 7208 5)
+    ip = common["ip"] = str(parsed_ip)
     with routed(dns, timeout) as route:
         try:
             q = pyspf.query(i=ip, s=sender, h=helo, receiver=receiver, strict=True, timeout=timeout)

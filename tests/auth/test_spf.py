@@ -276,3 +276,8 @@ def test_to_dict_is_plain(lab_dns):
     d = lspf.check("192.0.2.100", "x@include.spf.test", "h", dns=lab_dns).to_dict()
     assert json.loads(json.dumps(d))["result"] == "pass"
     assert d["lookups"][0]["name"] == "include.spf.test"
+
+
+def test_ipv4_mapped_ipv6_client_is_checked_as_ipv4(lab_dns):
+    res = lspf.check("::ffff:192.0.2.10", "x@brand.example", "h", dns=lab_dns)
+    assert (res.result, res.ip, res.trace_result) == ("pass", "192.0.2.10", "pass")
