@@ -38,6 +38,8 @@ from .dkim_keys import KeyLookup, dkimpy_dnsfunc, key_name, parse_key_record, si
 
 log = logging.getLogger(__name__)
 
+MAX_INSTANCES = 50  # RFC 8617 4.2.1: i= runs from 1 to 50
+
 
 @dataclass(frozen=True, kw_only=True)
 class Recorded:
@@ -271,6 +273,10 @@ def verify(message: bytes | str, *, dns) -> ARCResult:
     except Exception as exc:
         return ARCResult(result="fail" if b"arc-seal" in raw.lower() else "none",
                          reason=f"the message cannot be parsed: {exc}", steps=(f"parse: {exc}",))
+    seals = sum(1 for name, _ in verifier.headers if name.lower() == b"arc-seal")
+    if seals > MAX_INSTANCES:
+        return ARCResult(result="fail", reason=f"{seals} ARC sets: more than the {MAX_INSTANCES} RFC 8617 allows",
+                         steps=(f"{seals} ARC-Seal fields: the chain is too long to be valid",))
     lookups_log: list[KeyLookup] = []
     dnsfunc = dkimpy_dnsfunc(resolver, lookups_log)
     try:

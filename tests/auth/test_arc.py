@@ -173,3 +173,9 @@ def test_dns_timeout_on_sealer_key_is_named(chain):
         result = arc.verify(forwarded, dns=server.resolver(timeout=0.3))
     assert result.result == "fail" and result.failed_instance == 2
     assert "temperror" in result.reason
+
+
+def test_too_many_arc_sets_fail_without_work(lab):
+    flood = b"".join(b"ARC-Seal: i=%d; a=rsa-sha256; cv=pass; d=x.example; s=s; b=AAAA\r\n" % i for i in range(1, 53))
+    result = arc.verify(flood + MESSAGE, dns=lab)
+    assert result.result == "fail" and "50" in result.reason

@@ -413,3 +413,14 @@ def test_obsolete_space_before_colon_is_a_message_syntax_result(lab):
     signed = _sign(message=b"From: alice@sender.example\r\n" + RFC6376_HEADERS + b"\r\n" + RFC6376_BODY)
     (result,) = dkim.verify(signed.replace(b"B: Y", b"B : Y"), dns=lab)
     assert (result.result, result.code) == ("permerror", "message-syntax")
+
+
+def test_signature_flood_is_capped(lab):
+    message = _sign()
+    for _ in range(dkim.MAX_SIGNATURES + 2):
+        message = _sign("nosuch", message=message)
+    results = dkim.verify(message, dns=lab)
+    assert len(results) == dkim.MAX_SIGNATURES + 3
+    assert all(r.code == "key-not-found" for r in results[:dkim.MAX_SIGNATURES])
+    assert [r.result for r in results[dkim.MAX_SIGNATURES:]] == ["neutral"] * 3
+    assert "not evaluated" in results[-1].reason and results[-1].selector == "rsa"
