@@ -1,9 +1,204 @@
-"""Sub-commands of ``labkit`` for this area (filled in by its issue)."""
+"""``labkit corpus fetch|verify|info`` and ``labkit bayes train|score|evaluate``."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+from ..errors import UsageError
+
+SPLITS = ("md5", "chronological", "kfold", "online")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this area's sub-commands to the ``labkit`` parser."""
+    """Add the ``corpus`` and ``bayes`` sub-commands to the ``labkit`` parser."""
+    corpus = sub.add_parser("corpus", help="the SpamAssassin public corpus")
+    csub = corpus.add_subparsers(dest="corpus_command", metavar="ACTION")
+    corpus.set_defaults(func=lambda a: _help(corpus))
+
+    p = csub.add_parser("fetch", help="download the public archives into the cache (or --dest)")
+    p.add_argument("--dest", help="target folder (default: the user cache folder)")
+    p.add_argument("--folder", action="append", help="only this folder (repeatable)")
+    p.add_argument(
+        "--base-url", default=None, help="where the archives are (default: the public site)"
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_fetch)
+
+    for name, helptext in (
+        ("verify", "check every message's MD5 against its name"),
+        ("info", "where the corpus is and what it holds"),
+    ):
+        p = csub.add_parser(name, help=helptext)
+        p.add_argument(
+            "--source", help="folder or archive (default: $LABKIT_CORPUS, then the cache)"
+        )
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(func=_verify if name == "verify" else _info)
+
+    bayes = sub.add_parser("bayes", help="train, use and evaluate Bayesian spam filters")
+    bsub = bayes.add_subparsers(dest="bayes_command", metavar="ACTION")
+    bayes.set_defaults(func=lambda a: _help(bayes))
+
+    p = bsub.add_parser("train", help="train a filter on the corpus and save it as JSON")
+    _filter_args(p)
+    p.add_argument("--out", required=True, help="file to write (.json or .json.gz)")
+    p.add_argument(
+        "--set",
+        choices=("md5-train", "all"),
+        default="md5-train",
+        help="train on the MD5 split's training half (default) or everything",
+    )
+    p.set_defaults(func=_train)
+
+    p = bsub.add_parser("score", help="score message files with a saved filter")
+    p.add_argument("--model", required=True, help="a file written by `labkit bayes train`")
+    p.add_argument("files", nargs="+", help="message files ('-' for standard input)")
+    p.add_argument("--explain", action="store_true", help="show the decisive tokens")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_score)
+
+    p = bsub.add_parser("evaluate", help="evaluate a filter on the corpus")
+    _filter_args(p)
+    p.add_argument("--split", choices=SPLITS, default="md5")
+    p.add_argument("-k", type=int, default=10, help="folds for --split kfold")
+    p.add_argument("--every", type=int, default=1, help="use every n-th message (quick runs)")
+    p.add_argument("--roc", help="save a ROC plot (PNG) here")
+    p.set_defaults(func=_evaluate)
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _filter_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--filter",
+        default="fisher",
+        help="graham, robinson, fisher, multinomial or sklearn (default fisher)",
+    )
+    p.add_argument(
+        "--source", help="corpus folder or archive (default: $LABKIT_CORPUS, then the cache)"
+    )
+    p.add_argument("--json", action="store_true")
+
+
+def _out(args: argparse.Namespace, data: dict, text: str) -> None:
+    from ..cli import print_json
+
+    if args.json:
+        print_json(data)
+    else:
+        print(text)
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from . import corpus
+
+    kwargs = {"base_url": args.base_url} if args.base_url else {}
+    c = corpus.fetch(args.dest, folders=args.folder, progress=not args.json, **kwargs)
+    _out(args, c.to_dict(), repr(c))
+    return 1 if c.problems else 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from . import corpus
+
+    c = corpus.verify(args.source)
+    lines = [repr(c)] + [f"  BAD {n}: {r}" for n, r in c.problems]
+    _out(args, c.to_dict(), "\n".join(lines))
+    return 1 if c.problems else 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from . import corpus
+
+    c = corpus.load(args.source)
+    counts = c.counts()
+    lines = [f"source: {c.source}"]
+    lines += [f"  {f:<11} {counts.get(f, 0):>5}  {label}" for f, label in corpus.FOLDERS.items()]
+    lines.append(f"  {counts['ham']} ham, {counts['spam']} spam, {counts['corrupted']} skipped")
+    _out(args, c.to_dict(), "\n".join(lines))
+    return 0
+
+
+def _make(kind: str):
+    from . import bayes
+
+    return bayes.make(kind)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from . import corpus, evaluate
+
+    c = corpus.load(args.source)
+    msgs = evaluate.split_md5(c).train if args.set == "md5-train" else tuple(c)
+    f = _make(args.filter)
+    f.train(msgs, progress=None if not args.json else False)
+    path = f.save(args.out)
+    _out(
+        args,
+        {"filter": f.kind, "nham": f.nham, "nspam": f.nspam, "path": str(path)},
+        f"{f!r} saved to {path}",
+    )
+    return 0
+
+
+def _read(name: str) -> bytes:
+    if name == "-":
+        return sys.stdin.buffer.read()
+    p = Path(name)
+    if not p.is_file():
+        raise UsageError(f"no such message file: {name}")
+    return p.read_bytes()
+
+
+def _score(args: argparse.Namespace) -> int:
+    from . import bayes
+
+    if not Path(args.model).is_file():
+        raise UsageError(f"no such model file: {args.model}")
+    f = bayes.load(args.model)
+    results = []
+    lines = []
+    for name in args.files:
+        raw = _read(name)
+        s = f.score(raw)
+        entry = {"file": name, "score": s, "status": f.status(s)}
+        if args.explain and hasattr(f, "explain"):
+            e = f.explain(raw)
+            entry["clues"] = [list(c) for c in e.clues]
+            lines.append(f"{name}: {e}")
+        else:
+            lines.append(f"{name}: {s:.4f} {f.status(s)}")
+        results.append(entry)
+    _out(args, {"filter": f.kind, "results": results}, "\n".join(lines))
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from . import corpus, evaluate
+
+    if args.every < 1:
+        raise UsageError("--every must be at least 1")
+    msgs = tuple(corpus.load(args.source))[:: args.every]
+    progress = None if not args.json else False
+    if args.split == "online":
+        ev = evaluate.online(_make(args.filter), msgs, progress=progress)
+    elif args.split == "kfold":
+        if args.k < 2:
+            raise UsageError("-k must be at least 2")
+        ev = evaluate.cross_validate(lambda: _make(args.filter), msgs, args.k, progress=progress)
+    else:
+        sp = evaluate.split_md5(msgs) if args.split == "md5" else evaluate.split_chronological(msgs)
+        ev = evaluate.evaluate_split(lambda: _make(args.filter), sp, progress=progress)
+    if args.roc:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        ax = ev.plot_roc()
+        ax.figure.savefig(args.roc, dpi=120, bbox_inches="tight")
+    _out(args, ev.to_dict(), str(ev))
+    return 0

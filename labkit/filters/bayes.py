@@ -188,6 +188,11 @@ class TokenFilter:
         """Score an already tokenised message."""
         raise NotImplementedError
 
+    def rank_tokens(self, tokens: Sequence[str]) -> float:
+        """A value ordered like the score but not saturated at 0 or 1 (for ROC curves)."""
+        p = min(max(self.score_tokens(tokens), 1e-300), 1.0 - 1e-16)
+        return math.log(p) - math.log1p(-p)
+
     def status(self, score: float) -> str:
         """ "spam" at or above ``spam_cutoff``, "ham" below ``ham_cutoff``, else "unsure"."""
         if score >= self.spam_cutoff:
@@ -341,10 +346,10 @@ class Graham(TokenFilter):
         sr = min(1.0, s / self.nspam)
         return max(0.01, min(0.99, sr / (hr + sr)))
 
-    def score_tokens(self, tokens: Sequence[str]) -> float:
-        """Combine the 15 most interesting token probabilities (0.5 when untrained)."""
+    def rank_tokens(self, tokens: Sequence[str]) -> float:
+        """ln prod(p) - ln prod(1 - p) over the most interesting tokens (the logit of the score)."""
         if not self.trained:
-            return 0.5
+            return 0.0
         counts = self.counts
         probs = []
         for tok in set(tokens):
@@ -354,10 +359,12 @@ class Graham(TokenFilter):
         # product in log space to avoid underflow
         log_s = sum(math.log(p) for p in top)
         log_h = sum(math.log(1.0 - p) for p in top)
-        d = log_h - log_s
-        if d > 700:
-            return 0.0
-        return 1.0 / (1.0 + math.exp(d))
+        return log_s - log_h
+
+    def score_tokens(self, tokens: Sequence[str]) -> float:
+        """Combine the 15 most interesting token probabilities (0.5 when untrained)."""
+        z = self.rank_tokens(tokens)
+        return 1.0 / (1.0 + math.exp(-max(min(z, 700.0), -700.0)))
 
 
 class Robinson(_Robinsonian):
@@ -402,12 +409,50 @@ def chi2q(x2: float, v: int) -> float:
     return min(total, 1.0)
 
 
+def log_chi2_tails(x2: float, v: int) -> tuple[float, float]:
+    """(ln Q, ln P): logs of the upper and lower tails of chi-square with even ``v``.
+
+    Computed from the Poisson series in log space, so neither tail underflows to 0
+    (which would tie the best-ranked messages in a ROC curve).
+    """
+    if v % 2:
+        raise ValueError("chi2 tails need an even number of degrees of freedom")
+    m = max(x2 / 2.0, 1e-300)
+    k = v // 2
+    log_m = math.log(m)
+    # upper tail Q = sum_{i<k} e^-m m^i / i!
+    logs = [-m + i * log_m - math.lgamma(i + 1) for i in range(k)]
+    top = max(logs)
+    log_q = top + math.log(sum(math.exp(x - top) for x in logs))
+    log_q = min(log_q, 0.0)
+    if log_q < -0.7:
+        return log_q, math.log1p(-math.exp(log_q))
+    # lower tail P = sum_{i>=k} e^-m m^i / i!: terms shrink once i > m
+    logs = []
+    i = k
+    while True:
+        t = -m + i * log_m - math.lgamma(i + 1)
+        logs.append(t)
+        if i > m and t < logs[0] - 40:
+            break
+        i += 1
+    top = max(logs)
+    log_p = min(top + math.log(sum(math.exp(x - top) for x in logs)), 0.0)
+    return log_q, log_p
+
+
+def _logaddexp(a: float, b: float) -> float:
+    hi, lo = (a, b) if a > b else (b, a)
+    return hi + math.log1p(math.exp(lo - hi))
+
+
 class Fisher(_Robinsonian):
     """Robinson's f(w) with Fisher's chi-square combining (the SpamBayes classifier).
 
     H = chi2Q(-2 sum ln f, 2n), S = chi2Q(-2 sum ln(1 - f), 2n);
     score = (1 + H - S) / 2.  Below ``ham_cutoff`` ham, at or above ``spam_cutoff``
-    spam, in between *unsure*.
+    spam, in between *unsure*.  :meth:`rank_tokens` gives logit(score) without
+    floating-point saturation, for ROC curves.
     """
 
     kind = "fisher"
@@ -416,17 +461,22 @@ class Fisher(_Robinsonian):
 
     def score_tokens(self, tokens: Sequence[str]) -> float:
         """Chi-square combination (0.5 when untrained or without clues)."""
+        z = self.rank_tokens(tokens)
+        return 1.0 / (1.0 + math.exp(-max(min(z, 700.0), -700.0)))
+
+    def rank_tokens(self, tokens: Sequence[str]) -> float:
+        """logit of the score: ln(H + (1 - S)) - ln((1 - H) + S), exact in log space."""
         if not self.trained:
-            return 0.5
+            return 0.0
         probs = self._clues(tokens)
         if not probs:
-            return 0.5
+            return 0.0
         n = len(probs)
         ln_h = sum(math.log(p) for p in probs)
         ln_s = sum(math.log(1.0 - p) for p in probs)
-        H = chi2q(-2.0 * ln_h, 2 * n)
-        S = chi2q(-2.0 * ln_s, 2 * n)
-        return (1.0 + H - S) / 2.0
+        h_up, h_low = log_chi2_tails(-2.0 * ln_h, 2 * n)
+        s_up, s_low = log_chi2_tails(-2.0 * ln_s, 2 * n)
+        return _logaddexp(h_up, s_low) - _logaddexp(h_low, s_up)
 
 
 class Multinomial(TokenFilter):
@@ -490,6 +540,10 @@ class Multinomial(TokenFilter):
             if c is not None:
                 lo += math.log((c[1] + a) / (c[0] + a)) + base
         return lo
+
+    def rank_tokens(self, tokens: Sequence[str]) -> float:
+        """The log-odds (0 when untrained)."""
+        return self.log_odds(tokens) if self.trained else 0.0
 
     def score_tokens(self, tokens: Sequence[str]) -> float:
         """Posterior P(spam | tokens) (0.5 when untrained)."""
@@ -557,6 +611,7 @@ __all__ = [
     "Multinomial",
     "Explanation",
     "chi2q",
+    "log_chi2_tails",
     "make",
     "load",
     "KINDS",

@@ -327,7 +327,10 @@ def verify(source: str | os.PathLike | None = None) -> Corpus:
     return Corpus(messages=tuple(messages), source=str(root), problems=tuple(problems))
 
 
-def _progress(items, enabled: bool, desc: str, total: int | None = None, unit: str = "it"):
+def _progress(items, enabled: bool | None, desc: str, total: int | None = None, unit: str = "it"):
+    """Wrap ``items`` in a tqdm bar; ``enabled=None`` means: only for more than 1,000 items."""
+    if enabled is None:
+        enabled = (total if total is not None else len(items)) > 1000
     if not enabled:
         return items
     from tqdm.auto import tqdm

@@ -13,7 +13,7 @@ walks the MIME tree with a few regular expressions:
 * HTML: reduced to text, plus ``tag:<name>`` and ``attr:<name>`` tokens and the
   URLs found in ``href``/``src``;
 * URLs: ``url:<host>`` and each parent domain, ``url:ip`` for numeric hosts;
-* words: lower-cased, 3-12 characters; longer ones become ``skip:<first char> <len//10>``.
+* words: lower-cased, 3-20 characters; longer ones become ``skip:<first char> <len//10>``.
 
 Never raises on bad input: empty, binary, huge (capped at ``max_bytes`` of text
 per part) or malformed messages simply give fewer tokens.
@@ -33,30 +33,25 @@ log = logging.getLogger(__name__)
 
 #: at most this many bytes of decoded text per part are tokenised
 MAX_BYTES = 200_000
+#: longer words become ``skip:<first char> <length rounded down to tens>``
+MAX_WORD = 20
 #: at most this many MIME parts are visited
 MAX_PARTS = 64
-#: headers whose words are tokenised with a field prefix
-TEXT_FIELDS = (
-    "subject",
-    "from",
-    "to",
-    "cc",
-    "reply-to",
-    "x-mailer",
-    "user-agent",
-    "content-type",
-    "message-id",
-    "organization",
-    "return-path",
-    "sender",
+#: headers whose addresses also give ``field:domain`` tokens
+_ADDRESS_FIELDS = frozenset(
+    ("from", "to", "cc", "reply-to", "return-path", "sender", "message-id", "errors-to")
 )
+#: headers not tokenised (their words are noise)
+_SKIP_FIELDS = frozenset(("date",))
 
 _HEAD_SPLIT = re.compile(rb"\r?\n\r?\n")
 _FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.MULTILINE)
 _UNFOLD = re.compile(rb"\r?\n[ \t]+")
 _ENCWORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
-_WORD = re.compile(r"[^\s\"'<>(){}\[\],;:|*=]+")
-_STRIP = "'.!?-$%#&+/_\\`~^@"
+# a word: separators split, and the punctuation in _EDGE may not start or end one
+_SEP = r"\s\"'<>(){}\[\],;:|*="
+_EDGE = r"'.!?\-$%#&+/_\\`~^@"
+_WORD = re.compile(rf"[^{_SEP}{_EDGE}](?:[^{_SEP}]*[^{_SEP}{_EDGE}])?")
 _URL = re.compile(r"(?:https?|ftp)://([^\s\"'<>/?#:)]+)", re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 _TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9]*)([^>]*)>", re.DOTALL)
@@ -67,6 +62,12 @@ _IP = re.compile(r"\[(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})\]")
 _PARAM = re.compile(r";\s*([a-zA-Z*-]+)\s*=\s*(\"[^\"]*\"|[^;\s]+)")
 _ENTITIES = {"nbsp": " ", "amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _SKIP_TAGS = ("style", "script")
+# Only telling tags and attributes become tokens: the common layout ones (table, font,
+# br ...) occur together, and counting each as independent evidence swamps the words.
+_TAG_TOKENS = frozenset(
+    "img form input script iframe object embed map area base meta style select textarea".split()
+)
+_ATTR_TOKENS = frozenset("action usemap background".split())
 
 
 def tokenize(message: bytes | str, *, max_bytes: int = MAX_BYTES) -> list[str]:
@@ -155,14 +156,12 @@ def _params(value: str) -> tuple[str, dict[str, str]]:
 
 
 def _words(text: str, out: list[str], prefix: str = "") -> None:
-    append = out.append
-    for w in _WORD.findall(text.lower()):
-        w = w.strip(_STRIP)
-        n = len(w)
-        if 3 <= n <= 12:
-            append(prefix + w)
-        elif n > 12:
-            append(f"{prefix}skip:{w[0]} {n // 10 * 10}")
+    words = _WORD.findall(text.lower())
+    if prefix:
+        out.extend([prefix + w for w in words if 2 < len(w) <= MAX_WORD])
+    else:
+        out.extend([w for w in words if 2 < len(w) <= MAX_WORD])
+    out.extend([f"{prefix}skip:{w[0]} {len(w) // 10 * 10}" for w in words if len(w) > MAX_WORD])
 
 
 def _url_tokens(text: str, out: list[str]) -> None:
@@ -194,10 +193,12 @@ def _html_to_text(html: str, out: list[str]) -> str:
             pos = m.end()
             continue
         if not closing:
-            out.append("tag:" + tag)
+            if tag in _TAG_TOKENS:
+                out.append("tag:" + tag)
             for name, val in _ATTR.findall(attrs):
                 name = name.lower()
-                out.append("attr:" + name)
+                if name in _ATTR_TOKENS or name.startswith("on"):
+                    out.append("attr:" + name)
                 if name in ("href", "src", "action"):
                     _url_tokens(val.strip("\"'"), out)
             if tag in _SKIP_TAGS:
@@ -237,22 +238,22 @@ def _header_tokens(fields: list[tuple[str, str]], out: list[str]) -> None:
         if name not in seen:
             out.append("header:" + name)
             seen.add(name)
-        if name in TEXT_FIELDS:
-            text = decode_header_value(value)
-            if name == "subject":
-                _words(text, out, "subject:")
-                _url_tokens(text, out)
-            elif name in ("content-type",):
-                main, params = _params(text)
-                out.append("content-type:" + main)
-                if "charset" in params:
-                    out.append("charset:" + params["charset"].lower())
-            elif name in ("x-mailer", "user-agent", "organization"):
-                _words(text, out, name + ":")
-            else:
+        if name in _SKIP_FIELDS:
+            continue
+        text = decode_header_value(value) if "=?" in value else value
+        if name == "subject":
+            _words(text, out, "subject:")
+            _url_tokens(text, out)
+        elif name == "content-type":
+            main, params = _params(text)
+            out.append("content-type:" + main)
+            if "charset" in params:
+                out.append("charset:" + params["charset"].lower())
+        else:
+            if name in _ADDRESS_FIELDS:
                 for dom in _EMAIL.findall(text):
                     out.append(f"{name}:{dom.lower()}")
-                _words(text, out, name + ":")
+            _words(text[:2000], out, name + ":")
     ip = _received_ip(fields)
     if ip:
         a, b, c, _ = ip.split(".")
