@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import ipaddress
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -66,11 +67,14 @@ def _auth_check(args: argparse.Namespace) -> int:
     import labkit.auth
     from labkit.cli import print_json
 
-    path = Path(args.file)
-    if not path.is_file():
-        raise UsageError(f"no such message file: {path}")
     ip = _ip(args.ip)
-    raw = path.read_bytes()
+    if args.file == "-":
+        raw = sys.stdin.buffer.read()
+    else:
+        path = Path(args.file)
+        if not path.is_file():
+            raise UsageError(f"no such message file: {path}")
+        raw = path.read_bytes()
     with _lab(args.zones) as lab:
         verdict = labkit.auth.evaluate(raw, ip=ip, mail_from=args.mail_from, helo=args.helo, dns=lab,
                                        trusted_arc_sealers=tuple(args.trust_arc or ()),
@@ -104,7 +108,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     top.set_defaults(func=lambda args: (top.print_help(), 2)[1])
     cmds = top.add_subparsers(dest="auth_command", metavar="ACTION", parser_class=type(top))
     p = cmds.add_parser("check", help="evaluate a message file as the receiver would")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="the message (RFC 5322 bytes); '-' reads stdin")
     p.add_argument("--ip", required=True, help="the SMTP client address")
     p.add_argument("--mail-from", required=True, dest="mail_from", help="envelope sender")
     p.add_argument("--helo", required=True, help="HELO/EHLO name")

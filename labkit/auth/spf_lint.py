@@ -6,7 +6,8 @@ Findings (``code``): ``no-record``, ``multiple-records``, ``syntax``,
 (more than 2 names that answer nothing), ``ptr`` (slow, deprecated), ``plus-all``
 (``+all`` lets the whole Internet pass), ``no-all`` (no ``all`` and no ``redirect``:
 the default is neutral), ``length`` (a record over 255 bytes needs several strings; a
-TXT answer over 512 bytes needs TCP), ``include-missing``, ``dns-error``.
+TXT answer over 512 bytes needs TCP), ``include-missing``, ``redirect-ignored``,
+``dns-error``.
 
 Introduced in lab 03 (SPF).
 """
@@ -89,14 +90,20 @@ class _Linter:
     def add(self, severity: str, code: str, domain: str, message: str) -> None:
         self.findings.append(Finding(severity=severity, code=code, domain=domain, message=message))
 
-    def query(self, name: str, rdtype: str) -> tuple[str, ...] | None:
+    def query(self, name: str, rdtype: str, *, count_void: bool = True) -> tuple[str, ...] | None:
         lookup, _ = _spf.query_dns(self.resolver, name, rdtype)
         if lookup.rcode not in ("NOERROR", "NXDOMAIN"):
             self.add("error", "dns-error", name, f"{rdtype} look-up gave {lookup.rcode}")
             return None
-        if lookup.void:
+        if lookup.void and count_void:
             self.void += 1
         return lookup.answers
+
+    def addresses(self, name: str) -> None:
+        """A, then AAAA: void only when the name has neither (it fails every client)."""
+        if self.query(name, "A", count_void=False) == ():
+            if self.query(name, "AAAA", count_void=False) == ():
+                self.void += 1
 
     def records(self, domain: str, depth: int, via: str) -> str | None:
         lookup, items = _spf.query_dns(self.resolver, domain, "TXT")
@@ -158,16 +165,18 @@ class _Linter:
             if term.name == "include":
                 self.lint(target, depth + 1, "include:")
             elif term.name == "a":
-                self.query(target, "A")
+                self.addresses(target)
             elif term.name == "mx":
                 mxs = self.query(target, "MX") or ()
                 if len(mxs) > 10:
                     self.add("error", "too-many-lookups", domain, f"{target} has {len(mxs)} MX records (limit 10)")
+                for mx in mxs[:10]:
+                    self.addresses(mx.split()[-1].rstrip("."))
             elif term.name == "exists":
                 pass  # exists names are usually built from macros; a literal one is counted only
         if redirect is not None:
             if has_all:
-                self.add("warning", "syntax", domain, "redirect= is ignored because the record has 'all'")
+                self.add("warning", "redirect-ignored", domain, "redirect= is ignored because the record has 'all'")
             else:
                 self.lookups += 1
                 if "%" not in (redirect.value or ""):

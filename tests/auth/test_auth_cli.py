@@ -1,5 +1,5 @@
-"""The CLI: labkit spf check|lint, labkit auth check — exit codes and --json, run as a
-real subprocess against the course zones."""
+"""The CLI: labkit spf check|lint, labkit auth check — exit codes and --json against the
+course zones (in process, and once as a real subprocess reading stdin)."""
 
 from __future__ import annotations
 
@@ -14,19 +14,12 @@ from labkit.cli import main
 MAIL = b"From: Brand News <news@brand.example>\r\nTo: alice@corp.example\r\nSubject: hi\r\n\r\nHello\r\n"
 
 
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "labkit.cli", *args], capture_output=True, text=True,
-                          timeout=120)
-
-
-def test_spf_check_pass_and_fail_exit_codes():
-    ok = run("spf", "check", "192.0.2.10", "news@brand.example", "mail.brand.example", "--json")
-    assert ok.returncode == 0, ok.stderr
-    data = json.loads(ok.stdout)
+def test_spf_check_pass_and_fail_exit_codes(capsys):
+    assert main(["spf", "check", "192.0.2.10", "news@brand.example", "mail.brand.example", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
     assert data["result"] == "pass" and data["lookups"][0]["name"] == "brand.example"
-    bad = run("spf", "check", "203.0.113.66", "news@brand.example", "mail.attacker.test")
-    assert bad.returncode == 1
-    assert "Received-SPF: fail" in bad.stdout
+    assert main(["spf", "check", "203.0.113.66", "news@brand.example", "mail.attacker.test"]) == 1
+    assert "Received-SPF: fail" in capsys.readouterr().out
 
 
 def test_bad_usage_exits_2(tmp_path):
@@ -70,3 +63,11 @@ def test_dkim_commands_registered_too():
     parser = build_parser()
     choices = next(a for a in parser._actions if a.dest == "command").choices
     assert {"spf", "auth", "dkim"} <= set(choices)
+
+
+def test_auth_check_reads_stdin():
+    proc = subprocess.run([sys.executable, "-m", "labkit.cli", "auth", "check", "-", "--ip", "192.0.2.10",
+                           "--mail-from", "news@brand.example", "--helo", "mail.brand.example", "--json"],
+                          input=MAIL, capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["dmarc"]["result"] == "pass"  # SPF aligned pass

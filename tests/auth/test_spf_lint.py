@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 import labkit.dns
+from labkit.auth import spf as lspf
 from labkit.auth import spf_lint
 
 
@@ -56,6 +57,12 @@ ns A 192.0.2.1
 missinc TXT "v=spf1 include:nothing.lint.test -all"
 redirall TXT "v=spf1 ip4:192.0.2.1 -all redirect=missinc.lint.test"
 loop TXT "v=spf1 include:loop.lint.test -all"
+six TXT "v=spf1 a -all"
+six AAAA 2001:db8::6
+deadmx TXT "v=spf1 mx -all"
+deadmx MX 10 gone1.lint.test.
+deadmx MX 20 gone2.lint.test.
+deadmx MX 30 gone3.lint.test.
 huge TXT "v=spf1 ip4:192.0.2.1 ip4:192.0.2.2 ip4:192.0.2.3 ip4:192.0.2.4 ip4:192.0.2.5 ip4:192.0.2.6 ip4:192.0.2.7 ip4:192.0.2.8 " "ip4:192.0.2.9 ip4:192.0.2.10 ip4:192.0.2.11 ip4:192.0.2.12 ip4:192.0.2.13 ip4:192.0.2.14 ip4:192.0.2.15 ip4:192.0.2.16 " "ip4:192.0.2.17 ip4:192.0.2.18 ip4:192.0.2.19 ip4:192.0.2.20 ip4:192.0.2.21 ip4:192.0.2.22 ip4:192.0.2.23 ip4:192.0.2.24 " "ip4:192.0.2.25 ip4:192.0.2.26 ip4:192.0.2.27 ip4:192.0.2.28 ip4:192.0.2.29 ip4:192.0.2.30 ip4:192.0.2.31 ip4:192.0.2.32 -all"
 """
 
@@ -64,7 +71,13 @@ def test_inline_findings():
     with labkit.dns.LabDNS(zones=INLINE) as lab:
         assert "include-missing" in spf_lint.lint("missinc.lint.test", dns=lab).codes()
         # 'all' present: the redirect is never used
-        assert "syntax" in spf_lint.lint("redirall.lint.test", dns=lab).codes()
+        assert "redirect-ignored" in spf_lint.lint("redirall.lint.test", dns=lab).codes()
+        # a name with only an AAAA record is not void; MX hosts without addresses are
+        assert spf_lint.lint("six.lint.test", dns=lab).void_lookups == 0
+        assert spf_lint.lint("deadmx.lint.test", dns=lab).void_lookups == 3
+        assert "void-lookups" in spf_lint.lint("deadmx.lint.test", dns=lab).codes()
+        # what the linter predicts is what a receiver gets
+        assert lspf.check("192.0.2.1", "x@deadmx.lint.test", "h", dns=lab).result == "permerror"
         assert "syntax" in spf_lint.lint("loop.lint.test", dns=lab).codes()
         huge = spf_lint.lint("huge.lint.test", dns=lab)
         assert any(f.code == "length" and f.severity == "warning" for f in huge.findings)

@@ -39,6 +39,8 @@ ns A 192.0.2.1
 @ TXT "v=spf1 ip4:192.0.2.50 -all"
 pra TXT "v=spf1 -all"
 pra TXT "spf2.0/pra ip4:192.0.2.60 -all"
+both TXT "v=spf1 -all"
+both TXT "spf2.0/mfrom,pra ip4:192.0.2.61 -all"
 """
 
 
@@ -48,6 +50,8 @@ def test_check_uses_spf2_pra_record_else_spf1(lab_dns):
         res = senderid.check(msg, ip="192.0.2.60", helo="h.example", dns=lab)
         assert res.scope == "spf2.0/pra"
         assert res.result == "pass"   # the v=spf1 record alone would say fail
+        res = senderid.check(b"From: boss@both.sid.test\r\n\r\nhi", ip="192.0.2.61", helo="h", dns=lab)
+        assert (res.scope, res.result) == ("spf2.0/pra", "pass")
         msg = b"From: boss@sid.test\r\n\r\nhi"
         res = senderid.check(msg, ip="192.0.2.50", helo="h.example", dns=lab)
         assert res.scope == "v=spf1 (fallback)"
