@@ -46,6 +46,8 @@ class EventLog:
         self._lock = threading.Lock()
         self._entries: list[dict[str, Any]] = []
         self._counters: dict[str, int] = {}
+        self._files: dict[str, Any] = {}
+        self._closed = False
 
     def new_session(self, host: str) -> str:
         """Return a fresh session id for ``host`` (``"host/N"``)."""
@@ -62,11 +64,23 @@ class EventLog:
         line = json.dumps(entry, ensure_ascii=False, default=str)
         with self._lock:
             self._entries.append(entry)
-            if self.directory is not None:
-                with open(self.directory / f"{host}.jsonl", "a", encoding="utf-8") as fh:
-                    fh.write(line + "\n")
+            if self.directory is not None and not self._closed:
+                fh = self._files.get(host)
+                if fh is None:
+                    fh = open(self.directory / f"{host}.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+                    self._files[host] = fh
+                fh.write(line + "\n")
+                fh.flush()
         log.debug("%s", line)
         return entry
+
+    def close(self) -> None:
+        """Close the log files (the in-memory events stay readable)."""
+        with self._lock:
+            for fh in self._files.values():
+                fh.close()
+            self._files.clear()
+            self._closed = True
 
     def entries(
         self,

@@ -69,20 +69,13 @@ class Forwarder(Policy):
         return f"550 5.1.1 <{address}>: no such alias"
 
     def on_data(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes) -> str:
-        from . import sender
-
         qid = queue_id()
         message = self.received_header(ctx, None, qid, None) + data
         envelope = mail_from
         if self.srs and mail_from:
             envelope = srs_forward(mail_from, self.domain, self.secret, self.lab.clock.now())
         targets = [t for r in rcpts for t in self.aliases.get(r.lower(), [])]
-        for target in targets:
-            res = sender.send(message, lab=self.lab, from_host=self.hostname,
-                              mail_from=envelope, rcpt_to=[target])
-            self.event(ctx, "forward", qid=qid, rcpt=target, mail_from=envelope,
-                       decision=res.status, reason=f"{res.code} {res.reply}".strip(),
-                       srs=self.srs)
+        self.relay(ctx, qid, message, envelope, targets, event="forward")
         return f"250 2.0.0 Ok: queued as {qid}"
 
 

@@ -222,6 +222,7 @@ class Lab(Service):
             srv.stop()
         self.servers.clear()
         self.handlers.clear()
+        self.events.close()
         if self._dns_given is None and self.dns is not None:
             self.dns.stop()
             self.dns = None

@@ -80,6 +80,21 @@ class Policy:
             f"\tby {self.hostname} (labkit) with {proto} id {qid}{for_};\r\n\t{date}\r\n"
         ).encode("utf-8", "replace")
 
+    def relay(self, ctx: Context, qid: str, message: bytes, mail_from: str,
+              rcpts: list[str], event: str = "relay") -> None:
+        """Send ``message`` on from this host, one SMTP transaction per recipient domain."""
+        from . import sender
+
+        by_domain: dict[str, list[str]] = {}
+        for r in rcpts:
+            by_domain.setdefault(r.rpartition("@")[2].lower(), []).append(r)
+        for group in by_domain.values():
+            res = sender.send(message, lab=self.lab, from_host=self.hostname,
+                              mail_from=mail_from, rcpt_to=group)
+            self.event(ctx, event, qid=qid, rcpts=group, mail_from=mail_from,
+                       decision=res.status, reason=f"{res.code} {res.reply}".strip(),
+                       server=res.server)
+
     # -- overridable policy -------------------------------------------------------
     def on_connect(self, ctx: Context) -> str:
         return "220 ok"

@@ -105,7 +105,7 @@ class POP3Server(Service):
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._runner.connections.add(writer)
         try:
-            await asyncio.wait_for(self._session(reader, writer), None)
+            await self._session(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError,
                 asyncio.LimitOverrunError, ValueError):
             pass

@@ -251,17 +251,8 @@ class Receiver(Policy):
 
     # -- onward ----------------------------------------------------------------------
     def _relay(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes, qid: str) -> None:
-        from . import sender
-
         stamped = self.received_header(ctx, None, qid, ctx.notes.get("ptr")) + data
-        by_domain: dict[str, list[str]] = {}
-        for r in rcpts:
-            by_domain.setdefault(r.rpartition("@")[2].lower(), []).append(r)
-        for group in by_domain.values():
-            res = sender.send(stamped, lab=self.lab, from_host=self.hostname,
-                              mail_from=mail_from, rcpt_to=group)
-            self.event(ctx, "relay", qid=qid, rcpts=group, decision=res.status,
-                       reason=f"{res.code} {res.reply}".strip(), server=res.server)
+        self.relay(ctx, qid, stamped, mail_from, rcpts)
 
     def _bounce(self, ctx: Context, mail_from: str, unknown: list[str], data: bytes,
                 qid: str) -> None:

@@ -63,14 +63,7 @@ class Submission(Policy):
             message = sender.dkim_sign(message, domain)
             self.event(ctx, "dkim-sign", qid=qid, domain=domain, decision="signed",
                        reason=f"signed with the lab key of {domain}")
-        by_domain: dict[str, list[str]] = {}
-        for r in rcpts:
-            by_domain.setdefault(r.rpartition("@")[2].lower(), []).append(r)
-        for group in by_domain.values():
-            res = sender.send(message, lab=self.lab, from_host=self.hostname,
-                              mail_from=mail_from, rcpt_to=group)
-            self.event(ctx, "relay", qid=qid, rcpts=group, decision=res.status,
-                       reason=f"{res.code} {res.reply}".strip(), server=res.server)
+        self.relay(ctx, qid, message, mail_from, rcpts)
         return f"250 2.0.0 Ok: queued as {qid}"
 
 

@@ -141,3 +141,27 @@ def test_two_labs_in_two_processes_never_clash(lab_dns):
     finally:
         child.stdin.close()
         assert child.wait(30) == 0
+
+
+def test_stop_leaves_no_lab_threads_behind(lab_dns):
+    import threading
+
+    before = {t.ident for t in threading.enumerate()}
+    with labkit.Lab(dns=lab_dns, scorer=None) as lab:
+        lab.send(_msg(subject="threads"), from_host="mail.brand.example")
+        lab.pop3("alice@corp.example", labkit.mta.default_password("alice@corp.example"),
+                 from_host="192.0.2.10", host="mx.corp.example").quit()
+    after = [t for t in threading.enumerate() if t.ident not in before and t.is_alive()]
+    assert not [t.name for t in after if t.name.startswith(("smtp ", "pop3 "))]
+
+
+def test_pop3_over_proxy_addressing(lab_dns):
+    with labkit.mta.Lab(dns=lab_dns, client_addressing="proxy", scorer=None) as lab:
+        taro = "taro@isp.example"
+        pop = lab.pop3(taro, labkit.mta.default_password(taro), from_host="198.51.100.140")
+        assert pop.stat()[0] == 0
+        pop.quit()
+        # the login opened the POP-before-SMTP window for the address in the PROXY header
+        assert lab.isp_window.is_open("198.51.100.140")
+        auth = lab.events.entries(host="mail.isp.example", event="auth")[-1]
+        assert auth["client"] == "198.51.100.140" and auth["decision"] == "accept"
