@@ -19,7 +19,8 @@ fail       ``body-hash-mismatch`` (the body changed), ``signature-mismatch``
 neutral    ``signature-syntax`` (the DKIM-Signature itself is malformed)
 permerror  ``key-not-found``, ``key-revoked`` (``p=`` empty), ``key-syntax``,
            ``key-too-small``, ``key-mismatch``, ``from-not-signed``,
-           ``expired``, ``message-syntax``
+           ``expired`` (x= past), ``future-timestamp`` (t= ahead),
+           ``message-syntax``
 temperror  ``dns-temperror`` (time-out or server failure fetching the key)
 ========== =============================================================
 
@@ -73,6 +74,7 @@ RESULT_FOR_CODE = {
     "key-mismatch": "permerror",
     "from-not-signed": "permerror",
     "expired": "permerror",
+    "future-timestamp": "permerror",
     "message-syntax": "permerror",
     "dns-temperror": "temperror",
 }
@@ -470,7 +472,8 @@ def _verify_one(verifier: _Verifier, raw_value: bytes, idx: int, sig_header: tup
         dkim.validate_signature_fields(sig)
     except dkim.ValidationError as exc:
         text = str(exc)
-        code = "expired" if ("x= value is past" in text or "in the future" in text) else "signature-syntax"
+        code = ("expired" if "x= value is past" in text else
+                "future-timestamp" if "in the future" in text else "signature-syntax")
         return check.done(code, f"signature rejected: {text}")
     try:
         canon = CanonicalizationPolicy.from_c_value(sig.get(b"c", b"simple/simple"))
@@ -532,8 +535,11 @@ def _verify_one(verifier: _Verifier, raw_value: bytes, idx: int, sig_header: tup
             explanation = _explanation(verifier, sig, sig_header, include)
         except Exception as exc:  # explanation is a bonus; never fail the verdict on it
             log.debug("no explanation for signature %d: %s", idx, exc)
-    if explanation is not None and explanation.unsigned_body_bytes:
-        check.warnings.append(f"{explanation.unsigned_body_bytes} body bytes after l= are not covered by the signature")
+    if b"l" in sig:
+        unsigned = (explanation.unsigned_body_bytes if explanation is not None else
+                    canonical_body_hash(verifier.body, canon, check.facts["algorithm"], check.facts["body_length"])[2])
+        if unsigned:
+            check.warnings.append(f"{unsigned} body bytes after l= are not covered by the signature")
     check.steps.append("hash the canonical body and compare with bh=")
     try:
         good = verifier.check_with_key(idx, record)

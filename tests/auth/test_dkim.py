@@ -262,11 +262,13 @@ def test_revoked_key_published_live():
         assert dkim.verify(signed, dns=server)[0].code == "key-revoked"
 
 
-def test_expired_signature():
+def test_expired_and_future_signatures():
     signed = _sign()
     old = re.sub(rb"t=(\d+);", b"t=1000000000; x=1000000100;", signed, count=1)
+    future = re.sub(rb"t=(\d+);", b"t=9999999999;", signed, count=1)
     with labkit.dns.LabDNS(zone(D, {"rsa": keypair("rsa").public_txt})) as server:
         assert dkim.verify(old, dns=server)[0].code == "expired"
+        assert dkim.verify(future, dns=server)[0].code == "future-timestamp"
 
 
 def test_every_signature_is_checked_in_order(lab):
@@ -284,7 +286,9 @@ def test_body_length_warning_and_its_danger(lab):
     signed = _sign(body_length=True)
     assert re.search(rb"l=\d+", signed)
     appended = signed + b"Click http://attacker.test/pay now\r\n"
+    (plain,) = dkim.verify(appended, dns=lab)
     (result,) = dkim.verify(appended, dns=lab, explain=True)
+    assert plain.warnings == result.warnings
     assert result.result == "pass"  # that is the danger
     assert any(w.startswith("l=") for w in result.warnings)
     assert any("not covered" in w for w in result.warnings)
