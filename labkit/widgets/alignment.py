@@ -194,5 +194,11 @@ class AlignmentExplorer(widgets.VBox):
         self._view.value = f"<table>{rows}</table>"
         log.debug("AlignmentExplorer: %s", self.verdict)
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict | None:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:  # the whole text where no widget can be drawn (CI logs)
+            bundle["text/plain"] = self.text
+        return bundle
+
     def __repr__(self) -> str:
         return self.text

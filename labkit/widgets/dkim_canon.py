@@ -125,5 +125,11 @@ class DKIMCanonViewer(widgets.VBox):
         self._view.value = "".join(parts)
         log.debug("DKIMCanonViewer: %s", [r.result for r in self.results])
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict | None:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:  # the whole text where no widget can be drawn (CI logs)
+            bundle["text/plain"] = self.text
+        return bundle
+
     def __repr__(self) -> str:
         return self.text

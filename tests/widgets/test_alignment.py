@@ -71,3 +71,9 @@ def test_unknown_key_is_refused():
     w = AlignmentExplorer()
     with pytest.raises(Exception, match="unknown keys"):
         w.value = {"from": "x.example"}
+
+
+def test_text_fallback_is_the_whole_verdict(lab_dns):
+    w = AlignmentExplorer(dns=lab_dns)
+    assert w._repr_mimebundle_()["text/plain"] == w.text
+    assert w.text.endswith("DMARC: fail → disposition reject (p=reject)")

@@ -77,3 +77,9 @@ def test_unsigned_message_and_whitespace_toggle(lab_dns):
     w.show_whitespace = False
     assert "subject:Hello there\r\n" in w.text
     assert visible("a b\tc\r\n") == "a·b→c␍␊\n"
+
+
+def test_text_fallback_is_untruncated(lab_dns):
+    w = DKIMCanonViewer(_signed(("relaxed", "relaxed")), dns=lab_dns)
+    plain = w._repr_mimebundle_()["text/plain"]
+    assert plain == w.text and "bh= computed" in plain

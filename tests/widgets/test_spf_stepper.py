@@ -62,3 +62,12 @@ def test_back_button_hides_the_current_step(toomany):
     assert shown.count("\n") > w.text.count("\n")
     w.value = -5
     assert w.value == 0 and w._back.disabled
+
+
+def test_text_fallback_shows_every_step(toomany):
+    # frontends without widgets (CI logs, nbgrader feedback) get the whole trace as text
+    w = SPFStepper(toomany)
+    plain = w._repr_mimebundle_()["text/plain"]
+    assert w.value == 0
+    assert "more than 10 DNS-querying mechanisms" in plain and "Result: permerror" in plain
+    assert "application/vnd.jupyter.widget-view+json" in w._repr_mimebundle_()
