@@ -284,8 +284,9 @@ def verify(message: bytes | str, *, dns) -> ARCResult:
     except Exception as exc:  # dkimpy raises for malformed sets before any result
         cv, data, reason = dkim.CV_Fail, [], str(exc)
     lookups = {lk.name: lk for lk in lookups_log}
-    for lk in lookups_log:
-        steps.append(f"DNS: TXT {lk.name} -> {lk.status}")
+    for name in dict.fromkeys(lk.name for lk in lookups_log):
+        asked = [lk for lk in lookups_log if lk.name == name]
+        steps.append(f"DNS: TXT {name} -> {asked[-1].status}" + (f" (asked {len(asked)} times)" if len(asked) > 1 else ""))
     if cv == dkim.CV_None and not data:
         steps.append("no ARC header fields: nothing to verify")
         return ARCResult(result="none", reason="the message has no ARC sets", steps=tuple(steps))
@@ -337,6 +338,16 @@ def verify(message: bytes | str, *, dns) -> ARCResult:
         if not inst.ams_valid:
             break
         oldest = inst.instance
+    if instances:
+        newest = instances[-1]
+        bad_seals = [i.instance for i in instances if not i.seal_valid]
+        bad_cv = [i.instance for i in instances if i.cv != ("none" if i.instance == 1 else "pass")]
+        steps.append(f"rule 1: the newest ARC-Message-Signature (i={newest.instance}) verifies: "
+                     + ("yes" if newest.ams_valid else "NO"))
+        steps.append("rule 2: every ARC-Seal verifies: "
+                     + ("yes" if not bad_seals else "NO, i=" + ", i=".join(map(str, bad_seals))))
+        steps.append("rule 3: cv=none at i=1 and cv=pass above it: "
+                     + ("yes" if not bad_cv else "NO, i=" + ", i=".join(map(str, bad_cv))))
     steps.append(f"chain: {' -> '.join(f'i={i.instance} cv={i.cv}' for i in instances) or 'no complete set'}"
                  f" => arc={result}")
     warnings = tuple(p for i in instances[:-1] for p in i.problems if not i.ams_valid and i.seal_valid)

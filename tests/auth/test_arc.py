@@ -100,6 +100,7 @@ def test_body_changed_after_last_seal(lab, chain):
     result = arc.verify(tampered, dns=lab)
     assert result.result == "fail" and result.failed_instance == 2
     assert "body changed" in result.reason
+    assert "rule 1: the newest ARC-Message-Signature (i=2) verifies: NO" in result.steps
     assert result.trusted_results(["lists.example.org"]) is None
     assert _dkimpy_arc(tampered, lab) == dkimpy.CV_Fail
 
@@ -113,6 +114,7 @@ def test_recorded_results_cannot_be_rewritten(lab, chain):
     assert result.result == "fail"
     assert not result.instances[0].seal_valid
     assert "ARC-Seal does not verify" in result.reason
+    assert "rule 2: every ARC-Seal verifies: NO, i=1, i=2" in result.steps
 
 
 def test_removed_set_and_key_problems(lab, chain):
