@@ -104,24 +104,24 @@ def tree_walk_org_domain(domain: str, fetch: RecordFetcher) -> OrgDomain:
     for name in targets:
         status, record = fetch(name)
         if status == "temperror":
-            steps.append(f"_dmarc.{name}: DNS error — organisational domain undetermined")
+            steps.append(f"org-domain walk: _dmarc.{name} DNS error — organisational domain undetermined")
             return OrgDomain(domain=d, org_domain=d, method="treewalk", steps=tuple(steps), temperror=True)
         if status != "found":
-            steps.append(f"_dmarc.{name}: no DMARC record")
+            steps.append(f"org-domain walk: _dmarc.{name} has no record")
             continue
         psd = getattr(record, "psd", "u")
         if psd == "n":
-            steps.append(f"_dmarc.{name}: psd=n — {name} is the organisational domain")
+            steps.append(f"org-domain walk: _dmarc.{name} says psd=n — {name} is the organisational domain")
             return OrgDomain(domain=d, org_domain=name, method="treewalk", steps=tuple(steps))
         if psd == "y":
             labels = d.split(".")
             org = ".".join(labels[-(len(name.split(".")) + 1):]) if len(labels) > len(name.split(".")) else name
-            steps.append(f"_dmarc.{name}: psd=y — public suffix domain; organisational domain {org}")
+            steps.append(f"org-domain walk: _dmarc.{name} says psd=y — a public suffix domain; organisational domain {org}")
             return OrgDomain(domain=d, org_domain=org, method="treewalk", steps=tuple(steps))
-        steps.append(f"_dmarc.{name}: record found")
+        steps.append(f"org-domain walk: _dmarc.{name} has a record")
         shortest = name
     org = shortest or d
-    steps.append(f"organisational domain: {org}" + ("" if shortest else " (no record anywhere: the name itself)"))
+    steps.append(f"organisational domain: {org}" + (" (the shortest name with a record)" if shortest else " (no record anywhere: the name itself)"))
     return OrgDomain(domain=d, org_domain=org, method="treewalk", steps=tuple(steps))
 
 

@@ -77,8 +77,18 @@ class Verdict:
             "steps": list(self.steps),
         }
 
-    def explain(self) -> str:
-        return "\n".join([f"Verdict: {self.disposition}", self.header, *(f"  {s}" for s in self.steps)])
+    def explain(self, detail: bool = False) -> str:
+        """The summary steps; with ``detail=True`` also each check's own trace."""
+        lines = [f"Verdict: {self.disposition}", self.header, *(f"  {s}" for s in self.steps)]
+        if detail:
+            lines += ["", "SPF (MAIL FROM):", *(f"  {x}" for x in self.spf.explain().splitlines())]
+            if self.spf_helo is not None:
+                lines += ["SPF (HELO):", *(f"  {x}" for x in self.spf_helo.explain().splitlines())]
+            for sig in self.dkim:
+                lines += [f"DKIM d={sig.domain}:", *(f"  {x}" for x in getattr(sig, "steps", ()))]
+            lines += ["ARC:", *(f"  {x}" for x in getattr(self.arc, "steps", ()) or (self.arc.result,))]
+            lines += ["DMARC:", *(f"  {x}" for x in self.dmarc.explain().splitlines())]
+        return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.explain()

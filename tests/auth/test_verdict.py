@@ -32,6 +32,9 @@ def test_legit_brand_mail_is_accepted(lab_dns):
     assert v.disposition == "accept"
     parsed = results.results_by_method(v.header)
     assert parsed["spf"][0] == "pass" and parsed["dkim"] == ["pass"] and parsed["dmarc"] == ["pass"]
+    text = v.explain(detail=True)
+    assert "brand.example TXT -> NOERROR: v=spf1 ip4:192.0.2.10 -all" in text  # SPF's DNS look-up
+    assert "policy p=reject (record at the From domain itself)" in text       # DMARC's reasoning
 
 
 def test_forged_from_from_a_foreign_address_is_rejected(lab_dns):
