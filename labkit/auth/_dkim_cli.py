@@ -83,7 +83,7 @@ def _verify(args: argparse.Namespace) -> int:
     from . import dkim
 
     raw = _read_message(args.file)
-    zones = args.zones if args.zones else None
+    zones = Path(args.zones) if args.zones else None
     with labkit.dns.LabDNS(zones) as lab:
         results = dkim.verify(raw, dns=lab, explain=args.explain)
     if args.json:

@@ -158,7 +158,8 @@ class DKIMResult:
     reason as a token (see the module docstring); ``reason``: the same in words.
     ``warnings`` lists risky but legal choices (``l=``, rsa-sha1, short keys,
     From not over-signed). ``steps`` is the verifier's trace. ``explanation`` is
-    set when ``verify(..., explain=True)``.
+    set when ``verify(..., explain=True)``. ``header_b`` is the first 8 characters
+    of ``b=`` (``header.b``, RFC 6008), which tells two signatures of one domain apart.
     """
 
     result: str
@@ -174,6 +175,7 @@ class DKIMResult:
     key_type: str = ""
     key_bits: int = 0
     index: int = 0
+    header_b: str = ""
     warnings: tuple[str, ...] = ()
     steps: tuple[str, ...] = ()
     explanation: DKIMExplanation | None = field(default=None, repr=False)
@@ -202,6 +204,7 @@ class DKIMResult:
             "key_type": self.key_type,
             "key_bits": self.key_bits,
             "index": self.index,
+            "header_b": self.header_b,
             "warnings": list(self.warnings),
             "steps": list(self.steps),
         }
@@ -467,6 +470,7 @@ def _verify_one(verifier: _Verifier, raw_value: bytes, idx: int, sig_header: tup
         identity=_text(sig.get(b"i")),
         canonicalization=_text(sig.get(b"c", b"simple/simple")),
         signed_headers=tuple(_text(h) for h in _split_h(sig.get(b"h", b""))),
+        header_b=_text(re.sub(rb"\s+", b"", sig.get(b"b", b""))[:8]),
     )
     try:
         dkim.validate_signature_fields(sig)

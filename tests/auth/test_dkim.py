@@ -82,6 +82,7 @@ def test_rfc8463_example_both_signatures_pass(lab):
         ("pass", "test", "rsa-sha256"),
     ]
     assert results[0].key_bits == 256 and results[1].key_bits == 1024
+    assert [r.header_b for r in results] == ["/gCrinpc", "F45dVWDf"]
 
 
 def test_rfc8463_seed_gives_the_published_key_and_signs_verifiably(lab):
