@@ -46,6 +46,8 @@ def test_start_twice_is_harmless_and_stop_frees_every_port(lab_dns):
         assert _port_closed(host, int(port)), d
     assert not root.exists()  # the temporary root is gone
     assert lab_dns.running  # a DNS the lab was given stays up
+    with lab:  # and the same object starts again (a re-run notebook)
+        assert lab.send(_msg(subject="again"), from_host="mail.brand.example").status == "sent"
 
 
 def test_every_service_listens_on_loopback_only(lab):
@@ -88,6 +90,8 @@ def test_sender_refuses_destinations_outside_the_lab(lab):
     res = lab.send(_msg(to="someone@gmail.com"), from_host="mail.brand.example")
     assert res.status == "refused"
     assert "not a lab destination" in res.reply
+    res = lab.send(_msg(), from_host="mail.brand.example", to_host="192.168.1.1")
+    assert res.status == "refused" and "not a lab address" in res.reply
     with pytest.raises(KeyError):
         lab.send(_msg(), from_host="smtp.gmail.com")
 
