@@ -27,6 +27,8 @@ QUALIFIERS = {"+": "pass", "-": "fail", "~": "softfail", "?": "neutral"}
 _MODIFIER = re.compile(r"^([a-zA-Z][a-zA-Z0-9_.\-]*)=(.*)$")
 _MECH = re.compile(r"^([+\-~?]?)([a-zA-Z][a-zA-Z0-9_.\-]*)(.*)$")
 _DUAL_CIDR = re.compile(r"^(.*?)(?:/(\d+))?(?://(\d+))?$")
+# RFC 7208 7.1: domain-end = ( "." toplabel [ "." ] ) / macro-expand
+_DOMAIN_END = re.compile(r"(?:\.(?:[0-9a-z]*[a-z][0-9a-z]*|[0-9a-z]+-[0-9a-z\-]*[0-9a-z])\.?|%\{[^}]*\})$", re.I)
 _MACRO = re.compile(r"%(?:\{([slodipvhcrtSLODIPVHCRT])(\d*)(r?)([.\-+,/_=]*)\}|(%)|(_)|(-))")
 
 
@@ -121,7 +123,8 @@ def is_spf_record(text: str) -> bool:
 
 
 def _valid_domain_spec(value: str) -> bool:
-    return bool(value) and not value.startswith(".") and ".." not in value.rstrip(".")
+    """RFC 7208 7.1 grammar: a macro-string (may be empty) then a domain-end."""
+    return bool(value) and _DOMAIN_END.search(value) is not None
 
 
 def _parse_cidr(rest: str, term: str, *, dual: bool) -> tuple[str, int | None, int | None]:
@@ -152,6 +155,8 @@ def parse_term(text: str) -> Term:
         if name in ("redirect", "exp"):
             if not value:
                 raise SPFSyntaxError(f"{name}= needs a domain")
+            if not _valid_domain_spec(value):
+                raise SPFSyntaxError(f"invalid domain in {text!r}")
         _check_macros(value, text)
         return Term(text=text, kind="modifier", name=name, value=value)
     m = _MECH.match(text)
@@ -336,6 +341,9 @@ class _Walker:
         self.mechanism: str | None = None
 
     def _dns(self, name: str, rdtype: str, *, count_void: bool = True) -> tuple[str, ...]:
+        labels = name.rstrip(".").split(".")
+        if len(name) > 253 or any(not x or len(x) > 63 for x in labels):
+            return ()  # not a name the DNS can hold: nothing there, and nothing asked
         answer = self.lookup(name, rdtype)
         if answer.rcode in ("TIMEOUT", "SERVFAIL", "REFUSED", "ERROR"):
             raise _Stop("temperror", f"DNS {answer.rcode} for {name} {rdtype}")

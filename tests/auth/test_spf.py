@@ -281,3 +281,43 @@ def test_to_dict_is_plain(lab_dns):
 def test_ipv4_mapped_ipv6_client_is_checked_as_ipv4(lab_dns):
     res = lspf.check("::ffff:192.0.2.10", "x@brand.example", "h", dns=lab_dns)
     assert (res.result, res.ip, res.trace_result) == ("pass", "192.0.2.10", "pass")
+
+
+FUZZ_TERMS = [
+    "a", "mx", "ptr", "ip4:192.0.2.10", "ip4:192.0.2.0/24", "ip6:2001:db8::/32", "-all", "~all", "?all",
+    "+all", "include:brand.example", "include:nospf.example", "include:ip4.spf.test", "a:mail.brand.example",
+    "mx:brand.example/24", "exists:%{i}._allow.exists.spf.test", "redirect=brand.example",
+    "redirect=ip4.spf.test", "exp=why.exp.spf.test", "a:nx.example", "ip4:192.0.2.300", "include:%{d2}",
+    "a/24", "a//64", "-ip4:192.0.2.10", "mx:%{o}", "ptr:brand.example", "a:%{l}.x.example",
+    "a:example.com:8080", "a:x.123", "redirect=foo", "INCLUDE:BRAND.EXAMPLE", "-MX", "ip4:192.0.2.0/33",
+    "a/33", "exists:", "include:", "all:x", "ip4:192.0.2.10/032", "exp=", "%{x}", "a:%{ir}.x.example",
+    "ip4:0192.0.2.1", "a:.example", "unknown=1",
+]
+
+
+def test_random_records_pyspf_and_walker_agree(lab_dns):
+    """Cross-check on 300 seeded random records (second implementation: spf_record.walk).
+
+    The one known difference: pyspf's strict mode makes a repeated *unknown* modifier a
+    permerror, while RFC 7208 6 says unknown modifiers are ignored. The result reported
+    is pyspf's; the reason says where the trace ended."""
+    import random
+
+    rng = random.Random(2026)
+    for _ in range(300):
+        terms = [rng.choice(FUZZ_TERMS) for _ in range(rng.randint(0, 6))]
+        record = " ".join(["v=spf1", *terms])
+        ip = rng.choice(["192.0.2.10", "192.0.2.100", "203.0.113.66", "2001:db8:2::10", "192.0.2.103"])
+        res = lspf.evaluate_identity(ip, "user@x.brand.example", "h.example", "mailfrom", dns=lab_dns,
+                                     record=record)
+        if terms.count("unknown=1") > 1:
+            continue
+        assert res.result == res.trace_result, (record, ip, res.result, res.trace_result)
+
+
+def test_known_difference_is_shown_not_hidden(lab_dns):
+    res = lspf.evaluate_identity("192.0.2.10", "u@brand.example", "h", "mailfrom", dns=lab_dns,
+                                 record="v=spf1 ip4:192.0.2.10 foo=1 foo=2 -all")
+    assert res.result == "permerror"       # pyspf, strict
+    assert res.trace_result == "pass"      # RFC 7208 6: unknown modifiers are ignored
+    assert "trace reached pass" in res.reason
