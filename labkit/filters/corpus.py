@@ -118,12 +118,12 @@ class Corpus(Sequence):
         return iter(self.messages)
 
     def counts(self) -> dict[str, int]:
-        """Messages per folder, plus ``ham``, ``spam``, ``total`` and ``corrupted``."""
+        """Messages per folder, plus ``ham_total``, ``spam_total``, ``total`` and ``corrupted``."""
         out: dict[str, int] = {}
         for m in self.messages:
             out[m.folder] = out.get(m.folder, 0) + 1
-        out["ham"] = sum(1 for m in self.messages if not m.spam)
-        out["spam"] = sum(1 for m in self.messages if m.spam)
+        out["ham_total"] = sum(1 for m in self.messages if not m.spam)
+        out["spam_total"] = sum(1 for m in self.messages if m.spam)
         out["total"] = len(self.messages)
         out["corrupted"] = len(self.problems)
         return out
@@ -139,7 +139,7 @@ class Corpus(Sequence):
     def __repr__(self) -> str:
         c = self.counts()
         return (
-            f"<Corpus {c['total']} messages ({c['ham']} ham, {c['spam']} spam), "
+            f"<Corpus {c['total']} messages ({c['ham_total']} ham, {c['spam_total']} spam), "
             f"{c['corrupted']} skipped, from {self.source}>"
         )
 
@@ -153,7 +153,7 @@ class Corpus(Sequence):
         return (
             f"<b>SpamAssassin corpus</b> from <code>{self.source}</code>"
             f"<table><tr><th>folder</th><th>messages</th><th>label</th></tr>{rows}</table>"
-            f"<p>{c['ham']} ham, {c['spam']} spam; {c['corrupted']} skipped</p>"
+            f"<p>{c['ham_total']} ham, {c['spam_total']} spam; {c['corrupted']} skipped</p>"
             + (f"<ul>{bad}</ul>" if bad else "")
         )
 

@@ -1,0 +1,148 @@
+"""The Bayes family: formulas on hand-computed examples, save/load, unlearn, incremental."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import chi2
+
+import labkit.filters as F
+from labkit.filters.bayes import chi2q, log_chi2_tails
+
+HAM = [["meeting", "money", "agenda"], ["meeting", "lunch"]]
+SPAM = [["free", "money", "cash"], ["free", "cash", "viagra"]]
+
+
+def _train(f):
+    for t in HAM:
+        f.learn_tokens(t, False)
+    for t in SPAM:
+        f.learn_tokens(t, True)
+    return f
+
+
+def test_untrained_filters_are_neutral():
+    for f in (F.Graham(), F.Robinson(), F.Fisher(), F.Multinomial(), F.SklearnNB()):
+        assert f.score(b"Subject: hi\n\nhello") == 0.5
+
+
+def test_graham_by_hand():
+    f = _train(F.Graham(min_count=1))
+    # free: g=0, b=2 -> 1/(0+1) = 1, clamped to 0.99; meeting: 0 -> 0.01
+    assert f.probability("free") == 0.99 and f.probability("meeting") == 0.01
+    # money: g = 2*1 = 2 -> min(1, 2/2) = 1; b = 1 -> 1/2; p = 0.5 / 1.5
+    assert f.probability("money") == pytest.approx(1 / 3)
+    expected = (0.99 * (1 / 3)) / (0.99 * (1 / 3) + 0.01 * (2 / 3))
+    assert f.score_tokens(["free", "money"]) == pytest.approx(expected)
+    # unknown tokens count as 0.4
+    expected = (0.99 * 0.4) / (0.99 * 0.4 + 0.01 * 0.6)
+    assert f.score_tokens(["free", "neverseen"]) == pytest.approx(expected)
+    # with the default min_count of 5, two sightings are not enough
+    assert F.Graham().probability("free") == 0.4
+
+
+def test_robinson_by_hand():
+    f = _train(F.Robinson())
+    s, x = 0.45, 0.5
+    f_free = (s * x + 2 * 1.0) / (s + 2)
+    f_agenda = (s * x + 1 * 0.0) / (s + 1)
+    assert f.probability("free") == pytest.approx(f_free)
+    # one clue: P = f, Q = 1 - f, S = 2f - 1, score = f
+    assert f.score_tokens(["free", "money"]) == pytest.approx(f_free)  # money: p = 0.5, ignored
+    P = 1 - math.sqrt((1 - f_free) * (1 - f_agenda))
+    Q = 1 - math.sqrt(f_free * f_agenda)
+    assert f.score_tokens(["free", "agenda"]) == pytest.approx((1 + (P - Q) / (P + Q)) / 2)
+
+
+def test_chi2_tails_against_scipy():
+    for x2, v in [(0.5, 2), (3.0, 4), (50.0, 10), (300.0, 6), (2000.0, 300), (10.0, 300)]:
+        # the plain series underflows to 0 beyond e^-745; the log version does not
+        assert chi2q(x2, v) == pytest.approx(chi2.sf(x2, v), rel=1e-9, abs=1e-300 if x2 < 1400 else 1e-200)
+        q, p = log_chi2_tails(x2, v)
+        assert q == pytest.approx(chi2.logsf(x2, v), rel=1e-9, abs=1e-12)
+        assert p == pytest.approx(chi2.logcdf(x2, v), rel=1e-9, abs=1e-12)
+
+
+def test_fisher_by_hand_with_scipy():
+    f = _train(F.Fisher())
+    s, x = 0.45, 0.5
+    fs = [(s * x + 2) / (s + 2), (s * x + 0) / (s + 2), (s * x + 2) / (s + 2)]  # free, meeting, cash
+    H = chi2.sf(-2 * sum(math.log(p) for p in fs), 2 * len(fs))
+    S = chi2.sf(-2 * sum(math.log(1 - p) for p in fs), 2 * len(fs))
+    assert f.score_tokens(["free", "meeting", "cash"]) == pytest.approx((1 + H - S) / 2)
+    # cutoffs and the unsure band
+    assert (f.status(0.1), f.status(0.5), f.status(0.95)) == ("ham", "unsure", "spam")
+
+
+def test_multinomial_matches_scikit_learn():
+    from sklearn.naive_bayes import MultinomialNB
+
+    f = _train(F.Multinomial())
+    vocab = sorted({t for doc in HAM + SPAM for t in doc})
+    X = np.array([[doc.count(w) for w in vocab] for doc in HAM + SPAM])
+    y = np.array([0] * len(HAM) + [1] * len(SPAM))
+    nb = MultinomialNB(alpha=1.0).fit(X, y)
+    for doc in (["free", "free", "meeting"], ["lunch", "money"], ["cash", "unknownword"]):
+        row = np.array([[doc.count(w) for w in vocab]])
+        assert f.score_tokens(doc) == pytest.approx(nb.predict_proba(row)[0, 1])
+
+
+def test_unlearn_restores_counts():
+    f = _train(F.Fisher())
+    before = {k: list(v) for k, v in f.counts.items()}
+    f.learn_tokens(["free", "brandnew"], True)
+    f.unlearn_tokens(["free", "brandnew"], True)
+    assert f.counts == before and (f.nham, f.nspam) == (2, 2)
+    m = _train(F.Multinomial())
+    totals = list(m.total)
+    m.learn_tokens(["x", "x", "free"], False)
+    m.unlearn_tokens(["x", "x", "free"], False)
+    assert m.total == totals and "x" not in m.counts
+
+
+def test_incremental_equals_batch(subset):
+    a, b = F.Fisher(), F.Fisher()
+    a.train(subset[:200])
+    for m in subset[:100]:
+        b.learn(m.raw, m.spam)
+    b.train(subset[100:200])
+    assert a.counts == b.counts
+    assert [a.score(m.raw) for m in subset[200:220]] == [b.score(m.raw) for m in subset[200:220]]
+
+
+@pytest.mark.parametrize("kind", ["graham", "robinson", "fisher", "multinomial", "sklearn"])
+@pytest.mark.parametrize("suffix", [".json", ".json.gz"])
+def test_save_load_round_trip(kind, suffix, subset, tmp_path):
+    params = {"strength": 0.3} if kind in ("robinson", "fisher") else {}
+    f = F.make(kind, **params).train(subset[:150])
+    path = f.save(tmp_path / f"model{suffix}")
+    g = F.load_filter(path)
+    assert type(g) is type(f) and (g.nham, g.nspam) == (f.nham, f.nspam)
+    if params:
+        assert g.strength == 0.3
+    test = subset[150:190]
+    assert [g.score(m.raw) for m in test] == pytest.approx([f.score(m.raw) for m in test], abs=1e-12)
+    # the loaded filter keeps learning
+    g.learn(test[0].raw, test[0].spam)
+
+
+def test_load_rejects_other_files(tmp_path):
+    from labkit.errors import UsageError
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"kind": "fisher"}')
+    with pytest.raises(UsageError):
+        F.load_filter(bad)
+    bad.write_bytes(b"\x80\x04not json")
+    with pytest.raises(UsageError):
+        F.load_filter(bad)
+
+
+def test_explain_lists_decisive_tokens():
+    f = _train(F.Fisher())
+    e = f.explain(b"Subject: x\n\nfree cash meeting")
+    tokens = [t for t, _ in e.clues]
+    assert tokens[:2] != [] and {"free", "cash", "meeting"} <= set(tokens)
+    assert "free" in str(e) and "<table>" in e._repr_html_()

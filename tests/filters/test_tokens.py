@@ -1,0 +1,130 @@
+"""The tokenizer on tricky MIME, and every filter on bad input (a score, never an exception)."""
+
+from __future__ import annotations
+
+import base64
+import quopri
+import random
+
+import pytest
+
+import labkit.filters as F
+from labkit.filters.tokens import decode_header_value, tokenize
+
+
+def test_headers_prefixed_and_client_address():
+    raw = (b"Received: from x.example ([198.51.100.150]) by mx.corp.example\n"
+           b"Received: from inner ([10.1.2.3]) by x.example\n"
+           b"From: Alice <alice@corp.example>\nSubject: Quarterly Report\n\nbody text here\n")
+    t = tokenize(raw)
+    assert "subject:quarterly" in t and "subject:report" in t
+    assert "from:corp.example" in t and "from:alice" in t
+    # the topmost Received header names the receiving hop's client
+    assert "received:ip:198.51.100.150" in t and "received:ip:198.51.100" in t
+    assert "received:ip:10.1.2.3" not in t
+    assert "header:received" in t and "body" in t and "text" in t and "here" in t
+
+
+def test_base64_and_quoted_printable_parts_are_decoded():
+    text = "Meeting moved to Thursday afternoon"
+    b64 = base64.encodebytes(text.encode()).decode()
+    qp = quopri.encodestring("Caf\u00e9 r\u00e9sum\u00e9 discussion ".encode("latin-1") * 8).decode()
+    raw = (
+        'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="XYZ"\n\npreamble\n'
+        f"--XYZ\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n{b64}\n"
+        f"--XYZ\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n{qp}\n"
+        "--XYZ--\nepilogue\n"
+    ).encode()
+    t = tokenize(raw)
+    for w in ("meeting", "moved", "thursday", "afternoon", "café", "résumé", "discussion"):
+        assert w in t, w
+    assert "preamble" not in t and "epilogue" not in t
+    # the encoded forms are not tokens
+    assert b64.split()[0].lower() not in t
+
+
+def test_rfc2047_subject_and_charsets():
+    assert decode_header_value("=?utf-8?B?w4lsw6h2ZQ==?= =?iso-8859-1?Q?caf=E9?=") == "Élève café"
+    assert decode_header_value("=?x-bogus?Q?caf=E9?=") == "café"  # unknown charset -> latin-1
+    raw = "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=\n\n".encode()
+    t = tokenize(raw)
+    assert "subject:grüße" in t and "subject:köln" in t
+    jp = "Content-Type: text/plain; charset=shift_jis\n\n".encode() + "日本語 テキスト abc".encode("shift_jis")
+    assert "日本語" in tokenize(jp)
+
+
+def test_html_reduced_to_text_with_tag_and_url_tokens():
+    raw = (b"Content-Type: text/html\n\n<html><head><style>.hidden{display:none}</style>"
+           b"<script>var secretword = 1;</script></head><body><p>Cheap&nbsp;watches &amp; more</p>"
+           b'<!-- commentword --><a href="http://www.shop.attacker.test/x">visit</a>'
+           b'<img src="http://198.51.100.7/p.gif"><form action="http://evil.test/f"></form></body></html>')
+    t = tokenize(raw)
+    assert {"cheap", "watches", "more", "visit"} <= set(t)
+    assert "secretword" not in t and "commentword" not in t and "hidden" not in t
+    assert {"tag:img", "tag:form", "attr:action"} <= set(t)
+    assert {"url:shop.attacker.test", "url:attacker.test", "url:ip", "url:evil.test"} <= set(t)
+
+
+def test_nested_multipart_and_attached_message():
+    inner = b"Subject: inner\n\nforwarded words inside"
+    raw = (
+        b'Content-Type: multipart/mixed; boundary="a"\n\n--a\n'
+        b'Content-Type: multipart/alternative; boundary="b"\n\n--b\nContent-Type: text/plain\n\nalternative plain\n--b--\n'
+        b"--a\nContent-Type: message/rfc822\n\n" + inner + b"\n"
+        b'--a\nContent-Type: image/png; name="photo.png"\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n--a--\n'
+    )
+    t = tokenize(raw)
+    assert {"alternative", "plain", "forwarded", "inside", "part:image/png", "part:filename:png"} <= set(t)
+
+
+def test_long_words_summarised():
+    t = tokenize(b"\n\n" + b"a" * 45 + b" short")
+    assert "skip:a 40" in t and "short" in t
+
+
+BAD_INPUTS = {
+    "empty": b"",
+    "whitespace": b"\n\n\n",
+    "binary": bytes(random.Random(5).randrange(256) for _ in range(20000)),
+    "nul bytes": b"\x00" * 1000,
+    "undecodable charset": b"Content-Type: text/plain; charset=utf-7\n\n+ZeVnLIqe-\xff\xfe broken",
+    "unknown charset": b"Content-Type: text/plain; charset=\"klingon-8\"\n\n\xe9\xe8 text",
+    "malformed mime": b"Content-Type: multipart/mixed; boundary=\n\n--\n--\nContent-Type: text/html\n\n<a href=",
+    "unclosed boundary": b'Content-Type: multipart/mixed; boundary="z"\n\n--z\nContent-Type: text/plain\n\nhello',
+    "bad base64": b"Content-Transfer-Encoding: base64\n\n!!!@@@***",
+    "header only": b"Subject: only a header",
+    "deep nesting": b"".join(
+        f'Content-Type: multipart/mixed; boundary="n{i}"\n\n--n{i}\n'.encode() for i in range(60)
+    ) + b"Content-Type: text/plain\n\ndeep",
+    "str input": "Subject: text\n\nnot bytes",
+}
+
+
+@pytest.fixture(scope="module")
+def trained(subset):
+    filters = [F.Graham(), F.Robinson(), F.Fisher(), F.Multinomial(), F.SklearnNB()]
+    for f in filters:
+        f.train(subset[:150])
+    return filters
+
+
+@pytest.mark.parametrize("name", list(BAD_INPUTS))
+def test_bad_input_gives_a_score(name, trained):
+    raw = BAD_INPUTS[name]
+    assert isinstance(tokenize(raw), list)
+    for f in trained:
+        s = f.score(raw if isinstance(raw, bytes) else raw.encode())
+        assert 0.0 <= s <= 1.0, (type(f).__name__, s)
+
+
+def test_ten_megabyte_message(trained):
+    line = b"lorem ipsum dolor sit amet consectetur adipiscing elit " * 2 + b"\n"
+    raw = b"Subject: huge\nContent-Type: text/plain\n\n" + line * (10_000_000 // len(line) + 1)
+    assert len(raw) > 10_000_000
+    t = tokenize(raw)
+    assert "lorem" in t
+    assert len(t) < 100_000  # capped: only the first MAX_BYTES of text are read
+    for f in trained:
+        assert 0.0 <= f.score(raw) <= 1.0
+    scorer = F.SpamScorer(trained[2])
+    assert scorer.judge(raw).status in ("ham", "unsure", "spam")
