@@ -461,6 +461,10 @@ def check(header_from: str | None, *, spf: Any = None, dkim: Any = (), dns: Any,
         return DMARCResult(result="pass", policy=policy, disposition="none",
                            reason=f"aligned {how} pass", steps=tuple(steps), **common)
     disposition = policy
+    pct = rec.tags.get("pct", "")
+    if pct.isdigit() and int(pct) < 100 and policy != "none":
+        steps.append(f"pct={pct} is ignored (removed by RFC 9989); an RFC 7489 receiver would apply "
+                     f"{policy} to {pct}% of failing mail and {_WEAKER[policy]} to the rest")
     if rec.t:
         disposition = _WEAKER[policy]
         steps.append(f"t=y (testing): {policy} applied as {disposition}")

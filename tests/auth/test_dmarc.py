@@ -150,3 +150,10 @@ def test_unusable_from_never_passes(lab_dns):
     assert res.result == "permerror"
     assert res.disposition == "reject"
     assert "2 From fields" in res.reason
+
+
+def test_pct_is_explained_not_applied(lab_dns):
+    res = dmarc.check("pct.dmarc.test", spf=spf("fail", "pct.dmarc.test"), dns=lab_dns, method="psl")
+    assert res.disposition == "reject"
+    assert any("pct=50" in s and "RFC 7489" in s for s in res.steps)
+    assert any("removed" in w for w in res.record.warnings)
