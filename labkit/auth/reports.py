@@ -175,7 +175,8 @@ def to_record(obj: Any, **overrides: Any) -> EvaluationRecord:
     ``header_from``, ``envelope_from`` (or ``mail_from``), ``spf_domain``,
     ``spf_result``, ``dkim`` (list of (domain, selector, result) or dicts, or
     ``dkim_domain``/``dkim_selector``/``dkim_result``), ``disposition``,
-    ``dmarc_result``, optionally ``dkim_aligned``/``spf_aligned`` (else relaxed
+    ``dmarc_result`` (a pass with disposition none is reported as RFC 9990's
+    ``pass``), optionally ``dkim_aligned``/``spf_aligned`` (else relaxed
     alignment is computed with the PSL), ``reasons`` and ``timestamp``; or a :class:`labkit.auth.Verdict` (then pass ``source_ip`` if
     its SPF result does not carry it). Bad values are repaired and listed in
     ``problems``; this never raises.
@@ -208,6 +209,8 @@ def to_record(obj: Any, **overrides: Any) -> EvaluationRecord:
         spf_aligned = spf_res == "pass" and _relaxed(spf_domain, header_from)
     disposition = _get(merged, "disposition", default="none")
     disposition = _FROM_VERDICT.get(str(disposition).lower(), disposition)
+    if str(disposition).lower() == "none" and dmarc_result == "pass":
+        disposition = "pass"  # RFC 9990: mail that passed DMARC (RFC 7489 wrote "none")
     reasons = []
     for item in _get(merged, "reasons", default=()) or ():
         kind, comment = (item, "") if isinstance(item, str) else (list(item) + [""])[:2]

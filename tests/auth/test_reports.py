@@ -109,6 +109,7 @@ def test_build_groups_and_validates():
     assert phish.find("d:row/d:policy_evaluated/d:spf", NS).text == "fail"
     assert phish.find("d:auth_results/d:dkim/d:selector", NS).text == "evil"
     good = records[0]
+    assert good.find("d:row/d:policy_evaluated/d:disposition", NS).text == "pass"  # RFC 9990's word
     assert good.find("d:row/d:policy_evaluated/d:dkim", NS).text == "pass"
     assert good.find("d:identifiers/d:envelope_from", NS).text == "brand.example"
     listed = records[2]
