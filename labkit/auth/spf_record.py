@@ -11,6 +11,7 @@ Introduced in lab 03 (SPF).
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 import urllib.parse
@@ -250,6 +251,19 @@ class MacroContext:
     sender: str
     ip: str
     helo: str
+    ptr_names: Callable[[], list[str]] | None = None  # validated PTR names, for %{p}
+
+    def p_macro(self, domain: str) -> str:
+        """RFC 7208 7.3: a validated name of the client, preferring ``domain`` or below it."""
+        names = self.ptr_names() if self.ptr_names else []
+        low = domain.lower()
+        for n in names:
+            if n.lower() == low:
+                return n
+        for n in names:
+            if n.lower().endswith("." + low):
+                return n
+        return names[0] if names else "unknown"
 
     @property
     def local(self) -> str:
@@ -282,7 +296,7 @@ def expand(spec: str, ctx: MacroContext, domain: str) -> str:
         values = {
             "s": ctx.sender, "l": ctx.local, "o": ctx.sender_domain, "d": domain,
             "i": ctx.ip_macro(), "v": "ip6" if ip.version == 6 else "in-addr",
-            "h": ctx.helo, "p": "unknown", "c": str(ip), "r": "unknown", "t": "0",
+            "h": ctx.helo, "p": ctx.p_macro(domain) if low == "p" else "", "c": str(ip), "r": "unknown", "t": "0",
         }
         value = values[low]
         parts = re.split("[" + re.escape(delims or ".") + "]", value)
@@ -333,12 +347,22 @@ LookupFn = Callable[[str, str], Lookup]
 
 class _Walker:
     def __init__(self, ctx: MacroContext, lookup: LookupFn):
-        self.ctx = ctx
         self.lookup = lookup
         self.steps: list[TraceStep] = []
         self.count = 0
         self.void = 0
         self.mechanism: str | None = None
+        self._ptrs: list[str] | None = None
+        self.ctx = dataclasses.replace(ctx, ptr_names=self.validated_ptrs)
+
+    def validated_ptrs(self, fresh: bool = False) -> list[str]:
+        """PTR names of the client (at most 10) whose addresses include it (RFC 7208 5.5)."""
+        if self._ptrs is None or fresh:
+            ip = ipaddress.ip_address(self.ctx.ip)
+            names = [n.rstrip(".") for n in self._dns(ip.reverse_pointer, "PTR")][:MAX_MX_OR_PTR]
+            self._ptrs = [n for n in names
+                          if ip in [ipaddress.ip_address(a) for a in self._addresses(n)]]
+        return self._ptrs
 
     def _dns(self, name: str, rdtype: str, *, count_void: bool = True) -> tuple[str, ...]:
         labels = name.rstrip(".").split(".")
@@ -413,11 +437,8 @@ class _Walker:
             found = self._dns(target, "A")
             return bool(found), f"{target} A {'exists' if found else 'does not exist'}"
         if name == "ptr":
-            ip = ipaddress.ip_address(ctx.ip)
-            names = [n.rstrip(".") for n in self._dns(ip.reverse_pointer, "PTR")][:MAX_MX_OR_PTR]
-            for n in names:
-                if (n.lower() == target.lower() or n.lower().endswith("." + target.lower())) and \
-                        ctx.ip in [str(ipaddress.ip_address(a)) for a in self._addresses(n)]:
+            for n in self.validated_ptrs(fresh=True):  # each ptr term looks up again
+                if n.lower() == target.lower() or n.lower().endswith("." + target.lower()):
                     return True, f"validated PTR {n} is within {target}"
             return False, f"no validated PTR name within {target}"
         if name == "include":

@@ -33,6 +33,7 @@ bob      A   192.0.2.66
 mail-a   A   192.0.2.129
 mail-b   A   192.0.2.130
 www      CNAME example.com.
+amy.example.com.allow A 127.0.0.2
 @        TXT "v=spf1 -all"
 $ORIGIN example.org.
 @        SOA ns.example.com. hostmaster.example.com. 1 3600 600 86400 300
@@ -71,6 +72,9 @@ RFC7208_A1 = [
     ("v=spf1 ptr -all", "192.0.2.140", "fail"),
     ("v=spf1 ip4:192.0.2.128/28 -all", "192.0.2.129", "pass"),
     ("v=spf1 ip4:192.0.2.128/28 -all", "192.0.2.65", "fail"),
+    # not in A.1: the %{p} macro (validated client name), worked out by hand from the zone
+    ("v=spf1 exists:%{p}.allow.example.com -all", "192.0.2.65", "pass"),
+    ("v=spf1 exists:%{p}.allow.example.com -all", "192.0.2.66", "fail"),
 ]
 
 
