@@ -147,9 +147,10 @@ def inspect(
 ) -> Inspection:
     """Read a message's envelope, identity headers and Received chain.
 
-    ``receivers`` names our own server(s). The trusted hop is the topmost Received
-    line, provided our server wrote it (its ``by`` names one of ``receivers``);
-    every line below it was written by someone else and is only a claim.
+    ``receivers`` names our own server(s). Reading from the top, the lines our
+    servers wrote (their ``by`` names one of ``receivers``) form a run; the lowest
+    line of that run is where the mail entered our network, and its client address
+    is the trusted fact. Every line below it was written by someone else: a claim.
 
     Introduced in lab 01 (anatomy of a mail).
     """
@@ -162,18 +163,23 @@ def inspect(
     trusted = None
     for hop in hops:
         if hop.by in ours:
+            if trusted is not None:
+                steps.append(f"hop {trusted} came from inside: look one line further down.")
             trusted = hop.index
             steps.append(
                 f"hop {hop.index}: written by {hop.by}, one of ours; the client it saw was "
                 f"{hop.client_ip} (reverse name {hop.rdns or 'none'}, HELO {hop.helo})."
             )
+        elif trusted is None:
+            steps.append(f"hop {hop.index}: 'by {hop.by}' is not our server; skip it.")
+        else:
             break
-        steps.append(f"hop {hop.index}: 'by {hop.by}' is not our server; skip it.")
     if trusted is None:
         steps.append("no Received line was written by our server: nothing here is verified.")
-    elif trusted > 0:
+    else:
         steps.append(
-            f"{trusted} line(s) above it were added after our server (inside our own network)."
+            f"hop {trusted} is where the mail entered our network: {hops[trusted].client_ip} "
+            "is the one fact our own server observed."
         )
     if len(hops) > (trusted or 0) + 1:
         steps.append("the lines below it were written before our server saw the mail: claims only.")

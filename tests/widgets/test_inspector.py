@@ -63,3 +63,21 @@ def test_no_received_lines():
     result = lk.widgets.inspector.inspect(msg)
     assert result.hops == () and result.client_ip is None
     assert result.to_dict()["headers"]["From"] == "a@b.example"
+
+
+def test_internal_hops_lead_to_the_entry_point():
+    # our MX hands the mail to an internal store, which adds its own line on top
+    raw = (
+        b"Received: from mx.corp.example (mx.corp.example [203.0.113.25]) by store.corp.example"
+        b" with LMTP; Sat, 28 Nov 2026 10:00:01 +0000\r\n"
+        b"Received: from helo.bot (unknown [198.51.100.150]) by mx.corp.example with ESMTP;"
+        b" Sat, 28 Nov 2026 10:00:00 +0000\r\n"
+        b"Received: from a (b [192.0.2.1]) by relay.example; Sat, 28 Nov 2026 09:00:00 +0000\r\n"
+        b"From: x@y.example\r\n\r\nbody\r\n"
+    )
+    result = lk.widgets.inspector.inspect(raw, receivers=("mx.corp.example", "store.corp.example"))
+    assert result.trusted == 1
+    assert result.client_ip == "198.51.100.150"
+    assert result.trusted_hop.rdns == "unknown"
+    only_mx = lk.widgets.inspector.inspect(raw, receivers="mx.corp.example")
+    assert only_mx.trusted == 1
