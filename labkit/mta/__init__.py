@@ -12,6 +12,7 @@ Introduced in lab 02 (forged mail and which header to trust).
 
 from __future__ import annotations
 
+from . import demo, sender
 from .accounts import Accounts, default_password
 from .clock import LabClock
 from .esp import ESP
@@ -29,6 +30,8 @@ from .submission import Submission
 
 __all__ = [
     "Lab",
+    "demo",
+    "sender",
     "send",
     "make_message",
     "SendResult",

@@ -102,6 +102,12 @@ class EventLog:
             and all(e.get(k) == v for k, v in match.items())
         ]
 
+    def to_frame(self, **filters: Any) -> Any:
+        """The (filtered) events as a pandas DataFrame, for a notebook table."""
+        import pandas as pd
+
+        return pd.DataFrame(self.entries(**filters))
+
     def sessions(self, host: str | None = None) -> dict[str, list[dict[str, Any]]]:
         """Events grouped by session id, in order."""
         out: dict[str, list[dict[str, Any]]] = {}

@@ -100,6 +100,8 @@ def test_event_log_is_json_lines_with_decisions_and_reasons(lab):
     session = lab.events.entries(session=rcpt[-1]["session"])
     assert [e["event"] for e in session][:3] == ["connect", "fcrdns", "dnsbl"]
     json.dumps(lines)  # plain data
+    frame = lab.events.to_frame(host="mx.corp.example", event="rcpt")
+    assert list(frame["decision"]) == [e["decision"] for e in lines if e["event"] == "rcpt"]
 
 
 def test_block_and_allow_lists(lab_dns):
