@@ -18,6 +18,8 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
+from ._fallback import TextFallback
+
 log = logging.getLogger(__name__)
 
 __all__ = ["AlignmentExplorer"]
@@ -34,7 +36,7 @@ def _domain_of(identity: str) -> str:
     return text.rpartition("@")[2].lower().rstrip(".")
 
 
-class AlignmentExplorer(widgets.VBox):
+class AlignmentExplorer(TextFallback, widgets.VBox):
     """Explore DMARC identifier alignment.
 
     ``.value`` is a dict with keys ``header_from``, ``mail_from``, ``dkim_domain``,
@@ -193,12 +195,3 @@ class AlignmentExplorer(widgets.VBox):
         )
         self._view.value = f"<table>{rows}</table>"
         log.debug("AlignmentExplorer: %s", self.verdict)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict | None:
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is not None:  # the whole text where no widget can be drawn (CI logs)
-            bundle["text/plain"] = self.text
-        return bundle
-
-    def __repr__(self) -> str:
-        return self.text

@@ -21,6 +21,8 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
+from ._fallback import TextFallback
+
 log = logging.getLogger(__name__)
 
 __all__ = ["DKIMCanonViewer", "visible"]
@@ -43,7 +45,7 @@ def _wire(value: str) -> bytes:
     return raw
 
 
-class DKIMCanonViewer(widgets.VBox):
+class DKIMCanonViewer(TextFallback, widgets.VBox):
     """Show the canonical headers and body of each DKIM signature, and both body hashes.
 
     ``DKIMCanonViewer(signed_message, dns=lab_dns)``. ``.value`` is the message text
@@ -124,12 +126,3 @@ class DKIMCanonViewer(widgets.VBox):
             )
         self._view.value = "".join(parts)
         log.debug("DKIMCanonViewer: %s", [r.result for r in self.results])
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict | None:
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is not None:  # the whole text where no widget can be drawn (CI logs)
-            bundle["text/plain"] = self.text
-        return bundle
-
-    def __repr__(self) -> str:
-        return self.text

@@ -20,6 +20,8 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
+from ._fallback import TextFallback
+
 log = logging.getLogger(__name__)
 
 __all__ = ["SPFStepper", "Row", "rows_of"]
@@ -121,7 +123,7 @@ def rows_of(result: Any) -> tuple[Row, ...]:
     return tuple(rows)
 
 
-class SPFStepper(widgets.VBox):
+class SPFStepper(TextFallback, widgets.VBox):
     """Step through an SPF check: ``SPFStepper(lk.auth.spf.check(...))``.
 
     ``.value`` is the number of steps revealed (0 = none yet; ``len(.rows)`` = all,
@@ -203,12 +205,9 @@ class SPFStepper(widgets.VBox):
         shown = [row.text(i, i == value) for i, row in enumerate(self.rows[:value], 1)]
         return "\n".join([self._header(), *shown, *self._footer(value)])
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict | None:
+    def _plain_text(self) -> str:
         # where no widget can be drawn (CI logs, nbgrader feedback), show every step
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is not None:
-            bundle["text/plain"] = self._text_at(len(self.rows))
-        return bundle
+        return self._text_at(len(self.rows))
 
     def _render(self, _change: Any = None) -> None:
         self._back.disabled = self.value == 0
@@ -231,6 +230,3 @@ class SPFStepper(widgets.VBox):
             f"{''.join(body)}</table><p>{footer}</p></div>"
         )
         log.debug("SPFStepper at step %d of %d", self.value, len(self.rows))
-
-    def __repr__(self) -> str:
-        return self.text
