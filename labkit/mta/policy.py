@@ -108,12 +108,23 @@ class Policy:
     def on_data(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes) -> str:
         return "250 OK"
 
+    async def _call(self, server: Any, step: str, func: Any, *args: Any) -> Any:
+        """Run a policy step in the worker threads; a crash becomes a 451, never a 250."""
+        try:
+            return await server.lab_server.run_blocking(func, *args)
+        except Exception as exc:  # noqa: BLE001 - reported to the client and the log
+            log.exception("%s: policy step %s failed", self.hostname, step)
+            ctx = getattr(server, "lab_ctx", None)
+            self.event(ctx, "error", step=step, decision="defer",
+                       reason=f"{type(exc).__name__}: {exc}")
+            return "451 4.3.0 Local error in processing; try again later"
+
     # -- aiosmtpd hooks -------------------------------------------------------------
     async def handle_CONNECT(self, server: Any, session: Any, client_ip: str) -> str:
         sid = self.lab.events.new_session(self.hostname)
         server.lab_ctx = Context(session=sid, client_ip=client_ip)
         self.event(server.lab_ctx, "connect", peer=str(session.peer[0]))
-        return await server.lab_server.run_blocking(self.on_connect, server.lab_ctx)
+        return await self._call(server, "connect", self.on_connect, server.lab_ctx)
 
     async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
                           responses: list[str]) -> list[str]:
@@ -138,7 +149,7 @@ class Policy:
     async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
                           mail_options: list[str]) -> str:
         ctx = self._sync_auth(server, session)
-        reply = await server.lab_server.run_blocking(self.on_mail, ctx, address)
+        reply = await self._call(server, "mail", self.on_mail, ctx, address)
         if reply.startswith("250"):
             envelope.mail_from = address
             envelope.mail_options.extend(mail_options)
@@ -152,9 +163,8 @@ class Policy:
             self.event(ctx, "rcpt", rcpt=address, decision="defer",
                        reason=f"more than {limit} recipients")
             return "452 4.5.3 Too many recipients"
-        reply = await server.lab_server.run_blocking(
-            self.on_rcpt, ctx, address, list(envelope.rcpt_tos)
-        )
+        reply = await self._call(server, "rcpt", self.on_rcpt, ctx, address,
+                                 list(envelope.rcpt_tos))
         if reply.startswith("250"):
             envelope.rcpt_tos.append(address)
             envelope.rcpt_options.extend(rcpt_options)
@@ -167,9 +177,8 @@ class Policy:
             self.event(ctx, "data", decision="reject",
                        reason="bare LF, bare CR or NUL in DATA (SMTP smuggling defence)")
             return "550 5.6.11 Bare LF, bare CR or NUL in message; use CRLF line endings"
-        return await server.lab_server.run_blocking(
-            self.on_data, ctx, envelope.mail_from or "", list(envelope.rcpt_tos), data
-        )
+        return await self._call(server, "data", self.on_data, ctx, envelope.mail_from or "",
+                                list(envelope.rcpt_tos), data)
 
 
 class Authenticator:

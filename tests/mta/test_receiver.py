@@ -163,3 +163,17 @@ def test_maildir_delivery_is_atomic_and_unique(tmp_path, folder):
     assert not list((base / "tmp").iterdir())  # nothing left half-written
     assert sorted(box.get(k, folder) for k in keys) == sorted(
         b"Subject: %d\r\n\r\nx\r\n" % i for i in range(50))
+
+
+def test_a_crashing_policy_step_defers_with_451_and_logs_it(lab_dns):
+    class Broken(labkit.mta.Receiver):
+        def decide(self, verdict, judgement, ctx):
+            raise RuntimeError("exercise not finished")
+
+    with labkit.mta.Lab(dns=lab_dns, scorer=None) as lab:
+        lab.receiver.__class__ = Broken
+        res = lab.send(_msg(subject="crash"), from_host="mail.brand.example")
+        assert res.status == "deferred" and res.code == 451
+        err = lab.events.entries(host="mx.corp.example", event="error")[-1]
+        assert err["step"] == "data" and "exercise not finished" in err["reason"]
+        assert not lab.mailbox("alice@corp.example").messages()
