@@ -79,12 +79,25 @@ def confusion(scores: Sequence[float], labels: Sequence[bool], threshold: float)
 
 
 def roc_points(scores: Sequence[float], labels: Sequence[bool]) -> tuple[tuple[float, float], ...]:
-    """(FPR, TPR) for every distinct threshold, from (0, 0) to (1, 1)."""
-    thresholds = sorted(set(scores), reverse=True)
+    """(FPR, TPR) for every distinct threshold, from (0, 0) to (1, 1).
+
+    One pass over the messages sorted by score, highest first: lowering the
+    threshold past a score turns every message with that score into "spam".
+    """
+    if len(scores) != len(labels):
+        raise ValueError("scores and labels differ in length")
+    n_spam = sum(1 for x in labels if x)
+    n_ham = len(labels) - n_spam
+    pairs = sorted(zip(scores, labels, strict=True), key=lambda p: -p[0])
     pts = [(0.0, 0.0)]
-    for t in thresholds:
-        c = confusion(scores, labels, t)
-        pts.append((c.fpr, c.tpr))
+    tp = fp = 0
+    for i, (score, spam) in enumerate(pairs):
+        if spam:
+            tp += 1
+        else:
+            fp += 1
+        if i + 1 == len(pairs) or pairs[i + 1][0] != score:
+            pts.append((fp / n_ham if n_ham else 0.0, tp / n_spam if n_spam else 0.0))
     pts.append((1.0, 1.0))
     return tuple(pts)
 

@@ -55,3 +55,11 @@ def test_extremes():
 def test_length_mismatch_refused():
     with pytest.raises(ValueError):
         lk.widgets.ROCExplorer([0.1], [True, False])
+
+
+def test_curve_points_match_the_slider_counts(scored):
+    scores, labels = scored
+    points = lk.widgets.roc.roc_points(scores, labels)
+    for t in sorted(set(scores))[::37]:
+        c = lk.widgets.roc.confusion(scores, labels, t)
+        assert (c.fpr, c.tpr) in points
