@@ -187,6 +187,16 @@ def send(
     rcpts = list(rcpt_to)
     if not rcpts:
         return SendResult(status="error", client=client, reply="no recipients", steps=tuple(steps))
+    domains = list(dict.fromkeys(_domain(r) for r in rcpts))
+    if to_host is None and len(domains) > 1:
+        # one SMTP transaction per recipient domain, as an MTA would do
+        parts = []
+        for d in domains:
+            group = [r for r in rcpts if _domain(r) == d]
+            parts.append((group, send(raw, lab=lab, from_host=from_host, mail_from=mail_from,
+                                      rcpt_to=group, helo=helo, port=port, starttls=starttls,
+                                      auth=auth, timeout=timeout)))
+        return _combine(parts, steps)
     # route
     if to_host is not None:
         dest_names = [to_host]
@@ -226,6 +236,33 @@ def send(
                      rcpts=rcpts, dest=(dest_name, dest_ip, port), endpoint=endpoint,
                      starttls=starttls, auth=auth, timeout=timeout, message_id=message_id,
                      steps=steps)
+
+
+def _combine(parts: list[tuple[list[str], SendResult]], steps: list[str]) -> SendResult:
+    """One result for several per-domain transactions (``parts``: recipients, result)."""
+    accepted = tuple(a for _, p in parts for a in p.accepted)
+    refused: dict[str, str] = {}
+    for rcpts, p in parts:
+        refused.update(p.refused)
+        if not p.ok:  # blocked, refused route, rejected at MAIL/DATA: all its recipients
+            for r in rcpts:
+                refused.setdefault(r, f"{p.status}: {p.code or ''} {p.reply}".strip())
+    results = [p for _, p in parts]
+    if all(p.status == "sent" for p in results):
+        status = "sent"
+    elif any(p.ok for p in results):
+        status = "partial"
+    else:
+        status = results[0].status
+    first_bad = next((p for p in results if p.status != "sent"), results[-1])
+    return SendResult(
+        status=status, client=results[0].client,
+        server=", ".join(p.server or "-" for p in results), port=results[0].port,
+        code=first_bad.code, reply=first_bad.reply, accepted=accepted, refused=refused,
+        message_id=results[0].message_id,
+        steps=tuple(steps) + tuple(f"[{i + 1}] {s}" for i, p in enumerate(results)
+                                   for s in p.steps),
+    )
 
 
 def _is_ip(text: str) -> bool:

@@ -169,3 +169,14 @@ def test_pop3_over_proxy_addressing(lab_dns):
         assert lab.isp_window.is_open("198.51.100.140")
         auth = lab.events.entries(host="mail.isp.example", event="auth")[-1]
         assert auth["client"] == "198.51.100.140" and auth["decision"] == "accept"
+
+
+def test_recipients_in_several_domains_get_one_transaction_each(lab):
+    res = lab.send(_msg(to="carol@corp.example, taro@isp.example, x@gmail.com",
+                        subject="three domains"), from_host="mail.brand.example")
+    assert res.status == "partial"
+    assert set(res.accepted) == {"carol@corp.example", "taro@isp.example"}
+    assert list(res.refused) == ["x@gmail.com"] and "not a lab destination" in res.refused["x@gmail.com"]
+    assert "mx.corp.example" in res.server and "mail.isp.example" in res.server
+    for rcpt in ("carol@corp.example", "taro@isp.example"):
+        assert [m for m in lab.mailbox(rcpt).messages() if b"three domains" in m]
