@@ -47,13 +47,18 @@ def test_forged_from_from_a_foreign_address_is_rejected(lab_dns):
     assert v.disposition == "reject"
 
 
+def from_attacker(message: bytes, dns):
+    """Sent from the attacker's own server with its own SPF and DKIM (selector evil)."""
+    signed = dkim.sign(message, domain="attacker.test", selector="evil",
+                       private_key=dkim.lab_key("attacker.test", "evil"))
+    return labkit.auth.evaluate(signed, ip="203.0.113.66", mail_from="bounce@attacker.test",
+                                helo="mail.attacker.test", dns=dns)
+
+
 def test_alignment_break_phish_from_attacker(lab_dns):
     """SPF and DKIM both pass — for attacker.test — while From says brand.example."""
-    phish = BRAND_MAIL.replace(b"Subject: Your November statement", b"Subject: Verify your account")
-    signed = dkim.sign(phish, domain="attacker.test", selector="evil",
-                       private_key=dkim.lab_key("attacker.test", "evil"))
-    v = labkit.auth.evaluate(signed, ip="203.0.113.66", mail_from="bounce@attacker.test",
-                             helo="mail.attacker.test", dns=lab_dns)
+    v = from_attacker(BRAND_MAIL.replace(b"Subject: Your November statement",
+                                         b"Subject: Verify your account"), lab_dns)
     assert v.spf.result == "pass" and v.spf.domain == "attacker.test"
     assert [(d.result, d.domain) for d in v.dkim] == [("pass", "attacker.test")]
     assert v.dmarc.result == "fail"
@@ -62,11 +67,7 @@ def test_alignment_break_phish_from_attacker(lab_dns):
 
 
 def test_attackers_own_domain_passes_dmarc(lab_dns):
-    msg = BRAND_MAIL.replace(b"news@brand.example", b"promo@attacker.test")
-    signed = dkim.sign(msg, domain="attacker.test", selector="evil",
-                       private_key=dkim.lab_key("attacker.test", "evil"))
-    v = labkit.auth.evaluate(signed, ip="203.0.113.66", mail_from="bounce@attacker.test",
-                             helo="mail.attacker.test", dns=lab_dns)
+    v = from_attacker(BRAND_MAIL.replace(b"news@brand.example", b"promo@attacker.test"), lab_dns)
     assert v.dmarc.result == "pass" and v.disposition == "accept"  # authentication is not trust
 
 
