@@ -312,7 +312,8 @@ class Evaluation:
             _, ax = plt.subplots(figsize=(6, 3.5))
         ham = [s for s, y in zip(self.scores, self.labels, strict=True) if not y]
         spam = [s for s, y in zip(self.scores, self.labels, strict=True) if y]
-        ax.hist([ham, spam], bins=bins, range=(0, 1), label=["ham", "spam"], log=True)
+        ax.hist([ham, spam], bins=bins, range=(0, 1), label=["ham", "spam"])
+        ax.set_yscale("symlog", linthresh=1)
         for cut in sorted({self.ham_cutoff, self.spam_cutoff}):
             ax.axvline(cut, color="k", linestyle="--", linewidth=0.8)
         ax.set_xlabel("score")
