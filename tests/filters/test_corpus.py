@@ -47,7 +47,7 @@ def test_extracted_folder_reports_corrupted_file_by_name(tmp_path, full_corpus):
     spam = tmp_path / "spam"
     spam.mkdir()
     good = [m for m in full_corpus if m.folder == "spam"][:3]
-    for i, m in enumerate(good, 1):
+    for m in good:
         (spam / m.name).write_bytes(m.raw)
     bad_name = _write_message(spam, 4, b"Subject: original\n\nbody\n")
     (spam / bad_name).write_bytes(b"Subject: tampered\n\nbody\n")

@@ -46,10 +46,10 @@ def test_base64_and_quoted_printable_parts_are_decoded():
 def test_rfc2047_subject_and_charsets():
     assert decode_header_value("=?utf-8?B?w4lsw6h2ZQ==?= =?iso-8859-1?Q?caf=E9?=") == "Élève café"
     assert decode_header_value("=?x-bogus?Q?caf=E9?=") == "café"  # unknown charset -> latin-1
-    raw = "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=\n\n".encode()
+    raw = b"Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=\n\n"
     t = tokenize(raw)
     assert "subject:grüße" in t and "subject:köln" in t
-    jp = "Content-Type: text/plain; charset=shift_jis\n\n".encode() + "日本語 テキスト abc".encode("shift_jis")
+    jp = b"Content-Type: text/plain; charset=shift_jis\n\n" + "日本語 テキスト abc".encode("shift_jis")
     assert "日本語" in tokenize(jp)
 
 
