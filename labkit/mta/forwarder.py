@@ -60,7 +60,22 @@ class Forwarder(Policy):
         self.srs = srs
         self.secret = secret
 
+    def targets(self, address: str) -> list[str]:
+        """Where mail for ``address`` goes: its alias targets, or the original sender
+        inside a valid SRS0 address (a bounce coming back)."""
+        if address.lower() in self.aliases:
+            return self.aliases[address.lower()]
+        if self.srs and address.rpartition("@")[2].lower() == self.domain:
+            original = srs_reverse(address, self.secret)
+            if original:
+                return [original]
+        return []
+
     def on_rcpt(self, ctx: Context, address: str, accepted: list[str]) -> str:
+        if address.lower() not in self.aliases and self.targets(address):
+            self.event(ctx, "rcpt", rcpt=address, decision="accept",
+                       reason="valid SRS address: returns to the original sender")
+            return "250 OK"
         if address.lower() in self.aliases:
             self.event(ctx, "rcpt", rcpt=address, decision="accept",
                        reason=f"alias for {', '.join(self.aliases[address.lower()])}")
@@ -74,7 +89,7 @@ class Forwarder(Policy):
         envelope = mail_from
         if self.srs and mail_from:
             envelope = srs_forward(mail_from, self.domain, self.secret, self.lab.clock.now())
-        targets = [t for r in rcpts for t in self.aliases.get(r.lower(), [])]
+        targets = [t for r in rcpts for t in self.targets(r)]
         self.relay(ctx, qid, message, envelope, targets, event="forward")
         return f"250 2.0.0 Ok: queued as {qid}"
 

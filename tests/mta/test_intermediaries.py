@@ -39,6 +39,16 @@ def test_forwarder_with_srs_passes_spf_for_its_own_domain(lab_dns):
         v = lab.verdicts(res.message_id)[-1]
         assert v["mail_from"].startswith("SRS0=") and v["mail_from"].endswith("@fwd.example.net")
         assert v["spf"] == "pass" and v["dmarc"] == "pass"
+        # a bounce to the SRS address finds its way back to the original sender
+        srs = srs_forward("taro@isp.example", "fwd.example.net", lab.handler(
+            "mx.fwd.example.net").secret, lab.clock.now())
+        back = lab.send(_msg("MAILER-DAEMON@mx.corp.example", srs, "srs bounce"),
+                        from_host="mx.corp.example", mail_from="")
+        assert back.status == "sent"
+        assert [m for m in lab.mailbox("taro@isp.example").messages() if b"srs bounce" in m]
+        forged = srs.replace("taro", "root")
+        assert lab.send(_msg("x@attacker.test", forged, "forged srs"),
+                        from_host="mail.attacker.test").code == 550
 
 
 def test_srs_round_trip_and_tamper():
