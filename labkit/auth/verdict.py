@@ -66,9 +66,15 @@ class Verdict:
     problems: tuple[str, ...] = ()
     steps: tuple[str, ...] = field(default=())
 
+    @property
+    def received_spf(self) -> str:
+        """The ``Received-SPF:`` field for the MAIL FROM check (RFC 7208 9.1)."""
+        return self.spf.header
+
     def to_dict(self) -> dict:
         return {
             "disposition": self.disposition, "header": self.header,
+            "received_spf": self.spf.header,
             "spf": self.spf.to_dict(), "spf_helo": self.spf_helo.to_dict() if self.spf_helo else None,
             "dkim": [d.to_dict() for d in self.dkim], "dmarc": self.dmarc.to_dict(),
             "arc": self.arc.to_dict() if hasattr(self.arc, "to_dict") else None,
