@@ -15,8 +15,19 @@ Introduced in lab 03 (SPF).
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from . import arc, dkim, dmarc, fromheader, orgdomain, results, senderid, spf, spf_lint
 from .verdict import Verdict, evaluate
 
+
+def __getattr__(name: str) -> Any:
+    # reports pulls in pandas and xmlschema: load it on first use (lk.auth.reports)
+    if name == "reports":
+        return importlib.import_module(".reports", __name__)
+    raise AttributeError(f"module 'labkit.auth' has no attribute {name!r}")
+
+
 __all__ = ["evaluate", "Verdict", "spf", "spf_lint", "senderid", "dkim", "arc", "dmarc",
-           "fromheader", "orgdomain", "results"]
+           "fromheader", "orgdomain", "results", "reports"]
