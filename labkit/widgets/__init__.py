@@ -11,6 +11,7 @@ a widget is used):
 - :class:`KeyTerms` -- English/Japanese key-terms table (every lab)
 - :class:`MessageInspector` -- envelope vs headers, Received chain (lab 01)
 - :class:`ROCExplorer` -- threshold, confusion matrix and ROC curve (lab 09)
+- :class:`DefenceMap` -- where each defence sits on the mail path (lab 00)
 - :class:`SPFStepper` -- each SPF mechanism and DNS look-up in turn (lab 03)
 - :class:`AlignmentExplorer` -- DMARC identifier alignment (lab 05)
 - :class:`DKIMCanonViewer` -- DKIM simple/relaxed canonicalisation (lab 04)
@@ -28,6 +29,7 @@ _EXPORTS = {
     "KeyTerms": "terms",
     "MessageInspector": "inspector",
     "ROCExplorer": "roc",
+    "DefenceMap": "defence_map",
     "SPFStepper": "spf_stepper",
     "AlignmentExplorer": "alignment",
     "DKIMCanonViewer": "dkim_canon",
