@@ -60,14 +60,24 @@ def _clone(dest: Path) -> Path:
     return dest
 
 
+def _corpus_mirror(corpus: Path, dest: Path) -> Path:
+    """A local stand-in for the corpus's web site: the archives under their public names."""
+    import labkit.filters.corpus
+
+    dest.mkdir(parents=True)
+    for folder, archive in labkit.filters.corpus.ARCHIVES.items():
+        (dest / archive).symlink_to(corpus / f"{folder}.tar.bz2")
+    return dest
+
+
 def _env(venv_dir: Path, home: Path) -> dict[str, str]:
     """The environment of a Binder session: the new venv first, nothing of ours."""
     ours = {str(Path(sys.prefix, "bin")), str(Path(sys.executable).parent)}
     path = [str(venv_dir / "bin")] + [
         p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p not in ours
     ]
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME") and not k.startswith("JUPYTER")}
+    drop = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "LABKIT_CORPUS", "LABKIT_DATA")
+    env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("JUPYTER")}
     env.update(
         PATH=os.pathsep.join(path),
         VIRTUAL_ENV=str(venv_dir),
@@ -77,6 +87,7 @@ def _env(venv_dir: Path, home: Path) -> dict[str, str]:
         JUPYTER_RUNTIME_DIR=str(home / "jupyter-runtime"),
         IPYTHONDIR=str(home / "ipython"),
         MPLCONFIGDIR=str(home / "mpl"),
+        LABKIT_CACHE=str(home / "labkit-cache"),  # where postBuild's corpus fetch lands
         PIP_DISABLE_PIP_VERSION_CHECK="1",
     )
     return env
@@ -92,7 +103,7 @@ def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def binder_env(tmp_path_factory):
+def binder_env(tmp_path_factory, corpus_dir):
     """(repository copy, venv, environment) after requirements.txt and postBuild."""
     base = tmp_path_factory.mktemp("binder")
     repo = _clone(base / "repo")
@@ -100,6 +111,8 @@ def binder_env(tmp_path_factory):
     python = _runtime_python()
     _run([python, "-m", "venv", str(venv_dir)])
     env = _env(venv_dir, base / "home")
+    # postBuild fetches the corpus from the public site; here from a file:// copy of it
+    env["LABKIT_CORPUS_MIRROR"] = _corpus_mirror(corpus_dir, base / "mirror").as_uri() + "/"
     # exactly the pins, nothing resolved beyond them (--no-compile only saves time)
     _run([str(venv_dir / "bin" / "python"), "-m", "pip", "install", "-q", "--no-compile",
           "-r", "binder/requirements.txt"], cwd=repo, env=env)
@@ -153,6 +166,7 @@ def test_doctor_in_binder_env(binder_env):
     assert str(venv_dir) in by_name["python"]["detail"], by_name["python"]
     assert by_name["packages"]["status"] == "ok", by_name["packages"]
     assert by_name["lab DNS"]["status"] == "ok", by_name["lab DNS"]
+    assert by_name["corpus"]["status"] == "ok", by_name["corpus"]  # fetched by postBuild
 
 
 def test_postbuild_made_student_versions(binder_env):
