@@ -119,7 +119,9 @@ def _info(args: argparse.Namespace) -> int:
     counts = c.counts()
     lines = [f"source: {c.source}"]
     lines += [f"  {f:<11} {counts.get(f, 0):>5}  {label}" for f, label in corpus.FOLDERS.items()]
-    lines.append(f"  {counts['ham_total']} ham, {counts['spam_total']} spam, {counts['corrupted']} skipped")
+    lines.append(
+        f"  {counts['ham_total']} ham, {counts['spam_total']} spam, {counts['corrupted']} skipped"
+    )
     _out(args, c.to_dict(), "\n".join(lines))
     return 0
 

@@ -100,6 +100,8 @@ class TokenFilter:
         self.counts: dict[str, list[int]] = {}
         self.nham = 0
         self.nspam = 0
+        self._memo: dict = {}
+        self._memo_key: tuple | None = None
         for key, value in params.items():
             if not hasattr(type(self), key):
                 raise UsageError(f"{type(self).__name__} has no parameter {key!r}")
@@ -192,6 +194,10 @@ class TokenFilter:
         """A value ordered like the score but not saturated at 0 or 1 (for ROC curves)."""
         p = min(max(self.score_tokens(tokens), 1e-300), 1.0 - 1e-16)
         return math.log(p) - math.log1p(-p)
+
+    def score_from_rank(self, rank: float) -> float:
+        """The score that goes with a :meth:`rank_tokens` value (the logistic function)."""
+        return 1.0 / (1.0 + math.exp(-max(min(rank, 700.0), -700.0)))
 
     def status(self, score: float) -> str:
         """ "spam" at or above ``spam_cutoff``, "ham" below ``ham_cutoff``, else "unsure"."""
@@ -299,19 +305,35 @@ class _Robinsonian(TokenFilter):
         return (self.strength * self.prior + n * p) / (self.strength + n)
 
     def _clues(self, tokens: Iterable[str]) -> list[float]:
-        counts = self.counts
-        probs = []
-        lo, hi = 0.5 - self.min_dev, 0.5 + self.min_dev
-        for tok in set(tokens):
-            c = counts.get(tok)
-            if c is None:
-                continue
-            p = self._f(c[0], c[1])
-            if p <= lo or p >= hi:
-                probs.append(p)
-        if len(probs) > self.max_discriminators:
-            probs = heapq.nlargest(self.max_discriminators, probs, key=lambda p: abs(p - 0.5))
-        return probs
+        """f(w) of the tokens with |f - 0.5| >= min_dev, at most max_discriminators of them."""
+        return [math.exp(lp) for _, lp, _ in self._clue_logs(tokens)]
+
+    def _clue_logs(self, tokens: Iterable[str]) -> list[tuple[float, float, float]]:
+        """(|f - 0.5|, ln f, ln(1 - f)) of the clues; f(w) values are memoised until the
+        counts or parameters change (the scoring hot path)."""
+        key = (id(self.counts), self.nham, self.nspam, self.strength, self.prior, self.min_dev)
+        memo = self._memo
+        if self._memo_key != key or len(memo) > 1_000_000:
+            memo = self._memo = {}
+            self._memo_key = key
+        toks = set(tokens)
+        missing = [t for t in toks if t not in memo]
+        if missing:
+            counts = self.counts
+            min_dev = self.min_dev
+            for tok in missing:
+                c = counts.get(tok)
+                entry = None
+                if c is not None:
+                    p = self._f(c[0], c[1])
+                    dev = abs(p - 0.5)
+                    if dev >= min_dev and 0.0 < p < 1.0:
+                        entry = (dev, math.log(p), math.log1p(-p))
+                memo[tok] = entry
+        clues = [e for e in map(memo.__getitem__, toks) if e is not None]
+        if len(clues) > self.max_discriminators:
+            clues = heapq.nlargest(self.max_discriminators, clues)
+        return clues
 
 
 class Graham(TokenFilter):
@@ -382,12 +404,12 @@ class Robinson(_Robinsonian):
         """Geometric-mean combination (0.5 when untrained or without clues)."""
         if not self.trained:
             return 0.5
-        probs = self._clues(tokens)
-        if not probs:
+        clues = self._clue_logs(tokens)
+        if not clues:
             return 0.5
-        n = len(probs)
-        P = 1.0 - math.exp(sum(math.log(1.0 - p) for p in probs) / n)
-        Q = 1.0 - math.exp(sum(math.log(p) for p in probs) / n)
+        n = len(clues)
+        P = 1.0 - math.exp(sum(c[2] for c in clues) / n)
+        Q = 1.0 - math.exp(sum(c[1] for c in clues) / n)
         if P + Q == 0:
             return 0.5
         return (1.0 + (P - Q) / (P + Q)) / 2.0
@@ -468,12 +490,12 @@ class Fisher(_Robinsonian):
         """logit of the score: ln(H + (1 - S)) - ln((1 - H) + S), exact in log space."""
         if not self.trained:
             return 0.0
-        probs = self._clues(tokens)
-        if not probs:
+        clues = self._clue_logs(tokens)
+        if not clues:
             return 0.0
-        n = len(probs)
-        ln_h = sum(math.log(p) for p in probs)
-        ln_s = sum(math.log(1.0 - p) for p in probs)
+        n = len(clues)
+        ln_h = sum(c[1] for c in clues)
+        ln_s = sum(c[2] for c in clues)
         h_up, h_low = log_chi2_tails(-2.0 * ln_h, 2 * n)
         s_up, s_low = log_chi2_tails(-2.0 * ln_s, 2 * n)
         return _logaddexp(h_up, s_low) - _logaddexp(h_low, s_up)
@@ -544,6 +566,10 @@ class Multinomial(TokenFilter):
     def rank_tokens(self, tokens: Sequence[str]) -> float:
         """The log-odds (0 when untrained)."""
         return self.log_odds(tokens) if self.trained else 0.0
+
+    def score_from_rank(self, rank: float) -> float:
+        """The posterior for a log-odds value, scaled by ``temperature``."""
+        return super().score_from_rank(rank / self.temperature)
 
     def score_tokens(self, tokens: Sequence[str]) -> float:
         """Posterior P(spam | tokens) (0.5 when untrained)."""

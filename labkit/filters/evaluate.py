@@ -352,7 +352,7 @@ def _name(f: Any) -> str:
 
 
 def _is_token_filter(f: Any) -> bool:
-    return hasattr(f, "learn_tokens") and hasattr(f, "rank_tokens")
+    return all(hasattr(f, a) for a in ("learn_tokens", "rank_tokens", "score_from_rank"))
 
 
 def run(
@@ -398,10 +398,9 @@ def _score_all(filter: Any, test: Sequence[Message], progress: bool | None) -> t
         return scores, ranks
     if _is_token_filter(filter):
         for m in _progress(test, progress, f"score {_name(filter)}", len(test), "msg"):
-            tokens = tokenize(m.raw)
-            r = filter.rank_tokens(tokens)
+            r = filter.rank_tokens(tokenize(m.raw))
             ranks.append(r)
-            scores.append(filter.score_tokens(tokens))
+            scores.append(filter.score_from_rank(r))
     elif hasattr(filter, "log_odds_many"):
         raws = [m.raw for m in test]
         scores = [float(s) for s in filter.score_many(raws)]
@@ -461,8 +460,9 @@ def online(
     for m in _progress(items, progress, f"online {_name(filter)}", len(items), "msg"):
         if tok:
             tokens = tokenize(m.raw)
-            ranks.append(filter.rank_tokens(tokens))
-            scores.append(filter.score_tokens(tokens))
+            r = filter.rank_tokens(tokens)
+            ranks.append(r)
+            scores.append(filter.score_from_rank(r))
             filter.learn_tokens(tokens, m.spam)
         else:
             s = float(filter.score(m.raw))

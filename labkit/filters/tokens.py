@@ -13,7 +13,9 @@ walks the MIME tree with a few regular expressions:
 * HTML: reduced to text, plus ``tag:<name>`` and ``attr:<name>`` tokens and the
   URLs found in ``href``/``src``;
 * URLs: ``url:<host>`` and each parent domain, ``url:ip`` for numeric hosts;
-* words: lower-cased, 3-20 characters; longer ones become ``skip:<first char> <len//10>``.
+* words: lower-cased, 3-20 characters; longer ones become ``skip:<first char> <len//10>``;
+  in bodies also each pair of neighbouring words (``"click here"``), which lets the
+  filters see a little phrasing.
 
 Never raises on bad input: empty, binary, huge (capped at ``max_bytes`` of text
 per part) or malformed messages simply give fewer tokens.
@@ -35,6 +37,8 @@ log = logging.getLogger(__name__)
 MAX_BYTES = 200_000
 #: longer words become ``skip:<first char> <length rounded down to tens>``
 MAX_WORD = 20
+#: also emit neighbouring word pairs from bodies
+PAIRS = True
 #: at most this many MIME parts are visited
 MAX_PARTS = 64
 #: headers whose addresses also give ``field:domain`` tokens
@@ -155,12 +159,15 @@ def _params(value: str) -> tuple[str, dict[str, str]]:
     return main, params
 
 
-def _words(text: str, out: list[str], prefix: str = "") -> None:
+def _words(text: str, out: list[str], prefix: str = "", pairs: bool = False) -> None:
     words = _WORD.findall(text.lower())
+    short = [w for w in words if 2 < len(w) <= MAX_WORD]
     if prefix:
-        out.extend([prefix + w for w in words if 2 < len(w) <= MAX_WORD])
+        out.extend([prefix + w for w in short])
     else:
-        out.extend([w for w in words if 2 < len(w) <= MAX_WORD])
+        out.extend(short)
+    if pairs:
+        out.extend([a + " " + b for a, b in zip(short, short[1:], strict=False)])
     out.extend([f"{prefix}skip:{w[0]} {len(w) // 10 * 10}" for w in words if len(w) > MAX_WORD])
 
 
@@ -286,7 +293,7 @@ def _message_tokens(raw: bytes, out: list[str], max_bytes: int) -> None:
         if ctype == "text/html":
             text = _html_to_text(text, out)
         _url_tokens(text, out)
-        _words(text, out)
+        _words(text, out, pairs=PAIRS)
 
 
 def _walk(

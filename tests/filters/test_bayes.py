@@ -59,7 +59,9 @@ def test_robinson_by_hand():
 def test_chi2_tails_against_scipy():
     for x2, v in [(0.5, 2), (3.0, 4), (50.0, 10), (300.0, 6), (2000.0, 300), (10.0, 300)]:
         # the plain series underflows to 0 beyond e^-745; the log version does not
-        assert chi2q(x2, v) == pytest.approx(chi2.sf(x2, v), rel=1e-9, abs=1e-300 if x2 < 1400 else 1e-200)
+        assert chi2q(x2, v) == pytest.approx(
+            chi2.sf(x2, v), rel=1e-9, abs=1e-300 if x2 < 1400 else 1e-200
+        )
         q, p = log_chi2_tails(x2, v)
         assert q == pytest.approx(chi2.logsf(x2, v), rel=1e-9, abs=1e-12)
         assert p == pytest.approx(chi2.logcdf(x2, v), rel=1e-9, abs=1e-12)
@@ -68,7 +70,11 @@ def test_chi2_tails_against_scipy():
 def test_fisher_by_hand_with_scipy():
     f = _train(F.Fisher())
     s, x = 0.45, 0.5
-    fs = [(s * x + 2) / (s + 2), (s * x + 0) / (s + 2), (s * x + 2) / (s + 2)]  # free, meeting, cash
+    fs = [
+        (s * x + 2) / (s + 2),
+        (s * x + 0) / (s + 2),
+        (s * x + 2) / (s + 2),
+    ]  # free, meeting, cash
     H = chi2.sf(-2 * sum(math.log(p) for p in fs), 2 * len(fs))
     S = chi2.sf(-2 * sum(math.log(1 - p) for p in fs), 2 * len(fs))
     assert f.score_tokens(["free", "meeting", "cash"]) == pytest.approx((1 + H - S) / 2)
@@ -123,7 +129,9 @@ def test_save_load_round_trip(kind, suffix, subset, tmp_path):
     if params:
         assert g.strength == 0.3
     test = subset[150:190]
-    assert [g.score(m.raw) for m in test] == pytest.approx([f.score(m.raw) for m in test], abs=1e-12)
+    assert [g.score(m.raw) for m in test] == pytest.approx(
+        [f.score(m.raw) for m in test], abs=1e-12
+    )
     # the loaded filter keeps learning
     g.learn(test[0].raw, test[0].spam)
 

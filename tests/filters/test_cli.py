@@ -37,16 +37,44 @@ def test_corpus_info_and_verify(small_source, capsys):
 
 def test_bayes_train_score_evaluate(small_source, tmp_path, capsys, subset):
     model = tmp_path / "m.json"
-    assert main(["bayes", "train", "--filter", "graham", "--source", str(small_source),
-                 "--out", str(model), "--json"]) == 0
+    assert (
+        main(
+            [
+                "bayes",
+                "train",
+                "--filter",
+                "graham",
+                "--source",
+                str(small_source),
+                "--out",
+                str(model),
+                "--json",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     msg = tmp_path / "msg.eml"
     msg.write_bytes(subset[200].raw)
     assert main(["bayes", "score", "--model", str(model), str(msg), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert 0 <= out["results"][0]["score"] <= 1
-    assert main(["bayes", "evaluate", "--filter", "fisher", "--split", "online",
-                 "--source", str(small_source), "--json"]) == 0
+    assert (
+        main(
+            [
+                "bayes",
+                "evaluate",
+                "--filter",
+                "fisher",
+                "--split",
+                "online",
+                "--source",
+                str(small_source),
+                "--json",
+            ]
+        )
+        == 0
+    )
     ev = json.loads(capsys.readouterr().out)
     assert ev["n_ham"] + ev["n_spam"] == 160
 

@@ -44,9 +44,16 @@ def test_auc_and_roc_match_scikit_learn():
 
 
 def _ev(labels, scores, spam_cutoff=0.5, ham_cutoff=0.5):
-    return E.Evaluation(filter="t", mode="hand", names=tuple(str(i) for i in range(len(labels))),
-                        labels=tuple(labels), scores=tuple(scores), ranks=tuple(scores),
-                        spam_cutoff=spam_cutoff, ham_cutoff=ham_cutoff)
+    return E.Evaluation(
+        filter="t",
+        mode="hand",
+        names=tuple(str(i) for i in range(len(labels))),
+        labels=tuple(labels),
+        scores=tuple(scores),
+        ranks=tuple(scores),
+        spam_cutoff=spam_cutoff,
+        ham_cutoff=ham_cutoff,
+    )
 
 
 def test_threshold_metrics_by_hand():

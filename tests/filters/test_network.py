@@ -54,8 +54,10 @@ def test_fcrdns(lab_dns):
 
 
 def test_lists():
-    allow = AddressList.from_entries(["198.51.100.0/25", "brand.example", "=corp.example",
-                                      "taro@isp.example", "# comment", ""], "allowlist")
+    allow = AddressList.from_entries(
+        ["198.51.100.0/25", "brand.example", "=corp.example", "taro@isp.example", "# comment", ""],
+        "allowlist",
+    )
     assert allow.match(ip="198.51.100.25") == "198.51.100.0/25"
     assert allow.match(ip="198.51.100.150") is None
     assert allow.match(sender="x@mail.brand.example") == "brand.example"
@@ -68,7 +70,9 @@ def test_lists():
 def test_scorer_defaults_are_neutral():
     j = F.SpamScorer().judge(b"Subject: hello\n\nhi")
     assert j.score == 0.5 and j.status == "ham"
-    assert set(j.headers) == {"X-Spam-Score", "X-Spam-Status"} and j.headers["X-Spam-Score"] == "0.500"
+    assert (
+        set(j.headers) == {"X-Spam-Score", "X-Spam-Status"} and j.headers["X-Spam-Score"] == "0.500"
+    )
     assert F.SpamScorer().judge(b"").status == "ham"
 
 
@@ -79,7 +83,9 @@ def test_scorer_uses_dnsbl_rdns_and_lists(lab_dns):
     assert any(r.startswith("dnsbl:bl.dnsbl.example=127.0.0.2") for r in bot.reasons)
     good = s.judge(b"Subject: x\n\nhi", client_ip="198.51.100.25", dns=lab_dns)
     assert good.status == "ham" and good.score == 0.5
-    allowed = F.SpamScorer(allowlist=["198.51.100.150"]).judge(b"x", client_ip="198.51.100.150", dns=lab_dns)
+    allowed = F.SpamScorer(allowlist=["198.51.100.150"]).judge(
+        b"x", client_ip="198.51.100.150", dns=lab_dns
+    )
     assert allowed.status == "ham" and allowed.score == 0.0
     blocked = F.SpamScorer(blocklist=["198.51.100.25"]).judge(b"x", client_ip="198.51.100.25")
     assert blocked.status == "spam" and blocked.score == 1.0
@@ -91,10 +97,16 @@ class _R:
 
 
 def test_scorer_reads_auth_verdict():
-    fail = _R(spf=_R(result="fail", domain="brand.example"), dkim=(),
-              dmarc=_R(result="fail", header_from="brand.example"))
-    passing = _R(spf=_R(result="pass", domain="corp.example"), dkim=(_R(result="pass"),),
-                 dmarc=_R(result="pass", header_from="corp.example"))
+    fail = _R(
+        spf=_R(result="fail", domain="brand.example"),
+        dkim=(),
+        dmarc=_R(result="fail", header_from="brand.example"),
+    )
+    passing = _R(
+        spf=_R(result="pass", domain="corp.example"),
+        dkim=(_R(result="pass"),),
+        dmarc=_R(result="pass", header_from="corp.example"),
+    )
     s = F.SpamScorer()
     assert s.judge(b"x", verdict=fail).status == "spam"  # DMARC fail alone: log-odds +3
     assert s.judge(b"x", verdict=passing).score < 0.5
@@ -111,15 +123,19 @@ def test_combined_score_on_labelled_stream(lab_dns, subset):
     fisher = F.Fisher().train(sp.train)
     ham_ips = ["198.51.100.25", "192.0.2.10", "198.51.100.40"]
     stream = [
-        combined.Labelled(message=m.raw, spam=m.spam,
-                          client_ip="198.51.100.150" if m.spam else ham_ips[i % 3])
-        for i, m in enumerate([m for m in sp.test if not m.spam][:70] + [m for m in sp.test if m.spam][:50])
+        combined.Labelled(
+            message=m.raw, spam=m.spam, client_ip="198.51.100.150" if m.spam else ham_ips[i % 3]
+        )
+        for i, m in enumerate(
+            [m for m in sp.test if not m.spam][:70] + [m for m in sp.test if m.spam][:50]
+        )
     ]
     alone = combined.measure(F.SpamScorer(fisher, dnsbl_zones=(), check_rdns=False), stream)
     full = combined.measure(F.SpamScorer(fisher), stream, dns=lab_dns)
     assert alone.total == full.total == 120 and alone.spam == full.spam > 0
     # counted independently from the judgements
-    assert full.fn == sum(1 for it, j in zip(stream, full.judgements, strict=True)
-                          if it.spam and j.status != "spam")
+    assert full.fn == sum(
+        1 for it, j in zip(stream, full.judgements, strict=True) if it.spam and j.status != "spam"
+    )
     assert full.fn <= alone.fn and full.fp <= alone.fp
     assert full.fn < alone.fn  # every spam came from a listed address

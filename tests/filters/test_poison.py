@@ -25,8 +25,10 @@ def test_add_words_base64_body_is_reencoded():
 
 
 def test_add_words_multipart_adds_a_part():
-    raw = (b'Content-Type: multipart/alternative; boundary="q"\n\n--q\nContent-Type: text/html\n\n'
-           b"<b>cheap pills</b>\n--q--\n")
+    raw = (
+        b'Content-Type: multipart/alternative; boundary="q"\n\n--q\nContent-Type: text/html\n\n'
+        b"<b>cheap pills</b>\n--q--\n"
+    )
     t = tokenize(poison.add_words(raw, WORDS))
     assert set(WORDS) <= set(t) and "pills" in t
 
@@ -43,9 +45,12 @@ def test_hammy_words_are_ham_words(subset):
 
 def test_good_word_attack_raises_sm(subset):
     sp = split_md5(subset)
-    words = poison.hammy_words([m for m in sp.train if not m.spam], [m for m in sp.train if m.spam], 200)
-    r = poison.good_word_attack({"graham": F.Graham, "fisher": F.Fisher}, sp, words, (0, 200),
-                                progress=False)
+    words = poison.hammy_words(
+        [m for m in sp.train if not m.spam], [m for m in sp.train if m.spam], 200
+    )
+    r = poison.good_word_attack(
+        {"graham": F.Graham, "fisher": F.Fisher}, sp, words, (0, 200), progress=False
+    )
     rows = {(x["filter"], x["strength"]): x for x in r.rows}
     for name in ("graham", "fisher"):
         assert rows[(name, 200)]["sm_pct"] > rows[(name, 0)]["sm_pct"]
@@ -56,7 +61,8 @@ def test_good_word_attack_raises_sm(subset):
 def test_poisoned_training_runs(subset):
     sp = split_md5(subset[:240])
     words = ["meeting", "agenda", "wrote", "thanks"]
-    r = poison.poisoned_training({"fisher": F.Fisher}, sp, words, (0.0, 1.0), n_words=4,
-                                 progress=False)
+    r = poison.poisoned_training(
+        {"fisher": F.Fisher}, sp, words, (0.0, 1.0), n_words=4, progress=False
+    )
     assert [x["strength"] for x in r.rows] == [0.0, 1.0]
     assert all(0 <= x["hm_pct"] <= 100 for x in r.rows)

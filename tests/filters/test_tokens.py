@@ -13,9 +13,11 @@ from labkit.filters.tokens import decode_header_value, tokenize
 
 
 def test_headers_prefixed_and_client_address():
-    raw = (b"Received: from x.example ([198.51.100.150]) by mx.corp.example\n"
-           b"Received: from inner ([10.1.2.3]) by x.example\n"
-           b"From: Alice <alice@corp.example>\nSubject: Quarterly Report\n\nbody text here\n")
+    raw = (
+        b"Received: from x.example ([198.51.100.150]) by mx.corp.example\n"
+        b"Received: from inner ([10.1.2.3]) by x.example\n"
+        b"From: Alice <alice@corp.example>\nSubject: Quarterly Report\n\nbody text here\n"
+    )
     t = tokenize(raw)
     assert "subject:quarterly" in t and "subject:report" in t
     assert "from:corp.example" in t and "from:alice" in t
@@ -28,7 +30,9 @@ def test_headers_prefixed_and_client_address():
 def test_base64_and_quoted_printable_parts_are_decoded():
     text = "Meeting moved to Thursday afternoon"
     b64 = base64.encodebytes(text.encode()).decode()
-    qp = quopri.encodestring("Caf\u00e9 r\u00e9sum\u00e9 discussion ".encode("latin-1") * 8).decode()
+    qp = quopri.encodestring(
+        "Caf\u00e9 r\u00e9sum\u00e9 discussion ".encode("latin-1") * 8
+    ).decode()
     raw = (
         'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="XYZ"\n\npreamble\n'
         f"--XYZ\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n{b64}\n"
@@ -49,15 +53,19 @@ def test_rfc2047_subject_and_charsets():
     raw = b"Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=\n\n"
     t = tokenize(raw)
     assert "subject:grüße" in t and "subject:köln" in t
-    jp = b"Content-Type: text/plain; charset=shift_jis\n\n" + "日本語 テキスト abc".encode("shift_jis")
+    jp = b"Content-Type: text/plain; charset=shift_jis\n\n" + "日本語 テキスト abc".encode(
+        "shift_jis"
+    )
     assert "日本語" in tokenize(jp)
 
 
 def test_html_reduced_to_text_with_tag_and_url_tokens():
-    raw = (b"Content-Type: text/html\n\n<html><head><style>.hidden{display:none}</style>"
-           b"<script>var secretword = 1;</script></head><body><p>Cheap&nbsp;watches &amp; more</p>"
-           b'<!-- commentword --><a href="http://www.shop.attacker.test/x">visit</a>'
-           b'<img src="http://198.51.100.7/p.gif"><form action="http://evil.test/f"></form></body></html>')
+    raw = (
+        b"Content-Type: text/html\n\n<html><head><style>.hidden{display:none}</style>"
+        b"<script>var secretword = 1;</script></head><body><p>Cheap&nbsp;watches &amp; more</p>"
+        b'<!-- commentword --><a href="http://www.shop.attacker.test/x">visit</a>'
+        b'<img src="http://198.51.100.7/p.gif"><form action="http://evil.test/f"></form></body></html>'
+    )
     t = tokenize(raw)
     assert {"cheap", "watches", "more", "visit"} <= set(t)
     assert "secretword" not in t and "commentword" not in t and "hidden" not in t
@@ -74,7 +82,14 @@ def test_nested_multipart_and_attached_message():
         b'--a\nContent-Type: image/png; name="photo.png"\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n--a--\n'
     )
     t = tokenize(raw)
-    assert {"alternative", "plain", "forwarded", "inside", "part:image/png", "part:filename:png"} <= set(t)
+    assert {
+        "alternative",
+        "plain",
+        "forwarded",
+        "inside",
+        "part:image/png",
+        "part:filename:png",
+    } <= set(t)
 
 
 def test_long_words_summarised():
@@ -88,14 +103,15 @@ BAD_INPUTS = {
     "binary": bytes(random.Random(5).randrange(256) for _ in range(20000)),
     "nul bytes": b"\x00" * 1000,
     "undecodable charset": b"Content-Type: text/plain; charset=utf-7\n\n+ZeVnLIqe-\xff\xfe broken",
-    "unknown charset": b"Content-Type: text/plain; charset=\"klingon-8\"\n\n\xe9\xe8 text",
+    "unknown charset": b'Content-Type: text/plain; charset="klingon-8"\n\n\xe9\xe8 text',
     "malformed mime": b"Content-Type: multipart/mixed; boundary=\n\n--\n--\nContent-Type: text/html\n\n<a href=",
     "unclosed boundary": b'Content-Type: multipart/mixed; boundary="z"\n\n--z\nContent-Type: text/plain\n\nhello',
     "bad base64": b"Content-Transfer-Encoding: base64\n\n!!!@@@***",
     "header only": b"Subject: only a header",
     "deep nesting": b"".join(
         f'Content-Type: multipart/mixed; boundary="n{i}"\n\n--n{i}\n'.encode() for i in range(60)
-    ) + b"Content-Type: text/plain\n\ndeep",
+    )
+    + b"Content-Type: text/plain\n\ndeep",
     "str input": "Subject: text\n\nnot bytes",
 }
 
