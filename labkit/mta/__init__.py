@@ -7,7 +7,7 @@
   :class:`MailingList`, :class:`ESP` — the rest of the cast
 - :class:`Maildir`, :class:`EventLog` — where mail and decisions end up
 
-Introduced in lab 02 (forged mail and which header to trust).
+Introduced in lab 01 (anatomy of a mail and forgery).
 """
 
 from __future__ import annotations

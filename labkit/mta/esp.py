@@ -5,7 +5,7 @@ A customer such as ``shop.example`` authorises the ESP in SPF
 receiver sees DKIM pass for a *third party*: it proves the ESP sent the mail, not
 that the From domain did, so DMARC rests on SPF alignment alone.
 
-Introduced in lab 16 (DKIM limits: third-party signatures).
+Introduced in lab 04 (DKIM limits: third-party signatures) and used in lab 06.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ passes, so DMARC passes through DKIM.  With ``srs=True`` the forwarder rewrites 
 envelope sender (Sender Rewriting Scheme) into its own domain, so SPF passes for
 ``fwd.example.net`` instead (but is then not aligned with the From domain).
 
-Introduced in lab 11 (SPF results: forwarding).
+Introduced in lab 03 (SPF results: forwarding) and used in lab 06.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The names come from ``data/zones/CAST.md``; their A records, PTRs and MX records
 come from the zones the :class:`labkit.dns.LabDNS` serves.
 
-Introduced in lab 02 (forged mail and which header to trust).
+Introduced in lab 01 (anatomy of a mail and forgery).
 """
 
 from __future__ import annotations

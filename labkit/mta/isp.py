@@ -6,7 +6,7 @@ submission service on 587 (which demands SMTP-AUTH, so abuse is traceable to an
 account).  Fixed addresses are not filtered, so existing servers keep working.
 Every connection a lab sender opens passes :meth:`OP25B.permits` first.
 
-Introduced in lab 06 (OP25B and port 587).
+Introduced in lab 07 (OP25B and port 587).
 """
 
 from __future__ import annotations

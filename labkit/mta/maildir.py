@@ -5,7 +5,7 @@ renamed into ``new/`` (a rename within one file system is atomic).  A crash befo
 rename leaves only a file in ``tmp/``; a crash after it leaves exactly one copy in
 ``new/``.  The folder ``Junk`` is a Maildir++ sub-folder (``.Junk``).
 
-Introduced in lab 02 (forged mail and which header to trust).
+Introduced in lab 01 (anatomy of a mail and forgery).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ the author's From) and records what it saw in an ARC set, so a receiver that tru
 the list can accept the mail by local policy.  ``from_rewrite=True`` replaces the
 From with the list's address (the DMARC mitigation many lists use).
 
-Introduced in lab 16 (DKIM limits) and lab 17 (Authentication-Results and ARC).
+Introduced in lab 04 (DKIM limits) and lab 06 (Authentication-Results and ARC).
 """
 
 from __future__ import annotations

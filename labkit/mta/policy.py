@@ -6,7 +6,7 @@ gets a :class:`Context` (the client address, HELO name, authenticated user ...)
 and returns an SMTP reply string.  They run in the server's worker threads, so they
 may do DNS look-ups and send mail without blocking other sessions.
 
-Introduced in lab 02 (forged mail and which header to trust).
+Introduced in lab 01 (anatomy of a mail and forgery).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ effect at QUIT (the UPDATE state).  A successful login opens a relay window for 
 client address in :class:`RelayWindow` (on the lab clock), which the ISP's SMTP server
 consults: that is POP before SMTP.
 
-Introduced in lab 04 (POP before SMTP).
+Introduced in lab 07 (POP before SMTP).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ Protocol here, policy in handlers (:mod:`labkit.mta.receiver`, ``submission``,
 * loopback-only binding unless ``allow_remote=True``; the port is chosen by the OS at
   bind time (port 0 on our own ``create_server``), so two labs never race for a port.
 
-Introduced in lab 02 (forged mail and which header to trust).
+Introduced in lab 01 (anatomy of a mail and forgery).
 """
 
 from __future__ import annotations

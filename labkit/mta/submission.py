@@ -6,7 +6,7 @@ MAIL, lets a user send only as their own address, DKIM-signs with the user's dom
 key when the lab has one, and relays to the recipient domain's MX from its own
 address.  The Received line names the authenticated user: abuse is traceable.
 
-Introduced in lab 05 (SMTP-AUTH) and lab 06 (OP25B and port 587).
+Introduced in lab 07 (SMTP-AUTH, OP25B and port 587).
 """
 
 from __future__ import annotations
