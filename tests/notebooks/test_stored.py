@@ -6,6 +6,8 @@ ids, at least two graded exercises, each solution marked for nbgrader.
 
 from __future__ import annotations
 
+import re
+
 import nbformat
 import pytest
 
@@ -41,3 +43,16 @@ def test_notebook_has_graded_exercises(lab):
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code":
             assert "### BEGIN HIDDEN TESTS" in cell.source, f"{cell.metadata['nbgrader']['grade_id']}"
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[lab.assignment_id for lab in LABS])
+def test_notebook_has_the_course_furniture(lab):
+    """Time estimate, self-check quiz, key terms EN/JA, what you learned, RFC links."""
+    nb = nbformat.read(str(lab.notebook), as_version=4)
+    text = "\n".join(c.source for c in nb.cells)
+    assert re.search(r"\*\*Time:?\*\*", text), "a time estimate at the top"
+    assert "lk.widgets.Quiz(" in text, "a self-check quiz"
+    assert "lk.widgets.KeyTerms(" in text or re.search(r"\|[^\n]*[\u3040-\u30ff\u4e00-\u9fff]", text), \
+        "key terms in English and Japanese"
+    assert re.search(r"what you learned", text, re.I)
+    assert re.search(r"https://(www\.rfc-editor\.org|datatracker\.ietf\.org)/", text), "RFC links"
