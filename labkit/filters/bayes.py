@@ -84,7 +84,7 @@ def _esc(text: str) -> str:
 class TokenFilter:
     """Shared machinery: per-token ham/spam counts, incremental learning, JSON save/load.
 
-    Subclasses implement :meth:`score_tokens` (and may override :meth:`_prepare`).
+    Subclasses implement :meth:`score_tokens` or :meth:`rank_tokens`, and ``_f`` (f(w)).
     ``counts[token] = [ham_count, spam_count]`` counts *messages* containing the token
     (or occurrences, for :class:`Multinomial`, whose ``distinct`` is False).
     """
@@ -186,9 +186,9 @@ class TokenFilter:
         """Spam probability-like score in [0, 1]; 0.5 when untrained. Never raises."""
         return self.score_tokens(tokenize(message))
 
-    def score_tokens(self, tokens: Sequence[str]) -> float:  # pragma: no cover - abstract
-        """Score an already tokenised message."""
-        raise NotImplementedError
+    def score_tokens(self, tokens: Sequence[str]) -> float:
+        """Score an already tokenised message (subclasses define this or :meth:`rank_tokens`)."""
+        return self.score_from_rank(self.rank_tokens(tokens))
 
     def rank_tokens(self, tokens: Sequence[str]) -> float:
         """A value ordered like the score but not saturated at 0 or 1 (for ROC curves)."""
@@ -226,7 +226,17 @@ class TokenFilter:
         )
 
     def probability(self, token: str) -> float:
-        """This filter's per-token spam probability (0.5 for unknown tokens)."""
+        """This filter's per-token spam probability (its default for unknown tokens)."""
+        c = self.counts.get(token)
+        if c is None or not self.trained:
+            return self._unknown_probability()
+        return self._f(c[0], c[1])
+
+    def _unknown_probability(self) -> float:
+        return 0.5
+
+    def _f(self, h: int, s: int) -> float:
+        """Per-token probability from its ham and spam counts."""
         return 0.5
 
     # -- persistence -------------------------------------------------------------------
@@ -290,14 +300,11 @@ class _Robinsonian(TokenFilter):
     min_dev: float = 0.1
     max_discriminators: int = 150
 
-    def probability(self, token: str) -> float:
-        """Robinson's f(w) for ``token`` (``prior`` when unknown)."""
-        c = self.counts.get(token)
-        if c is None or not self.trained:
-            return self.prior
-        return self._f(c[0], c[1])
+    def _unknown_probability(self) -> float:
+        return self.prior
 
     def _f(self, h: int, s: int) -> float:
+        """Robinson's f(w)."""
         hr = h / self.nham
         sr = s / self.nspam
         p = sr / (hr + sr) if hr + sr else self.prior
@@ -307,6 +314,15 @@ class _Robinsonian(TokenFilter):
     def _clues(self, tokens: Iterable[str]) -> list[float]:
         """f(w) of the tokens with |f - 0.5| >= min_dev, at most max_discriminators of them."""
         return [math.exp(lp) for _, lp, _ in self._clue_logs(tokens)]
+
+    def _clue_sums(self, tokens: Iterable[str]) -> tuple[int, float, float] | None:
+        """(number of clues, sum ln f, sum ln(1 - f)); None when untrained or clueless."""
+        if not self.trained:
+            return None
+        clues = self._clue_logs(tokens)
+        if not clues:
+            return None
+        return len(clues), sum(c[1] for c in clues), sum(c[2] for c in clues)
 
     def _clue_logs(self, tokens: Iterable[str]) -> list[tuple[float, float, float]]:
         """(|f - 0.5|, ln f, ln(1 - f)) of the clues; f(w) values are memoised until the
@@ -353,14 +369,11 @@ class Graham(TokenFilter):
     max_discriminators: int = 15
     ham_bias: float = 2.0
 
-    def probability(self, token: str) -> float:
-        """Graham's p(w) (``unknown`` for rare or unseen tokens)."""
-        c = self.counts.get(token)
-        if c is None or not self.trained:
-            return self.unknown
-        return self._p(c[0], c[1])
+    def _unknown_probability(self) -> float:
+        return self.unknown
 
-    def _p(self, h: int, s: int) -> float:
+    def _f(self, h: int, s: int) -> float:
+        """Graham's p(w) (``unknown`` for rare tokens)."""
         g = self.ham_bias * h
         if g + s < self.min_count:
             return self.unknown
@@ -376,17 +389,12 @@ class Graham(TokenFilter):
         probs = []
         for tok in set(tokens):
             c = counts.get(tok)
-            probs.append(self.unknown if c is None else self._p(c[0], c[1]))
+            probs.append(self.unknown if c is None else self._f(c[0], c[1]))
         top = heapq.nlargest(self.max_discriminators, probs, key=lambda p: abs(p - 0.5))
         # product in log space to avoid underflow
         log_s = sum(math.log(p) for p in top)
         log_h = sum(math.log(1.0 - p) for p in top)
         return log_s - log_h
-
-    def score_tokens(self, tokens: Sequence[str]) -> float:
-        """Combine the 15 most interesting token probabilities (0.5 when untrained)."""
-        z = self.rank_tokens(tokens)
-        return 1.0 / (1.0 + math.exp(-max(min(z, 700.0), -700.0)))
 
 
 class Robinson(_Robinsonian):
@@ -402,14 +410,12 @@ class Robinson(_Robinsonian):
 
     def score_tokens(self, tokens: Sequence[str]) -> float:
         """Geometric-mean combination (0.5 when untrained or without clues)."""
-        if not self.trained:
+        sums = self._clue_sums(tokens)
+        if sums is None:
             return 0.5
-        clues = self._clue_logs(tokens)
-        if not clues:
-            return 0.5
-        n = len(clues)
-        P = 1.0 - math.exp(sum(c[2] for c in clues) / n)
-        Q = 1.0 - math.exp(sum(c[1] for c in clues) / n)
+        n, ln_f, ln_1f = sums
+        P = 1.0 - math.exp(ln_1f / n)
+        Q = 1.0 - math.exp(ln_f / n)
         if P + Q == 0:
             return 0.5
         return (1.0 + (P - Q) / (P + Q)) / 2.0
@@ -481,21 +487,12 @@ class Fisher(_Robinsonian):
     ham_cutoff = 0.2
     spam_cutoff = 0.9
 
-    def score_tokens(self, tokens: Sequence[str]) -> float:
-        """Chi-square combination (0.5 when untrained or without clues)."""
-        z = self.rank_tokens(tokens)
-        return 1.0 / (1.0 + math.exp(-max(min(z, 700.0), -700.0)))
-
     def rank_tokens(self, tokens: Sequence[str]) -> float:
         """logit of the score: ln(H + (1 - S)) - ln((1 - H) + S), exact in log space."""
-        if not self.trained:
+        sums = self._clue_sums(tokens)
+        if sums is None:
             return 0.0
-        clues = self._clue_logs(tokens)
-        if not clues:
-            return 0.0
-        n = len(clues)
-        ln_h = sum(c[1] for c in clues)
-        ln_s = sum(c[2] for c in clues)
+        n, ln_h, ln_s = sums
         h_up, h_low = log_chi2_tails(-2.0 * ln_h, 2 * n)
         s_up, s_low = log_chi2_tails(-2.0 * ln_s, 2 * n)
         return _logaddexp(h_up, s_low) - _logaddexp(h_low, s_up)
@@ -582,14 +579,11 @@ class Multinomial(TokenFilter):
             return 1.0
         return 1.0 / (1.0 + math.exp(-z))
 
-    def probability(self, token: str) -> float:
+    def _f(self, h: int, s: int) -> float:
         """P(spam | token) from the smoothed per-class token probabilities."""
-        c = self.counts.get(token)
-        if c is None or not self.trained:
-            return 0.5
         a, v = self.alpha, len(self.counts)
-        ps = (c[1] + a) / (self.total[1] + a * v)
-        ph = (c[0] + a) / (self.total[0] + a * v)
+        ps = (s + a) / (self.total[1] + a * v)
+        ph = (h + a) / (self.total[0] + a * v)
         return ps / (ps + ph)
 
 

@@ -376,18 +376,31 @@ def run(
     t1 = time.perf_counter()
     scores, ranks = _score_all(filter, test, progress)
     t2 = time.perf_counter()
+    return _evaluation(filter, mode, test, scores, ranks, t1 - t0, t2 - t1, len(train))
+
+
+def _evaluation(
+    filter: Any,
+    mode: str,
+    items: Sequence[Message],
+    scores: Sequence[float],
+    ranks: Sequence[float],
+    train_s: float,
+    test_s: float,
+    n_train: int,
+) -> Evaluation:
     return Evaluation(
         filter=_name(filter),
         mode=mode,
-        names=tuple(m.name for m in test),
-        labels=tuple(m.spam for m in test),
+        names=tuple(m.name for m in items),
+        labels=tuple(m.spam for m in items),
         scores=tuple(scores),
         ranks=tuple(ranks),
         spam_cutoff=filter.spam_cutoff,
         ham_cutoff=filter.ham_cutoff,
-        train_seconds=t1 - t0,
-        test_seconds=t2 - t1,
-        n_train=len(train),
+        train_seconds=train_s,
+        test_seconds=test_s,
+        n_train=n_train,
     )
 
 
@@ -470,19 +483,7 @@ def online(
             ranks.append(filter.rank(m.raw) if hasattr(filter, "rank") else s)
             filter.learn(m.raw, m.spam)
     t1 = time.perf_counter()
-    return Evaluation(
-        filter=_name(filter),
-        mode="online",
-        names=tuple(m.name for m in items),
-        labels=tuple(m.spam for m in items),
-        scores=tuple(scores),
-        ranks=tuple(ranks),
-        spam_cutoff=filter.spam_cutoff,
-        ham_cutoff=filter.ham_cutoff,
-        train_seconds=0.0,
-        test_seconds=t1 - t0,
-        n_train=len(items),
-    )
+    return _evaluation(filter, "online", items, scores, ranks, 0.0, t1 - t0, len(items))
 
 
 def table(evaluations: Iterable[Evaluation]) -> Any:
