@@ -5,7 +5,7 @@ and root folder holding a copy of lab 00, the news feed turned off), drives Debi
 chromium through Playwright for Python (no browser download), runs every cell from
 the Run menu, and checks the page: each code cell ran, no cell shows a traceback, a
 widget rendered. The notebook saved by the browser is read back for errors too. A
-screenshot lands in artifacts/browser/ (git-ignored).
+screenshot lands in screenshots/ (git-ignored).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tests.conftest import ROOT, require_tool
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(300)]
 
 LAB00 = ROOT / "labs" / "00-setup" / "00-setup.ipynb"
-ARTIFACTS = ROOT / "artifacts" / "browser"
+SCREENSHOTS = ROOT / "screenshots"  # git-ignored
 # selectors: the kernel status when idle; stream and error outputs (tracebacks render here)
 IDLE = ".jp-Notebook-ExecutionIndicator[data-status='idle']"
 STDERR = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
@@ -40,14 +40,6 @@ KERNEL_READY = """() => {
 }"""
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def _artifacts() -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    ignore = ARTIFACTS.parent / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("# test output (screenshots); never committed\n*\n")
-    return ARTIFACTS
 
 
 def _wait_ready(url: str, proc: subprocess.Popen, log: Path, limit: float = 90.0) -> None:
@@ -109,7 +101,8 @@ def test_lab00_run_all_in_chromium(jupyterlab):
     from playwright.sync_api import sync_playwright
 
     url, notebook = jupyterlab
-    shot = _artifacts() / "lab00-run-all.png"
+    SCREENSHOTS.mkdir(exist_ok=True)
+    shot = SCREENSHOTS / "lab00-run-all.png"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium") or chromium,
                                     args=CHROMIUM_ARGS, headless=True)
