@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 
 @dataclass(frozen=True, kw_only=True)
 class GradedCell:
@@ -23,6 +21,8 @@ class GradedCell:
 
 def graded_cells(notebook: Path | str) -> tuple[GradedCell, ...]:
     """The cells with nbgrader ``grade: true`` and points, in notebook order."""
+    import nbformat  # slow to import: only when grading
+
     nb = nbformat.read(str(notebook), as_version=4)
     cells = []
     for cell in nb.cells:
