@@ -386,11 +386,14 @@ class Graham(TokenFilter):
         if not self.trained:
             return 0.0
         counts = self.counts
-        probs = []
+        clues = []
         for tok in set(tokens):
             c = counts.get(tok)
-            probs.append(self.unknown if c is None else self._f(c[0], c[1]))
-        top = heapq.nlargest(self.max_discriminators, probs, key=lambda p: abs(p - 0.5))
+            p = self.unknown if c is None else self._f(c[0], c[1])
+            clues.append((abs(p - 0.5), tok, p))
+        # ties (many tokens sit at 0.01 or 0.99) are broken by the token text, so the
+        # result does not depend on set order (which changes with PYTHONHASHSEED)
+        top = [p for _, _, p in heapq.nlargest(self.max_discriminators, clues)]
         # product in log space to avoid underflow
         log_s = sum(math.log(p) for p in top)
         log_h = sum(math.log(1.0 - p) for p in top)
