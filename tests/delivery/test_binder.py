@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.conftest import IN_CI, ROOT
+from tests.conftest import ROOT, require_tool
 
 BINDER = ROOT / "binder"
 LAB00 = Path("labs", "00-setup", "00-setup.ipynb")
@@ -34,13 +34,7 @@ def _runtime_python() -> str:
     version = pin.removeprefix("python-")
     if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
         return sys.executable
-    found = shutil.which(f"python{version}")
-    if found is None:
-        message = f"no python{version} here (binder/runtime.txt pins it)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+    return require_tool(f"python{version}")
 
 
 def _repo_files() -> list[Path]:
