@@ -185,16 +185,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clients", type=int, default=50)
     p.add_argument("--throughput-messages", type=int, default=1000)
     p.add_argument("--senders", type=int, default=20)
-    p.add_argument("--dns-cache", type=float, default=0.0,
-                   help="seconds the lab hosts may cache DNS answers (default 0: none)")
+    p.add_argument("--dns-cache", type=float, default=None,
+                   help="seconds the lab hosts may cache DNS answers; 0: no cache (default: the "
+                        "Lab's own, a cache dropped whenever the LabDNS data changes)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     limits = Limits(connections_per_client=max(args.clients, args.senders) + 10)
-    out: dict[str, Any] = {"machine": machine(), "dns_cache": args.dns_cache}
-    with labkit.mta.Lab(limits=limits, dns_cache=args.dns_cache) as lab:
+    cache: Any = True if args.dns_cache is None else args.dns_cache
+    out: dict[str, Any] = {"machine": machine(), "dns_cache": cache}
+    with labkit.mta.Lab(limits=limits, dns_cache=cache) as lab:
         out["addressing"] = lab.client_addressing
         out["reliability"] = reliability(lab, messages=args.messages, clients=args.clients)
-    with labkit.mta.Lab(limits=limits, dns_cache=args.dns_cache) as lab:
+    with labkit.mta.Lab(limits=limits, dns_cache=cache) as lab:
         out["throughput"] = throughput(lab, messages=args.throughput_messages,
                                        senders=args.senders)
     if args.json:

@@ -209,6 +209,15 @@ class KeyRecord:
     problem: str | None = None
     detail: str = ""
     parsed: object = field(default=None, repr=False, compare=False)
+    public_key: object = field(default=None, repr=False, compare=False)
+
+
+def _openssl_rsa(parsed: dict) -> rsa.RSAPublicKey | None:
+    """The key dkimpy parsed, as a ``cryptography`` key (None if OpenSSL refuses it)."""
+    try:
+        return rsa.RSAPublicNumbers(int(parsed["publicExponent"]), int(parsed["modulus"])).public_key()
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 @functools.lru_cache(maxsize=256)
@@ -246,7 +255,8 @@ def parse_key_record(text: bytes) -> KeyRecord:
         return KeyRecord(**common, problem="syntax", detail=f"p= does not hold a {key_type} public key: {exc}")
     if key_type == "ed25519" and len(raw) != 32:
         return KeyRecord(**common, problem="syntax", detail=f"an Ed25519 key is 32 bytes, p= has {len(raw)}")
-    return KeyRecord(**common, bits=int(bits or 0), parsed=parsed)
+    public = _openssl_rsa(parsed) if key_type == "rsa" else None
+    return KeyRecord(**common, bits=int(bits or 0), parsed=parsed, public_key=public)
 
 
 @dataclass(frozen=True, kw_only=True)

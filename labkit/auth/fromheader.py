@@ -15,6 +15,7 @@ Introduced in lab 05 (DMARC).
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import re
@@ -158,7 +159,16 @@ def _idna(domain: str) -> str | None:
 
 
 def parse_from_value(value: str) -> FromHeader:
-    """Strictly parse one From field value (already unfolded)."""
+    """Strictly parse one From field value (already unfolded).
+
+    Results are remembered per value (the parse is a pure function of the text and
+    the stdlib parser is slow; senders repeat their From fields).
+    """
+    return _parse_from_value(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_from_value(value: str) -> FromHeader:
     fields = (value,)
     if len(value) > MAX_FROM_LENGTH:
         return FromHeader(kind="unparsable", fields=(value[:200] + "...",),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import importlib
+import ipaddress
 import logging
 import re
 from dataclasses import dataclass, field
@@ -151,9 +152,23 @@ def _trusted_override(msg: fromheader.Message, arc: Any, trusted: tuple[str, ...
     return False
 
 
+def _reusable(spf: Any, ip: str, mail_from: str, helo: str, receiver: str) -> bool:
+    """Was ``spf`` computed for exactly this MAIL FROM check (same ip, sender, HELO, receiver)?"""
+    if not isinstance(spf, _spf.SPFResult):
+        return False
+    identity, sender, _ = _spf._identity(mail_from or "", helo or "")
+    expected = (identity, sender if identity != "helo" else "", helo or "", receiver)
+    if (spf.identity, spf.mail_from, spf.helo, spf.receiver) != expected:
+        return False
+    try:
+        return ipaddress.ip_address((ip or "").strip()) == ipaddress.ip_address(spf.ip)
+    except ValueError:
+        return False
+
+
 def evaluate(message: bytes, *, ip: str, mail_from: str, helo: str, dns: Any,
              authserv_id: str = "mx.corp.example", trusted_arc_sealers: tuple[str, ...] = (),
-             dmarc_method: str = "treewalk") -> Verdict:
+             dmarc_method: str = "treewalk", spf: Any = None) -> Verdict:
     """Authenticate a received message: SPF (MAIL FROM and HELO), every DKIM signature,
     ARC when present, DMARC on the From domain; the disposition and the
     ``Authentication-Results`` field.
@@ -161,6 +176,10 @@ def evaluate(message: bytes, *, ip: str, mail_from: str, helo: str, dns: Any,
     ``dns`` is a LabDNS or a dnspython Resolver. ``trusted_arc_sealers`` lists
     intermediaries whose ARC-recorded DMARC pass may override a DMARC failure.
     ``dmarc_method`` is ``"treewalk"`` (RFC 9989) or ``"psl"`` (RFC 7489).
+    ``spf``: an :class:`~labkit.auth.spf.SPFResult` already computed for this
+    ``ip``/``mail_from``/``helo`` (and ``receiver=authserv_id``), as a receiver has it
+    from the MAIL FROM stage; it is used instead of checking again.  A result for
+    other parameters is ignored and SPF is checked afresh.
 
     Introduced in lab 06 (Authentication-Results).
     """
@@ -173,7 +192,10 @@ def evaluate(message: bytes, *, ip: str, mail_from: str, helo: str, dns: Any,
     problems = list(msg.problems)
     steps += [f"message: {p}" for p in msg.problems]
 
-    spf = _spf.check(ip, mail_from or "", helo or "", dns=dns, receiver=authserv_id)
+    if spf is None or not _reusable(spf, ip, mail_from, helo, authserv_id):
+        if spf is not None:
+            log.debug("SPF result passed to evaluate() is for other parameters: checking again")
+        spf = _spf.check(ip, mail_from or "", helo or "", dns=dns, receiver=authserv_id)
     steps.append(f"SPF {spf.identity} {spf.domain}: {spf.result}" + (f" ({spf.reason})" if spf.reason else ""))
     spf_helo = _spf.check_helo(ip, helo or "", dns=dns, receiver=authserv_id) if helo else None
     if spf_helo is not None:

@@ -34,10 +34,15 @@ class Answer:
 
 
 class Authority:
-    """An in-memory authoritative data set; safe to read and change from many threads."""
+    """An in-memory authoritative data set; safe to read and change from many threads.
+
+    ``generation`` counts the changes made (``replace``, ``remove``); caches use it
+    to know when their answers may be stale.
+    """
 
     def __init__(self, rrsets: Iterable[dns.rrset.RRset] = ()) -> None:
         self._lock = threading.RLock()
+        self._generation = 0
         self._nodes: dict[dns.name.Name, dict[int, dns.rrset.RRset]] = {}
         self._apexes: set[dns.name.Name] = set()
         self._existing: set[dns.name.Name] = set()
@@ -74,6 +79,7 @@ class Authority:
             self._nodes.setdefault(rrset.name, {}).pop(rrset.rdtype, None)
             self._put(rrset)
             self._reindex()
+            self._generation += 1  # after the change: a cache never keeps the old data
 
     def remove(self, name: dns.name.Name, rdtype: int | None = None) -> int:
         """Remove one RRset (or every RRset at ``name``); return how many went."""
@@ -89,9 +95,15 @@ class Authority:
                 if not node:
                     del self._nodes[name]
             self._reindex()
+            self._generation += 1
             return count
 
     # -- reading ------------------------------------------------------------------
+    @property
+    def generation(self) -> int:
+        """How many changes were made so far (grows with every ``replace``/``remove``)."""
+        return self._generation
+
     @property
     def apexes(self) -> frozenset[dns.name.Name]:
         """Zone apexes (owners of SOA records)."""

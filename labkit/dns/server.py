@@ -41,6 +41,7 @@ from ..net import LOOPBACK
 from ..service import Service
 from . import zone as _zone
 from .authority import Authority
+from .cache import LabCache
 
 log = logging.getLogger(__name__)
 
@@ -173,11 +174,12 @@ class LabDNS(Service):
         self.port = port
         self.authority = Authority(_zone.load(zones))
         self._faults: dict[str, str] = {}
+        self._fault_changes = 0
         for key, kind in (faults or {}).items():
             self.set_fault(key, kind)
         self._log_lock = threading.Lock()
         self._queries = QueryLog()
-        self._udp: socketserver.ThreadingUDPServer | None = None
+        self._udp: socketserver.UDPServer | None = None
         self._tcp: socketserver.ThreadingTCPServer | None = None
         self._threads: list[threading.Thread] = []
 
@@ -185,10 +187,22 @@ class LabDNS(Service):
     def set_fault(self, target: str, kind: str) -> None:
         """Make ``target`` (``name`` or ``name/TYPE``) misbehave: timeout, servfail, refused."""
         self._faults[_fault_key(target)] = _fault_kind(kind)
+        self._fault_changes += 1
 
     def clear_faults(self) -> None:
         """Remove every injected fault."""
         self._faults.clear()
+        self._fault_changes += 1
+
+    @property
+    def generation(self) -> int:
+        """A counter that grows with every change of what the server answers.
+
+        Bumped by :meth:`add`, :meth:`remove`, :meth:`set_fault` and
+        :meth:`clear_faults` (after the change is in force); a
+        :class:`labkit.dns.cache.LabCache` flushes itself when it moves.
+        """
+        return self.authority.generation + self._fault_changes
 
     @property
     def faults(self) -> dict[str, str]:
@@ -347,9 +361,18 @@ class LabDNS(Service):
                 except Exception:  # noqa: BLE001
                     log.exception("LabDNS: error while answering a TCP query")
 
-        class UDPServer(socketserver.ThreadingUDPServer):
-            daemon_threads = True
+        class UDPServer(socketserver.UDPServer):
+            # One thread reads and answers every datagram in turn: answering is pure
+            # computation (a "timeout" fault just stays silent), so a thread per packet
+            # only added start-up cost; waiting clients queue in the socket buffer.
             allow_reuse_address = False
+
+            def server_bind(self) -> None:
+                try:  # room for bursts from many concurrent clients
+                    self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+                except OSError:
+                    pass
+                super().server_bind()
 
         class TCPServer(socketserver.ThreadingTCPServer):
             daemon_threads = True
@@ -399,8 +422,14 @@ class LabDNS(Service):
         self.port = self._requested_port
 
     # -- clients ------------------------------------------------------------------------
-    def resolver(self, timeout: float = 2.0) -> dns.resolver.Resolver:
-        """A dnspython Resolver that asks this server (and nothing else)."""
+    def resolver(self, timeout: float = 2.0, *, cache: bool = False,
+                 max_ttl: float | None = None) -> dns.resolver.Resolver:
+        """A dnspython Resolver that asks this server (and nothing else).
+
+        ``cache=True`` gives it a :class:`~labkit.dns.cache.LabCache`: answers are
+        reused until this server's data or faults change (then dropped at once), and
+        at most ``max_ttl`` seconds if given.
+        """
         if not self.running:
             raise ServiceError("LabDNS is not running: call start() or use it in a 'with' block")
         res = dns.resolver.Resolver(configure=False)
@@ -408,7 +437,7 @@ class LabDNS(Service):
         res.port = self.port
         res.timeout = timeout
         res.lifetime = timeout
-        res.cache = None
+        res.cache = LabCache(lambda: self.generation, max_ttl=max_ttl) if cache else None
         return res
 
     @property

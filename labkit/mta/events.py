@@ -9,11 +9,12 @@ Notebooks and aggregate reports read it with :meth:`EventLog.entries` or
 :func:`read`.  Secrets never reach it: callers log user names, never passwords, and
 :meth:`EventLog.record` drops any field whose name looks like a secret.
 
-Introduced in lab 02 (forged mail and which header to trust).
+Introduced in lab 01 (anatomy of a mail and forgery).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -27,12 +28,15 @@ log = logging.getLogger(__name__)
 _SECRET_FIELDS = ("password", "passwd", "secret", "private_key", "key_pem")
 
 
+@functools.lru_cache(maxsize=512)
+def _secret(name: str) -> bool:
+    """Does a field name look like it holds a secret? (cached: the same names recur)"""
+    low = name.lower()
+    return any(s in low for s in _SECRET_FIELDS)
+
+
 def _clean(fields: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: v
-        for k, v in fields.items()
-        if v is not None and not any(s in k.lower() for s in _SECRET_FIELDS)
-    }
+    return {k: v for k, v in fields.items() if v is not None and not _secret(k)}
 
 
 class EventLog:

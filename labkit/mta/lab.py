@@ -23,12 +23,9 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-
-import dns.resolver
 
 from .. import net
 from ..errors import UsageError
@@ -72,23 +69,6 @@ def _default_scorer() -> Any:
     return factory() if factory is not None else None
 
 
-class ShortCache(dns.resolver.Cache):
-    """A resolver cache that keeps answers at most ``seconds`` (whatever their TTL).
-
-    Off by default: with it, a record changed with ``lab.dns.add`` is seen by the
-    hosts only after ``seconds`` (as with any caching resolver).  The load benchmark
-    shows what it buys.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(cleaning_interval=max(1.0, seconds))
-        self.seconds = seconds
-
-    def put(self, key: Any, value: Any) -> None:
-        value.expiration = min(value.expiration, time.time() + self.seconds)
-        super().put(key, value)
-
-
 class Lab(Service):
     """The DNS and the mail hosts of the lab Internet, each in a background thread.
 
@@ -98,8 +78,13 @@ class Lab(Service):
     ``"alias"`` or ``"proxy"``.  ``scorer``: the spam scorer the receiver calls
     (default ``labkit.filters.SpamScorer()`` when available; ``None`` for none).
     ``backscatter=True`` makes the MX accept unknown users and bounce later.
-    ``dns_cache``: seconds the hosts may cache DNS answers (0, the default, means
-    every check asks the LabDNS, so live record changes show at once).
+    ``dns_cache``: whether the hosts cache DNS answers.  ``True`` (the default)
+    caches them up to their TTL, but only until the LabDNS data or faults change:
+    ``lab.dns.add(...)`` is seen by the very next check (the cache is a
+    :class:`labkit.dns.cache.LabCache`).  A number of seconds also caps the time an
+    answer is kept; ``0``/``False`` makes every check ask the LabDNS (every question
+    then shows in ``lab.dns.queries``).  With ``dns=`` given as a plain dnspython
+    Resolver the lab cannot see changes, so it does not cache.
 
     Introduced in lab 00 (set-up).
     """
@@ -122,7 +107,7 @@ class Lab(Service):
         list_from_rewrite: bool = False,
         aliases: dict[str, list[str]] | None = None,
         lists: dict[str, list[str]] | None = None,
-        dns_cache: float = 0.0,
+        dns_cache: bool | float = True,
     ) -> None:
         super().__init__()
         if client_addressing not in ("auto", "alias", "proxy"):
@@ -145,7 +130,10 @@ class Lab(Service):
         self.list_from_rewrite = list_from_rewrite
         self.aliases = aliases or DEFAULT_ALIASES
         self.lists = lists or DEFAULT_LISTS
-        self.dns_cache = float(dns_cache)
+        if isinstance(dns_cache, bool) or dns_cache is None:
+            self.dns_cache: bool | float = bool(dns_cache)
+        else:
+            self.dns_cache = float(dns_cache) if float(dns_cache) > 0 else False
         self.servers: dict[tuple[str, int], Any] = {}
         self.handlers: dict[str, Any] = {}
         self.resolver: Any = None
@@ -163,9 +151,11 @@ class Lab(Service):
         if self._dns_given is None:
             self.dns = labkit.dns.LabDNS()
             self.dns.start()
-        self.resolver = labkit.dns.as_resolver(self.dns)
-        if self.dns_cache > 0 and self.resolver is not self._dns_given:
-            self.resolver.cache = ShortCache(self.dns_cache)
+        if self.dns_cache is not False and isinstance(self.dns, labkit.dns.LabDNS):
+            max_ttl = None if self.dns_cache is True else float(self.dns_cache)
+            self.resolver = self.dns.resolver(cache=True, max_ttl=max_ttl)
+        else:
+            self.resolver = labkit.dns.as_resolver(self.dns)
         self.root = self._root_given or Path(tempfile.mkdtemp(prefix="labkit-lab-"))
         self.events = EventLog(self.root / "logs", clock=self.clock)
         self.mailstore = MailStore(self.root / "mail")

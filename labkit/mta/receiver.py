@@ -17,7 +17,7 @@ asked the DNSBL and checked FCrDNS at connect time.
 With ``backscatter=True`` the receiver accepts unknown recipients and bounces a
 DSN to the (possibly forged) envelope sender afterwards, counting ``bounces``.
 
-Introduced in lab 02 (forged mail and which header to trust).
+Introduced in lab 01 (anatomy of a mail and forgery).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import dataclasses
 import email.utils
 import ipaddress
 import logging
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -153,7 +154,8 @@ class Receiver(Policy):
         spf_mod = _auth_module("spf")
         if spf_mod is None or not self.authenticate:
             return "250 OK"
-        res = spf_mod.check(ctx.client_ip, address, ctx.helo, dns=self.resolver)
+        res = spf_mod.check(ctx.client_ip, address, ctx.helo, dns=self.resolver,
+                            receiver=self.hostname)
         ctx.notes["spf"] = res
         self.event(ctx, "spf", mail_from=address, decision=res.result,
                    reason=getattr(res, "explanation", ""))
@@ -195,7 +197,10 @@ class Receiver(Policy):
         return Decision(action="INBOX", reason="authentication and content checks passed")
 
     def evaluate(self, ctx: Context, mail_from: str, data: bytes) -> Any:
-        """Run SPF, DKIM, DMARC and ARC on the message (None when auth is off/missing)."""
+        """Run SPF, DKIM, DMARC and ARC on the message (None when auth is off/missing).
+
+        The SPF result of the MAIL FROM stage is reused (the same check, not run twice).
+        """
         import labkit.auth
 
         evaluate = getattr(labkit.auth, "evaluate", None)
@@ -204,6 +209,7 @@ class Receiver(Policy):
         return evaluate(
             data, ip=ctx.client_ip, mail_from=mail_from, helo=ctx.helo, dns=self.resolver,
             authserv_id=self.hostname, trusted_arc_sealers=self.trusted_arc_sealers,
+            spf=ctx.notes.get("spf"),
         )
 
     def on_data(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes) -> str:
@@ -294,7 +300,41 @@ def _as_header(text: str) -> bytes:
     return text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8") + b"\r\n"
 
 
+_FIELD_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+:")
+_UNSURE = object()
+
+
+def _message_id_plain(data: bytes) -> Any:
+    """The Message-ID of a plain message (CRLF, ASCII, well-formed fields, unfolded ID).
+
+    Gives what the stdlib parser below would; anything unusual returns ``_UNSURE``.
+    """
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return _UNSURE
+    head = data[:end]
+    if not head.isascii() or head.count(b"\n") != head.count(b"\r\n") or head.count(b"\r") != head.count(b"\n"):
+        return _UNSURE
+    lines = head.split(b"\r\n")
+    if lines[0][:5] == b"From " or lines[0][:1] in (b" ", b"\t"):
+        return _UNSURE
+    found: Any = None
+    for i, line in enumerate(lines):
+        if line[:1] in (b" ", b"\t"):
+            continue
+        if not _FIELD_LINE.match(line):
+            return _UNSURE
+        if found is None and line.split(b":", 1)[0].lower() == b"message-id":
+            if i + 1 < len(lines) and lines[i + 1][:1] in (b" ", b"\t"):
+                return _UNSURE  # folded: leave it to the parser
+            found = line.split(b":", 1)[1].strip().decode("ascii") or None
+    return found
+
+
 def _message_id(data: bytes) -> str | None:
+    plain = _message_id_plain(data)
+    if plain is not _UNSURE:
+        return plain
     import email.parser
     import email.policy
 
