@@ -177,6 +177,14 @@ def test_postbuild_made_student_versions(binder_env):
         assert "raise NotImplementedError()" in blanked[cell.metadata["nbgrader"]["grade_id"]]
 
 
+def test_postbuild_turned_news_off(binder_env):
+    """JupyterLab in the environment neither fetches news nor checks for updates."""
+    _, venv_dir, _ = binder_env
+    path = venv_dir / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    notification = json.loads(path.read_text())["@jupyterlab/apputils-extension:notification"]
+    assert notification == {"fetchNews": "false", "checkForUpdates": False}
+
+
 def test_lab00_runs_in_binder_env(binder_env, tmp_path):
     """Lab 00 executes top to bottom on the environment's own kernel, without an error."""
     repo, venv_dir, env = binder_env
