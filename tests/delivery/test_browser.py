@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -113,8 +114,9 @@ def test_lab00_run_all_in_chromium(jupyterlab):
             # the kernel must be connected before Run All, or JupyterLab asks which kernel
             # to start (the toolbar's indicator reads idle before that: use the status bar)
             page.wait_for_function(KERNEL_READY, timeout=60_000)
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+            # exactly "Run All Cells" (the menu also has "Restart Kernel and Run All Cells...")
+            page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
             # done when every code cell shows an execution count, or a cell failed
             # (Run All stops there) and the kernel is idle again
             page.wait_for_function(
