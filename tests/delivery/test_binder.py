@@ -137,6 +137,25 @@ def test_requirements_pin_every_dependency():
         assert pins[name] in req.specifier, f"{name}=={pins[name]} does not satisfy {text}"
 
 
+def test_binder_links_open_every_lab():
+    """The README's Binder links (or the snippet for it) open each lab, both versions."""
+    import re
+
+    import labkit.grading
+
+    ids = {lab.assignment_id for lab in labkit.grading.find_labs()}
+    for doc in (ROOT / "README.md", ROOT / "docs" / "README-delivery-snippet.md"):
+        paths = re.findall(r"mybinder\.org/v2/gh/[^)\s]*\?urlpath=lab/tree/([^)\s]+)", doc.read_text())
+        if not paths:
+            continue
+        linked = {tuple(p.split("/")) for p in paths}
+        for folder in ("labs", "release"):
+            missing = {i for i in ids if (folder, i, f"{i}.ipynb") not in linked}
+            assert not missing, f"{doc.name}: no Binder link to {folder}/ for {sorted(missing)}"
+        stray = {p for p in linked if p[0] not in ("labs", "release") or p[1] not in ids}
+        assert not stray, f"{doc.name}: Binder links to unknown notebooks {sorted(stray)}"
+
+
 def test_postbuild_is_strict_and_starts_nothing():
     """postBuild stops at the first error; a start script, if any, hands over with exec."""
     lines = [ln.strip() for ln in (BINDER / "postBuild").read_text().splitlines()]
