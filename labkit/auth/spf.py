@@ -229,8 +229,36 @@ def evaluate_identity(ip: str, sender: str, helo: str, identity: str, *, dns: An
                       timeout: float = DEFAULT_TIMEOUT) -> SPFResult:
     """Run pyspf for one identity (optionally against given record text) and trace it.
 
-    The shared engine of :func:`check`, :func:`check_helo` and Sender ID.
+    The shared engine of :func:`check`, :func:`check_helo` and Sender ID.  With a
+    resolver whose cache is a :class:`labkit.dns.cache.LabCache` (the lab's hosts),
+    the result for the same inputs is computed once per version of the DNS data.
     """
+    import labkit.dns
+
+    resolver = labkit.dns.as_resolver(dns)
+    derived = getattr(resolver.cache, "derived", None)
+    if derived is None or record is not None:
+        return _evaluate_identity(ip, sender, helo, identity, dns=resolver, record=record,
+                                  receiver=receiver, timeout=timeout)
+    return derived(("spf", ip, sender, helo, identity, receiver, timeout),
+                   lambda: _evaluate_identity(ip, sender, helo, identity, dns=resolver,
+                                              receiver=receiver, timeout=timeout),
+                   keep=_repeatable)
+
+
+def _repeatable(res: SPFResult) -> bool:
+    """Would the same inputs and DNS data give this result again? (no time-outs, no macros:
+    ``%{t}`` expands to the current time)"""
+    if res.result == "temperror" or res.trace_result != res.result:
+        return False
+    if any(x.rcode not in ("NOERROR", "NXDOMAIN") for x in res.lookups):
+        return False
+    return not any("%{" in text for x in res.lookups for text in x.answers)
+
+
+def _evaluate_identity(ip: str, sender: str, helo: str, identity: str, *, dns: Any,
+                       record: str | None = None, receiver: str = DEFAULT_RECEIVER,
+                       timeout: float = DEFAULT_TIMEOUT) -> SPFResult:
     domain = sender.rpartition("@")[2]
     common = dict(ip=ip, domain=domain, identity=identity, helo=helo, receiver=receiver,
                   mail_from=sender if identity != "helo" else "")

@@ -28,6 +28,8 @@ from typing import Any
 
 import dns.resolver
 
+MAX_DERIVED = 4096  # remembered derived values (SPF results ...) before starting afresh
+
 
 class LabCache(dns.resolver.Cache):
     """A dnspython cache flushed whenever ``generation()`` changes.
@@ -50,12 +52,14 @@ class LabCache(dns.resolver.Cache):
         self._asked = threading.local()
         self.max_ttl = max_ttl
         self.flushes = 0
+        self._derived: dict[Any, Any] = {}
 
     def _sync(self) -> int:
         """Drop everything if the data changed since the last look; return the version."""
         now = self._generation()
         if now != self._seen:
             self.data.clear()
+            self._derived.clear()
             self._seen = now
             self.flushes += 1
         return now
@@ -75,6 +79,34 @@ class LabCache(dns.resolver.Cache):
             if self.max_ttl is not None:
                 value.expiration = min(value.expiration, time.time() + self.max_ttl)
             super().put(key, value)
+
+    def flush(self, key: Any = None) -> None:
+        with self.lock:
+            if key is None:
+                self._derived.clear()
+            super().flush(key)
+
+    def derived(self, key: Any, compute: Callable[[], Any],
+                keep: Callable[[Any], bool] = lambda value: True) -> Any:
+        """``compute()``, remembered under ``key`` until the DNS data changes.
+
+        For values that follow from DNS answers alone (an SPF result for given
+        inputs): while the data version is the same, the same inputs give the same
+        value, so it is computed once.  ``keep(value)`` False (a time-out, say)
+        leaves it unremembered; so does a change of the data while computing.
+        """
+        with self.lock:
+            started = self._sync()
+            if key in self._derived:
+                return self._derived[key]
+        value = compute()
+        if keep(value):
+            with self.lock:
+                if self._sync() == started:
+                    if len(self._derived) >= MAX_DERIVED:
+                        self._derived.clear()
+                    self._derived[key] = value
+        return value
 
 
 __all__ = ["LabCache"]
