@@ -15,7 +15,7 @@ status ``ham``: an unconfigured receiver never junks or flags mail for no reason
 
 :func:`measure` runs a scorer over a labelled stream and counts FP / FN.
 
-Introduced in lab 10 (putting it together).
+Introduced in lab 10 (capstone: putting it together).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ class SpamScorer:
     :class:`~labkit.filters.lists.AddressList` or iterables of entries; ``weights``:
     overrides of :data:`DEFAULT_WEIGHTS`.
 
-    Introduced in lab 10 (putting it together).
+    Introduced in lab 10 (capstone: putting it together).
     """
 
     def __init__(
@@ -332,7 +332,7 @@ def measure(scorer: SpamScorer, stream: Iterable[Labelled], *, dns: Any = None) 
 
     FP: ham judged spam.  FN: spam judged ham or unsure (it reached the inbox).
 
-    Introduced in lab 10 (putting it together).
+    Introduced in lab 10 (capstone: putting it together).
     """
     judgements = []
     ham = spam = fp = fn = unsure = 0

@@ -14,7 +14,7 @@ Where the corpus is read from, first match wins:
 Nothing is ever downloaded implicitly: without a local copy :func:`load` raises a
 :class:`~labkit.errors.CorpusError` that says how to get one.
 
-Introduced in lab 08 (Bayesian filtering).
+Introduced in lab 09 (Bayesian filtering).
 """
 
 from __future__ import annotations
@@ -280,7 +280,7 @@ def load(
     that are not messages (``cmds``) are skipped.  The parsed corpus is cached per
     process, so a second call is instant.
 
-    Introduced in lab 08 (Bayesian filtering).
+    Introduced in lab 09 (Bayesian filtering).
     """
     root = locate(source).resolve()
     wanted = tuple(folders) if folders is not None else tuple(FOLDERS)

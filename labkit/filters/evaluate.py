@@ -23,7 +23,7 @@ Metrics on an :class:`Evaluation` (percentages as in the TREC spam track):
 * ``unsure_rate``: share of messages between the ham and spam cutoffs;
 * ``cost()``: $10 per false positive, $1 per false negative, $0.20 per unsure.
 
-Introduced in lab 08 (Bayesian filtering).
+Introduced in lab 09 (Bayesian filtering).
 """
 
 from __future__ import annotations
@@ -365,7 +365,7 @@ def run(
 ) -> Evaluation:
     """Train ``filter`` on ``train`` (in order), then score ``test``; timings included.
 
-    Introduced in lab 08 (Bayesian filtering).
+    Introduced in lab 09 (Bayesian filtering).
     """
     t0 = time.perf_counter()
     if _is_token_filter(filter):
@@ -463,7 +463,7 @@ def online(
     """TREC-style online evaluation: in date order, score each message, then learn it
     with its true label (immediate feedback).  ``order="given"`` keeps the input order.
 
-    Introduced in lab 08 (Bayesian filtering).
+    Introduced in lab 09 (Bayesian filtering).
     """
     items = by_date(messages) if order == "date" else list(messages)
     scores: list[float] = []

@@ -4,7 +4,7 @@ An entry is an IP address or network (``198.51.100.0/24``), a domain
 (``brand.example`` matches it and every subdomain; ``=brand.example`` only itself)
 or a mail address (``alice@corp.example``).
 
-Introduced in lab 09 (DNSBL and reverse DNS).
+Introduced in lab 08 (lists, DNSBL and reverse DNS).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@
 The attacker's ham words come from :func:`hammy_words`: words frequent in a ham
 sample and rare in spam (an attacker with access to some of the victim's mail).
 
-Introduced in lab 11 (attacking the filter).
+Introduced in lab 09 (Bayesian filtering: attacking the filter).
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def good_word_attack(
     """Train each filter on ``split.train``; append the first n ``words`` to every test
     spam (n in ``counts``) and measure sm%, hm% and (1-AUC)% each time.
 
-    Introduced in lab 11 (attacking the filter).
+    Introduced in lab 09 (Bayesian filtering: attacking the filter).
     """
     rows = []
     ham = [m for m in split.test if not m.spam]
@@ -195,7 +195,7 @@ def poisoned_training(
     """Append ``n_words`` ham words to a fraction of the *training* spam, train, and
     measure hm% and sm% on the clean test set.
 
-    Introduced in lab 11 (attacking the filter).
+    Introduced in lab 09 (Bayesian filtering: attacking the filter).
     """
     rows = []
     spam_train = [m for m in split.train if m.spam]

@@ -5,7 +5,7 @@ text, scikit-learn's default word pattern, a :class:`~sklearn.feature_extraction
 (fixed size, so training can be incremental) and :class:`~sklearn.naive_bayes.MultinomialNB`.
 It has the same interface as the labkit filters, so it runs in the same experiments.
 
-Introduced in lab 08 (Bayesian filtering).
+Introduced in lab 09 (Bayesian filtering).
 """
 
 from __future__ import annotations
