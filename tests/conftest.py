@@ -20,14 +20,18 @@ if "LABKIT_CORPUS" not in os.environ and _SHARED_CORPUS.is_dir():
     os.environ["LABKIT_CORPUS"] = str(_SHARED_CORPUS)
 
 
+def unavailable(message: str) -> None:
+    """Something a test needs is missing: skip on a developer's machine, fail in CI."""
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def require_tool(name: str) -> str:
     """Return the path of an external tool; skip without it, but fail in CI."""
     path = shutil.which(name)
     if path is None:
-        message = f"the tool {name!r} is not installed (.ci/run installs it)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"the tool {name!r} is not installed (.ci/run installs it)")
     return path
 
 
@@ -46,7 +50,4 @@ def corpus_dir() -> Path:
     env = os.environ.get("LABKIT_CORPUS")
     if env and Path(env).is_dir():
         return Path(env)
-    message = "SpamAssassin corpus not found (set LABKIT_CORPUS)"
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
+    unavailable("SpamAssassin corpus not found (set LABKIT_CORPUS)")
