@@ -100,7 +100,7 @@ class TokenFilter:
         self.counts: dict[str, list[int]] = {}
         self.nham = 0
         self.nspam = 0
-        self._memo: dict = {}
+        self._memo: dict = {"seen": set(), "lf": {}, "l1f": {}}
         self._memo_key: tuple | None = None
         for key, value in params.items():
             if not hasattr(type(self), key):
@@ -313,43 +313,59 @@ class _Robinsonian(TokenFilter):
 
     def _clues(self, tokens: Iterable[str]) -> list[float]:
         """f(w) of the tokens with |f - 0.5| >= min_dev, at most max_discriminators of them."""
-        return [math.exp(lp) for _, lp, _ in self._clue_logs(tokens)]
+        if not self.trained:
+            return []
+        lf, _, chosen = self._pick(tokens)
+        return [math.exp(lf[t]) for t in chosen]
 
     def _clue_sums(self, tokens: Iterable[str]) -> tuple[int, float, float] | None:
         """(number of clues, sum ln f, sum ln(1 - f)); None when untrained or clueless."""
         if not self.trained:
             return None
-        clues = self._clue_logs(tokens)
-        if not clues:
+        lf, l1f, chosen = self._pick(tokens)
+        if not chosen:
             return None
-        return len(clues), sum(c[1] for c in clues), sum(c[2] for c in clues)
+        return len(chosen), sum(map(lf.__getitem__, chosen)), sum(map(l1f.__getitem__, chosen))
 
-    def _clue_logs(self, tokens: Iterable[str]) -> list[tuple[float, float, float]]:
-        """(|f - 0.5|, ln f, ln(1 - f)) of the clues; f(w) values are memoised until the
-        counts or parameters change (the scoring hot path)."""
+    def _pick(self, tokens: Iterable[str]) -> tuple[dict, dict, Iterable[str]]:
+        """(ln f by token, ln(1 - f) by token, the clue tokens of ``tokens``).
+
+        The scoring hot path: f(w) is computed once per distinct token and memoised until
+        the counts or parameters change; the message's clues are then a set intersection
+        with the memo's clue table, and sums run over C-level maps.
+        """
         key = (id(self.counts), self.nham, self.nspam, self.strength, self.prior, self.min_dev)
         memo = self._memo
-        if self._memo_key != key or len(memo) > 1_000_000:
-            memo = self._memo = {}
+        if self._memo_key != key or len(memo["seen"]) > 1_000_000:
+            memo = self._memo = {"seen": set(), "lf": {}, "l1f": {}}
             self._memo_key = key
-        toks = set(tokens)
-        missing = [t for t in toks if t not in memo]
+        seen, lf, l1f = memo["seen"], memo["lf"], memo["l1f"]
+        toks = tokens if isinstance(tokens, (set, frozenset)) else set(tokens)
+        missing = toks - seen
         if missing:
+            seen |= missing
             counts = self.counts
-            min_dev = self.min_dev
-            for tok in missing:
-                c = counts.get(tok)
-                entry = None
-                if c is not None:
-                    p = self._f(c[0], c[1])
-                    dev = abs(p - 0.5)
-                    if dev >= min_dev and 0.0 < p < 1.0:
-                        entry = (dev, math.log(p), math.log1p(-p))
-                memo[tok] = entry
-        clues = [e for e in map(memo.__getitem__, toks) if e is not None]
-        if len(clues) > self.max_discriminators:
-            clues = heapq.nlargest(self.max_discriminators, clues)
-        return clues
+            # Robinson's f(w) inlined (see _f): only tokens with counts can be clues
+            s, x = self.strength, self.prior
+            sx, inv_h, inv_s = s * x, 1.0 / self.nham, 1.0 / self.nspam
+            lo, hi = 0.5 - self.min_dev, 0.5 + self.min_dev
+            log, log1p = math.log, math.log1p
+            for tok in missing & counts.keys():
+                h, n_s = counts[tok]
+                hr, sr = h * inv_h, n_s * inv_s
+                n = h + n_s
+                p = (sx + n * (sr / (hr + sr) if hr + sr else x)) / (s + n)
+                if (p <= lo or p >= hi) and 0.0 < p < 1.0:
+                    lf[tok] = log(p)
+                    l1f[tok] = log1p(-p)
+        chosen = lf.keys() & toks
+        if len(chosen) > self.max_discriminators:
+            # the most extreme f(w) first: |ln f - ln(1 - f)| grows with |f - 0.5|;
+            # ties broken by the token text, so the pick does not depend on set order
+            chosen = heapq.nlargest(
+                self.max_discriminators, chosen, key=lambda t: (abs(lf[t] - l1f[t]), t)
+            )
+        return lf, l1f, chosen
 
 
 class Graham(TokenFilter):

@@ -30,6 +30,7 @@ import codecs
 import logging
 import re
 from collections.abc import Iterator
+from itertools import compress
 
 log = logging.getLogger(__name__)
 
@@ -49,29 +50,38 @@ _ADDRESS_FIELDS = frozenset(
 _SKIP_FIELDS = frozenset(("date",))
 
 _HEAD_SPLIT = re.compile(rb"\r?\n\r?\n")
-_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.MULTILINE)
-_UNFOLD = re.compile(rb"\r?\n[ \t]+")
 _ENCWORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 # a word: separators split, and the punctuation in _EDGE may not start or end one
 _SEP = r"\s\"'<>(){}\[\],;:|*="
 _EDGE = r"'.!?\-$%#&+/_\\`~^@"
-_WORD = re.compile(rf"[^{_SEP}{_EDGE}](?:[^{_SEP}]*[^{_SEP}{_EDGE}])?")
+# a word of 3 characters or more (shorter ones are never tokens, so the regex skips them)
+_WORD3 = re.compile(rf"[^{_SEP}{_EDGE}][^{_SEP}]+[^{_SEP}{_EDGE}]")
+_FIELD_STR = re.compile(r"^([!-9;-~]+)[ \t]*:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.MULTILINE)
+_UNFOLD_STR = re.compile(r"\r?\n[ \t]+")
 _URL = re.compile(r"(?:https?|ftp)://([^\s\"'<>/?#:)]+)", re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 _TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9]*)([^>]*)>", re.DOTALL)
-_ATTR = re.compile(r"([a-zA-Z-]+)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)")
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _ENTITY = re.compile(r"&(#?[a-zA-Z0-9]+);?")
 _IP = re.compile(r"\[(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})\]")
 _PARAM = re.compile(r";\s*([a-zA-Z*-]+)\s*=\s*(\"[^\"]*\"|[^;\s]+)")
 _ENTITIES = {"nbsp": " ", "amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
-_SKIP_TAGS = ("style", "script")
 # Only telling tags and attributes become tokens: the common layout ones (table, font,
 # br ...) occur together, and counting each as independent evidence swamps the words.
 _TAG_TOKENS = frozenset(
     "img form input script iframe object embed map area base meta style select textarea".split()
 )
-_ATTR_TOKENS = frozenset("action usemap background".split())
+_TELLING_TAG = re.compile(rf"<\s*({'|'.join(sorted(_TAG_TOKENS))})(?![a-zA-Z0-9])", re.IGNORECASE)
+# attributes that become tokens (action, usemap, background, on*) or give URLs
+_TELLING_ATTR = re.compile(
+    r"[\s\"'/](href|src|action|usemap|background|on[a-zA-Z]+)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)",
+    re.IGNORECASE,
+)
+_URL_ATTRS = frozenset(("href", "src", "action"))
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_INVISIBLE = re.compile(
+    r"<\s*(style|script)(?![a-zA-Z0-9])[^>]*>.*?(?:<\s*/\s*\1\s*>|\Z)",
+    re.DOTALL | re.IGNORECASE,
+)
 
 
 def tokenize(message: bytes | str, *, max_bytes: int = MAX_BYTES) -> list[str]:
@@ -108,12 +118,11 @@ def parse_headers(head: bytes) -> list[tuple[str, str]]:
     if head.startswith(b"From "):  # mbox separator line
         nl = head.find(b"\n")
         head = head[nl + 1 :] if nl >= 0 else b""
-    fields = []
-    for m in _FIELD.finditer(head):
-        name = m.group(1).decode("ascii", "replace").lower()
-        value = _UNFOLD.sub(b" ", m.group(2)).decode("latin-1").strip()
-        fields.append((name, value))
-    return fields
+    # names are ASCII by the pattern; values are read as latin-1 (every byte maps)
+    return [
+        (name.lower(), (_UNFOLD_STR.sub(" ", value) if "\n" in value else value).strip())
+        for name, value in _FIELD_STR.findall(head.decode("latin-1"))
+    ]
 
 
 def _codec(charset: str | None) -> str:
@@ -160,18 +169,26 @@ def _params(value: str) -> tuple[str, dict[str, str]]:
 
 
 def _words(text: str, out: list[str], prefix: str = "", pairs: bool = False) -> None:
-    words = _WORD.findall(text.lower())
-    short = [w for w in words if 2 < len(w) <= MAX_WORD]
+    text = text.lower()
+    short = _WORD3.findall(text)
+    long: list[str] = []
+    if short and max(map(len, short)) > MAX_WORD:
+        # split by length with C-level iteration (header fields often hold a long word)
+        long = list(compress(short, map(MAX_WORD.__lt__, map(len, short))))
+        short = list(compress(short, map(MAX_WORD.__ge__, map(len, short))))
     if prefix:
         out.extend([prefix + w for w in short])
     else:
         out.extend(short)
     if pairs:
-        out.extend([a + " " + b for a, b in zip(short, short[1:], strict=False)])
-    out.extend([f"{prefix}skip:{w[0]} {len(w) // 10 * 10}" for w in words if len(w) > MAX_WORD])
+        out.extend(map(" ".join, zip(short, short[1:], strict=False)))
+    if long:
+        out.extend([f"{prefix}skip:{w[0]} {len(w) // 10 * 10}" for w in long])
 
 
 def _url_tokens(text: str, out: list[str]) -> None:
+    if "://" not in text:
+        return
     for host in _URL.findall(text):
         host = host.lower().rstrip(".")
         if "@" in host:
@@ -186,36 +203,20 @@ def _url_tokens(text: str, out: list[str]) -> None:
 
 
 def _html_to_text(html: str, out: list[str]) -> str:
+    # comments and style/script elements (to their end tag, or the end of the text) go
+    # first; then the telling tags and attributes become tokens, and every tag a space
     html = _COMMENT.sub(" ", html)
-    pieces: list[str] = []
-    pos = 0
-    skip_until = None
-    for m in _TAG.finditer(html):
-        closing, tag, attrs = m.group(1), m.group(2).lower(), m.group(3)
-        if skip_until is None:
-            pieces.append(html[pos : m.start()])
-        if skip_until is not None:
-            if closing and tag == skip_until:
-                skip_until = None
-            pos = m.end()
-            continue
-        if not closing:
-            if tag in _TAG_TOKENS:
-                out.append("tag:" + tag)
-            for name, val in _ATTR.findall(attrs):
-                name = name.lower()
-                if name in _ATTR_TOKENS or name.startswith("on"):
-                    out.append("attr:" + name)
-                if name in ("href", "src", "action"):
-                    _url_tokens(val.strip("\"'"), out)
-            if tag in _SKIP_TAGS:
-                skip_until = tag
-        pos = m.end()
-        pieces.append(" ")
-    if skip_until is None:
-        pieces.append(html[pos:])
-    text = "".join(pieces)
-    return _ENTITY.sub(_entity, text)
+    out.extend(["tag:" + t.lower() for t in _TELLING_TAG.findall(html)])
+    html = _INVISIBLE.sub(" ", html)
+    for name, val in _TELLING_ATTR.findall(html):
+        name = name.lower()
+        if name in _URL_ATTRS:
+            _url_tokens(val.strip("\"'"), out)
+            if name == "action":
+                out.append("attr:action")
+        else:
+            out.append("attr:" + name)
+    return _ENTITY.sub(_entity, _TAG.sub(" ", html))
 
 
 def _entity(m: re.Match) -> str:
@@ -240,11 +241,12 @@ def _received_ip(fields: list[tuple[str, str]]) -> str | None:
 
 
 def _header_tokens(fields: list[tuple[str, str]], out: list[str]) -> None:
-    seen = set()
+    # the plain fields' words are gathered per field name: one word pass per name
+    plain: dict[str, list[str]] = {}
     for name, value in fields:
-        if name not in seen:
+        if name not in plain:
             out.append("header:" + name)
-            seen.add(name)
+            plain[name] = []
         if name in _SKIP_FIELDS:
             continue
         text = decode_header_value(value) if "=?" in value else value
@@ -260,7 +262,10 @@ def _header_tokens(fields: list[tuple[str, str]], out: list[str]) -> None:
             if name in _ADDRESS_FIELDS:
                 for dom in _EMAIL.findall(text):
                     out.append(f"{name}:{dom.lower()}")
-            _words(text[:2000], out, name + ":")
+            plain[name].append(text[:2000])
+    for name, texts in plain.items():
+        if texts:
+            _words("\n".join(texts), out, name + ":")
     ip = _received_ip(fields)
     if ip:
         a, b, c, _ = ip.split(".")
