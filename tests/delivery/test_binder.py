@@ -138,13 +138,13 @@ def test_requirements_pin_every_dependency():
 
 
 def test_binder_links_open_every_lab():
-    """The README's Binder links (or the snippet for it) open each lab, both versions."""
+    """The README's Binder links open each lab, both versions."""
     import re
 
     import labkit.grading
 
     ids = {lab.assignment_id for lab in labkit.grading.find_labs()}
-    for doc in (ROOT / "README.md", ROOT / "docs" / "README-delivery-snippet.md"):
+    for doc in (ROOT / "README.md",):
         paths = re.findall(r"mybinder\.org/v2/gh/[^)\s]*\?urlpath=lab/tree/([^)\s]+)", doc.read_text())
         if not paths:
             continue

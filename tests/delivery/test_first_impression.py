@@ -37,9 +37,9 @@ def test_lab_opens_with_summary_and_time(lab):
 
 
 def test_readme_pictures_exist():
-    """Every docs/img picture that README.md or the delivery snippet shows is there, as PNG."""
+    """Every docs/img picture that README.md shows is there, as PNG."""
     shown = set()
-    for doc in (ROOT / "README.md", ROOT / "docs" / "README-delivery-snippet.md"):
+    for doc in (ROOT / "README.md",):
         if doc.exists():
             shown |= set(re.findall(r"\]\((docs/img/[^)\s]+)\)", doc.read_text()))
     assert shown, "no picture referenced"
