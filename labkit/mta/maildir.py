@@ -58,10 +58,14 @@ class Maildir:
 
     def deliver(self, message: bytes, folder: str = "INBOX") -> str:
         """Store ``message`` atomically; return its key (the file name)."""
-        base = self.folder_path(folder)
+        base = self.path if folder == "INBOX" else self.path / f".{folder}"
         key = _unique_name()
         tmp = base / "tmp" / key
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileNotFoundError:  # first delivery to this folder: create it
+            base = self.folder_path(folder)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             view = memoryview(message)
             while view:
@@ -70,7 +74,11 @@ class Maildir:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.rename(tmp, base / "new" / key)
+        try:
+            os.rename(tmp, base / "new" / key)
+        except FileNotFoundError:  # new/ went missing since: recreate the folder
+            self.folder_path(folder)
+            os.rename(tmp, base / "new" / key)
         _fsync_dir(base / "new")
         return key
 
