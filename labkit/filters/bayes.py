@@ -340,17 +340,18 @@ class _Robinsonian(TokenFilter):
             memo = self._memo = {"seen": set(), "lf": {}, "l1f": {}}
             self._memo_key = key
         seen, lf, l1f = memo["seen"], memo["lf"], memo["l1f"]
-        toks = tokens if isinstance(tokens, (set, frozenset)) else set(tokens)
+        counts = self.counts
+        # only tokens with counts can be clues; most of a message's word pairs have none
+        toks = counts.keys() & (tokens if isinstance(tokens, (set, frozenset)) else set(tokens))
         missing = toks - seen
         if missing:
             seen |= missing
-            counts = self.counts
             # Robinson's f(w) inlined (see _f): only tokens with counts can be clues
             s, x = self.strength, self.prior
             sx, inv_h, inv_s = s * x, 1.0 / self.nham, 1.0 / self.nspam
             lo, hi = 0.5 - self.min_dev, 0.5 + self.min_dev
             log, log1p = math.log, math.log1p
-            for tok in missing & counts.keys():
+            for tok in missing:
                 h, n_s = counts[tok]
                 hr, sr = h * inv_h, n_s * inv_s
                 n = h + n_s

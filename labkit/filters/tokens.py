@@ -12,7 +12,8 @@ walks the MIME tree with a few regular expressions:
   summarised by their content type and file name;
 * HTML: reduced to text, plus ``tag:<name>`` and ``attr:<name>`` tokens and the
   URLs found in ``href``/``src``;
-* URLs: ``url:<host>`` and each parent domain, ``url:ip`` for numeric hosts;
+* URLs: ``url:<host>`` and each parent domain, ``url:ip`` for numeric hosts, and the
+  words of the path (``url:path:<word>``, 3-20 letters, digits, ``-`` or ``_``);
 * words: lower-cased, 3-20 characters; longer ones become ``skip:<first char> <len//10>``;
   in bodies also each pair of neighbouring words (``"click here"``), which lets the
   filters see a little phrasing.
@@ -40,6 +41,8 @@ MAX_BYTES = 200_000
 MAX_WORD = 20
 #: also emit neighbouring word pairs from bodies
 PAIRS = True
+#: also emit the words of URL paths (``url:path:cheap-pills``)
+URL_PATHS = True
 #: at most this many MIME parts are visited
 MAX_PARTS = 64
 #: headers whose addresses also give ``field:domain`` tokens
@@ -58,7 +61,8 @@ _EDGE = r"'.!?\-$%#&+/_\\`~^@"
 _WORD3 = re.compile(rf"[^{_SEP}{_EDGE}][^{_SEP}]+[^{_SEP}{_EDGE}]")
 _FIELD_STR = re.compile(r"^([!-9;-~]+)[ \t]*:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.MULTILINE)
 _UNFOLD_STR = re.compile(r"\r?\n[ \t]+")
-_URL = re.compile(r"(?:https?|ftp)://([^\s\"'<>/?#:)]+)", re.IGNORECASE)
+_URL = re.compile(r"(?:https?|ftp)://([^\s\"'<>/?#:)]+)([^\s\"'<>)]*)", re.IGNORECASE)
+_PATH_WORD = re.compile(r"[a-z0-9][a-z0-9_-]{2,19}")
 _EMAIL = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 _TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9]*)([^>]*)>", re.DOTALL)
 _ENTITY = re.compile(r"&(#?[a-zA-Z0-9]+);?")
@@ -181,7 +185,10 @@ def _words(text: str, out: list[str], prefix: str = "", pairs: bool = False) -> 
     else:
         out.extend(short)
     if pairs:
-        out.extend(map(" ".join, zip(short, short[1:], strict=False)))
+        if prefix:
+            out.extend([f"{prefix}{a} {b}" for a, b in zip(short, short[1:], strict=False)])
+        else:
+            out.extend(map(" ".join, zip(short, short[1:], strict=False)))
     if long:
         out.extend([f"{prefix}skip:{w[0]} {len(w) // 10 * 10}" for w in long])
 
@@ -189,7 +196,9 @@ def _words(text: str, out: list[str], prefix: str = "", pairs: bool = False) -> 
 def _url_tokens(text: str, out: list[str]) -> None:
     if "://" not in text:
         return
-    for host in _URL.findall(text):
+    for host, path in _URL.findall(text):
+        if URL_PATHS and path:
+            out.extend(["url:path:" + w for w in _PATH_WORD.findall(path.lower())])
         host = host.lower().rstrip(".")
         if "@" in host:
             host = host.rsplit("@", 1)[1]

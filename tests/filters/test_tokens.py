@@ -144,3 +144,24 @@ def test_ten_megabyte_message(trained):
         assert 0.0 <= f.score(raw) <= 1.0
     scorer = F.SpamScorer(trained[2])
     assert scorer.judge(raw).status in ("ham", "unsure", "spam")
+
+
+def test_url_path_words_and_unclosed_script():
+    raw = (
+        b"Content-Type: text/html\n\n<p>Offer</p>"
+        b'<a href="http://shop.example/cheap-pills/order.php?id=7">go</a>'
+        b"<SCRIPT language=js>var hiddenword = 1;"
+    )
+    t = tokenize(raw)
+    # path pieces of at least 3 characters, lower-cased; the host gives url: tokens
+    assert {"url:path:cheap-pills", "url:path:order", "url:path:php"} <= set(t)
+    assert "url:shop.example" in t and "url:path:id" not in t
+    # an unclosed script hides the rest of the part, as a browser would
+    assert "offer" in t and "tag:script" in t and "hiddenword" not in t
+
+
+def test_word_rules_for_short_long_and_edge_punctuation():
+    t = tokenize(b"\n\nan ox ate --hay-- at 'noon' " + b"z" * 25 + b" ok.")
+    assert {"ate", "hay", "noon", "skip:z 20"} <= set(t)
+    assert not {"an", "ox", "at", "ok", "--hay--", "'noon'"} & set(t)
+    assert "ate hay" in t and "hay noon" in t  # pairs skip the short words
