@@ -6,7 +6,7 @@ from 127.0.0.1 with a PROXY protocol v1 header naming that address.  It optional
 DKIM-signs with the host's domain key, and it refuses any destination outside the
 lab: a recipient domain with no MX/A in the lab DNS is never tried elsewhere.
 
-Introduced in lab 02 (forged mail and which header to trust).
+Introduced in lab 01 (anatomy of a mail and forgery).
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ def send(
     submission.  Outcomes (rejected, blocked by OP25B ...) come back as a
     :class:`SendResult`, never as exceptions.
 
-    Introduced in lab 02 (forged mail and which header to trust).
+    Introduced in lab 01 (anatomy of a mail and forgery).
     """
     raw = _as_bytes(message)
     host = lab.hosts.resolve(from_host)
