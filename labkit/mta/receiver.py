@@ -71,6 +71,7 @@ class Receiver(Policy):
         authenticate: bool = True,
         backscatter: bool = False,
         scorer_dns: bool = False,
+        remove_forged_results: bool = True,
     ) -> None:
         super().__init__(lab=lab, hostname=hostname)
         self.local_domains = tuple(d.lower() for d in local_domains)
@@ -88,6 +89,8 @@ class Receiver(Policy):
         self.authenticate = authenticate
         self.backscatter = backscatter
         self.scorer_dns = scorer_dns
+        # RFC 8601 section 5: delete incoming Authentication-Results that claim our name
+        self.remove_forged_results = remove_forged_results
         self.bounces = 0
 
     # -- helpers ----------------------------------------------------------------------
@@ -233,6 +236,12 @@ class Receiver(Policy):
         )
         if decision.action == "reject":
             return "550 5.7.1 Message rejected: " + decision.reason
+        if self.remove_forged_results:
+            data, removed = remove_results(data, self.hostname)
+            if removed:
+                self.event(ctx, "forged-results", qid=qid, removed=removed, decision="remove",
+                           reason=f"{removed} incoming Authentication-Results claimed to come "
+                           f"from {self.hostname} (RFC 8601 section 5)")
         extra = b""
         if verdict is not None and getattr(verdict, "header", None):
             extra += _as_header(verdict.header)
@@ -291,6 +300,41 @@ def make_dsn(hostname: str, to: str, unknown: list[str], original: bytes, when: 
         f"Your message could not be delivered:\r\n{lines}\r\n\r\n"
         f"--- original headers ---\r\n{head}\r\n"
     ).encode()
+
+
+def remove_results(data: bytes, authserv_id: str) -> tuple[bytes, int]:
+    """Delete the Authentication-Results fields of ``data`` that name ``authserv_id``.
+
+    A border MTA must not let incoming mail carry results that look like its own
+    (RFC 8601 section 5). Returns the message and how many fields were removed.
+    Other servers' results, and everything else, stay byte for byte.
+
+    Introduced in lab 06 (Authentication-Results).
+    """
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return data, 0
+    head, rest = data[: end + 2], data[end + 2 :]
+    fields: list[list[bytes]] = []
+    for line in head.split(b"\r\n")[:-1]:
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1].append(line)
+        else:
+            fields.append([line])
+    ours = authserv_id.strip().lower().encode("ascii", "replace")
+    kept: list[bytes] = []
+    removed = 0
+    for field in fields:
+        name, _, value = b"\r\n".join(field).partition(b":")
+        if name.strip().lower() == b"authentication-results":
+            served_by = re.sub(rb"\([^)]*\)", b"", value.split(b";", 1)[0]).split()
+            if served_by and served_by[0].lower() == ours:
+                removed += 1
+                continue
+        kept.extend(field)
+    if not removed:
+        return data, 0
+    return b"\r\n".join(kept) + b"\r\n" + rest, removed
 
 
 def _as_header(text: str) -> bytes:
