@@ -11,7 +11,8 @@ reading the files, in bulk mode, one process for all messages).
 
 ``robinson-cv`` and ``fisher-cv`` are those filters with parameters chosen from a
 small grid by 5-fold cross-validation on the training half only (the test half is
-never looked at).
+never looked at), and their operating threshold set from the same cross-validated
+scores (:func:`cv_cutoff`).
 
 Needs Debian's ``bogofilter`` (``apt-get install -y bogofilter``).
 """
@@ -34,17 +35,21 @@ from labkit.filters import evaluate as E
 from labkit.filters.tokens import tokenize
 
 ROOT = Path(__file__).resolve().parents[1]
+#: where between the top CV ham and the median CV spam the -cv operating threshold sits
+MARGIN = 0.05
 GRID = (
     {},  # the class defaults (SpamBayes's: s=0.45, x=0.5, min_dev=0.1, 150 clues)
     {"strength": 0.1, "min_dev": 0.2},
-    {"strength": 0.05, "min_dev": 0.375, "max_discriminators": 2000},
     {"strength": 0.0178, "prior": 0.52, "min_dev": 0.375, "max_discriminators": 2000},
+    {"strength": 0.0178, "prior": 0.52, "min_dev": 0.45, "max_discriminators": 2000},
+    {"strength": 0.0178, "prior": 0.52, "min_dev": 0.47, "max_discriminators": 2000},
 )
 
 
-def choose(klass, train, tokens, k: int = 5) -> dict:
-    """Pick ``klass`` parameters from GRID by k-fold CV (pooled (1-AUC)) on ``train`` only."""
-    best, best_err = GRID[0], None
+def choose(klass, train, tokens, k: int = 5) -> tuple[dict, float]:
+    """Pick ``klass`` parameters from GRID by k-fold CV (pooled (1-AUC)) on ``train`` only,
+    and an operating threshold (spam cutoff) from the same CV scores: see :func:`cv_cutoff`."""
+    best, best_err, best_cv = GRID[0], None, None
     for params in GRID:
         labels, ranks = [], []
         for split in E.kfold(train, k):
@@ -59,8 +64,22 @@ def choose(klass, train, tokens, k: int = 5) -> dict:
             f"  CV {klass.kind} {params or 'defaults'}: (1-AUC)% {100 * err:.4f}", file=sys.stderr
         )
         if best_err is None or err < best_err:
-            best, best_err = params, err
-    return best
+            best, best_err, best_cv = params, err, (labels, ranks)
+    return best, cv_cutoff(klass(**best), *best_cv)
+
+
+def cv_cutoff(f, labels, ranks) -> float:
+    """Spam cutoff from cross-validated training scores: above every CV ham, with a margin.
+
+    The threshold sits ``MARGIN`` of the way (in rank, i.e. logit, units) from the
+    highest-ranked CV ham to the median CV spam, so that a test ham slightly worse than
+    any training ham is still not a false positive. Never looks at the test half.
+    """
+    top_ham = max(r for r, y in zip(ranks, labels, strict=True) if not y)
+    spam = sorted(r for r, y in zip(ranks, labels, strict=True) if y)
+    median_spam = spam[len(spam) // 2]
+    rank = top_ham + MARGIN * max(median_spam - top_ham, 0.0)
+    return f.score_from_rank(rank)
 
 
 def run_bogofilter(train, test) -> E.Evaluation:
@@ -162,14 +181,18 @@ def main(argv=None) -> int:
     print(f"{split}; choosing -cv parameters on the training half", file=sys.stderr)
     tokens = {m.name: tokenize(m.raw) for m in split.train}
     chosen = {k: choose(k, split.train, tokens) for k in (lk.filters.Robinson, lk.filters.Fisher)}
-    rob, fis = chosen[lk.filters.Robinson], chosen[lk.filters.Fisher]
+    (rob, rob_cut), (fis, fis_cut) = chosen[lk.filters.Robinson], chosen[lk.filters.Fisher]
 
     factories = {
         "graham": lk.filters.Graham,
         "robinson": lk.filters.Robinson,
-        "robinson-cv": lambda: lk.filters.Robinson(**rob),
+        "robinson-cv": lambda: lk.filters.Robinson(
+            **rob, spam_cutoff=rob_cut, ham_cutoff=rob_cut
+        ),
         "fisher": lk.filters.Fisher,
-        "fisher-cv": lambda: lk.filters.Fisher(**fis),
+        "fisher-cv": lambda: lk.filters.Fisher(
+            **fis, spam_cutoff=fis_cut, ham_cutoff=min(lk.filters.Fisher.ham_cutoff, fis_cut)
+        ),
         "multinomial": lk.filters.Multinomial,
         "sklearn": lk.filters.SklearnNB,
     }
@@ -276,8 +299,11 @@ def main(argv=None) -> int:
             f"({sum(m.spam for m in split.train)} spam), {len(split.test)} test messages "
             f"({sum(m.spam for m in split.test)} spam); test = MD5 first hex digit >= 8",
             tok_line,
-            "- `-cv` rows: parameters chosen by 5-fold cross-validation on the training half only "
-            f"(never the test half): robinson-cv {rob or 'class defaults'}, fisher-cv {fis or 'class defaults'}",
+            "- `-cv` rows: parameters and operating threshold chosen by 5-fold cross-validation "
+            "on the training half only (never the test half; threshold "
+            f"{MARGIN:g} of the way from the top CV ham to the median CV spam, in logit units): "
+            f"robinson-cv {rob or 'class defaults'}, threshold {rob_cut:.4f}; "
+            f"fisher-cv {fis or 'class defaults'}, threshold {fis_cut:.4f}",
             "",
             "| filter | (1-AUC)% | threshold | FP | FN | hm% | sm% | unsure | sm%@hm0.1% | sm%@0FP (oracle) "
             "| cost $ | train msg/s | classify msg/s |",
