@@ -56,6 +56,24 @@ def test_robinson_by_hand():
     assert f.score_tokens(["free", "agenda"]) == pytest.approx((1 + (P - Q) / (P + Q)) / 2)
 
 
+def test_robinson_clue_cap_min_dev_and_fresh_after_learning():
+    f = _train(F.Robinson(max_discriminators=1))
+    s, x = 0.45, 0.5
+    f_free = (s * x + 2 * 1.0) / (s + 2)  # the most extreme of free, agenda, lunch
+    # with one clue allowed, only "free" counts: score = f(free)
+    assert f.score_tokens(["agenda", "free", "lunch"]) == pytest.approx(f_free)
+    g = _train(F.Robinson(min_dev=0.4))
+    # f(agenda) = 0.225/1.45 is 0.345 from 0.5: below min_dev, so only "free" is a clue
+    assert g.score_tokens(["agenda", "free"]) == pytest.approx(f_free)
+    # scores follow further learning (no stale cached f(w)): same as a fresh filter
+    before = g.score_tokens(["agenda", "free"])
+    g.learn_tokens(["free", "agenda"], False)
+    fresh = _train(F.Robinson(min_dev=0.4))
+    fresh.learn_tokens(["free", "agenda"], False)
+    after = g.score_tokens(["agenda", "free"])
+    assert after == pytest.approx(fresh.score_tokens(["agenda", "free"])) and after != before
+
+
 def test_chi2_tails_against_scipy():
     for x2, v in [(0.5, 2), (3.0, 4), (50.0, 10), (300.0, 6), (2000.0, 300), (10.0, 300)]:
         # the plain series underflows to 0 beyond e^-745; the log version does not
