@@ -20,7 +20,7 @@ incremental: learn one message at a time, in any order, and unlearn a mistake.
 For speed in experiments, ``learn_tokens`` / ``score_tokens`` take an already
 tokenised message (see :func:`labkit.filters.tokens.tokenize`).
 
-Introduced in lab 08 (Bayesian filtering).
+Introduced in lab 09 (Bayesian filtering).
 """
 
 from __future__ import annotations

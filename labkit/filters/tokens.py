@@ -21,7 +21,7 @@ walks the MIME tree with a few regular expressions:
 Never raises on bad input: empty, binary, huge (capped at ``max_bytes`` of text
 per part) or malformed messages simply give fewer tokens.
 
-Introduced in lab 08 (Bayesian filtering).
+Introduced in lab 09 (Bayesian filtering).
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def tokenize(message: bytes | str, *, max_bytes: int = MAX_BYTES) -> list[str]:
     >>> "subject:free" in tokens and "money" in tokens
     True
 
-    Introduced in lab 08 (Bayesian filtering).
+    Introduced in lab 09 (Bayesian filtering).
     """
     if isinstance(message, str):
         message = message.encode("utf-8", "replace")
