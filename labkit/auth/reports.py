@@ -412,11 +412,14 @@ def build(
         if value in ("r", "s"):
             _sub(pub, tag, value)
     p_value = _policy_value(policy, "p") or "none"
-    _sub(pub, "p", p_value if p_value in ("none", "quarantine", "reject") else "none")
-    for tag in ("sp", "np"):
-        value = _policy_value(policy, tag)
-        if value in ("none", "quarantine", "reject"):
-            _sub(pub, tag, value)
+    p_value = p_value if p_value in ("none", "quarantine", "reject") else "none"
+    _sub(pub, "p", p_value)
+    # sp is required in the report; a record without sp= has sp equal to p
+    sp_value = _policy_value(policy, "sp")
+    _sub(pub, "sp", sp_value if sp_value in ("none", "quarantine", "reject") else p_value)
+    np_value = _policy_value(policy, "np")
+    if np_value in ("none", "quarantine", "reject"):
+        _sub(pub, "np", np_value)
     testing = _policy_value(policy, "testing")
     if testing is None:
         testing = _policy_value(policy, "t")

@@ -218,3 +218,15 @@ def test_plots():
     ax = reports.plot(frame, by="time")
     assert {line.get_label() for line in ax.get_lines()} == {"DMARC pass", "DMARC fail"}
     matplotlib.pyplot.close("all")
+
+
+def test_sp_is_always_reported_and_defaults_to_p():
+    """sp is a required element of policy_published; a record without sp= means sp = p."""
+    report = reports.build(_evaluations(), policy_domain="brand.example", policy={"p": "quarantine"})
+    root = ET.fromstring(report.xml)
+    assert root.find("d:policy_published/d:sp", NS).text == "quarantine"
+    assert root.find("d:policy_published/d:np", NS) is None
+    assert reports.validate(report).valid
+    pub = root.find("d:policy_published", NS)
+    pub.remove(pub.find("d:sp", NS))
+    assert not reports.validate(ET.tostring(root)).valid
