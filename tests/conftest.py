@@ -35,6 +35,23 @@ def require_tool(name: str) -> str:
     return path
 
 
+def require_corpus_for(notebook: Path) -> None:
+    """A notebook that loads the SpamAssassin corpus needs a local copy of it.
+
+    Without one (``labkit corpus fetch`` or ``LABKIT_CORPUS``) the test is skipped on a
+    developer's machine and fails in CI, where ``../shared`` provides it.
+    """
+    if "corpus.load(" not in notebook.read_text(encoding="utf-8"):
+        return
+    from labkit.errors import CorpusError
+    from labkit.filters import corpus
+
+    try:
+        corpus.locate()
+    except CorpusError as exc:
+        unavailable(f"{notebook.name} needs the corpus: {exc}")
+
+
 @pytest.fixture(scope="session")
 def lab_dns():
     """A LabDNS serving the course zones (data/zones) for the whole test session."""

@@ -23,6 +23,7 @@ import pytest
 
 import labkit.grading
 from labkit.grading import find_labs, graded_cells, release, repo_root, validate
+from tests.conftest import require_corpus_for
 
 LABS = find_labs()
 IDS = [lab.assignment_id for lab in LABS]
@@ -55,6 +56,7 @@ def test_student_version_hides_solutions_and_hidden_tests(lab, released):
 @pytest.mark.notebook
 @pytest.mark.parametrize("lab", LABS, ids=IDS)
 def test_source_notebook_passes_its_graded_tests(lab):
+    require_corpus_for(lab.notebook)
     result = validate(lab.notebook)
     assert result.ok, result.errors
     assert set(result.passed) == {c.grade_id for c in graded_cells(lab.notebook)}
@@ -63,6 +65,7 @@ def test_source_notebook_passes_its_graded_tests(lab):
 @pytest.mark.notebook
 @pytest.mark.parametrize("lab", LABS, ids=IDS)
 def test_student_notebook_fails_every_graded_test(lab, released):
+    require_corpus_for(lab.notebook)
     result = validate(released[lab.assignment_id])
     assert not result.changed
     assert set(result.failed) == {c.grade_id for c in graded_cells(lab.notebook)}

@@ -13,6 +13,7 @@ import pytest
 from pytest_notebook.nb_regression import NBRegressionFixture
 
 import labkit.grading
+from tests.conftest import require_corpus_for
 
 LABS = labkit.grading.find_labs()
 # every notebook in a lab folder, not only the lab's main one
@@ -35,6 +36,7 @@ def test_course_has_labs():
 @pytest.mark.notebook
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_lab_runs_clean(notebook):
+    require_corpus_for(notebook)
     fixture = NBRegressionFixture(
         diff_ignore=IGNORE,
         exec_timeout=120,
