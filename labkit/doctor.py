@@ -12,11 +12,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.metadata
-import os
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 OK, DEGRADED, FAIL = "ok", "degraded", "FAIL"
 
@@ -133,20 +131,13 @@ def _live_dns() -> Check:
 
 
 def _corpus() -> Check:
+    from .errors import CorpusError
+    from .filters import corpus
+
     try:
-        from .filters import corpus
-    except ImportError as exc:
-        return Check("corpus", DEGRADED, f"corpus loader unavailable: {exc}")
-    locate: Callable[[], Path | None] | None = getattr(corpus, "locate", None)
-    try:
-        where = locate() if locate else None
-    except Exception as exc:  # noqa: BLE001 - CorpusError says how to get the corpus
+        where = corpus.locate()
+    except CorpusError as exc:  # it says how to get the corpus
         return Check("corpus", DEGRADED, f"not found: {exc} (lab 09 needs it)")
-    if where is None:
-        hint = os.environ.get("LABKIT_CORPUS", "")
-        return Check("corpus", DEGRADED, "SpamAssassin corpus not found"
-                     + (f" at LABKIT_CORPUS={hint}" if hint else "")
-                     + ": run `labkit corpus fetch` (lab 09 needs it)")
     return Check("corpus", OK, f"SpamAssassin corpus at {where}")
 
 

@@ -10,10 +10,15 @@ import os
 from pathlib import Path
 
 
+def repo_root() -> Path:
+    """The checkout that holds ``labkit/``, ``labs/``, ``data/`` and ``nbgrader_config.py``."""
+    return Path(__file__).resolve().parents[1]
+
+
 def data_dir() -> Path:
     """The ``data/`` folder: ``$LABKIT_DATA`` if set, else the checkout's ``data/``."""
     env = os.environ.get("LABKIT_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "data"
+    return Path(env) if env else repo_root() / "data"
 
 
 def zones_dir() -> Path:
@@ -21,4 +26,4 @@ def zones_dir() -> Path:
     return data_dir() / "zones"
 
 
-__all__ = ["data_dir", "zones_dir"]
+__all__ = ["repo_root", "data_dir", "zones_dir"]

@@ -254,8 +254,12 @@ class LabDNS(Service):
                 del self._queries[:50_000]
 
     # -- answering --------------------------------------------------------------------
-    def handle(self, data: bytes, client: str, transport: str, max_size: int | None) -> bytes | None:
-        """Turn one query packet into a reply packet (``None``: stay silent)."""
+    def handle(self, data: bytes, client: str, transport: str) -> bytes | None:
+        """Turn one query packet into a reply packet (``None``: stay silent).
+
+        Over UDP the reply must fit 512 bytes, or the EDNS size the client announced;
+        a larger answer is sent empty with the TC bit so the client retries over TCP.
+        """
         try:
             query = dns.message.from_wire(data)
         except dns.message.ShortHeader:
@@ -306,7 +310,11 @@ class LabDNS(Service):
             for rd in rr
         )
         try:
-            wire = response.to_wire(max_size=max_size or 65535)
+            if transport == "udp":
+                max_size = max(512, query.payload) if query.edns >= 0 else 512
+            else:
+                max_size = 65535
+            wire = response.to_wire(max_size=max_size)
             truncated = False
         except dns.exception.TooBig:
             response.answer = []
@@ -326,14 +334,7 @@ class LabDNS(Service):
             def handle(self) -> None:
                 data, sock = self.request
                 try:
-                    query_size = 512
-                    try:
-                        q = dns.message.from_wire(data)
-                        if q.edns >= 0:
-                            query_size = max(512, q.payload)
-                    except Exception:  # noqa: BLE001 - handled again in lab.handle
-                        pass
-                    reply = lab.handle(data, self.client_address[0], "udp", query_size)
+                    reply = lab.handle(data, self.client_address[0], "udp")
                     if reply is not None:
                         sock.sendto(reply, self.client_address)
                 except Exception:  # noqa: BLE001 - one bad packet never stops the server
@@ -352,7 +353,7 @@ class LabDNS(Service):
                         data = _recv_exact(conn, length)
                         if data is None:
                             return
-                        reply = lab.handle(data, self.client_address[0], "tcp", None)
+                        reply = lab.handle(data, self.client_address[0], "tcp")
                         if reply is None:
                             continue  # "timeout" fault or junk: say nothing
                         conn.sendall(struct.pack("!H", len(reply)) + reply)

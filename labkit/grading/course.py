@@ -8,13 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..paths import repo_root
 
 _LAB_DIR = re.compile(r"^(?P<number>\d{2})-(?P<slug>[a-z0-9-]+)$")
-
-
-def repo_root() -> Path:
-    """The repository checkout that holds ``labs/`` and ``nbgrader_config.py``."""
-    return Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True, kw_only=True)

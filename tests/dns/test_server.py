@@ -92,6 +92,15 @@ def test_long_txt_sets_tc_over_udp_and_comes_whole_over_tcp(server):
     assert b"".join(rr.rrset[0].strings).decode() == LONG
 
 
+def test_edns_buffer_size_lets_a_long_answer_fit_in_udp(server):
+    q = dns.message.make_query("long.t.example", "TXT", use_edns=0, payload=4096)
+    r = dns.query.udp(q, server.host, port=server.port, timeout=2)
+    assert not r.flags & dns.flags.TC
+    assert b"".join(r.answer[0][0].strings).decode() == LONG
+    small = dns.message.make_query("long.t.example", "TXT", use_edns=0, payload=512)
+    assert dns.query.udp(small, server.host, port=server.port, timeout=2).flags & dns.flags.TC
+
+
 def test_nxdomain_vs_nodata(server):
     assert ask(server, "missing.t.example").rcode() == dns.rcode.NXDOMAIN
     nodata = ask(server, "www.t.example", "TXT")
