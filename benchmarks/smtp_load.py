@@ -188,15 +188,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dns-cache", type=float, default=None,
                    help="seconds the lab hosts may cache DNS answers; 0: no cache (default: the "
                         "Lab's own, a cache dropped whenever the LabDNS data changes)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="worker processes for the receiver's end-of-DATA authentication "
+                        "(labkit.mta.Lab(workers=N)); 0: in the receiver's process")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     limits = Limits(connections_per_client=max(args.clients, args.senders) + 10)
     cache: Any = True if args.dns_cache is None else args.dns_cache
-    out: dict[str, Any] = {"machine": machine(), "dns_cache": cache}
-    with labkit.mta.Lab(limits=limits, dns_cache=cache) as lab:
+    out: dict[str, Any] = {"machine": machine(), "dns_cache": cache, "workers": args.workers}
+    with labkit.mta.Lab(limits=limits, dns_cache=cache, workers=args.workers) as lab:
         out["addressing"] = lab.client_addressing
         out["reliability"] = reliability(lab, messages=args.messages, clients=args.clients)
-    with labkit.mta.Lab(limits=limits, dns_cache=cache) as lab:
+    with labkit.mta.Lab(limits=limits, dns_cache=cache, workers=args.workers) as lab:
         out["throughput"] = throughput(lab, messages=args.throughput_messages,
                                        senders=args.senders)
     if args.json:

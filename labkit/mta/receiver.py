@@ -72,6 +72,7 @@ class Receiver(Policy):
         backscatter: bool = False,
         scorer_dns: bool = False,
         remove_forged_results: bool = True,
+        auth_pool: Any = None,
     ) -> None:
         super().__init__(lab=lab, hostname=hostname)
         self.local_domains = tuple(d.lower() for d in local_domains)
@@ -91,6 +92,8 @@ class Receiver(Policy):
         self.scorer_dns = scorer_dns
         # RFC 8601 section 5: delete incoming Authentication-Results that claim our name
         self.remove_forged_results = remove_forged_results
+        # labkit.mta.workers.AuthPool: end-of-DATA authentication in worker processes
+        self.auth_pool = auth_pool
         self.bounces = 0
 
     # -- helpers ----------------------------------------------------------------------
@@ -203,17 +206,22 @@ class Receiver(Policy):
         """Run SPF, DKIM, DMARC and ARC on the message (None when auth is off/missing).
 
         The SPF result of the MAIL FROM stage is reused (the same check, not run twice).
+        With an ``auth_pool`` the same call runs in a worker process (unless
+        ``labkit.auth.evaluate`` was replaced in this process: then it runs here).
         """
         import labkit.auth
+        import labkit.auth.verdict
 
         evaluate = getattr(labkit.auth, "evaluate", None)
         if evaluate is None or not self.authenticate:
             return None
-        return evaluate(
-            data, ip=ctx.client_ip, mail_from=mail_from, helo=ctx.helo, dns=self.resolver,
-            authserv_id=self.hostname, trusted_arc_sealers=self.trusted_arc_sealers,
-            spf=ctx.notes.get("spf"),
-        )
+        kwargs = {"ip": ctx.client_ip, "mail_from": mail_from, "helo": ctx.helo,
+                  "authserv_id": self.hostname,
+                  "trusted_arc_sealers": self.trusted_arc_sealers, "spf": ctx.notes.get("spf")}
+        pool = self.auth_pool
+        if pool is not None and pool.usable() and evaluate is labkit.auth.verdict.evaluate:
+            return pool.evaluate(data, **kwargs)
+        return evaluate(data, dns=self.resolver, **kwargs)
 
     def on_data(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes) -> str:
         qid = queue_id()
