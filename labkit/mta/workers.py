@@ -284,7 +284,7 @@ class AuthPool:
     def _acquire(self) -> _Worker:
         while True:
             worker = self._idle.get()
-            if worker is not None:
+            if worker is not None and not self._closed:
                 return worker
             self._idle.put(None)  # a wake-up (closed, or a start failure): pass it on
             if self._closed:
@@ -311,7 +311,7 @@ class AuthPool:
         job = (self.spec, self._generation(), bytes(message), kwargs)
         try:
             status, value = worker.ask(job)
-        except (EOFError, OSError) as exc:
+        except (EOFError, OSError, ValueError) as exc:  # ValueError: closed by close()
             log.warning("auth worker %s died during a job: %s", worker.pid, exc)
             self._replace(worker)
             raise WorkerCrashed(f"auth worker {worker.pid} died during the job") from exc
