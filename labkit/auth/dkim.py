@@ -45,6 +45,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, utils
 from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizationPolicyError
 
 from ..errors import UsageError
+from . import dkim_fast
 from .dkim_keys import (
     MIN_RSA_BITS,
     RECOMMENDED_RSA_BITS,
@@ -362,7 +363,24 @@ class _Verifier(dkim.DKIM):
 
     _public_key = None
 
-    def check_with_key(self, idx: int, record: KeyRecord) -> bool:
+    @staticmethod
+    def tags(value: bytes) -> dict:
+        """The DKIM-Signature tag list, as dkimpy parses it."""
+        return dkim.util.parse_tag_value(value)
+
+    @staticmethod
+    def validate(sig: dict) -> None:
+        """dkimpy's checks of the tag values (raises ``dkim.ValidationError``)."""
+        dkim.validate_signature_fields(sig)
+
+    def body_hash(self, canon: CanonicalizationPolicy, algorithm: str,
+                  length: int | None = None) -> tuple[bytes, str, int]:
+        """:func:`canonical_body_hash` of this message's body."""
+        return canonical_body_hash(self.body, canon, algorithm, length)
+
+    def check_with_key(self, idx: int, record: KeyRecord, sig: dict | None = None,
+                       sig_header: tuple | None = None) -> bool:
+        """dkimpy's check of signature ``idx`` (parsed again from the message) with ``record``."""
         prep = self.verify_headerprep(idx)
         if not prep:
             raise dkim.ValidationError("no such signature")
@@ -503,12 +521,16 @@ def _signature_warnings(check: _Check, sig: dict, include: list[bytes]) -> None:
         )
 
 
-def _verify_one(verifier: _Verifier, raw_value: bytes, idx: int, sig_header: tuple, resolver, keys: dict,
-                explain: bool) -> DKIMResult:
+def _verify_one(verifier: _Verifier | dkim_fast.FastMessage, raw_value: bytes, idx: int, sig_header: tuple,
+                resolver, keys: dict, explain: bool, prefetched: dict) -> DKIMResult:
+    """One signature: the same steps, warnings and reasons whichever ``verifier`` does the
+    parsing and hashing (dkimpy's, or the fast path, which raises ``Fallback`` when unsure)."""
     check = _Check(idx)
     check.steps.append(f"DKIM-Signature #{idx + 1}: parse the tag list")
     try:
-        sig = dkim.util.parse_tag_value(raw_value)
+        sig = verifier.tags(raw_value)
+    except dkim_fast.Fallback:
+        raise
     except Exception as exc:
         return check.done("signature-syntax", f"the DKIM-Signature is not a valid tag list: {exc}")
     check.facts.update(
@@ -518,10 +540,10 @@ def _verify_one(verifier: _Verifier, raw_value: bytes, idx: int, sig_header: tup
         identity=_text(sig.get(b"i")),
         canonicalization=_text(sig.get(b"c", b"simple/simple")),
         signed_headers=tuple(_text(h) for h in _split_h(sig.get(b"h", b""))),
-        header_b=_text(re.sub(rb"\s+", b"", sig.get(b"b", b""))[:8]),
+        header_b=_text(b"".join(sig.get(b"b", b"").split())[:8]),  # split() splits on exactly \s
     )
     try:
-        dkim.validate_signature_fields(sig)
+        verifier.validate(sig)
     except dkim.ValidationError as exc:
         text = str(exc)
         code = ("expired" if "x= value is past" in text else
@@ -546,7 +568,7 @@ def _verify_one(verifier: _Verifier, raw_value: bytes, idx: int, sig_header: tup
     name = key_name(check.facts["selector"], check.facts["domain"])
     lookup: KeyLookup | None = keys.get(name)
     if lookup is None:
-        lookup = keys[name] = _fetch_key(resolver, name)
+        lookup = keys[name] = prefetched.get(name) or _fetch_key(resolver, name)
         check.steps.append(f"DNS: TXT {name} -> {lookup.status}")
     else:
         check.steps.append(f"DNS: TXT {name} -> {lookup.status} (already fetched for an earlier signature)")
@@ -589,21 +611,23 @@ def _verify_one(verifier: _Verifier, raw_value: bytes, idx: int, sig_header: tup
             log.debug("no explanation for signature %d: %s", idx, exc)
     if b"l" in sig:
         unsigned = (explanation.unsigned_body_bytes if explanation is not None else
-                    canonical_body_hash(verifier.body, canon, check.facts["algorithm"], check.facts["body_length"])[2])
+                    verifier.body_hash(canon, check.facts["algorithm"], check.facts["body_length"])[2])
         if unsigned:
             check.warnings.append(f"{unsigned} body bytes after l= are not covered by the signature")
     check.steps.append("hash the canonical body and compare with bh=")
     try:
-        good = verifier.check_with_key(idx, record)
+        good = verifier.check_with_key(idx, record, sig, sig_header)
     except dkim.ValidationError as exc:
         if "body hash mismatch" in str(exc):
             declared = _text(re.sub(rb"\s+", b"", sig[b"bh"]))
-            computed = canonical_body_hash(verifier.body, canon, check.facts["algorithm"], check.facts.get("body_length"))[1]
+            computed = verifier.body_hash(canon, check.facts["algorithm"], check.facts.get("body_length"))[1]
             check.steps.append(f"bh= declared {declared}, computed {computed}: different")
             return check.done("body-hash-mismatch",
                               f"body hash mismatch: the body was changed after signing (bh= {declared}, computed {computed})",
                               explanation)
         return check.done("signature-syntax", f"signature rejected: {exc}", explanation)
+    except dkim_fast.Fallback:
+        raise
     except Exception as exc:  # dkimpy/nacl errors on malformed signature bytes
         check.steps.append(f"the signature could not be checked: {exc}")
         return check.done("signature-mismatch", f"signature does not verify: {exc}", explanation)
@@ -647,6 +671,14 @@ def verify(message: bytes | str, *, dns, explain: bool = False) -> tuple[DKIMRes
         raw = _as_bytes(message)
     except (TypeError, ValueError) as exc:
         return (_Check(0).done("message-syntax", f"not a message: {exc}"),)
+    fetched: dict[str, KeyLookup] = {}
+    if not explain:
+        fast = dkim_fast.parse(raw)
+        if fast is not None:
+            try:
+                return _verify_all(fast, resolver, fetched, explain=False)
+            except dkim_fast.Fallback as exc:
+                log.debug("DKIM fast path declined (%s): verifying with dkimpy", exc)
     try:
         verifier = _Verifier(raw, minkey=0)
     except Exception as exc:  # MessageFormatError and anything odd in the bytes
@@ -654,8 +686,14 @@ def verify(message: bytes | str, *, dns, explain: bool = False) -> tuple[DKIMRes
         return tuple(
             _Check(i).done("message-syntax", f"the message cannot be parsed: {exc}") for i in range(count)
         )
+    return _verify_all(verifier, resolver, {}, explain=explain, prefetched=fetched)
+
+
+def _verify_all(verifier: _Verifier | dkim_fast.FastMessage, resolver, keys: dict, *, explain: bool,
+                prefetched: dict | None = None) -> tuple[DKIMResult, ...]:
+    """Every signature of a parsed message; ``keys`` collects the key look-ups made, and
+    ``prefetched`` holds look-ups an abandoned fast attempt already made (asked once only)."""
     signatures = [(n, v) for n, v in verifier.headers if n.lower() == b"dkim-signature"]
-    keys: dict[str, KeyLookup] = {}
     results = []
     for idx, (name, value) in enumerate(signatures):
         if idx >= MAX_SIGNATURES:
@@ -664,8 +702,13 @@ def verify(message: bytes | str, *, dns, explain: bool = False) -> tuple[DKIMRes
             results.append(check.done("signature-syntax", f"not evaluated: only the first {MAX_SIGNATURES} signatures are checked"))
             continue
         try:
-            results.append(_verify_one(verifier, value, idx, (name, value), resolver, keys, explain))
+            results.append(_verify_one(verifier, value, idx, (name, value), resolver, keys, explain,
+                                       prefetched or {}))
+        except dkim_fast.Fallback:
+            raise
         except Exception as exc:  # last line of defence: outcomes are values
+            if isinstance(verifier, dkim_fast.FastMessage):
+                raise dkim_fast.Fallback(f"unexpected {type(exc).__name__}") from exc
             log.warning("DKIM signature %d: unexpected %s: %s", idx, type(exc).__name__, exc)
             results.append(_Check(idx).done("signature-syntax", f"the signature could not be processed: {exc}"))
     return tuple(results)
