@@ -30,8 +30,9 @@ import heapq
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter, neg
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -40,6 +41,8 @@ from .tokens import tokenize
 
 FORMAT = "labkit-filter"
 VERSION = 1
+#: scorings with unchanged counts after which f(w) is computed for every token at once
+_FULL_AFTER = 16
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,7 +103,7 @@ class TokenFilter:
         self.counts: dict[str, list[int]] = {}
         self.nham = 0
         self.nspam = 0
-        self._memo: dict = {"seen": set(), "lf": {}, "l1f": {}}
+        self._memo: dict = {}
         self._memo_key: tuple | None = None
         for key, value in params.items():
             if not hasattr(type(self), key):
@@ -179,7 +182,10 @@ class TokenFilter:
         return self
 
     def _changed(self) -> None:
-        """Hook for subclasses that cache derived values."""
+        """Called after every change of the counts: drops values cached from them.
+
+        Subclasses that cache more extend it (and call ``super()._changed()``)."""
+        self._memo_key = None
 
     # -- scoring -----------------------------------------------------------------------
     def score(self, message: bytes) -> float:
@@ -216,7 +222,8 @@ class TokenFilter:
         tokens = tokenize(message)
         s = self.score_tokens(tokens)
         probs = {t: self.probability(t) for t in set(tokens)}
-        clues = sorted(probs.items(), key=lambda kv: -abs(kv[1] - 0.5))[:n]
+        # ties broken by the token text, so the clues do not depend on set order
+        clues = sorted(probs.items(), key=lambda kv: (-abs(kv[1] - 0.5), kv[0]))[:n]
         return Explanation(
             filter=type(self).__name__,
             score=s,
@@ -315,58 +322,96 @@ class _Robinsonian(TokenFilter):
         """f(w) of the tokens with |f - 0.5| >= min_dev, at most max_discriminators of them."""
         if not self.trained:
             return []
-        lf, _, chosen = self._pick(tokens)
-        return [math.exp(lf[t]) for t in chosen]
+        table, chosen = self._pick(tokens)
+        return [math.exp(math.log(table[t])) for t in chosen]
 
     def _clue_sums(self, tokens: Iterable[str]) -> tuple[int, float, float] | None:
-        """(number of clues, sum ln f, sum ln(1 - f)); None when untrained or clueless."""
+        """(number of clues, sum ln f, sum ln(1 - f)); None when untrained or clueless.
+
+        The sums are exactly rounded (``math.fsum``), so they do not depend on the order
+        in which a set yields the clues (which changes with ``PYTHONHASHSEED``): the same
+        message gets the same score in every process.
+        """
         if not self.trained:
             return None
-        lf, l1f, chosen = self._pick(tokens)
+        table, chosen = self._pick(tokens)
         if not chosen:
             return None
-        return len(chosen), sum(map(lf.__getitem__, chosen)), sum(map(l1f.__getitem__, chosen))
+        f = list(map(table.__getitem__, chosen))
+        return len(f), math.fsum(map(math.log, f)), math.fsum(map(math.log1p, map(neg, f)))
 
-    def _pick(self, tokens: Iterable[str]) -> tuple[dict, dict, Iterable[str]]:
-        """(ln f by token, ln(1 - f) by token, the clue tokens of ``tokens``).
+    def _pick(self, tokens: Iterable[str]) -> tuple[dict[str, float], Iterable[str]]:
+        """(f(w) of clue tokens, the clue tokens of ``tokens``): the scoring hot path.
 
-        The scoring hot path: f(w) is computed once per distinct token and memoised until
-        the counts or parameters change; the message's clues are then a set intersection
-        with the memo's clue table, and sums run over C-level maps.
+        f(w) depends only on the token's (ham, spam) counts, the totals and the
+        parameters, so it is memoised until one of them changes (:meth:`_changed`).
+        The first few messages after a change fill the memo lazily (only their own
+        tokens: one score after each learned message, as in online evaluation, stays
+        cheap); from the ``_FULL_AFTER``-th on, every token's f(w) is computed at once,
+        once per distinct count pair.  A message's clues are then one set intersection.
         """
         key = (id(self.counts), self.nham, self.nspam, self.strength, self.prior, self.min_dev)
         memo = self._memo
-        if self._memo_key != key or len(memo["seen"]) > 1_000_000:
-            memo = self._memo = {"seen": set(), "lf": {}, "l1f": {}}
+        if self._memo_key != key:
+            memo = self._memo = {"seen": set(), "f": {}, "uses": 0, "full": False}
             self._memo_key = key
-        seen, lf, l1f = memo["seen"], memo["lf"], memo["l1f"]
-        counts = self.counts
-        # only tokens with counts can be clues; most of a message's word pairs have none
-        toks = counts.keys() & (tokens if isinstance(tokens, (set, frozenset)) else set(tokens))
-        missing = toks - seen
-        if missing:
-            seen |= missing
-            # Robinson's f(w) inlined (see _f): only tokens with counts can be clues
-            s, x = self.strength, self.prior
-            sx, inv_h, inv_s = s * x, 1.0 / self.nham, 1.0 / self.nspam
-            lo, hi = 0.5 - self.min_dev, 0.5 + self.min_dev
-            log, log1p = math.log, math.log1p
-            for tok in missing:
-                h, n_s = counts[tok]
-                hr, sr = h * inv_h, n_s * inv_s
-                n = h + n_s
-                p = (sx + n * (sr / (hr + sr) if hr + sr else x)) / (s + n)
-                if (p <= lo or p >= hi) and 0.0 < p < 1.0:
-                    lf[tok] = log(p)
-                    l1f[tok] = log1p(-p)
-        chosen = lf.keys() & toks
+        table = memo["f"]
+        if not memo["full"]:
+            memo["uses"] += 1
+            if memo["uses"] > _FULL_AFTER:
+                table = self._fill(memo)
+            else:
+                # only tokens with counts can be clues; most of a message's word pairs have none
+                toks = self.counts.keys() & (
+                    tokens if isinstance(tokens, (set, frozenset)) else set(tokens)
+                )
+                missing = list(toks - memo["seen"])
+                if missing:
+                    memo["seen"].update(missing)
+                    found = map(self._clue_f(), map(self.counts.__getitem__, missing))
+                    table.update(filter(itemgetter(1), zip(missing, found, strict=True)))
+                tokens = toks
+        chosen = table.keys() & tokens
         if len(chosen) > self.max_discriminators:
             # the most extreme f(w) first: |ln f - ln(1 - f)| grows with |f - 0.5|;
             # ties broken by the token text, so the pick does not depend on set order
+            log, log1p = math.log, math.log1p
             chosen = heapq.nlargest(
-                self.max_discriminators, chosen, key=lambda t: (abs(lf[t] - l1f[t]), t)
+                self.max_discriminators,
+                chosen,
+                key=lambda t: (abs(log(table[t]) - log1p(-table[t])), t),
             )
-        return lf, l1f, chosen
+        return table, chosen
+
+    def _fill(self, memo: dict) -> dict[str, float]:
+        """f(w) of every counted token that is a clue, computed once per distinct count pair."""
+        counts = self.counts
+        pairs = list(map(tuple, counts.values()))
+        f = self._clue_f()
+        by_pair = {hs: f(hs) for hs in set(pairs)}
+        table = memo["f"] = dict(
+            filter(itemgetter(1), zip(counts, map(by_pair.__getitem__, pairs), strict=True))
+        )
+        memo["seen"] = set()
+        memo["full"] = True
+        return table
+
+    def _clue_f(self) -> Callable[[Sequence[int]], float]:
+        """A function of (ham count, spam count) giving Robinson's f(w) when it is a clue
+        (|f - 0.5| >= min_dev and 0 < f < 1), else 0.0; the same arithmetic as :meth:`_f`
+        but with the totals' reciprocals taken once."""
+        s, x = self.strength, self.prior
+        sx, inv_h, inv_s = s * x, 1.0 / self.nham, 1.0 / self.nspam
+        lo, hi = 0.5 - self.min_dev, 0.5 + self.min_dev
+
+        def f(hs: Sequence[int]) -> float:
+            h, n_s = hs
+            hr, sr = h * inv_h, n_s * inv_s
+            n = h + n_s
+            p = (sx + n * (sr / (hr + sr) if hr + sr else x)) / (s + n)
+            return p if (p <= lo or p >= hi) and 0.0 < p < 1.0 else 0.0
+
+        return f
 
 
 class Graham(TokenFilter):
