@@ -5,12 +5,15 @@
 2. Throughput: the full receiver pipeline (FCrDNS, DNSBL, SPF, DKIM, DMARC, ARC,
    spam score, Received + Authentication-Results, fsync'ed Maildir delivery) with
    20 concurrent senders, against a bare aiosmtpd sink (no policy, no storage)
-   measured in the same run on the same machine.
+   measured in the same run on the same machine, with the same clients.  A third
+   reference, a bare aiosmtpd handler that only stores each message with the
+   same fsync'ed Maildir delivery, shows what durable storage alone costs here.
 
 Run::
 
     python benchmarks/smtp_load.py            # both parts, prints a summary
     python benchmarks/smtp_load.py --json     # machine-readable
+    python benchmarks/smtp_load.py --workers 2 --client-process   # see --help
 
 Results are written up in ``benchmarks/RESULTS-mta.md``.
 """
@@ -21,11 +24,13 @@ import argparse
 import collections
 import email
 import json
+import os
 import platform
 import smtplib
 import sys
 import threading
 import time
+import types
 from typing import Any
 
 import labkit.mta
@@ -91,11 +96,46 @@ def _split(items: list, parts: int) -> list[list]:
     return [items[i::parts] for i in range(parts)]
 
 
+class _LabOpener:
+    """Opens a connection the MX sees as coming from SENDER_HOST (picklable)."""
+
+    def __init__(self, lab: Any) -> None:
+        self.addressing = lab.client_addressing
+        self.client = lab.hosts[SENDER_HOST].address
+        self.mx = lab.hosts["mx.corp.example"].address
+        self.endpoint = lab.endpoint(self.mx, 25)
+
+    def __call__(self) -> smtplib.SMTP:
+        stand_in = types.SimpleNamespace(client_addressing=self.addressing)
+        return sender.connect(stand_in, self.client, self.mx, self.endpoint, timeout=120)
+
+
+class _PlainOpener:
+    """Opens a plain connection to 127.0.0.1:port (picklable)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def __call__(self) -> smtplib.SMTP:
+        return smtplib.SMTP("127.0.0.1", self.port, timeout=120)
+
+
 def _lab_opener(lab: Any) -> Any:
-    client = lab.hosts[SENDER_HOST].address
-    mx = lab.hosts["mx.corp.example"].address
-    endpoint = lab.endpoint(mx, 25)
-    return lambda: sender.connect(lab, client, mx, endpoint, timeout=120)
+    return _LabOpener(lab)
+
+
+def _run_clients(opener: Any, batches: list[list[tuple[str, str, bytes]]],
+                 client_process: bool) -> dict[str, Any]:
+    """``_drive`` here, or in a separate (spawned) process when ``client_process``.
+
+    Either way the clock runs only while messages flow (connections and EHLO first).
+    """
+    if not client_process:
+        return _drive(opener, batches)
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_drive, (opener, batches))
 
 
 def stored_message_ids(lab: Any) -> collections.Counter:
@@ -138,43 +178,80 @@ class _Sink:
         return "250 OK"
 
 
-def sink_throughput(messages: list[tuple[str, str, bytes]], senders: int) -> dict[str, Any]:
-    """The same messages into a bare aiosmtpd Controller on loopback."""
+class _StoringSink:
+    """A bare aiosmtpd handler that only stores: labkit's fsync'ed Maildir delivery.
+
+    Not a pipeline stage: a reference for what atomic, durable storage alone costs
+    here (it runs the write + fsync + rename in the loop's threads, as the MX does).
+    """
+
+    def __init__(self, root: str) -> None:
+        from labkit.mta.maildir import Maildir
+
+        self.box = Maildir(root)
+        self.count = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.box.deliver, envelope.original_content)
+        self.count += 1
+        return "250 OK"
+
+
+def sink_throughput(messages: list[tuple[str, str, bytes]], senders: int, *,
+                    store_in: str | None = None, client_process: bool = False) -> dict[str, Any]:
+    """The same messages into a bare aiosmtpd Controller on loopback.
+
+    ``store_in``: a directory; the sink then stores each message with
+    ``labkit.mta.maildir.Maildir.deliver`` (the storage reference), else it only counts.
+    """
     from aiosmtpd.controller import Controller
 
     from labkit import net
 
-    handler = _Sink()
+    handler = _Sink() if store_in is None else _StoringSink(store_in)
     port = net.free_port()
     ctl = Controller(handler, hostname="127.0.0.1", port=port)
     ctl.start()
     try:
-        run = _drive(lambda: smtplib.SMTP("127.0.0.1", port, timeout=120),
-                     _split(messages, senders))
+        run = _run_clients(_PlainOpener(port), _split(messages, senders), client_process)
     finally:
         ctl.stop()
     return {"accepted": len(run["accepted"]), "seconds": round(run["seconds"], 2),
             "rate": round(len(run["accepted"]) / run["seconds"], 1)}
 
 
-def throughput(lab: Any, *, messages: int = 1000, senders: int = 20) -> dict[str, Any]:
-    """Full pipeline vs bare sink, same signed messages, same concurrency."""
+def throughput(lab: Any, *, messages: int = 1000, senders: int = 20,
+               client_process: bool = False) -> dict[str, Any]:
+    """Full pipeline vs bare sink, same signed messages, same concurrency, same clients."""
+    import tempfile
+
     batch = _messages(messages, tag="throughput", sign=True)
-    full = _drive(_lab_opener(lab), _split(batch, senders))
-    sink = sink_throughput(batch, senders)
+    cpu0 = os.times()
+    full = _run_clients(_lab_opener(lab), _split(batch, senders), client_process)
+    cpu1 = os.times()
+    sink = sink_throughput(batch, senders, client_process=client_process)
+    with tempfile.TemporaryDirectory(prefix="smtp-load-sink-") as root:
+        stored = sink_throughput(batch, senders, store_in=root, client_process=client_process)
     full_rate = len(full["accepted"]) / full["seconds"]
     return {
         "messages": messages, "senders": senders,
+        "clients": "separate process" if client_process else "receiver's process",
         "pipeline": {"accepted": len(full["accepted"]), "seconds": round(full["seconds"], 2),
-                     "rate": round(full_rate, 1)},
+                     "rate": round(full_rate, 1),
+                     # the receiver's own process (workers not included), per message
+                     "user_ms": round((cpu1.user - cpu0.user) / messages * 1000, 2),
+                     "sys_ms": round((cpu1.system - cpu0.system) / messages * 1000, 2)},
         "sink": sink,
         "ratio": round(full_rate / sink["rate"], 2) if sink["rate"] else None,
+        "storing_sink": stored,
+        "storing_sink_ratio": round(stored["rate"] / sink["rate"], 2) if sink["rate"] else None,
     }
 
 
 def machine() -> dict[str, Any]:
-    import os
-
     return {"python": sys.version.split()[0], "platform": platform.platform(),
             "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()}
 
@@ -191,17 +268,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=0,
                    help="worker processes for the receiver's end-of-DATA authentication "
                         "(labkit.mta.Lab(workers=N)); 0: in the receiver's process")
+    p.add_argument("--client-process", action="store_true",
+                   help="run the sending clients in a separate process (for the pipeline and "
+                        "for both sinks alike); default: in the receiver's process")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     limits = Limits(connections_per_client=max(args.clients, args.senders) + 10)
     cache: Any = True if args.dns_cache is None else args.dns_cache
-    out: dict[str, Any] = {"machine": machine(), "dns_cache": cache, "workers": args.workers}
+    out: dict[str, Any] = {"machine": machine(), "dns_cache": cache, "workers": args.workers,
+                           "load_average": [round(x, 2) for x in os.getloadavg()]}
     with labkit.mta.Lab(limits=limits, dns_cache=cache, workers=args.workers) as lab:
         out["addressing"] = lab.client_addressing
         out["reliability"] = reliability(lab, messages=args.messages, clients=args.clients)
     with labkit.mta.Lab(limits=limits, dns_cache=cache, workers=args.workers) as lab:
         out["throughput"] = throughput(lab, messages=args.throughput_messages,
-                                       senders=args.senders)
+                                       senders=args.senders, client_process=args.client_process)
     if args.json:
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -211,9 +292,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reliability: {r['accepted']}/{r['messages']} accepted from {r['clients']} clients, "
               f"stored {r['stored']}, missing {r['missing']}, doubled {r['doubled']}, "
               f"{r['rate']} msg/s")
-        print(f"throughput ({t['senders']} senders, {t['messages']} signed messages): "
-              f"pipeline {t['pipeline']['rate']} msg/s, bare aiosmtpd sink {t['sink']['rate']} "
-              f"msg/s, ratio {t['ratio']}")
+        print(f"throughput ({t['senders']} senders, {t['messages']} signed messages, clients in "
+              f"the {t['clients']}): pipeline {t['pipeline']['rate']} msg/s, bare aiosmtpd sink "
+              f"{t['sink']['rate']} msg/s, ratio {t['ratio']}; sink that only stores "
+              f"(fsync'ed Maildir) {t['storing_sink']['rate']} msg/s")
     r = out["reliability"]
     ok = r["missing"] == 0 and r["doubled"] == 0 and r["stray"] == 0 and r["failed"] == 0
     return 0 if ok else 1

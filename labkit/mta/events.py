@@ -26,6 +26,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 _SECRET_FIELDS = ("password", "passwd", "secret", "private_key", "key_pem")
+# what json.dumps(entry, ensure_ascii=False, default=str) does, without a new encoder per line
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 @functools.lru_cache(maxsize=512)
@@ -65,7 +67,7 @@ class EventLog:
         now = self._clock.now() if self._clock is not None else time.time()
         entry = {"t": round(now, 3), "host": host, "session": session, "event": event}
         entry.update(_clean(fields))
-        line = json.dumps(entry, ensure_ascii=False, default=str)
+        line = _ENCODER.encode(entry)
         with self._lock:
             self._entries.append(entry)
             if self.directory is not None and not self._closed:

@@ -23,14 +23,17 @@ _counter_lock = threading.Lock()
 FOLDERS = ("INBOX", "Junk")
 
 
+_HOST = socket.gethostname().replace("/", r"\057").replace(":", r"\072")
+
+
 def _unique_name() -> str:
     with _counter_lock:
         n = next(_counter)
     now = time.time()
-    return f"{int(now)}.M{int((now % 1) * 1e6)}P{os.getpid()}Q{n}.{socket.gethostname()}"
+    return f"{int(now)}.M{int((now % 1) * 1e6)}P{os.getpid()}Q{n}.{_HOST}"
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync_dir(path: str | Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:  # pragma: no cover - directories cannot be opened on Windows
@@ -58,13 +61,13 @@ class Maildir:
 
     def deliver(self, message: bytes, folder: str = "INBOX") -> str:
         """Store ``message`` atomically; return its key (the file name)."""
-        base = self.path if folder == "INBOX" else self.path / f".{folder}"
+        base = str(self.path) if folder == "INBOX" else os.path.join(self.path, f".{folder}")
         key = _unique_name()
-        tmp = base / "tmp" / key
+        tmp = os.path.join(base, "tmp", key)
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileNotFoundError:  # first delivery to this folder: create it
-            base = self.folder_path(folder)
+            self.folder_path(folder)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             view = memoryview(message)
@@ -74,12 +77,13 @@ class Maildir:
             os.fsync(fd)
         finally:
             os.close(fd)
+        new = os.path.join(base, "new")
         try:
-            os.rename(tmp, base / "new" / key)
+            os.rename(tmp, os.path.join(new, key))
         except FileNotFoundError:  # new/ went missing since: recreate the folder
             self.folder_path(folder)
-            os.rename(tmp, base / "new" / key)
-        _fsync_dir(base / "new")
+            os.rename(tmp, os.path.join(new, key))
+        _fsync_dir(new)
         return key
 
     def keys(self, folder: str = "INBOX") -> list[str]:

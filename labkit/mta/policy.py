@@ -108,9 +108,18 @@ class Policy:
     def on_data(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes) -> str:
         return "250 OK"
 
+    def runs_inline(self, step: str) -> bool:
+        """May ``step`` run on the event loop itself? (Only quick steps that never block.)
+
+        The default is no: every step goes to the server's worker threads.
+        """
+        return False
+
     async def _call(self, server: Any, step: str, func: Any, *args: Any) -> Any:
         """Run a policy step in the worker threads; a crash becomes a 451, never a 250."""
         try:
+            if self.runs_inline(step):
+                return func(*args)
             return await server.lab_server.run_blocking(func, *args)
         except Exception as exc:  # noqa: BLE001 - reported to the client and the log
             log.exception("%s: policy step %s failed", self.hostname, step)

@@ -167,6 +167,12 @@ class Receiver(Policy):
                    reason=getattr(res, "explanation", ""))
         return "250 OK"
 
+    def runs_inline(self, step: str) -> bool:
+        """RCPT runs on the event loop (a user look-up, no DNS) unless a subclass changed it."""
+        cls = type(self)
+        return (step == "rcpt" and cls.on_rcpt is Receiver.on_rcpt
+                and cls.may_relay is Receiver.may_relay and cls.is_local is Receiver.is_local)
+
     def on_rcpt(self, ctx: Context, address: str, accepted: list[str]) -> str:
         if self.is_local(address):
             if self.accounts.exists(address):

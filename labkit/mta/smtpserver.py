@@ -9,6 +9,8 @@ Protocol here, policy in handlers (:mod:`labkit.mta.receiver`, ``submission``,
   it survives STARTTLS (aiosmtpd makes a new session there);
 * a ``handle_CONNECT(server, session, client_ip)`` hook a policy can use to refuse a
   client before the greeting (DNSBL, block lists);
+* MAIL FROM / RCPT TO arguments parsed by aiosmtpd's own code, remembered per
+  argument (the same result, without re-running the stdlib header parser);
 * limits in the spirit of Postfix: connections per client address, errors per
   session, idle time-out, message size (552), line length (500), command counts;
 * loopback-only binding unless ``allow_remote=True``; the port is chosen by the OS at
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import ipaddress
 import logging
 import re
@@ -74,6 +77,23 @@ class _Session(Session):
         self._login_data = value
 
 
+class _AddressLimits:
+    """The one attribute aiosmtpd's address parser reads from its server."""
+
+    def __init__(self, local_part_limit: int) -> None:
+        self.local_part_limit = local_part_limit
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_address(arg: str, local_part_limit: int) -> tuple[str | None, str | None]:
+    """aiosmtpd's own MAIL FROM / RCPT TO address parsing, remembered per argument.
+
+    The stdlib header parser it uses is slow, and busy senders repeat the same
+    addresses; the result depends only on ``arg`` and the local-part limit.
+    """
+    return SMTP._getaddr(_AddressLimits(local_part_limit), arg)  # type: ignore[arg-type]
+
+
 class LabSMTP(SMTP):
     """aiosmtpd's engine plus lab client addressing, a connect hook and an error budget."""
 
@@ -84,6 +104,9 @@ class LabSMTP(SMTP):
         self._errors = 0
         self._closing = False
         super().__init__(handler, **kwargs)
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        return _parse_address(arg, self.local_part_limit)
 
     def _create_session(self) -> Session:
         return _Session(self.loop)
