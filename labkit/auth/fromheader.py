@@ -67,6 +67,49 @@ def split_message(raw: bytes | str) -> Message:
     elif not isinstance(raw, (bytes, bytearray, memoryview)):
         return Message(fields=(), body=b"", problems=(f"not a message: {type(raw).__name__}",))
     raw = bytes(raw)
+    plain = _plain_split(raw)
+    if plain is not None:
+        fields, body = plain
+        problems: list[str] = []
+    else:
+        fields, body, problems = _forgiving_split(raw)
+    decoded: list[tuple[str, str]] = []
+    eight_bit = False
+    for name, value in fields:
+        text, ok = _decode(value)
+        eight_bit = eight_bit or not value.isascii()
+        if not ok:
+            problems.append(f"{name.decode('ascii', 'replace')}: 8-bit bytes that are not UTF-8")
+        decoded.append((name.decode("ascii", "replace"), text))
+    if eight_bit:
+        problems.append("8-bit characters in header fields")
+    return Message(fields=tuple(decoded), body=body, problems=tuple(problems))
+
+
+# a header field as the forgiving loop accepts it: name, WSP, colon, value with its
+# continuation lines; CRLF line ends only
+_PLAIN_FIELD = re.compile(rb"([\x21-\x39\x3b-\x7e]+)([ \t]*):([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)\r\n")
+
+
+def _plain_split(raw: bytes) -> tuple[list[list[bytes]], bytes] | None:
+    """Fields and body of a message whose header block is plain (CRLF only, every line a
+    field or a continuation), exactly as :func:`_forgiving_split` reads it
+    without problems; None for anything else."""
+    end = raw.find(b"\r\n\r\n")
+    if end < 0:
+        return None  # (an mbox "From " line never fits _PLAIN_FIELD: a space before any colon)
+    head = raw[: end + 2]
+    breaks = head.count(b"\n")
+    if head.count(b"\r") != breaks or head.count(b"\r\n") != breaks:
+        return None
+    found = _PLAIN_FIELD.findall(head)
+    if sum(len(name) + len(space) + len(value) + 3 for name, space, value in found) != len(head):
+        return None
+    fields = [[name, b" ".join(line.strip() for line in value.split(b"\r\n"))] for name, _, value in found]
+    return fields, raw[end + 4 :]
+
+
+def _forgiving_split(raw: bytes) -> tuple[list[list[bytes]], bytes, list[str]]:
     problems: list[str] = []
     m = re.search(rb"\r?\n\r?\n", raw)
     if m is None:
@@ -78,7 +121,6 @@ def split_message(raw: bytes | str) -> Message:
         head, body = b"", raw.lstrip(b"\r\n")
         problems.append("message starts with a blank line: no header fields")
     fields: list[list] = []
-    eight_bit = False
     for i, line in enumerate(re.split(rb"\r?\n", head) if head else []):
         if i == 0 and line.startswith(b"From ") and not re.match(rb"^From[ \t]*:", line):
             continue  # mbox separator line
@@ -93,16 +135,7 @@ def split_message(raw: bytes | str) -> Message:
             problems.append(f"line {i + 1} is not a header field: {line[:40]!r}")
             continue
         fields.append([name.strip(), value.strip()])
-    decoded: list[tuple[str, str]] = []
-    for name, value in fields:
-        text, ok = _decode(value)
-        eight_bit = eight_bit or not value.isascii()
-        if not ok:
-            problems.append(f"{name.decode('ascii', 'replace')}: 8-bit bytes that are not UTF-8")
-        decoded.append((name.decode("ascii", "replace"), text))
-    if eight_bit:
-        problems.append("8-bit characters in header fields")
-    return Message(fields=tuple(decoded), body=body, problems=tuple(problems))
+    return fields, body, problems
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,6 +9,7 @@ Introduced in lab 06 (Authentication-Results).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable
@@ -107,14 +108,12 @@ def parse_received_spf(text: str) -> ReceivedSPF | None:
     return ReceivedSPF(result=m.group(1).lower(), comment=m.group(2) or "", pairs=pairs)
 
 
-def _spf_clause(res: Any, identity: str) -> Any:
+def _spf_clause(res: Any, identity: str) -> tuple:
     reason = (res.reason or None) if res.result in ("permerror", "temperror") else None
     if identity == "helo":
-        return authres.SPFAuthenticationResult(result=res.result, smtp_helo=_pvalue(res.helo) or None,
-                                               reason=reason)
+        return ("spf-helo", res.result, reason, _pvalue(res.helo) or None)
     mail_from = res.mail_from or f"postmaster@{res.helo}"
-    return authres.SPFAuthenticationResult(result=res.result, smtp_mailfrom=_pvalue(mail_from),
-                                           reason=reason)
+    return ("spf", res.result, reason, _pvalue(mail_from))
 
 
 def authentication_results(authserv_id: str, *, spf: Any = None, spf_helo: Any = None,
@@ -126,28 +125,46 @@ def authentication_results(authserv_id: str, *, spf: Any = None, spf_helo: Any =
 
     Introduced in lab 06 (Authentication-Results).
     """
-    clauses: list[Any] = []
+    clauses: list[tuple] = []
     if spf is not None:
         clauses.append(_spf_clause(spf, spf.identity))
     if spf_helo is not None and (spf is None or spf.identity != "helo"):
         clauses.append(_spf_clause(spf_helo, "helo"))
     for sig in dkim:
-        clauses.append(authres.DKIMAuthenticationResult(
-            result=sig.result, reason=(getattr(sig, "reason", "") or None) if sig.result != "pass" else None,
-            header_d=_pvalue(getattr(sig, "domain", "") or "") or None,
-            header_s=_pvalue(getattr(sig, "selector", "") or "") or None,
-            header_a=_pvalue(getattr(sig, "algorithm", "") or "") or None))
+        clauses.append((
+            "dkim", sig.result, (getattr(sig, "reason", "") or None) if sig.result != "pass" else None,
+            _pvalue(getattr(sig, "domain", "") or "") or None,
+            _pvalue(getattr(sig, "selector", "") or "") or None,
+            _pvalue(getattr(sig, "algorithm", "") or "") or None))
     if arc is not None and getattr(arc, "result", "none") != "none":
-        clauses.append(authres.arc.ARCAuthenticationResult(result=arc.result,
-                                                           reason=(getattr(arc, "reason", "") or None)))
+        clauses.append(("arc", arc.result, getattr(arc, "reason", "") or None))
     if dmarc is not None:
         policy = getattr(dmarc, "policy", None)
-        clauses.append(authres.dmarc.DMARCAuthenticationResult(
-            result=dmarc.result, reason=(dmarc.reason or None),
-            header_from=_pvalue(dmarc.header_from or "") or None,
-            policy=policy if policy in ("none", "quarantine", "reject") else None))
-    header = authres.AuthenticationResultsHeader(authserv_id=_pvalue(authserv_id), results=clauses)
-    return str(header)
+        clauses.append(("dmarc", dmarc.result, dmarc.reason or None, _pvalue(dmarc.header_from or "") or None,
+                        policy if policy in ("none", "quarantine", "reject") else None))
+    return _header_text(_pvalue(authserv_id), tuple(clauses))
+
+
+@functools.lru_cache(maxsize=1024)
+def _header_text(authserv_id: str, clauses: tuple[tuple, ...]) -> str:
+    """The field authres writes for these clause values (remembered: a receiver writes the
+    same few fields again and again, and authres's objects cost more than the look-up)."""
+    return str(authres.AuthenticationResultsHeader(authserv_id=authserv_id,
+                                                   results=[_authres_clause(*c) for c in clauses]))
+
+
+def _authres_clause(kind: str, result: str, reason: str | None, *ids: str | None) -> Any:
+    if kind == "spf-helo":
+        return authres.SPFAuthenticationResult(result=result, smtp_helo=ids[0], reason=reason)
+    if kind == "spf":
+        return authres.SPFAuthenticationResult(result=result, smtp_mailfrom=ids[0], reason=reason)
+    if kind == "dkim":
+        return authres.DKIMAuthenticationResult(result=result, reason=reason, header_d=ids[0],
+                                                header_s=ids[1], header_a=ids[2])
+    if kind == "arc":
+        return authres.arc.ARCAuthenticationResult(result=result, reason=reason)
+    return authres.dmarc.DMARCAuthenticationResult(result=result, reason=reason, header_from=ids[0],
+                                                   policy=ids[1])
 
 
 def parse_authentication_results(text: str) -> Any | None:

@@ -14,6 +14,7 @@ Introduced in lab 06 (Authentication-Results).
 
 from __future__ import annotations
 
+import functools
 import html
 import importlib
 import ipaddress
@@ -160,8 +161,14 @@ def _reusable(spf: Any, ip: str, mail_from: str, helo: str, receiver: str) -> bo
     expected = (identity, sender if identity != "helo" else "", helo or "", receiver)
     if (spf.identity, spf.mail_from, spf.helo, spf.receiver) != expected:
         return False
+    return _same_ip(ip or "", spf.ip)
+
+
+@functools.lru_cache(maxsize=1024)
+def _same_ip(ip: str, other: str) -> bool:
+    """Do two address texts name the same IP address? (A receiver asks this per message.)"""
     try:
-        return ipaddress.ip_address((ip or "").strip()) == ipaddress.ip_address(spf.ip)
+        return ipaddress.ip_address(ip.strip()) == ipaddress.ip_address(other)
     except ValueError:
         return False
 
