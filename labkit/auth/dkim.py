@@ -443,8 +443,11 @@ def _lenient_signature_count(raw: bytes) -> int:
     return len(_SIG_HEADER.findall(head))
 
 
+_H_SEPARATOR = re.compile(rb"\s*:\s*")
+
+
 def _split_h(value: bytes) -> list[bytes]:
-    return [x.strip().lower() for x in re.split(rb"\s*:\s*", value.strip()) if x.strip()]
+    return [x.strip().lower() for x in _H_SEPARATOR.split(value.strip()) if x.strip()]
 
 
 def canonical_body_hash(

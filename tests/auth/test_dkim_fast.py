@@ -358,6 +358,8 @@ def test_body_canonicalisation_equals_dkimpy():
         body = _random_bytes(rnd, alphabet, rnd.randrange(0, 40))
         assert dkim_fast.simple_body(body) == dkimpy.canonicalization.Simple.canonicalize_body(body)
         assert dkim_fast.relaxed_body(body) == dkimpy.canonicalization.Relaxed.canonicalize_body(body)
+    for body in (b"a" + b" " * 3000 + b"x\r\n", b"\t \t" * 1000 + b"\r\n \r\n", b"x \r \r\n" * 500):
+        assert dkim_fast.relaxed_body(body) == dkimpy.canonicalization.Relaxed.canonicalize_body(body)
 
 
 def test_parse_equals_rfc822_parse_or_declines():
