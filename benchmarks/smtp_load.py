@@ -120,6 +120,21 @@ class _PlainOpener:
         return smtplib.SMTP("127.0.0.1", self.port, timeout=120)
 
 
+def _workers_cpu(lab: Any) -> float | None:
+    """CPU seconds (user + system) the lab's auth workers used so far (Linux /proc)."""
+    if lab.auth_pool is None:
+        return 0.0
+    total = 0.0
+    try:
+        for pid in lab.auth_pool.pids():
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
+
+
 def _lab_opener(lab: Any) -> Any:
     return _LabOpener(lab)
 
@@ -229,9 +244,14 @@ def throughput(lab: Any, *, messages: int = 1000, senders: int = 20,
     import tempfile
 
     batch = _messages(messages, tag="throughput", sign=True)
-    cpu0 = os.times()
+    deadline = time.monotonic() + 60
+    while lab.auth_pool is not None and len(lab.auth_pool.pids()) < lab.auth_pool.size:
+        if time.monotonic() > deadline:  # measure anyway; the JSON says how many were up
+            break
+        time.sleep(0.05)
+    cpu0, workers0 = os.times(), _workers_cpu(lab)
     full = _run_clients(_lab_opener(lab), _split(batch, senders), client_process)
-    cpu1 = os.times()
+    cpu1, workers1 = os.times(), _workers_cpu(lab)
     sink = sink_throughput(batch, senders, client_process=client_process)
     with tempfile.TemporaryDirectory(prefix="smtp-load-sink-") as root:
         stored = sink_throughput(batch, senders, store_in=root, client_process=client_process)
@@ -239,11 +259,14 @@ def throughput(lab: Any, *, messages: int = 1000, senders: int = 20,
     return {
         "messages": messages, "senders": senders,
         "clients": "separate process" if client_process else "receiver's process",
+        "workers_up": len(lab.auth_pool.pids()) if lab.auth_pool is not None else 0,
         "pipeline": {"accepted": len(full["accepted"]), "seconds": round(full["seconds"], 2),
                      "rate": round(full_rate, 1),
                      # the receiver's own process (workers not included), per message
                      "user_ms": round((cpu1.user - cpu0.user) / messages * 1000, 2),
-                     "sys_ms": round((cpu1.system - cpu0.system) / messages * 1000, 2)},
+                     "sys_ms": round((cpu1.system - cpu0.system) / messages * 1000, 2),
+                "workers_ms": (round((workers1 - workers0) / messages * 1000, 2)
+                               if workers0 is not None and workers1 is not None else None)},
         "sink": sink,
         "ratio": round(full_rate / sink["rate"], 2) if sink["rate"] else None,
         "storing_sink": stored,

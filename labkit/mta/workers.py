@@ -209,7 +209,7 @@ class AuthPool:
     server).  ``generation``: returns the LabDNS data version (``lambda:
     lab.dns.generation``), or None when the DNS cannot tell (then a worker's cache
     is only as fresh as the resolver's own kind of cache).  ``start()`` returns at
-    once: the workers come up in the background and the first jobs wait for them.
+    once: the workers come up in the background (see :meth:`usable`).
 
     Introduced in lab 01 (anatomy of a mail and forgery).
     """
@@ -226,6 +226,7 @@ class AuthPool:
         self._lock = threading.Lock()
         self._closed = False
         self._failed: BaseException | None = None
+        self._up = False
         self.crashes = 0
         self.jobs = 0
 
@@ -250,6 +251,7 @@ class AuthPool:
                 worker = _Worker()
                 self._all.append(worker)  # from now on close() reaps it
             worker.wait_ready()
+            self._up = True
         except Exception as exc:  # noqa: BLE001 - reported on the next job
             with self._lock:
                 if worker is not None and worker in self._all:
@@ -272,14 +274,18 @@ class AuthPool:
         self._idle.put(None)
 
     def pids(self) -> list[int]:
-        """Process ids of the live workers."""
+        """Process ids of the workers that are up (started, ready, alive)."""
         with self._lock:
-            return [w.pid for w in self._all if w.alive()]
+            return [w.pid for w in self._all if w.ready and w.alive()]
 
     # -- jobs -----------------------------------------------------------------------
     def usable(self) -> bool:
-        """False once closed, or when a worker could not be started (run in-process then)."""
-        return not self._closed and self._failed is None
+        """True once a worker is up, until closed or a worker fails to start.
+
+        While it is False the receiver checks in its own process (same verdicts), so
+        the first messages after ``Lab.start()`` never wait for the workers' imports.
+        """
+        return self._up and not self._closed and self._failed is None
 
     def _acquire(self) -> _Worker:
         while True:

@@ -38,6 +38,7 @@ def _wait(predicate, seconds=20.0):
 @pytest.fixture(scope="module")
 def worker_lab(lab_dns):
     with labkit.mta.Lab(dns=lab_dns, workers=2) as running:
+        assert _wait(lambda: len(running.auth_pool.pids()) == 2)
         yield running
 
 
@@ -190,7 +191,9 @@ def test_the_next_message_in_worker_mode_sees_a_dns_change(lab_dns):
     key_text = [" ".join(f'"{s.decode()}"' for s in r.strings)
                 for r in lab_dns.resolver().resolve(key, "TXT")]
     with labkit.mta.Lab(dns=lab_dns, workers=1, scorer=None) as lab:
+        assert _wait(lambda: lab.auth_pool.usable())
         first = lab.send(_signed("before"), from_host="mail.brand.example")
+        assert lab.auth_pool.jobs == 1  # judged in the worker, which now caches the key
         assert lab.verdicts(first.message_id)[-1]["dkim"] == ["pass:brand.example"]
         try:
             lab_dns.remove(key, "TXT")  # the worker has the key cached by now
@@ -215,6 +218,10 @@ def test_stop_reaps_the_workers_and_start_does_not_wait_for_them(lab_dns):
     lab.start()
     started = time.monotonic() - t0
     try:
+        # a message before the workers are up is judged here, not kept waiting
+        if not lab.auth_pool.usable():
+            early = lab.send(_signed("early"), from_host="mail.brand.example")
+            assert early.ok and lab.verdicts(early.message_id)[-1]["dkim"] == ["pass:brand.example"]
         assert _wait(lambda: len(lab.auth_pool.pids()) == 2)
         pids = lab.auth_pool.pids()
         pool = lab.auth_pool
