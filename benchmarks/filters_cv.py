@@ -1,0 +1,187 @@
+"""Cross-validation tables for the spam filters, on the TRAINING half of the MD5 split only.
+
+    python benchmarks/filters_cv.py [--source DIR] [--seeds 0 1 2] [--halves 5]
+
+Nothing here touches the test half (MD5 first hex digit >= 8): the corpus is split with
+``labkit.filters.evaluate.split_md5`` and only ``split.train`` is tokenised and used.
+
+Tables printed (markdown):
+
+1. repeated 5-fold CV (the same seeded folds for every candidate, see
+   ``labkit.filters.tuning.seeded_folds``): (1-AUC)% per seed and mean, and sm% at zero
+   CV false positives, for Robinson and Fisher over ``tuning.GRID`` (the current
+   ``robinson-cv``/``fisher-cv`` setting is the last grid row) and for an exploratory
+   online logistic regression on the same tokens (defined below, not a library filter);
+2. the operating-threshold rule tried the way it will be used: the training half is cut
+   in two by a seeded hash; the rule (``tuning.choose`` with a given margin) sees one
+   half only, a filter trained on that half scores the other, and the false positives
+   and sm% there are counted.  Both directions, ``--halves`` seeds.
+
+The write-up is benchmarks/CV-filters.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import labkit as lk
+from labkit.filters import evaluate as E
+from labkit.filters import tuning as T
+from labkit.filters.tokens import tokenize
+
+ROOT = Path(__file__).resolve().parents[1]
+MARGINS = (0.0, 0.05, 0.1, 0.2, 0.3)
+#: exploratory logistic regression settings (learning rate, passes, train-on-or-near-error margin)
+LOGISTIC = ({"rate": 0.1, "passes": 3, "margin": None}, {"rate": 0.05, "passes": 6, "margin": 3.0})
+
+
+def logistic_ranks(train, test, sets, *, rate, passes, margin, seed=0):
+    """Online logistic regression on binary token features (exploration only).
+
+    w(t) for each distinct token, bias b; p = 1 / (1 + e^-(b + sum w)); after each
+    training message w(t) += rate * (y - p) for its tokens, in ``passes`` shuffled
+    passes; with ``margin``, messages already beyond +-margin are skipped (TONE).
+    """
+    w: dict[str, float] = {}
+    b = 0.0
+    order = list(train)
+    rnd = random.Random(seed)
+    for _ in range(passes):
+        rnd.shuffle(order)
+        for m in order:
+            x = sets[m.name]
+            z = b + sum([w.get(t, 0.0) for t in x])
+            if margin is not None and (z > margin if m.spam else z < -margin):
+                continue
+            p = 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+            g = rate * ((1.0 if m.spam else 0.0) - p)
+            for t in x:
+                w[t] = w.get(t, 0.0) + g
+            b += g
+    return {m.name: b + sum([w.get(t, 0.0) for t in sets[m.name]]) for m in test}
+
+
+def logistic_row(train, sets, seeds, **cfg):
+    aucs, sms = [], []
+    for seed in seeds:
+        ranks = {}
+        for split in T.seeded_folds(train, 5, seed):
+            ranks.update(logistic_ranks(split.train, split.test, sets, **cfg))
+        labels = [m.spam for m in train]
+        rs = [ranks[m.name] for m in train]
+        aucs.append(100 * (1 - E.auc(labels, rs)))
+        top = max(r for r, y in zip(rs, labels, strict=True) if not y)
+        spam = [r for r, y in zip(rs, labels, strict=True) if y]
+        sms.append(100 * sum(1 for r in spam if r <= top) / len(spam))
+    return aucs, sms
+
+
+def fmt_row(name, aucs, sms):
+    return (
+        f"| {name} | "
+        + " | ".join(f"{v:.4f}" for v in aucs)
+        + f" | **{statistics.fmean(aucs):.4f}** | "
+        + " / ".join(f"{v:.1f}" for v in sms)
+        + " |"
+    )
+
+
+def halves(train, seed):
+    side = {
+        m.name: int(hashlib.md5(f"half{seed}:{m.name}".encode()).hexdigest(), 16) % 2 for m in train
+    }
+    a = tuple(m for m in train if side[m.name] == 0)
+    b = tuple(m for m in train if side[m.name] == 1)
+    return (a, b), (b, a)
+
+
+def rule_trials(klass, params, train, tokens, n_halves, seeds):
+    """Per margin: list of (FP, n ham, sm%) on the held-out half of each trial."""
+    out = {mg: [] for mg in MARGINS}
+    for seed in range(n_halves):
+        for fit, held in halves(train, seed):
+            # one repeated CV per trial; every margin reads the same CV figures
+            row = T.cross_validate(klass, params, fit, tokens, seeds=[f"{seed}/{s}" for s in seeds])
+            top, med = max(row.top_ham), statistics.median(row.median_spam)
+            f = klass(**params)
+            for m in fit:
+                f.learn_tokens(tokens[m.name], m.spam)
+            ranks = [(f.rank_tokens(tokens[m.name]), m.spam) for m in held]
+            hams = [r for r, y in ranks if not y]
+            spam = [r for r, y in ranks if y]
+            for mg in MARGINS:
+                cut = top + mg * max(med - top, 0.0)
+                fp = sum(1 for r in hams if r >= cut)
+                sm = 100 * sum(1 for r in spam if r < cut) / len(spam)
+                out[mg].append((fp, len(hams), sm))
+            print(f"  trial {seed} ({len(fit)} -> {len(held)}) done", file=sys.stderr)
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument(
+        "--source",
+        default=os.environ.get("LABKIT_CORPUS")
+        or str(ROOT.parent / "shared" / "corpora" / "spamassassin"),
+    )
+    ap.add_argument("--seeds", type=int, nargs="+", default=list(T.SEEDS))
+    ap.add_argument("--halves", type=int, default=5, help="seeds of the half-split trials")
+    ap.add_argument("--no-logistic", action="store_true")
+    args = ap.parse_args(argv)
+
+    t0 = time.time()
+    train = E.split_md5(lk.filters.corpus.load(args.source)).train  # the test half is dropped
+    tokens = {m.name: tokenize(m.raw) for m in train}
+    sets = {n: frozenset(t) for n, t in tokens.items()}
+    nspam = sum(m.spam for m in train)
+    print(f"# CV tables: training half only ({len(train)} messages, {nspam} spam)\n")
+    print(f"- seeds {args.seeds}, 5-fold; load average {os.getloadavg()[0]:.1f} at start\n")
+    seed_cols = " | ".join(f"seed {s}" for s in args.seeds)
+    print(f"| candidate | {seed_cols} | mean | sm% at 0 CV FP per seed |")
+    print("|---|" + "---|" * (len(args.seeds) + 2))
+    best = {}
+    for klass in (lk.filters.Robinson, lk.filters.Fisher):
+        for params in T.GRID:
+            row = T.cross_validate(klass, params, train, sets, seeds=args.seeds)
+            print(
+                fmt_row(
+                    f"{klass.kind} {params or 'defaults'}", row.one_minus_auc_pct, row.sm_at_zero_fp
+                ),
+                flush=True,
+            )
+            if klass.kind not in best or row.mean_pct < best[klass.kind][1].mean_pct:
+                best[klass.kind] = (klass, row)
+    if not args.no_logistic:
+        for cfg in LOGISTIC:
+            aucs, sms = logistic_row(train, sets, args.seeds, **cfg)
+            print(fmt_row(f"logistic {cfg}", aucs, sms), flush=True)
+
+    print(f"\n# Threshold rule on held-out halves ({2 * args.halves} trials)\n")
+    print("| filter | margin | trials with 0 FP | FP per trial | mean sm% | sm% range |")
+    print("|---|---|---|---|---|---|")
+    for kind, (klass, row) in best.items():
+        trials = rule_trials(klass, row.params, train, sets, args.halves, args.seeds)
+        for mg, res in trials.items():
+            fps = [fp for fp, _, _ in res]
+            sms = [sm for _, _, sm in res]
+            print(
+                f"| {kind} {row.params} | {mg:g} | {sum(1 for x in fps if x == 0)}/{len(fps)} | "
+                f"{' '.join(map(str, fps))} | {statistics.fmean(sms):.1f} | "
+                f"{min(sms):.1f}-{max(sms):.1f} |",
+                flush=True,
+            )
+    print(f"\n{time.time() - t0:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
