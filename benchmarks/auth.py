@@ -243,14 +243,26 @@ def write_markdown(data: dict, path: Path) -> None:
               "with `labkit.auth.dkim_fast` switched off (dkimpy parses, checks tags and "
               "canonicalises; RSA in OpenSSL either way). Both paths gave the same results.",
               "",
-              "| operation | n | dkimpy path, us | fast path, us | speed-up |",
+              "| operation | n | dkimpy path, us (per s) | fast path, us (per s) | speed-up |",
               "|---|---:|---:|---:|---:|"]
-    lines += [f"| {r['operation']} | {r['n']} | {r['dkimpy_path_us']} | {r['fast_path_us']} | {r['speedup']}x |"
+    lines += [f"| {r['operation']} | {r['n']} | {r['dkimpy_path_us']} ({1e6 / r['dkimpy_path_us']:,.0f}) | "
+              f"{r['fast_path_us']} ({1e6 / r['fast_path_us']:,.0f}) | {r['speedup']}x |"
               for r in data["fast_path"]]
+    lines += ["", "The fast path (`labkit/auth/dkim_fast.py`) reads the plain case itself: one regular",
+              "expression over the header block, its own tag-list reading and checks, relaxed/simple",
+              "canonicalisation of only the signed fields, `hashlib`, and `b=` checked with",
+              "`cryptography` (RSA) or the Ed25519 key dkimpy parsed. Anything unusual (another line-end",
+              "style, an unknown or repeated tag, t=/x= out of range, an odd signature length, any",
+              "exception) goes to dkimpy's path, so results, reasons and warnings are the same;",
+              "`tests/auth/test_dkim_fast.py` compares both paths field by field on about 2,200",
+              "generated variants and the course messages. The table above switches only the DKIM",
+              "fast path; the `--baseline` table below also includes `Authentication-Results` text",
+              "remembered per clause values and a one-pass `fromheader.split_message` for plain",
+              "header blocks (each tested against the code it replaces)."]
     if data.get("baseline"):
         lines += ["", f"### Against an earlier labkit ({data['baseline_label']})", "",
                   "Same measurement, each version in its own process, alternating twice "
-                  f"(`--baseline`); the earlier one is `{data['baseline_label']}`.", "",
+                  "(`--baseline DIR`, DIR made with `git archive <commit> labkit | tar -x -C DIR`).", "",
                   "| operation | n | earlier, us | this checkout, us | speed-up |", "|---|---:|---:|---:|---:|"]
         lines += [f"| {r['operation']} | {r['n']} | {r['baseline_us']} | {r['this_us']} | {r['speedup']}x |"
                   for r in data["baseline"]]

@@ -1,6 +1,9 @@
 """DKIM (RFC 6376, RFC 8301, RFC 8463): sign a message, verify every signature on it.
 
-Signing and the cryptography are dkimpy's; this module adds what a learner needs:
+Signing and the tag and canonicalisation rules are dkimpy's (the RSA arithmetic runs in
+OpenSSL through ``cryptography``; plain messages are verified by the lean reader in
+:mod:`labkit.auth.dkim_fast`, which hands anything unusual back to dkimpy, so results are
+the same either way); this module adds what a learner needs:
 one result per ``DKIM-Signature`` (dkimpy alone checks only the first), a precise
 reason for each failure, warnings for the risky choices, and an explain mode that
 shows the canonicalised headers and body and both body hashes::
@@ -663,7 +666,8 @@ def verify(message: bytes | str, *, dns, explain: bool = False) -> tuple[DKIMRes
     Signatures after the first :data:`MAX_SIGNATURES` are reported ``neutral``
     without being checked (each could cost a DNS time-out).
     ``explain=True`` attaches the canonicalised headers and body and both body
-    hashes to each result.
+    hashes to each result (always computed on dkimpy's path; without it, a plain
+    message is read by :mod:`labkit.auth.dkim_fast`, with the same results).
 
     Introduced in lab 04 (DKIM).
     """
