@@ -10,7 +10,9 @@ Tables printed (markdown):
 1. repeated 5-fold CV (the same seeded folds for every candidate, see
    ``labkit.filters.tuning.seeded_folds``): (1-AUC)% per seed and mean, and sm% at zero
    CV false positives, for Robinson and Fisher over ``tuning.GRID`` (the current
-   ``robinson-cv``/``fisher-cv`` setting is the last grid row) and for an exploratory
+   ``robinson-cv``/``fisher-cv`` setting is the last grid row), for ``SenderRobinson``
+   (``labkit.filters.reputation``) over ``tuning.REPUTATIONS`` on top of the best
+   Robinson setting, and for an exploratory
    online logistic regression on the same tokens (defined below, not a library filter);
 2. the operating-threshold rule tried the way it will be used: the training half is cut
    in two by a seeded hash; the rule (``tuning.choose`` with a given margin) sees one
@@ -35,12 +37,13 @@ from pathlib import Path
 import labkit as lk
 from labkit.filters import evaluate as E
 from labkit.filters import tuning as T
+from labkit.filters.reputation import SenderRobinson
 from labkit.filters.tokens import tokenize
 
 ROOT = Path(__file__).resolve().parents[1]
 MARGINS = (0.0, 0.05, 0.1, 0.2, 0.3)
 #: exploratory logistic regression settings (learning rate, passes, train-on-or-near-error margin)
-LOGISTIC = ({"rate": 0.1, "passes": 3, "margin": None}, {"rate": 0.05, "passes": 6, "margin": 3.0})
+LOGISTIC = ({"rate": 0.05, "passes": 6, "margin": 3.0},)
 
 
 def logistic_ranks(train, test, sets, *, rate, passes, margin, seed=0):
@@ -160,6 +163,18 @@ def main(argv=None) -> int:
             )
             if klass.kind not in best or row.mean_pct < best[klass.kind][1].mean_pct:
                 best[klass.kind] = (klass, row)
+    # the sender reputation on top of the best Robinson setting
+    base = best["robinson"][1].params
+    klass = SenderRobinson
+    for rep in T.REPUTATIONS:
+        params = {**base, "reputation": rep}
+        row = T.cross_validate(klass, params, train, sets, seeds=args.seeds)
+        print(
+            fmt_row(f"{klass.kind} reputation {rep:g}", row.one_minus_auc_pct, row.sm_at_zero_fp),
+            flush=True,
+        )
+        if klass.kind not in best or row.mean_pct < best[klass.kind][1].mean_pct:
+            best[klass.kind] = (klass, row)
     if not args.no_logistic:
         for cfg in LOGISTIC:
             aucs, sms = logistic_row(train, sets, args.seeds, **cfg)

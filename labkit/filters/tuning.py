@@ -37,6 +37,7 @@ from typing import Any
 from . import evaluate
 from .bayes import Fisher, Robinson, TokenFilter
 from .corpus import Message
+from .reputation import SenderRobinson
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ GRID: tuple[dict[str, Any], ...] = (
     {"strength": 0.0178, "prior": 0.52, "min_dev": 0.45, "max_discriminators": 2000},
     {"strength": 0.0178, "prior": 0.52, "min_dev": 0.47, "max_discriminators": 2000},
 )
+#: sender reputation shifts tried on top of the chosen Robinson parameters
+REPUTATIONS: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3)
 #: seeds of the repeated k-fold
 SEEDS: tuple[int, ...] = (0, 1, 2)
 #: share of the way from the top cross-validated ham to the median spam (rank units)
@@ -282,6 +285,29 @@ def choose_fisher(
     return c.params, c.cutoff
 
 
+def choose_sender_robinson(
+    train: Sequence[Message],
+    tokens: Tokens,
+    *,
+    base: Mapping[str, Any] | None = None,
+    reputations: Sequence[float] = REPUTATIONS,
+    **options: Any,
+) -> tuple[dict[str, Any], float]:
+    """``(params, cutoff)`` for :class:`~labkit.filters.reputation.SenderRobinson`.
+
+    Robinson's parameters come from ``base`` or, without it, from
+    :func:`choose_robinson`'s grid; the sender ``reputation`` shift is then chosen from
+    ``reputations`` by the same repeated CV, and the cutoff set as in :func:`choose`.
+
+    Introduced in lab 09 (Bayesian filtering).
+    """
+    if base is None:
+        base = choose(Robinson, train, tokens, **options).params
+    grid = [{**base, "reputation": r} for r in reputations]
+    c = choose(SenderRobinson, train, tokens, **{**options, "grid": grid})
+    return c.params, c.cutoff
+
+
 __all__ = [
     "GRID",
     "SEEDS",
@@ -295,4 +321,6 @@ __all__ = [
     "choose",
     "choose_robinson",
     "choose_fisher",
+    "choose_sender_robinson",
+    "REPUTATIONS",
 ]

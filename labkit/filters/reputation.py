@@ -1,0 +1,108 @@
+"""Robinson's filter plus a learned sender reputation (an automatic allow/block list).
+
+Bayesian filters judge mostly by words, so a newsletter the user *subscribed to* can
+look exactly like spam.  Mail systems also remember who usually writes: SpamAssassin's
+auto-whitelist / TxRep, or a webmail's "known sender".  :class:`SenderRobinson` does
+this with the counts the filter already keeps:
+
+* a message's **sender identities** are its tokens from the ``From``, ``Sender``,
+  ``Return-Path`` and ``List-Id`` fields that name a domain or address (they contain a
+  dot): ``from:cse.ucsc.edu``, ``from:ejw@cse.ucsc.edu``, ``list-id:fork.xent.com``;
+* an identity seen in at least ``min_sender`` learned ham and in no learned spam is
+  *known good*; one seen in at least ``min_sender`` spam and in no ham is *known bad*;
+* the message's rank (Robinson's logit, see :class:`labkit.filters.Robinson`) moves
+  down by ``reputation`` if any identity is known good, and up by ``reputation`` if
+  any is known bad (both can apply, and then cancel).
+
+The counts are the filter's own message counts (``counts[token] = [ham, spam]``), so
+learning, unlearning, save and load need nothing extra.  The shift is small (0.1 on
+the logit scale by default, chosen by repeated CV on the training half): the words
+still decide, the sender tips close calls.  A spammer can forge ``From``; that is why
+the shift is small and why a single spam from an identity removes its good standing.
+
+Introduced in lab 09 (Bayesian filtering).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .bayes import Robinson
+
+#: token prefixes of the fields that name the sender
+SENDER_FIELDS = ("from:", "sender:", "return-path:", "list-id:")
+
+
+def sender_identities(tokens: Iterable[str]) -> set[str]:
+    """The sender identity tokens among ``tokens``: sender-field tokens holding a dot.
+
+    >>> sorted(sender_identities(["from:ejw@cse.ucsc.edu", "from:jim", "money"]))
+    ['from:ejw@cse.ucsc.edu']
+
+    Introduced in lab 09 (Bayesian filtering).
+    """
+    return {t for t in tokens if t.startswith(SENDER_FIELDS) and "." in t}
+
+
+class SenderRobinson(Robinson):
+    """Robinson's geometric-mean filter with a learned sender reputation (see the module).
+
+    ``rank = Robinson rank - reputation * [a sender identity is known good]
+    + reputation * [a sender identity is known bad]``; the score is the logistic of the
+    rank, as for every rank-based filter.  Parameters: Robinson's, plus ``reputation``
+    and ``min_sender``.
+    """
+
+    kind = "sender-robinson"
+    reputation: float = 0.1
+    min_sender: int = 2
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self._identities: set[str] = set()
+
+    def learn_tokens(self, tokens: Iterable[str], spam: bool, _delta: int = 1) -> None:
+        """Learn an already tokenised message (words and sender identities)."""
+        tokens = set(tokens)
+        super().learn_tokens(tokens, spam, _delta)
+        if _delta > 0:
+            self._identities |= sender_identities(tokens)
+
+    def _rebuild(self) -> None:
+        super()._rebuild()
+        self._identities = sender_identities(self.counts)
+
+    def sender_standing(self, tokens: Iterable[str]) -> tuple[list[str], list[str]]:
+        """(known-good identities, known-bad identities) of a tokenised message."""
+        good, bad = [], []
+        need = self.min_sender
+        counts = self.counts
+        for t in sorted(self._identities.intersection(tokens)):
+            c = counts.get(t)
+            if c is None:
+                continue
+            if c[0] >= need and c[1] == 0:
+                good.append(t)
+            elif c[1] >= need and c[0] == 0:
+                bad.append(t)
+        return good, bad
+
+    def rank_tokens(self, tokens: Sequence[str]) -> float:
+        """Robinson's rank, moved by ``reputation`` for a known good or bad sender."""
+        toks = tokens if isinstance(tokens, (set, frozenset)) else set(tokens)
+        # Robinson's rank: the logit of its score (as TokenFilter.rank_tokens computes it)
+        p = min(max(Robinson.score_tokens(self, toks), 1e-300), 1.0 - 1e-16)
+        rank = math.log(p) - math.log1p(-p)
+        if not self.reputation or not self.trained:
+            return rank
+        good, bad = self.sender_standing(toks)
+        return rank - self.reputation * bool(good) + self.reputation * bool(bad)
+
+    def score_tokens(self, tokens: Sequence[str]) -> float:
+        """The logistic of :meth:`rank_tokens` (0.5 when untrained)."""
+        return self.score_from_rank(self.rank_tokens(tokens))
+
+
+__all__ = ["SenderRobinson", "sender_identities", "SENDER_FIELDS"]

@@ -1,0 +1,135 @@
+"""SenderRobinson: Robinson's rank moved by a learned sender reputation, by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import labkit.filters as F
+from labkit.filters import evaluate as E
+from labkit.filters.reputation import SenderRobinson, sender_identities
+
+HAM = [
+    ["meeting", "agenda", "from:news@list.example", "list-id:dev.list.example"],
+    ["meeting", "lunch", "from:news@list.example"],
+    ["agenda", "notes", "from:bob@corp.example"],
+]
+SPAM = [
+    ["free", "cash", "from:win@spam.example"],
+    ["free", "offer", "from:win@spam.example"],
+    ["cash", "offer", "from:bob@corp.example"],
+]
+
+
+def _train(f):
+    for t in HAM:
+        f.learn_tokens(t, False)
+    for t in SPAM:
+        f.learn_tokens(t, True)
+    return f
+
+
+def _logit(p):
+    p = min(max(p, 1e-300), 1.0 - 1e-16)
+    return math.log(p) - math.log1p(-p)
+
+
+def test_sender_identities_are_sender_fields_with_a_dot():
+    toks = [
+        "from:a@b.example",
+        "from:alice",
+        "list-id:dev.list.example",
+        "to:x@y.example",
+        "return-path:b.example",
+        "sender:c.example",
+        "subject:free",
+        "free",
+    ]
+    assert sender_identities(toks) == {
+        "from:a@b.example",
+        "list-id:dev.list.example",
+        "return-path:b.example",
+        "sender:c.example",
+    }
+
+
+def test_without_reputation_it_is_robinson():
+    f, r = _train(SenderRobinson(reputation=0.0)), _train(F.Robinson())
+    for toks in (["free", "meeting"], ["cash", "from:news@list.example"], ["agenda"]):
+        assert f.rank_tokens(toks) == r.rank_tokens(toks)
+        assert f.score_tokens(toks) == pytest.approx(r.score_tokens(toks))
+
+
+def test_known_good_and_bad_senders_shift_the_rank_by_hand():
+    f, r = _train(SenderRobinson(reputation=0.25)), _train(F.Robinson())
+    base = lambda toks: _logit(r.score_tokens(toks))  # noqa: E731
+    # news@list.example: 2 ham, 0 spam -> known good (min_sender 2)
+    good = ["free", "cash", "from:news@list.example"]
+    assert f.sender_standing(good) == (["from:news@list.example"], [])
+    assert f.rank_tokens(good) == pytest.approx(base(good) - 0.25)
+    # win@spam.example: 0 ham, 2 spam -> known bad
+    bad = ["meeting", "from:win@spam.example"]
+    assert f.rank_tokens(bad) == pytest.approx(base(bad) + 0.25)
+    # bob@corp.example: 1 ham, 1 spam; dev.list.example: 1 ham only -> no standing
+    neutral = ["agenda", "from:bob@corp.example", "list-id:dev.list.example"]
+    assert f.sender_standing(neutral) == ([], [])
+    assert f.rank_tokens(neutral) == pytest.approx(base(neutral))
+    # a good and a bad identity together cancel
+    both = ["offer", "from:news@list.example", "from:win@spam.example"]
+    assert f.rank_tokens(both) == pytest.approx(base(both))
+    # the score is the logistic of the rank
+    assert f.score_tokens(good) == pytest.approx(1 / (1 + math.exp(-f.rank_tokens(good))))
+
+
+def test_unlearning_and_a_spam_end_good_standing():
+    f = _train(SenderRobinson())
+    toks = ["meeting", "from:news@list.example"]
+    assert f.sender_standing(toks)[0]
+    f.unlearn_tokens(HAM[1], False)
+    assert f.sender_standing(toks) == ([], [])
+    f.learn_tokens(HAM[1], False)
+    assert f.sender_standing(toks)[0]
+    f.learn_tokens(["cash", "from:news@list.example"], True)
+    assert f.sender_standing(toks) == ([], [])
+
+
+def test_save_load_round_trip(tmp_path):
+    f = _train(SenderRobinson(reputation=0.3, min_sender=1, min_dev=0.2))
+    for name in ("f.json", "f.json.gz"):
+        g = SenderRobinson.load(f.save(tmp_path / name))
+        assert g.kind == "sender-robinson" and g.reputation == 0.3 and g.min_sender == 1
+        assert g.min_dev == 0.2 and (g.nham, g.nspam) == (3, 3)
+        for toks in (["free", "from:news@list.example"], ["agenda", "from:bob@corp.example"]):
+            assert g.rank_tokens(toks) == f.rank_tokens(toks)
+
+
+def _raw(sender: str, subject: str, body: str) -> bytes:
+    return f"From: {sender}\nSubject: {subject}\n\n{body}\n".encode()
+
+
+def test_raw_messages_run_and_bad_input_scores():
+    train = [
+        (_raw("Weekly <news@letters.example>", "Deals this week", "big deals on tents"), False),
+        (_raw("Weekly <news@letters.example>", "Our news", "camping tents and deals"), False),
+        (_raw("Ann <ann@corp.example>", "lunch", "see you at lunch tomorrow"), False),
+        (_raw("Win <win@prize.example>", "You won", "claim your prize cash now"), True),
+        (_raw("Win <win@prize.example>", "Cash", "free cash prize claim"), True),
+    ]
+    f, r = SenderRobinson(), F.Robinson()
+    for raw, spam in train:
+        f.learn(raw, spam)
+        r.learn(raw, spam)
+    msg = _raw("Weekly <news@letters.example>", "free cash deals", "claim free cash deals")
+    assert "from:news@letters.example" in f.sender_standing(F.tokenize(msg))[0]
+    assert f.score(msg) < r.score(msg)
+    for junk in (b"", b"\x00\xff" * 500, b"Content-Type: multipart/mixed\n\n--"):
+        assert 0.0 <= f.score(junk) <= 1.0
+    assert f.status(f.score(msg)) in ("ham", "spam", "unsure")
+
+
+def test_evaluate_run_accepts_it(subset):
+    split = E.split_md5(subset)
+    ev = E.run(SenderRobinson(), split.train[:120], split.train[120:200], progress=False)
+    assert ev.filter == "sender-robinson" and len(ev.scores) == 80
+    assert all(0.0 <= s <= 1.0 for s in ev.scores)
