@@ -6,6 +6,7 @@ DNSBL and reverse DNS, evaluation, and the receiver's combined scorer.
 - :class:`Graham`, :class:`Robinson`, :class:`Fisher`, :class:`Multinomial`,
   :class:`SklearnNB` — ``learn``/``unlearn``/``score``/``save``/``load``
 - :mod:`labkit.filters.evaluate` — splits, online (TREC) evaluation, ROC/AUC, lam%, cost
+- :mod:`labkit.filters.batch` — ``classify_many``: score many messages on several cores
 - :mod:`labkit.filters.dnsbl`, :mod:`labkit.filters.rdns`, :mod:`labkit.filters.lists`
 - :class:`SpamScorer` — the receiver plug-in (``judge`` -> :class:`SpamJudgement`)
 - :mod:`labkit.filters.poison` — good-word and poisoning experiments
@@ -36,6 +37,7 @@ _MODULES = (
     "combined",
     "poison",
     "sklearn_peer",
+    "batch",
 )
 
 

@@ -80,6 +80,11 @@ class Explanation:
         )
 
 
+def _logit(score: float) -> float:
+    p = min(max(score, 1e-300), 1.0 - 1e-16)
+    return math.log(p) - math.log1p(-p)
+
+
 def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -181,6 +186,15 @@ class TokenFilter:
             self.learn(getattr(m, "raw", m), bool(spam))
         return self
 
+    def __getstate__(self) -> dict:
+        # for worker processes (see labkit.filters.batch): the memo is rebuilt there
+        state = self.__dict__.copy()
+        state["_memo"], state["_memo_key"] = {}, None
+        return state
+
+    def _warm(self) -> None:
+        """Precompute what scoring many messages needs (a hook: nothing by default)."""
+
     def _changed(self) -> None:
         """Called after every change of the counts: drops values cached from them.
 
@@ -198,8 +212,12 @@ class TokenFilter:
 
     def rank_tokens(self, tokens: Sequence[str]) -> float:
         """A value ordered like the score but not saturated at 0 or 1 (for ROC curves)."""
-        p = min(max(self.score_tokens(tokens), 1e-300), 1.0 - 1e-16)
-        return math.log(p) - math.log1p(-p)
+        return _logit(self.score_tokens(tokens))
+
+    def score_and_rank_tokens(self, tokens: Sequence[str]) -> tuple[float, float]:
+        """(``score_tokens``, ``rank_tokens``) of a message, scoring it only once."""
+        rank = self.rank_tokens(tokens)
+        return self.score_from_rank(rank), rank
 
     def score_from_rank(self, rank: float) -> float:
         """The score that goes with a :meth:`rank_tokens` value (the logistic function)."""
@@ -350,11 +368,7 @@ class _Robinsonian(TokenFilter):
         cheap); from the ``_FULL_AFTER``-th on, every token's f(w) is computed at once,
         once per distinct count pair.  A message's clues are then one set intersection.
         """
-        key = (id(self.counts), self.nham, self.nspam, self.strength, self.prior, self.min_dev)
-        memo = self._memo
-        if self._memo_key != key:
-            memo = self._memo = {"seen": set(), "f": {}, "uses": 0, "full": False}
-            self._memo_key = key
+        memo = self._current_memo()
         table = memo["f"]
         if not memo["full"]:
             memo["uses"] += 1
@@ -382,6 +396,21 @@ class _Robinsonian(TokenFilter):
                 key=lambda t: (abs(log(table[t]) - log1p(-table[t])), t),
             )
         return table, chosen
+
+    def _current_memo(self) -> dict:
+        """The f(w) memo for the current counts and parameters (a new, empty one after a change)."""
+        key = (id(self.counts), self.nham, self.nspam, self.strength, self.prior, self.min_dev)
+        if self._memo_key != key:
+            self._memo = {"seen": set(), "f": {}, "uses": 0, "full": False}
+            self._memo_key = key
+        return self._memo
+
+    def _warm(self) -> None:
+        """Compute every token's f(w) now: before scoring a batch, or forking workers that share it."""
+        if self.trained:
+            memo = self._current_memo()
+            if not memo["full"]:
+                self._fill(memo)
 
     def _fill(self, memo: dict) -> dict[str, float]:
         """f(w) of every counted token that is a clue, computed once per distinct count pair."""
@@ -472,6 +501,11 @@ class Robinson(_Robinsonian):
     kind = "robinson"
     spam_cutoff = 0.6
     ham_cutoff = 0.6
+
+    def score_and_rank_tokens(self, tokens: Sequence[str]) -> tuple[float, float]:
+        """(score, its logit): the score is the one ``score_tokens`` gives."""
+        score = self.score_tokens(tokens)
+        return score, _logit(score)
 
     def score_tokens(self, tokens: Sequence[str]) -> float:
         """Geometric-mean combination (0.5 when untrained or without clues)."""
@@ -635,14 +669,19 @@ class Multinomial(TokenFilter):
 
     def score_tokens(self, tokens: Sequence[str]) -> float:
         """Posterior P(spam | tokens) (0.5 when untrained)."""
+        return self.score_and_rank_tokens(tokens)[0]
+
+    def score_and_rank_tokens(self, tokens: Sequence[str]) -> tuple[float, float]:
+        """(posterior, log-odds), from one pass over the tokens."""
         if not self.trained:
-            return 0.5
-        z = self.log_odds(tokens) / self.temperature
+            return 0.5, 0.0
+        rank = self.log_odds(tokens)
+        z = rank / self.temperature
         if z < -700:
-            return 0.0
+            return 0.0, rank
         if z > 700:
-            return 1.0
-        return 1.0 / (1.0 + math.exp(-z))
+            return 1.0, rank
+        return 1.0 / (1.0 + math.exp(-z)), rank
 
     def _f(self, h: int, s: int) -> float:
         """P(spam | token) from the smoothed per-class token probabilities."""
