@@ -215,9 +215,16 @@ class TokenFilter:
         return _logit(self.score_tokens(tokens))
 
     def score_and_rank_tokens(self, tokens: Sequence[str]) -> tuple[float, float]:
-        """(``score_tokens``, ``rank_tokens``) of a message, scoring it only once."""
-        rank = self.rank_tokens(tokens)
-        return self.score_from_rank(rank), rank
+        """(``score_tokens``, ``rank_tokens``) of a message, exactly; scored once when one
+        of the two is derived from the other by this base class (subclasses may override)."""
+        cls = type(self)
+        if cls.score_tokens is TokenFilter.score_tokens:  # the score is derived from the rank
+            rank = self.rank_tokens(tokens)
+            return self.score_from_rank(rank), rank
+        if cls.rank_tokens is TokenFilter.rank_tokens:  # the rank is the score's logit
+            score = self.score_tokens(tokens)
+            return score, _logit(score)
+        return self.score_tokens(tokens), self.rank_tokens(tokens)
 
     def score_from_rank(self, rank: float) -> float:
         """The score that goes with a :meth:`rank_tokens` value (the logistic function)."""
@@ -501,11 +508,6 @@ class Robinson(_Robinsonian):
     kind = "robinson"
     spam_cutoff = 0.6
     ham_cutoff = 0.6
-
-    def score_and_rank_tokens(self, tokens: Sequence[str]) -> tuple[float, float]:
-        """(score, its logit): the score is the one ``score_tokens`` gives."""
-        score = self.score_tokens(tokens)
-        return score, _logit(score)
 
     def score_tokens(self, tokens: Sequence[str]) -> float:
         """Geometric-mean combination (0.5 when untrained or without clues)."""

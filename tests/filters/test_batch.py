@@ -61,3 +61,23 @@ def test_evaluate_run_with_workers_equals_one_process(subset):
 def test_start_method_choice():
     assert batch.start_method("spawn") == "spawn"
     assert batch.start_method() in ("fork", "forkserver", "spawn")
+
+
+class _Shifted(F.Robinson):
+    """A subclass that redefines both rank and score (as sender reputation does)."""
+
+    def rank_tokens(self, tokens):
+        return F.Robinson.rank_tokens(self, tokens) + 40.0
+
+    def score_tokens(self, tokens):
+        return self.score_from_rank(self.rank_tokens(tokens))
+
+
+def test_subclasses_get_their_own_score_and_unsaturated_rank(subset):
+    f = _Shifted().train(subset[:200])
+    test = [m.raw for m in subset[200:240]]
+    got = batch.classify_many(f, test)
+    assert list(got.scores) == [f.score(r) for r in test]
+    # ranks beyond logit(1 - 1e-16) ~ 36.8 stay distinct (a score's logit would saturate)
+    assert list(got.ranks) == [f.rank_tokens(F.tokenize(r)) for r in test]
+    assert len(set(got.ranks)) > 30
