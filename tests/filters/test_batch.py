@@ -67,7 +67,7 @@ class _Shifted(F.Robinson):
     """A subclass that redefines both rank and score (as sender reputation does)."""
 
     def rank_tokens(self, tokens):
-        return F.Robinson.rank_tokens(self, tokens) + 40.0
+        return 40.0 + 10.0 * F.Robinson.score_tokens(self, tokens)
 
     def score_tokens(self, tokens):
         return self.score_from_rank(self.rank_tokens(tokens))
