@@ -90,9 +90,17 @@ class ResolverSpec:
 
 
 # -- the wire: length-prefixed pickles over the worker's stdin/stdout -------------------
-def _send(stream: Any, obj: Any) -> None:
+def _frame(obj: Any) -> bytes:
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(struct.pack("!I", len(data)) + data)
+    return struct.pack("!I", len(data)) + data
+
+
+def _send(stream: Any, obj: Any) -> None:
+    _write(stream, _frame(obj))
+
+
+def _write(stream: Any, frame: bytes) -> None:
+    stream.write(frame)
     stream.flush()
 
 
@@ -138,7 +146,10 @@ def _worker_main() -> None:
         except Exception:  # noqa: BLE001 - sent back; the receiver answers 451
             answer = ("error", traceback.format_exc())
         try:
-            _send(out, answer)
+            try:
+                _send(out, answer)
+            except (pickle.PicklingError, TypeError, AttributeError):  # nothing written yet
+                _send(out, ("error", traceback.format_exc()))
         except (EOFError, OSError):
             return
 
@@ -174,8 +185,8 @@ class _Worker:
             raise WorkerCrashed(f"auth worker {self.pid} said {hello!r} instead of ready")
         self.ready = True
 
-    def ask(self, job: Any) -> Any:
-        _send(self.process.stdin, job)
+    def ask(self, frame: bytes) -> Any:
+        _write(self.process.stdin, frame)
         return _recv(self.process.stdout)
 
     def alive(self) -> bool:
@@ -313,10 +324,11 @@ class AuthPool:
         Raises :class:`WorkerCrashed` if the worker died, :class:`WorkerError` if
         evaluate raised there.
         """
+        # pickled before a worker is taken: an unpicklable argument raises here, harmlessly
+        frame = _frame((self.spec, self._generation(), bytes(message), kwargs))
         worker = self._acquire()
-        job = (self.spec, self._generation(), bytes(message), kwargs)
         try:
-            status, value = worker.ask(job)
+            status, value = worker.ask(frame)
         except (EOFError, OSError, ValueError) as exc:  # ValueError: closed by close()
             log.warning("auth worker %s died during a job: %s", worker.pid, exc)
             self._replace(worker)

@@ -15,7 +15,7 @@ import labkit.auth
 import labkit.mta
 from labkit.mta import make_message, sender
 from labkit.mta.demo import run as run_demo
-from labkit.mta.workers import AuthPool, WorkerCrashed
+from labkit.mta.workers import AuthPool, WorkerCrashed, WorkerError
 
 
 def _gone(pid: int) -> bool:
@@ -238,3 +238,20 @@ def test_a_pool_needs_a_worker_and_workers_must_not_be_negative(lab_dns):
         AuthPool(0, resolver=lab_dns.resolver())
     with pytest.raises(labkit.errors.UsageError):
         labkit.mta.Lab(dns=lab_dns, workers=-1)
+
+
+def test_an_error_inside_evaluate_comes_back_and_the_worker_stays(worker_lab):
+    pool = worker_lab.auth_pool
+    pids = sorted(pool.pids())
+    bad = {"ip": "192.0.2.1", "mail_from": "a@brand.example", "helo": 123}
+    with pytest.raises(TypeError):  # what the same call does in this process
+        labkit.auth.evaluate(b"From: a@brand.example\r\n\r\nhi\r\n", dns=worker_lab.resolver, **bad)
+    for _ in range(3):  # more times than there are workers: none is lost
+        with pytest.raises(WorkerError, match="TypeError"):
+            pool.evaluate(b"From: a@brand.example\r\n\r\nhi\r\n", **bad)
+        with pytest.raises(Exception):  # noqa: B017 - unpicklable: refused before any worker is taken
+            pool.evaluate(b"x", ip="192.0.2.1", mail_from="", helo="x", spf=lambda: None)
+    assert sorted(pool.pids()) == pids and pool.crashes == 0
+    ok = pool.evaluate(_signed("after errors"), ip=worker_lab.hosts["mail.brand.example"].address,
+                       mail_from="news@brand.example", helo="mail.brand.example")
+    assert [d.result for d in ok.dkim] == ["pass"]
