@@ -167,8 +167,8 @@ class _Worker:
             p for p in (package_root, env.get("PYTHONPATH", "")) if p
         )
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from labkit.mta.workers import _worker_main; _worker_main()"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, env=env, close_fds=True,
+            [sys.executable, "-c", "from labkit.mta.workers import _worker_main; _worker_main()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True,
         )
         self.pid = self.process.pid
         self.ready = False
@@ -309,8 +309,8 @@ class AuthPool:
             raise WorkerCrashed(f"no auth worker could start: {self._failed}")
 
     def _replace(self, worker: _Worker) -> None:
-        self.crashes += 1
         with self._lock:
+            self.crashes += 1
             if worker in self._all:
                 self._all.remove(worker)
         worker.stop(0.5)
@@ -334,7 +334,8 @@ class AuthPool:
             self._replace(worker)
             raise WorkerCrashed(f"auth worker {worker.pid} died during the job") from exc
         self._idle.put(worker)
-        self.jobs += 1
+        with self._lock:
+            self.jobs += 1
         if status != "ok":
             raise WorkerError(value)
         return value
