@@ -98,11 +98,12 @@ class Lab(Service):
     then shows in ``lab.dns.queries``).  With ``dns=`` given as a plain dnspython
     Resolver the lab cannot see changes, so it does not cache.
     ``workers``: how many worker processes run the MX's end-of-DATA authentication
-    (:mod:`labkit.mta.workers`; DKIM, DMARC, ARC on a second core).  ``0`` (the
+    (:mod:`labkit.mta.workers`; DKIM, DMARC, ARC on another core).  ``0`` (the
     default, or ``LABKIT_MTA_WORKERS`` if set) checks in this process: a notebook
-    sends a few messages, where the workers' memory and start-up buy nothing, and a
-    learner's replacement of ``labkit.auth`` functions acts at once.  The load
-    benchmark uses ``workers=2``.  Verdicts are the same either way.
+    sends a few messages, where the workers' memory and start-up buy nothing, a
+    learner's replacement of ``labkit.auth`` functions acts at once, and since the
+    DKIM fast path the hand-over costs more than it saves (see
+    ``benchmarks/RESULTS-mta.md``).  Verdicts are the same either way.
 
     Introduced in lab 00 (set-up).
     """
