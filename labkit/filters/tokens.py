@@ -61,7 +61,9 @@ _EDGE = r"'.!?\-$%#&+/_\\`~^@"
 _WORD3 = re.compile(rf"[^{_SEP}{_EDGE}][^{_SEP}]+[^{_SEP}{_EDGE}]")
 _FIELD_STR = re.compile(r"^([!-9;-~]+)[ \t]*:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.MULTILINE)
 _UNFOLD_STR = re.compile(r"\r?\n[ \t]+")
-_URL = re.compile(r"(?:https?|ftp)://([^\s\"'<>/?#:)]+)([^\s\"'<>)]*)", re.IGNORECASE)
+_URL_SRC = r"(?:https?|ftp)://([^\s\"'<>/?#:)]+)([^\s\"'<>)]*)"
+_URL = re.compile(_URL_SRC, re.IGNORECASE)
+_URL_LOWER = re.compile(_URL_SRC)  # for lower-cased ASCII text (see _TELLING_TAG_LOWER)
 _PATH_WORD = re.compile(r"[a-z0-9][a-z0-9_-]{2,19}")
 _EMAIL = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 _TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9]*)([^>]*)>", re.DOTALL)
@@ -74,12 +76,17 @@ _ENTITIES = {"nbsp": " ", "amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos":
 _TAG_TOKENS = frozenset(
     "img form input script iframe object embed map area base meta style select textarea".split()
 )
-_TELLING_TAG = re.compile(rf"<\s*({'|'.join(sorted(_TAG_TOKENS))})(?![a-zA-Z0-9])", re.IGNORECASE)
+_TELLING_TAG_SRC = rf"<\s*({'|'.join(sorted(_TAG_TOKENS))})(?![a-zA-Z0-9])"
 # attributes that become tokens (action, usemap, background, on*) or give URLs
-_TELLING_ATTR = re.compile(
-    r"[\s\"'/](href|src|action|usemap|background|on[a-zA-Z]+)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)",
-    re.IGNORECASE,
+_TELLING_ATTR_SRC = (
+    r"[\s\"'/](href|src|action|usemap|background|on[a-zA-Z]+)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)"
 )
+_TELLING_TAG = re.compile(_TELLING_TAG_SRC, re.IGNORECASE)
+_TELLING_ATTR = re.compile(_TELLING_ATTR_SRC, re.IGNORECASE)
+# the same without IGNORECASE (much slower in re), for ASCII text already lower-cased:
+# there both match exactly what the case-blind ones match in the original text
+_TELLING_TAG_LOWER = re.compile(_TELLING_TAG_SRC)
+_TELLING_ATTR_LOWER = re.compile(_TELLING_ATTR_SRC)
 _URL_ATTRS = frozenset(("href", "src", "action"))
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _INVISIBLE = re.compile(
@@ -193,10 +200,10 @@ def _words(text: str, out: list[str], prefix: str = "", pairs: bool = False) -> 
         out.extend([f"{prefix}skip:{w[0]} {len(w) // 10 * 10}" for w in long])
 
 
-def _url_tokens(text: str, out: list[str]) -> None:
+def _url_tokens(text: str, out: list[str], url: re.Pattern = _URL) -> None:
     if "://" not in text:
         return
-    for host, path in _URL.findall(text):
+    for host, path in url.findall(text):
         if URL_PATHS and path:
             out.extend(["url:path:" + w for w in _PATH_WORD.findall(path.lower())])
         host = host.lower().rstrip(".")
@@ -214,10 +221,15 @@ def _url_tokens(text: str, out: list[str]) -> None:
 def _html_to_text(html: str, out: list[str]) -> str:
     # comments and style/script elements (to their end tag, or the end of the text) go
     # first; then the telling tags and attributes become tokens, and every tag a space
+    if html.isascii():  # lower-case it once and match case-sensitively: same matches, faster
+        html = html.lower()
+        telling_tag, telling_attr = _TELLING_TAG_LOWER, _TELLING_ATTR_LOWER
+    else:
+        telling_tag, telling_attr = _TELLING_TAG, _TELLING_ATTR
     html = _COMMENT.sub(" ", html)
-    out.extend(["tag:" + t.lower() for t in _TELLING_TAG.findall(html)])
+    out.extend(["tag:" + t.lower() for t in telling_tag.findall(html)])
     html = _INVISIBLE.sub(" ", html)
-    for name, val in _TELLING_ATTR.findall(html):
+    for name, val in telling_attr.findall(html):
         name = name.lower()
         if name in _URL_ATTRS:
             _url_tokens(val.strip("\"'"), out)
@@ -306,7 +318,11 @@ def _message_tokens(raw: bytes, out: list[str], max_bytes: int) -> None:
             continue
         if ctype == "text/html":
             text = _html_to_text(text, out)
-        _url_tokens(text, out)
+        if text.isascii():  # (an O(1) check) words are lower-cased anyway
+            text = text.lower()
+            _url_tokens(text, out, _URL_LOWER)
+        else:
+            _url_tokens(text, out)
         _words(text, out, pairs=PAIRS)
 
 

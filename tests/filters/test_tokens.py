@@ -165,3 +165,25 @@ def test_word_rules_for_short_long_and_edge_punctuation():
     assert {"ate", "hay", "noon", "skip:z 20"} <= set(t)
     assert not {"an", "ox", "at", "ok", "--hay--", "'noon'"} & set(t)
     assert "ate hay" in t and "hay noon" in t  # pairs skip the short words
+
+
+@pytest.mark.parametrize("extra", ["", " caf\u00e9"])  # ASCII text, and text that is not
+def test_upper_case_html_and_urls_in_ascii_and_non_ascii_text(extra):
+    html = (
+        '<P>Buy NOW</P><A HREF="HTTP://Shop.Attacker.TEST/Cheap-Pills">GO</A>'
+        '<IMG SRC="Http://198.51.100.7/X.GIF"><FORM ACTION="ftp://Evil.TEST/f"></FORM>'
+        "<SCRIPT>var hiddenword = 1;</SCRIPT>" + extra
+    )
+    raw = b"Content-Type: text/html; charset=utf-8\n\n" + html.encode()
+    plain = (
+        b"Content-Type: text/plain; charset=utf-8\n\nSee HTTPS://WWW.Example.ORG/Big-Sale"
+        + extra.encode()
+    )
+    t, p = set(tokenize(raw)), set(tokenize(plain))
+    assert {"buy", "now", "tag:img", "tag:form", "tag:script", "attr:action"} <= t
+    assert {"url:shop.attacker.test", "url:attacker.test", "url:path:cheap-pills"} <= t
+    assert {"url:ip", "url:198.51.100.7", "url:evil.test", "url:path:gif"} <= t
+    assert "hiddenword" not in t and "go" not in t  # 2 letters: too short
+    assert {"url:www.example.org", "url:example.org", "url:path:big-sale", "see"} <= p
+    if extra:
+        assert "café" in t and "café" in p
