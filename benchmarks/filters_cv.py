@@ -41,6 +41,7 @@ from labkit.filters.reputation import SenderRobinson
 from labkit.filters.tokens import tokenize
 
 ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpora" / "spamassassin"
 MARGINS = (0.0, 0.05, 0.1, 0.2, 0.3)
 #: exploratory logistic regression settings (learning rate, passes, train-on-or-near-error margin)
 LOGISTIC = ({"rate": 0.05, "passes": 6, "margin": 3.0},)
@@ -131,18 +132,15 @@ def rule_trials(klass, params, train, tokens, n_halves, seeds):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument(
-        "--source",
-        default=os.environ.get("LABKIT_CORPUS")
-        or str(ROOT.parent / "shared" / "corpora" / "spamassassin"),
-    )
+    ap.add_argument("--source", help="corpus folder (default: LABKIT_CORPUS, ../shared/corpora)")
     ap.add_argument("--seeds", type=int, nargs="+", default=list(T.SEEDS))
     ap.add_argument("--halves", type=int, default=5, help="seeds of the half-split trials")
     ap.add_argument("--no-logistic", action="store_true")
     args = ap.parse_args(argv)
 
     t0 = time.time()
-    train = E.split_md5(lk.filters.corpus.load(args.source)).train  # the test half is dropped
+    source = args.source or os.environ.get("LABKIT_CORPUS") or str(CORPUS)
+    train = E.split_md5(lk.filters.corpus.load(source)).train  # the test half is dropped
     tokens = {m.name: tokenize(m.raw) for m in train}
     sets = {n: frozenset(t) for n, t in tokens.items()}
     nspam = sum(m.spam for m in train)

@@ -18,8 +18,9 @@ on the training messages alone:
    the median spam (:func:`margin_rank`).  The margin buys protection against a new ham
    slightly worse than every training ham, and costs caught spam.
 
-:func:`choose_robinson` and :func:`choose_fisher` return ``(params, cutoff)`` ready for
-``Robinson(**params, spam_cutoff=cutoff, ham_cutoff=cutoff)``; :func:`choose` returns a
+:func:`choose_robinson` and :func:`choose_sender_robinson` return ``(params, cutoff)``
+ready for ``Robinson(**params, spam_cutoff=cutoff, ham_cutoff=cutoff)`` (or
+``SenderRobinson(...)``); :func:`choose` returns a
 :class:`Choice` that also explains itself (``steps``, a table per grid entry).
 
 Introduced in lab 09 (Bayesian filtering).
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import evaluate
-from .bayes import Fisher, Robinson, TokenFilter
+from .bayes import Robinson, TokenFilter
 from .corpus import Message
 from .reputation import SenderRobinson
 
@@ -54,7 +55,7 @@ REPUTATIONS: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3)
 #: seeds of the repeated k-fold
 SEEDS: tuple[int, ...] = (0, 1, 2)
 #: share of the way from the top cross-validated ham to the median spam (rank units)
-MARGIN = 0.2
+MARGIN = 0.3
 
 Tokens = Mapping[str, Sequence[str]]
 
@@ -274,17 +275,6 @@ def choose_robinson(
     return c.params, c.cutoff
 
 
-def choose_fisher(
-    train: Sequence[Message], tokens: Tokens, **options: Any
-) -> tuple[dict[str, Any], float]:
-    """``(params, cutoff)`` for :class:`~labkit.filters.Fisher` by :func:`choose`.
-
-    Introduced in lab 09 (Bayesian filtering).
-    """
-    c = choose(Fisher, train, tokens, **options)
-    return c.params, c.cutoff
-
-
 def choose_sender_robinson(
     train: Sequence[Message],
     tokens: Tokens,
@@ -320,7 +310,6 @@ __all__ = [
     "Choice",
     "choose",
     "choose_robinson",
-    "choose_fisher",
     "choose_sender_robinson",
     "REPUTATIONS",
 ]

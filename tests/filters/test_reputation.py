@@ -23,10 +23,8 @@ SPAM = [
 
 
 def _train(f):
-    for t in HAM:
-        f.learn_tokens(t, False)
-    for t in SPAM:
-        f.learn_tokens(t, True)
+    for toks, spam in [(t, False) for t in HAM] + [(t, True) for t in SPAM]:
+        f.learn_tokens(toks, spam)
     return f
 
 

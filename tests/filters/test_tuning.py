@@ -129,5 +129,5 @@ def test_choose_reads_only_the_training_tokens(subset):
     assert params == T.GRID[-1] and 0.0 < cutoff < 1.0
     f = F.Robinson(**params, spam_cutoff=cutoff, ham_cutoff=cutoff)
     assert f.status(cutoff) == "spam"
-    params, cutoff = T.choose_fisher(train, tokens, grid=({},), seeds=(1,), k=3, margin=0.0)
-    assert params == {} and 0.0 <= cutoff <= 1.0
+    c = T.choose(F.Fisher, train, tokens, grid=({},), seeds=(1,), k=3, margin=0.0)
+    assert c.params == {} and c.cutoff_rank == max(c.rows[0].top_ham)
