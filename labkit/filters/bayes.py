@@ -153,15 +153,24 @@ class TokenFilter:
         """Learn an already tokenised message."""
         idx = 1 if spam else 0
         counts = self.counts
-        for tok in self._features(tokens):
-            c = counts.get(tok)
-            if c is None:
-                if _delta < 0:
-                    continue
-                c = counts[tok] = [0, 0]
-            c[idx] = max(0, c[idx] + _delta)
-            if c[0] == 0 and c[1] == 0:
-                del counts[tok]
+        if _delta == 1:  # the common case: nothing to clamp at 0, no count drops to zero
+            get, first = counts.get, (0, 1) if spam else (1, 0)
+            for tok in self._features(tokens):
+                c = get(tok)
+                if c is None:
+                    counts[tok] = list(first)
+                else:
+                    c[idx] += 1
+        else:
+            for tok in self._features(tokens):
+                c = counts.get(tok)
+                if c is None:
+                    if _delta < 0:
+                        continue
+                    c = counts[tok] = [0, 0]
+                c[idx] = max(0, c[idx] + _delta)
+                if c[0] == 0 and c[1] == 0:
+                    del counts[tok]
         if spam:
             self.nspam = max(0, self.nspam + _delta)
         else:
