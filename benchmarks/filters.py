@@ -40,6 +40,8 @@ from labkit.filters.tokens import tokenize
 ROOT = Path(__file__).resolve().parents[1]
 #: classify msg/s with the test set cut across ``--workers`` processes, by filter name
 PARALLEL: dict[str, float] = {}
+#: the start methods classify_many used for those runs
+METHODS: set[str] = set()
 #: where between the top CV ham and the median CV spam the -cv operating threshold sits
 MARGIN = 0.05
 GRID = (
@@ -183,6 +185,7 @@ def labkit_parallel(f, test, ev: E.Evaluation, workers: int) -> float:
     got = lk.filters.batch.classify_many(f, test, workers=workers, progress=False)
     if got.scores != ev.scores:
         raise SystemExit(f"{ev.filter}: scores with {workers} workers differ from one process")
+    METHODS.add(got.start_method)
     return got.rate
 
 
@@ -381,7 +384,8 @@ def main(argv=None) -> int:
             "process for all test messages (labkit: tokenize + score in this process; bogofilter: "
             f"one `-T -B` process reading the files); then {workers} processes at once on each "
             "side (labkit: `labkit.filters.batch.classify_many(filter, test, "
-            f"workers={workers})`, worker start-up included, scores checked equal to the "
+            f"workers={workers})`, start method {'/'.join(sorted(METHODS))}, worker start-up "
+            "included, scores checked equal to the "
             f"one-process run; bogofilter: the test files cut into {workers} parts, one `-T -B` "
             "process per part, output checked equal).",
             "",
