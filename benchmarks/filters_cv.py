@@ -135,7 +135,12 @@ def main(argv=None) -> int:
     ap.add_argument("--source", help="corpus folder (default: LABKIT_CORPUS, ../shared/corpora)")
     ap.add_argument("--seeds", type=int, nargs="+", default=list(T.SEEDS))
     ap.add_argument("--halves", type=int, default=5, help="seeds of the half-split trials")
-    ap.add_argument("--no-logistic", action="store_true")
+    ap.add_argument(
+        "--families",
+        nargs="+",
+        default=["robinson", "fisher", "sender", "logistic"],
+        help="what to run; without robinson, sender builds on tuning.GRID[-1]",
+    )
     args = ap.parse_args(argv)
 
     t0 = time.time()
@@ -151,6 +156,8 @@ def main(argv=None) -> int:
     print("|---|" + "---|" * (len(args.seeds) + 2))
     best = {}
     for klass in (lk.filters.Robinson, lk.filters.Fisher):
+        if klass.kind not in args.families:
+            continue
         for params in T.GRID:
             row = T.cross_validate(klass, params, train, sets, seeds=args.seeds)
             print(
@@ -162,9 +169,9 @@ def main(argv=None) -> int:
             if klass.kind not in best or row.mean_pct < best[klass.kind][1].mean_pct:
                 best[klass.kind] = (klass, row)
     # the sender reputation on top of the best Robinson setting
-    base = best["robinson"][1].params
+    base = best["robinson"][1].params if "robinson" in best else T.GRID[-1]
     klass = SenderRobinson
-    for rep in T.REPUTATIONS:
+    for rep in T.REPUTATIONS if "sender" in args.families else ():
         params = {**base, "reputation": rep}
         row = T.cross_validate(klass, params, train, sets, seeds=args.seeds)
         print(
@@ -173,7 +180,7 @@ def main(argv=None) -> int:
         )
         if klass.kind not in best or row.mean_pct < best[klass.kind][1].mean_pct:
             best[klass.kind] = (klass, row)
-    if not args.no_logistic:
+    if "logistic" in args.families:
         for cfg in LOGISTIC:
             aucs, sms = logistic_row(train, sets, args.seeds, **cfg)
             print(fmt_row(f"logistic {cfg}", aucs, sms), flush=True)

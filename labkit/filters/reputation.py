@@ -6,8 +6,11 @@ auto-whitelist / TxRep, or a webmail's "known sender".  :class:`SenderRobinson` 
 this with the counts the filter already keeps:
 
 * a message's **sender identities** are its tokens from the ``From``, ``Sender``,
-  ``Return-Path`` and ``List-Id`` fields that name a domain or address (they contain a
-  dot): ``from:cse.ucsc.edu``, ``from:ejw@cse.ucsc.edu``, ``list-id:fork.xent.com``;
+  ``Return-Path`` and ``List-Id`` fields and from the ``Received`` chain (the hosts
+  and addresses the mail came through, and the client address the tokenizer gives as
+  ``received:ip:...``) that name a domain, address or IP (they contain a dot):
+  ``from:cse.ucsc.edu``, ``from:ejw@cse.ucsc.edu``, ``list-id:fork.xent.com``,
+  ``received:mailings.foxsports.com``, ``received:ip:64.25.33``;
 * an identity seen in at least ``min_sender`` learned ham and in no learned spam is
   *known good*; one seen in at least ``min_sender`` spam and in no ham is *known bad*;
 * the message's rank (Robinson's logit, see :class:`labkit.filters.Robinson`) moves
@@ -32,7 +35,7 @@ from typing import Any
 from .bayes import Robinson
 
 #: token prefixes of the fields that name the sender
-SENDER_FIELDS = ("from:", "sender:", "return-path:", "list-id:")
+SENDER_FIELDS = ("from:", "sender:", "return-path:", "list-id:", "received:")
 
 
 def sender_identities(tokens: Iterable[str]) -> set[str]:

@@ -41,6 +41,9 @@ def test_sender_identities_are_sender_fields_with_a_dot():
         "to:x@y.example",
         "return-path:b.example",
         "sender:c.example",
+        "received:mx.b.example",
+        "received:ip:192.0.2",
+        "received:esmtp",
         "subject:free",
         "free",
     ]
@@ -49,6 +52,8 @@ def test_sender_identities_are_sender_fields_with_a_dot():
         "list-id:dev.list.example",
         "return-path:b.example",
         "sender:c.example",
+        "received:mx.b.example",
+        "received:ip:192.0.2",
     }
 
 
