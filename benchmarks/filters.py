@@ -12,10 +12,10 @@ reading the files, in bulk mode), twice: one process for all test messages, and
 pool; bogofilter with the test files cut into as many parts, one process each).
 The speed target is judged on the second (same parallelism on both sides).
 
-``robinson-cv`` and ``fisher-cv`` are those filters with parameters chosen from a
-small grid by 5-fold cross-validation on the training half only (the test half is
-never looked at), and their operating threshold set from the same cross-validated
-scores (:func:`cv_cutoff`).
+``robinson-cv``, ``fisher-cv`` and ``sender-robinson-cv`` are those filters with
+parameters chosen by repeated k-fold cross-validation on the training half only (the
+test half is never looked at), and their operating threshold set from the same
+cross-validated scores: :func:`labkit.filters.tuning.choose` (the choices are printed).
 
 Needs Debian's ``bogofilter`` (``apt-get install -y bogofilter``).
 """
@@ -35,6 +35,7 @@ from pathlib import Path
 
 import labkit as lk
 from labkit.filters import evaluate as E
+from labkit.filters import tuning
 from labkit.filters.tokens import tokenize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,51 +43,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PARALLEL: dict[str, float] = {}
 #: the start methods classify_many used for those runs
 METHODS: set[str] = set()
-#: where between the top CV ham and the median CV spam the -cv operating threshold sits
-MARGIN = 0.05
-GRID = (
-    {},  # the class defaults (SpamBayes's: s=0.45, x=0.5, min_dev=0.1, 150 clues)
-    {"strength": 0.1, "min_dev": 0.2},
-    {"strength": 0.0178, "prior": 0.52, "min_dev": 0.375, "max_discriminators": 2000},
-    {"strength": 0.0178, "prior": 0.52, "min_dev": 0.45, "max_discriminators": 2000},
-    {"strength": 0.0178, "prior": 0.52, "min_dev": 0.47, "max_discriminators": 2000},
-)
-
-
-def choose(klass, train, tokens, k: int = 5) -> tuple[dict, float]:
-    """Pick ``klass`` parameters from GRID by k-fold CV (pooled (1-AUC)) on ``train`` only,
-    and an operating threshold (spam cutoff) from the same CV scores: see :func:`cv_cutoff`."""
-    best, best_err, best_cv = GRID[0], None, None
-    for params in GRID:
-        labels, ranks = [], []
-        for split in E.kfold(train, k):
-            f = klass(**params)
-            for m in split.train:
-                f.learn_tokens(tokens[m.name], m.spam)
-            for m in split.test:
-                labels.append(m.spam)
-                ranks.append(f.rank_tokens(tokens[m.name]))
-        err = 1 - E.auc(labels, ranks)
-        print(
-            f"  CV {klass.kind} {params or 'defaults'}: (1-AUC)% {100 * err:.4f}", file=sys.stderr
-        )
-        if best_err is None or err < best_err:
-            best, best_err, best_cv = params, err, (labels, ranks)
-    return best, cv_cutoff(klass(**best), *best_cv)
-
-
-def cv_cutoff(f, labels, ranks) -> float:
-    """Spam cutoff from cross-validated training scores: above every CV ham, with a margin.
-
-    The threshold sits ``MARGIN`` of the way (in rank, i.e. logit, units) from the
-    highest-ranked CV ham to the median CV spam, so that a test ham slightly worse than
-    any training ham is still not a false positive. Never looks at the test half.
-    """
-    top_ham = max(r for r, y in zip(ranks, labels, strict=True) if not y)
-    spam = sorted(r for r, y in zip(ranks, labels, strict=True) if y)
-    median_spam = spam[len(spam) // 2]
-    rank = top_ham + MARGIN * max(median_spam - top_ham, 0.0)
-    return f.score_from_rank(rank)
 
 
 def run_bogofilter(train, test, workers: int) -> E.Evaluation:
@@ -237,8 +193,14 @@ def main(argv=None) -> int:
     split = E.split_md5(corpus)
     print(f"{split}; choosing -cv parameters on the training half", file=sys.stderr)
     tokens = {m.name: tokenize(m.raw) for m in split.train}
-    chosen = {k: choose(k, split.train, tokens) for k in (lk.filters.Robinson, lk.filters.Fisher)}
-    (rob, rob_cut), (fis, fis_cut) = chosen[lk.filters.Robinson], chosen[lk.filters.Fisher]
+    choices = {}
+    for klass in (lk.filters.Robinson, lk.filters.Fisher):
+        choices[klass.kind] = c = tuning.choose(klass, split.train, tokens)
+        print("\n".join(c.steps), file=sys.stderr)
+    rob, rob_cut = choices["robinson"].params, choices["robinson"].cutoff
+    fis, fis_cut = choices["fisher"].params, choices["fisher"].cutoff
+    # the sender reputation on top of the Robinson parameters chosen above
+    sen, sen_cut = tuning.choose_sender_robinson(split.train, tokens, base=rob)
 
     factories = {
         "graham": lk.filters.Graham,
@@ -247,6 +209,9 @@ def main(argv=None) -> int:
         "fisher": lk.filters.Fisher,
         "fisher-cv": lambda: lk.filters.Fisher(
             **fis, spam_cutoff=fis_cut, ham_cutoff=min(lk.filters.Fisher.ham_cutoff, fis_cut)
+        ),
+        "sender-robinson-cv": lambda: lk.filters.SenderRobinson(
+            **sen, spam_cutoff=sen_cut, ham_cutoff=sen_cut
         ),
         "multinomial": lk.filters.Multinomial,
         "sklearn": lk.filters.SklearnNB,
@@ -293,7 +258,14 @@ def main(argv=None) -> int:
         attack = poison.good_word_attack(
             {
                 n: factories[n]
-                for n in ("graham", "robinson-cv", "fisher-cv", "multinomial", "sklearn")
+                for n in (
+                    "graham",
+                    "robinson-cv",
+                    "fisher-cv",
+                    "sender-robinson-cv",
+                    "multinomial",
+                    "sklearn",
+                )
             },
             split,
             words,
@@ -366,11 +338,13 @@ def main(argv=None) -> int:
             f"({sum(m.spam for m in split.train)} spam), {len(split.test)} test messages "
             f"({sum(m.spam for m in split.test)} spam); test = MD5 first hex digit >= 8",
             tok_line,
-            "- `-cv` rows: parameters and operating threshold chosen by 5-fold cross-validation "
-            "on the training half only (never the test half; threshold "
-            f"{MARGIN:g} of the way from the top CV ham to the median CV spam, in logit units): "
-            f"robinson-cv {rob or 'class defaults'}, threshold {rob_cut:.4f}; "
-            f"fisher-cv {fis or 'class defaults'}, threshold {fis_cut:.4f}",
+            "- `-cv` rows: parameters and operating threshold chosen by repeated "
+            f"{len(tuning.SEEDS)} x 5-fold cross-validation on the training half only "
+            "(`labkit.filters.tuning.choose`; never the test half; threshold "
+            f"{tuning.MARGIN:g} of the way from the top CV ham to the median CV spam, in logit "
+            f"units): robinson-cv {rob or 'class defaults'}, threshold {rob_cut:.4f}; "
+            f"fisher-cv {fis or 'class defaults'}, threshold {fis_cut:.4f}; "
+            f"sender-robinson-cv {sen}, threshold {sen_cut:.4f}",
             "",
             "| filter | (1-AUC)% | threshold | FP | FN | hm% | sm% | unsure | sm%@hm0.1% | sm%@0FP (oracle) "
             f"| cost $ | train msg/s | classify msg/s | classify msg/s, {workers} processes |",

@@ -4,9 +4,11 @@ DNSBL and reverse DNS, evaluation, and the receiver's combined scorer.
 - :mod:`labkit.filters.corpus` — the SpamAssassin public corpus (``load``, ``fetch``)
 - :mod:`labkit.filters.tokens` — ``tokenize(message: bytes)``
 - :class:`Graham`, :class:`Robinson`, :class:`Fisher`, :class:`Multinomial`,
+  :class:`SenderRobinson` (Robinson + learned sender reputation, :mod:`labkit.filters.reputation`),
   :class:`SklearnNB` — ``learn``/``unlearn``/``score``/``save``/``load``
 - :mod:`labkit.filters.evaluate` — splits, online (TREC) evaluation, ROC/AUC, lam%, cost
 - :mod:`labkit.filters.batch` — ``classify_many``: score many messages on several cores
+- :mod:`labkit.filters.tuning` — repeated cross-validation; parameters and thresholds from training data only
 - :mod:`labkit.filters.dnsbl`, :mod:`labkit.filters.rdns`, :mod:`labkit.filters.lists`
 - :class:`SpamScorer` — the receiver plug-in (``judge`` -> :class:`SpamJudgement`)
 - :mod:`labkit.filters.poison` — good-word and poisoning experiments
@@ -23,6 +25,7 @@ from .bayes import Fisher, Graham, Multinomial, Robinson, TokenFilter, make
 from .bayes import load as load_filter
 from .combined import SpamJudgement, SpamScorer
 from .lists import AddressList
+from .reputation import SenderRobinson
 from .tokens import tokenize
 
 _LAZY = {"SklearnNB": ".sklearn_peer"}
@@ -38,6 +41,8 @@ _MODULES = (
     "poison",
     "sklearn_peer",
     "batch",
+    "reputation",
+    "tuning",
 )
 
 
@@ -55,6 +60,7 @@ __all__ = [
     "Robinson",
     "Fisher",
     "Multinomial",
+    "SenderRobinson",
     "SklearnNB",
     "TokenFilter",
     "make",

@@ -32,7 +32,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .bayes import Robinson
+from .bayes import KINDS, Robinson
 
 #: token prefixes of the fields that name the sender
 SENDER_FIELDS = ("from:", "sender:", "return-path:", "list-id:", "received:")
@@ -107,5 +107,13 @@ class SenderRobinson(Robinson):
         """The logistic of :meth:`rank_tokens` (0.5 when untrained)."""
         return self.score_from_rank(self.rank_tokens(tokens))
 
+    def score_and_rank_tokens(self, tokens: Sequence[str]) -> tuple[float, float]:
+        """(score, rank) from one Robinson pass (the score is derived from the rank)."""
+        rank = self.rank_tokens(tokens)
+        return self.score_from_rank(rank), rank
+
+
+# make(), load() and from_dict() know it by its kind name
+KINDS[SenderRobinson.kind] = SenderRobinson
 
 __all__ = ["SenderRobinson", "sender_identities", "SENDER_FIELDS"]

@@ -107,6 +107,22 @@ def test_save_load_round_trip(tmp_path):
             assert g.rank_tokens(toks) == f.rank_tokens(toks)
 
 
+def test_known_by_kind_name_to_make_and_load_filter(tmp_path):
+    f = F.make("sender-robinson", reputation=0.3, min_sender=1)
+    assert isinstance(f, SenderRobinson)
+    _train(f)
+    g = F.load_filter(f.save(tmp_path / "any.json"))
+    assert isinstance(g, SenderRobinson) and g.reputation == 0.3
+    toks = ["free", "from:news@list.example"]
+    assert g.rank_tokens(toks) == f.rank_tokens(toks)
+
+
+def test_score_and_rank_in_one_pass_equal_the_two_calls():
+    f = _train(SenderRobinson(reputation=0.3, min_sender=1, min_dev=0.2))
+    for toks in (["free", "from:news@list.example"], ["agenda", "from:win@spam.example"], []):
+        assert f.score_and_rank_tokens(toks) == (f.score_tokens(toks), f.rank_tokens(toks))
+
+
 def _raw(sender: str, subject: str, body: str) -> bytes:
     return f"From: {sender}\nSubject: {subject}\n\n{body}\n".encode()
 
