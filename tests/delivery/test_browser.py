@@ -19,7 +19,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -43,19 +42,20 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-def _wait_ready(url: str, proc: subprocess.Popen, log: Path, limit: float = 90.0) -> None:
+def _wait_ready(url: str, proc: subprocess.Popen, limit: float = 90.0) -> bool:
+    """True once JupyterLab answers; False if it exited first (e.g. its port was taken)."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"JupyterLab exited {proc.returncode}:\n{log.read_text()[-3000:]}")
+            return False
         try:
             with urllib.request.urlopen(url + "api/status", timeout=2) as resp:
                 if resp.status == 200:
-                    return
+                    return True
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.25)
-    pytest.fail(f"JupyterLab did not answer within {limit:.0f} s:\n{log.read_text()[-3000:]}")
+    raise TimeoutError(f"JupyterLab did not answer within {limit:.0f} s")
 
 
 @pytest.fixture
@@ -73,19 +73,34 @@ def jupyterlab(tmp_path):
                JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
                JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
                IPYTHONDIR=str(tmp_path / "ipython"))
-    port = labkit.net.free_port()
     log = tmp_path / "jupyterlab.log"
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-           "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-           "--IdentityProvider.token=", "--ServerApp.password=",
-           f"--ServerApp.root_dir={root}",
-           f"--LabApp.user_settings_dir={settings}",
-           f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}"]
-    with log.open("w") as out:
-        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
+    # free_port() closes its socket before JupyterLab binds: another process (a lab
+    # server in a parallel test) may take the port in between; then try a new one
+    for _attempt in range(3):
+        port = labkit.net.free_port()
+        cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+               "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+               "--IdentityProvider.token=", "--ServerApp.password=",
+               f"--ServerApp.root_dir={root}",
+               f"--LabApp.user_settings_dir={settings}",
+               f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}"]
+        with log.open("w") as out:
+            proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            ready = _wait_ready(url, proc)
+        except TimeoutError as exc:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"{exc}:\n{log.read_text()[-3000:]}")
+        if ready:
+            break
+        text = log.read_text()
+        if "already in use" not in text and "is not available" not in text:
+            pytest.fail(f"JupyterLab exited {proc.returncode}:\n{log.read_text()[-3000:]}")
+    else:
+        pytest.fail(f"JupyterLab found no free port in 3 tries:\n{log.read_text()[-3000:]}")
     try:
-        _wait_ready(url, proc, log)
         yield url, notebook
     finally:
         proc.terminate()
@@ -145,7 +160,15 @@ def test_lab00_run_all_in_chromium(jupyterlab):
             assert widgets.count() and widgets.first.is_visible(), "no widget rendered"
             assert page.locator("text=Error displaying widget").count() == 0
             # save from the browser (the notebook's own Save command), then read it back
+            # (wait for the file itself: the dirty mark can be clear before the save starts)
+            before = notebook.stat().st_mtime_ns
             page.keyboard.press("Control+s")
+            for _ in range(120):
+                if notebook.stat().st_mtime_ns != before:
+                    break
+                page.wait_for_timeout(250)
+            else:
+                pytest.fail("JupyterLab did not save the notebook within 30 s of Ctrl+S")
             page.wait_for_function(
                 "() => !document.querySelector('.jp-mod-current .jp-mod-dirty')", timeout=30_000)
         finally:
