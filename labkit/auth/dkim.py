@@ -404,7 +404,7 @@ class _Verifier(dkim.DKIM):
             raise dkim.MessageFormatError(f"invalid c= value: {exc.args[0]}") from None
         new_hash = dkim.HASH_ALGORITHMS[sig[b"a"]]
         if b"bh" in sig:
-            body = canon.canonicalize_body(self.body)
+            body = _canonical_body(canon, self.body)
             if b"l" in sig:
                 body = body[: int(sig[b"l"])]
             computed = new_hash(body).digest()
@@ -453,11 +453,23 @@ def _split_h(value: bytes) -> list[bytes]:
     return [x.strip().lower() for x in _H_SEPARATOR.split(value.strip()) if x.strip()]
 
 
+def _canonical_body(canon: CanonicalizationPolicy, body: bytes) -> bytes:
+    """``canon.canonicalize_body(body)``, the relaxed form in linear time.
+
+    dkimpy's relaxed body regex is quadratic in long runs of spaces (a 1 MB body of
+    long blank-padded lines takes seconds); :func:`dkim_fast.relaxed_body` gives the
+    same bytes (tested against dkimpy's on random input) in one pass.
+    """
+    if canon.body_algorithm is dkim.canonicalization.Relaxed:
+        return dkim_fast.relaxed_body(body)
+    return canon.canonicalize_body(body)
+
+
 def canonical_body_hash(
     body: bytes, canon: CanonicalizationPolicy, algorithm: str, length: int | None = None
 ) -> tuple[bytes, str, int]:
     """(canonical body cut to ``length``, its base64 hash, bytes left unsigned after ``length``)."""
-    canonical = canon.canonicalize_body(body)
+    canonical = _canonical_body(canon, body)
     unsigned = 0
     if length is not None:
         unsigned = max(0, len(canonical) - length)

@@ -424,3 +424,21 @@ def test_tags_and_without_b_equal_dkimpy_or_decline(small_key):
         compared += 1
         assert cut == dkimpy.RE_BTAG.sub(b"\\1", text), text
     assert compared > 300
+
+
+def test_dkimpy_path_canonicalises_relaxed_bodies_without_dkimpys_regex(lab, small_key, monkeypatch):
+    """The dkimpy path (and explain mode) use the linear relaxed-body canonicaliser:
+    dkimpy's own regex is quadratic in long runs of spaces, a cheap denial of service."""
+    body = b"padded" + b" " * 5000 + b"line\r\n" + (b"\t " * 2000 + b"x\r\n") * 3
+    signed = _sign(_crlf(MESSAGE).split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n" + body, "rsa", small_key)
+    assert b"c=relaxed/relaxed" in signed
+
+    def refuse(_body):
+        raise AssertionError("dkimpy's relaxed body regex was used")
+
+    monkeypatch.setattr(dkimpy.canonicalization.Relaxed, "canonicalize_body", staticmethod(refuse))
+    monkeypatch.setattr(dkim_fast, "parse", lambda raw: None)  # force the dkimpy path
+    assert [r.result for r in dkim.verify(signed, dns=lab)] == ["pass"]
+    assert [r.result for r in dkim.verify(signed, dns=lab, explain=True)] == ["pass"]
+    tampered = signed.replace(b"padded ", b"padded  x ", 1)
+    assert [r.result for r in dkim.verify(tampered, dns=lab)] == ["fail"]
