@@ -110,8 +110,18 @@ def margin_rank(labels: Sequence[bool], ranks: Sequence[float], margin: float = 
     spam, so that ham is the one false positive it allows); a median spam below the top
     ham gives the top ham's rank.
     """
+    return _between(*_top_ham_median_spam(labels, ranks), margin)
+
+
+def _top_ham_median_spam(labels: Sequence[bool], ranks: Sequence[float]) -> tuple[float, float]:
+    """(highest ham rank, median spam rank)."""
     top_ham = max(r for r, y in zip(ranks, labels, strict=True) if not y)
     median_spam = statistics.median_low(r for r, y in zip(ranks, labels, strict=True) if y)
+    return top_ham, median_spam
+
+
+def _between(top_ham: float, median_spam: float, margin: float) -> float:
+    """``margin`` of the way from ``top_ham`` up to ``median_spam`` (never below the top ham)."""
     return top_ham + margin * max(median_spam - top_ham, 0.0)
 
 
@@ -158,10 +168,10 @@ def cross_validate(
         by_name = cv_ranks(lambda: klass(**params), messages, tokens, k=k, seed=seed)
         ranks = [by_name[m.name] for m in messages]
         aucs.append(100.0 * (1.0 - evaluate.auc(labels, ranks)))
-        top = max(r for r, y in zip(ranks, labels, strict=True) if not y)
+        top, median = _top_ham_median_spam(labels, ranks)
         spam = [r for r, y in zip(ranks, labels, strict=True) if y]
         tops.append(top)
-        meds.append(statistics.median_low(spam))
+        meds.append(median)
         sms.append(100.0 * sum(1 for r in spam if r <= top) / len(spam))
     return CVRow(
         params=dict(params),
@@ -246,7 +256,7 @@ def choose(
     best = min(rows, key=lambda r: r.mean_pct)
     top = max(best.top_ham)
     med = statistics.median(best.median_spam)
-    rank = top + margin * max(med - top, 0.0)
+    rank = _between(top, med, margin)
     cutoff = klass(**best.params).score_from_rank(rank)
     steps.append(
         f"chosen {best.params or 'defaults'}; threshold {margin:g} of the way from the top "
