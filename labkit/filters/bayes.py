@@ -32,7 +32,8 @@ import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter, neg
+from itertools import repeat
+from operator import add, itemgetter, mul, neg, sub
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -333,6 +334,18 @@ class TokenFilter:
         return cls.from_dict(_read_json(path))
 
 
+class _PairMemo(dict):
+    """(ham count, spam count) -> f(w), each pair computed once, on its first look-up."""
+
+    def __init__(self, f: Callable[[Sequence[int]], float]) -> None:
+        super().__init__()
+        self._f = f
+
+    def __missing__(self, hs: tuple[int, int]) -> float:
+        value = self[hs] = self._f(hs)
+        return value
+
+
 class _Robinsonian(TokenFilter):
     """f(w) = (s*x + n*p(w)) / (s + n), with p(w) from ham and spam ratios."""
 
@@ -368,11 +381,27 @@ class _Robinsonian(TokenFilter):
         """
         if not self.trained:
             return None
-        table, chosen = self._pick(tokens)
-        if not chosen:
+        f = self._clue_values(tokens)
+        if not f:
             return None
-        f = list(map(table.__getitem__, chosen))
         return len(f), math.fsum(map(math.log, f)), math.fsum(map(math.log1p, map(neg, f)))
+
+    def _clue_values(self, tokens: Iterable[str]) -> list[float]:
+        """f(w) of the clue tokens of ``tokens`` (in no particular order).
+
+        With the complete table (see :meth:`_pick`) this is one look-up per distinct
+        token, the values straight from the table; :meth:`_pick` decides when the memo
+        is still being filled, or when more than ``max_discriminators`` tokens are clues.
+        """
+        memo = self._current_memo()
+        if memo["full"]:
+            toks = tokens if isinstance(tokens, (set, frozenset)) else set(tokens)
+            f = list(filter(None, map(memo["f"].get, toks)))  # non-clues are not in the table
+            if len(f) <= self.max_discriminators:
+                return f
+            tokens = toks
+        table, chosen = self._pick(tokens)
+        return list(map(table.__getitem__, chosen))
 
     def _pick(self, tokens: Iterable[str]) -> tuple[dict[str, float], Iterable[str]]:
         """(f(w) of clue tokens, the clue tokens of ``tokens``): the scoring hot path.
@@ -431,11 +460,13 @@ class _Robinsonian(TokenFilter):
     def _fill(self, memo: dict) -> dict[str, float]:
         """f(w) of every counted token that is a clue, computed once per distinct count pair."""
         counts = self.counts
-        pairs = list(map(tuple, counts.values()))
-        f = self._clue_f()
-        by_pair = {hs: f(hs) for hs in set(pairs)}
+        by_pair = _PairMemo(self._clue_f())
+        # one pass; f(w) computed on the first sight of each (ham, spam) pair
         table = memo["f"] = dict(
-            filter(itemgetter(1), zip(counts, map(by_pair.__getitem__, pairs), strict=True))
+            filter(
+                itemgetter(1),
+                zip(counts, map(by_pair.__getitem__, map(tuple, counts.values())), strict=True),
+            )
         )
         memo["seen"] = set()
         memo["full"] = True
@@ -558,10 +589,12 @@ def log_chi2_tails(x2: float, v: int) -> tuple[float, float]:
     m = max(x2 / 2.0, 1e-300)
     k = v // 2
     log_m = math.log(m)
-    # upper tail Q = sum_{i<k} e^-m m^i / i!
-    logs = [-m + i * log_m - math.lgamma(i + 1) for i in range(k)]
+    exp = math.exp
+    lnfact = _log_factorials(k + 1)
+    # upper tail Q = sum_{i<k} e^-m m^i / i!  (term i: -m + i ln m - ln i!)
+    logs = list(map(sub, map(add, repeat(-m, k), map(mul, range(k), repeat(log_m))), lnfact))
     top = max(logs)
-    log_q = top + math.log(sum(math.exp(x - top) for x in logs))
+    log_q = top + math.log(sum(map(exp, map(sub, logs, repeat(top)))))
     log_q = min(log_q, 0.0)
     if log_q < -0.7:
         return log_q, math.log1p(-math.exp(log_q))
@@ -569,14 +602,33 @@ def log_chi2_tails(x2: float, v: int) -> tuple[float, float]:
     logs = []
     i = k
     while True:
-        t = -m + i * log_m - math.lgamma(i + 1)
+        if i >= len(lnfact):
+            lnfact = _log_factorials(2 * i + 2)
+        t = -m + i * log_m - lnfact[i]
         logs.append(t)
         if i > m and t < logs[0] - 40:
             break
         i += 1
     top = max(logs)
-    log_p = min(top + math.log(sum(math.exp(x - top) for x in logs)), 0.0)
+    log_p = min(top + math.log(sum(map(exp, map(sub, logs, repeat(top))))), 0.0)
     return log_q, log_p
+
+
+#: ln i! for i = 0, 1, ... (``math.lgamma(i + 1)``), grown on demand by _log_factorials
+_LN_FACTORIALS: list[float] = [0.0]
+
+
+def _log_factorials(n: int) -> list[float]:
+    """A list holding ln i! = ``math.lgamma(i + 1)`` for at least i < ``n``.
+
+    The shared table is replaced, never extended in place, so a thread always reads a
+    complete list."""
+    global _LN_FACTORIALS
+    table = _LN_FACTORIALS
+    if len(table) < n:
+        table = table + list(map(math.lgamma, range(len(table) + 1, max(n, 2 * len(table)) + 1)))
+        _LN_FACTORIALS = table
+    return table
 
 
 def _logaddexp(a: float, b: float) -> float:

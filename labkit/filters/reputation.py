@@ -78,19 +78,33 @@ class SenderRobinson(Robinson):
         self._identities = sender_identities(self.counts)
 
     def sender_standing(self, tokens: Iterable[str]) -> tuple[list[str], list[str]]:
-        """(known-good identities, known-bad identities) of a tokenised message."""
-        good, bad = [], []
+        """(known-good identities, known-bad identities) of a tokenised message, sorted."""
+        good, bad = self._standing_sets()
+        return sorted(good.intersection(tokens)), sorted(bad.intersection(tokens))
+
+    def _standing_sets(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(every known-good identity, every known-bad identity) for the current counts.
+
+        Kept with the f(w) memo, so it is rebuilt after any learn, unlearn or load
+        (and when ``min_sender`` changes); a message's standing is then two set tests.
+        """
+        memo = self._current_memo()
         need = self.min_sender
+        cached = memo.get("senders")
+        if cached is not None and cached[0] == need:
+            return cached[1], cached[2]
         counts = self.counts
-        for t in sorted(self._identities.intersection(tokens)):
+        good, bad = set(), set()
+        for t in self._identities:
             c = counts.get(t)
             if c is None:
                 continue
             if c[0] >= need and c[1] == 0:
-                good.append(t)
+                good.add(t)
             elif c[1] >= need and c[0] == 0:
-                bad.append(t)
-        return good, bad
+                bad.add(t)
+        memo["senders"] = (need, frozenset(good), frozenset(bad))
+        return memo["senders"][1], memo["senders"][2]
 
     def rank_tokens(self, tokens: Sequence[str]) -> float:
         """Robinson's rank, moved by ``reputation`` for a known good or bad sender."""
@@ -100,8 +114,12 @@ class SenderRobinson(Robinson):
         rank = math.log(p) - math.log1p(-p)
         if not self.reputation or not self.trained:
             return rank
-        good, bad = self.sender_standing(toks)
-        return rank - self.reputation * bool(good) + self.reputation * bool(bad)
+        good, bad = self._standing_sets()
+        return (
+            rank
+            - self.reputation * (not good.isdisjoint(toks))
+            + self.reputation * (not bad.isdisjoint(toks))
+        )
 
     def score_tokens(self, tokens: Sequence[str]) -> float:
         """The logistic of :meth:`rank_tokens` (0.5 when untrained)."""

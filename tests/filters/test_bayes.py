@@ -247,3 +247,51 @@ def test_scores_do_not_depend_on_the_hash_seed(corpus_dir, tmp_path):
         for seed in ("1", "2")
     }
     assert len(runs) == 1
+
+
+def test_complete_table_caps_the_clues_like_the_formula(subset):
+    """From the complete f(w) table, more clues than max_discriminators: the most extreme
+    ones count (ties by token text), as computed here from the counts."""
+    from labkit.filters.tokens import tokenize
+
+    cap = 25
+    f = F.Robinson(strength=0.1, min_dev=0.2, max_discriminators=cap).train(subset[:300])
+    lazy = F.Robinson(strength=0.1, min_dev=0.2, max_discriminators=cap).train(subset[:300])
+    f._warm()
+    assert f._memo["full"]
+    capped = 0
+    for m in subset[300:340]:
+        toks = tokenize(m.raw)
+        clues = []
+        for t in set(toks):
+            c = f.counts.get(t)
+            if c is None:
+                continue
+            h, s = c
+            hr, sr = h / f.nham, s / f.nspam
+            p = sr / (hr + sr) if hr + sr else f.prior
+            fw = (f.strength * f.prior + (h + s) * p) / (f.strength + h + s)
+            if abs(fw - 0.5) >= f.min_dev:
+                clues.append((abs(math.log(fw) - math.log(1 - fw)), t, fw))
+        capped += len(clues) > cap
+        top = [fw for _, _, fw in sorted(clues, reverse=True)[:cap]]
+        if top:
+            n = len(top)
+            P = 1 - math.exp(math.fsum(math.log(1 - p) for p in top) / n)
+            Q = 1 - math.exp(math.fsum(math.log(p) for p in top) / n)
+            expected = (1 + (P - Q) / (P + Q)) / 2
+        else:
+            expected = 0.5
+        got = f.score_tokens(toks)
+        assert got == pytest.approx(expected, rel=1e-12)
+        # the lazily filled memo of an unwarmed twin gives the very same number
+        assert lazy.score_tokens(toks) == got
+    assert capped > 10  # the cap was exercised
+
+
+def test_chi2_tails_beyond_the_factorial_table_against_scipy():
+    # many degrees of freedom: ln i! is taken from a table grown on demand
+    for x2, v in [(3000.0, 4000), (4100.0, 4000), (9000.0, 8002), (20.0, 2), (7000.0, 8002)]:
+        q, p = log_chi2_tails(x2, v)
+        assert q == pytest.approx(chi2.logsf(x2, v), rel=1e-9, abs=1e-12)
+        assert p == pytest.approx(chi2.logcdf(x2, v), rel=1e-9, abs=1e-12)

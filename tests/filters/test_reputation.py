@@ -152,3 +152,47 @@ def test_evaluate_run_accepts_it(subset):
     ev = E.run(SenderRobinson(), split.train[:120], split.train[120:200], progress=False)
     assert ev.filter == "sender-robinson" and len(ev.scores) == 80
     assert all(0.0 <= s <= 1.0 for s in ev.scores)
+
+
+def test_standing_follows_learning_after_many_scorings_and_min_sender():
+    """The known-good/bad sets are kept with the f(w) memo: learning, unlearning and a new
+    min_sender must all show in the next score, even after the memo was complete."""
+    f = _train(SenderRobinson(reputation=0.25))
+    toks = ["meeting", "from:news@list.example"]
+    for _ in range(40):  # past the point where the memo is filled for every token
+        before = f.rank_tokens(toks)
+    assert f._memo["full"]
+    r = _train(F.Robinson())
+    assert before == pytest.approx(_logit(r.score_tokens(toks)) - 0.25)
+    f.learn_tokens(["cash", "from:news@list.example"], True)  # a spam from it: no standing
+    r.learn_tokens(["cash", "from:news@list.example"], True)
+    assert f.rank_tokens(toks) == pytest.approx(_logit(r.score_tokens(toks)))
+    f.unlearn_tokens(["cash", "from:news@list.example"], True)
+    assert f.rank_tokens(toks) == before
+    # dev.list.example: one ham only -> known good once min_sender is 1
+    dev = ["agenda", "list-id:dev.list.example"]
+    assert f.sender_standing(dev) == ([], [])
+    f.min_sender = 1
+    assert f.sender_standing(dev) == (["list-id:dev.list.example"], [])
+
+
+def test_rank_is_robinson_plus_the_standing_counted_here(subset):
+    """On real mail: rank = Robinson's logit -/+ reputation, with the known-good and
+    known-bad identities found here straight from the counts."""
+    from labkit.filters.tokens import tokenize
+
+    params = {"strength": 0.1, "min_dev": 0.2}
+    f = SenderRobinson(**params, reputation=0.3).train(subset[:350])
+    r = F.Robinson(**params).train(subset[:350])
+    prefixes = ("from:", "sender:", "return-path:", "list-id:", "received:")
+    seen = {"good": 0, "bad": 0}
+    for m in subset[350:]:
+        toks = tokenize(m.raw)
+        ids = [t for t in set(toks) if t.startswith(prefixes) and "." in t]
+        good = any(f.counts[t][0] >= 2 and f.counts[t][1] == 0 for t in ids if t in f.counts)
+        bad = any(f.counts[t][1] >= 2 and f.counts[t][0] == 0 for t in ids if t in f.counts)
+        seen["good"] += good
+        seen["bad"] += bad
+        expected = _logit(r.score_tokens(toks)) - 0.3 * good + 0.3 * bad
+        assert f.rank_tokens(toks) == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    assert seen["good"] > 5 and seen["bad"] > 5
