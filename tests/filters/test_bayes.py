@@ -174,8 +174,8 @@ def test_explain_lists_decisive_tokens():
     assert "free" in str(e) and "<table>" in e._repr_html_()
 
 
-def _robinson_by_formula(f, tokens):
-    """Robinson's score straight from the definitions (every clue, exact sums)."""
+def _clues_by_formula(f, tokens, slack=1e-12):
+    """(token, f(w)) of the clues of ``tokens``, straight from Robinson's definitions."""
     clues = []
     for t in set(tokens):
         c = f.counts.get(t)
@@ -185,14 +185,24 @@ def _robinson_by_formula(f, tokens):
         hr, sr = h / f.nham, s / f.nspam
         p = sr / (hr + sr) if hr + sr else f.prior
         fw = (f.strength * f.prior + (h + s) * p) / (f.strength + h + s)
-        if abs(fw - 0.5) >= f.min_dev - 1e-12:
-            clues.append(fw)
+        if abs(fw - 0.5) >= f.min_dev - slack:
+            clues.append((t, fw))
+    return clues
+
+
+def _geometric_mean_score(clues):
+    """Robinson's combination of clue probabilities (exact sums); 0.5 without clues."""
     if not clues:
         return 0.5
     n = len(clues)
     P = 1 - math.exp(math.fsum(math.log(1 - p) for p in clues) / n)
     Q = 1 - math.exp(math.fsum(math.log(p) for p in clues) / n)
     return (1 + (P - Q) / (P + Q)) / 2
+
+
+def _robinson_by_formula(f, tokens):
+    """Robinson's score straight from the definitions (every clue, exact sums)."""
+    return _geometric_mean_score([fw for _, fw in _clues_by_formula(f, tokens)])
 
 
 def test_memoised_scoring_matches_the_formula_lazily_and_in_bulk(subset):
@@ -262,26 +272,12 @@ def test_complete_table_caps_the_clues_like_the_formula(subset):
     capped = 0
     for m in subset[300:340]:
         toks = tokenize(m.raw)
-        clues = []
-        for t in set(toks):
-            c = f.counts.get(t)
-            if c is None:
-                continue
-            h, s = c
-            hr, sr = h / f.nham, s / f.nspam
-            p = sr / (hr + sr) if hr + sr else f.prior
-            fw = (f.strength * f.prior + (h + s) * p) / (f.strength + h + s)
-            if abs(fw - 0.5) >= f.min_dev:
-                clues.append((abs(math.log(fw) - math.log(1 - fw)), t, fw))
+        clues = [
+            (abs(math.log(fw) - math.log(1 - fw)), t, fw)
+            for t, fw in _clues_by_formula(f, toks, slack=0.0)
+        ]
         capped += len(clues) > cap
-        top = [fw for _, _, fw in sorted(clues, reverse=True)[:cap]]
-        if top:
-            n = len(top)
-            P = 1 - math.exp(math.fsum(math.log(1 - p) for p in top) / n)
-            Q = 1 - math.exp(math.fsum(math.log(p) for p in top) / n)
-            expected = (1 + (P - Q) / (P + Q)) / 2
-        else:
-            expected = 0.5
+        expected = _geometric_mean_score([fw for _, _, fw in sorted(clues, reverse=True)[:cap]])
         got = f.score_tokens(toks)
         assert got == pytest.approx(expected, rel=1e-12)
         # the lazily filled memo of an unwarmed twin gives the very same number
