@@ -9,6 +9,17 @@ Notebooks and aggregate reports read it with :meth:`EventLog.entries` or
 :func:`read`.  Secrets never reach it: callers log user names, never passwords, and
 :meth:`EventLog.record` drops any field whose name looks like a secret.
 
+What reaches the file when: an event is in memory (:meth:`EventLog.entries`) at
+once.  The file gets it at once too, unless its session is *held*
+(:meth:`EventLog.hold`): the SMTP hosts hold each session and write its lines
+together when a reply ends a transaction or the session (the reply to DATA, to QUIT,
+a dropped connection; see :mod:`labkit.mta.policy`) and on :meth:`EventLog.close`.
+So the file has every line of a message before its client reads the 250, a stopped
+lab's file has every line, and a busy receiver makes one ``write`` per message
+instead of one per event.  Lines are written to the operating system, not
+``fsync``-ed: the log explains decisions, the Maildir holds the mail; a crash of the
+machine (not of the lab) may lose its last lines.
+
 Introduced in lab 01 (anatomy of a mail and forgery).
 """
 
@@ -28,6 +39,7 @@ log = logging.getLogger(__name__)
 _SECRET_FIELDS = ("password", "passwd", "secret", "private_key", "key_pem")
 # what json.dumps(entry, ensure_ascii=False, default=str) does, without a new encoder per line
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+MAX_PENDING = 256  # held lines written anyway once this many wait
 
 
 @functools.lru_cache(maxsize=512)
@@ -54,6 +66,8 @@ class EventLog:
         self._counters: dict[str, int] = {}
         self._files: dict[str, Any] = {}
         self._closed = False
+        self._held: set[str] = set()
+        self._pending: list[tuple[str, str]] = []  # (host, line) not yet in the files
 
     def new_session(self, host: str) -> str:
         """Return a fresh session id for ``host`` (``"host/N"``)."""
@@ -71,18 +85,52 @@ class EventLog:
         with self._lock:
             self._entries.append(entry)
             if self.directory is not None and not self._closed:
-                fh = self._files.get(host)
-                if fh is None:
-                    fh = open(self.directory / f"{host}.jsonl", "a", encoding="utf-8")  # noqa: SIM115
-                    self._files[host] = fh
-                fh.write(line + "\n")
-                fh.flush()
+                self._pending.append((host, line))
+                if session not in self._held or len(self._pending) >= MAX_PENDING:
+                    self._write_pending()
         log.debug("%s", line)
         return entry
 
-    def close(self) -> None:
-        """Close the log files (the in-memory events stay readable)."""
+    def _write_pending(self) -> None:
+        """Append the pending lines to their files, one write per file (lock held)."""
+        by_host: dict[str, list[str]] = {}
+        for host, line in self._pending:
+            by_host.setdefault(host, []).append(line)
+        self._pending.clear()
+        assert self.directory is not None
+        for host, lines in by_host.items():
+            fh = self._files.get(host)
+            if fh is None:
+                fh = open(self.directory / f"{host}.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+                self._files[host] = fh
+            lines.append("")
+            fh.write("\n".join(lines))
+            fh.flush()
+
+    def hold(self, session: str) -> None:
+        """Keep ``session``'s lines for the file until :meth:`flush` or :meth:`release`."""
         with self._lock:
+            self._held.add(session)
+
+    def flush(self) -> None:
+        """Write every pending line to the files now."""
+        with self._lock:
+            if self._pending and not self._closed:
+                self._write_pending()
+
+    def release(self, session: str) -> None:
+        """Stop holding ``session`` (it ended) and write what is pending."""
+        with self._lock:
+            self._held.discard(session)
+            if self._pending and not self._closed:
+                self._write_pending()
+
+    def close(self) -> None:
+        """Write what is pending and close the log files (the in-memory events stay readable)."""
+        with self._lock:
+            if self._pending and not self._closed:
+                self._write_pending()
+            self._held.clear()
             for fh in self._files.values():
                 fh.close()
             self._files.clear()

@@ -10,13 +10,18 @@ Introduced in lab 01 (anatomy of a mail and forgery).
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import itertools
+import logging
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 _counter = itertools.count()
 _counter_lock = threading.Lock()
@@ -33,17 +38,131 @@ def _unique_name() -> str:
     return f"{int(now)}.M{int((now % 1) * 1e6)}P{os.getpid()}Q{n}.{_HOST}"
 
 
-def _fsync_dir(path: str | Path) -> None:
+def _fsync_dir(path: str) -> None:
+    """Make a rename into ``path`` durable (skipped only where directories cannot be synced)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:  # pragma: no cover - directories cannot be opened on Windows
         return
     try:
         os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP):  # a real I/O error: not durable
+            raise
     finally:
         os.close(fd)
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        log.warning("could not remove %s after a failed delivery", path)
+
+
+@dataclasses.dataclass
+class _Staged:
+    """One message on its way: written to ``tmp/`` (``fd`` open until its fsync)."""
+
+    index: int
+    base: str
+    key: str
+    fd: int
+
+    @property
+    def tmp(self) -> str:
+        return os.path.join(self.base, "tmp", self.key)
+
+    @property
+    def new(self) -> str:
+        return os.path.join(self.base, "new", self.key)
+
+
+def _stage(box: Maildir, message: bytes, folder: str, index: int) -> _Staged:
+    """Create a unique file in ``tmp/`` and write ``message`` to it (no fsync yet)."""
+    base = box.base(folder)
+    key = _unique_name()
+    tmp = os.path.join(base, "tmp", key)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileNotFoundError:  # first delivery to this folder: create it
+        box.folder_path(folder)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        view = memoryview(message)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+    except BaseException:
+        os.close(fd)
+        _unlink_quietly(tmp)
+        raise
+    return _Staged(index=index, base=base, key=key, fd=fd)
+
+
+def deliver_many(
+    items: Sequence[tuple[Maildir, bytes, str]],
+    *,
+    sync_dir: Callable[[str], None] = _fsync_dir,
+) -> list[str | OSError]:
+    """Store several messages, each atomically; one result per item, in order.
+
+    Each ``(maildir, message, folder)`` is written to ``tmp/`` and ``fsync``-ed, then
+    renamed into ``new/``; then each ``new/`` directory touched is synced once with
+    ``sync_dir`` (a :class:`labkit.mta.groupcommit.SharedDirSync` shares that with
+    other threads).  A result is the key once the message is durable, or the
+    ``OSError`` that stopped it: a failure touches only its own item and leaves
+    nothing behind in ``new/`` (a file whose directory sync failed is removed again,
+    so a retry cannot double it).
+
+    Introduced in lab 01 (anatomy of a mail and forgery).
+    """
+    results: list[str | OSError] = [OSError("not delivered")] * len(items)
+    staged: list[_Staged] = []
+    for i, (box, message, folder) in enumerate(items):
+        try:
+            staged.append(_stage(box, message, folder, i))
+        except OSError as exc:
+            results[i] = exc
+    synced: list[_Staged] = []
+    for s in staged:
+        try:
+            os.fsync(s.fd)
+            synced.append(s)
+        except OSError as exc:
+            results[s.index] = exc
+            _unlink_quietly(s.tmp)
+        finally:
+            os.close(s.fd)
+    by_dir: dict[str, list[_Staged]] = {}
+    for s in synced:
+        box, _, folder = items[s.index]
+        try:
+            try:
+                os.rename(s.tmp, s.new)
+            except FileNotFoundError:  # new/ went missing since: recreate the folder
+                box.folder_path(folder)
+                os.rename(s.tmp, s.new)
+        except OSError as exc:
+            results[s.index] = exc
+            _unlink_quietly(s.tmp)
+            continue
+        by_dir.setdefault(os.path.join(s.base, "new"), []).append(s)
+    for new_dir, done in by_dir.items():
+        try:
+            sync_dir(new_dir)
+        except OSError as exc:
+            for s in done:  # not durable: take it back so that a retry stores it once
+                try:
+                    os.unlink(s.new)
+                    results[s.index] = exc
+                except OSError:  # still visible in new/: report it stored, not failed
+                    log.error("%s: directory sync failed and the file stays", s.new)
+                    results[s.index] = s.key
+            continue
+        for s in done:
+            results[s.index] = s.key
+    return results
 
 
 class Maildir:
@@ -51,6 +170,10 @@ class Maildir:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+
+    def base(self, folder: str = "INBOX") -> str:
+        """Directory of ``folder`` as a string (not created)."""
+        return str(self.path) if folder == "INBOX" else os.path.join(self.path, f".{folder}")
 
     def folder_path(self, folder: str = "INBOX") -> Path:
         """Directory of ``folder`` (created on first use)."""
@@ -60,31 +183,11 @@ class Maildir:
         return base
 
     def deliver(self, message: bytes, folder: str = "INBOX") -> str:
-        """Store ``message`` atomically; return its key (the file name)."""
-        base = str(self.path) if folder == "INBOX" else os.path.join(self.path, f".{folder}")
-        key = _unique_name()
-        tmp = os.path.join(base, "tmp", key)
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileNotFoundError:  # first delivery to this folder: create it
-            self.folder_path(folder)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            view = memoryview(message)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        new = os.path.join(base, "new")
-        try:
-            os.rename(tmp, os.path.join(new, key))
-        except FileNotFoundError:  # new/ went missing since: recreate the folder
-            self.folder_path(folder)
-            os.rename(tmp, os.path.join(new, key))
-        _fsync_dir(new)
-        return key
+        """Store ``message`` atomically (write, fsync, rename, fsync of ``new/``); return its key."""
+        result = deliver_many([(self, message, folder)])[0]
+        if isinstance(result, OSError):
+            raise result
+        return result
 
     def keys(self, folder: str = "INBOX") -> list[str]:
         """Keys of the messages in ``folder``, oldest first."""
@@ -130,7 +233,20 @@ class MailStore:
     """All lab mailboxes under one root: ``<root>/<domain>/<local part>/``."""
 
     def __init__(self, root: str | Path) -> None:
+        from .groupcommit import SharedDirSync
+
         self.root = Path(root)
+        self.dir_sync = SharedDirSync(_fsync_dir)
+
+    def deliver(self, items: Sequence[tuple[str, bytes, str]]) -> list[str | OSError]:
+        """Store each ``(address, message, folder)`` durably; one key or ``OSError`` each.
+
+        Directory syncs are shared with deliveries running at the same time in other
+        threads (see :mod:`labkit.mta.groupcommit`).
+        """
+        return deliver_many(
+            [(self.mailbox(address), message, folder) for address, message, folder in items],
+            sync_dir=self.dir_sync.sync)
 
     def mailbox(self, address: str) -> Maildir:
         """The Maildir of ``user@domain``."""
@@ -140,4 +256,4 @@ class MailStore:
         return Maildir(self.root / domain.lower() / local.lower())
 
 
-__all__ = ["Maildir", "MailStore", "FOLDERS"]
+__all__ = ["Maildir", "MailStore", "FOLDERS", "deliver_many"]

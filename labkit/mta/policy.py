@@ -131,6 +131,7 @@ class Policy:
     # -- aiosmtpd hooks -------------------------------------------------------------
     async def handle_CONNECT(self, server: Any, session: Any, client_ip: str) -> str:
         sid = self.lab.events.new_session(self.hostname)
+        self.lab.events.hold(sid)  # its lines reach the file together (see handle_DATA/QUIT)
         server.lab_ctx = Context(session=sid, client_ip=client_ip)
         self.event(server.lab_ctx, "connect", peer=str(session.peer[0]))
         return await self._call(server, "connect", self.on_connect, server.lab_ctx)
@@ -185,9 +186,22 @@ class Policy:
         if has_bare_newline(data):
             self.event(ctx, "data", decision="reject",
                        reason="bare LF, bare CR or NUL in DATA (SMTP smuggling defence)")
-            return "550 5.6.11 Bare LF, bare CR or NUL in message; use CRLF line endings"
-        return await self._call(server, "data", self.on_data, ctx, envelope.mail_from or "",
-                                list(envelope.rcpt_tos), data)
+            reply = "550 5.6.11 Bare LF, bare CR or NUL in message; use CRLF line endings"
+        else:
+            reply = await self._call(server, "data", self.on_data, ctx,
+                                     envelope.mail_from or "", list(envelope.rcpt_tos), data)
+        self.lab.events.flush()  # the transaction's lines are in the file before the reply
+        return reply
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        self.handle_DISCONNECT(server)
+        return "221 Bye"
+
+    def handle_DISCONNECT(self, server: Any) -> None:
+        """The session ended (QUIT or a dropped connection): write its pending log lines."""
+        ctx = getattr(server, "lab_ctx", None)
+        if ctx is not None:
+            self.lab.events.release(ctx.session)
 
 
 class Authenticator:

@@ -265,18 +265,39 @@ class Receiver(Policy):
         local = [r for r in rcpts if self.is_local(r)]
         remote = [r for r in rcpts if not self.is_local(r)]
         unknown = [r for r in local if not self.accounts.exists(r)]
-        for rcpt in local:
-            if rcpt in unknown:
-                continue
-            stored = self.received_header(ctx, rcpt, qid, ctx.notes.get("ptr")) + extra + data
-            key = self.mailstore.mailbox(rcpt).deliver(stored, decision.action)
-            self.event(ctx, "deliver", qid=qid, rcpt=rcpt, folder=decision.action, key=key,
-                       message_id=message_id, decision="deliver", reason=decision.reason)
+        known = [r for r in local if r not in unknown]
+        if known and not self._store(ctx, known, qid, message_id, decision, extra + data):
+            return "451 4.3.0 Local error in processing; try again later"
         if unknown:
             self._bounce(ctx, mail_from, unknown, data, qid)
         if remote:
             self._relay(ctx, mail_from, remote, data, qid)
         return f"250 2.0.0 Ok: queued as {qid}"
+
+    def _store(self, ctx: Context, rcpts: list[str], qid: str, message_id: str | None,
+               decision: Decision, body: bytes) -> bool:
+        """Deliver one copy per local recipient, all or none (group-committed with others).
+
+        If any copy fails, the copies already stored are removed again, so that the
+        client's retry after the 451 stores each of them once.
+        """
+        ptr = ctx.notes.get("ptr")
+        folder = decision.action
+        results = self.mailstore.deliver(
+            [(r, self.received_header(ctx, r, qid, ptr) + body, folder) for r in rcpts])
+        failed = [(r, res) for r, res in zip(rcpts, results, strict=True) if isinstance(res, OSError)]
+        if failed:
+            for rcpt, res in zip(rcpts, results, strict=True):
+                if isinstance(res, str):
+                    self.mailstore.mailbox(rcpt).remove(res, folder)
+            for rcpt, exc in failed:
+                self.event(ctx, "error", step="deliver", qid=qid, rcpt=rcpt, folder=folder,
+                           decision="defer", reason=f"{type(exc).__name__}: {exc}")
+            return False
+        for rcpt, key in zip(rcpts, results, strict=True):
+            self.event(ctx, "deliver", qid=qid, rcpt=rcpt, folder=folder, key=key,
+                       message_id=message_id, decision="deliver", reason=decision.reason)
+        return True
 
     # -- onward ----------------------------------------------------------------------
     def _relay(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes, qid: str) -> None:

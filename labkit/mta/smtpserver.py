@@ -8,7 +8,8 @@ Protocol here, policy in handlers (:mod:`labkit.mta.receiver`, ``submission``,
   aliases are unavailable, from a PROXY protocol v1/v2 header (``proxy=True``);
   it survives STARTTLS (aiosmtpd makes a new session there);
 * a ``handle_CONNECT(server, session, client_ip)`` hook a policy can use to refuse a
-  client before the greeting (DNSBL, block lists);
+  client before the greeting (DNSBL, block lists), and a synchronous
+  ``handle_DISCONNECT(server)`` called when the connection is gone;
 * MAIL FROM / RCPT TO arguments parsed by aiosmtpd's own code, remembered per
   argument (the same result, without re-running the stdlib header parser);
 * limits in the spirit of Postfix: connections per client address, errors per
@@ -150,6 +151,12 @@ class LabSMTP(SMTP):
         await super()._handle_client()
 
     def connection_lost(self, error: Exception | None) -> None:
+        hook = getattr(self.event_handler, "handle_DISCONNECT", None)
+        if hook is not None:
+            try:
+                hook(self)
+            except Exception:  # noqa: BLE001 - a closing connection must still be released
+                log.exception("%s: disconnect hook failed", self.lab_server.hostname)
         if self._admitted:
             self._admitted = False
             self.lab_server._release(self.client_ip)
