@@ -12,12 +12,19 @@ Tables printed (markdown):
    CV false positives, for Robinson and Fisher over ``tuning.GRID`` (the current
    ``robinson-cv``/``fisher-cv`` setting is the last grid row), for ``SenderRobinson``
    (``labkit.filters.reputation``) over ``tuning.REPUTATIONS`` on top of the best
-   Robinson setting, and for an exploratory
+   Robinson setting, for ``GradedSenderRobinson`` (``labkit.filters.graded``, round 2)
+   over ``graded.GRID``, and for an exploratory
    online logistic regression on the same tokens (defined below, not a library filter);
 2. the operating-threshold rule tried the way it will be used: the training half is cut
    in two by a seeded hash; the rule (``tuning.choose`` with a given margin) sees one
    half only, a filter trained on that half scores the other, and the false positives
-   and sm% there are counted.  Both directions, ``--halves`` seeds.
+   and sm% there are counted.  Both directions, ``--halves`` seeds.  Besides the
+   margin rule, two tail rules (round 2, exploration): an exponential fit to the top
+   ``k`` out-of-fold hams (``evt``) and the top ham plus ``c`` times the top-to-k-th
+   ham gap (``gap``).
+
+Round 2 was run as ``--families graded --halves 10``: half-split seeds 0-4 are the
+trials round 1 chose its margin on, seeds 5-9 are fresh.
 
 The write-up is benchmarks/CV-filters.md.
 """
@@ -36,13 +43,14 @@ from pathlib import Path
 
 import labkit as lk
 from labkit.filters import evaluate as E
+from labkit.filters import graded as G
 from labkit.filters import tuning as T
 from labkit.filters.reputation import SenderRobinson
 from labkit.filters.tokens import tokenize
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpora" / "spamassassin"
-MARGINS = (0.0, 0.05, 0.1, 0.2, 0.3)
+MARGINS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.35, 0.4)
 #: exploratory logistic regression settings (learning rate, passes, train-on-or-near-error margin)
 LOGISTIC = ({"rate": 0.05, "passes": 6, "margin": 3.0},)
 
@@ -107,25 +115,79 @@ def halves(train, seed):
     return (a, b), (b, a)
 
 
-def rule_trials(klass, params, train, tokens, n_halves, seeds):
-    """Per margin: list of (FP, n ham, sm%) on the held-out half of each trial."""
-    out = {mg: [] for mg in MARGINS}
+def evt_rule(k, expected_fp):
+    """Exponential tail fitted to the top ``k`` CV hams of each seed (peaks over the
+    (k+1)-th, mean excess beta): the rank where ``expected_fp`` hams of a set as large
+    as the fitted one would lie above, u + beta ln(k / expected_fp); highest over seeds."""
+
+    def rule(hams_per_seed, spam_per_seed):
+        cuts = []
+        for hams in hams_per_seed:
+            top = sorted(hams, reverse=True)[: k + 1]
+            beta = statistics.fmean(r - top[k] for r in top[:k])
+            cuts.append(top[k] + beta * math.log(k / expected_fp))
+        return max(cuts)
+
+    return rule
+
+
+def gap_rule(c, k):
+    """The top CV ham plus ``c`` times the mean gap from the top to the k-th CV ham."""
+
+    def rule(hams_per_seed, spam_per_seed):
+        tops = [sorted(h, reverse=True) for h in hams_per_seed]
+        return max(t[0] for t in tops) + c * statistics.fmean(t[0] - t[k] for t in tops)
+
+    return rule
+
+
+def margin_rule(mg):
+    """``tuning.choose``'s rule: ``mg`` of the way from the top CV ham of any seed to
+    the median of the per-seed median CV spam."""
+
+    def rule(hams_per_seed, spam_per_seed):
+        top = max(max(h) for h in hams_per_seed)
+        med = statistics.median(statistics.median_low(s) for s in spam_per_seed)
+        return top + mg * max(med - top, 0.0)
+
+    return rule
+
+
+def rules(tail: bool) -> dict:
+    out = {f"margin {mg:g}": margin_rule(mg) for mg in MARGINS}
+    if tail:
+        for k in (10, 20, 40):
+            for efp in (0.5, 0.2, 0.1):
+                out[f"evt k={k} fp={efp:g}"] = evt_rule(k, efp)
+        for k in (5, 10):
+            for c in (0.5, 1, 2):
+                out[f"gap k={k} c={c:g}"] = gap_rule(c, k)
+    return out
+
+
+def rule_trials(klass, params, train, tokens, n_halves, seeds, tail=False):
+    """Per rule: list of (FP, n ham, sm%) on the held-out half of each trial."""
+    rule_fns = rules(tail)
+    out = {name: [] for name in rule_fns}
     for seed in range(n_halves):
         for fit, held in halves(train, seed):
-            # one repeated CV per trial; every margin reads the same CV figures
-            row = T.cross_validate(klass, params, fit, tokens, seeds=[f"{seed}/{s}" for s in seeds])
-            top, med = max(row.top_ham), statistics.median(row.median_spam)
+            # one repeated CV per trial; every rule reads the same out-of-fold ranks
+            cv = [
+                T.cv_ranks(lambda: klass(**params), fit, tokens, seed=f"{seed}/{s}") for s in seeds
+            ]
+            cv_hams = [[r[m.name] for m in fit if not m.spam] for r in cv]
+            cv_spam = [[r[m.name] for m in fit if m.spam] for r in cv]
             f = klass(**params)
             for m in fit:
                 f.learn_tokens(tokens[m.name], m.spam)
             ranks = [(f.rank_tokens(tokens[m.name]), m.spam) for m in held]
             hams = [r for r, y in ranks if not y]
             spam = [r for r, y in ranks if y]
-            for mg in MARGINS:
-                cut = top + mg * max(med - top, 0.0)
+            for name, rule in rule_fns.items():
+                cut = rule(cv_hams, cv_spam)
                 fp = sum(1 for r in hams if r >= cut)
                 sm = 100 * sum(1 for r in spam if r < cut) / len(spam)
-                out[mg].append((fp, len(hams), sm))
+                out[name].append((fp, len(hams), sm))
             print(f"  trial {seed} ({len(fit)} -> {len(held)}) done", file=sys.stderr)
     return out
 
@@ -180,21 +242,37 @@ def main(argv=None) -> int:
         )
         if klass.kind not in best or row.mean_pct < best[klass.kind][1].mean_pct:
             best[klass.kind] = (klass, row)
+    # round 2: the graded reputation (labkit.filters.graded) over its grid
+    klass = G.GradedSenderRobinson
+    for rep, wit, ms in G.GRID if "graded" in args.families else ():
+        params = {**base, "reputation": rep, "witnesses": wit, "min_sender": ms}
+        row = T.cross_validate(klass, params, train, sets, seeds=args.seeds)
+        print(
+            fmt_row(
+                f"{klass.kind} reputation {rep:g} witnesses {wit} min_sender {ms}",
+                row.one_minus_auc_pct,
+                row.sm_at_zero_fp,
+            ),
+            flush=True,
+        )
+        if klass.kind not in best or row.mean_pct < best[klass.kind][1].mean_pct:
+            best[klass.kind] = (klass, row)
     if "logistic" in args.families:
         for cfg in LOGISTIC:
             aucs, sms = logistic_row(train, sets, args.seeds, **cfg)
             print(fmt_row(f"logistic {cfg}", aucs, sms), flush=True)
 
     print(f"\n# Threshold rule on held-out halves ({2 * args.halves} trials)\n")
-    print("| filter | margin | trials with 0 FP | FP per trial | mean sm% | sm% range |")
+    print("| filter | rule | trials with 0 FP | FP per trial | mean sm% | sm% range |")
     print("|---|---|---|---|---|---|")
     for kind, (klass, row) in best.items():
-        trials = rule_trials(klass, row.params, train, sets, args.halves, args.seeds)
-        for mg, res in trials.items():
+        tail = kind == G.GradedSenderRobinson.kind
+        trials = rule_trials(klass, row.params, train, sets, args.halves, args.seeds, tail)
+        for name, res in trials.items():
             fps = [fp for fp, _, _ in res]
             sms = [sm for _, _, sm in res]
             print(
-                f"| {kind} {row.params} | {mg:g} | {sum(1 for x in fps if x == 0)}/{len(fps)} | "
+                f"| {kind} {row.params} | {name} | {sum(1 for x in fps if x == 0)}/{len(fps)} | "
                 f"{' '.join(map(str, fps))} | {statistics.fmean(sms):.1f} | "
                 f"{min(sms):.1f}-{max(sms):.1f} |",
                 flush=True,

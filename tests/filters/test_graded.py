@@ -109,7 +109,7 @@ def test_raw_messages_and_bad_input():
     assert "from:news@letters.example" in good
     plain = _logit(F.Robinson.score_tokens(f, set(F.tokenize(msg))))
     assert f.rank_tokens(F.tokenize(msg)) == pytest.approx(
-        plain - f.reputation * min(len(good), 3) / 3
+        plain - f.reputation * min(len(good), f.witnesses) / f.witnesses
     )
     for junk in (b"", b"\x00\xff" * 500, b"Content-Type: multipart/mixed\n\n--"):
         assert 0.0 <= f.score(junk) <= 1.0
@@ -122,6 +122,7 @@ def test_choose_picks_the_lowest_mean_cv_row(subset):
     grid = ((0.1, 1, 2), (0.4, 3, 3))
     c = graded.choose(train, tokens, base=base, grid=grid, seeds=(0,))
     assert c.filter == "graded-sender-robinson" and len(c.rows) == 2
+    assert c.margin == graded.MARGIN
     best = min(c.rows, key=lambda r: statistics.fmean(r.one_minus_auc_pct))
     assert c.params == best.params
     assert {(r.params["reputation"], r.params["witnesses"]) for r in c.rows} == {(0.1, 1), (0.4, 3)}
