@@ -52,21 +52,27 @@ _ADDRESS_FIELDS = frozenset(
 #: headers not tokenised (their words are noise)
 _SKIP_FIELDS = frozenset(("date",))
 
-_HEAD_SPLIT = re.compile(rb"\r?\n\r?\n")
 _ENCWORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 # a word: separators split, and the punctuation in _EDGE may not start or end one
 _SEP = r"\s\"'<>(){}\[\],;:|*="
 _EDGE = r"'.!?\-$%#&+/_\\`~^@"
 # a word of 3 characters or more (shorter ones are never tokens, so the regex skips them)
 _WORD3 = re.compile(rf"[^{_SEP}{_EDGE}][^{_SEP}]+[^{_SEP}{_EDGE}]")
+# On ASCII text ``\s`` is exactly these characters; spelling them out lets ``re`` test a
+# character with one bitmap look-up instead of a Unicode category call (same matches).
+_WS_ASCII = r"\t\n\x0b\x0c\r\x1c-\x1f "
+_SEP_ASCII = _WS_ASCII + _SEP[2:]
+_WORD3_ASCII = re.compile(rf"[^{_SEP_ASCII}{_EDGE}][^{_SEP_ASCII}]+[^{_SEP_ASCII}{_EDGE}]")
 _FIELD_STR = re.compile(r"^([!-9;-~]+)[ \t]*:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.MULTILINE)
 _UNFOLD_STR = re.compile(r"\r?\n[ \t]+")
 _URL_SRC = r"(?:https?|ftp)://([^\s\"'<>/?#:)]+)([^\s\"'<>)]*)"
 _URL = re.compile(_URL_SRC, re.IGNORECASE)
 _URL_LOWER = re.compile(_URL_SRC)  # for lower-cased ASCII text (see _TELLING_TAG_LOWER)
 _PATH_WORD = re.compile(r"[a-z0-9][a-z0-9_-]{2,19}")
-_EMAIL = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
-_TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9]*)([^>]*)>", re.DOTALL)
+# an address's domain: found from its "@" (the local part, [\w.+-]+, is checked by the
+# look-behind and by _email_domains), so a long run of word characters is read once
+_EMAIL_AT = re.compile(r"(?<=[\w.+-])@([\w-]+(?:\.[\w-]+)+)")
+_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
 _ENTITY = re.compile(r"&(#?[a-zA-Z0-9]+);?")
 _IP = re.compile(r"\[(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})\]")
 _PARAM = re.compile(r";\s*([a-zA-Z*-]+)\s*=\s*(\"[^\"]*\"|[^;\s]+)")
@@ -79,20 +85,20 @@ _TAG_TOKENS = frozenset(
 _TELLING_TAG_SRC = rf"<\s*({'|'.join(sorted(_TAG_TOKENS))})(?![a-zA-Z0-9])"
 # attributes that become tokens (action, usemap, background, on*) or give URLs
 _TELLING_ATTR_SRC = (
-    r"[\s\"'/](href|src|action|usemap|background|on[a-zA-Z]+)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)"
+    r"[{ws}\"'/](href|src|action|usemap|background|on[a-zA-Z]+)[{ws}]*=[{ws}]*"
+    r"(\"[^\"]*\"|'[^']*'|[^{ws}>]+)"
 )
 _TELLING_TAG = re.compile(_TELLING_TAG_SRC, re.IGNORECASE)
-_TELLING_ATTR = re.compile(_TELLING_ATTR_SRC, re.IGNORECASE)
+_TELLING_ATTR = re.compile(_TELLING_ATTR_SRC.format(ws=r"\s"), re.IGNORECASE)
 # the same without IGNORECASE (much slower in re), for ASCII text already lower-cased:
 # there both match exactly what the case-blind ones match in the original text
 _TELLING_TAG_LOWER = re.compile(_TELLING_TAG_SRC)
-_TELLING_ATTR_LOWER = re.compile(_TELLING_ATTR_SRC)
+_TELLING_ATTR_LOWER = re.compile(_TELLING_ATTR_SRC.format(ws=_WS_ASCII))
 _URL_ATTRS = frozenset(("href", "src", "action"))
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_INVISIBLE = re.compile(
-    r"<\s*(style|script)(?![a-zA-Z0-9])[^>]*>.*?(?:<\s*/\s*\1\s*>|\Z)",
-    re.DOTALL | re.IGNORECASE,
-)
+_INVISIBLE_SRC = r"<\s*(style|script)(?![a-zA-Z0-9])[^>]*>.*?(?:<\s*/\s*\1\s*>|(\Z))"
+_INVISIBLE = re.compile(_INVISIBLE_SRC, re.DOTALL | re.IGNORECASE)
+_INVISIBLE_LOWER = re.compile(_INVISIBLE_SRC, re.DOTALL)
 
 
 def tokenize(message: bytes | str, *, max_bytes: int = MAX_BYTES) -> list[str]:
@@ -118,22 +124,41 @@ def tokenize(message: bytes | str, *, max_bytes: int = MAX_BYTES) -> list[str]:
 
 
 def _split(raw: bytes) -> tuple[bytes, bytes]:
-    m = _HEAD_SPLIT.search(raw)
-    if m is None:
+    """(header block, body) at the first blank line (``\n``, ``\r\n`` or mixed)."""
+    # the first blank line by two C-level finds instead of a regex scan of every byte
+    lf = raw.find(b"\n\n")
+    crlf = raw.find(b"\n\r\n", 0, lf + 2 if lf >= 0 else len(raw))
+    if crlf >= 0:
+        nl, end = crlf, crlf + 3
+    elif lf >= 0:
+        nl, end = lf, lf + 2
+    else:
         return raw, b""
-    return raw[: m.start()], raw[m.end() :]
+    return raw[: nl - 1 if nl and raw[nl - 1] == 13 else nl], raw[end:]
 
 
 def parse_headers(head: bytes) -> list[tuple[str, str]]:
     """(lower-case name, unfolded value) pairs of a header block; never raises."""
+    return [(name, _unfold(value)) for name, value in _folded_fields(head)]
+
+
+def _folded_fields(head: bytes) -> list[tuple[str, str]]:
+    """(lower-case name, value as written: folded, not stripped) pairs of a header block.
+
+    The tokenizer reads most values folded: unfolding only turns a line break and its
+    indentation into one space, which changes no word, address, URL or encoded word.
+    """
     if head.startswith(b"From "):  # mbox separator line
         nl = head.find(b"\n")
         head = head[nl + 1 :] if nl >= 0 else b""
     # names are ASCII by the pattern; values are read as latin-1 (every byte maps)
     return [
-        (name.lower(), (_UNFOLD_STR.sub(" ", value) if "\n" in value else value).strip())
-        for name, value in _FIELD_STR.findall(head.decode("latin-1"))
+        (name.lower(), value) for name, value in _FIELD_STR.findall(head.decode("latin-1"))
     ]
+
+
+def _unfold(value: str) -> str:
+    return (_UNFOLD_STR.sub(" ", value) if "\n" in value else value).strip()
 
 
 def _codec(charset: str | None) -> str:
@@ -179,16 +204,28 @@ def _params(value: str) -> tuple[str, dict[str, str]]:
     return main, params
 
 
+def _split_long(words: list[str]) -> tuple[list[str], list[str]]:
+    """(words of at most MAX_WORD characters, longer ones), each in order."""
+    # split by length with C-level iteration (header fields often hold a long word)
+    lens = list(map(len, words))
+    return (
+        list(compress(words, map(MAX_WORD.__ge__, lens))),
+        list(compress(words, map(MAX_WORD.__lt__, lens))),
+    )
+
+
+def _skips(long: list[str], prefix: str = "") -> list[str]:
+    return [f"{prefix}skip:{w[0]} {len(w) // 10 * 10}" for w in long]
+
+
 def _words(text: str, out: list[str], prefix: str = "", pairs: bool = False) -> None:
     text = text.lower()
-    short = _WORD3.findall(text)
+    short = (_WORD3_ASCII if text.isascii() else _WORD3).findall(text)
     long: list[str] = []
     if short and max(map(len, short)) > MAX_WORD:
-        # split by length with C-level iteration (header fields often hold a long word)
-        long = list(compress(short, map(MAX_WORD.__lt__, map(len, short))))
-        short = list(compress(short, map(MAX_WORD.__ge__, map(len, short))))
+        short, long = _split_long(short)
     if prefix:
-        out.extend([prefix + w for w in short])
+        out.extend(map(prefix.__add__, short))
     else:
         out.extend(short)
     if pairs:
@@ -197,13 +234,26 @@ def _words(text: str, out: list[str], prefix: str = "", pairs: bool = False) -> 
         else:
             out.extend(map(" ".join, zip(short, short[1:], strict=False)))
     if long:
-        out.extend([f"{prefix}skip:{w[0]} {len(w) // 10 * 10}" for w in long])
+        out.extend(_skips(long, prefix))
 
 
 def _url_tokens(text: str, out: list[str], url: re.Pattern = _URL) -> None:
-    if "://" not in text:
-        return
-    for host, path in url.findall(text):
+    # Same matches as url.findall(text), found from each "://" (a C-level find) instead
+    # of trying the scheme at every character: a match's scheme starts 5, 4 or 3
+    # characters before its "://", and those starts are tried left to right.
+    k = text.find("://")
+    pos = 0  # the end of the last match: the next one starts there or later
+    match = url.match
+    while k >= 0:
+        for start in (k - 5, k - 4, k - 3):
+            if start >= pos and (m := match(text, start)) is not None:
+                break
+        else:
+            k = text.find("://", k + 1)
+            continue
+        pos = m.end()
+        k = text.find("://", pos)
+        host, path = m.groups()
         if URL_PATHS and path:
             out.extend(["url:path:" + w for w in _PATH_WORD.findall(path.lower())])
         host = host.lower().rstrip(".")
@@ -218,17 +268,55 @@ def _url_tokens(text: str, out: list[str], url: re.Pattern = _URL) -> None:
             out.append("url:" + ".".join(parts[i:]))
 
 
+def _drop_invisible(html: str, invisible: re.Pattern) -> str:
+    """``invisible.sub(" ", html)`` in linear time.
+
+    A start tag with no ``>`` after it cannot match, but ``re`` would scan to the end
+    of the text for each one (quadratic on a truncated or hostile part); so matching
+    stops at the last ``>`` and the rest is kept, unless a match ran to the end of
+    the text (an unclosed element), which swallows the rest as well.
+    """
+    gt = html.rfind(">")
+    if html.find("<", gt + 1) < 0:  # no start can lack a ">": the plain substitution
+        return invisible.sub(" ", html)
+    head = html[: gt + 1]
+    pieces: list[str] = []
+    last = 0
+    to_end = False
+    for m in invisible.finditer(head):
+        pieces.append(head[last : m.start()])
+        pieces.append(" ")
+        last = m.end()
+        to_end = m.group(2) is not None  # matched \Z: no end tag
+    pieces.append(head[last:])
+    if not to_end:
+        pieces.append(html[gt + 1 :])
+    return "".join(pieces)
+
+
+def _drop_tags(html: str) -> str:
+    """``_TAG.sub(" ", html)``, matching only up to the last ``>`` (linear time)."""
+    gt = html.rfind(">")
+    if html.find("<", gt + 1) < 0:
+        return _TAG.sub(" ", html)
+    return _TAG.sub(" ", html[: gt + 1]) + html[gt + 1 :]
+
+
 def _html_to_text(html: str, out: list[str]) -> str:
     # comments and style/script elements (to their end tag, or the end of the text) go
     # first; then the telling tags and attributes become tokens, and every tag a space
     if html.isascii():  # lower-case it once and match case-sensitively: same matches, faster
         html = html.lower()
         telling_tag, telling_attr = _TELLING_TAG_LOWER, _TELLING_ATTR_LOWER
+        invisible = _INVISIBLE_LOWER
     else:
-        telling_tag, telling_attr = _TELLING_TAG, _TELLING_ATTR
-    html = _COMMENT.sub(" ", html)
+        telling_tag, telling_attr, invisible = _TELLING_TAG, _TELLING_ATTR, _INVISIBLE
+    if "<!--" in html:  # a comment ends at a "-->": nothing after the last one can match
+        end = html.rfind("-->") + 3
+        if end > 2:
+            html = _COMMENT.sub(" ", html[:end]) + html[end:]
     out.extend(["tag:" + t.lower() for t in telling_tag.findall(html)])
-    html = _INVISIBLE.sub(" ", html)
+    html = _drop_invisible(html, invisible)
     for name, val in telling_attr.findall(html):
         name = name.lower()
         if name in _URL_ATTRS:
@@ -237,7 +325,8 @@ def _html_to_text(html: str, out: list[str]) -> str:
                 out.append("attr:action")
         else:
             out.append("attr:" + name)
-    return _ENTITY.sub(_entity, _TAG.sub(" ", html))
+    html = _drop_tags(html)
+    return _ENTITY.sub(_entity, html) if "&" in html else html
 
 
 def _entity(m: re.Match) -> str:
@@ -251,43 +340,69 @@ def _entity(m: re.Match) -> str:
     return _ENTITIES.get(name.lower(), " ")
 
 
-def _received_ip(fields: list[tuple[str, str]]) -> str | None:
-    """The client address in the topmost Received header that names one."""
-    for name, value in fields:
-        if name == "received":
-            m = _IP.search(value)
-            if m:
-                return m.group(1)
-    return None
+def _email_domains(text: str) -> list[str]:
+    """The domains ``re.findall(r"[\\w.+-]+@([\\w-]+(?:\\.[\\w-]+)+)", text)`` gives.
+
+    That pattern is quadratic on a long run of word characters before an "@" with no
+    valid domain; this finds each domain from its "@" instead. An "@" right after the
+    previous match's domain has no local part left (the match consumed it) and is skipped.
+    """
+    found: list[str] = []
+    end = -1
+    for m in _EMAIL_AT.finditer(text):
+        if m.start() != end:
+            found.append(m.group(1))
+            end = m.end()
+    return found
+
+
+#: header fields handled apart from the plain ones
+_SUBJECT, _CONTENT_TYPE, _ADDRESS, _RECEIVED = range(4)
+_FIELD_KINDS = {name: _ADDRESS for name in _ADDRESS_FIELDS} | {
+    "subject": _SUBJECT,
+    "content-type": _CONTENT_TYPE,
+    "received": _RECEIVED,
+}
+# Field names' words are found in one pass over all plain header text, the names'
+# texts joined by a marker "word" that a header cannot hold (checked: no \x01 in it).
+_MARK = "\x01\x01\x01"
+_MARK_JOIN = "\n" + _MARK + "\n"
 
 
 def _header_tokens(fields: list[tuple[str, str]], out: list[str]) -> None:
-    # the plain fields' words are gathered per field name: one word pass per name
+    # the plain fields' words are gathered per field name, in first-seen order
     plain: dict[str, list[str]] = {}
+    ip = None  # the client address in the topmost Received header that names one
     for name, value in fields:
-        if name not in plain:
+        texts = plain.get(name)
+        if texts is None:
             out.append("header:" + name)
-            plain[name] = []
+            plain[name] = texts = []
         if name in _SKIP_FIELDS:
             continue
         text = decode_header_value(value) if "=?" in value else value
-        if name == "subject":
+        kind = _FIELD_KINDS.get(name)
+        if kind is None:
+            texts.append(text if len(text) <= 2000 else _capped(value))
+        elif kind == _RECEIVED:
+            if ip is None and (m := _IP.search(value)):
+                ip = m.group(1)
+            texts.append(text if len(text) <= 2000 else _capped(value))
+        elif kind == _ADDRESS:
+            if "@" in text:
+                out.extend([f"{name}:{dom.lower()}" for dom in _email_domains(text)])
+            texts.append(text if len(text) <= 2000 else _capped(value))
+        elif kind == _SUBJECT:
             _words(text, out, "subject:")
             _url_tokens(text, out)
-        elif name == "content-type":
+        else:  # content-type: the main type and charset are read unfolded
+            value = _unfold(value)
+            text = decode_header_value(value) if "=?" in value else value
             main, params = _params(text)
             out.append("content-type:" + main)
             if "charset" in params:
                 out.append("charset:" + params["charset"].lower())
-        else:
-            if name in _ADDRESS_FIELDS:
-                for dom in _EMAIL.findall(text):
-                    out.append(f"{name}:{dom.lower()}")
-            plain[name].append(text[:2000])
-    for name, texts in plain.items():
-        if texts:
-            _words("\n".join(texts), out, name + ":")
-    ip = _received_ip(fields)
+    _field_words([(name, "\n".join(texts)) for name, texts in plain.items() if texts], out)
     if ip:
         a, b, c, _ = ip.split(".")
         out.append("received:ip:" + ip)
@@ -297,12 +412,45 @@ def _header_tokens(fields: list[tuple[str, str]], out: list[str]) -> None:
         out.append("received:ip:none")
 
 
+def _capped(value: str) -> str:
+    """The first 2,000 characters of a long field's unfolded, decoded value."""
+    value = _unfold(value)
+    return (decode_header_value(value) if "=?" in value else value)[:2000]
+
+
+def _field_words(named: list[tuple[str, str]], out: list[str]) -> None:
+    """``_words(text, out, name + ":")`` for each (name, text), in one regex pass."""
+    if not named:
+        return
+    joined = _MARK_JOIN.join([text for _, text in named])
+    if joined.count("\x01") != 3 * (len(named) - 1):  # a field holds \x01 itself
+        for name, text in named:
+            _words(text, out, name + ":")
+        return
+    joined = joined.lower()  # (lower-casing is per character, but for a final sigma,
+    # which the "\n" around each marker separates as a field's end does)
+    words = (_WORD3_ASCII if joined.isascii() else _WORD3).findall(joined)
+    has_long = max(map(len, words), default=0) > MAX_WORD
+    start = 0
+    last = len(named) - 1
+    for i, (name, _) in enumerate(named):
+        end = words.index(_MARK, start) if i < last else len(words)
+        prefix = name + ":"
+        if has_long and start < end and max(map(len, words[start:end])) > MAX_WORD:
+            short, long = _split_long(words[start:end])
+            out.extend(map(prefix.__add__, short))
+            out.extend(_skips(long, prefix))
+        else:
+            out.extend(map(prefix.__add__, words[start:end]))
+        start = end + 1
+
+
 def _message_tokens(raw: bytes, out: list[str], max_bytes: int) -> None:
     if not raw.strip():
         out.append("message:empty")
         return
     head, body = _split(raw)
-    fields = parse_headers(head)
+    fields = _folded_fields(head)
     if not fields:
         out.append("header:none")
         body = raw
@@ -333,13 +481,16 @@ def _walk(
     ctype_value = ""
     cte = ""
     disposition = ""
-    for name, value in fields:
+    for name, value in fields:  # (folded values: unfolded below, for the last of each)
         if name == "content-type":
             ctype_value = value
         elif name == "content-transfer-encoding":
-            cte = value.strip().lower()
+            cte = value
         elif name == "content-disposition":
             disposition = value
+    ctype_value = _unfold(ctype_value)
+    cte = _unfold(cte).lower()
+    disposition = _unfold(disposition)
     ctype, params = _params(ctype_value) if ctype_value else ("text/plain", {})
     if "/" not in ctype:
         ctype = "text/plain"
@@ -351,7 +502,7 @@ def _walk(
         ctype = "text/plain"
     if ctype == "message/rfc822" and depth < 8:
         head, inner = _split(body)
-        yield from _walk(parse_headers(head), inner, depth + 1, max_bytes)
+        yield from _walk(_folded_fields(head), inner, depth + 1, max_bytes)
         return
     filename = params.get("name") or _params("x;" + disposition)[1].get("filename")
     if not ctype.startswith("text/"):
@@ -399,7 +550,7 @@ def _walk_multipart(
             head, part = b"", chunk.lstrip(b"\r\n")
         else:
             head, part = _split(chunk)
-        yield from _walk(parse_headers(head), part, depth + 1, max_bytes)
+        yield from _walk(_folded_fields(head), part, depth + 1, max_bytes)
 
 
 __all__ = ["tokenize", "parse_headers", "decode_header_value", "MAX_BYTES"]
