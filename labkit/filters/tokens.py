@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import binascii
 import codecs
+import functools
 import logging
 import re
 from collections.abc import Iterator
-from itertools import compress
+from itertools import compress, pairwise
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,12 @@ _TELLING_ATTR = re.compile(_TELLING_ATTR_SRC.format(ws=r"\s"), re.IGNORECASE)
 # there both match exactly what the case-blind ones match in the original text
 _TELLING_TAG_LOWER = re.compile(_TELLING_TAG_SRC)
 _TELLING_ATTR_LOWER = re.compile(_TELLING_ATTR_SRC.format(ws=_WS_ASCII))
+_TELLING_ATTR_CASED = re.compile(_TELLING_ATTR_SRC.format(ws=r"\s"))  # Unicode \s, no IGNORECASE
+# The only non-ASCII characters that IGNORECASE matches to an ASCII letter (i, i, s, k).
+# Text without them matches the IGNORECASE patterns exactly where its ASCII-lower-cased
+# form matches the lower-case ones (tests/filters/test_tokens.py checks this list).
+_CASE_FOLDS_TO_ASCII = "\u0130\u0131\u017f\u212a"
+_FOLDS_TO_ASCII = re.compile(f"[{_CASE_FOLDS_TO_ASCII}]")
 _URL_ATTRS = frozenset(("href", "src", "action"))
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _INVISIBLE_SRC = r"<\s*(style|script)(?![a-zA-Z0-9])[^>]*>.*?(?:<\s*/\s*\1\s*>|(\Z))"
@@ -161,6 +168,7 @@ def _unfold(value: str) -> str:
     return (_UNFOLD_STR.sub(" ", value) if "\n" in value else value).strip()
 
 
+@functools.lru_cache(maxsize=256)
 def _codec(charset: str | None) -> str:
     if not charset:
         return "latin-1"
@@ -204,35 +212,44 @@ def _params(value: str) -> tuple[str, dict[str, str]]:
     return main, params
 
 
-def _split_long(words: list[str]) -> tuple[list[str], list[str]]:
-    """(words of at most MAX_WORD characters, longer ones), each in order."""
-    # split by length with C-level iteration (header fields often hold a long word)
-    lens = list(map(len, words))
-    return (
-        list(compress(words, map(MAX_WORD.__ge__, lens))),
-        list(compress(words, map(MAX_WORD.__lt__, lens))),
-    )
+def _split_long(words: list[str], lens: list[int]) -> tuple[list[str], list[str]]:
+    """(words of at most MAX_WORD characters, longer ones), each in order.
+
+    ``words`` is taken over (the long ones are deleted from it); ``lens`` are their lengths.
+    """
+    # C-level iteration; a few long words (the usual case) are deleted in place
+    long_at = list(compress(range(len(words)), map(MAX_WORD.__lt__, lens)))
+    long = [words[i] for i in long_at]
+    if len(long_at) > 32:
+        return list(compress(words, map(MAX_WORD.__ge__, lens))), long
+    for i in reversed(long_at):
+        del words[i]
+    return words, long
 
 
 def _skips(long: list[str], prefix: str = "") -> list[str]:
     return [f"{prefix}skip:{w[0]} {len(w) // 10 * 10}" for w in long]
 
 
-def _words(text: str, out: list[str], prefix: str = "", pairs: bool = False) -> None:
-    text = text.lower()
+def _words(
+    text: str, out: list[str], prefix: str = "", pairs: bool = False, lowered: bool = False
+) -> None:
+    if not lowered:
+        text = text.lower()
     short = (_WORD3_ASCII if text.isascii() else _WORD3).findall(text)
     long: list[str] = []
-    if short and max(map(len, short)) > MAX_WORD:
-        short, long = _split_long(short)
+    lens = list(map(len, short))
+    if lens and max(lens) > MAX_WORD:
+        short, long = _split_long(short, lens)
     if prefix:
         out.extend(map(prefix.__add__, short))
     else:
         out.extend(short)
     if pairs:
         if prefix:
-            out.extend([f"{prefix}{a} {b}" for a, b in zip(short, short[1:], strict=False)])
+            out.extend([f"{prefix}{a} {b}" for a, b in pairwise(short)])
         else:
-            out.extend(map(" ".join, zip(short, short[1:], strict=False)))
+            out.extend(map(" ".join, pairwise(short)))
     if long:
         out.extend(_skips(long, prefix))
 
@@ -308,6 +325,10 @@ def _html_to_text(html: str, out: list[str]) -> str:
     if html.isascii():  # lower-case it once and match case-sensitively: same matches, faster
         html = html.lower()
         telling_tag, telling_attr = _TELLING_TAG_LOWER, _TELLING_ATTR_LOWER
+        invisible = _INVISIBLE_LOWER
+    elif _FOLDS_TO_ASCII.search(html) is None:  # the same, lower-casing only ASCII letters
+        html = html.encode("utf-8", "surrogatepass").lower().decode("utf-8", "surrogatepass")
+        telling_tag, telling_attr = _TELLING_TAG_LOWER, _TELLING_ATTR_CASED
         invisible = _INVISIBLE_LOWER
     else:
         telling_tag, telling_attr, invisible = _TELLING_TAG, _TELLING_ATTR, _INVISIBLE
@@ -430,23 +451,31 @@ def _field_words(named: list[tuple[str, str]], out: list[str]) -> None:
     joined = joined.lower()  # (lower-casing is per character, but for a final sigma,
     # which the "\n" around each marker separates as a field's end does)
     words = (_WORD3_ASCII if joined.isascii() else _WORD3).findall(joined)
-    has_long = max(map(len, words), default=0) > MAX_WORD
+    # positions of the long words (rare per field, but most headers have a few)
+    long_at: list[int] = []
+    if max(map(len, words), default=0) > MAX_WORD:
+        long_at = list(compress(range(len(words)), map(MAX_WORD.__lt__, map(len, words))))
+    n_long = len(long_at)
+    li = 0  # the next long word
     start = 0
     last = len(named) - 1
     for i, (name, _) in enumerate(named):
         end = words.index(_MARK, start) if i < last else len(words)
         prefix = name + ":"
-        if has_long and start < end and max(map(len, words[start:end])) > MAX_WORD:
-            short, long = _split_long(words[start:end])
-            out.extend(map(prefix.__add__, short))
+        if li < n_long and long_at[li] < end:
+            out.extend([prefix + w for w in words[start:end] if len(w) <= MAX_WORD])
+            long = []
+            while li < n_long and long_at[li] < end:
+                long.append(words[long_at[li]])
+                li += 1
             out.extend(_skips(long, prefix))
         else:
-            out.extend(map(prefix.__add__, words[start:end]))
+            out.extend([prefix + w for w in words[start:end]])
         start = end + 1
 
 
 def _message_tokens(raw: bytes, out: list[str], max_bytes: int) -> None:
-    if not raw.strip():
+    if not raw or raw.isspace():  # (isspace: the bytes strip() removes, without a copy)
         out.append("message:empty")
         return
     head, body = _split(raw)
@@ -469,9 +498,10 @@ def _message_tokens(raw: bytes, out: list[str], max_bytes: int) -> None:
         if text.isascii():  # (an O(1) check) words are lower-cased anyway
             text = text.lower()
             _url_tokens(text, out, _URL_LOWER)
+            _words(text, out, pairs=PAIRS, lowered=True)
         else:
             _url_tokens(text, out)
-        _words(text, out, pairs=PAIRS)
+            _words(text, out, pairs=PAIRS)
 
 
 def _walk(
@@ -504,8 +534,8 @@ def _walk(
         head, inner = _split(body)
         yield from _walk(_folded_fields(head), inner, depth + 1, max_bytes)
         return
-    filename = params.get("name") or _params("x;" + disposition)[1].get("filename")
     if not ctype.startswith("text/"):
+        filename = params.get("name") or _params("x;" + disposition)[1].get("filename")
         yield ctype, None
         if filename:
             ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
