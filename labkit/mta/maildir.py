@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 _counter = itertools.count()
 _counter_lock = threading.Lock()
 FOLDERS = ("INBOX", "Junk")
+MAX_REMEMBERED_BOXES = 4096
 
 
 _HOST = socket.gethostname().replace("/", r"\057").replace(":", r"\072")
@@ -237,6 +238,7 @@ class MailStore:
 
         self.root = Path(root)
         self.dir_sync = SharedDirSync(_fsync_dir)
+        self._boxes: dict[str, Maildir] = {}  # building the Path costs more than a delivery's Python
 
     def deliver(self, items: Sequence[tuple[str, bytes, str]]) -> list[str | OSError]:
         """Store each ``(address, message, folder)`` durably; one key or ``OSError`` each.
@@ -249,11 +251,17 @@ class MailStore:
             sync_dir=self.dir_sync.sync)
 
     def mailbox(self, address: str) -> Maildir:
-        """The Maildir of ``user@domain``."""
-        local, _, domain = address.strip("<>").rpartition("@")
-        if not local or not domain or "/" in address or ".." in address:
-            raise ValueError(f"not a mailbox address: {address!r}")
-        return Maildir(self.root / domain.lower() / local.lower())
+        """The Maildir of ``user@domain`` (the same object each time for the same address)."""
+        box = self._boxes.get(address)
+        if box is None:
+            local, _, domain = address.strip("<>").rpartition("@")
+            if not local or not domain or "/" in address or ".." in address:
+                raise ValueError(f"not a mailbox address: {address!r}")
+            box = Maildir(self.root / domain.lower() / local.lower())
+            if len(self._boxes) >= MAX_REMEMBERED_BOXES:
+                self._boxes.clear()
+            self._boxes[address] = box
+        return box
 
 
 __all__ = ["Maildir", "MailStore", "FOLDERS", "deliver_many"]

@@ -237,3 +237,16 @@ def test_event_log_hold_flush_release_and_close(tmp_path):
     log.record("h", "h/2", "g")
     log.close()  # a normal stop writes what is held
     assert list(events_mod.read(path)) == log.entries()
+
+
+def test_mailstore_mailbox_paths_and_refusals(tmp_path):
+    store = MailStore(tmp_path)
+    box = store.mailbox("<Alice@Corp.Example>")
+    assert box.path == tmp_path / "corp.example" / "alice"
+    assert store.mailbox("<Alice@Corp.Example>") is box  # remembered, not rebuilt
+    assert store.mailbox("alice@corp.example").path == box.path
+    for bad in ("alice", "@corp.example", "a/b@corp.example", "x@..", "../x@corp.example"):
+        with pytest.raises(ValueError):
+            store.mailbox(bad)
+        with pytest.raises(ValueError):  # a refused address is refused every time
+            store.mailbox(bad)
