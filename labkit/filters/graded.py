@@ -21,8 +21,13 @@ filter's own counts.
 
 Why graded: repeated 5-fold cross-validation on the training half of the MD5 split
 (``benchmarks/CV-filters.md``, round 2) gave mean (1-AUC)% 0.0110 for SenderRobinson
-(reputation 0.1) and about 0.009 for the graded form (reputation 0.2-0.3, 2-3
-witnesses), better on every seed.  :func:`choose` picks the setting by the same CV.
+(reputation 0.1) and 0.0078 for the graded form (reputation 0.5, 4 witnesses,
+min_sender 3: the defaults), better on each of six fold seeds.  :func:`choose` picks
+the setting by the same CV.
+
+A caution for the lab: the *bad* side can hurt a ham whose relay was so far seen
+only in spam (its hosts and network count as several bad witnesses at once); see the
+threshold trials in ``benchmarks/CV-filters.md``.
 
 Introduced in lab 09 (Bayesian filtering).
 """
@@ -52,8 +57,8 @@ GRID: tuple[tuple[float, int, int], ...] = (
 )
 #: threshold margin for this filter (see :func:`labkit.filters.tuning.margin_rank`): the
 #: smallest with zero false positives in all 20 held-out half-split trials of the
-#: training half (``benchmarks/CV-filters.md``, round 2); ``tuning.MARGIN`` (0.3) let
-#: one trial through with 2
+#: training half for both CV-tied settings 0.5/4/3 and 0.4/3/3 (``benchmarks/CV-filters.md``,
+#: round 2; ``tuning.MARGIN`` 0.3 let 2 through in one trial with 0.4/3/3)
 MARGIN = 0.35
 
 
