@@ -159,9 +159,7 @@ def _folded_fields(head: bytes) -> list[tuple[str, str]]:
         nl = head.find(b"\n")
         head = head[nl + 1 :] if nl >= 0 else b""
     # names are ASCII by the pattern; values are read as latin-1 (every byte maps)
-    return [
-        (name.lower(), value) for name, value in _FIELD_STR.findall(head.decode("latin-1"))
-    ]
+    return [(name.lower(), value) for name, value in _FIELD_STR.findall(head.decode("latin-1"))]
 
 
 def _unfold(value: str) -> str:
@@ -403,26 +401,25 @@ def _header_tokens(fields: list[tuple[str, str]], out: list[str]) -> None:
             continue
         text = decode_header_value(value) if "=?" in value else value
         kind = _FIELD_KINDS.get(name)
-        if kind is None:
-            texts.append(text if len(text) <= 2000 else _capped(value))
-        elif kind == _RECEIVED:
-            if ip is None and (m := _IP.search(value)):
-                ip = m.group(1)
-            texts.append(text if len(text) <= 2000 else _capped(value))
-        elif kind == _ADDRESS:
-            if "@" in text:
-                out.extend([f"{name}:{dom.lower()}" for dom in _email_domains(text)])
-            texts.append(text if len(text) <= 2000 else _capped(value))
-        elif kind == _SUBJECT:
+        if kind == _SUBJECT:
             _words(text, out, "subject:")
             _url_tokens(text, out)
-        else:  # content-type: the main type and charset are read unfolded
+            continue
+        if kind == _CONTENT_TYPE:  # the main type and charset are read unfolded
             value = _unfold(value)
             text = decode_header_value(value) if "=?" in value else value
             main, params = _params(text)
             out.append("content-type:" + main)
             if "charset" in params:
                 out.append("charset:" + params["charset"].lower())
+            continue
+        if kind == _RECEIVED:
+            if ip is None and (m := _IP.search(value)):
+                ip = m.group(1)
+        elif kind == _ADDRESS and "@" in text:
+            out.extend([f"{name}:{dom.lower()}" for dom in _email_domains(text)])
+        # unfolding only shortens the text: it matters when the 2,000-character cut does
+        texts.append(text if len(text) <= 2000 else _capped(value))
     _field_words([(name, "\n".join(texts)) for name, texts in plain.items() if texts], out)
     if ip:
         a, b, c, _ = ip.split(".")
