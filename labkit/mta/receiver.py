@@ -276,7 +276,10 @@ class Receiver(Policy):
 
     def _store(self, ctx: Context, rcpts: list[str], qid: str, message_id: str | None,
                decision: Decision, body: bytes) -> bool:
-        """Deliver one copy per local recipient, all or none (group-committed with others).
+        """Deliver one copy per local recipient, all or none.
+
+        Each copy is written, ``fsync``-ed and renamed; the sync of ``new/`` is shared
+        with concurrent deliveries (:mod:`labkit.mta.groupcommit`).
 
         If any copy fails, the copies already stored are removed again, so that the
         client's retry after the 451 stores each of them once.
