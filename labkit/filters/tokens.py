@@ -366,6 +366,8 @@ def _email_domains(text: str) -> list[str]:
     valid domain; this finds each domain from its "@" instead. An "@" right after the
     previous match's domain has no local part left (the match consumed it) and is skipped.
     """
+    if text.count("@") < 2:  # (at most one match: nothing to skip)
+        return _EMAIL_AT.findall(text)
     found: list[str] = []
     end = -1
     for m in _EMAIL_AT.finditer(text):
@@ -450,8 +452,9 @@ def _field_words(named: list[tuple[str, str]], out: list[str]) -> None:
     words = (_WORD3_ASCII if joined.isascii() else _WORD3).findall(joined)
     # positions of the long words (rare per field, but most headers have a few)
     long_at: list[int] = []
-    if max(map(len, words), default=0) > MAX_WORD:
-        long_at = list(compress(range(len(words)), map(MAX_WORD.__lt__, map(len, words))))
+    lens = list(map(len, words))
+    if max(lens, default=0) > MAX_WORD:
+        long_at = list(compress(range(len(words)), map(MAX_WORD.__lt__, lens)))
     n_long = len(long_at)
     li = 0  # the next long word
     start = 0
