@@ -13,10 +13,11 @@ mode), twice: one process for all test messages, and
 pool; bogofilter with the test files cut into as many parts, one process each).
 The speed target is judged on the second (same parallelism on both sides).
 
-``robinson-cv``, ``fisher-cv`` and ``sender-robinson-cv`` are those filters with
-parameters chosen by repeated k-fold cross-validation on the training half only (the
-test half is never looked at), and their operating threshold set from the same
-cross-validated scores: :func:`labkit.filters.tuning.choose` (the choices are printed).
+``robinson-cv``, ``fisher-cv``, ``sender-robinson-cv`` and ``graded-sender-robinson-cv``
+are those filters with parameters chosen by repeated k-fold cross-validation on the
+training half only (the test half is never looked at), and their operating threshold
+set from the same cross-validated scores: :func:`labkit.filters.tuning.choose` and
+:func:`labkit.filters.graded.choose` (the choices are printed).
 
 Needs Debian's ``bogofilter`` (``apt-get install -y bogofilter``).
 """
@@ -36,7 +37,7 @@ from pathlib import Path
 
 import labkit as lk
 from labkit.filters import evaluate as E
-from labkit.filters import tuning
+from labkit.filters import graded, tuning
 from labkit.filters.tokens import tokenize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -234,6 +235,9 @@ def main(argv=None) -> int:
     fis, fis_cut = choices["fisher"].params, choices["fisher"].cutoff
     # the sender reputation on top of the Robinson parameters chosen above
     sen, sen_cut = tuning.choose_sender_robinson(split.train, tokens, base=rob)
+    # the graded reputation (shift grows with the number of known identities), same base
+    gra = graded.choose(split.train, tokens, base=rob)
+    print("\n".join(gra.steps), file=sys.stderr)
 
     factories = {
         "graham": lk.filters.Graham,
@@ -245,6 +249,9 @@ def main(argv=None) -> int:
         ),
         "sender-robinson-cv": lambda: lk.filters.SenderRobinson(
             **sen, spam_cutoff=sen_cut, ham_cutoff=sen_cut
+        ),
+        "graded-sender-robinson-cv": lambda: graded.GradedSenderRobinson(
+            **gra.params, spam_cutoff=gra.cutoff, ham_cutoff=gra.cutoff
         ),
         "multinomial": lk.filters.Multinomial,
         "sklearn": lk.filters.SklearnNB,
@@ -304,6 +311,7 @@ def main(argv=None) -> int:
                     "robinson-cv",
                     "fisher-cv",
                     "sender-robinson-cv",
+                    "graded-sender-robinson-cv",
                     "multinomial",
                     "sklearn",
                 )
@@ -385,7 +393,9 @@ def main(argv=None) -> int:
             f"{tuning.MARGIN:g} of the way from the top CV ham to the median CV spam, in logit "
             f"units): robinson-cv {rob or 'class defaults'}, threshold {rob_cut:.4f}; "
             f"fisher-cv {fis or 'class defaults'}, threshold {fis_cut:.4f}; "
-            f"sender-robinson-cv {sen}, threshold {sen_cut:.4f}",
+            f"sender-robinson-cv {sen}, threshold {sen_cut:.4f}; graded-sender-robinson-cv "
+            f"(`labkit.filters.graded.choose`, margin {graded.MARGIN:g}) {gra.params}, "
+            f"threshold {gra.cutoff:.4f}",
             "",
             "| filter | (1-AUC)% | threshold | FP | FN | hm% | sm% | unsure | sm%@hm0.1% | sm%@0FP (oracle) "
             f"| cost $ | train msg/s | classify msg/s | classify msg/s, {workers} processes |",

@@ -5,6 +5,8 @@ DNSBL and reverse DNS, evaluation, and the receiver's combined scorer.
 - :mod:`labkit.filters.tokens` — ``tokenize(message: bytes)``
 - :class:`Graham`, :class:`Robinson`, :class:`Fisher`, :class:`Multinomial`,
   :class:`SenderRobinson` (Robinson + learned sender reputation, :mod:`labkit.filters.reputation`),
+  :class:`GradedSenderRobinson` (the shift grows with the number of known senders,
+  :mod:`labkit.filters.graded`),
   :class:`SklearnNB` — ``learn``/``unlearn``/``score``/``save``/``load``
 - :mod:`labkit.filters.evaluate` — splits, online (TREC) evaluation, ROC/AUC, lam%, cost
 - :mod:`labkit.filters.batch` — ``classify_many``: score many messages on several cores
@@ -24,6 +26,7 @@ from typing import Any
 from .bayes import Fisher, Graham, Multinomial, Robinson, TokenFilter, make
 from .bayes import load as load_filter
 from .combined import SpamJudgement, SpamScorer
+from .graded import GradedSenderRobinson
 from .lists import AddressList
 from .reputation import SenderRobinson
 from .tokens import tokenize
@@ -43,6 +46,7 @@ _MODULES = (
     "batch",
     "reputation",
     "tuning",
+    "graded",
 )
 
 
@@ -61,6 +65,7 @@ __all__ = [
     "Fisher",
     "Multinomial",
     "SenderRobinson",
+    "GradedSenderRobinson",
     "SklearnNB",
     "TokenFilter",
     "make",

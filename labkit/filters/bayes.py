@@ -769,8 +769,8 @@ def _read_json(path: str | os.PathLike) -> Any:
 
 def make(kind: str, **params: Any) -> TokenFilter:
     """A new filter by name: ``graham``, ``robinson``, ``fisher``, ``multinomial``,
-    ``sender-robinson`` (:mod:`labkit.filters.reputation`), or ``sklearn`` for the
-    scikit-learn peer."""
+    ``sender-robinson`` (:mod:`labkit.filters.reputation`), ``graded-sender-robinson``
+    (:mod:`labkit.filters.graded`), or ``sklearn`` for the scikit-learn peer."""
     kind = kind.lower()
     if kind == "sklearn":
         from .sklearn_peer import SklearnNB

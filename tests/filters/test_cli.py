@@ -87,13 +87,14 @@ def test_bad_usage_exit_codes(tmp_path, monkeypatch, capsys):
     assert "labkit corpus fetch" in capsys.readouterr().err
 
 
-def test_bayes_train_and_score_sender_robinson(small_source, tmp_path, capsys, subset):
+@pytest.mark.parametrize("kind", ["sender-robinson", "graded-sender-robinson"])
+def test_bayes_train_and_score_sender_robinson(kind, small_source, tmp_path, capsys, subset):
     model = tmp_path / "s.json"
-    args = ["bayes", "train", "--filter", "sender-robinson", "--source", str(small_source)]
+    args = ["bayes", "train", "--filter", kind, "--source", str(small_source)]
     assert main([*args, "--out", str(model), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["filter"] == "sender-robinson"
+    assert json.loads(capsys.readouterr().out)["filter"] == kind
     msg = tmp_path / "msg.eml"
     msg.write_bytes(subset[200].raw)
     assert main(["bayes", "score", "--model", str(model), str(msg), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["filter"] == "sender-robinson" and 0 <= out["results"][0]["score"] <= 1
+    assert out["filter"] == kind and 0 <= out["results"][0]["score"] <= 1
