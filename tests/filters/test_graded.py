@@ -11,6 +11,7 @@ import labkit.filters as F
 from labkit.filters import graded
 from labkit.filters.graded import GradedSenderRobinson
 from labkit.filters.reputation import SenderRobinson
+from tests.filters.hand import logit, train_tokens
 
 # news@list.example writes through relay.list.example from 192.0.2.x; three hams each
 NEWS = ["from:news@list.example", "received:relay.list.example", "received:ip:192.0.2"]
@@ -29,27 +30,17 @@ SPAM = [
 ]
 
 
-def _train(f):
-    for toks, spam in [(t, False) for t in HAM] + [(t, True) for t in SPAM]:
-        f.learn_tokens(toks, spam)
-    return f
-
-
-def _logit(p):
-    return math.log(p) - math.log1p(-p)
-
-
 def test_one_witness_is_sender_robinson():
-    f = _train(GradedSenderRobinson(reputation=0.25, witnesses=1, min_sender=2))
-    s = _train(SenderRobinson(reputation=0.25, min_sender=2))
+    f = train_tokens(GradedSenderRobinson(reputation=0.25, witnesses=1, min_sender=2), HAM, SPAM)
+    s = train_tokens(SenderRobinson(reputation=0.25, min_sender=2), HAM, SPAM)
     for toks in (["free", *NEWS], ["meeting", *WIN], ["agenda", "from:bob@corp.example"], []):
         assert f.rank_tokens(toks) == pytest.approx(s.rank_tokens(toks), abs=1e-12)
 
 
 def test_each_known_identity_adds_a_share_of_the_shift_by_hand():
-    f = _train(GradedSenderRobinson(reputation=0.3, witnesses=2, min_sender=3))
-    r = _train(F.Robinson())
-    base = lambda toks: _logit(r.score_tokens(toks))  # noqa: E731
+    f = train_tokens(GradedSenderRobinson(reputation=0.3, witnesses=2, min_sender=3), HAM, SPAM)
+    r = train_tokens(F.Robinson(), HAM, SPAM)
+    base = lambda toks: logit(r.score_tokens(toks))  # noqa: E731
     # each NEWS identity: 3 ham, 0 spam -> known good (min_sender 3); shift 0.3 * min(n, 2) / 2
     for n, want in ((1, -0.15), (2, -0.3), (3, -0.3)):
         toks = ["free", "cash", *NEWS[:n]]
@@ -68,7 +59,7 @@ def test_each_known_identity_adds_a_share_of_the_shift_by_hand():
 
 
 def test_min_sender_counts_learned_messages():
-    f = _train(GradedSenderRobinson(min_sender=4))
+    f = train_tokens(GradedSenderRobinson(min_sender=4), HAM, SPAM)
     assert f.sender_standing(["free", *NEWS]) == ([], [])  # only 3 hams each
     f.learn_tokens(["minutes", *NEWS], False)
     assert sorted(f.sender_standing(["free", *NEWS])[0]) == sorted(NEWS)
@@ -85,7 +76,7 @@ def test_reputation_shift_formula():
 
 
 def test_save_load_round_trip_and_kind_name(tmp_path):
-    f = _train(GradedSenderRobinson(reputation=0.3, witnesses=2, min_sender=3, min_dev=0.2))
+    f = train_tokens(GradedSenderRobinson(reputation=0.3, witnesses=2, min_sender=3, min_dev=0.2), HAM, SPAM)
     for name in ("f.json", "f.json.gz"):
         g = F.load_filter(f.save(tmp_path / name))
         assert isinstance(g, GradedSenderRobinson) and g.kind == "graded-sender-robinson"
@@ -107,7 +98,7 @@ def test_raw_messages_and_bad_input():
     msg = _raw("Weekly <news@letters.example>", "free cash", "claim free cash deals")
     good = f.sender_standing(F.tokenize(msg))[0]
     assert "from:news@letters.example" in good
-    plain = _logit(F.Robinson.score_tokens(f, set(F.tokenize(msg))))
+    plain = logit(F.Robinson.score_tokens(f, set(F.tokenize(msg))))
     assert f.rank_tokens(F.tokenize(msg)) == pytest.approx(
         plain - f.reputation * min(len(good), f.witnesses) / f.witnesses
     )

@@ -9,6 +9,7 @@ import pytest
 import labkit.filters as F
 from labkit.filters import evaluate as E
 from labkit.filters.reputation import SenderRobinson, sender_identities
+from tests.filters.hand import logit, train_tokens
 
 HAM = [
     ["meeting", "agenda", "from:news@list.example", "list-id:dev.list.example"],
@@ -20,17 +21,6 @@ SPAM = [
     ["free", "offer", "from:win@spam.example"],
     ["cash", "offer", "from:bob@corp.example"],
 ]
-
-
-def _train(f):
-    for toks, spam in [(t, False) for t in HAM] + [(t, True) for t in SPAM]:
-        f.learn_tokens(toks, spam)
-    return f
-
-
-def _logit(p):
-    p = min(max(p, 1e-300), 1.0 - 1e-16)
-    return math.log(p) - math.log1p(-p)
 
 
 def test_sender_identities_are_sender_fields_with_a_dot():
@@ -58,15 +48,15 @@ def test_sender_identities_are_sender_fields_with_a_dot():
 
 
 def test_without_reputation_it_is_robinson():
-    f, r = _train(SenderRobinson(reputation=0.0)), _train(F.Robinson())
+    f, r = train_tokens(SenderRobinson(reputation=0.0), HAM, SPAM), train_tokens(F.Robinson(), HAM, SPAM)
     for toks in (["free", "meeting"], ["cash", "from:news@list.example"], ["agenda"]):
         assert f.rank_tokens(toks) == r.rank_tokens(toks)
         assert f.score_tokens(toks) == pytest.approx(r.score_tokens(toks))
 
 
 def test_known_good_and_bad_senders_shift_the_rank_by_hand():
-    f, r = _train(SenderRobinson(reputation=0.25)), _train(F.Robinson())
-    base = lambda toks: _logit(r.score_tokens(toks))  # noqa: E731
+    f, r = train_tokens(SenderRobinson(reputation=0.25), HAM, SPAM), train_tokens(F.Robinson(), HAM, SPAM)
+    base = lambda toks: logit(r.score_tokens(toks))  # noqa: E731
     # news@list.example: 2 ham, 0 spam -> known good (min_sender 2)
     good = ["free", "cash", "from:news@list.example"]
     assert f.sender_standing(good) == (["from:news@list.example"], [])
@@ -86,7 +76,7 @@ def test_known_good_and_bad_senders_shift_the_rank_by_hand():
 
 
 def test_unlearning_and_a_spam_end_good_standing():
-    f = _train(SenderRobinson())
+    f = train_tokens(SenderRobinson(), HAM, SPAM)
     toks = ["meeting", "from:news@list.example"]
     assert f.sender_standing(toks)[0]
     f.unlearn_tokens(HAM[1], False)
@@ -98,7 +88,7 @@ def test_unlearning_and_a_spam_end_good_standing():
 
 
 def test_save_load_round_trip(tmp_path):
-    f = _train(SenderRobinson(reputation=0.3, min_sender=1, min_dev=0.2))
+    f = train_tokens(SenderRobinson(reputation=0.3, min_sender=1, min_dev=0.2), HAM, SPAM)
     for name in ("f.json", "f.json.gz"):
         g = SenderRobinson.load(f.save(tmp_path / name))
         assert g.kind == "sender-robinson" and g.reputation == 0.3 and g.min_sender == 1
@@ -110,7 +100,7 @@ def test_save_load_round_trip(tmp_path):
 def test_known_by_kind_name_to_make_and_load_filter(tmp_path):
     f = F.make("sender-robinson", reputation=0.3, min_sender=1)
     assert isinstance(f, SenderRobinson)
-    _train(f)
+    train_tokens(f, HAM, SPAM)
     g = F.load_filter(f.save(tmp_path / "any.json"))
     assert isinstance(g, SenderRobinson) and g.reputation == 0.3
     toks = ["free", "from:news@list.example"]
@@ -118,7 +108,7 @@ def test_known_by_kind_name_to_make_and_load_filter(tmp_path):
 
 
 def test_score_and_rank_in_one_pass_equal_the_two_calls():
-    f = _train(SenderRobinson(reputation=0.3, min_sender=1, min_dev=0.2))
+    f = train_tokens(SenderRobinson(reputation=0.3, min_sender=1, min_dev=0.2), HAM, SPAM)
     for toks in (["free", "from:news@list.example"], ["agenda", "from:win@spam.example"], []):
         assert f.score_and_rank_tokens(toks) == (f.score_tokens(toks), f.rank_tokens(toks))
 
@@ -157,16 +147,16 @@ def test_evaluate_run_accepts_it(subset):
 def test_standing_follows_learning_after_many_scorings_and_min_sender():
     """The known-good/bad sets are kept with the f(w) memo: learning, unlearning and a new
     min_sender must all show in the next score, even after the memo was complete."""
-    f = _train(SenderRobinson(reputation=0.25))
+    f = train_tokens(SenderRobinson(reputation=0.25), HAM, SPAM)
     toks = ["meeting", "from:news@list.example"]
     for _ in range(40):  # past the point where the memo is filled for every token
         before = f.rank_tokens(toks)
     assert f._memo["full"]
-    r = _train(F.Robinson())
-    assert before == pytest.approx(_logit(r.score_tokens(toks)) - 0.25)
+    r = train_tokens(F.Robinson(), HAM, SPAM)
+    assert before == pytest.approx(logit(r.score_tokens(toks)) - 0.25)
     f.learn_tokens(["cash", "from:news@list.example"], True)  # a spam from it: no standing
     r.learn_tokens(["cash", "from:news@list.example"], True)
-    assert f.rank_tokens(toks) == pytest.approx(_logit(r.score_tokens(toks)))
+    assert f.rank_tokens(toks) == pytest.approx(logit(r.score_tokens(toks)))
     f.unlearn_tokens(["cash", "from:news@list.example"], True)
     assert f.rank_tokens(toks) == before
     # dev.list.example: one ham only -> known good once min_sender is 1
@@ -193,6 +183,6 @@ def test_rank_is_robinson_plus_the_standing_counted_here(subset):
         bad = any(f.counts[t][1] >= 2 and f.counts[t][0] == 0 for t in ids if t in f.counts)
         seen["good"] += good
         seen["bad"] += bad
-        expected = _logit(r.score_tokens(toks)) - 0.3 * good + 0.3 * bad
+        expected = logit(r.score_tokens(toks)) - 0.3 * good + 0.3 * bad
         assert f.rank_tokens(toks) == pytest.approx(expected, rel=1e-12, abs=1e-12)
     assert seen["good"] > 5 and seen["bad"] > 5
