@@ -6,11 +6,15 @@ auto-whitelist / TxRep, or a webmail's "known sender".  :class:`SenderRobinson` 
 this with the counts the filter already keeps:
 
 * a message's **sender identities** are its tokens from the ``From``, ``Sender``,
-  ``Return-Path`` and ``List-Id`` fields and from the ``Received`` chain (the hosts
-  and addresses the mail came through, and the client address the tokenizer gives as
-  ``received:ip:...``) that name a domain, address or IP (they contain a dot):
-  ``from:cse.ucsc.edu``, ``from:ejw@cse.ucsc.edu``, ``list-id:fork.xent.com``,
-  ``received:mailings.foxsports.com``, ``received:ip:64.25.33``;
+  ``Return-Path`` and ``List-Id`` fields that name a domain or address (they contain a
+  dot), and from the ``Received`` chain the relays and networks the mail came through:
+  host names, IP addresses, and the client network the tokenizer gives as
+  ``received:ip:...``: ``from:cse.ucsc.edu``, ``from:ejw@cse.ucsc.edu``,
+  ``list-id:fork.xent.com``, ``received:mailings.foxsports.com``,
+  ``received:ip:64.25.33``.  Not the e-mail addresses in ``Received`` (mostly the
+  *recipient* of a ``for <...>`` clause: in the SpamAssassin corpus, the collector's
+  spam traps, which would teach the filter a recipient, not a sender) and not
+  version numbers (``received:v2.1.3``);
 * an identity seen in at least ``min_sender`` learned ham and in no learned spam is
   *known good*; one seen in at least ``min_sender`` spam and in no ham is *known bad*;
 * the message's rank (Robinson's logit, see :class:`labkit.filters.Robinson`) moves
@@ -29,6 +33,7 @@ Introduced in lab 09 (Bayesian filtering).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -38,15 +43,36 @@ from .bayes import KINDS, Robinson
 SENDER_FIELDS = ("from:", "sender:", "return-path:", "list-id:", "received:")
 
 
-def sender_identities(tokens: Iterable[str]) -> set[str]:
-    """The sender identity tokens among ``tokens``: sender-field tokens holding a dot.
+_RECEIVED = "received:"
+_DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 
-    >>> sorted(sender_identities(["from:ejw@cse.ucsc.edu", "from:jim", "money"]))
-    ['from:ejw@cse.ucsc.edu']
+
+def _is_identity(token: str) -> bool:
+    if "." not in token or not token.startswith(SENDER_FIELDS):
+        return False
+    if not token.startswith(_RECEIVED):
+        return True
+    value = token[len(_RECEIVED):]
+    if value.startswith("ip:"):
+        return True
+    if "@" in value:  # an address in Received: mostly the recipient of "for <...>"
+        return False
+    # a host name ends in a label with a letter; otherwise only an IPv4 address counts
+    return not value.rsplit(".", 1)[1].isdigit() or _DOTTED_QUAD.fullmatch(value) is not None
+
+
+def sender_identities(tokens: Iterable[str]) -> set[str]:
+    """The sender identity tokens among ``tokens`` (see the module): sender-field
+    tokens naming a domain or address, and the relays and networks of ``Received``.
+
+    >>> sorted(sender_identities(["from:ejw@cse.ucsc.edu", "from:jim", "money",
+    ...     "received:mx.cse.ucsc.edu", "received:128.114.48.2", "received:ip:128.114.48",
+    ...     "received:zzzz@jmason.org", "received:v2.1.3"]))
+    ['from:ejw@cse.ucsc.edu', 'received:128.114.48.2', 'received:ip:128.114.48', 'received:mx.cse.ucsc.edu']
 
     Introduced in lab 09 (Bayesian filtering).
     """
-    return {t for t in tokens if t.startswith(SENDER_FIELDS) and "." in t}
+    return set(filter(_is_identity, tokens))
 
 
 class SenderRobinson(Robinson):

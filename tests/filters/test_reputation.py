@@ -166,6 +166,27 @@ def test_standing_follows_learning_after_many_scorings_and_min_sender():
     assert f.sender_standing(dev) == (["list-id:dev.list.example"], [])
 
 
+def _named_sender(t: str) -> bool:
+    """The identity rule, restated: sender fields with a dot; from Received only host
+    names, IPv4 addresses and client networks (no e-mail addresses, no version numbers)."""
+    field, _, value = t.partition(":")
+    if field not in ("from", "sender", "return-path", "list-id", "received") or "." not in value:
+        return False
+    if field != "received" or value.startswith("ip:"):
+        return True
+    labels = value.split(".")
+    is_ipv4 = len(labels) == 4 and all(x.isdigit() and len(x) <= 3 for x in labels)
+    return "@" not in value and (not labels[-1].isdigit() or is_ipv4)
+
+
+def test_received_gives_relays_and_networks_not_addresses_or_versions():
+    toks = ["received:mail.list.example", "received:192.0.2.7", "received:ip:192.0.2",
+            "received:trap@corp.example", "received:v2.1.3", "received:1.30", "received:8.9.3/8.9.3",
+            "from:news@list.example", "subject:v2.1.3"]
+    assert sender_identities(toks) == {t for t in toks if _named_sender(t)} == {
+        "received:mail.list.example", "received:192.0.2.7", "received:ip:192.0.2", "from:news@list.example"}
+
+
 def test_rank_is_robinson_plus_the_standing_counted_here(subset):
     """On real mail: rank = Robinson's logit -/+ reputation, with the known-good and
     known-bad identities found here straight from the counts."""
@@ -174,11 +195,10 @@ def test_rank_is_robinson_plus_the_standing_counted_here(subset):
     params = {"strength": 0.1, "min_dev": 0.2}
     f = SenderRobinson(**params, reputation=0.3).train(subset[:350])
     r = F.Robinson(**params).train(subset[:350])
-    prefixes = ("from:", "sender:", "return-path:", "list-id:", "received:")
     seen = {"good": 0, "bad": 0}
     for m in subset[350:]:
         toks = tokenize(m.raw)
-        ids = [t for t in set(toks) if t.startswith(prefixes) and "." in t]
+        ids = [t for t in set(toks) if _named_sender(t)]
         good = any(f.counts[t][0] >= 2 and f.counts[t][1] == 0 for t in ids if t in f.counts)
         bad = any(f.counts[t][1] >= 2 and f.counts[t][0] == 0 for t in ids if t in f.counts)
         seen["good"] += good
