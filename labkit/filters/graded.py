@@ -20,10 +20,12 @@ and each witness adds ``reputation / witnesses`` of it.  With ``witnesses=1`` th
 filter's own counts.
 
 Why graded: repeated 5-fold cross-validation on the training half of the MD5 split
-(``benchmarks/CV-filters.md``, round 2) gave mean (1-AUC)% 0.0110 for SenderRobinson
-(reputation 0.1) and 0.0078 for the graded form (reputation 0.5, 4 witnesses,
-min_sender 3: the defaults), better on each of six fold seeds.  :func:`choose` picks
-the setting by the same CV.
+(``benchmarks/CV-filters.md``, round 3) gives mean (1-AUC)% 0.0110 for SenderRobinson
+(reputation 0.1) and 0.0087 for the graded form (reputation 0.5, 4 witnesses,
+min_sender 3: the defaults), better on each of the three fold seeds.  (Round 2's
+0.0078 came from an identity rule that also took e-mail addresses from ``Received``:
+in the corpus, mostly the collector's spam traps.)  :func:`choose` picks the setting
+by the same CV.
 
 A caution for the lab: the *bad* side can hurt a ham whose relay was so far seen
 only in spam (its hosts and network count as several bad witnesses at once); see the
