@@ -90,8 +90,8 @@ class GradedSenderRobinson(SenderRobinson):
         rank = _logit(Robinson.score_tokens(self, toks))  # Robinson's rank
         if not self.reputation or not self.trained:
             return rank
-        good, bad = self.sender_standing(toks)
-        return rank + self.reputation_shift(len(good), len(bad))
+        good, bad = self._standing_sets()  # counted here; sender_standing sorts them for show
+        return rank + self.reputation_shift(len(good.intersection(toks)), len(bad.intersection(toks)))
 
 
 # make(), load() and from_dict() know it by its kind name
