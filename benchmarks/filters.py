@@ -204,6 +204,69 @@ def machine() -> str:
     )
 
 
+#: the filters drawn in the ROC figure, besides the best labkit filter
+ROC_FILTERS = ("graham", "robinson-cv", "multinomial", "sklearn", "bogofilter")
+
+
+def figure(results, attack, best_name: str, path: Path) -> None:
+    """Save the ROC curves (log FP rate, operating points marked) of the best labkit filter
+    and its peers, and the good-word attack curves when ``attack`` ran, to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # a file, no screen
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(
+        1, 2 if attack else 1, figsize=(11 if attack else 6, 4.5), squeeze=False
+    )
+    # one colour per filter in both panels
+    color = {name: f"C{i % 10}" for i, (name, _) in enumerate(results)}
+    ax = axes[0][0]
+    for name, ev in results:
+        if name != best_name and name not in ROC_FILTERS:
+            continue
+        floor = 0.5 / max(ev.n_ham, 1)  # where a zero FP rate is drawn on the log axis
+        fpr, tpr = E.roc_curve(ev.labels, ev.ranks)
+        ax.plot(
+            [max(x, floor) for x in fpr],
+            tpr,
+            color=color[name],
+            lw=2.2 if name == best_name else 1.2,
+            label=f"{name} ({ev.one_minus_auc_pct:.4f})",
+        )
+        ham_caught = max(ev.fp / max(ev.n_ham, 1), floor)
+        spam_caught = 1.0 - ev.sm_pct / 100.0
+        ax.plot([ham_caught], [spam_caught], "o", color=color[name])
+    ax.set_xscale("log")
+    ax.set_ylim(0.5, 1.005)
+    ax.set_xlabel("false-positive rate (share of test ham judged spam)")
+    ax.set_ylabel("spam caught (true-positive rate)")
+    ax.set_title("ROC on the test half, (1-AUC)% in brackets")
+    ax.legend(loc="lower right", fontsize="small")
+    if attack:
+        ax = axes[0][1]
+        by: dict[str, list[tuple[float, float]]] = {}
+        for r in attack.rows:
+            by.setdefault(r["filter"], []).append((r["strength"], r["sm_pct"]))
+        for name, points in by.items():
+            xs, ys = zip(*sorted(points), strict=True)
+            ax.plot(
+                xs,
+                ys,
+                marker="o",
+                color=color.get(name),
+                label=name,
+                lw=2.2 if name == best_name else 1.2,
+            )
+        ax.set_xlabel("ham words appended to every test spam")
+        ax.set_ylabel("sm% (spam missed)")
+        ax.set_title("good-word attack")
+        ax.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument(
@@ -213,6 +276,11 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS-filters.md"))
     ap.add_argument("--no-attack", action="store_true", help="skip the good-word attack table")
+    ap.add_argument(
+        "--plot",
+        default=str(ROOT / "benchmarks" / "RESULTS-filters.png"),
+        help="where to save the ROC (and good-word attack) figure; '' for none",
+    )
     ap.add_argument(
         "--workers",
         type=int,
@@ -296,6 +364,7 @@ def main(argv=None) -> int:
     )
 
     attack_lines = []
+    attack = None
     if not args.no_attack:
         print("good-word attack", file=sys.stderr)
         from labkit.filters import poison
@@ -372,6 +441,18 @@ def main(argv=None) -> int:
             best.classify_rate >= bogo.classify_rate,
         ),
     ]
+    plot_lines = []
+    if args.plot:
+        figure(results, attack, best_name, Path(args.plot))
+        plot_lines = [
+            f"![ROC curves and the good-word attack]({Path(args.plot).name})",
+            "",
+            "Left: ROC of each filter on the test half, false-positive rate on a log scale "
+            "(a curve further up and to the left is better; a filter with no false positive "
+            "at some spam rate starts at the left edge); the dot is the operating threshold "
+            "of the table. Right: the good-word attack table as curves.",
+            "",
+        ]
     finished = _dt.datetime.now(_dt.timezone.utc)
     text = "\n".join(
         [
@@ -426,6 +507,7 @@ def main(argv=None) -> int:
             "The best labkit filter is picked by its test-set (1-AUC)%; the -cv parameters "
             "themselves were chosen without the test set.",
             "",
+            *plot_lines,
             *attack_lines,
         ]
     )
