@@ -441,6 +441,30 @@ def main(argv=None) -> int:
             best.classify_rate >= bogo.classify_rate,
         ),
     ]
+    # how sure the (1-AUC)% comparison is: stratified bootstrap of the test half, paired
+    u = lk.filters.uncertainty
+    best_ci = u.one_minus_auc_pct(best.labels, best.ranks, name=best_name)
+    bogo_ci = u.one_minus_auc_pct(bogo.labels, bogo.ranks, name="bogofilter")
+    ratio_ci = u.ratio(best.labels, best.ranks, bogo.ranks, name=f"{best_name} / bogofilter")
+    uncertainty_lines = [
+        "How sure that first comparison is (`labkit.filters.uncertainty`: stratified bootstrap "
+        f"of the test half, {ratio_ci.resamples} resamples, paired for the ratio; "
+        f"{100 * ratio_ci.level:g} % percentile intervals):",
+        "",
+        "| quantity | on the test half | interval |",
+        "|---|---|---|",
+        *[
+            f"| {ci.name} | {ci.estimate:.4f} | {ci.low:.4f} - {ci.high:.4f} |"
+            for ci in (
+                best_ci,
+                bogo_ci,
+                u.Interval(**{**ratio_ci.to_dict(), "name": f"(1-AUC) ratio, {ratio_ci.name}"}),
+            )
+        ],
+        "",
+        "The target asks for a ratio of at most 0.5.",
+        "",
+    ]
     plot_lines = []
     if args.plot:
         figure(results, attack, best_name, Path(args.plot))
@@ -507,6 +531,7 @@ def main(argv=None) -> int:
             "The best labkit filter is picked by its test-set (1-AUC)%; the -cv parameters "
             "themselves were chosen without the test set.",
             "",
+            *uncertainty_lines,
             *plot_lines,
             *attack_lines,
         ]

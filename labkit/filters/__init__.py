@@ -11,6 +11,7 @@ DNSBL and reverse DNS, evaluation, and the receiver's combined scorer.
 - :mod:`labkit.filters.evaluate` — splits, online (TREC) evaluation, ROC/AUC, lam%, cost
 - :mod:`labkit.filters.batch` — ``classify_many``: score many messages on several cores
 - :mod:`labkit.filters.tuning` — repeated cross-validation; parameters and thresholds from training data only
+- :mod:`labkit.filters.uncertainty` — bootstrap intervals: how sure a (1-AUC)% or a comparison is
 - :mod:`labkit.filters.dnsbl`, :mod:`labkit.filters.rdns`, :mod:`labkit.filters.lists`
 - :class:`SpamScorer` — the receiver plug-in (``judge`` -> :class:`SpamJudgement`)
 - :mod:`labkit.filters.poison` — good-word and poisoning experiments
@@ -47,6 +48,7 @@ _MODULES = (
     "reputation",
     "tuning",
     "graded",
+    "uncertainty",
 )
 
 

@@ -1,0 +1,192 @@
+"""How much one test set can say: bootstrap intervals for (1-AUC)% and for comparisons.
+
+At the error levels of a good spam filter, (1-AUC)% on a few thousand test messages is
+decided by a handful of hams that score like spam.  Another test set of the same size
+would give a different figure, and a claim such as "filter A has half the (1-AUC)% of
+filter B" needs to say how sure it is.
+
+The **stratified bootstrap** answers that from the test set alone: draw as many hams as
+there are, with replacement, from the test hams, and as many spams from the test spam;
+compute the statistic on that resampled test set; repeat a few thousand times.  The
+spread of the results estimates how much the statistic would move on a new test set
+of the same make-up; the 2.5th and 97.5th percentiles give a 95 % interval.  Comparing
+two filters, both are scored on the *same* resampled messages each time (a paired
+bootstrap), so what both find hard cancels out.
+
+A resample here is a pair of weight vectors (how often each ham and each spam was
+drawn), and the AUC of a weighted sample is computed from cumulative weights in
+score order, so thousands of resamples take well under a second.
+
+Introduced in lab 09 (Bayesian filtering: how sure is a measurement?).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+#: resamples drawn unless told otherwise
+RESAMPLES = 2000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Interval:
+    """A statistic measured on the test set and its bootstrap percentile interval."""
+
+    name: str
+    estimate: float
+    low: float
+    high: float
+    level: float
+    resamples: int
+
+    def to_dict(self) -> dict:
+        """Plain data for JSON."""
+        return {
+            "name": self.name,
+            "estimate": self.estimate,
+            "low": self.low,
+            "high": self.high,
+            "level": self.level,
+            "resamples": self.resamples,
+        }
+
+    def __str__(self) -> str:
+        return (
+            f"{self.name} {self.estimate:.4g} ({100 * self.level:g} % interval "
+            f"{self.low:.4g} - {self.high:.4g}, {self.resamples} resamples)"
+        )
+
+
+def resample_weights(
+    labels: Sequence[bool], resamples: int = RESAMPLES, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """How often each ham and each spam is drawn in each stratified resample.
+
+    Two arrays of shape ``(resamples, n_ham)`` and ``(resamples, n_spam)``, the hams
+    and the spams each in the order they have in ``labels``; every row of the first
+    sums to ``n_ham``, of the second to ``n_spam``.
+    """
+    y = np.asarray(labels, dtype=bool)
+    n_spam, n_ham = int(y.sum()), int((~y).sum())
+    if n_spam == 0 or n_ham == 0:
+        raise ValueError("the bootstrap AUC needs at least one ham and one spam")
+    if resamples < 1:
+        raise ValueError("resamples must be at least 1")
+    rng = np.random.default_rng(seed)
+    w_ham = rng.multinomial(n_ham, np.full(n_ham, 1.0 / n_ham), size=resamples)
+    w_spam = rng.multinomial(n_spam, np.full(n_spam, 1.0 / n_spam), size=resamples)
+    return w_ham.astype(float), w_spam.astype(float)
+
+
+def bootstrap_auc(
+    labels: Sequence[bool],
+    *scores: Sequence[float],
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+) -> np.ndarray:
+    """AUC of each score list on the same ``resamples`` stratified bootstrap resamples.
+
+    Returns an array of shape ``(len(scores), resamples)``.  Ties between a ham and a
+    spam count half, as in :func:`labkit.filters.evaluate.auc`.  Deterministic for a
+    given ``seed``.
+    """
+    y = np.asarray(labels, dtype=bool)
+    w_ham, w_spam = resample_weights(labels, resamples, seed)  # the same draws for every filter
+    n_spam, n_ham = w_spam.shape[1], w_ham.shape[1]
+    out = np.empty((len(scores), resamples))
+    for k, s in enumerate(scores):
+        s = np.asarray(s, dtype=float)
+        if s.shape != y.shape:
+            raise ValueError("every score list needs one score per label")
+        ham, spam = s[~y], s[y]
+        order = np.argsort(ham, kind="stable")
+        ham_sorted = ham[order]
+        # cumulative ham weight in score order, with a leading zero column
+        cum = np.zeros((resamples, n_ham + 1))
+        np.cumsum(w_ham[:, order], axis=1, out=cum[:, 1:])
+        below = np.searchsorted(ham_sorted, spam, side="left")  # hams scoring lower
+        at_or_below = np.searchsorted(ham_sorted, spam, side="right")
+        credit = 0.5 * (cum[:, below] + cum[:, at_or_below])  # lower hams + half the ties
+        out[k] = (w_spam * credit).sum(axis=1) / (n_spam * n_ham)
+    return out
+
+
+def _percentiles(values: np.ndarray, level: float) -> tuple[float, float]:
+    if not 0.0 < level < 1.0:
+        raise ValueError("level must be between 0 and 1")
+    tail = 100.0 * (1.0 - level) / 2.0
+    finite = values[~np.isnan(values)]
+    if finite.size == 0:
+        return math.nan, math.nan
+    lo, hi = np.percentile(finite, [tail, 100.0 - tail])
+    return float(lo), float(hi)
+
+
+def one_minus_auc_pct(
+    labels: Sequence[bool],
+    scores: Sequence[float],
+    *,
+    level: float = 0.95,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+    name: str = "(1-AUC)%",
+) -> Interval:
+    """(1-AUC)% of ``scores`` on the test set, with its bootstrap interval."""
+    from .evaluate import auc
+
+    boot = 100.0 * (1.0 - bootstrap_auc(labels, scores, resamples=resamples, seed=seed)[0])
+    low, high = _percentiles(boot, level)
+    return Interval(
+        name=name,
+        estimate=100.0 * (1.0 - auc(labels, scores)),
+        low=low,
+        high=high,
+        level=level,
+        resamples=resamples,
+    )
+
+
+def ratio(
+    labels: Sequence[bool],
+    scores_a: Sequence[float],
+    scores_b: Sequence[float],
+    *,
+    level: float = 0.95,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+    name: str = "(1-AUC) ratio",
+) -> Interval:
+    """(1-AUC) of filter A divided by (1-AUC) of filter B, on the same test messages,
+    with a paired bootstrap interval.  A value below 1 favours A; "A has at most half of
+    B's (1-AUC)" is a ratio <= 0.5.  Resamples where B makes no error at all give an
+    infinite ratio (or none, when A makes none either, and are left out).
+    """
+    from .evaluate import auc
+
+    boot = 1.0 - bootstrap_auc(labels, scores_a, scores_b, resamples=resamples, seed=seed)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = boot[0] / boot[1]
+    low, high = _percentiles(ratios, level)
+    err_a, err_b = 1.0 - auc(labels, scores_a), 1.0 - auc(labels, scores_b)
+    return Interval(
+        name=name,
+        estimate=err_a / err_b if err_b else math.inf,
+        low=low,
+        high=high,
+        level=level,
+        resamples=resamples,
+    )
+
+
+__all__ = [
+    "Interval",
+    "RESAMPLES",
+    "bootstrap_auc",
+    "one_minus_auc_pct",
+    "ratio",
+    "resample_weights",
+]
