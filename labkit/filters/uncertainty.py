@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .evaluate import auc
+
 #: resamples drawn unless told otherwise
 RESAMPLES = 2000
 
@@ -115,15 +117,18 @@ def bootstrap_auc(
     return out
 
 
-def _percentiles(values: np.ndarray, level: float) -> tuple[float, float]:
+def _interval(name: str, estimate: float, values: np.ndarray, level: float) -> Interval:
+    """``estimate`` with the percentile interval of its bootstrap ``values`` (NaNs left out)."""
     if not 0.0 < level < 1.0:
         raise ValueError("level must be between 0 and 1")
     tail = 100.0 * (1.0 - level) / 2.0
     finite = values[~np.isnan(values)]
-    if finite.size == 0:
-        return math.nan, math.nan
-    lo, hi = np.percentile(finite, [tail, 100.0 - tail])
-    return float(lo), float(hi)
+    low = high = math.nan
+    if finite.size:
+        low, high = (float(x) for x in np.percentile(finite, [tail, 100.0 - tail]))
+    return Interval(
+        name=name, estimate=estimate, low=low, high=high, level=level, resamples=len(values)
+    )
 
 
 def one_minus_auc_pct(
@@ -136,18 +141,8 @@ def one_minus_auc_pct(
     name: str = "(1-AUC)%",
 ) -> Interval:
     """(1-AUC)% of ``scores`` on the test set, with its bootstrap interval."""
-    from .evaluate import auc
-
     boot = 100.0 * (1.0 - bootstrap_auc(labels, scores, resamples=resamples, seed=seed)[0])
-    low, high = _percentiles(boot, level)
-    return Interval(
-        name=name,
-        estimate=100.0 * (1.0 - auc(labels, scores)),
-        low=low,
-        high=high,
-        level=level,
-        resamples=resamples,
-    )
+    return _interval(name, 100.0 * (1.0 - auc(labels, scores)), boot, level)
 
 
 def ratio(
@@ -165,21 +160,11 @@ def ratio(
     B's (1-AUC)" is a ratio <= 0.5.  Resamples where B makes no error at all give an
     infinite ratio (or none, when A makes none either, and are left out).
     """
-    from .evaluate import auc
-
     boot = 1.0 - bootstrap_auc(labels, scores_a, scores_b, resamples=resamples, seed=seed)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = boot[0] / boot[1]
-    low, high = _percentiles(ratios, level)
     err_a, err_b = 1.0 - auc(labels, scores_a), 1.0 - auc(labels, scores_b)
-    return Interval(
-        name=name,
-        estimate=err_a / err_b if err_b else math.inf,
-        low=low,
-        high=high,
-        level=level,
-        resamples=resamples,
-    )
+    return _interval(name, err_a / err_b if err_b else math.inf, ratios, level)
 
 
 __all__ = [
