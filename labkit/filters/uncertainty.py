@@ -23,7 +23,7 @@ Introduced in lab 09 (Bayesian filtering: how sure is a measurement?).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,6 +63,32 @@ class Interval:
         )
 
 
+#: about this many weights (8 bytes each) per array at a time, so memory stays bounded
+_CHUNK_CELLS = 2_000_000
+
+
+def _weight_chunks(
+    labels: Sequence[bool], resamples: int, seed: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The resample weights a block of rows at a time, each block from its own generator
+    seeded by ``(seed, block)``: the draws depend on the seed and the numbers of ham and
+    spam only."""
+    y = np.asarray(labels, dtype=bool)
+    n_spam, n_ham = int(y.sum()), int((~y).sum())
+    if n_spam == 0 or n_ham == 0:
+        raise ValueError("the bootstrap AUC needs at least one ham and one spam")
+    if resamples < 1:
+        raise ValueError("resamples must be at least 1")
+    rows = max(1, _CHUNK_CELLS // (n_ham + n_spam))
+    p_ham, p_spam = np.full(n_ham, 1.0 / n_ham), np.full(n_spam, 1.0 / n_spam)
+    for block, start in enumerate(range(0, resamples, rows)):
+        rng = np.random.default_rng([seed, block])
+        size = min(rows, resamples - start)
+        w_ham = rng.multinomial(n_ham, p_ham, size=size).astype(float)
+        w_spam = rng.multinomial(n_spam, p_spam, size=size).astype(float)
+        yield w_ham, w_spam
+
+
 def resample_weights(
     labels: Sequence[bool], resamples: int = RESAMPLES, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -70,18 +96,11 @@ def resample_weights(
 
     Two arrays of shape ``(resamples, n_ham)`` and ``(resamples, n_spam)``, the hams
     and the spams each in the order they have in ``labels``; every row of the first
-    sums to ``n_ham``, of the second to ``n_spam``.
+    sums to ``n_ham``, of the second to ``n_spam``.  These are the draws
+    :func:`bootstrap_auc` uses for the same ``labels``, ``resamples`` and ``seed``.
     """
-    y = np.asarray(labels, dtype=bool)
-    n_spam, n_ham = int(y.sum()), int((~y).sum())
-    if n_spam == 0 or n_ham == 0:
-        raise ValueError("the bootstrap AUC needs at least one ham and one spam")
-    if resamples < 1:
-        raise ValueError("resamples must be at least 1")
-    rng = np.random.default_rng(seed)
-    w_ham = rng.multinomial(n_ham, np.full(n_ham, 1.0 / n_ham), size=resamples)
-    w_spam = rng.multinomial(n_spam, np.full(n_spam, 1.0 / n_spam), size=resamples)
-    return w_ham.astype(float), w_spam.astype(float)
+    chunks = list(_weight_chunks(labels, resamples, seed))
+    return np.vstack([h for h, _ in chunks]), np.vstack([s for _, s in chunks])
 
 
 def bootstrap_auc(
@@ -94,26 +113,32 @@ def bootstrap_auc(
 
     Returns an array of shape ``(len(scores), resamples)``.  Ties between a ham and a
     spam count half, as in :func:`labkit.filters.evaluate.auc`.  Deterministic for a
-    given ``seed``.
+    given ``seed``; memory is bounded by working through the resamples in blocks.
     """
     y = np.asarray(labels, dtype=bool)
-    w_ham, w_spam = resample_weights(labels, resamples, seed)  # the same draws for every filter
-    n_spam, n_ham = w_spam.shape[1], w_ham.shape[1]
-    out = np.empty((len(scores), resamples))
-    for k, s in enumerate(scores):
+    prepared = []
+    for s in scores:
         s = np.asarray(s, dtype=float)
         if s.shape != y.shape:
             raise ValueError("every score list needs one score per label")
         ham, spam = s[~y], s[y]
         order = np.argsort(ham, kind="stable")
         ham_sorted = ham[order]
-        # cumulative ham weight in score order, with a leading zero column
-        cum = np.zeros((resamples, n_ham + 1))
-        np.cumsum(w_ham[:, order], axis=1, out=cum[:, 1:])
         below = np.searchsorted(ham_sorted, spam, side="left")  # hams scoring lower
         at_or_below = np.searchsorted(ham_sorted, spam, side="right")
-        credit = 0.5 * (cum[:, below] + cum[:, at_or_below])  # lower hams + half the ties
-        out[k] = (w_spam * credit).sum(axis=1) / (n_spam * n_ham)
+        prepared.append((order, below, at_or_below))
+    out = np.empty((len(scores), resamples))
+    start = 0
+    for w_ham, w_spam in _weight_chunks(labels, resamples, seed):  # the same draws for all
+        rows = slice(start, start + len(w_ham))
+        n_ham, n_spam = w_ham.shape[1], w_spam.shape[1]
+        for k, (order, below, at_or_below) in enumerate(prepared):
+            # cumulative ham weight in score order, with a leading zero column
+            cum = np.zeros((len(w_ham), n_ham + 1))
+            np.cumsum(w_ham[:, order], axis=1, out=cum[:, 1:])
+            credit = 0.5 * (cum[:, below] + cum[:, at_or_below])  # lower hams + half the ties
+            out[k, rows] = (w_spam * credit).sum(axis=1) / (n_spam * n_ham)
+        start = rows.stop
     return out
 
 

@@ -34,12 +34,16 @@ def _delong_sd(labels, scores) -> float:
     return math.sqrt(statistics.variance(v10) / len(spam) + statistics.variance(v01) / len(ham))
 
 
-def test_each_resample_is_the_auc_of_the_mail_it_drew():
+@pytest.mark.parametrize("block_cells", [U._CHUNK_CELLS, 150])  # one block; blocks of 2 rows
+def test_each_resample_is_the_auc_of_the_mail_it_drew(monkeypatch, block_cells):
     """Spell each resample out as a list of messages and score it with evaluate.auc."""
+    monkeypatch.setattr(U, "_CHUNK_CELLS", block_cells)
     labels, scores = _sample(n_ham=40, n_spam=30)
     other = [-s for s in scores]  # a second filter, paired on the same draws
     boot = U.bootstrap_auc(labels, scores, other, resamples=5, seed=4)
     w_ham, w_spam = U.resample_weights(labels, 5, seed=4)
+    assert w_ham.shape == (5, 40) and w_spam.shape == (5, 30)
+    assert (w_ham.sum(axis=1) == 40).all() and (w_spam.sum(axis=1) == 30).all()
     hams = [i for i, y in enumerate(labels) if not y]
     spams = [i for i, y in enumerate(labels) if y]
     for r in range(5):
