@@ -13,6 +13,24 @@ every signal's share can be shown as a step.  Allowlist and blocklist hits decid
 outright.  With an untrained filter and no other signal the score is 0.5 and the
 status ``ham``: an unconfigured receiver never junks or flags mail for no reason.
 
+Which identity the lists see (anyone can write any From address, so a list of
+names is only as good as the authentication behind them):
+
+* an address or network entry matches the connecting client's IP address, which a
+  TCP client cannot forge;
+* a domain or mail-address entry on the **allowlist** matches the From address
+  (``alice@corp.example`` the whole address, ``corp.example`` its domain) *only
+  when the message authenticates that From domain*: DMARC ``pass``, or, when the
+  domain publishes no DMARC record (``none``) or its record could not be fetched
+  (``temperror``), an SPF or DKIM ``pass`` for a domain aligned with it (same
+  organisational domain).  A DMARC ``fail`` is final: the domain's owner has said
+  what aligned mail looks like and this message is not it.  A forged From of an
+  allowlisted domain is therefore scored like any other mail, and the reasons say
+  why the entry was not applied;
+* a domain or mail-address entry on the **blocklist** matches the From address and
+  the envelope sender (MAIL FROM) whether or not they are authenticated: refusing
+  mail that merely *claims* a blocked name costs nothing.
+
 :func:`measure` runs a scorer over a labelled stream and counts FP / FN.
 
 Introduced in lab 10 (capstone: putting it together).
@@ -149,13 +167,15 @@ class SpamScorer:
         """Score one message; never raises on bad input or DNS trouble."""
         steps: list[str] = []
         reasons: list[str] = []
-        sender = _sender(verdict)
-        for lst, score, status in ((self.allowlist, 0.0, "ham"), (self.blocklist, 1.0, "spam")):
-            hit = lst.match(ip=client_ip, sender=sender) if lst is not None else None
-            if hit:
-                reasons.append(f"{lst.name}:{hit}")
-                steps.append(f"{lst.name} entry {hit} matches: {status}")
-                return self._result(score, status, reasons, steps, None)
+        author = _author(verdict)
+        hit = self._allowed(client_ip, author, steps, reasons)
+        if hit:
+            return self._result(0.0, "ham", [*reasons, f"{self.allowlist.name}:{hit}"], steps, None)
+        hit = self._blocked(client_ip, author, verdict, steps)
+        if hit:
+            return self._result(
+                1.0, "spam", [*reasons, f"{self.blocklist.name}:{hit}"], steps, None
+            )
         z = 0.0
         bayes_score = None
         w = self.weights
@@ -183,6 +203,54 @@ class SpamScorer:
             status = "unsure"
         steps.append(f"total log-odds {z:+.2f} -> score {score:.4f}: {status}")
         return self._result(score, status, reasons, steps, bayes_score)
+
+    def _allowed(
+        self, ip: str | None, author: _Author, steps: list[str], reasons: list[str]
+    ) -> str | None:
+        """The allowlist entry that applies: the client address, or the authenticated From."""
+        lst = self.allowlist
+        if lst is None:
+            return None
+        hit = lst.match(ip=ip)
+        if hit:
+            steps.append(f"{lst.name} entry {hit} matches client {ip}: ham")
+            return hit
+        claimed = author.address or author.domain
+        hit = lst.match(sender=claimed) if claimed else None
+        if hit and not author.authenticated:
+            reasons.append(f"{lst.name}:{hit} not applied (From not authenticated: {author.how})")
+            steps.append(
+                f"{lst.name} entry {hit} matches From {claimed}, which is not authenticated "
+                f"({author.how}): entry not applied"
+            )
+            return None
+        if hit:
+            steps.append(
+                f"{lst.name} entry {hit} matches authenticated From {claimed} ({author.how}): ham"
+            )
+        return hit
+
+    def _blocked(
+        self, ip: str | None, author: _Author, verdict: Any, steps: list[str]
+    ) -> str | None:
+        """The blocklist entry that matches the client, the From or the MAIL FROM (claimed)."""
+        lst = self.blocklist
+        if lst is None:
+            return None
+        spf = _get(verdict, "spf")
+        envelope = _get(spf, "mail_from") or _get(spf, "domain")
+        for what, value in (
+            ("client", ip),
+            ("From", author.address or author.domain),
+            ("MAIL FROM", envelope),
+        ):
+            if not value:
+                continue
+            hit = lst.match(ip=value) if what == "client" else lst.match(sender=str(value))
+            if hit:
+                steps.append(f"{lst.name} entry {hit} matches {what} {value}: spam")
+                return hit
+        return None
 
     def _network(self, ip: str, dns: Any, steps: list[str], reasons: list[str]) -> float:
         w = self.weights
@@ -275,10 +343,66 @@ def _as_list(value: Any, name: str) -> AddressList | None:
     return AddressList.from_entries(value, name)
 
 
-def _sender(verdict: Any) -> str | None:
+@dataclass(frozen=True, kw_only=True)
+class _Author:
+    """The From identity of a message and whether its authentication vouches for it."""
+
+    address: str | None = None
+    domain: str | None = None
+    authenticated: bool = False
+    how: str = "no authentication verdict"
+
+
+def _author(verdict: Any) -> _Author:
+    """Who the From field names, and whether DMARC (or an aligned SPF/DKIM pass) confirms it.
+
+    Authenticated: DMARC ``pass``; or DMARC ``none`` / ``temperror`` (no policy to
+    apply) with an SPF or DKIM pass aligned with the From domain (relaxed alignment).
+    """
+    if verdict is None:
+        return _Author()
     dmarc = _get(verdict, "dmarc")
-    sender = _get(dmarc, "header_from") or _get(_get(verdict, "spf"), "domain")
-    return str(sender) if sender else None
+    result = _get(dmarc, "result")
+    from_header = _get(verdict, "from_header")
+    domain = _get(dmarc, "header_from") or _get(from_header, "domain")
+    if not domain:
+        return _Author(how=f"no usable From (dmarc={result})")
+    domain = str(domain).lower()
+    address = _get(from_header, "address")
+    address = str(address).lower() if address else None
+    if address and address.rsplit("@", 1)[-1] != domain:
+        address = None  # not the identity DMARC judged
+    if result == "pass":
+        return _Author(address=address, domain=domain, authenticated=True, how="dmarc=pass")
+    if result in (None, "none", "temperror"):
+        via = _aligned_pass(verdict, domain)
+        shown = result or "not checked"
+        if via:
+            return _Author(
+                address=address,
+                domain=domain,
+                authenticated=True,
+                how=f"dmarc={shown} but aligned {via}",
+            )
+        return _Author(
+            address=address, domain=domain, how=f"dmarc={shown} and no aligned SPF or DKIM pass"
+        )
+    return _Author(address=address, domain=domain, how=f"dmarc={result}")
+
+
+def _aligned_pass(verdict: Any, domain: str) -> str | None:
+    """``dkim=pass d=...`` or ``spf=pass ...`` for a pass aligned (relaxed) with ``domain``."""
+    from ..auth.dmarc import aligned
+
+    for sig in _get(verdict, "dkim") or ():
+        d = _get(sig, "domain")
+        if _get(sig, "result") == "pass" and aligned(d, domain, "r", method="psl"):
+            return f"dkim=pass d={d}"
+    spf = _get(verdict, "spf")
+    d = _get(spf, "domain")
+    if _get(spf, "result") == "pass" and aligned(d, domain, "r", method="psl"):
+        return f"spf=pass {d}"
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)

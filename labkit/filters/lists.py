@@ -4,6 +4,13 @@ An entry is an IP address or network (``198.51.100.0/24``), a domain
 (``brand.example`` matches it and every subdomain; ``=brand.example`` only itself)
 or a mail address (``alice@corp.example``).
 
+A list only says whether a name is on it.  Whether the name can be believed is the
+caller's business: anyone can write any From address, so
+:class:`~labkit.filters.combined.SpamScorer` applies an allowlist's domain and
+address entries only to a From domain the message authenticates (DMARC pass, or an
+aligned SPF/DKIM pass where the domain has no DMARC record), while a blocklist may
+match names that are merely claimed.
+
 Introduced in lab 08 (lists, DNSBL and reverse DNS).
 """
 
@@ -60,7 +67,11 @@ class AddressList:
         return cls.from_entries(p.read_text(encoding="utf-8").splitlines(), name or p.stem)
 
     def match(self, *, ip: str | None = None, sender: str | None = None) -> str | None:
-        """The entry that matches the client ``ip`` or the ``sender`` address/domain, else None."""
+        """The entry that matches the client ``ip`` or the ``sender``, else None.
+
+        ``sender`` is a mail address (address entries match it whole, domain entries its
+        domain) or a bare domain (only domain entries can match).
+        """
         if ip:
             try:
                 addr = ipaddress.ip_address(ip)

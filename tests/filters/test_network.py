@@ -91,28 +91,104 @@ def test_scorer_uses_dnsbl_rdns_and_lists(lab_dns):
     assert blocked.status == "spam" and blocked.score == 1.0
 
 
-class _R:
-    def __init__(self, **kw):
-        self.__dict__.update(kw)
+SHOP_ORDER = (
+    b"From: Shop Orders <orders@shop.example>\r\nTo: alice@corp.example\r\n"
+    b"Subject: Your order has shipped\r\nMessage-ID: <o1@shop.example>\r\n"
+    b"Date: Sat, 28 Nov 2026 01:00:00 +0000\r\n\r\nYour order is on its way.\r\n"
+)
+FWD_NOTE = SHOP_ORDER.replace(
+    b"Shop Orders <orders@shop.example>", b"Alice <alice@fwd.example.net>"
+)
+BOT = "198.51.100.150"  # the ISP's dynamic pool: SPF fails for every cast domain from here
 
 
-def test_scorer_reads_auth_verdict():
-    fail = _R(
-        spf=_R(result="fail", domain="brand.example"),
-        dkim=(),
-        dmarc=_R(result="fail", header_from="brand.example"),
-    )
-    passing = _R(
-        spf=_R(result="pass", domain="corp.example"),
-        dkim=(_R(result="pass"),),
-        dmarc=_R(result="pass", header_from="corp.example"),
-    )
+def _verdict(dns, message: bytes, ip: str, mail_from: str, helo: str):
+    """The receiver's real authentication verdict (SPF, DKIM, DMARC against the lab zones)."""
+    import labkit.auth
+
+    return labkit.auth.evaluate(message, ip=ip, mail_from=mail_from, helo=helo, dns=dns)
+
+
+@pytest.fixture(scope="module")
+def shop(lab_dns):
+    """shop.example's order: sent through its ESP (aligned SPF pass), and forged by a bot."""
+    return {
+        "real": _verdict(
+            lab_dns, SHOP_ORDER, "203.0.113.80", "bounce@shop.example", "out.esp.example.com"
+        ),
+        "forged": _verdict(lab_dns, SHOP_ORDER, BOT, "orders@shop.example", "dyn.isp.example"),
+    }
+
+
+def test_scorer_reads_auth_verdict(shop):
+    assert shop["forged"].dmarc.result == "fail" and shop["real"].dmarc.result == "pass"
     s = F.SpamScorer()
-    assert s.judge(b"x", verdict=fail).status == "spam"  # DMARC fail alone: log-odds +3
-    assert s.judge(b"x", verdict=passing).score < 0.5
-    assert "dmarc=fail" in s.judge(b"x", verdict=fail).reasons
-    # allowlisted sender domain (from the DMARC header_from)
-    assert F.SpamScorer(allowlist=["brand.example"]).judge(b"x", verdict=fail).status == "ham"
+    forged = s.judge(SHOP_ORDER, verdict=shop["forged"])
+    assert forged.status == "spam" and "dmarc=fail" in forged.reasons  # DMARC fail: +3
+    assert s.judge(SHOP_ORDER, verdict=shop["real"]).score < 0.5
+
+
+@pytest.mark.parametrize("entry", ["shop.example", "orders@shop.example", "=shop.example"])
+def test_allowlist_needs_an_authenticated_from(shop, entry):
+    scorer = F.SpamScorer(allowlist=[entry])
+    real = scorer.judge(SHOP_ORDER, verdict=shop["real"])
+    assert (real.status, real.score) == ("ham", 0.0)
+    assert real.reasons == (f"allowlist:{entry}",)
+    forged = scorer.judge(SHOP_ORDER, verdict=shop["forged"])
+    assert forged.status == "spam" and forged.score > 0.5  # scored like any other mail
+    note = [r for r in forged.reasons if r.startswith(f"allowlist:{entry} ")]
+    assert note and "not authenticated" in note[0] and "dmarc=fail" in note[0]
+
+
+def test_allowlist_address_entry_matches_only_that_address(shop):
+    other = F.SpamScorer(allowlist=["sales@shop.example"]).judge(SHOP_ORDER, verdict=shop["real"])
+    assert other.score > 0.0 and not any(r.startswith("allowlist") for r in other.reasons)
+
+
+def test_allowlist_ignores_an_aligned_phish_from_a_server_that_passes_its_own_checks(lab_dns):
+    """The attacker's server passes SPF and DKIM for attacker.test; From says shop.example."""
+    from labkit.auth import dkim
+
+    signed = dkim.sign(
+        SHOP_ORDER,
+        domain="attacker.test",
+        selector="evil",
+        private_key=dkim.lab_key("attacker.test", "evil"),
+    )
+    v = _verdict(lab_dns, signed, "203.0.113.66", "bounce@attacker.test", "mail.attacker.test")
+    assert v.spf.result == "pass" and [d.result for d in v.dkim] == ["pass"]
+    j = F.SpamScorer(allowlist=["shop.example"]).judge(signed, verdict=v)
+    assert j.score > 0.0 and any(
+        r.startswith("allowlist:shop.example not applied") for r in j.reasons
+    )
+
+
+def test_allowlist_without_dmarc_record_takes_an_aligned_spf_pass(lab_dns):
+    """fwd.example.net publishes SPF but no DMARC record: an aligned SPF pass authenticates."""
+    real = _verdict(
+        lab_dns, FWD_NOTE, "198.51.100.40", "alice@fwd.example.net", "mx.fwd.example.net"
+    )
+    forged = _verdict(lab_dns, FWD_NOTE, BOT, "alice@fwd.example.net", "dyn.isp.example")
+    assert real.dmarc.result == forged.dmarc.result == "none"
+    scorer = F.SpamScorer(allowlist=["fwd.example.net"])
+    assert scorer.judge(FWD_NOTE, verdict=real).status == "ham"
+    assert any("aligned spf=pass" in s for s in scorer.judge(FWD_NOTE, verdict=real).steps)
+    j = scorer.judge(FWD_NOTE, verdict=forged)
+    assert j.score > 0.0
+    assert any("no aligned SPF or DKIM pass" in r for r in j.reasons)
+
+
+def test_blocklist_matches_claimed_identities(shop, lab_dns):
+    """Blocking a forged name costs nothing: From and MAIL FROM count unauthenticated."""
+    forged = F.SpamScorer(blocklist=["shop.example"]).judge(SHOP_ORDER, verdict=shop["forged"])
+    assert (forged.status, forged.score, forged.reasons) == (
+        "spam",
+        1.0,
+        ("blocklist:shop.example",),
+    )
+    phish = _verdict(lab_dns, SHOP_ORDER, BOT, "x@attacker.test", "dyn.isp.example")
+    env = F.SpamScorer(blocklist=["attacker.test"]).judge(SHOP_ORDER, verdict=phish)
+    assert env.status == "spam" and any("MAIL FROM x@attacker.test" in s for s in env.steps)
 
 
 def test_combined_score_on_labelled_stream(lab_dns, subset):
