@@ -20,6 +20,7 @@ Introduced in lab 00 (set-up).
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import tempfile
@@ -145,7 +146,7 @@ class Lab(Service):
         self.limits = limits or Limits()
         self.clock = LabClock()
         self.pop_window = pop_window
-        self.gateway = OP25B(enabled=op25b)
+        self.gateway = OP25B(enabled=op25b, relay_host=ISP_MTA, submission_host=ISP_SUBMISSION)
         self.srs = srs
         self.list_from_rewrite = list_from_rewrite
         self.aliases = aliases or DEFAULT_ALIASES
@@ -200,9 +201,12 @@ class Lab(Service):
             if host not in self.hosts:
                 log.warning("skipping %s: not in the lab DNS", host)
                 return
-            srv = SMTPServer(handler, hostname=host, proxy=proxy, limits=self.limits, **kw)
+            address = self.hosts[host].address
+            srv = SMTPServer(handler, hostname=host, proxy=proxy, limits=self.limits,
+                             admission=functools.partial(self._network_admits, address, port),
+                             **kw)
             srv.start()
-            self.servers[(self.hosts[host].address, port)] = srv
+            self.servers[(address, port)] = srv
             self.handlers[f"{host}:{port}"] = handler
 
         def pop3(host: str, domains: tuple[str, ...], window: RelayWindow | None) -> None:
@@ -254,6 +258,15 @@ class Lab(Service):
         if self._root_given is None and self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
+
+    def _network_admits(self, dst: str, port: int, client: str) -> str | None:
+        """The ISP gateway's word on a connection that reached ``dst``:``port``.
+
+        ``None`` lets it in; else the 554 reply that refuses it (OP25B).  Senders ask
+        before connecting; this catches connections opened any other way (raw sockets).
+        """
+        decision = self.gateway.enforce(client, dst, port, events=self.events, where="server")
+        return None if decision.allowed else decision.smtp_reply
 
     # -- routing ------------------------------------------------------------------------
     def endpoint(self, address: str, port: int) -> tuple[str, int] | None:

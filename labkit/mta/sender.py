@@ -219,11 +219,9 @@ def send(
     if dest_ip is None or not net.is_lab_address(dest_ip):
         return SendResult(status="refused", client=client, message_id=message_id,
                           reply=f"{dest_name} is not a lab address", steps=tuple(steps))
-    decision = lab.gateway.permits(client, dest_ip, port)
+    decision = lab.gateway.enforce(client, dest_ip, port, events=lab.events)
     steps.append(f"network: {decision.reason}")
     if not decision.allowed:
-        lab.events.record("isp-gateway", None, "blocked", client=client, dest=dest_ip,
-                          port=port, decision="block", reason=decision.reason)
         return SendResult(status="blocked", client=client, server=dest_name, port=port,
                           reply=decision.reason, message_id=message_id, steps=tuple(steps))
     endpoint = lab.endpoint(dest_ip, port)
@@ -276,8 +274,24 @@ def _is_ip(text: str) -> bool:
 
 
 def connect(lab: Any, client: str, dest_ip: str, endpoint: tuple[str, int],
-            timeout: float = 30.0) -> smtplib.SMTP:
-    """Open an SMTP connection that the server sees as coming from ``client``."""
+            timeout: float = 30.0, *, port: int | None = None) -> smtplib.SMTP:
+    """Open an SMTP connection that the server sees as coming from ``client``.
+
+    ``endpoint`` is where the service at ``dest_ip`` really listens
+    (``lab.endpoint(dest_ip, port)``); ``port`` is its documentation port (found from
+    ``endpoint`` when not given).  The ISP gateway is asked first: a connection that
+    OP25B blocks raises :class:`smtplib.SMTPConnectError` (554, with the reason and
+    the way out) without connecting, as the server itself would refuse it.
+
+    Introduced in lab 07 (SMTP-AUTH, OP25B and port 587).
+    """
+    if port is None:
+        port = next((p for (addr, p), srv in lab.servers.items()
+                     if addr == dest_ip and tuple(srv.address) == tuple(endpoint)), None)
+    if port is not None:
+        decision = lab.gateway.enforce(client, dest_ip, port, events=lab.events)
+        if not decision.allowed:
+            raise smtplib.SMTPConnectError(554, decision.smtp_reply[4:])
     if lab.client_addressing == "proxy":
         return _LabSMTPClient(endpoint[0], endpoint[1], timeout=timeout,
                               proxy_from=(client, dest_ip))
@@ -292,7 +306,7 @@ def _transact(lab: Any, raw: bytes, *, client: str, helo: str, mail_from: str,
     dest_name, dest_ip, port = dest
     base = {"client": client, "server": dest_name, "port": port, "message_id": message_id}
     try:
-        smtp = connect(lab, client, dest_ip, endpoint, timeout)
+        smtp = connect(lab, client, dest_ip, endpoint, timeout, port=port)
     except smtplib.SMTPConnectError as exc:
         steps.append(f"connect: {exc.smtp_code} {exc.smtp_error!r}")
         return SendResult(status=_status(exc.smtp_code), code=exc.smtp_code,

@@ -7,6 +7,9 @@ Protocol here, policy in handlers (:mod:`labkit.mta.receiver`, ``submission``,
   loopback alias the client bound (``127.0.113.66`` -> ``203.0.113.66``), or, where
   aliases are unavailable, from a PROXY protocol v1/v2 header (``proxy=True``);
   it survives STARTTLS (aiosmtpd makes a new session there);
+* an ``admission(client_ip)`` check of the *network* in front of the server, asked
+  before anything else (the lab's ISP gateway: OP25B refuses pool addresses here,
+  see :mod:`labkit.mta.isp`); a refused connection never reaches the policy;
 * a ``handle_CONNECT(server, session, client_ip)`` hook a policy can use to refuse a
   client before the greeting (DNSBL, block lists), and a synchronous
   ``handle_DISCONNECT(server)`` called when the connection is gone;
@@ -30,6 +33,7 @@ import logging
 import re
 import ssl
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from aiosmtpd.proxy_protocol import get_proxy
@@ -132,6 +136,11 @@ class LabSMTP(SMTP):
         else:
             ip = net.from_loopback(peer[0])
         self.client_ip = ip
+        refusal = srv.admission(ip) if srv.admission is not None else None
+        if refusal:
+            await super().push(refusal)
+            self.transport.close()
+            return
         if not srv._admit(ip):
             await super().push(
                 f"421 4.7.0 {srv.hostname} too many connections from {ip}, try later"
@@ -179,7 +188,8 @@ class SMTPServer(Service):
     """A lab SMTP server: ``handler`` (an aiosmtpd-style policy) served on loopback.
 
     ``port`` is 0 (the OS picks a free one) unless given; read it back from ``.port``
-    after ``start()``.
+    after ``start()``.  ``admission``: called with each client address before the
+    greeting; a reply string (``"554 ..."``) refuses the connection, ``None`` lets it in.
     """
 
     def __init__(
@@ -197,6 +207,7 @@ class SMTPServer(Service):
         proxy_timeout: float = 5.0,
         limits: Limits | None = None,
         allow_remote: bool = False,
+        admission: Callable[[str], str | None] | None = None,
     ) -> None:
         super().__init__()
         if not allow_remote and not ipaddress.ip_address(bind).is_loopback:
@@ -214,6 +225,7 @@ class SMTPServer(Service):
         self.proxy = proxy
         self.proxy_timeout = proxy_timeout
         self.limits = limits or Limits()
+        self.admission = admission
         self._runner = LoopThread(self.name)
         self._conns: dict[str, int] = {}
         self._conn_lock = threading.Lock()

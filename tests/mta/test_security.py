@@ -151,16 +151,25 @@ def test_connections_per_client_address_limit(tight):
 
 
 # -- no open relay ---------------------------------------------------------------------
-CLIENTS = ["192.0.2.10", "203.0.113.66", "198.51.100.140", "198.51.100.26"]
+# Fixed addresses (a foreign brand, the attacker, the ISP's submission host) and a
+# customer PC in the ISP's dynamic pool.  The pool PC cannot even open port 25 to a
+# server outside its ISP (OP25B), so on the MX its rows check that refusal instead.
+POOL_PC = "198.51.100.140"
+CLIENTS = ["192.0.2.10", "203.0.113.66", POOL_PC, "198.51.100.26"]
 SENDERS = ["alice@corp.example", "taro@isp.example", "x@attacker.test"]
 SERVERS = [("mx.corp.example", 25, "alice@corp.example"),
            ("mail.isp.example", 25, "taro@isp.example"),
            ("smtp.isp.example", 587, None)]
+OUTSIDE_THE_ISP = {"mx.corp.example"}
 
 
 def _rcpt_code(lab, client, host, port, mail_from, rcpt, auth):
+    """The reply to RCPT TO (or to MAIL FROM, or the refusal of the connection)."""
     address = lab.hosts[host].address
-    smtp = sender.connect(lab, client, address, lab.endpoint(address, port))
+    try:
+        smtp = sender.connect(lab, client, address, lab.endpoint(address, port))
+    except smtplib.SMTPConnectError as exc:
+        return exc.smtp_code
     try:
         smtp.ehlo("client.example")
         if port == 587:
@@ -185,6 +194,7 @@ def test_open_relay_matrix(lab, host, port, local, authenticated):
     # port 25 offers no AUTH in the lab (AUTH needs TLS), so only 587 has an "auth" row
     auth = ("taro@isp.example", labkit.mta.default_password("taro@isp.example"))
     for client in CLIENTS:
+        op25b = client == POOL_PC and port == 25 and host in OUTSIDE_THE_ISP
         for mail_from in SENDERS:
             if authenticated:
                 mail_from = auth[0]  # the submission server lets users send only as themselves
@@ -193,7 +203,46 @@ def test_open_relay_matrix(lab, host, port, local, authenticated):
             relayed = remote < 300
             assert relayed == (port == 587 and authenticated), (client, mail_from, remote)
             if local is not None:
-                assert _rcpt_code(lab, client, host, port, mail_from, local, None) == 250
+                code = _rcpt_code(lab, client, host, port, mail_from, local, None)
+                assert code == (554 if op25b else 250), (client, mail_from, code)
+            if op25b:
+                assert remote == 554, (client, mail_from, remote)
+
+
+def test_op25b_cannot_be_bypassed_with_a_raw_socket(lab, dialogue):
+    # the auditor's repro: no lab sender, just TCP from a pool address to a foreign MX
+    before = lab.gateway.blocked
+    mx_connects = len(lab.events.entries(host="mx.corp.example", event="connect"))
+    d = dialogue(POOL_PC, "mx.corp.example", 25)
+    assert d.greeting.startswith("554 5.7.1 OP25B"), d.greeting
+    assert "isp.example" in d.greeting and "587" in d.greeting and "SMTP-AUTH" in d.greeting
+    assert d.cmd("MAIL FROM:<x@isp.example>") == ""  # the connection is closed
+    assert lab.gateway.blocked == before + 1
+    # the MX's policy never saw it; the gateway logged it
+    assert len(lab.events.entries(host="mx.corp.example", event="connect")) == mx_connects
+    entry = lab.events.entries(host="isp-gateway", event="blocked")[-1]
+    assert entry["client"] == POOL_PC and entry["where"] == "server"
+    # the ISP's own server on 25, and a fixed address to the MX, are greeted as usual
+    assert dialogue(POOL_PC, "mail.isp.example", 25).greeting.startswith("220")
+    assert dialogue("192.0.2.10", "mx.corp.example", 25).greeting.startswith("220")
+
+
+def test_op25b_switched_off_lets_the_raw_socket_through(lab, dialogue):
+    lab.gateway.enabled = False
+    try:
+        assert dialogue(POOL_PC, "mx.corp.example", 25).greeting.startswith("220")
+    finally:
+        lab.gateway.enabled = True
+
+
+def test_sender_connect_refuses_op25b_before_connecting(lab):
+    address = lab.hosts["mx.corp.example"].address
+    mx_connects = len(lab.events.entries(host="mx.corp.example", event="connect"))
+    with pytest.raises(smtplib.SMTPConnectError) as err:
+        sender.connect(lab, POOL_PC, address, lab.endpoint(address, 25))
+    assert err.value.smtp_code == 554 and "OP25B" in str(err.value.smtp_error)
+    assert lab.events.entries(host="isp-gateway", event="blocked")[-1]["where"] == "sender"
+    assert len(lab.events.entries(host="mx.corp.example", event="connect")) == mx_connects
 
 
 # -- header tricks -----------------------------------------------------------------------
