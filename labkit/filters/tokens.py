@@ -4,9 +4,12 @@ The hot path of every filter, so it avoids the ``email`` package's object model 
 walks the MIME tree with a few regular expressions:
 
 * headers: selected fields are tokenised with a field prefix (``subject:free``,
-  ``from:example.com``, ``x-mailer:outlook``), the client address of the receiving
-  hop becomes ``received:ip:198.51.100.150`` (and its /24 and /16), every header
-  name present gives ``header:<name>``;
+  ``from:example.com``, ``x-mailer:outlook``), the client address of the first hop
+  from outside becomes ``received:ip:198.51.100.150`` (and its /24 and /16): the
+  topmost ``Received`` header whose client address is not loopback, private or
+  link-local (a mailbox fetched from ``localhost``, or relayed inside an organisation's
+  own network, says nothing about the sender); every header name present gives
+  ``header:<name>``;
 * bodies: base64 and quoted-printable decoded, charsets decoded (unknown or broken
   ones fall back to latin-1), multipart walked recursively, non-text parts
   summarised by their content type and file name;
@@ -16,7 +19,11 @@ walks the MIME tree with a few regular expressions:
   words of the path (``url:path:<word>``, 3-20 letters, digits, ``-`` or ``_``);
 * words: lower-cased, 3-20 characters; longer ones become ``skip:<first char> <len//10>``;
   in bodies also each pair of neighbouring words (``"click here"``), which lets the
-  filters see a little phrasing.
+  filters see a little phrasing;
+* Chinese and Japanese: written without spaces, so a run of Han, Hiragana or Katakana
+  characters gives each pair of neighbouring characters (``"未承"``, ``"承諾"``,
+  ``"諾広"``, ...; a single character on its own), the usual way to index such text;
+  CJK punctuation separates words.
 
 Never raises on bad input: empty, binary, huge (capped at ``max_bytes`` of text
 per part) or malformed messages simply give fewer tokens. No pattern here can backtrack
@@ -78,6 +85,18 @@ _EMAIL_AT = re.compile(r"(?<=[\w.+-])@([\w-]+(?:\.[\w-]+)+)")
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
 _ENTITY = re.compile(r"&(#?[a-zA-Z0-9]+);?")
 _IP = re.compile(r"\[(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})\]")
+# client addresses that are not the sender's: loopback, RFC 1918 private, link-local,
+# "this network" (the lab's documentation ranges are public here: they are its Internet)
+_INTERNAL_IP = re.compile(
+    r"(?:127|10|0)\.|192\.168\.|169\.254\.|172\.(?:1[6-9]|2\d|3[01])\."
+)
+# Han (with extension A and compatibility ideographs), Hiragana, Katakana (with the
+# phonetic extensions and the half-width forms): scripts written without spaces
+_CJK_RUN = re.compile(
+    "[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]+"
+)
+# CJK punctuation and symbols, full-width ASCII punctuation: word separators
+_CJK_PUNCT = re.compile("[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]+")
 _PARAM = re.compile(r";\s*([a-zA-Z*-]+)\s*=\s*(\"[^\"]*\"|[^;\s]+)")
 _ENTITIES = {"nbsp": " ", "amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 # Only telling tags and attributes become tokens: the common layout ones (table, font,
@@ -231,12 +250,26 @@ def _skips(long: list[str], prefix: str = "") -> list[str]:
     return [f"{prefix}skip:{w[0]} {len(w) // 10 * 10}" for w in long]
 
 
+def _cjk_pairs(text: str, out: list[str], prefix: str = "") -> str:
+    """Append the character pairs of each CJK run of ``text`` (a lone character on its
+    own) and return the text with those runs and CJK punctuation turned into spaces."""
+    for run in _CJK_RUN.findall(text):
+        if len(run) == 1:
+            out.append(prefix + run)
+        else:
+            out.extend([prefix + run[i : i + 2] for i in range(len(run) - 1)])
+    return _CJK_PUNCT.sub(" ", _CJK_RUN.sub(" ", text))
+
+
 def _words(
     text: str, out: list[str], prefix: str = "", pairs: bool = False, lowered: bool = False
 ) -> None:
     if not lowered:
         text = text.lower()
-    short = (_WORD3_ASCII if text.isascii() else _WORD3).findall(text)
+    ascii_text = text.isascii()
+    if not ascii_text and _CJK_RUN.search(text) is not None:
+        text = _cjk_pairs(text, out, prefix)
+    short = (_WORD3_ASCII if ascii_text else _WORD3).findall(text)
     long: list[str] = []
     lens = list(map(len, short))
     if lens and max(lens) > MAX_WORD:
@@ -418,7 +451,7 @@ def _header_tokens(fields: list[tuple[str, str]], out: list[str]) -> None:
                 out.append("charset:" + params["charset"].lower())
             continue
         if kind == _RECEIVED:
-            if ip is None and (m := _IP.search(value)):
+            if ip is None and (m := _IP.search(value)) and not _INTERNAL_IP.match(m.group(1)):
                 ip = m.group(1)
         elif kind == _ADDRESS and "@" in text:
             out.extend([f"{name}:{dom.lower()}" for dom in _email_domains(text)])
@@ -451,7 +484,12 @@ def _field_words(named: list[tuple[str, str]], out: list[str]) -> None:
         return
     joined = joined.lower()  # (lower-casing is per character, but for a final sigma,
     # which the "\n" around each marker separates as a field's end does)
-    words = (_WORD3_ASCII if joined.isascii() else _WORD3).findall(joined)
+    ascii_text = joined.isascii()
+    if not ascii_text and _CJK_RUN.search(joined) is not None:
+        for name, text in named:  # CJK pairs: per field (rare in headers)
+            _words(text, out, name + ":")
+        return
+    words = (_WORD3_ASCII if ascii_text else _WORD3).findall(joined)
     # positions of the long words (rare per field, but most headers have a few)
     long_at: list[int] = []
     lens = list(map(len, words))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import quopri
 import random
+import re
 
 import pytest
 
@@ -25,6 +26,62 @@ def test_headers_prefixed_and_client_address():
     assert "received:ip:198.51.100.150" in t and "received:ip:198.51.100" in t
     assert "received:ip:10.1.2.3" not in t
     assert "header:received" in t and "body" in t and "text" in t and "here" in t
+
+
+@pytest.mark.parametrize(
+    "internal", ["127.0.0.1", "10.1.2.3", "172.16.0.9", "172.31.255.1", "192.168.1.10",
+                 "169.254.3.4", "0.0.0.0"],
+)
+def test_client_address_skips_internal_hops(internal):
+    raw = (
+        f"Received: from localhost ([{internal}]) by me.corp.example\n"
+        "Received: from gw (gw [10.9.9.9]) by inner.corp.example\n"
+        "Received: from relay.example ([203.0.113.7]) by gw.corp.example\n"
+        "Received: from origin ([198.51.100.1]) by relay.example\n\nbody\n"
+    ).encode()
+    t = tokenize(raw)
+    # the first hop from outside: past the mailbox's fetch and the inner relay
+    ips = [x for x in t if x.startswith("received:ip:")]
+    assert ips == ["received:ip:203.0.113.7", "received:ip:203.0.113", "received:ip:203.0"]
+
+
+@pytest.mark.parametrize("public", ["172.15.0.1", "172.32.0.1", "192.169.0.1", "11.0.0.1",
+                                    "128.0.0.1", "100.64.0.1"])
+def test_client_address_near_the_internal_ranges_is_kept(public):
+    raw = f"Received: from x ([{public}]) by me\n\nbody\n".encode()
+    assert "received:ip:" + public in tokenize(raw)
+
+
+def test_client_address_all_internal_is_none():
+    raw = b"Received: from a ([127.0.0.1]) by b\nReceived: from c ([192.168.0.2]) by d\n\nbody\n"
+    t = tokenize(raw)
+    assert "received:ip:none" in t and not [x for x in t if x.startswith("received:ip:1")]
+
+
+def test_client_address_on_corpus_mail_is_the_first_outside_hop(full_corpus):
+    """On the real corpus (fetched from localhost, often relayed inside the collector's
+    network), the token names the first hop from outside, found here by hand."""
+    import email
+    import ipaddress
+
+    inside = [ipaddress.ip_network(n) for n in ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12",
+                                                 "192.168.0.0/16", "169.254.0.0/16", "0.0.0.0/8")]
+    checked = fetched_locally = 0
+    for m in list(full_corpus)[::40]:
+        msg = email.message_from_bytes(m.raw)
+        want = None
+        for value in msg.get_all("Received") or []:
+            found = re.search(r"\[(\d+\.\d+\.\d+\.\d+)\]", str(value))
+            if found:
+                if any(ipaddress.ip_address(found.group(1)) in n for n in inside):
+                    fetched_locally += found.group(1).startswith("127.")
+                    continue
+                want = found.group(1)
+                break
+        got = [x for x in tokenize(m.raw) if x.startswith("received:ip:")]
+        assert got[0] == ("received:ip:" + want if want else "received:ip:none"), m.name
+        checked += 1
+    assert checked > 100 and fetched_locally > checked // 2  # most of it was fetched locally
 
 
 def test_base64_and_quoted_printable_parts_are_decoded():
@@ -56,7 +113,57 @@ def test_rfc2047_subject_and_charsets():
     jp = b"Content-Type: text/plain; charset=shift_jis\n\n" + "日本語 テキスト abc".encode(
         "shift_jis"
     )
-    assert "日本語" in tokenize(jp)
+    t = tokenize(jp)
+    assert {"日本", "本語", "テキ", "キス", "スト", "abc"} <= set(t)
+
+
+def _pairs(text: str) -> list[str]:
+    """Neighbouring-character pairs of a run written without spaces (built here by hand)."""
+    return [text[i : i + 2] for i in range(len(text) - 1)]
+
+
+@pytest.mark.parametrize(
+    "charset, subject, body",
+    [
+        ("iso-2022-jp", "未承諾広告", "今なら無料で高収入"),  # Japanese spam's stock phrases
+        ("shift_jis", "お知らせ", "会議は明日です"),
+        ("euc-jp", "ご案内", "カタカナとひらがな"),
+        ("gb2312", "免费发票", "代开发票"),  # simplified Chinese
+        ("big5", "優惠活動", "限時免費"),  # traditional Chinese
+    ],
+)
+def test_cjk_text_gives_character_pairs(charset, subject, body):
+    import email.header
+
+    subj = email.header.Header(subject, charset).encode()
+    raw = (
+        f"Subject: {subj}\nContent-Type: text/plain; charset={charset}\n\n".encode()
+        + f"{body}、Visit http://shop.example/ now。{body[0]}".encode(charset)
+    )
+    t = tokenize(raw)
+    assert set(_pairs(body)) <= set(t)
+    assert {"subject:" + p for p in _pairs(subject)} <= set(t)
+    assert body[0] in t  # a lone character after CJK punctuation stands on its own
+    assert {"visit", "now", "url:shop.example"} <= set(t)  # the Latin words around are kept
+    assert not [w for w in t if w.startswith("skip:")]  # no run is summarised as too long
+    # punctuation (、。) separates: no token crosses it or carries it
+    assert not [w for w in t if "、" in w or "。" in w]
+
+
+def test_cjk_in_a_display_name_and_a_filter_learns_it():
+    import email.header
+
+    name = email.header.Header("山田太郎", "utf-8").encode()
+    raw = f"From: {name} <taro@corp.example>\n\nhello there".encode()
+    t = tokenize(raw)
+    assert {"from:山田", "from:田太", "from:太郎", "from:corp.example"} <= set(t)
+    # the pairs are what a filter counts: one learned spam makes them spam clues
+    f = F.Robinson()
+    head = "Content-Type: text/plain; charset=utf-8\n\n"  # the same in ham and spam
+    f.learn((head + "無料で高収入").encode(), True)
+    f.learn((head + "明日の会議").encode(), False)
+    # "高収入" shares the pairs 高収 and 収入 with the spam; "会議室" shares 会議 with the ham
+    assert f.score((head + "高収入").encode()) > 0.5 > f.score((head + "会議室").encode())
 
 
 def test_html_reduced_to_text_with_tag_and_url_tokens():
