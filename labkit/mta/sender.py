@@ -281,15 +281,18 @@ def connect(lab: Any, client: str, dest_ip: str, endpoint: tuple[str, int],
     (``lab.endpoint(dest_ip, port)``); ``port`` is its documentation port (found from
     ``endpoint`` when not given).  The ISP gateway is asked first: a connection that
     OP25B blocks raises :class:`smtplib.SMTPConnectError` (554, with the reason and
-    the way out) without connecting, as the server itself would refuse it.
+    the way out) without connecting, as the server itself would refuse it.  (A
+    stand-in ``lab`` with only ``client_addressing``, as the load benchmark passes to
+    its worker processes, has no gateway to ask; the lab's servers still enforce it.)
 
     Introduced in lab 07 (SMTP-AUTH, OP25B and port 587).
     """
+    gateway = getattr(lab, "gateway", None)
     if port is None:
-        port = next((p for (addr, p), srv in lab.servers.items()
+        port = next((p for (addr, p), srv in getattr(lab, "servers", {}).items()
                      if addr == dest_ip and tuple(srv.address) == tuple(endpoint)), None)
-    if port is not None:
-        decision = lab.gateway.enforce(client, dest_ip, port, events=lab.events)
+    if gateway is not None and port is not None:
+        decision = gateway.enforce(client, dest_ip, port, events=getattr(lab, "events", None))
         if not decision.allowed:
             raise smtplib.SMTPConnectError(554, decision.smtp_reply[4:])
     if lab.client_addressing == "proxy":
