@@ -39,6 +39,7 @@ CAST_HOSTS: dict[str, str] = {
 # signing domain -> the DKIM selector the lab signs with by default (CAST.md)
 SIGNING_SELECTORS: dict[str, str] = {
     "corp.example": "lab2026",
+    "isp.example": "isp2026",
     "brand.example": "s2026",
     "attacker.test": "evil",
     "lists.example.org": "list",
@@ -63,7 +64,13 @@ class Host:
 
     @property
     def signing_domain(self) -> str | None:
-        """The DKIM domain this host signs for by default (walks up the name)."""
+        """The DKIM domain this host signs for by default (walks up the name).
+
+        None for a customer PC in the ISP's dynamic pool: its PTR name lies under
+        isp.example, but only the ISP's own servers hold the ISP's key.
+        """
+        if ipaddress.ip_address(self.address) in ISP_POOL:
+            return None
         return signing_domain_for(self.name)
 
     def to_dict(self) -> dict[str, Any]:

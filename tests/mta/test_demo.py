@@ -18,6 +18,8 @@ STORY = {
     "bot on a dynamic address": (None, None, None, None, "blocked (OP25B)"),
     "unauthenticated relay attempt": (None, None, None, None, "rejected 554 at RCPT"),
     "unknown recipient": (None, None, None, None, "rejected 550 at RCPT"),
+    # the ISP's submission service signs its customer's mail with isp.example's key
+    "customer submits on 587 with AUTH": ("pass", "pass", "pass", None, "delivered"),
 }
 
 

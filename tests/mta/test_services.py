@@ -39,6 +39,25 @@ def test_submission_signs_and_relays_to_the_recipient_mx(lab):
     assert [(s.result, s.domain) for s in sigs] == [("pass", "corp.example")]
 
 
+def test_submission_signs_the_isps_own_customers_with_isp_example(lab):
+    res = lab.submit(_msg(TARO, "bob@corp.example", "taro signs with the isp"), user=TARO,
+                     password=default_password(TARO), from_host=PC)
+    assert res.status == "sent", res.steps
+    (stored,) = [m for m in lab.mailbox("bob@corp.example").messages()
+                 if b"taro signs with the isp" in m]
+    sigs = labkit.auth.dkim.verify(stored, dns=lab.resolver)
+    assert [(s.result, s.domain) for s in sigs] == [("pass", "isp.example")]
+    # the MX's verdict: DKIM aligned with the From domain, so DMARC passes
+    (verdict,) = lab.verdicts(res.message_id)
+    assert verdict["dkim"] == ["pass:isp.example"] and verdict["dmarc"] == "pass"
+
+
+def test_a_pool_pc_holds_no_domain_key(lab):
+    # its PTR name is under isp.example, but only the ISP's servers sign for it
+    res = lab.send(_msg(TARO, TARO, "self-signed?"), from_host=PC, dkim=True)
+    assert res.status == "error" and "no DKIM key" in res.reply
+
+
 def test_submission_rejects_wrong_password_and_foreign_sender(lab):
     res = lab.submit(_msg(TARO, "bob@corp.example", "bad pw"), user=TARO, password="nope")
     assert res.code == 535
