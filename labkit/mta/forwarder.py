@@ -5,6 +5,8 @@ SPF record, SPF fails at the final receiver, while an untouched DKIM signature s
 passes, so DMARC passes through DKIM.  With ``srs=True`` the forwarder rewrites the
 envelope sender (Sender Rewriting Scheme) into its own domain, so SPF passes for
 ``fwd.example.net`` instead (but is then not aligned with the From domain).
+When the final MX refuses a forwarded message, the forwarder sends a DSN to the
+envelope sender it was given (see :mod:`labkit.mta.policy`).
 
 Introduced in lab 03 (SPF results: forwarding) and used in lab 06.
 """

@@ -13,7 +13,9 @@ Everything listens on 127.0.0.1 on ports the OS picks, so two labs (two notebook
 two learners on one JupyterHub host) never clash.  Hosts keep their documentation
 addresses: a sender binds the loopback alias that plays its address (Linux), or
 names it in a PROXY protocol header (``client_addressing="proxy"``, automatic where
-aliases do not exist).  ``lab.clock.advance(600)`` moves lab time forward.
+aliases do not exist).  ``lab.advance(600)`` moves lab time forward (and retries
+the messages waiting in ``lab.queue``: a relaying host that met a 4xx or a server
+that was down tries again on the lab clock, and bounces to the sender in the end).
 
 Introduced in lab 00 (set-up).
 """
@@ -41,6 +43,7 @@ from .hosts import HostTable
 from .isp import OP25B
 from .maildir import Maildir, MailStore
 from .mailinglist import MailingList
+from .policy import RelayQueue
 from .pop3 import LabPOP3, POP3Server, RelayWindow
 from .receiver import Receiver
 from .smtpserver import Limits, SMTPServer
@@ -146,6 +149,7 @@ class Lab(Service):
         self.limits = limits or Limits()
         self.clock = LabClock()
         self.pop_window = pop_window
+        self.queue = RelayQueue(self.clock)
         self.gateway = OP25B(enabled=op25b, relay_host=ISP_MTA, submission_host=ISP_SUBMISSION)
         self.srs = srs
         self.list_from_rewrite = list_from_rewrite
@@ -246,6 +250,11 @@ class Lab(Service):
     def _stop(self) -> None:
         for srv in self.servers.values():
             srv.stop()
+        for item in self.queue.drain():  # never silently: each leaves a line in the log
+            self.events.record(item.policy.hostname, None, "defer", qid=item.qid,
+                               rcpts=item.rcpts, mail_from=item.mail_from, decision="drop",
+                               reason=f"the lab stopped with the message still queued "
+                                      f"({item.last_reply})")
         self.servers.clear()
         self.handlers.clear()
         if self.auth_pool is not None:
@@ -332,8 +341,12 @@ class Lab(Service):
         return self.mailstore.mailbox(address)
 
     def advance(self, seconds: float) -> float:
-        """Move the lab clock forward (POP-before-SMTP windows close)."""
-        return self.clock.advance(seconds)
+        """Move the lab clock forward: POP-before-SMTP windows close, and queued
+        messages whose retry time has come are tried again (see ``lab.queue``)."""
+        now = self.clock.advance(seconds)
+        if self.running:
+            self.queue.run()
+        return now
 
     def verdicts(self, message_id: str | None = None) -> list[dict[str, Any]]:
         """The MX's verdict events (optionally for one Message-ID)."""

@@ -6,6 +6,16 @@ gets a :class:`Context` (the client address, HELO name, authenticated user ...)
 and returns an SMTP reply string.  They run in the server's worker threads, so they
 may do DNS look-ups and send mail without blocking other sessions.
 
+A host that accepts a message and hands it on (:meth:`Policy.relay`: submission,
+forwarder, a relaying receiver) owns it after its 250.  When the next hop refuses
+for good (5xx, or the domain is no lab destination) it sends a delivery status
+notification (:func:`make_delivery_report`) to the envelope sender from the null
+reverse-path ``<>``, so a bounce itself is never bounced.  When the next hop answers
+4xx or cannot be reached, the message waits in the lab's :class:`RelayQueue` and is
+tried again as the lab clock passes :data:`RETRY_AFTER` (``lab.advance(...)``);
+after the last try it is bounced too.  Each attempt, deferral and bounce is an
+event (``relay``/``forward``, ``defer``, ``bounce``).
+
 Introduced in lab 01 (anatomy of a mail and forgery).
 """
 
@@ -15,6 +25,7 @@ import dataclasses
 import email.utils
 import itertools
 import logging
+import re
 import threading
 from typing import Any
 
@@ -33,6 +44,135 @@ def queue_id() -> str:
     with _queue_lock:
         n = next(_queue_ids)
     return f"L{n:07X}"
+
+
+# lab seconds between a failed attempt and the next one; after the last, a bounce
+RETRY_AFTER: tuple[float, ...] = (300.0, 1800.0, 3600.0)
+
+_STATUS_CODE = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
+
+
+def make_delivery_report(hostname: str, to: str, failures: dict[str, str], original: bytes,
+                         when: float, *, remote: str | None = None) -> bytes:
+    """A delivery status notification (RFC 3464 ``multipart/report``) for ``failures``.
+
+    ``failures`` maps each recipient that could not be reached to the reason, as the
+    next hop's reply (``"550 5.1.1 <x@corp.example>: ... User unknown"``) or a
+    connection error.  ``remote`` names the server that gave it.  The report goes
+    to ``to`` (the envelope sender) and quotes the original headers.
+
+    Introduced in lab 07 (relaying and bounces).
+    """
+    boundary = f"=_labkit_{email.utils.make_msgid(domain=hostname)[1:-1]}"
+    head = original.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+    failures = {r: " ".join(why.split()) for r, why in failures.items()}  # one line each
+    human = "\r\n".join(f"<{r}>: {why}" for r, why in failures.items())
+    where = f" by {remote}" if remote else ""
+    per_rcpt = []
+    for rcpt, why in failures.items():
+        found = _STATUS_CODE.search(why)
+        status = found.group(1) if found else ("5.0.0" if why[:1] == "5" else "4.4.1")
+        fields = [f"Final-Recipient: rfc822; {rcpt}", "Action: failed", f"Status: {status}"]
+        if remote:
+            fields.append(f"Remote-MTA: dns; {remote}")
+        kind = "smtp" if why[:1] in ("4", "5") else "x-labkit"
+        fields.append(f"Diagnostic-Code: {kind}; {why}")
+        per_rcpt.append("\r\n".join(fields))
+    status_part = "\r\n\r\n".join([f"Reporting-MTA: dns; {hostname}", *per_rcpt])
+    return (
+        f"From: Mail Delivery System <MAILER-DAEMON@{hostname}>\r\n"
+        f"To: <{to}>\r\n"
+        f"Subject: Undelivered Mail Returned to Sender\r\n"
+        f"Date: {email.utils.formatdate(when)}\r\n"
+        f"Message-ID: {email.utils.make_msgid(domain=hostname)}\r\n"
+        f"Auto-Submitted: auto-replied\r\n"
+        f"MIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/report; report-type=delivery-status;\r\n'
+        f'\tboundary="{boundary}"\r\n\r\n'
+        f"--{boundary}\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        f"This is the mail system at {hostname}.\r\n"
+        f"Your message was accepted here but could not be delivered{where}:\r\n\r\n"
+        f"{human}\r\n\r\n"
+        f"--{boundary}\r\n"
+        f"Content-Type: message/delivery-status\r\n\r\n"
+        f"{status_part}\r\n\r\n"
+        f"--{boundary}\r\n"
+        f"Content-Type: text/rfc822-headers\r\n\r\n"
+        f"{head}\r\n\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+
+
+@dataclasses.dataclass(kw_only=True)
+class Deferred:
+    """A relayed message waiting for its next attempt (the next hop said 4xx or was down)."""
+
+    policy: Policy
+    ctx: Context | None
+    qid: str
+    message: bytes
+    mail_from: str
+    rcpts: list[str]
+    event: str
+    attempts: int
+    due: float
+    last_reply: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"host": self.policy.hostname, "qid": self.qid, "mail_from": self.mail_from,
+                "rcpts": list(self.rcpts), "attempts": self.attempts, "due": self.due,
+                "last_reply": self.last_reply}
+
+
+class RelayQueue:
+    """The lab's outgoing queue: accepted messages whose next hop has not taken them yet.
+
+    Nothing runs in the background: :meth:`run` (called by ``lab.advance``) tries
+    again every message whose time has come on the lab clock, so a notebook "waits"
+    for a retry by advancing the clock.
+
+    Introduced in lab 07 (relaying and bounces).
+    """
+
+    def __init__(self, clock: Any) -> None:
+        self.clock = clock
+        self._items: list[Deferred] = []
+        self._lock = threading.Lock()
+
+    def add(self, item: Deferred) -> None:
+        """Queue ``item`` until ``item.due`` (lab time)."""
+        with self._lock:
+            self._items.append(item)
+
+    def run(self) -> int:
+        """Try every due message again now; return how many were tried."""
+        now = self.clock.now()
+        with self._lock:
+            due = [i for i in self._items if i.due <= now]
+            self._items = [i for i in self._items if i.due > now]
+        for item in due:
+            item.policy.attempt(item.ctx, item.qid, item.message, item.mail_from, item.rcpts,
+                                event=item.event, attempts=item.attempts)
+        return len(due)
+
+    def drain(self) -> list[Deferred]:
+        """Remove and return everything still queued (the lab is stopping)."""
+        with self._lock:
+            items, self._items = self._items, []
+        return items
+
+    def items(self) -> list[Deferred]:
+        """A snapshot of the queued messages."""
+        with self._lock:
+            return list(self._items)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"<RelayQueue {len(self)} waiting>"
 
 
 @dataclasses.dataclass
@@ -82,18 +222,71 @@ class Policy:
 
     def relay(self, ctx: Context, qid: str, message: bytes, mail_from: str,
               rcpts: list[str], event: str = "relay") -> None:
-        """Send ``message`` on from this host, one SMTP transaction per recipient domain."""
-        from . import sender
+        """Send ``message`` on from this host, one SMTP transaction per recipient domain.
 
+        Failures are never silent: see :meth:`attempt`.
+        """
         by_domain: dict[str, list[str]] = {}
         for r in rcpts:
             by_domain.setdefault(r.rpartition("@")[2].lower(), []).append(r)
         for group in by_domain.values():
-            res = sender.send(message, lab=self.lab, from_host=self.hostname,
-                              mail_from=mail_from, rcpt_to=group)
-            self.event(ctx, event, qid=qid, rcpts=group, mail_from=mail_from,
-                       decision=res.status, reason=f"{res.code} {res.reply}".strip(),
-                       server=res.server)
+            self.attempt(ctx, qid, message, mail_from, group, event=event)
+
+    def attempt(self, ctx: Context | None, qid: str, message: bytes, mail_from: str,
+                rcpts: list[str], *, event: str = "relay", attempts: int = 0) -> None:
+        """One delivery attempt of ``message`` to ``rcpts`` (one domain).
+
+        Recipients refused for good are bounced to ``mail_from`` at once; those that
+        met a 4xx or an unreachable server are queued for a retry on the lab clock
+        (:data:`RETRY_AFTER`), and bounced after the last one.  ``attempts``: how
+        many were made before this one.
+        """
+        from . import sender
+
+        res = sender.send(message, lab=self.lab, from_host=self.hostname,
+                          mail_from=mail_from, rcpt_to=rcpts)
+        attempts += 1
+        self.event(ctx, event, qid=qid, rcpts=rcpts, mail_from=mail_from, attempt=attempts,
+                   decision=res.status, reason=f"{res.code} {res.reply}".strip(),
+                   server=res.server)
+        failed = _failures(res, rcpts)
+        later = [r for r, why in failed.items() if _transient(why, res.status)]
+        if later and attempts <= len(RETRY_AFTER):
+            wait = RETRY_AFTER[attempts - 1]
+            last = failed[later[0]]
+            self.lab.queue.add(Deferred(
+                policy=self, ctx=ctx, qid=qid, message=message, mail_from=mail_from,
+                rcpts=later, event=event, attempts=attempts,
+                due=self.lab.clock.now() + wait, last_reply=last))
+            self.event(ctx, "defer", qid=qid, rcpts=later, mail_from=mail_from,
+                       attempt=attempts, decision="defer",
+                       reason=f"{last}; next try in {wait:.0f} s of lab time")
+            failed = {r: why for r, why in failed.items() if r not in later}
+        elif later:
+            for r in later:
+                failed[r] = f"{failed[r]} (gave up after {attempts} attempts)"
+        if failed:
+            self.bounce(ctx, qid, mail_from, failed, message, remote=res.server)
+
+    def bounce(self, ctx: Context | None, qid: str, mail_from: str, failures: dict[str, str],
+               message: bytes, *, remote: str | None = None) -> None:
+        """Report ``failures`` (recipient -> reason) to ``mail_from`` in a DSN sent from ``<>``.
+
+        A message with the null reverse-path (itself a bounce) is not bounced: logged only.
+        """
+        from . import sender
+
+        if not mail_from.strip("<> "):  # aiosmtpd hands the null reverse-path over as "<>"
+            self.event(ctx, "bounce", qid=qid, rcpts=list(failures), decision="drop",
+                       reason="null reverse-path: a bounce is never bounced")
+            return
+        dsn = make_delivery_report(self.hostname, mail_from, failures, message,
+                                   self.lab.clock.now(), remote=remote)
+        res = sender.send(dsn, lab=self.lab, from_host=self.hostname, mail_from="",
+                          rcpt_to=[mail_from])
+        self.event(ctx, "bounce", qid=qid, to=mail_from, rcpts=list(failures),
+                   decision=res.status,
+                   reason=f"DSN to the envelope sender: {res.code or ''} {res.reply}".strip())
 
     # -- overridable policy -------------------------------------------------------
     def on_connect(self, ctx: Context) -> str:
@@ -204,6 +397,22 @@ class Policy:
             self.lab.events.release(ctx.session)
 
 
+def _failures(res: Any, rcpts: list[str]) -> dict[str, str]:
+    """Recipient -> reason for every recipient of ``rcpts`` that ``res`` did not deliver."""
+    if res.status == "sent":
+        return {}
+    overall = f"{res.code} {res.reply}" if res.code else f"{res.status}: {res.reply}"
+    accepted = set(res.accepted) if res.ok else set()
+    return {r: res.refused.get(r, overall) for r in rcpts if r not in accepted}
+
+
+def _transient(why: str, status: str) -> bool:
+    """Worth another try: a 4xx reply, or no SMTP reply at all (server unreachable)."""
+    if why[:1] in ("4", "5"):
+        return why[:1] == "4"
+    return status in ("deferred", "error")
+
+
 class Authenticator:
     """aiosmtpd authenticator over lab :class:`~labkit.mta.accounts.Accounts`.
 
@@ -227,4 +436,5 @@ class Authenticator:
         return AuthResult(success=ok, handled=False, auth_data=user if ok else None)
 
 
-__all__ = ["Policy", "Context", "Authenticator", "queue_id"]
+__all__ = ["Policy", "Context", "Authenticator", "queue_id", "RelayQueue", "Deferred",
+           "make_delivery_report", "RETRY_AFTER"]

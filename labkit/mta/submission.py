@@ -5,6 +5,9 @@ The server refuses every command but EHLO/STARTTLS/QUIT before TLS (aiosmtpd's
 MAIL, lets a user send only as their own address, DKIM-signs with the user's domain
 key when the lab has one, and relays to the recipient domain's MX from its own
 address.  The Received line names the authenticated user: abuse is traceable.
+Customers of ``isp.example`` are signed with the ISP's own key (selector ``isp2026``).
+After its 250 the message is the service's to deliver: a later refusal comes back
+to the user as a DSN, a temporary one is retried (see :mod:`labkit.mta.policy`).
 
 Introduced in lab 07 (SMTP-AUTH, OP25B and port 587).
 """
