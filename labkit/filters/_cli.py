@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from .corpus import Corpus
 
 SPLITS = ("md5", "chronological", "kfold", "online")
 
@@ -17,7 +21,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     csub = corpus.add_subparsers(dest="corpus_command", metavar="ACTION")
     corpus.set_defaults(func=lambda a: _help(corpus))
 
-    p = csub.add_parser("fetch", help="download the public archives into the cache (or --dest)")
+    p = csub.add_parser(
+        "fetch",
+        help="download the public archives into the cache (or --dest)",
+        description="Download the public archives (about 6.7 MB) into the user cache folder "
+        "($LABKIT_CACHE/spamassassin when set) or --dest, check each one whole, and verify "
+        "every message. Archives already there are kept if they read to the end; a damaged "
+        "one is downloaded again. With LABKIT_OFFLINE set only a file:// or loopback "
+        "--base-url is used. Exit 1 when a file is corrupted, an archive cannot be read to "
+        "its end or a folder is missing (as `labkit corpus verify`).",
+    )
     p.add_argument("--dest", help="target folder (default: the user cache folder)")
     p.add_argument("--folder", action="append", help="only this folder (repeatable)")
     p.add_argument(
@@ -27,10 +40,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_fetch)
 
     for name, helptext in (
-        ("verify", "check every message's MD5 against its name"),
+        ("verify", "check every archive, folder and message (MD5 against the file name)"),
         ("info", "where the corpus is and what it holds"),
     ):
-        p = csub.add_parser(name, help=helptext)
+        p = csub.add_parser(
+            name,
+            help=helptext,
+            description=helptext[0].upper() + helptext[1:] + ". Lists corrupted files, "
+            "archives that could not be read to their end, missing folders and folders "
+            "with fewer messages than the public archives"
+            + (
+                "; exit 1 for any of the first three (a progress bar on a terminal)."
+                if name == "verify"
+                else "."
+            ),
+        )
         p.add_argument(
             "--source", help="folder or archive (default: $LABKIT_CORPUS, then the cache)"
         )
@@ -98,31 +122,56 @@ def _out(args: argparse.Namespace, data: dict, text: str) -> None:
 def _fetch(args: argparse.Namespace) -> int:
     from . import corpus
 
+    unknown = [f for f in args.folder or [] if f not in corpus.FOLDERS]
+    if unknown:
+        raise UsageError(
+            f"unknown corpus folder {', '.join(unknown)}; folders are {', '.join(corpus.FOLDERS)}"
+        )
+    dest = Path(args.dest).expanduser() if args.dest else None
+    if dest is not None and dest.exists() and not dest.is_dir():
+        raise UsageError(f"--dest {args.dest} is not a folder")
     kwargs = {"base_url": args.base_url} if args.base_url else {}
     c = corpus.fetch(args.dest, folders=args.folder, progress=not args.json, **kwargs)
-    _out(args, c.to_dict(), repr(c))
-    return 1 if c.problems else 0
+    return _report(args, c)
+
+
+def _corpus_source(args: argparse.Namespace) -> str | None:
+    """``--source`` checked: a path that does not exist is bad input (exit 2)."""
+    if args.source and not Path(args.source).expanduser().exists():
+        from .corpus import _how_to_get
+
+        raise UsageError(f"--source {args.source} does not exist. {_how_to_get()}")
+    return args.source
+
+
+def _report(args: argparse.Namespace, c: Corpus) -> int:
+    """Print the corpus summary and every loss; exit 1 if a part was damaged or missing."""
+    lines = [repr(c)] + [f"  {line}" for line in c.issues()]
+    _out(args, c.to_dict(), "\n".join(lines))
+    return 1 if c.damaged else 0
 
 
 def _verify(args: argparse.Namespace) -> int:
     from . import corpus
 
-    c = corpus.verify(args.source)
-    lines = [repr(c)] + [f"  BAD {n}: {r}" for n, r in c.problems]
-    _out(args, c.to_dict(), "\n".join(lines))
-    return 1 if c.problems else 0
+    source = _corpus_source(args)
+    return _report(args, corpus.verify(source, progress=not args.json and sys.stderr.isatty()))
 
 
 def _info(args: argparse.Namespace) -> int:
     from . import corpus
 
-    c = corpus.load(args.source)
+    c = corpus.load(_corpus_source(args))
     counts = c.counts()
     lines = [f"source: {c.source}"]
-    lines += [f"  {f:<11} {counts.get(f, 0):>5}  {label}" for f, label in corpus.FOLDERS.items()]
+    lines += [
+        f"  {f:<11} {counts.get(f, 0):>5}  {label}  (public archive: {corpus.SIZES[f]})"
+        for f, label in corpus.FOLDERS.items()
+    ]
     lines.append(
         f"  {counts['ham_total']} ham, {counts['spam_total']} spam, {counts['corrupted']} skipped"
     )
+    lines += [f"  {line}" for line in c.issues()]
     _out(args, c.to_dict(), "\n".join(lines))
     return 0
 

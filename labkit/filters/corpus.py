@@ -1,8 +1,16 @@
 """The SpamAssassin public corpus: find it, fetch it, verify it, load it.
 
-The corpus (6,045 messages of 2002-2003: 4,149 ham, 1,896 spam) comes in five
-folders.  Each message file is named ``NNNNN.<md5>``, the MD5 of its exact bytes,
-so every message is checked against its own name whatever the source.
+The corpus (messages of 2002-2003) comes in five folders; the public archives hold
+6,047 messages (4,150 ham, 1,897 spam), the course's offline copy 6,045 (one
+hard_ham and one spam_2 message fewer).  Each message file is named
+``NNNNN.<md5>``, the MD5 of its exact bytes, so every message is checked against its
+own name whatever the source.
+
+Nothing is lost silently.  A :class:`Corpus` reports, by name, every file whose
+MD5 does not match (skipped), every archive that could not be read to its end (a
+damaged tar header or compressed stream: the messages read before the damage are
+kept, the rest are lost), every folder that is missing, and every folder holding
+fewer messages than the public archive (:data:`SIZES`).
 
 Where the corpus is read from, first match wins:
 
@@ -12,7 +20,11 @@ Where the corpus is read from, first match wins:
 3. the user cache folder filled by :func:`fetch` (``labkit corpus fetch``).
 
 Nothing is ever downloaded implicitly: without a local copy :func:`load` raises a
-:class:`~labkit.errors.CorpusError` that says how to get one.
+:class:`~labkit.errors.CorpusError` that says how to get one.  :func:`fetch` checks
+each download (its length, then the whole archive) before keeping it, replaces a
+damaged archive it finds in its folder, and refuses to reach the network when
+``LABKIT_OFFLINE`` is set (a ``file://`` or loopback ``base_url`` is still allowed).
+The cache folder is ``$LABKIT_CACHE/spamassassin`` when that variable is set.
 
 Introduced in lab 09 (Bayesian filtering).
 """
@@ -21,19 +33,25 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import html
+import http.client
+import ipaddress
 import logging
+import lzma
 import os
 import re
 import sys
 import tarfile
 import threading
+import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import CorpusError
+from ..errors import CorpusError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +71,15 @@ ARCHIVES: dict[str, str] = {
     "hard_ham": "20030228_hard_ham.tar.bz2",
     "spam": "20030228_spam.tar.bz2",
     "spam_2": "20050311_spam_2.tar.bz2",
+}
+
+#: folder name -> number of messages in the public archive (``cmds`` not counted)
+SIZES: dict[str, int] = {
+    "easy_ham": 2500,
+    "easy_ham_2": 1400,
+    "hard_ham": 250,
+    "spam": 500,
+    "spam_2": 1397,
 }
 
 #: where the public archives live
@@ -102,11 +129,20 @@ class Message:
 
 @dataclass(frozen=True, kw_only=True)
 class Corpus(Sequence):
-    """The loaded messages plus the files that were skipped, by name, with the reason."""
+    """The loaded messages, plus everything that could not be loaded, by name.
+
+    ``problems``: corrupted files skipped, as (folder/name, reason);
+    ``unreadable``: archives not read to their end, as (path, reason);
+    ``missing``: folders not found; ``short``: folders with fewer files than the
+    public archive, as (folder, files found, files in the public archive).
+    """
 
     messages: tuple[Message, ...]
     source: str
     problems: tuple[tuple[str, str], ...] = ()
+    unreadable: tuple[tuple[str, str], ...] = ()
+    missing: tuple[str, ...] = ()
+    short: tuple[tuple[str, int, int], ...] = ()
 
     def __len__(self) -> int:
         return len(self.messages)
@@ -117,8 +153,18 @@ class Corpus(Sequence):
     def __iter__(self) -> Iterator[Message]:
         return iter(self.messages)
 
+    @property
+    def damaged(self) -> bool:
+        """True when a file was corrupted, an archive was cut short or a folder is missing."""
+        return bool(self.problems or self.unreadable or self.missing)
+
     def counts(self) -> dict[str, int]:
-        """Messages per folder, plus ``ham_total``, ``spam_total``, ``total`` and ``corrupted``."""
+        """Messages per folder, ``ham_total``, ``spam_total``, ``total``, and the losses.
+
+        ``corrupted``: files skipped for a bad MD5; ``unreadable``: archives not read to
+        their end; ``missing``: folders not found; ``short``: files the public archives
+        hold beyond those found (neither loaded nor reported as corrupted).
+        """
         out: dict[str, int] = {}
         for m in self.messages:
             out[m.folder] = out.get(m.folder, 0) + 1
@@ -126,22 +172,53 @@ class Corpus(Sequence):
         out["spam_total"] = sum(1 for m in self.messages if m.spam)
         out["total"] = len(self.messages)
         out["corrupted"] = len(self.problems)
+        out["unreadable"] = len(self.unreadable)
+        out["missing"] = len(self.missing)
+        out["short"] = sum(expected - found for _, found, expected in self.short)
         return out
 
+    def issues(self) -> list[str]:
+        """One line per loss, damaged parts first (empty when the corpus is whole)."""
+        lines = [f"corrupted file {n}: {r} (skipped)" for n, r in self.problems]
+        lines += [f"archive {a} not read to its end: {r}" for a, r in self.unreadable]
+        lines += [f"folder {f} missing" for f in self.missing]
+        lines += [
+            f"folder {f} short: {found} of the public archive's {expected} files "
+            f"({expected - found} not here)"
+            for f, found, expected in self.short
+        ]
+        return lines
+
     def to_dict(self) -> dict:
-        """Source, counts and the skipped files."""
+        """Source, counts and every loss (corrupted files, unreadable archives, ...)."""
         return {
             "source": self.source,
             "counts": self.counts(),
             "problems": [{"name": n, "reason": r} for n, r in self.problems],
+            "unreadable": [{"archive": a, "reason": r} for a, r in self.unreadable],
+            "missing": list(self.missing),
+            "short": [
+                {"folder": f, "found": found, "expected": expected}
+                for f, found, expected in self.short
+            ],
         }
 
-    def __repr__(self) -> str:
+    def _summary(self) -> str:
         c = self.counts()
-        return (
-            f"<Corpus {c['total']} messages ({c['ham_total']} ham, {c['spam_total']} spam), "
-            f"{c['corrupted']} skipped, from {self.source}>"
-        )
+        parts = [
+            f"{c['total']} messages ({c['ham_total']} ham, {c['spam_total']} spam)",
+            f"{c['corrupted']} corrupted skipped",
+        ]
+        if c["unreadable"]:
+            parts.append(f"{c['unreadable']} archive(s) not read to the end")
+        if c["missing"]:
+            parts.append(f"{c['missing']} folder(s) missing")
+        if c["short"]:
+            parts.append(f"{c['short']} file(s) fewer than the public archives")
+        return ", ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"<Corpus {self._summary()}, from {self.source}>"
 
     def _repr_html_(self) -> str:
         c = self.counts()
@@ -149,19 +226,20 @@ class Corpus(Sequence):
             f"<tr><td>{f}</td><td>{c.get(f, 0)}</td><td>{lab}</td></tr>"
             for f, lab in FOLDERS.items()
         )
-        bad = "".join(f"<li>{n}: {r}</li>" for n, r in self.problems)
+        bad = "".join(f"<li>{html.escape(line)}</li>" for line in self.issues())
         return (
-            f"<b>SpamAssassin corpus</b> from <code>{self.source}</code>"
+            f"<b>SpamAssassin corpus</b> from <code>{html.escape(self.source)}</code>"
             f"<table><tr><th>folder</th><th>messages</th><th>label</th></tr>{rows}</table>"
-            f"<p>{c['ham_total']} ham, {c['spam_total']} spam; {c['corrupted']} skipped</p>"
+            f"<p>{html.escape(self._summary())}</p>"
             + (f"<ul>{bad}</ul>" if bad else "")
         )
 
 
 def cache_dir() -> Path:
-    """The user cache folder for the corpus (``$LABKIT_CACHE`` overrides).
+    """The user cache folder for the corpus: ``<base>/spamassassin``.
 
-    Linux: ``$XDG_CACHE_HOME/labkit`` (``~/.cache/labkit``); macOS
+    ``<base>`` is ``$LABKIT_CACHE`` when set, else the platform's user cache folder:
+    Linux ``$XDG_CACHE_HOME/labkit`` (``~/.cache/labkit``); macOS
     ``~/Library/Caches/labkit``; Windows ``%LOCALAPPDATA%\\labkit``.
     """
     env = os.environ.get("LABKIT_CACHE")
@@ -217,8 +295,20 @@ def _folder_sources(root: Path, folder: str) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_file() and pattern.match(p.name))
 
 
+class _Damaged(Exception):
+    """An archive could not be read to its end; the argument says where and why."""
+
+
+#: what a damaged tar or compressed stream raises while it is read
+_READ_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError)
+
+
 def _iter_files(src: Path, folder: str) -> Iterator[tuple[str, bytes]]:
-    """(file name, bytes) of every regular file of ``folder`` in a folder or archive."""
+    """(file name, bytes) of every regular file of ``folder`` in a folder or archive.
+
+    An archive is read to its real end; if it cannot be, the files read so far are
+    yielded and then :class:`_Damaged` is raised.
+    """
     if src.is_dir():
         for p in sorted(src.iterdir()):
             if p.is_file():
@@ -235,31 +325,109 @@ def _iter_files(src: Path, folder: str) -> Iterator[tuple[str, bytes]]:
                 fh = tar.extractfile(member)
                 if fh is not None:
                     yield parts[-1], fh.read()
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise CorpusError(f"cannot read archive {src}: {exc}") from exc
+            _check_tail(tar)
+    except _READ_ERRORS as exc:
+        raise _Damaged(" ".join(f"{type(exc).__name__}: {exc}".split())) from exc
 
 
-def _read_folder(
-    root: Path, folder: str, verify: bool
-) -> tuple[list[Message], list[tuple[str, str]]]:
-    messages: list[Message] = []
-    problems: list[tuple[str, str]] = []
+def _check_tail(tar: tarfile.TarFile) -> None:
+    """Raise :class:`_Damaged` unless only NUL padding follows where ``tar`` stopped.
+
+    tarfile ends its iteration quietly at a header it cannot parse (a bad checksum, a
+    garbled block), as if the archive ended there; reading the rest of the stream
+    tells the two apart, and also surfaces compression errors further on.
+    """
+    stream = tar.fileobj
+    pos = tar.offset
+    stream.seek(pos)
+    while chunk := stream.read(1 << 16):
+        rest = chunk.lstrip(b"\0")
+        if rest:
+            at = pos + len(chunk) - len(rest)
+            raise _Damaged(
+                f"unreadable tar block at byte {at} of the unpacked archive "
+                "(a damaged header); the files after it were not read"
+            )
+        pos += len(chunk)
+
+
+@dataclass
+class _Folder:
+    """What reading one folder gave: messages and every loss."""
+
+    messages: list[Message] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    short: list[tuple[str, int, int]] = field(default_factory=list)
+
+
+def _read_folder(root: Path, folder: str, verify: bool, bar=None) -> _Folder:
+    """Read ``folder`` under ``root``; ``bar`` (tqdm) advances by one per file read."""
+    out = _Folder()
     label = FOLDERS[folder]
+    seen = 0
     for src in _folder_sources(root, folder)[:1]:
-        for fname, raw in _iter_files(src, folder):
-            m = _NAME.match(fname)
-            if m is None:
-                if fname != "cmds":
-                    log.info("skipping non-message file %s/%s", folder, fname)
-                continue
-            if verify and hashlib.md5(raw).hexdigest() != m.group(1):
-                log.warning(
-                    "corrupted corpus file %s/%s: MD5 does not match its name", folder, fname
-                )
-                problems.append((f"{folder}/{fname}", "MD5 does not match the file name"))
-                continue
-            messages.append(Message(name=fname, folder=folder, label=label, raw=raw))
-    return messages, problems
+        files = _iter_files(src, folder)
+        try:
+            for fname, raw in files:
+                m = _NAME.match(fname)
+                if m is None:
+                    if fname != "cmds":
+                        log.info("skipping non-message file %s/%s", folder, fname)
+                    continue
+                seen += 1
+                if bar is not None:
+                    bar.update(1)
+                if verify and hashlib.md5(raw).hexdigest() != m.group(1):
+                    log.warning(
+                        "corrupted corpus file %s/%s: MD5 does not match its name", folder, fname
+                    )
+                    out.problems.append((f"{folder}/{fname}", "MD5 does not match the file name"))
+                    continue
+                out.messages.append(Message(name=fname, folder=folder, label=label, raw=raw))
+        except _Damaged as exc:
+            reason = f"{exc}; {seen} {folder} files read before it. {_REPLACE}"
+            log.warning("corpus archive %s not read to its end: %s", src, reason)
+            out.unreadable.append((str(src), reason))
+    if seen < SIZES[folder]:
+        log.info(
+            "corpus folder %s holds %d of the public archive's %d files",
+            folder, seen, SIZES[folder],
+        )
+        out.short.append((folder, seen, SIZES[folder]))
+    return out
+
+
+_REPLACE = "Delete that archive and fetch it again (`labkit corpus fetch`)."
+
+
+def _read(root: Path, wanted: Sequence[str], verify: bool, progress: bool | None) -> Corpus:
+    """Read the ``wanted`` folders under ``root`` into a Corpus that lists every loss."""
+    missing = tuple(f for f in wanted if not _folder_sources(root, f))
+    if missing:
+        log.warning("corpus folders missing in %s: %s", root, ", ".join(missing))
+    total = sum(SIZES[f] for f in wanted if f not in missing)
+    bar = _progress(None, progress, "reading corpus", total, "msg") if total else None
+    parts = [_read_folder(root, f, verify, bar) for f in wanted if f not in missing]
+    if bar is not None:
+        bar.close()
+    return Corpus(
+        messages=tuple(m for p in parts for m in p.messages),
+        source=str(root),
+        problems=tuple(x for p in parts for x in p.problems),
+        unreadable=tuple(x for p in parts for x in p.unreadable),
+        missing=missing,
+        short=tuple(x for p in parts for x in p.short),
+    )
+
+
+def _wanted(folders: Iterable[str] | None) -> tuple[str, ...]:
+    """The folders asked for (all by default); CorpusError for an unknown name."""
+    wanted = tuple(folders) if folders is not None else tuple(FOLDERS)
+    for f in wanted:
+        if f not in FOLDERS:
+            raise CorpusError(f"unknown corpus folder {f!r}; folders are {', '.join(FOLDERS)}")
+    return wanted
 
 
 _CACHE: dict[tuple, Corpus] = {}
@@ -277,16 +445,15 @@ def load(
 
     Each message's MD5 is checked against its name (``verify``); a mismatch is logged
     and reported in ``Corpus.problems`` by name, never counted as a message.  Files
-    that are not messages (``cmds``) are skipped.  The parsed corpus is cached per
-    process, so a second call is instant.
+    that are not messages (``cmds``) are skipped.  An archive that cannot be read to
+    its end keeps the messages read before the damage and is reported in
+    ``Corpus.unreadable``; missing and short folders are reported too (damage and
+    missing folders are also logged as warnings).  The parsed corpus is cached per process, so a second call is instant.
 
     Introduced in lab 09 (Bayesian filtering).
     """
     root = locate(source).resolve()
-    wanted = tuple(folders) if folders is not None else tuple(FOLDERS)
-    for f in wanted:
-        if f not in FOLDERS:
-            raise CorpusError(f"unknown corpus folder {f!r}; folders are {', '.join(FOLDERS)}")
+    wanted = _wanted(folders)
     stamp = tuple(
         (str(p), p.stat().st_mtime_ns) for f in wanted for p in _folder_sources(root, f)[:1]
     )
@@ -294,37 +461,21 @@ def load(
     with _CACHE_LOCK:
         if key in _CACHE:
             return _CACHE[key]
-    missing = [f for f in wanted if not _folder_sources(root, f)]
-    if len(missing) == len(wanted):
+    if not stamp:
         raise CorpusError(f"no corpus folders found in {root}. " + _how_to_get())
-    if missing:
-        log.warning("corpus folders missing in %s: %s", root, ", ".join(missing))
-    messages: list[Message] = []
-    problems: list[tuple[str, str]] = []
-    bar = _progress(wanted, progress, "loading corpus")
-    for f in bar:
-        got, bad = _read_folder(root, f, verify)
-        messages.extend(got)
-        problems.extend(bad)
-    corpus = Corpus(messages=tuple(messages), source=str(root), problems=tuple(problems))
+    corpus = _read(root, wanted, verify, progress)
     with _CACHE_LOCK:
         _CACHE[key] = corpus
     return corpus
 
 
-def verify(source: str | os.PathLike | None = None) -> Corpus:
-    """Re-read and check every message of the corpus (no cache); see ``Corpus.problems``."""
-    root = locate(source).resolve()
-    messages: list[Message] = []
-    problems: list[tuple[str, str]] = []
-    for f in FOLDERS:
-        if not _folder_sources(root, f):
-            problems.append((f, "folder missing"))
-            continue
-        got, bad = _read_folder(root, f, True)
-        messages.extend(got)
-        problems.extend(bad)
-    return Corpus(messages=tuple(messages), source=str(root), problems=tuple(problems))
+def verify(source: str | os.PathLike | None = None, *, progress: bool = False) -> Corpus:
+    """Re-read and check every folder and message (no cache); see :meth:`Corpus.issues`.
+
+    ``Corpus.damaged`` is True when a file is corrupted, an archive could not be read
+    to its end or a folder is missing.
+    """
+    return _read(locate(source).resolve(), tuple(FOLDERS), True, progress)
 
 
 def _progress(items, enabled: bool | None, desc: str, total: int | None = None, unit: str = "it"):
@@ -348,27 +499,79 @@ def fetch(
 ) -> Corpus:
     """Download the public archives into ``dest`` (default: :func:`cache_dir`) and verify them.
 
-    Archives already present are kept.  Shows a tqdm progress bar per archive.
+    An archive already there is kept if it reads to its end; a damaged one that fetch
+    itself named is downloaded again.  Each download shows a tqdm bar and is checked
+    (length, whole archive) before it takes its place.  With ``LABKIT_OFFLINE`` set,
+    only a ``file://`` or loopback ``base_url`` may be used (else UsageError).
     Returns the loaded (verified) corpus.  This is the only function that downloads.
     """
+    wanted = _wanted(folders)
     target = Path(dest).expanduser() if dest is not None else cache_dir()
-    target.mkdir(parents=True, exist_ok=True)
-    wanted = tuple(folders) if folders is not None else tuple(FOLDERS)
+    todo: list[str] = []
     for f in wanted:
-        if f not in FOLDERS:
-            raise CorpusError(f"unknown corpus folder {f!r}")
-        if _folder_sources(target, f):
+        present = _folder_sources(target, f) if target.is_dir() else []
+        damage = _archive_damage(present[0], f) if present else "missing"
+        if damage is None:
             log.info("%s already present in %s", f, target)
             continue
-        _download(base_url.rstrip("/") + "/" + ARCHIVES[f], target / ARCHIVES[f], progress, timeout)
+        if present and present[0] != target / ARCHIVES[f]:
+            raise CorpusError(f"archive {present[0]} is damaged ({damage}). {_REPLACE}")
+        todo.append(f)
+    if todo and _offline() and _leaves_machine(base_url):
+        raise UsageError(
+            f"LABKIT_OFFLINE is set, so the corpus is not downloaded from {base_url}. "
+            + _how_to_get()
+        )
+    target.mkdir(parents=True, exist_ok=True)
+    for f in todo:
+        path = target / ARCHIVES[f]
+        if path.exists():
+            log.warning("removing damaged archive %s to download it again", path)
+            path.unlink()
+        _download(base_url.rstrip("/") + "/" + ARCHIVES[f], path, f, progress, timeout)
     return load(target, folders=wanted)
 
 
-def _download(url: str, path: Path, progress: bool, timeout: float) -> None:
+def _archive_damage(src: Path, folder: str) -> str | None:
+    """Why ``src`` (an archive of ``folder``) cannot be read to its end, or None if it can."""
+    if src.is_dir():
+        return None
+    try:
+        for _ in _iter_files(src, folder):
+            pass
+    except _Damaged as exc:
+        return str(exc)
+    return None
+
+
+def _offline() -> bool:
+    from ..dns.live import offline
+
+    return offline()
+
+
+def _leaves_machine(url: str) -> bool:
+    """False for ``file://`` URLs and loopback hosts; True for anything else."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "file":
+        return False
+    host = parts.hostname or ""
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
+def _download(url: str, path: Path, folder: str, progress: bool, timeout: float) -> None:
+    """Download ``url`` to ``path`` via ``.part``; keep it only if whole and readable."""
     tmp = path.with_name(path.name + ".part")
+    got = 0
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as out:
-            total = int(resp.headers.get("Content-Length") or 0) or None
+            declared = resp.headers.get("Content-Length")
+            total = int(declared) if declared and declared.isdigit() else None
             bar = None
             if progress:
                 from tqdm.auto import tqdm
@@ -376,16 +579,25 @@ def _download(url: str, path: Path, progress: bool, timeout: float) -> None:
                 bar = tqdm(total=total, unit="B", unit_scale=True, desc=path.name)
             while chunk := resp.read(1 << 16):
                 out.write(chunk)
+                got += len(chunk)
                 if bar is not None:
                     bar.update(len(chunk))
             if bar is not None:
                 bar.close()
-    except OSError as exc:
+    except (OSError, http.client.HTTPException) as exc:
         tmp.unlink(missing_ok=True)
         raise CorpusError(
             f"download of {url} failed: {exc}. Without network access, point LABKIT_CORPUS "
             "at a local copy of the archives."
         ) from exc
+    damage = None
+    if total is not None and got != total:
+        damage = f"received {got} of the {total} bytes announced"
+    else:
+        damage = _archive_damage(tmp, folder)
+    if damage is not None:
+        tmp.unlink(missing_ok=True)
+        raise CorpusError(f"download of {url} is damaged ({damage}); nothing kept, try again.")
     tmp.replace(path)
 
 

@@ -22,6 +22,10 @@ def test_full_corpus_counts(full_corpus):
     assert counts["spam"] == 500 and counts["spam_2"] == 1396
     assert counts["total"] == 6045 and counts["corrupted"] == 0
     assert counts["ham_total"] == 4149 and counts["spam_total"] == 1896
+    # nothing damaged; the two messages this copy lacks (its README) are listed as short
+    assert not full_corpus.damaged and full_corpus.unreadable == () and full_corpus.missing == ()
+    assert full_corpus.short == (("hard_ham", 249, 250), ("spam_2", 1396, 1397))
+    assert counts["short"] == 2
     m = full_corpus[0]
     assert isinstance(m.raw, bytes) and m.label in ("ham", "spam") and m.folder in corpus.FOLDERS
 
