@@ -8,6 +8,15 @@ This module writes that XML in the RFC 9990 format (namespace
 ``data/schemas/dmarc-aggregate-rfc9990.xsd`` with ``xmlschema``, parses reports
 (RFC 9990 or RFC 7489) into a pandas table, and plots pass/fail by source.
 
+The evaluations can be Verdicts, dicts, or the lab receiver's event log as it
+stands — ``build(lab.verdicts(), policy_domain="brand.example")``, or
+``build(labkit.mta.events.read(lab.root / "logs"), ...)`` for the JSON-lines files
+(see :mod:`labkit.mta.events` for the fields). A report covers one policy domain:
+messages judged by another domain's DMARC record are left out (and counted).
+The disposition is what was applied: ``pass`` for mail that passed DMARC,
+otherwise the receiver's action, with an override reason (``trusted_forwarder``,
+``policy_test_mode``, ``local_policy``) when that is not what the policy asked.
+
 Differences from the RFC 7489 format (still the most common in the wild; the
 parser reads both): 7489 reports have no XML namespace and often no
 ``<version>``; ``policy_published`` has ``pct`` (removed) but no ``np``,
@@ -66,7 +75,9 @@ class EvaluationRecord:
 
     ``dkim`` holds (domain, selector, result) per signature; ``dkim_aligned`` and
     ``spf_aligned`` are DMARC's aligned verdicts (pass/fail); ``disposition`` is
-    none/pass/quarantine/reject. ``problems`` says what was wrong with the input
+    none/pass/quarantine/reject. ``policy_domain`` is the domain whose DMARC record
+    was applied ("" when not known): :func:`build` leaves out messages of other
+    policy domains. ``problems`` says what was wrong with the input
     (a record is never refused, it is repaired and annotated).
     """
 
@@ -83,6 +94,7 @@ class EvaluationRecord:
     dmarc_result: str = "fail"
     reasons: tuple[tuple[str, str], ...] = ()
     timestamp: float | None = None
+    policy_domain: str = ""
     problems: tuple[str, ...] = ()
 
     def group_key(self) -> tuple:
@@ -99,7 +111,8 @@ class EvaluationRecord:
             "dkim": [list(d) for d in self.dkim], "dkim_aligned": self.dkim_aligned,
             "spf_aligned": self.spf_aligned, "disposition": self.disposition,
             "dmarc_result": self.dmarc_result, "reasons": [list(r) for r in self.reasons],
-            "timestamp": self.timestamp, "problems": list(self.problems),
+            "timestamp": self.timestamp, "policy_domain": self.policy_domain,
+            "problems": list(self.problems),
         }
 
 
@@ -181,13 +194,18 @@ def to_record(obj: Any, **overrides: Any) -> EvaluationRecord:
     ``dkim_domain``/``dkim_selector``/``dkim_result``), ``disposition``,
     ``dmarc_result`` (a pass with disposition none is reported as RFC 9990's
     ``pass``), optionally ``dkim_aligned``/``spf_aligned`` (else relaxed
-    alignment is computed with the PSL), ``reasons`` and ``timestamp``; or a :class:`labkit.auth.Verdict` (then pass ``source_ip`` if
-    its SPF result does not carry it). Bad values are repaired and listed in
-    ``problems``; this never raises.
+    alignment is computed with the PSL), ``reasons``, ``timestamp`` and
+    ``policy_domain``; or a :class:`labkit.auth.Verdict` (then pass ``source_ip`` if
+    its SPF result does not carry it); or a receiver's ``verdict`` event from the
+    lab's event log (:mod:`labkit.mta.events`: ``lab.verdicts()``, or a line of its
+    JSON-lines file). Bad values are repaired and listed in ``problems``; this
+    never raises.
     """
     problems: list[str] = []
     merged: dict[str, Any] = {}
-    if _get(obj, "dmarc") is not None and _get(obj, "spf") is not None and not isinstance(obj, Mapping):
+    if _is_event(obj):
+        merged.update(_from_event(obj))
+    elif _get(obj, "dmarc") is not None and _get(obj, "spf") is not None and not isinstance(obj, Mapping):
         merged.update(_from_verdict(obj))
     elif isinstance(obj, Mapping):
         merged.update(obj)
@@ -241,13 +259,88 @@ def to_record(obj: Any, **overrides: Any) -> EvaluationRecord:
         dmarc_result=dmarc_result,
         reasons=tuple(reasons),
         timestamp=stamp,
+        policy_domain=_domain_of(_get(merged, "policy_domain", default="")),
         problems=tuple(problems),
     )
 
 
+# the receiver's action (its verdict event's ``decision``) as a report disposition
+_APPLIED = {"inbox": "none", "junk": "quarantine", "quarantine": "quarantine", "reject": "reject"}
+
+
+def _evaluated(*, result: Any, asked: Any, applied: str, policy: Any, testing: Any,
+               arc_override: Any, action: str = "") -> tuple[str, list[tuple[str, str]]]:
+    """The disposition applied to a message and why it differs from what DMARC asked.
+
+    ``asked`` is DMARC's disposition (none/quarantine/reject, already weakened by
+    ``t=y``), ``applied`` what the receiver did. Mail that passed DMARC is ``pass``
+    (RFC 9990) whatever the spam filter then did; otherwise a trusted ARC sealer,
+    test mode and local policy each name themselves as an override reason.
+    """
+    if str(result).lower() == "pass":
+        return "pass", []
+    expected = str(asked or applied).lower()
+    reasons: list[tuple[str, str]] = []
+    if arc_override:
+        reasons.append(("trusted_forwarder", "ARC chain from a trusted sealer"))
+        expected = "none"
+    elif testing and policy and str(policy).lower() != expected:
+        reasons.append(("policy_test_mode", f"t=y: p={policy} applied as {expected}"))
+    if applied != expected:
+        reasons.append(("local_policy", f"the receiver chose {action or applied}"))
+    return applied, reasons
+
+
+def _is_event(obj: Any) -> bool:
+    """Is ``obj`` an entry of the lab's event log (a dict with ``event`` and ``host``)?"""
+    return isinstance(obj, Mapping) and "event" in obj and "host" in obj
+
+
+def _authenticated(event: Mapping) -> bool:
+    """Is this a verdict event of a receiver that ran DMARC (not one with auth off)?"""
+    return event.get("event") == "verdict" and event.get("dmarc") is not None
+
+
+def _from_event(event: Mapping) -> dict:
+    """A receiver's ``verdict`` event (see :mod:`labkit.mta.events`) in to_record's names."""
+    dkim = event.get("dkim_results")
+    if dkim is None:  # a log from before dkim_results: "result:domain" strings, no selector
+        dkim = [(d, "", r) for r, _, d in (str(x).partition(":") for x in event.get("dkim") or ())]
+    rcpt_domains = {_domain_of(r) for r in event.get("rcpts") or ()}
+    policy_domain = event.get("dmarc_policy_domain")
+    if policy_domain == "":  # no DMARC record: only the From domain could have published one
+        policy_domain = event.get("header_from")
+    action = str(event.get("decision") or "")
+    disposition, reasons = _evaluated(
+        result=event.get("dmarc"), asked=event.get("dmarc_disposition"),
+        applied=_APPLIED.get(action.lower(), "none"), policy=event.get("dmarc_policy"),
+        testing=event.get("dmarc_testing"), arc_override=event.get("arc_override"), action=action)
+    return {
+        "source_ip": event.get("client"),
+        "header_from": event.get("header_from"),
+        "envelope_from": event.get("mail_from"),
+        "envelope_to": rcpt_domains.pop() if len(rcpt_domains) == 1 else None,
+        "spf_domain": event.get("spf_domain"),
+        "spf_result": event.get("spf"),
+        "dkim": dkim,
+        "dkim_aligned": event.get("dkim_aligned"),
+        "spf_aligned": event.get("spf_aligned"),
+        "dmarc_result": event.get("dmarc"),
+        "disposition": disposition,
+        "reasons": reasons,
+        "timestamp": event.get("t"),
+        "policy_domain": policy_domain,
+    }
+
+
 def _from_verdict(verdict: Any) -> dict:
     spf, dmarc = verdict.spf, verdict.dmarc
-    data = {
+    disposition, reasons = _evaluated(
+        result=getattr(dmarc, "result", None), asked=getattr(dmarc, "disposition", None),
+        applied=_FROM_VERDICT.get(getattr(verdict, "disposition", "accept"), "none"),
+        policy=getattr(dmarc, "policy", None), testing=getattr(dmarc, "testing", False),
+        arc_override=getattr(verdict, "arc_override", False))
+    return {
         "source_ip": getattr(spf, "ip", None),
         "header_from": getattr(dmarc, "header_from", None),
         "envelope_from": getattr(spf, "mail_from", None) or getattr(spf, "domain", None),
@@ -257,12 +350,10 @@ def _from_verdict(verdict: Any) -> dict:
         "dkim_aligned": getattr(dmarc, "dkim_aligned", None),
         "spf_aligned": getattr(dmarc, "spf_aligned", None),
         "dmarc_result": getattr(dmarc, "result", None),
-        "disposition": getattr(dmarc, "disposition", None),
+        "disposition": disposition,
+        "reasons": reasons,
+        "policy_domain": getattr(dmarc, "policy_domain", None) or getattr(dmarc, "header_from", None),
     }
-    if getattr(verdict, "arc_override", False):
-        data["reasons"] = [("trusted_forwarder", "ARC chain from a trusted sealer")]
-        data["disposition"] = _FROM_VERDICT.get(getattr(verdict, "disposition", "accept"), "none")
-    return data
 
 
 # --------------------------------------------------------------------------- build
@@ -287,7 +378,11 @@ class ValidationResult:
 
 @dataclass(frozen=True, kw_only=True)
 class AggregateReport:
-    """A built report: ``xml`` (bytes), the grouped ``rows`` and input ``problems``."""
+    """A built report: ``xml`` (bytes), the grouped ``rows`` and input ``problems``.
+
+    ``other_domains`` counts the messages left out because another domain's DMARC
+    policy applied to them (they belong in that domain's report).
+    """
 
     xml: bytes = field(repr=False)
     report_id: str
@@ -296,6 +391,7 @@ class AggregateReport:
     end: int
     rows: tuple[tuple[EvaluationRecord, int], ...] = field(default=(), repr=False)
     problems: tuple[str, ...] = ()
+    other_domains: int = 0
 
     @property
     def messages(self) -> int:
@@ -310,7 +406,7 @@ class AggregateReport:
     def to_dict(self) -> dict:
         return {"report_id": self.report_id, "policy_domain": self.policy_domain, "begin": self.begin,
                 "end": self.end, "records": len(self.rows), "messages": self.messages,
-                "problems": list(self.problems), "xml": self.xml.decode("utf-8")}
+                "other_domains": self.other_domains, "problems": list(self.problems), "xml": self.xml.decode("utf-8")}
 
     def __str__(self) -> str:
         return self.xml.decode("utf-8")
@@ -321,11 +417,34 @@ class AggregateReport:
         return f"<div>{head}<pre>{html.escape(self.xml.decode('utf-8'))}</pre></div>"
 
 
+def _normalise(items: Iterable[Any]) -> tuple[list[EvaluationRecord], int]:
+    """Records from evaluations, and how many verdict events had no DMARC evaluation.
+
+    Event-log entries other than verdicts (connect, rcpt, deliver, ...) are not
+    messages and are passed over; so are verdicts of a receiver that ran without
+    authentication (counted: they cannot be reported).
+    """
+    records: list[EvaluationRecord] = []
+    unevaluated = 0
+    for item in items:
+        if isinstance(item, EvaluationRecord):
+            records.append(item)
+        elif not _is_event(item):
+            records.append(to_record(item))
+        elif _authenticated(item):
+            records.append(to_record(item))
+        elif item.get("event") == "verdict":
+            unevaluated += 1
+    return records, unevaluated
+
+
 def group(records: Iterable[Any]) -> list[tuple[EvaluationRecord, int]]:
-    """Group evaluations into report rows: (representative record, count), first-seen order."""
+    """Group evaluations into report rows: (representative record, count), first-seen order.
+
+    Event-log entries are read as in :func:`build` (only DMARC-evaluated verdicts count).
+    """
     groups: OrderedDict[tuple, list] = OrderedDict()
-    for item in records:
-        rec = item if isinstance(item, EvaluationRecord) else to_record(item)
+    for rec in _normalise(records)[0]:
         slot = groups.setdefault(rec.group_key(), [rec, 0])
         slot[1] += 1
     return [(rec, n) for rec, n in groups.values()]
@@ -360,8 +479,14 @@ def build(
 ) -> AggregateReport:
     """Build an RFC 9990 aggregate report for ``policy_domain`` from evaluations.
 
-    ``records``: dicts, objects or Verdicts (see :func:`to_record`), grouped by
-    source IP, identifiers, disposition and SPF/DKIM results. ``policy``: the
+    ``records``: dicts, objects or Verdicts (see :func:`to_record`), or the lab's
+    event log as it stands: ``lab.verdicts()``, ``lab.events.entries()`` or
+    ``labkit.mta.events.read(path)`` of its JSON-lines files (only the receiver's
+    ``verdict`` events count; the other entries are not messages). Messages whose
+    DMARC policy came from another domain are left out and counted in
+    ``other_domains``; verdicts made without DMARC (authentication off) are left
+    out and named in ``problems``. The rest are grouped by source IP,
+    identifiers, disposition and SPF/DKIM results. ``policy``: the
     published DMARC record (a :class:`labkit.auth.dmarc.DMARCRecord` or a dict with
     p, sp, np, adkim, aspf, testing/t, fo). ``begin``/``end`` default to the
     records' time span (or the last 24 hours). Bad records are repaired and noted in
@@ -370,9 +495,13 @@ def build(
     Introduced in lab 05 (DMARC reports).
     """
     domain = _domain_of(policy_domain) or "unknown.invalid"
-    normalised = [r if isinstance(r, EvaluationRecord) else to_record(r) for r in records]
+    every, unevaluated = _normalise(records)
+    normalised = [r for r in every if r.policy_domain in ("", domain)]
     rows = group(normalised)
     problems = [f"record {i}: {p}" for i, r in enumerate(normalised) for p in r.problems]
+    if unevaluated:
+        problems.append(f"{unevaluated} verdict event(s) without a DMARC evaluation "
+                        "(the receiver ran with authentication off) left out")
     stamps = [r.timestamp for r in normalised if r.timestamp is not None]
     now = time.time()
 
@@ -465,7 +594,8 @@ def build(
     if not rows:
         problems.append("no records: a report needs at least one <record>, so this one will not validate")
     return AggregateReport(xml=xml, report_id=rid, policy_domain=domain, begin=start, end=stop,
-                           rows=tuple(rows), problems=tuple(problems))
+                           rows=tuple(rows), problems=tuple(problems),
+                           other_domains=len(every) - len(normalised))
 
 
 # --------------------------------------------------------------------------- validate

@@ -7,7 +7,37 @@ Each lab host appends to ``<lab root>/logs/<host>.jsonl``; a line looks like::
 
 Notebooks and aggregate reports read it with :meth:`EventLog.entries` or
 :func:`read`.  Secrets never reach it: callers log user names, never passwords, and
-:meth:`EventLog.record` drops any field whose name looks like a secret.
+:meth:`EventLog.record` drops any field whose name looks like a secret.  A field
+whose value is ``None`` is left out of the line.
+
+The receiver's ``verdict`` event (one per message, at the end of DATA) carries the
+short forms a notebook table shows, and beside them what a DMARC aggregate report
+needs, so that ``labkit.auth.reports.build(lab.verdicts(), policy_domain=...)`` or
+``build(read(path), ...)`` gives the report straight from the log:
+
+=====================  ===========================================================
+``client``             the connecting client's address (the report's source IP)
+``mail_from``          the envelope sender as given (``"<>"`` for a null sender)
+``rcpts``              the accepted recipients
+``decision``           what the receiver did: ``INBOX``, ``Junk`` or ``reject``
+``spf``                the SPF result; ``spf_domain`` the domain it checked (the
+                       MAIL FROM domain, or the HELO name for a null sender)
+``dkim``               ``"result:domain"`` per signature (short form); each in full,
+                       with its selector, in ``dkim_results`` (``domain``,
+                       ``selector``, ``result``)
+``header_from``        the From domain DMARC evaluated
+``dmarc``              the DMARC result; ``dmarc_policy`` the policy that applied,
+                       ``dmarc_policy_domain`` where it was published (``""``: no
+                       record), ``dmarc_disposition`` what it asked for (after
+                       ``t=y``), ``dmarc_testing``; ``spf_aligned`` and
+                       ``dkim_aligned`` DMARC's aligned verdicts
+``arc``                the ARC result; ``arc_override`` true when a trusted sealer's
+                       recorded pass overrode a DMARC failure
+``disposition``        accept, quarantine or reject, by DMARC and ARC
+=====================  ===========================================================
+
+With authentication turned off a verdict has none of the authentication fields
+(``dkim`` is an empty list), and no report can count it.
 
 What reaches the file when: an event is in memory (:meth:`EventLog.entries`) at
 once.  The file gets it at once too, unless its session is *held*

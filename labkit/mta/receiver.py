@@ -17,6 +17,11 @@ asked the DNSBL and checked FCrDNS at connect time.
 With ``backscatter=True`` the receiver accepts unknown recipients and bounces a
 DSN to the (possibly forged) envelope sender afterwards, counting ``bounces``.
 
+Each step writes an event with its decision and reason to the lab's event log; the
+end of DATA writes one ``verdict`` event per message, with the fields listed in
+:mod:`labkit.mta.events` (enough for a DMARC aggregate report:
+``labkit.auth.reports.build(lab.verdicts(), policy_domain="brand.example")``).
+
 Introduced in lab 01 (anatomy of a mail and forgery).
 """
 
@@ -426,15 +431,32 @@ def _message_id(data: bytes) -> str | None:
 
 
 def _verdict_fields(verdict: Any) -> dict[str, Any]:
+    """The verdict event's authentication fields (see :mod:`labkit.mta.events`).
+
+    ``spf``, ``dkim`` (``"result:domain"`` strings), ``dmarc``, ``arc`` and
+    ``disposition`` are the short forms a notebook table shows; the others carry
+    what a DMARC aggregate report needs (:func:`labkit.auth.reports.build`).
+    """
     if verdict is None:
         return {"spf": None, "dkim": [], "dmarc": None, "arc": None}
+    spf, dm = verdict.spf, verdict.dmarc
     return {
-        "spf": verdict.spf.result,
+        "spf": spf.result,
+        "spf_domain": getattr(spf, "domain", None),
         "dkim": [f"{d.result}:{d.domain}" for d in verdict.dkim],
-        "dmarc": verdict.dmarc.result,
-        "dmarc_policy": getattr(verdict.dmarc, "policy", None),
-        "header_from": getattr(verdict.dmarc, "header_from", None),
+        "dkim_results": [{"domain": d.domain, "selector": getattr(d, "selector", ""), "result": d.result}
+                         for d in verdict.dkim],
+        "dmarc": dm.result,
+        "dmarc_policy": getattr(dm, "policy", None),
+        # "" (not left out) when no DMARC record was found: tells a report "no policy"
+        "dmarc_policy_domain": getattr(dm, "policy_domain", None) or "",
+        "dmarc_disposition": getattr(dm, "disposition", None),
+        "dmarc_testing": getattr(dm, "testing", None),
+        "spf_aligned": getattr(dm, "spf_aligned", None),
+        "dkim_aligned": getattr(dm, "dkim_aligned", None),
+        "header_from": getattr(dm, "header_from", None),
         "arc": verdict.arc.result,
+        "arc_override": getattr(verdict, "arc_override", None),
         "disposition": verdict.disposition,
     }
 

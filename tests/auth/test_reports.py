@@ -230,3 +230,19 @@ def test_sp_is_always_reported_and_defaults_to_p():
     pub = root.find("d:policy_published", NS)
     pub.remove(pub.find("d:sp", NS))
     assert not reports.validate(ET.tostring(root)).valid
+
+
+def test_verdicts_judged_by_another_domains_policy_are_left_out_and_counted(lab_dns):
+    """Real verdicts: a report for brand.example holds only mail its DMARC record judged."""
+    from labkit.auth import evaluate
+
+    def verdict(frm: str):
+        raw = f"From: {frm}\r\nTo: alice@corp.example\r\nSubject: s\r\n\r\nb\r\n".encode()
+        return evaluate(raw, ip="203.0.113.66", mail_from=frm, helo="mail.attacker.test", dns=lab_dns)
+
+    found = [verdict("ceo@brand.example"), verdict("boss@corp.example"), verdict("x@news.brand.example")]
+    assert [v.dmarc.policy_domain for v in found] == ["brand.example", "corp.example", "brand.example"]
+    report = reports.build(found, policy_domain="brand.example")
+    assert report.messages == 2 and report.other_domains == 1
+    assert {rec.header_from for rec, _ in report.rows} == {"brand.example", "news.brand.example"}
+    assert reports.build(found, policy_domain="corp.example").messages == 1
