@@ -39,6 +39,15 @@ needs, so that ``labkit.auth.reports.build(lab.verdicts(), policy_domain=...)`` 
 With authentication turned off a verdict has none of the authentication fields
 (``dkim`` is an empty list), and no report can count it.
 
+Hosts that pass mail on (submission, forwarder, mailing list, the ISP's relay) log
+each onward attempt as ``relay`` (``forward`` for the forwarder) with its
+``attempt`` number and the remote reply; ``defer`` when a temporary failure puts the
+message in ``lab.queue`` for a retry (retried as ``lab.advance`` passes the retry
+times); ``bounce`` when a delivery report goes back to the envelope sender (or, for a
+null sender, is dropped).  The ISP gateway logs ``blocked`` under the host name
+``isp-gateway`` for every port-25 connection OP25B refuses, with ``where`` saying
+whether the sender or the server side stopped it.
+
 What reaches the file when: an event is in memory (:meth:`EventLog.entries`) at
 once.  The file gets it at once too, unless its session is *held*
 (:meth:`EventLog.hold`): the SMTP hosts hold each session and write its lines
