@@ -28,7 +28,6 @@ Introduced in lab 01 (anatomy of a mail and forgery).
 from __future__ import annotations
 
 import dataclasses
-import email.utils
 import ipaddress
 import logging
 import re
@@ -37,7 +36,7 @@ from typing import Any
 
 import dns.resolver
 
-from .policy import Context, Policy, queue_id
+from .policy import Context, Policy, make_delivery_report, queue_id
 
 log = logging.getLogger(__name__)
 
@@ -328,21 +327,11 @@ class Receiver(Policy):
 
 
 def make_dsn(hostname: str, to: str, unknown: list[str], original: bytes, when: float) -> bytes:
-    """A short delivery status notification (RFC 3464 style) for ``unknown`` recipients."""
-    head = original.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
-    lines = "\r\n".join(f"<{u}>: user unknown (550 5.1.1)" for u in unknown)
-    return (
-        f"From: Mail Delivery System <MAILER-DAEMON@{hostname}>\r\n"
-        f"To: <{to}>\r\n"
-        f"Subject: Undelivered Mail Returned to Sender\r\n"
-        f"Date: {email.utils.formatdate(when)}\r\n"
-        f"Message-ID: {email.utils.make_msgid(domain=hostname)}\r\n"
-        f"Auto-Submitted: auto-replied\r\n"
-        f"Content-Type: text/plain; charset=utf-8\r\n\r\n"
-        f"This is the mail system at {hostname}.\r\n"
-        f"Your message could not be delivered:\r\n{lines}\r\n\r\n"
-        f"--- original headers ---\r\n{head}\r\n"
-    ).encode()
+    """A delivery status notification (RFC 3464) for ``unknown`` recipients: the
+    backscatter a receiver that accepts first and checks later sends to the (often
+    forged) envelope sender.  Built by :func:`labkit.mta.policy.make_delivery_report`."""
+    failures = {u: "550 5.1.1 user unknown" for u in unknown}
+    return make_delivery_report(hostname, to, failures, original, when)
 
 
 def remove_results(data: bytes, authserv_id: str) -> tuple[bytes, int]:
