@@ -76,14 +76,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=_train)
 
-    p = bsub.add_parser("score", help="score message files with a saved filter")
+    p = bsub.add_parser(
+        "score",
+        help="score message files with a saved filter",
+        description="Score message files with a filter saved by `labkit bayes train`. A "
+        "missing, truncated or damaged model file is bad input (exit 2, the file named).",
+    )
     p.add_argument("--model", required=True, help="a file written by `labkit bayes train`")
     p.add_argument("files", nargs="+", help="message files ('-' for standard input)")
     p.add_argument("--explain", action="store_true", help="show the decisive tokens")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_score)
 
-    p = bsub.add_parser("evaluate", help="evaluate a filter on the corpus")
+    p = bsub.add_parser(
+        "evaluate",
+        help="evaluate a filter on the corpus",
+        description="Train and score a filter on a split of the corpus and print the metrics. "
+        "A progress bar goes to stderr when it is a terminal (never with --json). A --roc "
+        "path whose folder is missing or whose image type matplotlib cannot write is bad "
+        "input (exit 2), reported before the corpus is read.",
+    )
     _filter_args(p)
     p.add_argument("--split", choices=SPLITS, default="md5")
     p.add_argument("-k", type=int, default=10, help="folds for --split kfold")
@@ -185,17 +197,37 @@ def _make(kind: str):
 def _train(args: argparse.Namespace) -> int:
     from . import corpus, evaluate
 
+    f = _make(args.filter)
+    _writable(args.out, "--out")
     c = corpus.load(args.source)
     msgs = evaluate.split_md5(c).train if args.set == "md5-train" else tuple(c)
-    f = _make(args.filter)
-    f.train(msgs, progress=None if not args.json else False)
-    path = f.save(args.out)
+    f.train(msgs, progress=_bayes_progress(args))
+    try:
+        path = f.save(args.out)
+    except OSError as exc:
+        raise UsageError(
+            f"--out {args.out}: cannot write the filter ({exc.strerror or exc})"
+        ) from exc
     _out(
         args,
         {"filter": f.kind, "nham": f.nham, "nspam": f.nspam, "path": str(path)},
         f"{f!r} saved to {path}",
     )
     return 0
+
+
+def _bayes_progress(args: argparse.Namespace) -> bool | None:
+    """Progress bars (on stderr) only for a person watching: not with --json or off a terminal."""
+    return None if not args.json and sys.stderr.isatty() else False
+
+
+def _writable(name: str, option: str) -> None:
+    """Fail before the long work when ``name`` cannot be written (its folder is missing)."""
+    parent = Path(name).expanduser().parent
+    if not parent.is_dir():
+        raise UsageError(f"{option} {name}: the folder {parent} does not exist")
+    if Path(name).is_dir():
+        raise UsageError(f"{option} {name} is a folder, not a file name")
 
 
 def _read(name: str) -> bytes:
@@ -235,13 +267,21 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     if args.every < 1:
         raise UsageError("--every must be at least 1")
+    if args.split == "kfold" and args.k < 2:
+        raise UsageError("-k must be at least 2")
+    _make(args.filter)  # an unknown name is reported before the corpus is read
+    if args.roc:
+        _writable(args.roc, "--roc")
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        kind = Path(args.roc).suffix.lstrip(".").lower()
+        if kind and kind not in FigureCanvasBase.get_supported_filetypes():
+            raise UsageError(f"--roc {args.roc}: matplotlib cannot write .{kind} images")
     msgs = tuple(corpus.load(args.source))[:: args.every]
-    progress = None if not args.json else False
+    progress = _bayes_progress(args)
     if args.split == "online":
         ev = evaluate.online(_make(args.filter), msgs, progress=progress)
     elif args.split == "kfold":
-        if args.k < 2:
-            raise UsageError("-k must be at least 2")
         ev = evaluate.cross_validate(lambda: _make(args.filter), msgs, args.k, progress=progress)
     else:
         sp = evaluate.split_md5(msgs) if args.split == "md5" else evaluate.split_chronological(msgs)
@@ -251,6 +291,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         matplotlib.use("Agg")
         ax = ev.plot_roc()
-        ax.figure.savefig(args.roc, dpi=120, bbox_inches="tight")
+        try:
+            ax.figure.savefig(args.roc, dpi=120, bbox_inches="tight")
+        except (OSError, ValueError) as exc:  # unwritable path, unknown image format
+            raise UsageError(f"--roc {args.roc}: cannot save the plot ({exc})") from exc
     _out(args, ev.to_dict(), str(ev))
     return 0

@@ -30,6 +30,7 @@ import heapq
 import json
 import math
 import os
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -321,6 +322,8 @@ class TokenFilter:
         if not isinstance(counts, dict):
             raise UsageError("filter file: counts must be an object")
         f.counts = {str(t): [int(c[0]), int(c[1])] for t, c in counts.items()}
+        if min(f.nham, f.nspam) < 0 or any(h < 0 or s < 0 for h, s in f.counts.values()):
+            raise UsageError("filter file: counts must not be negative")
         f._rebuild()
         return f
 
@@ -330,8 +333,8 @@ class TokenFilter:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TokenFilter:
-        """Read a filter written by :meth:`save`."""
-        return cls.from_dict(_read_json(path))
+        """Read a filter written by :meth:`save` (a damaged file: UsageError naming it)."""
+        return _from_file(path, cls.from_dict)
 
 
 class _PairMemo(dict):
@@ -758,13 +761,32 @@ KINDS: dict[str, type[TokenFilter]] = {k.kind: k for k in (Graham, Robinson, Fis
 
 
 def _read_json(path: str | os.PathLike) -> Any:
-    raw = Path(path).read_bytes()
+    """The JSON in ``path`` (gunzipped when compressed); UsageError naming the file if not."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the filter file ({exc.strerror or exc})") from exc
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:  # truncated or corrupted archive
+            raise UsageError(f"{path}: damaged gzip filter file ({exc})") from exc
     try:
         return json.loads(raw)
     except ValueError as exc:
         raise UsageError(f"{path}: not a JSON filter file ({exc})") from exc
+
+
+def _from_file(path: str | os.PathLike, build: Callable[[Any], Any]) -> Any:
+    """``build(data)`` for the JSON in ``path``; any problem is a UsageError naming the file."""
+    data = _read_json(path)
+    try:
+        return build(data)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from exc
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        # JSON of the right shape at the top but wrong inside (a string where counts go ...)
+        raise UsageError(f"{path}: damaged filter file ({type(exc).__name__}: {exc})") from exc
 
 
 def make(kind: str, **params: Any) -> TokenFilter:
@@ -782,13 +804,23 @@ def make(kind: str, **params: Any) -> TokenFilter:
 
 
 def load(path: str | os.PathLike) -> TokenFilter:
-    """Load any filter saved with ``save`` (its kind is read from the file)."""
-    data = _read_json(path)
-    if isinstance(data, dict) and data.get("kind") == "sklearn":
-        from .sklearn_peer import SklearnNB
+    """Load any filter saved with ``save`` (its kind is read from the file).
 
-        return SklearnNB.from_dict(data)  # type: ignore[return-value]
-    return TokenFilter.from_dict(data)
+    A missing, truncated or damaged file, or JSON that is not a labkit filter, raises
+    :class:`~labkit.errors.UsageError` naming the file.
+    """
+
+    def build(data: Any) -> TokenFilter:
+        if isinstance(data, dict) and data.get("kind") == "sklearn":
+            from .sklearn_peer import SklearnNB
+
+            f = SklearnNB.from_dict(data)
+            if f.trained and "class_count" not in data:
+                raise UsageError("sklearn filter file: trained, but its counts are missing")
+            return f  # type: ignore[return-value]
+        return TokenFilter.from_dict(data)
+
+    return _from_file(path, build)
 
 
 __all__ = [

@@ -98,3 +98,90 @@ def test_bayes_train_and_score_sender_robinson(kind, small_source, tmp_path, cap
     assert main(["bayes", "score", "--model", str(model), str(msg), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["filter"] == kind and 0 <= out["results"][0]["score"] <= 1
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory, subset):
+    """A small trained Fisher filter saved as .json and as .json.gz."""
+    from labkit.filters import Fisher
+
+    folder = tmp_path_factory.mktemp("model")
+    f = Fisher().train(subset[:60])
+    return f.save(folder / "m.json"), f.save(folder / "m.json.gz")
+
+
+def _damaged(saved_model, tmp_path, how: str):
+    """A model file damaged in one way; returns its path."""
+    plain, packed = saved_model
+    data = json.loads(plain.read_text())
+    bad = tmp_path / f"{how}.json"
+    if how == "truncated-gz":
+        bad = tmp_path / "truncated.json.gz"
+        bad.write_bytes(packed.read_bytes()[: len(packed.read_bytes()) // 2])
+    elif how == "garbage":
+        bad.write_bytes(b"\x00\x01 not json {")
+    elif how == "a-list":
+        bad.write_text("[1, 2, 3]")
+    elif how == "counts-not-pairs":
+        bad.write_text(json.dumps({**data, "counts": {"pills": 5}}))
+    elif how == "count-not-a-number":
+        bad.write_text(json.dumps({**data, "nham": "many"}))
+    elif how == "negative-count":
+        bad.write_text(json.dumps({**data, "counts": {"pills": [-3, 1]}}))
+    elif how == "params-not-object":
+        bad.write_text(json.dumps({**data, "params": [1]}))
+    elif how == "sklearn-without-counts":
+        bad.write_text(json.dumps({**data, "kind": "sklearn"}))
+    return bad
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "truncated-gz",
+        "garbage",
+        "a-list",
+        "counts-not-pairs",
+        "count-not-a-number",
+        "negative-count",
+        "params-not-object",
+        "sklearn-without-counts",
+    ],
+)
+def test_damaged_model_is_bad_input(how, saved_model, tmp_path, capsys):
+    bad = _damaged(saved_model, tmp_path, how)
+    msg = tmp_path / "msg.eml"
+    msg.write_bytes(b"Subject: hi\n\nhello")
+    assert main(["bayes", "score", "--model", str(bad), str(msg)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "Traceback" not in err
+
+
+def test_good_models_still_load(saved_model, tmp_path, capsys):
+    msg = tmp_path / "msg.eml"
+    msg.write_bytes(b"Subject: hi\n\nhello")
+    for model in saved_model:
+        assert main(["bayes", "score", "--model", str(model), str(msg), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["filter"] == "fisher"
+
+
+@pytest.mark.parametrize(
+    ("option", "target"),
+    [
+        ("--roc", "missing/roc.png"),  # folder does not exist
+        ("--roc", "afile/roc.png"),  # "folder" is a file
+        ("--roc", "adir"),  # a folder where the image should go
+        ("--roc", "roc.xyz"),  # no such image format
+        ("--out", "missing/m.json"),
+    ],
+)
+def test_unwritable_output_is_bad_input(option, target, small_source, tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "adir").mkdir()
+    cmd = "evaluate" if option == "--roc" else "train"
+    path = tmp_path / target
+    args = ["bayes", cmd, "--source", str(small_source), option, str(path)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "Traceback" not in err
+    assert not (tmp_path / "roc.xyz").exists()
