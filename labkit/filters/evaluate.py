@@ -28,10 +28,11 @@ Introduced in lab 09 (Bayesian filtering).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -44,6 +45,11 @@ log = logging.getLogger(__name__)
 
 #: dollars per false positive, false negative and unsure message
 COSTS = {"fp": 10.0, "fn": 1.0, "unsure": 0.2}
+
+#: messages of work (each message trained or scored counts once) above which
+#: ``progress=None`` shows a progress bar
+AUTO_BAR_WORK = 1000
+_STEP = 256  # messages scored between two updates of a progress bar
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -369,18 +375,63 @@ def run(
 
     ``workers`` > 1 scores the test messages in that many processes
     (:func:`labkit.filters.batch.classify_many`; ``None``: one per core); the
-    scores are the same as with one.
+    scores are the same as with one.  ``progress``: one bar over the messages trained
+    and scored (``None``: when they are more than :data:`AUTO_BAR_WORK`).
 
     Introduced in lab 09 (Bayesian filtering).
     """
+    with _work_bar(len(train) + len(test), progress, f"{mode} {_name(filter)}") as bar:
+        return _run(filter, train, test, mode, workers, bar)
+
+
+@contextlib.contextmanager
+def _work_bar(total: int, progress: bool | None, desc: str) -> Iterator[Any]:
+    """A tqdm bar over ``total`` messages of work, or None when no bar is wanted.
+
+    ``progress=None`` shows it when ``total`` exceeds :data:`AUTO_BAR_WORK`: the
+    amount of work decides, not the number of outer steps (folds, filters, attack
+    strengths), so a 5-fold run over 3,000 messages shows a bar.  Callers add work
+    done with :func:`_advance`.  The bar is closed on leaving the block.
+    """
+    if progress is None:
+        progress = total > AUTO_BAR_WORK
+    if not progress or total <= 0:
+        yield None
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="msg")
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def _advance(bar: Any, n: int = 1) -> None:
+    """Add ``n`` messages of work done to a :func:`_work_bar` bar (None: nothing)."""
+    if bar is not None and n:
+        bar.update(n)
+
+
+def _run(
+    filter: Any,
+    train: Sequence[Message],
+    test: Sequence[Message],
+    mode: str,
+    workers: int | None,
+    bar: Any,
+) -> Evaluation:
+    """:func:`run` reporting its work to ``bar`` (a :func:`_work_bar`, or None)."""
     t0 = time.perf_counter()
     if _is_token_filter(filter):
-        for m in _progress(train, progress, f"train {_name(filter)}", len(train), "msg"):
+        for m in train:
             filter.learn_tokens(tokenize(m.raw), m.spam)
+            _advance(bar)
     elif train:
         filter.train(train)
+        _advance(bar, len(train))
     t1 = time.perf_counter()
-    scores, ranks = _score_all(filter, test, progress, workers)
+    scores, ranks = _score_all(filter, test, workers, bar)
     t2 = time.perf_counter()
     return _evaluation(filter, mode, test, scores, ranks, t1 - t0, t2 - t1, len(train))
 
@@ -411,10 +462,19 @@ def _evaluation(
 
 
 def _score_all(
-    filter: Any, test: Sequence[Message], progress: bool | None, workers: int | None = 1
+    filter: Any, test: Sequence[Message], workers: int | None, bar: Any
 ) -> tuple[list, list]:
-    batch = classify_many(filter, test, workers=workers, progress=progress)
-    return list(batch.scores), list(batch.ranks)
+    """Scores and ranks of ``test``; with a bar and one process, in steps that move it."""
+    step = _STEP if bar is not None and workers == 1 else max(len(test), 1)
+    scores: list[float] = []
+    ranks: list[float] = []
+    for i in range(0, len(test), step):
+        part = test[i : i + step]
+        batch = classify_many(filter, part, workers=workers, progress=False)
+        scores += batch.scores
+        ranks += batch.ranks
+        _advance(bar, len(part))
+    return scores, ranks
 
 
 def evaluate_split(
@@ -434,11 +494,15 @@ def evaluate_split(
 def cross_validate(
     filter_factory: Any, messages: Sequence[Message], k: int = 10, *, progress: bool | None = None
 ) -> Evaluation:
-    """k-fold cross-validation; the folds' test scores pooled into one Evaluation."""
-    parts = [
-        evaluate_split(filter_factory, s, progress=False)
-        for s in _progress(kfold(messages, k), progress, "folds", k)
-    ]
+    """k-fold cross-validation; the folds' test scores pooled into one Evaluation.
+
+    ``progress``: one bar over every message trained and scored in all folds
+    (``None``: when that is more than :data:`AUTO_BAR_WORK`).
+    """
+    splits = kfold(messages, k)
+    work = sum(len(s.train) + len(s.test) for s in splits)
+    with _work_bar(work, progress, f"{k}-fold cross-validation") as bar:
+        parts = [_run(filter_factory(), s.train, s.test, s.name, 1, bar) for s in splits]
     first = parts[0]
     return Evaluation(
         filter=first.filter,

@@ -6,8 +6,16 @@
   sm% moves as the number of appended words grows.
 * **Poisoning** (Nelson et al. 2008): the attacker gets spam *containing ham words*
   into the training set, so those words turn spammy and legitimate mail starts to
-  be caught.  :func:`poisoned_training` measures hm% and sm% as the share of
-  poisoned training spam grows.
+  be caught.  :func:`poisoned_training` measures hm%, sm% and the share of ham no
+  longer judged ham (unsure or spam) as the share of poisoned training spam grows.
+
+Poisoning moves ham scores up, but hm% at the spam cutoff is a count of a few
+messages and often does not move from one fraction to the next: Graham's filter
+keeps only the 15 strongest clues (a ham with 15 strongly hammy tokens cannot be
+moved by words that became merely spammy), Robinson/Fisher ignore clues near 0.5,
+and much of a ham's evidence is in its headers, which appended body words do not
+touch.  ``ham_flagged_pct`` (Nelson et al.'s measure: ham judged unsure or spam)
+and ``ham_mean_score`` show the shift that hm% hides.
 
 The attacker's ham words come from :func:`hammy_words`: words frequent in a ham
 sample and rare in spam (an attacker with access to some of the victim's mail).
@@ -24,8 +32,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .corpus import Message, _progress
-from .evaluate import Split, run
+from .corpus import Message
+from .evaluate import Split, _advance, _run, _work_bar
 from .tokens import _split, parse_headers, tokenize
 
 _PLAIN = re.compile(r"^[a-z][a-z'-]{2,19}$")
@@ -37,23 +45,26 @@ def hammy_words(
     n: int = 200,
     *,
     min_count: int = 5,
+    progress: bool | None = None,
 ) -> tuple[str, ...]:
     """The ``n`` plain body words most over-represented in ``ham`` relative to ``spam``.
 
     Ranked by (ham document frequency + 1) / (spam document frequency + 1), each side
     normalised by its message count; words seen in fewer than ``min_count`` ham are skipped.
+    ``progress``: a bar over the messages read (``None``: for more than 1,000).
     """
+    ham, spam = list(ham), list(spam)
 
-    def doc_freq(msgs: Iterable[Message | bytes]) -> tuple[Counter, int]:
+    def doc_freq(msgs: list[Message | bytes], bar: Any) -> tuple[Counter, int]:
         c: Counter = Counter()
-        total = 0
         for m in msgs:
-            total += 1
             c.update({t for t in tokenize(getattr(m, "raw", m)) if _PLAIN.match(t)})
-        return c, total
+            _advance(bar)
+        return c, len(msgs)
 
-    hc, nh = doc_freq(ham)
-    sc, ns = doc_freq(spam)
+    with _work_bar(len(ham) + len(spam), progress, "finding ham words") as bar:
+        hc, nh = doc_freq(ham, bar)
+        sc, ns = doc_freq(spam, bar)
     cands = [w for w, k in hc.items() if k >= min_count]
     cands.sort(key=lambda w: (-(hc[w] + 1) / (nh + 1) / ((sc[w] + 1) / (ns + 1)), w))
     return tuple(cands[:n])
@@ -146,12 +157,18 @@ class PoisonResult:
         return ax
 
 
-def _row(name: str, strength: float, ev: Any) -> dict:
+def _row(name: str, strength: float, ev: Any, **extra: Any) -> dict:
+    """One result row: sm%, hm%, (1-AUC)% and where the test ham landed."""
+    ham = [s for s, y in zip(ev.scores, ev.labels, strict=True) if not y]
+    lo = min(ev.ham_cutoff, ev.spam_cutoff)
     return {
         "filter": name,
         "strength": strength,
+        **extra,
         "sm_pct": ev.sm_pct,
         "hm_pct": ev.hm_pct,
+        "ham_flagged_pct": 100.0 * sum(1 for s in ham if s >= lo) / len(ham) if ham else 0.0,
+        "ham_mean_score": sum(ham) / len(ham) if ham else 0.0,
         "one_minus_auc_pct": ev.one_minus_auc_pct,
     }
 
@@ -167,19 +184,23 @@ def good_word_attack(
     """Train each filter on ``split.train``; append the first n ``words`` to every test
     spam (n in ``counts``) and measure sm%, hm% and (1-AUC)% each time.
 
+    ``progress``: one bar over every message trained and scored (``None``: for more
+    than 1,000).
+
     Introduced in lab 09 (Bayesian filtering: attacking the filter).
     """
     rows = []
     ham = [m for m in split.test if not m.spam]
     spam = [m for m in split.test if m.spam]
-    for name, factory in _progress(list(filters.items()), progress, "good-word attack"):
-        f = factory()
-        base = run(f, split.train, (), progress=False)  # trains f
-        del base
-        for n in counts:
-            attacked = [replace(m, raw=add_words(m.raw, words[:n])) for m in spam]
-            ev = run(f, (), ham + attacked, progress=False, mode=f"good-word {n}")
-            rows.append(_row(name, n, ev))
+    work = len(filters) * (len(split.train) + len(counts) * len(split.test))
+    with _work_bar(work, progress, "good-word attack") as bar:
+        for name, factory in filters.items():
+            f = factory()
+            _run(f, split.train, (), "train", 1, bar)  # trains f
+            for n in counts:
+                attacked = [replace(m, raw=add_words(m.raw, words[:n])) for m in spam]
+                ev = _run(f, (), ham + attacked, f"good-word {n}", 1, bar)
+                rows.append(_row(name, n, ev))
     return PoisonResult(attack="good-word attack (words appended to test spam)", rows=tuple(rows))
 
 
@@ -193,22 +214,29 @@ def poisoned_training(
     progress: bool | None = None,
 ) -> PoisonResult:
     """Append ``n_words`` ham words to a fraction of the *training* spam, train, and
-    measure hm% and sm% on the clean test set.
+    measure hm%, sm% and where the test ham lands on the clean test set.
+
+    The poisoned messages are the first ``round(fraction x training spam)`` in MD5
+    order, so a larger fraction poisons a superset of a smaller one; each row's
+    ``poisoned`` says how many.  ``progress``: one bar over every message trained and
+    scored (``None``: for more than 1,000).
 
     Introduced in lab 09 (Bayesian filtering: attacking the filter).
     """
     rows = []
-    spam_train = [m for m in split.train if m.spam]
-    for name, factory in _progress(list(filters.items()), progress, "poisoned training"):
-        for frac in fractions:
-            k = int(round(len(spam_train) * frac))
-            poisoned = {m.name for m in sorted(spam_train, key=lambda m: m.md5)[:k]}
-            train = [
-                replace(m, raw=add_words(m.raw, words[:n_words])) if m.name in poisoned else m
-                for m in split.train
-            ]
-            ev = run(factory(), train, split.test, progress=False, mode=f"poisoned {frac}")
-            rows.append(_row(name, frac, ev))
+    spam_train = sorted((m for m in split.train if m.spam), key=lambda m: m.md5)
+    work = len(filters) * len(fractions) * (len(split.train) + len(split.test))
+    with _work_bar(work, progress, "poisoned training") as bar:
+        for name, factory in filters.items():
+            for frac in fractions:
+                k = int(round(len(spam_train) * frac))
+                poisoned = {m.name for m in spam_train[:k]}
+                train = [
+                    replace(m, raw=add_words(m.raw, words[:n_words])) if m.name in poisoned else m
+                    for m in split.train
+                ]
+                ev = _run(factory(), train, split.test, f"poisoned {frac}", 1, bar)
+                rows.append(_row(name, frac, ev, poisoned=k))
     return PoisonResult(
         attack=f"poisoned training ({n_words} ham words in training spam)", rows=tuple(rows)
     )

@@ -58,11 +58,49 @@ def test_good_word_attack_raises_sm(subset):
     assert len(r.table()) == 4
 
 
-def test_poisoned_training_runs(subset):
+MARK = "zyxpoisonmark"  # a word no corpus message contains: it counts poisoned messages
+
+
+def test_poisoned_training_poisons_exactly_the_asked_fraction(subset):
     sp = split_md5(subset[:240])
-    words = ["meeting", "agenda", "wrote", "thanks"]
-    r = poison.poisoned_training(
-        {"fisher": F.Fisher}, sp, words, (0.0, 1.0), n_words=4, progress=False
+    n_spam = sum(1 for m in sp.train if m.spam)
+    learned = []  # per filter built: how many ham / spam carrying MARK it was trained on
+
+    class Watched(F.Fisher):
+        """A real Fisher filter that also counts the poisoned messages it learns."""
+
+        def __init__(self, **params):
+            super().__init__(**params)
+            self.seen = {True: 0, False: 0}
+            learned.append(self.seen)
+
+        def learn_tokens(self, tokens, spam, _delta=1):
+            tokens = list(tokens)
+            self.seen[spam] += MARK in tokens
+            super().learn_tokens(tokens, spam, _delta)
+
+    fractions = (0.0, 0.25, 0.5, 1.0)
+    r = poison.poisoned_training({"fisher": Watched}, sp, [MARK], fractions, progress=False)
+    wanted = [round(n_spam * f) for f in fractions]
+    assert [seen[True] for seen in learned] == wanted
+    assert [seen[False] for seen in learned] == [0] * len(fractions)  # ham never poisoned
+    assert [x["poisoned"] for x in r.rows] == wanted
+    assert wanted[1] < wanted[2] < wanted[3] == n_spam  # the fractions differ here
+
+
+def test_poisoned_training_pushes_ham_up(subset):
+    """Hammy words put in every training spam make them spammy: test ham scores rise.
+
+    hm% at the spam cutoff need not move (see the module docstring); the share of ham
+    judged unsure or spam, and the mean ham score, must.
+    """
+    sp = split_md5(subset)
+    words = poison.hammy_words(
+        [m for m in sp.train if not m.spam], [m for m in sp.train if m.spam], 200
     )
-    assert [x["strength"] for x in r.rows] == [0.0, 1.0]
-    assert all(0 <= x["hm_pct"] <= 100 for x in r.rows)
+    r = poison.poisoned_training(
+        {"fisher": F.Fisher}, sp, words, (0.0, 1.0), n_words=200, progress=False
+    )
+    clean, poisoned = r.rows
+    assert poisoned["ham_flagged_pct"] > clean["ham_flagged_pct"]
+    assert poisoned["ham_mean_score"] > clean["ham_mean_score"]
