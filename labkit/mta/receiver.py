@@ -159,16 +159,28 @@ class Receiver(Policy):
             self.event(ctx, "block-list", mail_from=address, decision="reject",
                        reason=f"sender matches {hit}")
             return f"554 5.7.1 <{address}>: Sender address rejected: on the block list"
-        if address and self.allow.match(sender=address):
-            ctx.notes["allowed"] = True
+        # an allow-listed envelope sender counts only once SPF has authenticated it:
+        # anyone can write any MAIL FROM
+        allowed_as = self.allow.match(sender=address) if address else None
         spf_mod = _auth_module("spf")
         if spf_mod is None or not self.authenticate:
+            if allowed_as:
+                self.event(ctx, "allow-list", mail_from=address, decision="ignore",
+                           reason=f"sender matches {allowed_as}, but SPF is not checked here: "
+                           "not applied")
             return "250 OK"
         res = spf_mod.check(ctx.client_ip, address, ctx.helo, dns=self.resolver,
                             receiver=self.hostname)
         ctx.notes["spf"] = res
         self.event(ctx, "spf", mail_from=address, decision=res.result,
                    reason=getattr(res, "explanation", ""))
+        if allowed_as and res.result == "pass":
+            ctx.notes["allowed"] = True
+            self.event(ctx, "allow-list", mail_from=address, decision="accept",
+                       reason=f"sender matches {allowed_as}, SPF pass")
+        elif allowed_as:
+            self.event(ctx, "allow-list", mail_from=address, decision="ignore",
+                       reason=f"sender matches {allowed_as}, but SPF {res.result}: not applied")
         return "250 OK"
 
     def runs_inline(self, step: str) -> bool:

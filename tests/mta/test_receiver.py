@@ -120,6 +120,26 @@ def test_block_and_allow_lists(lab_dns):
         assert res.status == "sent", res.steps
 
 
+def test_allow_listed_sender_counts_only_when_spf_authenticates_it(lab_dns):
+    class Spammy:  # every message scores as spam: only the allow list can keep it out of Junk
+        def judge(self, message, *, client_ip=None, verdict=None, dns=None):
+            return labkit.filters.SpamJudgement(score=0.99, status="spam", headers={},
+                                                reasons=("test",))
+
+    with labkit.mta.Lab(dns=lab_dns, scorer=Spammy()) as lab:
+        lab.receiver.allow = labkit.filters.AddressList.from_entries(["attacker.test"])
+        # attacker.test: SPF ip4:203.0.113.66 -all, DMARC p=none (CAST.md)
+        lab.send(_msg(frm="news@attacker.test", subject="own server"),
+                 from_host="mail.attacker.test")
+        _stored(lab, "alice@corp.example", "own server", folder="INBOX")
+        lab.send(_msg(frm="news@attacker.test", subject="forged sender"),
+                 from_host="mail.nospf.example")
+        _stored(lab, "alice@corp.example", "forged sender", folder="Junk")
+        hits = lab.events.entries(host="mx.corp.example", event="allow-list")
+        assert [e["decision"] for e in hits] == ["accept", "ignore"]
+        assert "SPF pass" in hits[0]["reason"] and "SPF fail" in hits[1]["reason"]
+
+
 def test_decide_can_be_overridden_without_touching_smtp(lab_dns):
     class Strict(labkit.mta.Receiver):
         def decide(self, verdict, judgement, ctx):
