@@ -11,10 +11,6 @@ import bz2
 import http.server
 import io
 import json
-import os
-import select
-import struct
-import subprocess
 import sys
 import tarfile
 import threading
@@ -265,50 +261,18 @@ def test_fetch_never_deletes_an_archive_it_did_not_name(tmp_path, site, spam_msg
     assert own.read_bytes() == b"not an archive"
 
 
-def _run_with_stderr_on_tty(args: list[str]) -> tuple[str, str, int]:
-    """Run the CLI with stderr on a pseudo-terminal and stdout on a pipe (POSIX only)."""
-    import fcntl
-    import pty
-    import termios
-
-    leader, follower = pty.openpty()
-    # a new pseudo-terminal is 0 columns wide, and tqdm would draw an empty bar
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from labkit.cli import main; sys.exit(main())", *args],
-        stdout=subprocess.PIPE,
-        stderr=follower,
-    )
-    os.close(follower)
-    err = b""
-    while True:
-        ready, _, _ = select.select([leader], [], [], 60)
-        if not ready:
-            break
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the terminal closed when the process ended
-            break
-        if not chunk:
-            break
-        err += chunk
-    out = proc.stdout.read().decode()
-    os.close(leader)
-    return out, err.decode(errors="replace"), proc.wait(timeout=60)
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
-def test_verify_shows_a_progress_bar_on_a_terminal_only(tmp_path, spam_msgs, capsys):
+def test_verify_shows_a_progress_bar_on_a_terminal_only(tmp_path, spam_msgs, cli_on_terminal, capsys):
     (tmp_path / FOLDER).mkdir()
     for m in spam_msgs:
         (tmp_path / FOLDER / m.name).write_bytes(m.raw)
-    out, err, code = _run_with_stderr_on_tty(["corpus", "verify", "--source", str(tmp_path)])
+    code, err = cli_on_terminal(["corpus", "verify", "--source", str(tmp_path)])
+    out = capsys.readouterr().out
     assert code == 1  # four folders missing
     assert "reading corpus" in err and "msg" in err
     assert "reading corpus" not in out and out.startswith("<Corpus 12 messages")
-    out, err, code = _run_with_stderr_on_tty(
-        ["corpus", "verify", "--source", str(tmp_path), "--json"]
-    )
+    code, err = cli_on_terminal(["corpus", "verify", "--source", str(tmp_path), "--json"])
+    out = capsys.readouterr().out
     assert "reading corpus" not in err and json.loads(out)["counts"]["total"] == 12
     assert main(["corpus", "verify", "--source", str(tmp_path)]) == 1  # stderr not a terminal
     assert "reading corpus" not in capsys.readouterr().err

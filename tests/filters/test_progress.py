@@ -3,13 +3,8 @@ number of outer steps; the CLI draws them only on a terminal and never with --js
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import struct
 import sys
-import termios
-import threading
 
 import pytest
 
@@ -52,44 +47,13 @@ def test_poison_harness_and_hammy_words_show_their_work(subset, capsys):
     assert "good-word attack" in (err := capsys.readouterr().err) and f"{n}/{n}" in err
 
 
-def _main_with_stderr_on_terminal(monkeypatch, args: list[str]) -> tuple[int, str]:
-    """Run the CLI in-process with ``sys.stderr`` on a real pseudo-terminal."""
-    leader, follower = os.openpty()
-    # a new pseudo-terminal is 0 columns wide: give tqdm room to draw
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    chunks: list[bytes] = []
-
-    def drain() -> None:
-        while True:
-            try:
-                data = os.read(leader, 4096)
-            except OSError:  # the follower side was closed
-                return
-            if not data:
-                return
-            chunks.append(data)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    tty = os.fdopen(follower, "w", buffering=1)
-    try:
-        with monkeypatch.context() as m:
-            m.setattr(sys, "stderr", tty)
-            code = main(args)
-    finally:
-        tty.close()
-        reader.join(10)
-        os.close(leader)
-    return code, b"".join(chunks).decode(errors="replace")
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
-def test_cli_kfold_bar_on_a_terminal_only(small_corpus, monkeypatch, capsys):
+def test_cli_kfold_bar_on_a_terminal_only(small_corpus, cli_on_terminal, capsys):
     args = ["bayes", "evaluate", "--split", "kfold", "-k", "10", "--source", str(small_corpus)]
-    code, err = _main_with_stderr_on_terminal(monkeypatch, args)
+    code, err = cli_on_terminal(args)
     assert code == 0 and "10-fold cross-validation" in err  # 10 x 160 = 1,600 messages
     assert "10-fold" in capsys.readouterr().out
-    code, err = _main_with_stderr_on_terminal(monkeypatch, [*args, "--json"])
+    code, err = cli_on_terminal([*args, "--json"])
     assert code == 0 and "cross-validation" not in err
     assert json.loads(capsys.readouterr().out)["mode"] == "10-fold"
     assert main(args) == 0  # stderr captured by pytest: not a terminal
