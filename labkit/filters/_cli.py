@@ -199,7 +199,7 @@ def _train(args: argparse.Namespace) -> int:
 
     f = _make(args.filter)
     _writable(args.out, "--out")
-    c = corpus.load(args.source)
+    c = corpus.load(_corpus_source(args))
     msgs = evaluate.split_md5(c).train if args.set == "md5-train" else tuple(c)
     f.train(msgs, progress=_bayes_progress(args))
     try:
@@ -277,7 +277,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         kind = Path(args.roc).suffix.lstrip(".").lower()
         if kind and kind not in FigureCanvasBase.get_supported_filetypes():
             raise UsageError(f"--roc {args.roc}: matplotlib cannot write .{kind} images")
-    msgs = tuple(corpus.load(args.source))[:: args.every]
+    msgs = tuple(corpus.load(_corpus_source(args)))[:: args.every]
     progress = _bayes_progress(args)
     if args.split == "online":
         ev = evaluate.online(_make(args.filter), msgs, progress=progress)

@@ -185,3 +185,12 @@ def test_unwritable_output_is_bad_input(option, target, small_source, tmp_path, 
     err = capsys.readouterr().err
     assert str(path) in err and "Traceback" not in err
     assert not (tmp_path / "roc.xyz").exists()
+
+
+@pytest.mark.parametrize("command", [["corpus", "info"], ["corpus", "verify"],
+                                     ["bayes", "evaluate"], ["bayes", "train", "--out", "m.json"]])
+def test_missing_source_is_bad_input(command, tmp_path, capsys):
+    missing = tmp_path / "nowhere"
+    assert main([*command, "--source", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"--source {missing} does not exist" in err and "labkit corpus fetch" in err
