@@ -159,8 +159,18 @@ CLIENTS = ["192.0.2.10", "203.0.113.66", POOL_PC, "198.51.100.26"]
 SENDERS = ["alice@corp.example", "taro@isp.example", "x@attacker.test"]
 SERVERS = [("mx.corp.example", 25, "alice@corp.example"),
            ("mail.isp.example", 25, "taro@isp.example"),
+           ("mx.fwd.example.net", 25, "alice@fwd.example.net"),  # an alias it forwards
+           ("mail.lists.example.org", 25, "lab-list@lists.example.org"),  # a list it expands
            ("smtp.isp.example", 587, None)]
-OUTSIDE_THE_ISP = {"mx.corp.example"}
+OUTSIDE_THE_ISP = {"mx.corp.example", "mx.fwd.example.net", "mail.lists.example.org"}
+# remote recipients: a foreign brand, another foreign domain, and the old tricks that
+# hide a remote address in a local-looking one (percent hack, quoted local part,
+# source route) on every server's own domain
+REMOTE = ["victim@brand.example", "someone@attacker.test",
+          *(trick.format(d=d) for d in ("corp.example", "isp.example", "fwd.example.net",
+                                        "lists.example.org")
+            for trick in ("victim%brand.example@{d}", '"victim@brand.example"@{d}',
+                          "@mx.{d}:victim@brand.example"))]
 
 
 def _rcpt_code(lab, client, host, port, mail_from, rcpt, auth):
@@ -198,15 +208,16 @@ def test_open_relay_matrix(lab, host, port, local, authenticated):
         for mail_from in SENDERS:
             if authenticated:
                 mail_from = auth[0]  # the submission server lets users send only as themselves
-            remote = _rcpt_code(lab, client, host, port, mail_from, "victim@brand.example",
-                                auth if authenticated else None)
-            relayed = remote < 300
-            assert relayed == (port == 587 and authenticated), (client, mail_from, remote)
+            for rcpt in REMOTE[:2] if authenticated else REMOTE:  # (tricks: anonymous rows)
+                remote = _rcpt_code(lab, client, host, port, mail_from, rcpt,
+                                    auth if authenticated else None)
+                relayed = remote < 300
+                assert relayed == (port == 587 and authenticated), (client, mail_from, rcpt, remote)
+                if op25b:
+                    assert remote == 554, (client, mail_from, rcpt, remote)
             if local is not None:
                 code = _rcpt_code(lab, client, host, port, mail_from, local, None)
                 assert code == (554 if op25b else 250), (client, mail_from, code)
-            if op25b:
-                assert remote == 554, (client, mail_from, remote)
 
 
 def test_op25b_cannot_be_bypassed_with_a_raw_socket(lab, dialogue):
