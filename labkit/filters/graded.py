@@ -21,7 +21,7 @@ filter's own counts.
 
 Why graded: repeated 5-fold cross-validation on the training half of the MD5 split
 (``benchmarks/CV-filters.md``, round 5, with the current tokenizer) gives mean
-(1-AUC)% 0.0107 for SenderRobinson (reputation 0.1) and 0.0088 for the graded form
+(1-AUC)% 0.0104 for SenderRobinson (reputation 0.1) and 0.0085 for the graded form
 (reputation 0.5, 4 witnesses, min_sender 3: the defaults), better on each of the
 three fold seeds.  (Round 2's
 0.0078 came from an identity rule that also took e-mail addresses from ``Received``:
