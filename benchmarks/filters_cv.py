@@ -1,6 +1,6 @@
 """Cross-validation tables for the spam filters, on the TRAINING half of the MD5 split only.
 
-    python benchmarks/filters_cv.py [--source DIR] [--seeds 0 1 2] [--halves 5]
+    python benchmarks/filters_cv.py [--source DIR] [--seeds 0 1 2] [--halves 5] [--tie 0.0001]
 
 Nothing here touches the test half (MD5 first hex digit >= 8): the corpus is split with
 ``labkit.filters.evaluate.split_md5`` and only ``split.train`` is tokenised and used.
