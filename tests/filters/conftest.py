@@ -24,6 +24,16 @@ def subset(full_corpus):
     return tuple(sorted(full_corpus, key=lambda m: m.md5))[::12]
 
 
+@pytest.fixture(scope="session")
+def small_source(tmp_path_factory, subset):
+    """A folder of 160 corpus messages from mixed folders, for the CLI tests."""
+    root = tmp_path_factory.mktemp("corpus")
+    for m in subset[:160]:
+        (root / m.folder).mkdir(exist_ok=True)
+        (root / m.folder / m.name).write_bytes(m.raw)
+    return root
+
+
 @pytest.fixture
 def cli_on_terminal(monkeypatch):
     """Run ``labkit`` in this process with ``sys.stderr`` on a real pseudo-terminal

@@ -9,15 +9,6 @@ import pytest
 from labkit.cli import main
 
 
-@pytest.fixture(scope="module")
-def small_source(tmp_path_factory, subset):
-    root = tmp_path_factory.mktemp("corpus")
-    for m in subset[:160]:
-        (root / m.folder).mkdir(exist_ok=True)
-        (root / m.folder / m.name).write_bytes(m.raw)
-    return root
-
-
 def test_corpus_info_and_verify(small_source, capsys):
     assert main(["corpus", "info", "--source", str(small_source), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

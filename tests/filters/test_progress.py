@@ -48,8 +48,8 @@ def test_poison_harness_and_hammy_words_show_their_work(subset, capsys):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
-def test_cli_kfold_bar_on_a_terminal_only(small_corpus, cli_on_terminal, capsys):
-    args = ["bayes", "evaluate", "--split", "kfold", "-k", "10", "--source", str(small_corpus)]
+def test_cli_kfold_bar_on_a_terminal_only(small_source, cli_on_terminal, capsys):
+    args = ["bayes", "evaluate", "--split", "kfold", "-k", "10", "--source", str(small_source)]
     code, err = cli_on_terminal(args)
     assert code == 0 and "10-fold cross-validation" in err  # 10 x 160 = 1,600 messages
     assert "10-fold" in capsys.readouterr().out
@@ -58,12 +58,3 @@ def test_cli_kfold_bar_on_a_terminal_only(small_corpus, cli_on_terminal, capsys)
     assert json.loads(capsys.readouterr().out)["mode"] == "10-fold"
     assert main(args) == 0  # stderr captured by pytest: not a terminal
     assert "cross-validation" not in capsys.readouterr().err
-
-
-@pytest.fixture(scope="module")
-def small_corpus(tmp_path_factory, subset):
-    root = tmp_path_factory.mktemp("corpus")
-    for m in subset[:160]:
-        (root / m.folder).mkdir(exist_ok=True)
-        (root / m.folder / m.name).write_bytes(m.raw)
-    return root
