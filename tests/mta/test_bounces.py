@@ -81,6 +81,21 @@ def test_forwarded_mail_rejected_at_the_mx_bounces_to_the_envelope_sender(lab):
     assert "Remote-MTA: dns; mx.corp.example" in dsn.as_string()
 
 
+def test_with_srs_the_forwarders_bounce_still_reaches_the_original_sender(lab_dns):
+    # the forwarder rewrites the envelope sender (SRS) when it passes mail on; a refusal
+    # further on must still come back to bob, not to the rewritten address
+    with labkit.mta.Lab(dns=lab_dns, srs=True, scorer=None) as lab:
+        res = lab.send(_msg("ceo@brand.example", "alice@fwd.example.net", "bounce-srs"),
+                       from_host="mx.corp.example", mail_from=BOB)
+        assert res.status == "sent" and res.server == "mx.fwd.example.net"
+        verdicts = lab.events.entries(host="mx.corp.example", event="verdict")
+        (refused,) = [v for v in verdicts if v["mail_from"].startswith("SRS0=")]
+        assert refused["decision"] == "reject"
+        (dsn,) = _dsns(lab, BOB, "bounce-srs")
+        ((rcpt, action, status, _diag),) = _status_fields(dsn)
+        assert rcpt == "rfc822; alice@corp.example" and (action, status) == ("failed", "5.7.1")
+
+
 def test_a_failed_bounce_is_never_bounced(lab):
     # the same rejected forward, sent with the null reverse-path (as a DSN would be)
     res = lab.send(_msg("ceo@brand.example", "alice@fwd.example.net", "bounce-me-3"),
