@@ -163,24 +163,21 @@ class Receiver(Policy):
         # anyone can write any MAIL FROM
         allowed_as = self.allow.match(sender=address) if address else None
         spf_mod = _auth_module("spf")
-        if spf_mod is None or not self.authenticate:
-            if allowed_as:
-                self.event(ctx, "allow-list", mail_from=address, decision="ignore",
-                           reason=f"sender matches {allowed_as}, but SPF is not checked here: "
-                           "not applied")
-            return "250 OK"
-        res = spf_mod.check(ctx.client_ip, address, ctx.helo, dns=self.resolver,
-                            receiver=self.hostname)
-        ctx.notes["spf"] = res
-        self.event(ctx, "spf", mail_from=address, decision=res.result,
-                   reason=getattr(res, "explanation", ""))
-        if allowed_as and res.result == "pass":
-            ctx.notes["allowed"] = True
-            self.event(ctx, "allow-list", mail_from=address, decision="accept",
-                       reason=f"sender matches {allowed_as}, SPF pass")
-        elif allowed_as:
-            self.event(ctx, "allow-list", mail_from=address, decision="ignore",
-                       reason=f"sender matches {allowed_as}, but SPF {res.result}: not applied")
+        spf = "not checked"
+        if spf_mod is not None and self.authenticate:
+            res = spf_mod.check(ctx.client_ip, address, ctx.helo, dns=self.resolver,
+                                receiver=self.hostname)
+            ctx.notes["spf"] = res
+            self.event(ctx, "spf", mail_from=address, decision=res.result,
+                       reason=getattr(res, "explanation", ""))
+            spf = res.result
+        if allowed_as:
+            if spf == "pass":  # (an allow-listed client address may have set it already)
+                ctx.notes["allowed"] = True
+            self.event(ctx, "allow-list", mail_from=address,
+                       decision="accept" if spf == "pass" else "ignore",
+                       reason=f"sender matches {allowed_as}, SPF {spf}"
+                       + ("" if spf == "pass" else ": not applied"))
         return "250 OK"
 
     def runs_inline(self, step: str) -> bool:
