@@ -57,6 +57,8 @@ class Interval:
         }
 
     def __str__(self) -> str:
+        if math.isnan(self.estimate):
+            return f"{self.name} undefined (no errors to compare, {self.resamples} resamples)"
         return (
             f"{self.name} {self.estimate:.4g} ({100 * self.level:g} % interval "
             f"{self.low:.4g} - {self.high:.4g}, {self.resamples} resamples)"
@@ -143,14 +145,21 @@ def bootstrap_auc(
 
 
 def _interval(name: str, estimate: float, values: np.ndarray, level: float) -> Interval:
-    """``estimate`` with the percentile interval of its bootstrap ``values`` (NaNs left out)."""
+    """``estimate`` with the percentile interval of its bootstrap ``values`` (NaNs left out).
+
+    Interpolated percentiles, except when some values are infinite (a ratio whose
+    denominator was 0 in some resamples): then the nearest drawn values, so a bound is
+    a value that occurred (possibly ``inf``), never the NaN of interpolating towards
+    infinity.
+    """
     if not 0.0 < level < 1.0:
         raise ValueError("level must be between 0 and 1")
     tail = 100.0 * (1.0 - level) / 2.0
-    finite = values[~np.isnan(values)]
+    kept = values[~np.isnan(values)]
     low = high = math.nan
-    if finite.size:
-        low, high = (float(x) for x in np.percentile(finite, [tail, 100.0 - tail]))
+    if kept.size:
+        method = "inverted_cdf" if np.isinf(kept).any() else "linear"
+        low, high = (float(x) for x in np.percentile(kept, [tail, 100.0 - tail], method=method))
     return Interval(
         name=name, estimate=estimate, low=low, high=high, level=level, resamples=len(values)
     )
@@ -182,14 +191,19 @@ def ratio(
 ) -> Interval:
     """(1-AUC) of filter A divided by (1-AUC) of filter B, on the same test messages,
     with a paired bootstrap interval.  A value below 1 favours A; "A has at most half of
-    B's (1-AUC)" is a ratio <= 0.5.  Resamples where B makes no error at all give an
-    infinite ratio (or none, when A makes none either, and are left out).
+    B's (1-AUC)" is a ratio <= 0.5.  When B makes no error at all the ratio is
+    infinite, and undefined (NaN) when A makes none either; undefined resamples are left
+    out of the interval.
     """
     boot = 1.0 - bootstrap_auc(labels, scores_a, scores_b, resamples=resamples, seed=seed)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = boot[0] / boot[1]
     err_a, err_b = 1.0 - auc(labels, scores_a), 1.0 - auc(labels, scores_b)
-    return _interval(name, err_a / err_b if err_b else math.inf, ratios, level)
+    if err_b:
+        estimate = err_a / err_b
+    else:
+        estimate = math.inf if err_a else math.nan
+    return _interval(name, estimate, ratios, level)
 
 
 __all__ = [

@@ -120,3 +120,24 @@ def test_same_seed_same_draws():
 def test_bad_input_is_a_clear_error(labels, scores):
     with pytest.raises(ValueError):
         U.bootstrap_auc(labels, scores)
+
+
+def test_ratio_when_neither_filter_errs_is_undefined_not_infinite():
+    labels = [False] * 5 + [True] * 4
+    perfect = [0.1, 0.2, 0.2, 0.3, 0.4, 0.6, 0.7, 0.9, 0.9]
+    r = U.ratio(labels, perfect, perfect, resamples=100)
+    assert math.isnan(r.estimate)
+    assert "undefined" in str(r)
+
+
+def test_ratio_interval_has_no_nan_when_some_resamples_divide_by_zero():
+    # B's only error is one ham above one spam, A's another ham: resamples without B's
+    # pair give an infinite ratio, the others a finite one; the bounds must be real values
+    labels = [False] * 6 + [True] * 6
+    b = [0.1, 0.2, 0.2, 0.3, 0.4, 0.75, 0.7, 0.8, 0.85, 0.9, 0.9, 0.95]
+    a = [0.1, 0.2, 0.2, 0.3, 0.82, 0.5, 0.7, 0.8, 0.85, 0.9, 0.9, 0.95]  # another ham errs
+    boot = 1.0 - U.bootstrap_auc(labels, a, b, resamples=400, seed=1)
+    assert (boot[1] == 0).any() and (boot[1] > 0).any()  # the case this test is about
+    r = U.ratio(labels, a, b, resamples=400, seed=1)
+    assert not math.isnan(r.low) and not math.isnan(r.high)
+    assert r.high == math.inf and r.low <= r.estimate
