@@ -529,23 +529,33 @@ def fetch(
 ) -> Corpus:
     """Download the public archives into ``dest`` (default: :func:`cache_dir`) and verify them.
 
-    An archive already there is kept if it reads to its end; a damaged one that fetch
-    itself named is downloaded again.  Each download shows a tqdm bar and is checked
+    An archive already there is kept if it reads to its end (that one read is also the
+    load returned: nothing is read twice); a damaged one that fetch itself named is
+    downloaded again.  Each download shows a tqdm bar and is checked
     (length, whole archive) before it takes its place.  With ``LABKIT_OFFLINE`` set,
     only a ``file://`` or loopback ``base_url`` may be used (else UsageError).
     Returns the loaded (verified) corpus.  This is the only function that downloads.
     """
     wanted = _wanted(folders)
     target = Path(dest).expanduser() if dest is not None else cache_dir()
+    # resolved as load() resolves it, so its damage report names the same paths
+    root = target.resolve()
+    sources = {f: _folder_sources(root, f)[:1] for f in wanted} if root.is_dir() else {}
+    present = tuple(f for f in wanted if sources.get(f))
+    # what is already here is read once: this check is also the load returned below
+    damage = dict(load(target, folders=present, progress=progress).unreadable) if present else {}
     todo: list[str] = []
     for f in wanted:
-        present = _folder_sources(target, f) if target.is_dir() else []
-        damage = _archive_damage(present[0], f) if present else "missing"
-        if damage is None:
+        if f not in present:
+            todo.append(f)
+            continue
+        src = sources[f][0]
+        reason = damage.get(str(src))
+        if reason is None:
             log.info("%s already present in %s", f, target)
             continue
-        if present and present[0] != target / ARCHIVES[f]:
-            raise CorpusError(f"archive {present[0]} is damaged ({damage}). {_REPLACE}")
+        if src != root / ARCHIVES[f]:
+            raise CorpusError(f"archive {src} is damaged: {reason}")
         todo.append(f)
     if todo and _offline() and _leaves_machine(base_url):
         raise UsageError(

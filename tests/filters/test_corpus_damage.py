@@ -250,6 +250,25 @@ def test_fetch_replaces_a_damaged_archive_in_its_cache(tmp_path, site, spam_msgs
     assert handler.requests == [name]
 
 
+def test_fetch_reads_an_archive_already_there_once(tmp_path, site, spam_msgs, monkeypatch):
+    """The check that a present archive is whole is also the load fetch returns."""
+    handler, url = site
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / corpus.ARCHIVES[FOLDER]).write_bytes(bz2.compress(_tar(spam_msgs)))
+    opened = []
+    real = corpus._iter_files
+
+    def counting(src, folder):
+        opened.append(src.name)
+        return real(src, folder)
+
+    monkeypatch.setattr(corpus, "_iter_files", counting)
+    c = corpus.fetch(cache, folders=[FOLDER], base_url=url, progress=False)
+    assert [m.name for m in c] == [m.name for m in spam_msgs] and not c.damaged
+    assert opened == [corpus.ARCHIVES[FOLDER]] and handler.requests == []
+
+
 def test_fetch_never_deletes_an_archive_it_did_not_name(tmp_path, site, spam_msgs):
     _, url = site
     dest = tmp_path / "mine"
