@@ -1,8 +1,9 @@
 """Sender ID (RFC 4406/4407) — HISTORICAL, for contrast only.
 
 Sender ID applied SPF-style records to a header address, the Purported Responsible
-Address (PRA), instead of the envelope MAIL FROM. It was an Experimental protocol
-and was moved to Historic status (RFC 6686); nobody should deploy it. The lab shows
+Address (PRA), instead of the envelope MAIL FROM. It was an Experimental protocol;
+RFC 6686 (2012) reported that the experiment found it little used, and in February
+2020 the IETF moved RFCs 4405-4407 to Historic. Nobody should deploy it. The lab shows
 it because DMARC later solved the same problem differently: it checks the From domain,
 but lets SPF and DKIM results *for other identities* count only when aligned.
 
@@ -26,7 +27,7 @@ from . import spf as _spf
 
 log = logging.getLogger(__name__)
 
-STATUS = "historical (RFC 4406/4407 Experimental, moved to Historic by RFC 6686): do not deploy"
+STATUS = "historical (RFC 4406/4407 Experimental, moved to Historic in 2020): do not deploy"
 _SPF2 = re.compile(r"^spf2\.0/([a-z,]+)(?:\s|$)", re.I)
 _REGISTRY = HeaderRegistry()
 
