@@ -46,3 +46,30 @@ def test_readme_pictures_exist():
     for rel in sorted(shown):
         data = (ROOT / rel).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{rel} is not a PNG"
+
+
+def _notebook_minutes(lab) -> tuple[int, int | None]:
+    """(minutes, optional extra minutes or None) from the lab's opening line."""
+    text = _opening(lab)
+    extra = re.search(r"about \d+ minutes, plus (?:about )?(\d+)", text)
+    return int(TIME.search(text).group(1)), int(extra.group(1)) if extra else None
+
+
+def test_readme_and_instructor_guide_give_each_labs_own_time():
+    """The course table in README.md and the instructor guide's timings say what each
+    lab's opening line says (they drifted apart once when a lab grew)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    guide = (ROOT / "docs" / "instructor-guide.md").read_text(encoding="utf-8")
+    for lab in LABS:
+        minutes, extra = _notebook_minutes(lab)
+        name = lab.assignment_id
+        row = re.search(rf"^\| \[[^\]]*\]\(labs/{name}/{name}\.ipynb\) \|.*$", readme, re.M)
+        assert row, f"README.md has no course-table row for {name}"
+        said = re.search(r"\| (\d+) min(?: \(\+(\d+) optional\))? \|", row.group(0))
+        assert said, f"README.md row for {name} gives no 'N min'"
+        assert (int(said.group(1)), said.group(2) and int(said.group(2))) == (minutes, extra), name
+        row = re.search(rf"^\| {name} \|.*$", guide, re.M)
+        assert row, f"docs/instructor-guide.md has no timing row for {name}"
+        said = re.search(r"\| about (\d+) minutes(?:, plus (\d+))?", row.group(0))
+        assert said, f"instructor guide row for {name} gives no 'about N minutes'"
+        assert (int(said.group(1)), said.group(2) and int(said.group(2))) == (minutes, extra), name
