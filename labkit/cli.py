@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import ipaddress
 import json
 import logging
+import os
+import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from .errors import LabkitError, UsageError
@@ -57,8 +61,93 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+_LDH_LABEL = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def domain_arg(text: str, what: str) -> str:
+    """``text`` as a domain name for a check: A-labels (an IDN is converted), no final dot.
+
+    Raises :class:`UsageError` (exit 2) when it cannot be a host or mail domain: a
+    space or other character outside letters, digits, ``-`` and ``_``, an empty label,
+    a label over 63 octets or a name over 255.
+    """
+    import dns.exception
+    import dns.name
+
+    name = text[:-1] if text.endswith(".") else text
+    try:
+        ascii_name = dns.name.from_unicode(name, origin=None).to_text(omit_final_dot=True)
+    except (dns.exception.DNSException, UnicodeError) as exc:
+        raise UsageError(f"{what}: {text!r} is not a domain name ({exc})") from None
+    if not name or not all(_LDH_LABEL.fullmatch(label) for label in ascii_name.split(".")):
+        raise UsageError(f"{what}: {text!r} is not a domain name "
+                         "(letters, digits, '-' and '_' in dot-separated labels)")
+    return ascii_name
+
+
+def ip_arg(text: str, what: str) -> str:
+    """``text`` as an IP address (v4 or v6), normalised; :class:`UsageError` if it is not one."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise UsageError(f"{what}: {text!r} is not an IP address") from None
+
+
+def zones_arg(value: str | None) -> Path | None:
+    """``--zones`` as a path (never zone text); :class:`UsageError` if it does not exist."""
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    if not path.exists():
+        raise UsageError(f"--zones: {value} does not exist (give a zone file or a folder of *.zone)")
+    return path
+
+
+def read_input(name: str, what: str = "message file") -> bytes:
+    """The bytes of file ``name`` (``-``: standard input); :class:`UsageError` if unreadable."""
+    if name == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(name).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {name}: {exc.strerror or exc}") from None
+
+
+def out_dir(value: str, what: str) -> Path:
+    """Make output folder ``value`` (and its parents); :class:`UsageError` if it cannot be."""
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{what} {value} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{what} {value}: cannot make this folder ({exc.strerror or exc})") from None
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``labkit`` console script; returns the exit code."""
+    """Entry point of the ``labkit`` console script; returns the exit code.
+
+    Ctrl-C exits with 130 and a reader that goes away (``labkit ... | head -1``) with
+    141, both without a traceback.
+    """
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
+        return code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit: point it at devnull
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 141
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
@@ -74,8 +163,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LabkitError as exc:
         print(f"labkit: {exc}", file=sys.stderr)
         return EXIT_FAIL
-    except KeyboardInterrupt:
-        return 130
     return EXIT_OK if code is None else int(code)
 
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import ipaddress
-import sys
 from contextlib import contextmanager
-from pathlib import Path
 
-from ..errors import UsageError
+from ..cli import domain_arg, ip_arg, read_input, zones_arg
 
 _SPF_FAILING = ("fail", "softfail", "permerror", "temperror")
 
@@ -22,26 +20,32 @@ _SPF_FAILING = ("fail", "softfail", "permerror", "temperror")
 def _lab(zones: str | None):
     import labkit.dns
 
-    if zones is not None and not Path(zones).exists():
-        raise UsageError(f"--zones: {zones} does not exist")
-    with labkit.dns.LabDNS(zones=zones) as lab:
+    with labkit.dns.LabDNS(zones=zones_arg(zones)) as lab:
         yield lab
 
 
-def _ip(text: str) -> str:
+def _identities(mail_from: str, helo: str) -> tuple[str, str]:
+    """MAIL FROM and HELO with their domains checked and normalised (IDN to A-labels, no
+    final dot); the null sender, an empty HELO and an address-literal HELO stay as they are."""
+    if mail_from:
+        local, at, domain = mail_from.rpartition("@")
+        mail_from = local + at + domain_arg(domain, "MAIL FROM domain")
+    literal = helo[1:-1] if helo.startswith("[") and helo.endswith("]") else helo
     try:
-        return str(ipaddress.ip_address(text))
+        ipaddress.ip_address(literal)
     except ValueError:
-        raise UsageError(f"not an IP address: {text!r}") from None
+        helo = domain_arg(helo, "HELO") if helo else helo
+    return mail_from, helo
 
 
 def _spf_check(args: argparse.Namespace) -> int:
     import labkit.auth.spf
     from labkit.cli import print_json
 
-    ip = _ip(args.ip)
+    ip = ip_arg(args.ip, "IP")
+    mail_from, helo = _identities(args.mail_from, args.helo)
     with _lab(args.zones) as lab:
-        res = labkit.auth.spf.check(ip, args.mail_from, args.helo, dns=lab)
+        res = labkit.auth.spf.check(ip, mail_from, helo, dns=lab)
     if args.json:
         print_json(res.to_dict())
     else:
@@ -55,7 +59,7 @@ def _spf_lint(args: argparse.Namespace) -> int:
     from labkit.cli import print_json
 
     with _lab(args.zones) as lab:
-        report = labkit.auth.spf_lint.lint(args.domain, dns=lab)
+        report = labkit.auth.spf_lint.lint(domain_arg(args.domain, "DOMAIN"), dns=lab)
     if args.json:
         print_json(report.to_dict())
     else:
@@ -67,17 +71,13 @@ def _auth_check(args: argparse.Namespace) -> int:
     import labkit.auth
     from labkit.cli import print_json
 
-    ip = _ip(args.ip)
-    if args.file == "-":
-        raw = sys.stdin.buffer.read()
-    else:
-        path = Path(args.file)
-        if not path.is_file():
-            raise UsageError(f"no such message file: {path}")
-        raw = path.read_bytes()
+    ip = ip_arg(args.ip, "--ip")
+    mail_from, helo = _identities(args.mail_from, args.helo)
+    sealers = tuple(domain_arg(d, "--trust-arc") for d in args.trust_arc or ())
+    raw = read_input(args.file)
     with _lab(args.zones) as lab:
-        verdict = labkit.auth.evaluate(raw, ip=ip, mail_from=args.mail_from, helo=args.helo, dns=lab,
-                                       trusted_arc_sealers=tuple(args.trust_arc or ()),
+        verdict = labkit.auth.evaluate(raw, ip=ip, mail_from=mail_from, helo=helo, dns=lab,
+                                       trusted_arc_sealers=sealers,
                                        dmarc_method=args.method)
     if args.json:
         print_json(verdict.to_dict())
@@ -89,7 +89,7 @@ def _auth_check(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``labkit spf check|lint`` and ``labkit auth check`` (and ``labkit dkim``)."""
     top = sub.add_parser("spf", help="SPF checks and record linting (lab 03)")
-    top.set_defaults(func=lambda args: (top.print_help(), 2)[1])
+    top.set_defaults(func=lambda args, top=top: (top.print_help(), 2)[1])
     cmds = top.add_subparsers(dest="spf_command", metavar="ACTION", parser_class=type(top))
     p = cmds.add_parser("check", help="may IP send for MAIL_FROM (or HELO)? with the trace")
     p.add_argument("ip")

@@ -10,18 +10,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
+from ..cli import domain_arg, out_dir, read_input, zones_arg
 from ..errors import UsageError
-
-
-def _read_message(path: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def _keygen(args: argparse.Namespace) -> int:
@@ -29,19 +20,23 @@ def _keygen(args: argparse.Namespace) -> int:
 
     if bool(args.selector) != bool(args.domain):
         raise UsageError("--selector and --domain go together")
+    selector = args.selector and domain_arg(args.selector, "--selector")
+    domain = args.domain and domain_arg(args.domain, "--domain")
+    out = out_dir(args.out, "--out")
     pair = dkim_keys.generate_key(args.type, bits=args.bits)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = args.selector or f"dkim-{args.type}"
+    stem = selector or f"dkim-{args.type}"
     pem_path = out / f"{stem}.pem"
-    fd = os.open(pem_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pair.private_pem)
-    if args.selector:
-        record = pair.zone_line(args.selector, args.domain)
+    if selector:
+        record = pair.zone_line(selector, domain)
     else:
         record = " ".join(f'"{s}"' for s in pair.txt_strings)
-    (out / f"{stem}.txt").write_text(record + "\n")
+    try:
+        fd = os.open(pem_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pair.private_pem)
+        (out / f"{stem}.txt").write_text(record + "\n")
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: cannot write the key ({exc.strerror or exc})") from None
     print(f"private key: {pem_path} ({pair.key_type}, {pair.bits} bits; keep it secret)")
     print(record)
     return 0
@@ -50,21 +45,17 @@ def _keygen(args: argparse.Namespace) -> int:
 def _sign(args: argparse.Namespace) -> int:
     from . import dkim
 
-    raw = _read_message(args.file)
-    if args.key:
-        try:
-            key = Path(args.key).read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read key {args.key}: {exc.strerror}") from None
-    else:
-        key = dkim.lab_key(args.domain, args.selector)
+    raw = read_input(args.file)
+    domain = domain_arg(args.domain, "--domain")
+    selector = domain_arg(args.selector, "--selector")
+    key = read_input(args.key, "key") if args.key else dkim.lab_key(domain, selector)
     headers = None
     if args.headers:
         headers = [h for part in args.headers for h in part.replace(",", ":").split(":") if h.strip()]
     signed = dkim.sign(
         raw,
-        domain=args.domain,
-        selector=args.selector,
+        domain=domain,
+        selector=selector,
         private_key=key,
         headers=headers,
         canonicalization=args.c,
@@ -82,9 +73,8 @@ def _verify(args: argparse.Namespace) -> int:
     from ..cli import print_json
     from . import dkim
 
-    raw = _read_message(args.file)
-    zones = Path(args.zones) if args.zones else None
-    with labkit.dns.LabDNS(zones) as lab:
+    raw = read_input(args.file)
+    with labkit.dns.LabDNS(zones_arg(args.zones)) as lab:
         results = dkim.verify(raw, dns=lab, explain=args.explain)
     if args.json:
         print_json([r.to_dict() for r in results])

@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 
+from ..cli import ip_arg, zones_arg
 from ..errors import ServiceError, UsageError
 
 
@@ -49,7 +50,8 @@ def _serve(args: argparse.Namespace) -> int:
     from .server import LabDNS, parse_fault
 
     faults = dict(parse_fault(spec) for spec in args.fault)
-    lab = LabDNS(zones=args.zones, faults=faults, host=args.host, port=args.port)
+    host = ip_arg(args.host, "--host")
+    lab = LabDNS(zones=zones_arg(args.zones), faults=faults, host=host, port=args.port)
     try:
         lab.start()
     except ServiceError as exc:
@@ -62,15 +64,13 @@ def _serve(args: argparse.Namespace) -> int:
     for key, kind in faults.items():
         print(f"fault: {key} -> {kind}", flush=True)
     seen = 0
-    try:
+    try:  # SIGTERM stops with 0; Ctrl-C reaches labkit.cli.main (exit 130)
         while not stop.wait(0.2):
             if args.log:
                 queries = lab.queries
                 for q in queries[seen:]:
                     print(q, flush=True)
                 seen = len(queries)
-    except KeyboardInterrupt:
-        pass
     finally:
         lab.stop()
     return 0
@@ -80,14 +80,15 @@ def _dig(args: argparse.Namespace) -> int:
     from . import live
 
     lab = None
-    if args.zones:
+    zones = zones_arg(args.zones)
+    if zones:
         if args.mode not in ("lab", "auto"):
             raise UsageError("--zones goes with --lab")
         args.mode = "lab"
     if args.mode == "lab":
         from .server import LabDNS
 
-        lab = LabDNS(zones=args.zones).start()
+        lab = LabDNS(zones=zones).start()
     try:
         result = live.dig(args.name, args.rdtype, mode=args.mode, lab=lab)
     finally:

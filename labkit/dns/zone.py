@@ -41,6 +41,16 @@ def _looks_like_path(value: str) -> bool:
     return "\n" not in value and len(value) < 4096 and Path(value).exists()
 
 
+def _read(path: Path) -> str:
+    """A zone file's text; a folder, unreadable or non-UTF-8 file is a :class:`ZoneError`."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ZoneError(f"{path}: cannot read this zone file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ZoneError(f"{path}: not a zone file (not UTF-8 text at byte {exc.start})") from None
+
+
 def iter_sources(zones: ZoneSource | None) -> Iterator[ZoneText]:
     """Expand ``zones`` (text, a path, a folder, or a list of them) into zone texts.
 
@@ -60,9 +70,9 @@ def iter_sources(zones: ZoneSource | None) -> Iterator[ZoneText]:
                 if not files:
                     raise ZoneError(f"{path}: no *.zone files in this folder")
                 for f in files:
-                    yield ZoneText(f.read_text(encoding="utf-8"), str(f))
+                    yield ZoneText(_read(f), str(f))
             elif path.is_file():
-                yield ZoneText(path.read_text(encoding="utf-8"), str(path))
+                yield ZoneText(_read(path), str(path))
             else:
                 raise ZoneError(f"{path}: no such zone file or folder")
         elif isinstance(item, str):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from ..cli import print_json
+from ..cli import out_dir, print_json
 
 
 def _release(args: argparse.Namespace) -> int:
     from . import release
 
-    paths = release(args.labs or None, release_dir=args.dest, database=not args.no_db)
+    dest = out_dir(args.dest, "--dest") if args.dest else None
+    paths = release(args.labs or None, release_dir=dest, database=not args.no_db)
     if args.json:
         print_json([str(p) for p in paths])
     else:
