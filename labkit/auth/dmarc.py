@@ -453,6 +453,13 @@ def _check(header_from: str, spf: Any, dkim: tuple, method: str, fetch: _Fetcher
     assert rec is not None
     for e in rec.errors:
         steps.append(f"record error: {e}")
+    if method == "psl" and rec.p is None and not rec.rua:
+        # RFC 7489 6.6.3 step 6: no valid p= and no valid rua=: no DMARC processing.
+        # With a valid rua= it goes on as p=none (as RFC 9989 4.7 always does).
+        steps.append("RFC 7489 6.6.3: no valid p= and no valid rua=: DMARC not applied")
+        return DMARCResult(result="none", policy=None, disposition="none",
+                           reason=f"the DMARC record for {domain} has no valid p= and no rua= (RFC 7489 6.6.3)",
+                           steps=tuple(steps), **common)
     spf_ok = False
     if spf is not None:
         spf_domain = getattr(spf, "domain", None)

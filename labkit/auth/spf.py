@@ -214,14 +214,23 @@ def _strip_brackets(address: str) -> str:
     return address
 
 
+def _fqdn(domain: str) -> str:
+    """``domain`` without one final dot: RFC 7208 4.3 allows a zero-length label only
+    at the end, and the name is the same (pyspf would call ``example.com.`` malformed
+    and answer ``none``, letting ``user@brand.example.`` dodge brand.example's -all)."""
+    return domain[:-1] if domain.endswith(".") and not domain.endswith("..") else domain
+
+
 def _identity(mail_from: str, helo: str) -> tuple[str, str, str]:
     """(identity, sender, domain) per RFC 7208 2.4: empty MAIL FROM uses postmaster@HELO."""
     sender = _strip_brackets(mail_from)
     if not sender:
-        return "helo", f"postmaster@{helo}", helo
+        return "helo", f"postmaster@{_fqdn(helo)}", _fqdn(helo)
     if "@" not in sender:
+        sender = _fqdn(sender)
         return "mailfrom", f"postmaster@{sender}", sender
-    return "mailfrom", sender, sender.rpartition("@")[2]
+    local, _, domain = sender.rpartition("@")
+    return "mailfrom", f"{local}@{_fqdn(domain)}", _fqdn(domain)
 
 
 def evaluate_identity(ip: str, sender: str, helo: str, identity: str, *, dns: Any,
@@ -336,7 +345,7 @@ def check_helo(ip: str, helo: str, *, dns: Any, receiver: str = DEFAULT_RECEIVER
 
     Introduced in lab 03 (SPF).
     """
-    helo = (helo or "").strip()
+    helo = _fqdn((helo or "").strip())
     return evaluate_identity(ip, f"postmaster@{helo}", helo, "helo", dns=dns, receiver=receiver,
                              timeout=timeout)
 
