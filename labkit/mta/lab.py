@@ -216,7 +216,8 @@ class Lab(Service):
         def pop3(host: str, domains: tuple[str, ...], window: RelayWindow | None) -> None:
             if host not in self.hosts:
                 return
-            srv = POP3Server(lab=self, hostname=host, domains=domains, window=window, proxy=proxy)
+            srv = POP3Server(lab=self, hostname=host, domains=domains, window=window, proxy=proxy,
+                             idle_timeout=self.limits.idle_timeout, max_errors=self.limits.errors)
             srv.start()
             self.servers[(self.hosts[host].address, 110)] = srv
 
@@ -321,7 +322,9 @@ class Lab(Service):
              host: str = ISP_MTA) -> LabPOP3:
         """A logged-in POP3 client (``poplib`` API) connected as ``from_host``.
 
-        Raises ``poplib.error_proto`` on a wrong password.  Close it with ``.quit()``.
+        Raises ``poplib.error_proto`` on a wrong password, or while another session
+        holds the mailbox (RFC 1939's maildrop lock).  Close it with ``.quit()``: that
+        commits its deletions and frees the mailbox.
         """
         self._require()
         client = self.hosts.resolve(from_host).address

@@ -1,9 +1,13 @@
 """POP3 (RFC 1939 subset) over the lab mailboxes, and POP before SMTP.
 
 Commands: USER, PASS, STAT, LIST, RETR, DELE, RSET, NOOP, QUIT.  Deletions take
-effect at QUIT (the UPDATE state).  A successful login opens a relay window for the
-client address in :class:`RelayWindow` (on the lab clock), which the ISP's SMTP server
-consults: that is POP before SMTP.
+effect at QUIT (the UPDATE state); a dropped connection deletes nothing.  One session
+per mailbox at a time (the maildrop lock of RFC 1939 section 8).  A session that has
+used up its error budget (failed logins count) is closed, like an SMTP host's.
+
+A successful login opens a relay window for the client address in
+:class:`RelayWindow` (on the lab clock), which the ISP's SMTP server consults: that
+is POP before SMTP.
 
 Introduced in lab 07 (POP before SMTP).
 """
@@ -71,6 +75,7 @@ class POP3Server(Service):
         window: RelayWindow | None = None,
         proxy: bool = False,
         idle_timeout: float = 60.0,
+        max_errors: int = 10,
     ) -> None:
         super().__init__()
         self.lab = lab
@@ -79,6 +84,8 @@ class POP3Server(Service):
         self.window = window
         self.proxy = proxy
         self.idle_timeout = idle_timeout
+        self.max_errors = max_errors
+        self._locked: set[str] = set()  # mailboxes with a session (touched in the loop only)
         self.name = f"pop3 {hostname}"
         self.bind = net.LOOPBACK
         self.port = 0
@@ -104,16 +111,22 @@ class POP3Server(Service):
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._runner.connections.add(writer)
+        held: list[str] = []  # the mailbox this session locked, if any
         try:
-            await self._session(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError,
-                asyncio.LimitOverrunError, ValueError):
+            await self._session(reader, writer, held)
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError):
             pass
+        except (asyncio.LimitOverrunError, ValueError):  # a line longer than the reader's limit
+            writer.write(b"-ERR line too long, goodbye\r\n")
+        except asyncio.CancelledError:  # the server is stopping: end quietly (Python 3.11's
+            pass  # stream callback would log a cancelled task as an error)
         finally:
+            self._locked.difference_update(held)
             self._runner.connections.discard(writer)
             writer.close()
 
-    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                       held: list[str]) -> None:
         peer = writer.get_extra_info("peername")[0]
         if self.proxy:
             data = await asyncio.wait_for(get_proxy(reader), 5)
@@ -125,12 +138,23 @@ class POP3Server(Service):
         sid = self.lab.events.new_session(self.hostname)
         self._event(sid, ip, "connect")
 
+        user: str | None = None
+        errors = 0
+
         async def send(line: str) -> None:
+            nonlocal errors
             writer.write(line.encode("utf-8") + b"\r\n")
+            if line.startswith("-ERR"):
+                errors += 1
+                if errors >= self.max_errors:
+                    self._event(sid, ip, "errors", user=user, decision="disconnect",
+                                reason=f"{errors} errors in this session")
+                    writer.write(b"-ERR too many errors in this session, goodbye\r\n")
+                    await writer.drain()
+                    raise ConnectionAbortedError("error budget used up")
             await writer.drain()
 
         await send(f"+OK {self.hostname} labkit POP3 ready")
-        user: str | None = None
         box = None
         keys: list[str] = []
         deleted: set[int] = set()
@@ -162,6 +186,16 @@ class POP3Server(Service):
                         await send("-ERR authentication failed")
                         continue
                     box = self.lab.mailstore.mailbox(user)
+                    mailbox = str(box.path)
+                    if mailbox in self._locked:
+                        self._event(sid, ip, "auth", user=user, decision="reject",
+                                    reason="maildrop locked by another session")
+                        user = None
+                        box = None
+                        await send("-ERR maildrop already locked by another session")
+                        continue
+                    self._locked.add(mailbox)
+                    held.append(mailbox)
                     keys = box.keys()
                     reason = "password matches"
                     if self.window is not None:

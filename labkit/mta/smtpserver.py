@@ -17,6 +17,9 @@ Protocol here, policy in handlers (:mod:`labkit.mta.receiver`, ``submission``,
   argument (the same result, without re-running the stdlib header parser);
 * limits in the spirit of Postfix: connections per client address, errors per
   session, idle time-out, message size (552), line length (500), command counts;
+* two protocol checks aiosmtpd 1.4.6 skips: a second STARTTLS inside TLS gets 503
+  (RFC 3207), and AUTH PLAIN fails when its authorization identity is not the
+  authenticated user (RFC 4616 section 2; there are no proxy users in the lab);
 * loopback-only binding unless ``allow_remote=True``; the port is chosen by the OS at
   bind time (port 0 on our own ``create_server``), so two labs never race for a port.
 
@@ -26,6 +29,8 @@ Introduced in lab 01 (anatomy of a mail and forgery).
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import dataclasses
 import functools
 import ipaddress
@@ -37,7 +42,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiosmtpd.proxy_protocol import get_proxy
-from aiosmtpd.smtp import SMTP, Session
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Session, syntax
 
 from .. import net
 from ..errors import ServiceError
@@ -115,6 +120,33 @@ class LabSMTP(SMTP):
 
     def _create_session(self) -> Session:
         return _Session(self.loop)
+
+    @syntax("STARTTLS", when="tls_context")
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        if self._tls_protocol is not None:  # aiosmtpd would start TLS inside TLS
+            await self.push("503 5.5.1 TLS already active")
+            return
+        await super().smtp_STARTTLS(arg)
+
+    async def auth_PLAIN(self, server: Any, args: list[str]) -> AuthResult:
+        if len(args) == 1:  # no initial response: ask here, so that both paths are checked
+            blob = await self.challenge_auth("")
+            if blob is MISSING:
+                return AuthResult(success=False)
+            args = [args[0], base64.b64encode(blob).decode()]
+        try:
+            authzid, authcid, _ = base64.b64decode(args[1], validate=True).split(b"\0")
+        except (binascii.Error, ValueError):
+            pass  # aiosmtpd's own 501 replies below
+        else:
+            if authzid and authzid.lower() != authcid.lower():
+                hook = getattr(self.event_handler, "event", None)
+                if hook is not None:
+                    hook(getattr(self, "lab_ctx", None), "auth", mechanism="PLAIN",
+                         user=authcid.decode("utf-8", "replace"), decision="reject",
+                         reason="authorization identity differs from the user (RFC 4616)")
+                return AuthResult(success=False, handled=False)
+        return await super().auth_PLAIN(server, args)
 
     async def _handle_client(self) -> None:
         srv = self.lab_server
