@@ -300,8 +300,18 @@ def locate(source: str | os.PathLike | None = None) -> Path:
     raise CorpusError("no local copy of the SpamAssassin corpus. " + _how_to_get())
 
 
+_HOW_TO_GET_OFFLINE = (
+    "LABKIT_OFFLINE is set, so `labkit corpus fetch` downloads nothing from the Internet: "
+    "run it where the Internet is reachable (without LABKIT_OFFLINE), or copy the .tar.bz2 "
+    "archives from {url} to this machine and point LABKIT_CORPUS (or the source argument) at "
+    "their folder, or fetch from a local mirror with `--base-url file:///path/to/archives/`."
+)
+
+
 def _how_to_get() -> str:
-    return _HOW_TO_GET.format(url=BASE_URL, cache=cache_dir())
+    """How to get the corpus from here (without suggesting a download LABKIT_OFFLINE forbids)."""
+    text = _HOW_TO_GET_OFFLINE if _offline() else _HOW_TO_GET
+    return text.format(url=BASE_URL, cache=cache_dir())
 
 
 def _archive_pattern(folder: str) -> re.Pattern:
@@ -558,10 +568,7 @@ def fetch(
             raise CorpusError(f"archive {src} is damaged: {reason}")
         todo.append(f)
     if todo and _offline() and _leaves_machine(base_url):
-        raise UsageError(
-            f"LABKIT_OFFLINE is set, so the corpus is not downloaded from {base_url}. "
-            + _how_to_get()
-        )
+        raise UsageError(f"the corpus is not downloaded from {base_url}. " + _how_to_get())
     target.mkdir(parents=True, exist_ok=True)
     for f in todo:
         path = target / ARCHIVES[f]

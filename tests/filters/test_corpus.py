@@ -122,8 +122,14 @@ def test_file_edited_upstream_is_skipped_and_reported_but_not_damage(tmp_path, f
 def test_missing_corpus_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.delenv("LABKIT_CORPUS", raising=False)
     monkeypatch.setenv("LABKIT_CACHE", str(tmp_path / "cache"))
-    with pytest.raises(CorpusError, match="labkit corpus fetch"):
+    monkeypatch.delenv("LABKIT_OFFLINE", raising=False)
+    with pytest.raises(CorpusError, match="Get it with `labkit corpus fetch`"):
         corpus.load()
+    # offline, the advice is a copy or a local mirror, not the download that would refuse
+    monkeypatch.setenv("LABKIT_OFFLINE", "1")
+    with pytest.raises(CorpusError, match="LABKIT_OFFLINE is set") as offline:
+        corpus.load()
+    assert "Get it with" not in str(offline.value) and "file://" in str(offline.value)
     with pytest.raises(CorpusError, match="does not exist"):
         corpus.load(tmp_path / "nowhere")
 

@@ -157,7 +157,8 @@ def test_offline_fetch_refuses_before_any_download(tmp_path, monkeypatch, capsys
     # a download attempt would end in CorpusError (exit 1) or succeed (exit 0)
     assert main(["corpus", "fetch"]) == 2
     err = capsys.readouterr().err
-    assert "LABKIT_OFFLINE" in err and "LABKIT_CORPUS" in err and "labkit corpus fetch" in err
+    assert "LABKIT_OFFLINE" in err and "LABKIT_CORPUS" in err and "--base-url file://" in err
+    assert "Get it with `labkit corpus fetch`" not in err  # the command that just refused
     assert not (tmp_path / "cache").exists()
     with pytest.raises(UsageError, match="LABKIT_OFFLINE"):
         corpus.fetch(tmp_path / "dest", base_url="https://mirror.example/corpus/")
