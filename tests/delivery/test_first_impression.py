@@ -73,3 +73,30 @@ def test_readme_and_instructor_guide_give_each_labs_own_time():
         said = re.search(r"\| about (\d+) minutes(?:, plus (\d+))?", row.group(0))
         assert said, f"instructor guide row for {name} gives no 'about N minutes'"
         assert (int(said.group(1)), said.group(2) and int(said.group(2))) == (minutes, extra), name
+
+
+def test_readme_picture_shows_what_the_demo_prints_now(capsys):
+    """docs/img/labkit-demo.png keeps the rows it shows as PNG text (docs/make_readme_picture.py);
+    they must be today's ``labkit demo --json`` rows, or the picture is out of date (it was once:
+    the port-587 row showed DKIM none after the ISP got its key). Re-render with
+    ``python docs/make_readme_picture.py``."""
+    import json
+    import sys
+
+    from PIL import Image
+
+    from labkit.cli import main
+
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        import make_readme_picture as picture
+    finally:
+        sys.path.remove(str(ROOT / "docs"))
+    with Image.open(ROOT / "docs" / "img" / "labkit-demo.png") as im:
+        text = im.text.get("Description")
+    assert text, "the README picture carries no rows: python docs/make_readme_picture.py"
+    shown = json.loads(text)
+    assert main(["demo", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert shown == [[str(r[k]) for k in picture.CHECKED] for r in rows], (
+        "the README picture is out of date: python docs/make_readme_picture.py")
