@@ -3,15 +3,40 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..cli import out_dir, print_json
+from ..errors import UsageError
+
+#: what makes a folder a course folder (an nbgrader course directory of these labs)
+_COURSE_FILES = ("labs", "nbgrader_config.py")
+
+
+def _is_course(folder: Path) -> bool:
+    return (folder / "labs").is_dir() and (folder / "nbgrader_config.py").is_file()
+
+
+def course_root(value: str | None) -> Path | None:
+    """The course folder ``labkit release`` works on: ``--root``, else the current folder
+    when it is a course folder (an instructor's private copy), else None (the checkout
+    labkit was installed from)."""
+    if value is not None:
+        root = Path(value).expanduser()
+        if not _is_course(root):
+            raise UsageError(
+                f"--root {value} is not a course folder (it needs {' and '.join(_COURSE_FILES)})"
+            )
+        return root.resolve()
+    here = Path.cwd()
+    return here if _is_course(here) else None
 
 
 def _release(args: argparse.Namespace) -> int:
     from . import release
 
+    root = course_root(args.root)
     dest = out_dir(args.dest, "--dest") if args.dest else None
-    paths = release(args.labs or None, release_dir=dest, database=not args.no_db)
+    paths = release(args.labs or None, root=root, release_dir=dest, database=not args.no_db)
     if args.json:
         print_json([str(p) for p in paths])
     else:
@@ -27,7 +52,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="write student versions of the labs (nbgrader generate_assignment) to release/",
     )
     p.add_argument("labs", nargs="*", metavar="LAB", help="lab id (03-spf) or number (3); default all")
-    p.add_argument("--dest", default=None, help="release directory (default: release/ in the repo)")
+    p.add_argument(
+        "--root",
+        default=None,
+        help="the course folder (holding labs/ and nbgrader_config.py); default: the current "
+        "folder if it is one, else the checkout labkit was installed from",
+    )
+    p.add_argument("--dest", default=None, help="release directory (default: release/ in the course folder)")
     p.add_argument("--no-db", action="store_true", help="do not record the labs in the gradebook")
     p.add_argument("--json", action="store_true", help="print the written paths as JSON")
     p.set_defaults(func=_release)

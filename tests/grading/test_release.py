@@ -22,6 +22,7 @@ import nbformat
 import pytest
 
 import labkit.grading
+from labkit.cli import main
 from labkit.grading import find_labs, graded_cells, release, repo_root, validate
 from tests.conftest import require_corpus_for
 
@@ -102,3 +103,33 @@ def test_labkit_release_cli(tmp_path):
 def test_unknown_lab_is_a_usage_error():
     with pytest.raises(labkit.errors.UsageError):
         release(["99-nope"])
+
+
+def _private_copy(tmp_path: Path, lab) -> Path:
+    """A course folder like an instructor's private copy: one lab with an edit, and the config."""
+    copy = tmp_path / "my-course"
+    (copy / "labs" / lab.assignment_id).mkdir(parents=True)
+    shutil.copy(repo_root() / "nbgrader_config.py", copy / "nbgrader_config.py")
+    nb = lab.notebook.read_text(encoding="utf-8")
+    (copy / "labs" / lab.assignment_id / lab.notebook.name).write_text(
+        nb.replace("# Lab ", "# Lab (private copy) ", 1), encoding="utf-8")
+    return copy
+
+
+def test_labkit_release_works_on_the_course_folder_it_runs_in(tmp_path, monkeypatch, capsys):
+    """An instructor's private copy is released from itself, not from the installed checkout."""
+    lab = LABS[0]
+    copy = _private_copy(tmp_path, lab)
+    monkeypatch.chdir(copy)
+    assert main(["release", lab.assignment_id, "--no-db"]) == 0
+    written = copy / "release" / lab.assignment_id / lab.notebook.name
+    assert capsys.readouterr().out.strip() == str(written)
+    assert "(private copy)" in written.read_text(encoding="utf-8")
+    # --root names the course folder from anywhere; a folder that is not one is exit 2
+    monkeypatch.chdir(tmp_path)
+    assert main(["release", lab.assignment_id, "--no-db", "--root", str(copy),
+                 "--dest", str(tmp_path / "out")]) == 0
+    assert "(private copy)" in (tmp_path / "out" / lab.assignment_id / lab.notebook.name).read_text(
+        encoding="utf-8")
+    assert main(["release", lab.assignment_id, "--no-db", "--root", str(tmp_path)]) == 2
+    assert "not a course folder" in capsys.readouterr().err
