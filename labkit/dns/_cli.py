@@ -26,9 +26,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--log", action="store_true", help="print each query as it is answered")
     s.set_defaults(func=_serve)
 
-    d = dsub.add_parser("dig", help="look a name up: live, in the lab, or from a recording")
-    d.add_argument("name")
-    d.add_argument("rdtype", nargs="?", default="A", metavar="TYPE")
+    d = dsub.add_parser(
+        "dig",
+        help="look a name up: live, in the lab, or from a recording",
+        description="Look a name up. Without --live, --lab or --snapshot: the real DNS, and "
+        "the recording in data/snapshots when the real DNS cannot answer (offline, "
+        "LABKIT_OFFLINE set, or no resolver); a recording is always labelled as one.",
+    )
+    d.add_argument("name", help="the name to look up, e.g. _dmarc.gmail.com")
+    d.add_argument("rdtype", nargs="?", default="A", metavar="TYPE", help="record type (default A)")
     mode = d.add_mutually_exclusive_group()
     mode.add_argument("--live", dest="mode", action="store_const", const="live",
                       help="ask the real DNS (fails offline)")
