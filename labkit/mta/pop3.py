@@ -15,6 +15,7 @@ Introduced in lab 07 (POP before SMTP).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import poplib
@@ -168,7 +169,8 @@ class POP3Server(Service):
             if cmd == "QUIT":
                 if box is not None:
                     for i in sorted(deleted):
-                        box.remove(keys[i])
+                        with contextlib.suppress(KeyError, OSError):  # gone already: fine
+                            box.remove(keys[i])
                     self._event(sid, ip, "quit", user=user, deleted=len(deleted))
                 await send("+OK bye")
                 return
@@ -210,26 +212,29 @@ class POP3Server(Service):
                 continue
             live = [i for i in range(len(keys)) if i not in deleted]
             if cmd == "STAT":
-                size = sum(len(box.get(keys[i])) for i in live)
-                await send(f"+OK {len(live)} {size}")
+                there = [b for b in (_read(box, keys[i]) for i in live) if b is not None]
+                await send(f"+OK {len(there)} {sum(map(len, there))}")
             elif cmd == "LIST":
                 if arg:
                     i = _index(arg, keys, deleted)
-                    if i is None:
+                    body = None if i is None else _read(box, keys[i])
+                    if body is None:
                         await send("-ERR no such message")
                     else:
-                        await send(f"+OK {i + 1} {len(box.get(keys[i]))}")
+                        await send(f"+OK {i + 1} {len(body)}")
                 else:
-                    await send(f"+OK {len(live)} messages")
-                    for i in live:
-                        await send(f"{i + 1} {len(box.get(keys[i]))}")
+                    sizes = [(i, _read(box, keys[i])) for i in live]
+                    sizes = [(i, len(b)) for i, b in sizes if b is not None]
+                    await send(f"+OK {len(sizes)} messages")
+                    for i, size in sizes:
+                        await send(f"{i + 1} {size}")
                     await send(".")
             elif cmd == "RETR":
                 i = _index(arg, keys, deleted)
-                if i is None:
+                body = None if i is None else _read(box, keys[i])
+                if body is None:
                     await send("-ERR no such message")
                     continue
-                body = box.get(keys[i])
                 writer.write(f"+OK {len(body)} octets\r\n".encode())
                 for ln in body.split(b"\r\n")[:-1] if body.endswith(b"\r\n") else body.split(b"\r\n"):
                     writer.write((b"." + ln if ln.startswith(b".") else ln) + b"\r\n")
@@ -249,6 +254,15 @@ class POP3Server(Service):
                 await send("+OK")
             else:
                 await send("-ERR unknown command")
+
+
+def _read(box: Any, key: str) -> bytes | None:
+    """The message ``key``, or None when it left the mailbox during the session (the lab's
+    own code, or a learner's cell, may remove mail while a POP3 client is connected)."""
+    try:
+        return box.get(key)
+    except (KeyError, OSError):
+        return None
 
 
 def _index(arg: str, keys: list[str], deleted: set[int]) -> int | None:

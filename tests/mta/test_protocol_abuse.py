@@ -113,6 +113,27 @@ def test_pop3_failed_logins_use_up_the_error_budget(lab, pop, bob_box):
     assert pop().login().startswith("+OK")
 
 
+def test_pop3_mail_removed_during_the_session_is_no_such_message(pop, bob_box):
+    # The lab's own code (or a learner's cell) may empty a mailbox while a POP3 client is
+    # connected. Before: RETR, LIST and STAT read the vanished file and the session died
+    # on a KeyError with no reply; QUIT did the same for a DELE'd message already gone.
+    p = pop()
+    assert p.login().startswith("+OK 2")
+    first = bob_box.keys()[0]
+    bob_box.remove(first)
+    assert p.cmd("RETR 1") == "-ERR no such message"
+    assert p.cmd("LIST 1") == "-ERR no such message"
+    assert p.cmd("STAT").startswith("+OK 1 ")
+    assert p.cmd("LIST") == "+OK 1 messages" and p.line().startswith("2 ") and p.line() == "."
+    assert p.cmd("RETR 2").startswith("+OK")
+    while p.line() != ".":
+        pass
+    assert p.cmd("DELE 2").startswith("+OK")
+    bob_box.remove(bob_box.keys()[0])  # gone before QUIT could remove it
+    assert p.cmd("QUIT") == "+OK bye"
+    assert len(bob_box) == 0
+
+
 def test_pop3_overlong_line_is_answered_before_the_close(pop):
     # Before: the server hung up without a word (the reader's 64 KiB limit).
     p = pop()
