@@ -30,6 +30,11 @@ _POLICIES = ("none", "quarantine", "reject")
 _METHODS = (("RFC 9989 DNS tree walk", "treewalk"), ("RFC 7489 Public Suffix List", "psl"))
 
 
+def _choices(control: widgets.Widget) -> tuple[str, ...]:
+    """The values a selection control accepts (its options are values or (label, value))."""
+    return tuple(o[1] if isinstance(o, tuple) else o for o in control.options)
+
+
 def _domain_of(identity: str) -> str:
     """The domain part of an address (or the text itself when it is a bare domain)."""
     text = identity.strip().strip("<>")
@@ -102,6 +107,11 @@ class AlignmentExplorer(TextFallback, widgets.VBox):
         if unknown:
             raise traitlets.TraitError(f"unknown keys {sorted(unknown)}; use {_FIELDS}")
         new.update({k: str(v) for k, v in proposal["value"].items()})
+        for k in ("aspf", "adkim", "p", "method"):
+            allowed = _choices(self._controls[k])
+            if new[k] not in allowed:
+                hint = " (the DNS tree walk needs dns=...)" if new[k] == "treewalk" else ""
+                raise traitlets.TraitError(f"{k} must be one of {allowed}, not {new[k]!r}{hint}")
         return new
 
     def _from_controls(self, _change: Any) -> None:
@@ -156,6 +166,7 @@ class AlignmentExplorer(TextFallback, widgets.VBox):
     def _lines(self) -> list[tuple[str, str, bool | None]]:
         v, val = self.verdict, self.value
         mode = {"r": "relaxed", "s": "strict"}
+        hf = v["header_from"] or "(empty)"
         return [
             (
                 f"organisational domains ({val['method']})",
@@ -164,13 +175,13 @@ class AlignmentExplorer(TextFallback, widgets.VBox):
             ),
             (
                 f"SPF ({mode[val['aspf']]})",
-                f"MAIL FROM {v['mail_from'] or '(empty)'} vs From {v['header_from']}: "
+                f"MAIL FROM {v['mail_from'] or '(empty)'} vs From {hf}: "
                 + ("aligned" if v["spf_aligned"] else "not aligned"),
                 v["spf_aligned"],
             ),
             (
                 f"DKIM ({mode[val['adkim']]})",
-                f"d={v['dkim_domain'] or '(none)'} vs From {v['header_from']}: "
+                f"d={v['dkim_domain'] or '(none)'} vs From {hf}: "
                 + ("aligned" if v["dkim_aligned"] else "not aligned"),
                 v["dkim_aligned"],
             ),

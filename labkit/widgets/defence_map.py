@@ -11,6 +11,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ._fallback import TextFallback
+
 __all__ = ["Hop", "Defence", "HOPS", "DefenceMap"]
 
 
@@ -68,7 +70,7 @@ HOPS: tuple[Hop, ...] = (
 )
 
 
-class DefenceMap(widgets.VBox):
+class DefenceMap(TextFallback, widgets.VBox):
     """The mail path as buttons; ``.hop.value`` (a hop name) shows that hop's defences.
 
     ``.diagram`` shows the path with the chosen hop highlighted, ``.detail`` lists
@@ -79,7 +81,9 @@ class DefenceMap(widgets.VBox):
 
     def __init__(self, hops: tuple[Hop, ...] = HOPS) -> None:
         self.hops = {h.name: h for h in hops}
-        self.hop = widgets.ToggleButtons(options=list(self.hops), value=hops[0].name)
+        self.hop = widgets.ToggleButtons(
+            options=list(self.hops), value=hops[0].name, description="hop"
+        )
         self.diagram = widgets.HTML()
         self.detail = widgets.HTML()
         self.hop.observe(self._show, names="value")
@@ -110,7 +114,9 @@ class DefenceMap(widgets.VBox):
             rows = "<li><i>no defence acts here: the sender's own machine is not ours</i></li>"
         self.detail.value = f"<p>{html.escape(hop.role)}</p><ul>{rows}</ul>"
 
-    def __repr__(self) -> str:
+    @property
+    def text(self) -> str:
+        """Every hop and the defences acting there, as plain text."""
         return "\n".join(
             f"{h.name}: " + (", ".join(d.name for d in h.defences) or "-") for h in self.hops.values()
         )

@@ -16,6 +16,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ._fallback import TextFallback
+
 __all__ = ["Question", "Quiz"]
 
 
@@ -74,7 +76,8 @@ class QuestionBox(widgets.VBox):
         self.question = question
         self.prompt = widgets.HTML(f"<b>Q{number}.</b> {html.escape(question.prompt)}")
         self.choices = widgets.RadioButtons(
-            options=list(question.choices), value=None, layout=widgets.Layout(width="auto")
+            options=list(question.choices), value=None, layout=widgets.Layout(width="auto"),
+            description=f"Q{number} answer",
         )
         self.button = widgets.Button(description="Check", button_style="info")
         self.feedback = widgets.HTML("")
@@ -104,7 +107,7 @@ class QuestionBox(widgets.VBox):
             )
 
 
-class Quiz(widgets.VBox):
+class Quiz(TextFallback, widgets.VBox):
     """A self-check quiz built from questions (``Question`` objects or dicts).
 
     >>> quiz = Quiz([{"prompt": "2+2?", "choices": ["3", "4"], "answer": 1}])
@@ -151,7 +154,9 @@ class Quiz(widgets.VBox):
             f"<i>{self.score} of {len(self.items)} right ({checked} checked).</i>"
         )
 
-    def __repr__(self) -> str:
+    @property
+    def text(self) -> str:
+        """The questions and choices as plain text (never the answers)."""
         lines = [f"Quiz: {len(self.questions)} questions"]
         for i, q in enumerate(self.questions, 1):
             lines.append(f"Q{i}. {q.prompt}")

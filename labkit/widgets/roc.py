@@ -16,6 +16,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from labkit.errors import UsageError
+
 __all__ = ["Confusion", "confusion", "roc_points", "auc", "ROCExplorer"]
 
 
@@ -143,6 +145,9 @@ class ROCExplorer(widgets.VBox):
         self, scores: Sequence[float], labels: Sequence[bool], *, threshold: float = 0.5
     ) -> None:
         self.scores = tuple(float(s) for s in scores)
+        if any(isinstance(x, str) for x in labels):
+            # bool("ham") is True: text labels would all count as spam
+            raise UsageError("labels are True for spam and False for ham, not text like 'spam'/'ham'")
         self.labels = tuple(bool(x) for x in labels)
         if len(self.scores) != len(self.labels):
             raise ValueError("scores and labels differ in length")

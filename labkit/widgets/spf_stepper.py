@@ -20,6 +20,8 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
+from labkit.errors import UsageError
+
 from ._fallback import TextFallback
 
 log = logging.getLogger(__name__)
@@ -134,6 +136,11 @@ class SPFStepper(TextFallback, widgets.VBox):
     value = traitlets.Int(0)
 
     def __init__(self, result: Any, **kwargs: Any) -> None:
+        if not all(hasattr(result, a) for a in ("steps", "lookups", "result")):
+            raise UsageError(
+                f"SPFStepper shows the result of lk.auth.spf.check(...), not a "
+                f"{type(result).__name__}; try SPFStepper.check(ip, mail_from, helo, dns=lab_dns)"
+            )
         self.result = result
         self.rows = rows_of(result)
         button = {"layout": widgets.Layout(width="7em")}

@@ -15,7 +15,11 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ._fallback import TextFallback
+
 __all__ = ["Term", "KeyTerms"]
+
+MISSING_JA = "(no Japanese term given)"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,13 +39,18 @@ class Term:
         return {"en": self.en, "ja": self.ja, "meaning": self.meaning}
 
 
-def _coerce(item: Term | Sequence[str]) -> Term:
+def _coerce(item: Term | str | Sequence[str | None]) -> Term:
+    """A Term from a Term, a bare English term, or a tuple missing its later fields."""
     if isinstance(item, Term):
         return item
-    return Term(en=item[0], ja=item[1], meaning=item[2] if len(item) > 2 else "")
+    if isinstance(item, str):
+        item = (item,)
+    fields = ["" if f is None else str(f) for f in list(item)[:3]]
+    en, ja, meaning = fields + [""] * (3 - len(fields))
+    return Term(en=en, ja=ja, meaning=meaning)
 
 
-class KeyTerms(widgets.VBox):
+class KeyTerms(TextFallback, widgets.VBox):
     """A table of key terms (English, 日本語, meaning) with search and self-test.
 
     ``terms`` holds ``Term`` objects or tuples ``(english, japanese[, meaning])``.
@@ -74,7 +83,7 @@ class KeyTerms(widgets.VBox):
         """The table as HTML, honouring the search box and the hide box."""
         rows = []
         for t in self.visible:
-            ja = "&hellip;" if self.hide_japanese.value else html.escape(t.ja)
+            ja = "&hellip;" if self.hide_japanese.value else html.escape(t.ja) or f"<i>{MISSING_JA}</i>"
             rows.append(
                 f"<tr><td>{html.escape(t.en)}</td><td>{ja}</td>"
                 f"<td>{html.escape(t.meaning)}</td></tr>"
@@ -88,5 +97,7 @@ class KeyTerms(widgets.VBox):
             + "</table>"
         )
 
-    def __repr__(self) -> str:
-        return "\n".join(f"{t.en} / {t.ja}: {t.meaning}" for t in self.terms)
+    @property
+    def text(self) -> str:
+        """Every term as plain text, one a line (for logs and nbgrader feedback)."""
+        return "\n".join(f"{t.en} / {t.ja or MISSING_JA}: {t.meaning}" for t in self.terms)

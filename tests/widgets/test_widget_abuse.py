@@ -1,0 +1,115 @@
+"""Widgets used as a learner would misuse them: bad input, odd text, plain-text frontends."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("ipywidgets")
+
+import traitlets  # noqa: E402
+
+import labkit as lk  # noqa: E402
+from labkit.errors import UsageError  # noqa: E402
+
+LONG = 110  # ipywidgets cuts a widget's own text/plain to this many characters
+
+
+def _plain(widget) -> str:
+    return widget._repr_mimebundle_()["text/plain"]
+
+
+# --- MessageInspector --------------------------------------------------------------
+
+
+def test_inspector_shows_raw_japanese_headers_as_written():
+    raw = "From: 山田 <yamada@corp.example>\nSubject: 会議の件\n\n本文".encode()
+    w = lk.widgets.MessageInspector(raw)
+    assert "山田 &lt;yamada@corp.example&gt;" in w.identity.value
+    assert "\ufffd" not in w.identity.value
+
+
+def test_inspector_survives_text_that_is_not_utf8_or_not_mail():
+    for junk in ("Received: from \udcff by mx.corp.example; x\n\nb", b"\x00\xff\xfe\x80 garbage"):
+        w = lk.widgets.MessageInspector(junk)
+        assert "Received line(s)" in w.detail.value
+    with pytest.raises(UsageError, match="bytes, str or email.message.Message"):
+        lk.widgets.MessageInspector(None)
+
+
+def test_inspector_text_fallback_is_whole_and_names_the_trusted_hop():
+    raw = (b"Received: from pc.brand.example (unknown [203.0.113.66]) by mx.corp.example; x\r\n"
+           b"Received: from a (b [192.0.2.10]) by mail.brand.example; y\r\n"
+           b"From: ceo@brand.example\r\n\r\nhi\r\n")
+    text = _plain(lk.widgets.MessageInspector(raw))
+    assert len(text) > LONG and "…" not in text
+    assert "0. from pc.brand.example [203.0.113.66] by mx.corp.example: ours: trust" in text
+    assert "1. from a [192.0.2.10] by mail.brand.example: claim" in text
+
+
+def test_inspector_says_when_our_line_has_no_address():
+    w = lk.widgets.MessageInspector(b"Received: from x by mx.corp.example; x\r\n\r\nb")
+    assert "None" not in w.text and "(no address" in w.text
+
+
+# --- KeyTerms ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("term", [("spam",), ("spam", None), "spam"])
+def test_keyterms_term_missing_its_japanese_says_so(term):
+    kt = lk.widgets.KeyTerms([term, ("reverse lookup", "逆引き")])
+    assert "<td>spam</td><td><i>(no Japanese term given)</i>" in kt.table.value
+    assert "spam / (no Japanese term given)" in kt.text
+    kt.search.value = "逆引き"
+    assert [t.en for t in kt.visible] == ["reverse lookup"]
+
+
+# --- plain-text fallback of the other widgets ---------------------------------------
+
+
+def test_plain_text_fallback_is_not_cut_short():
+    terms = lk.widgets.KeyTerms([("open relay", "第三者中継", "relays anyone's mail")] * 5)
+    quiz = lk.widgets.Quiz([{"prompt": "Which port is submission?",
+                             "choices": ["25", "587", "110"], "answer": 1}] * 3)
+    dmap = lk.widgets.DefenceMap()
+    for widget, tail in ((terms, "relays anyone's mail"), (quiz, "(c) 110"),
+                         (dmap, "inbox: URL filtering / virus scanning")):
+        text = _plain(widget)
+        assert len(text) > LONG and text.endswith(tail), text
+
+
+def test_choice_controls_have_labels():
+    assert lk.widgets.DefenceMap().hop.description
+    quiz = lk.widgets.Quiz([{"prompt": "p", "choices": ["a", "b"], "answer": 0}])
+    assert quiz.items[0].choices.description == "Q1 answer"
+
+
+# --- AlignmentExplorer -------------------------------------------------------------
+
+
+def test_alignment_bad_setting_is_refused_clearly_and_changes_nothing():
+    w = lk.widgets.AlignmentExplorer("a@brand.example", "b@brand.example", "brand.example")
+    before, shown = dict(w.value), w.text
+    with pytest.raises(traitlets.TraitError, match=r"aspf must be one of \('r', 's'\), not 'x'"):
+        w.value = {"aspf": "x", "mail_from": "b@attacker.test"}
+    assert w.value == before and w.text == shown
+    with pytest.raises(traitlets.TraitError, match="tree walk needs dns="):
+        lk.widgets.AlignmentExplorer(method="treewalk")
+
+
+def test_alignment_empty_from_is_named():
+    w = lk.widgets.AlignmentExplorer("", "b@brand.example", "")
+    assert "vs From (empty): not aligned" in w.text
+
+
+# --- SPFStepper and ROCExplorer: wrong kind of input --------------------------------
+
+
+@pytest.mark.parametrize("wrong", [None, "v=spf1 -all"])
+def test_spf_stepper_given_a_record_not_a_result_says_what_to_pass(wrong):
+    with pytest.raises(UsageError, match=r"result of lk\.auth\.spf\.check"):
+        lk.widgets.SPFStepper(wrong)
+
+
+def test_roc_refuses_text_labels_that_would_all_count_as_spam():
+    with pytest.raises(UsageError, match="True for spam"):
+        lk.widgets.ROCExplorer([0.2, 0.9], ["ham", "spam"])
