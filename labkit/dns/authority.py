@@ -124,10 +124,15 @@ class Authority:
         return best
 
     def _soa(self, apex: dns.name.Name | None) -> tuple[dns.rrset.RRset, ...]:
+        """The SOA for a negative answer, its TTL capped by its MINIMUM (RFC 2308 section 3)."""
         if apex is None:
             return ()
         soa = self._nodes.get(apex, {}).get(dns.rdatatype.SOA)
-        return (soa,) if soa is not None else ()
+        if soa is None:
+            return ()
+        negative = soa.copy()
+        negative.ttl = min(soa.ttl, soa[0].minimum)
+        return (negative,)
 
     def _wildcard_node(self, name: dns.name.Name):
         """RFC 4592: the wildcard at the closest encloser of a non-existent name."""

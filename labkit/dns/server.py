@@ -140,6 +140,20 @@ def _formerr(data: bytes) -> bytes | None:
     return struct.pack("!HHHHHH", qid, reply_flags, 0, 0, 0, 0)
 
 
+def _refusal(rdclass: int, rdtype: int) -> int | None:
+    """The rcode for a question this server does not answer from its data (None: answer it).
+
+    Other classes than IN (``CH TXT version.bind``) are REFUSED; so are zone
+    transfers (RFC 5936 section 2.2.1: a server may refuse AXFR; IXFR likewise);
+    other meta-types (MAILA, MAILB, OPT, TSIG, TKEY) are NOTIMP. ANY is answered.
+    """
+    if rdclass != dns.rdataclass.IN or rdtype in (dns.rdatatype.AXFR, dns.rdatatype.IXFR):
+        return dns.rcode.REFUSED
+    if dns.rdatatype.is_metatype(rdtype) and rdtype != dns.rdatatype.ANY:
+        return dns.rcode.NOTIMP
+    return None
+
+
 class LabDNS(Service):
     """A real DNS server for the lab Internet, on loopback (UDP and TCP).
 
@@ -182,6 +196,8 @@ class LabDNS(Service):
         self._udp: socketserver.UDPServer | None = None
         self._tcp: socketserver.ThreadingTCPServer | None = None
         self._threads: list[threading.Thread] = []
+        self._conns_lock = threading.Lock()
+        self._tcp_conns: set[socket.socket] = set()
 
     # -- faults and data --------------------------------------------------------------
     def set_fault(self, target: str, kind: str) -> None:
@@ -269,9 +285,11 @@ class LabDNS(Service):
         if query.flags & dns.flags.QR:
             return None
         response = dns.message.make_response(query)
-        response.flags |= dns.flags.AA
         if query.opcode() != dns.opcode.QUERY:
             response.set_rcode(dns.rcode.NOTIMP)
+            return response.to_wire()
+        if query.edns > 0:  # RFC 6891 section 6.1.3: only EDNS version 0 is spoken here
+            response.set_rcode(dns.rcode.BADVERS)
             return response.to_wire()
         if len(query.question) != 1:
             response.set_rcode(dns.rcode.FORMERR)
@@ -290,14 +308,16 @@ class LabDNS(Service):
             self._record(Query(**entry, rcode="(no answer)", fault=fault))
             return None
         if fault in ("servfail", "refused"):
-            response.flags &= ~dns.flags.AA
             response.set_rcode(dns.rcode.SERVFAIL if fault == "servfail" else dns.rcode.REFUSED)
             self._record(Query(**entry, rcode=dns.rcode.to_text(response.rcode()), fault=fault))
             return response.to_wire()
-        if question.rdclass != dns.rdataclass.IN:
-            response.set_rcode(dns.rcode.REFUSED)
-            self._record(Query(**entry, rcode="REFUSED"))
+        refusal = _refusal(question.rdclass, qtype)
+        if refusal is not None:
+            response.set_rcode(refusal)
+            self._record(Query(**entry, rcode=dns.rcode.to_text(refusal)))
             return response.to_wire()
+        # AA only on answers from our data (RFC 1035 section 4.1.1): not on refusals
+        response.flags |= dns.flags.AA
         result = self.authority.answer(qname, qtype)
         response.set_rcode(result.rcode)
         response.answer = [rr.copy() for rr in result.answer]
@@ -341,6 +361,14 @@ class LabDNS(Service):
                     log.exception("LabDNS: error while answering a UDP query")
 
         class TCPHandler(socketserver.BaseRequestHandler):
+            def setup(self) -> None:
+                with lab._conns_lock:
+                    lab._tcp_conns.add(self.request)
+
+            def finish(self) -> None:
+                with lab._conns_lock:
+                    lab._tcp_conns.discard(self.request)
+
             def handle(self) -> None:
                 conn: socket.socket = self.request
                 conn.settimeout(_TCP_IDLE)
@@ -378,6 +406,9 @@ class LabDNS(Service):
         class TCPServer(socketserver.ThreadingTCPServer):
             daemon_threads = True
             allow_reuse_address = True
+            # socketserver's default backlog of 5 dropped connections (SYN retried
+            # after 1 s) when many resolvers fell back to TCP at once (RFC 7766 6.2.2)
+            request_queue_size = socket.SOMAXCONN
 
         last_error: OSError | None = None
         for _ in range(1 if self._requested_port else 20):
@@ -416,6 +447,12 @@ class LabDNS(Service):
             if srv is not None:
                 srv.shutdown()
                 srv.server_close()
+        with self._conns_lock:  # open TCP clients: hang up now, not after the idle time-out
+            for conn in self._tcp_conns:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
         for t in self._threads:
             t.join(timeout=2)
         self._udp = self._tcp = None
