@@ -45,7 +45,8 @@ class Submission(Policy):
         if self.enforce_sender and address.lower() != ctx.user.lower():
             self.event(ctx, "mail", mail_from=address, user=ctx.user, decision="reject",
                        reason="envelope sender not owned by the authenticated user")
-            return f"553 5.7.1 <{address}>: Sender address rejected: not owned by user {ctx.user}"
+            shown = "<>" if address in ("", "<>") else f"<{address}>"  # the null sender as is
+            return f"553 5.7.1 {shown}: Sender address rejected: not owned by user {ctx.user}"
         self.event(ctx, "mail", mail_from=address, user=ctx.user, decision="accept",
                    reason=f"authenticated as {ctx.user}")
         return "250 OK"

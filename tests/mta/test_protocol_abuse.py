@@ -202,3 +202,15 @@ def test_auth_plain_authzid_other_than_the_user_fails(lab, initial_response):
     finally:
         d.close()
 
+
+
+def test_submission_null_sender_refusal_names_it_plainly(lab):
+    # The MSA refuses an authenticated user's null sender like any address the user does
+    # not own; the reply used to name it "<<>>".
+    d = _submission_over_tls(lab)
+    try:
+        assert d.cmd(f"AUTH PLAIN {_plain('')}").startswith("235")
+        reply = d.cmd("MAIL FROM:<>")
+        assert reply.startswith("553 5.7.1 <>: ") and "<<>>" not in reply, reply
+    finally:
+        d.close()
