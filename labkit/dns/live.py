@@ -83,13 +83,15 @@ class DigResult:
 
     @property
     def recorded(self) -> bool:
-        """True when the answer comes from a recording, not from a server just now."""
-        return self.source == "snapshot"
+        """True when the answer is a recording (not from a server just now); False also
+        when the recordings were asked but hold none for this name (rcode ``UNRECORDED``)."""
+        return self.source == "snapshot" and self.provenance is not None
 
     @property
     def banner(self) -> str:
-        """One line that says a recorded answer is a recording, and whose; else ``""``."""
-        if not self.recorded:
+        """One line that says a recorded answer is a recording, and whose (or that there
+        is none); ``""`` for answers from a server."""
+        if self.source != "snapshot":
             return ""
         if self.provenance is None:
             return f"NO RECORDING of {self.name} {self.rdtype} in data/snapshots"
@@ -104,7 +106,7 @@ class DigResult:
     def to_text(self) -> str:
         """``dig``-like text (with a ``; RECORDED ...`` banner for recordings)."""
         lines = []
-        if self.recorded:
+        if self.banner:
             lines.append(f"; {self.banner}")
             if self.provenance is not None and self.provenance.note:
                 lines.append(f"; note: {self.provenance.note}")
@@ -142,7 +144,7 @@ class DigResult:
     def _repr_html_(self) -> str:
         esc = html.escape
         parts = []
-        if self.recorded:
+        if self.banner:
             parts.append(
                 '<div style="background:#fff3cd;border:1px solid #e0c36c;padding:4px 8px">'
                 f"<b>{esc(self.banner)}</b>"

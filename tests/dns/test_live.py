@@ -128,7 +128,9 @@ def test_dig_snapshot_says_it_is_a_recording_and_whose():
 def test_dig_snapshot_of_an_unrecorded_name():
     result = live.dig("nothing-recorded.example", "TXT", mode="snapshot")
     assert result.rcode == live.UNRECORDED and not result.ok and result.answers == ()
-    assert "NO RECORDING" in result.to_text()
+    assert "NO RECORDING" in result.to_text() and "NO RECORDING" in result._repr_html_()
+    # the recordings were asked, but nothing recorded came back (--json used to say true)
+    assert not result.recorded and result.to_dict()["recorded"] is False
 
 
 def test_dig_names_and_types_are_normalised():
