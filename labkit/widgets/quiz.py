@@ -16,6 +16,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from labkit.errors import UsageError
+
 from ._fallback import TextFallback
 
 __all__ = ["Question", "Quiz"]
@@ -81,8 +83,23 @@ class QuestionBox(widgets.VBox):
         )
         self.button = widgets.Button(description="Check", button_style="info")
         self.feedback = widgets.HTML("")
+        self.number = number
         self.button.on_click(self._check)
+        self.choices.observe(self._clear, names="value")
         super().__init__([self.prompt, self.choices, self.button, self.feedback])
+
+    def choice_text(self, choice: str | int) -> str:
+        """The text of ``choice`` (its text or index); UsageError naming the choices if none."""
+        options = self.question.choices
+        if isinstance(choice, int) and not isinstance(choice, bool) and 0 <= choice < len(options):
+            return options[choice]
+        if isinstance(choice, str) and choice in options:
+            return choice
+        valid = ", ".join(repr(c) for c in options)
+        raise UsageError(
+            f"Q{self.number} has no choice {choice!r}; pick one of {valid} "
+            f"(or its index, 0 to {len(options) - 1})"
+        )
 
     @property
     def correct(self) -> bool | None:
@@ -90,6 +107,11 @@ class QuestionBox(widgets.VBox):
         return self._correct
 
     _correct: bool | None = None
+
+    def _clear(self, _change: Any = None) -> None:
+        """A new selection makes the last feedback stale: clear it until the next check."""
+        self._correct = None
+        self.feedback.value = ""
 
     def _check(self, _button: Any = None) -> None:
         value = self.choices.value
@@ -130,21 +152,31 @@ class Quiz(TextFallback, widgets.VBox):
         self.summary = widgets.HTML("")
         for item in self.items:
             item.button.on_click(self._update_summary)
+            item.choices.observe(self._update_summary, names="value")
         self._update_summary()
         header = widgets.HTML(f"<h4>{html.escape(title)}</h4>")
         super().__init__([header, *self.items, self.summary])
 
     @property
     def score(self) -> int:
-        """How many questions were last checked with the right answer."""
+        """How many questions are checked, with the right answer, and not changed since."""
         return sum(1 for item in self.items if item.correct)
 
     def answer(self, choices: Sequence[str | int]) -> int:
-        """Select one choice per question (text or index), check all, return the score."""
-        for item, choice in zip(self.items, choices, strict=True):
-            item.choices.value = (
-                item.question.choices[choice] if isinstance(choice, int) else choice
+        """Select one choice per question (text or index), check all, return the score.
+
+        A choice that does not exist raises :class:`~labkit.errors.UsageError` naming
+        the valid ones, before anything is selected.
+        """
+        choices = tuple(choices)
+        if len(choices) != len(self.items):
+            raise UsageError(
+                f"answer() takes one choice per question: {len(self.items)} question(s), "
+                f"{len(choices)} choice(s) given"
             )
+        texts = [item.choice_text(choice) for item, choice in zip(self.items, choices, strict=True)]
+        for item, text in zip(self.items, texts, strict=True):
+            item.choices.value = text
             item.button.click()
         return self.score
 

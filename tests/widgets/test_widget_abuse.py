@@ -113,3 +113,30 @@ def test_spf_stepper_given_a_record_not_a_result_says_what_to_pass(wrong):
 def test_roc_refuses_text_labels_that_would_all_count_as_spam():
     with pytest.raises(UsageError, match="True for spam"):
         lk.widgets.ROCExplorer([0.2, 0.9], ["ham", "spam"])
+
+
+# --- Quiz: choices that do not exist, feedback that went stale ----------------------
+
+PORTS = {"prompt": "Which port is submission?", "choices": ["25", "587", "110"], "answer": 1}
+
+
+@pytest.mark.parametrize("wrong", ["465", 3, -1])
+def test_quiz_answer_with_a_missing_choice_names_the_valid_ones(wrong):
+    quiz = lk.widgets.Quiz([PORTS, PORTS])
+    with pytest.raises(UsageError, match=r"Q2 has no choice .*'25', '587', '110'.*0 to 2"):
+        quiz.answer(["587", wrong])
+    assert [item.choices.value for item in quiz.items] == [None, None]  # nothing half-done
+    with pytest.raises(UsageError, match="2 question"):
+        quiz.answer(["587"])
+
+
+def test_quiz_feedback_is_cleared_when_the_learner_changes_the_choice():
+    quiz = lk.widgets.Quiz([PORTS])
+    assert quiz.answer(["587"]) == 1
+    box = quiz.items[0]
+    box.choices.value = "25"  # no Check pressed
+    assert "Correct" not in box.feedback.value
+    assert box.correct is None and quiz.score == 0
+    assert "0 of 1 right (0 checked)" in quiz.summary.value
+    box.button.click()
+    assert "Not quite" in box.feedback.value
