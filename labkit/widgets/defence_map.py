@@ -11,6 +11,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from labkit.errors import UsageError
+
 from ._fallback import TextFallback
 
 __all__ = ["Hop", "Defence", "HOPS", "DefenceMap"]
@@ -80,6 +82,12 @@ class DefenceMap(TextFallback, widgets.VBox):
     """
 
     def __init__(self, hops: tuple[Hop, ...] = HOPS) -> None:
+        hops = tuple(hops)
+        if not hops:
+            raise UsageError(
+                "DefenceMap needs at least one hop on the mail path; "
+                "DefenceMap() shows the course's own path"
+            )
         self.hops = {h.name: h for h in hops}
         self.hop = widgets.ToggleButtons(
             options=list(self.hops), value=hops[0].name, description="hop"

@@ -10,6 +10,7 @@ Introduced in lab 09 (Bayesian filtering).
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -110,6 +111,21 @@ def auc(points: Sequence[tuple[float, float]]) -> float:
     return sum((x1 - x0) * (y0 + y1) / 2 for (x0, y0), (x1, y1) in zip(pts, pts[1:], strict=False))
 
 
+def _undefined(labels: Sequence[bool]) -> str | None:
+    """Why no ROC curve (and no AUC) exists for these labels; None when one does.
+
+    The curve needs both classes: its x axis divides by the ham, its y axis by the spam.
+    """
+    n_spam = sum(1 for x in labels if x)
+    if not labels:
+        return "no messages"
+    if n_spam == len(labels):
+        return "no ham, only spam"
+    if n_spam == 0:
+        return "no spam, only ham"
+    return None
+
+
 def _svg(points: Sequence[tuple[float, float]], here: tuple[float, float], size: int = 220) -> str:
     pad = 20
     span = size - 2 * pad
@@ -136,7 +152,9 @@ class ROCExplorer(widgets.VBox):
 
     ``scores`` are filter scores in [0, 1]; ``labels`` are True for spam. Set
     ``.threshold.value`` and read ``.current`` (a :class:`Confusion`),
-    ``.matrix.value`` (HTML) and ``.curve.value`` (SVG).
+    ``.matrix.value`` (HTML) and ``.curve.value`` (SVG). With only one class (or no
+    messages) the ROC curve and AUC are undefined: ``.area`` is None, ``.undefined``
+    says why and the widget shows that message instead of a number.
 
     Introduced in lab 09 (Bayesian filtering).
     """
@@ -145,6 +163,12 @@ class ROCExplorer(widgets.VBox):
         self, scores: Sequence[float], labels: Sequence[bool], *, threshold: float = 0.5
     ) -> None:
         self.scores = tuple(float(s) for s in scores)
+        nan = sum(1 for s in self.scores if math.isnan(s))
+        if nan:
+            raise UsageError(
+                f"{nan} of {len(self.scores)} scores are NaN (not a number); "
+                "a NaN is neither above nor below any threshold: fix or drop those messages"
+            )
         if any(isinstance(x, str) for x in labels):
             # bool("ham") is True: text labels would all count as spam
             raise UsageError("labels are True for spam and False for ham, not text like 'spam'/'ham'")
@@ -152,7 +176,8 @@ class ROCExplorer(widgets.VBox):
         if len(self.scores) != len(self.labels):
             raise ValueError("scores and labels differ in length")
         self.points = roc_points(self.scores, self.labels)
-        self.area = auc(self.points)
+        self.undefined = _undefined(self.labels)
+        self.area: float | None = None if self.undefined else auc(self.points)
         self.threshold = widgets.FloatSlider(
             value=threshold, min=0.0, max=1.0, step=0.01, description="threshold",
             readout_format=".2f", continuous_update=False,
@@ -172,13 +197,21 @@ class ROCExplorer(widgets.VBox):
             f"<tr><th>really spam</th><td class='tp'>{c.tp}</td><td class='fn'>{c.fn}</td></tr>"
             f"<tr><th>really ham</th><td class='fp'>{c.fp}</td><td class='tn'>{c.tn}</td></tr>"
             f"</table><p>spam caught (TPR) {c.tpr:.1%}<br>ham lost (FPR) {c.fpr:.1%}<br>"
-            f"precision {c.precision:.1%}<br>AUC {self.area:.3f}</p>"
+            f"precision {c.precision:.1%}<br>{html.escape(self._auc_text())}</p>"
         )
-        self.curve.value = _svg(self.points, (c.fpr, c.tpr))
+        self.curve.value = (
+            f"<p><i>{html.escape(self._auc_text())}</i></p>" if self.undefined
+            else _svg(self.points, (c.fpr, c.tpr))
+        )
+
+    def _auc_text(self) -> str:
+        if self.area is None:
+            return f"ROC curve and AUC undefined ({self.undefined}): they need both spam and ham"
+        return f"AUC {self.area:.3f}"
 
     def __repr__(self) -> str:
         c = self.current
         return html.unescape(
             f"threshold {c.threshold:.2f}: TP {c.tp} FP {c.fp} TN {c.tn} FN {c.fn}; "
-            f"TPR {c.tpr:.3f} FPR {c.fpr:.3f}; AUC {self.area:.3f}"
+            f"TPR {c.tpr:.3f} FPR {c.fpr:.3f}; {self._auc_text()}"
         )

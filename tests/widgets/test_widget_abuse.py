@@ -140,3 +140,32 @@ def test_quiz_feedback_is_cleared_when_the_learner_changes_the_choice():
     assert "0 of 1 right (0 checked)" in quiz.summary.value
     box.button.click()
     assert "Not quite" in box.feedback.value
+
+
+# --- DefenceMap and ROCExplorer: empty or one-sided data ----------------------------
+
+
+@pytest.mark.parametrize("hops", [(), []])
+def test_defence_map_without_hops_says_what_to_call(hops):
+    with pytest.raises(UsageError, match=r"at least one hop.*DefenceMap\(\)"):
+        lk.widgets.DefenceMap(hops)
+
+
+@pytest.mark.parametrize(("scores", "labels", "why"), [
+    ([], [], "no messages"),
+    ([0.2, 0.9], [True, True], "no ham"),
+    ([0.2, 0.9], [False, False], "no spam"),
+])
+def test_roc_with_one_class_or_no_data_says_undefined_not_a_number(scores, labels, why):
+    w = lk.widgets.ROCExplorer(scores, labels)
+    assert w.area is None
+    for shown in (w.matrix.value, w.curve.value, repr(w)):
+        assert "AUC undefined" in shown and why in shown
+        assert "AUC 1.000" not in shown and "AUC 0.500" not in shown
+    assert "<svg" not in w.curve.value
+
+
+def test_roc_refuses_nan_scores_and_says_how_many():
+    nan = float("nan")
+    with pytest.raises(UsageError, match="2 of 3 scores are NaN"):
+        lk.widgets.ROCExplorer([nan, 0.4, nan], [True, False, True])
