@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import dns.exception
@@ -217,7 +217,7 @@ class _Fetcher:
                 out = ("found", parse_record(found[0]))
                 self.steps.append(f"_dmarc.{name} TXT: {found[0]}")
             else:
-                out = ("none", None)
+                out = ("multiple" if found else "none", None)
                 why = f"{len(found)} DMARC records (all discarded)" if found else "no DMARC record"
                 self.steps.append(f"_dmarc.{name} TXT: {why}")
         self.cache[name] = out
@@ -285,6 +285,12 @@ def _discover(domain: str, fetch: _Fetcher, method: str) -> PolicyDiscovery:
             return PolicyDiscovery(domain=domain, status="found", policy_domain=name, record=record,
                                    org_domain=org.org_domain, method=method,
                                    steps=tuple(fetch.steps) + org.steps)
+        if status == "multiple" and method == "psl":
+            # RFC 7489 6.6.3: only an empty set sends the receiver on to the organisational
+            # domain (step 3); more than one record ends policy discovery (step 5)
+            return PolicyDiscovery(domain=domain, status="none", method=method, org_domain=domain,
+                                   steps=tuple(fetch.steps) + (
+                                       "RFC 7489 6.6.3 step 5: more than one record: no DMARC policy",))
     return PolicyDiscovery(domain=domain, status="none", method=method, steps=tuple(fetch.steps),
                            org_domain=domain)
 
@@ -453,13 +459,18 @@ def _check(header_from: str, spf: Any, dkim: tuple, method: str, fetch: _Fetcher
     assert rec is not None
     for e in rec.errors:
         steps.append(f"record error: {e}")
-    if method == "psl" and rec.p is None and not rec.rua:
-        # RFC 7489 6.6.3 step 6: no valid p= and no valid rua=: no DMARC processing.
-        # With a valid rua= it goes on as p=none (as RFC 9989 4.7 always does).
-        steps.append("RFC 7489 6.6.3: no valid p= and no valid rua=: DMARC not applied")
-        return DMARCResult(result="none", policy=None, disposition="none",
-                           reason=f"the DMARC record for {domain} has no valid p= and no rua= (RFC 7489 6.6.3)",
-                           steps=tuple(steps), **common)
+    broken = "no valid p=" if rec.p is None else "an invalid sp=" if "sp" in rec.tags and rec.sp is None else ""
+    if method == "psl" and broken:
+        # RFC 7489 6.6.3 step 6: no valid p=, or an sp= that is not valid: without a valid
+        # rua= no DMARC processing; with one, act as if the record were "v=DMARC1; p=none".
+        # (RFC 9989 reads a missing p= as none and an invalid sp= as absent.)
+        if not rec.rua:
+            steps.append(f"RFC 7489 6.6.3: {broken} and no valid rua=: DMARC not applied")
+            return DMARCResult(result="none", policy=None, disposition="none",
+                               reason=f"the DMARC record for {domain} has {broken} and no rua= (RFC 7489 6.6.3)",
+                               steps=tuple(steps), **common)
+        steps.append(f"RFC 7489 6.6.3: {broken} but a valid rua=: treated as p=none")
+        found = replace(found, record=replace(rec, p="none", sp=None, np=None))
     spf_ok = False
     if spf is not None:
         spf_domain = getattr(spf, "domain", None)

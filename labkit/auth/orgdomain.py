@@ -95,7 +95,8 @@ def tree_walk_org_domain(domain: str, fetch: RecordFetcher) -> OrgDomain:
     """RFC 9989 organisational domain by the DNS tree walk.
 
     ``fetch(name)`` returns ``(status, record)`` for ``_dmarc.<name>``: status is
-    ``"found"``, ``"none"`` or ``"temperror"``; record has a ``psd`` attribute.
+    ``"found"``, ``"none"``, ``"multiple"`` (more than one record: none used) or
+    ``"temperror"``; record has a ``psd`` attribute.
     """
     d = normalise(domain)
     targets = walk_targets(d)

@@ -74,3 +74,46 @@ def test_dmarc_7489_no_p_with_rua_is_p_none(lab):
     lab.add("_dmarc.edge.test", "TXT", '"v=DMARC1; rua=mailto:dmarc@edge.test"')
     res = dmarc.check("edge.test", spf=SPF_FAIL, dns=lab, method="psl")
     assert (res.result, res.policy, res.disposition) == ("fail", "none", "none"), res.explain()
+
+
+@pytest.mark.parametrize("from_domain", ["edge.test", "sub.edge.test"])
+def test_dmarc_7489_invalid_sp_without_rua_is_no_dmarc(lab, from_domain):
+    """RFC 7489 6.6.3 step 6 names an invalid sp= beside a missing p=: without a valid
+    rua= no DMARC processing (before: the invalid sp= fell back to p=reject)."""
+    lab.remove("_dmarc.sub.edge.test")
+    lab.add("_dmarc.edge.test", "TXT", '"v=DMARC1; p=reject; sp=rejekt"')
+    res = dmarc.check(from_domain, spf=SPF_FAIL, dns=lab, method="psl")
+    assert (res.result, res.policy, res.disposition) == ("none", None, "none"), res.explain()
+    assert "invalid sp=" in res.reason
+
+
+def test_dmarc_7489_invalid_sp_with_rua_is_p_none(lab):
+    """RFC 7489 6.6.3 step 6.1: with a valid rua= the receiver acts as if the record were
+    "v=DMARC1; p=none": nothing is rejected, reports still flow. RFC 9989 just ignores the
+    bad sp= and applies p= to the subdomain."""
+    lab.remove("_dmarc.sub.edge.test")
+    lab.add("_dmarc.edge.test", "TXT", '"v=DMARC1; p=reject; sp=rejekt; rua=mailto:d@edge.test"')
+    res = dmarc.check("sub.edge.test", spf=SPF_FAIL, dns=lab, method="psl")
+    assert (res.result, res.policy, res.disposition) == ("fail", "none", "none"), res.explain()
+    bis = dmarc.check("sub.edge.test", spf=SPF_FAIL, dns=lab, method="treewalk")
+    assert (bis.result, bis.policy) == ("fail", "reject"), bis.explain()
+
+
+def test_dmarc_7489_two_records_at_the_from_domain_stop_discovery(lab):
+    """RFC 7489 6.6.3: only an empty set at the From domain sends the receiver on to the
+    organisational domain (step 3); two records end discovery with no policy (step 5),
+    not with the parent's p=reject."""
+    lab.add("_dmarc.edge.test", "TXT", '"v=DMARC1; p=reject"')
+    lab.add("_dmarc.sub.edge.test", "TXT", '"v=DMARC1; p=none"', '"v=DMARC1; p=quarantine"')
+    try:
+        found = dmarc.discover("sub.edge.test", dns=lab, method="psl")
+        assert (found.status, found.policy_domain) == ("none", None), found.steps
+        res = dmarc.check("sub.edge.test", spf=SPF_FAIL, dns=lab, method="psl")
+        assert (res.result, res.disposition) == ("none", "none"), res.explain()
+        assert not any(q.name == "_dmarc.edge.test." for q in lab.queries[-3:])
+        lab.remove("_dmarc.sub.edge.test")  # an empty set does go on to the parent
+        res = dmarc.check("sub.edge.test", spf=SPF_FAIL, dns=lab, method="psl")
+        assert (res.result, res.policy_domain, res.disposition) == ("fail", "edge.test", "reject")
+    finally:
+        lab.remove("_dmarc.sub.edge.test")
+
