@@ -231,7 +231,9 @@ def parse_key_record(text: bytes) -> KeyRecord:
     version = tags.get(b"v")
     if version is not None and version != b"DKIM1":
         return KeyRecord(text=shown, problem="syntax", detail=f"v={version.decode(errors='replace')} is not DKIM1")
-    key_type = tags.get(b"k", b"rsa").decode("ascii", "replace").strip().lower()
+    # RFC 6376 3.2: values are case-sensitive unless their tag says otherwise, and k= (3.6.1)
+    # does not: "RSA" is not "rsa" (dkimpy refuses it too)
+    key_type = tags.get(b"k", b"rsa").decode("ascii", "replace").strip()
     hashes = tuple(h.strip().lower() for h in tags.get(b"h", b"").decode("ascii", "replace").split(":") if h.strip())
     flags = tuple(f.strip().lower() for f in tags.get(b"t", b"").decode("ascii", "replace").split(":") if f.strip())
     services = tuple(s.strip().lower() for s in tags.get(b"s", b"*").decode("ascii", "replace").split(":") if s.strip())
@@ -242,7 +244,11 @@ def parse_key_record(text: bytes) -> KeyRecord:
     if not pvalue:
         return KeyRecord(**common, problem="revoked", detail="p= is empty: the key has been revoked (RFC 6376 3.6.1)")
     if key_type not in KEY_TYPES:
-        return KeyRecord(**common, problem="unsupported", detail=f"unknown key type k={key_type}")
+        detail = f"unknown key type k={key_type}"
+        if key_type.lower() in KEY_TYPES:
+            detail += (f": key types are case-sensitive (RFC 6376 3.2, 3.6.1), so the record must say "
+                       f"k={key_type.lower()}")
+        return KeyRecord(**common, problem="unsupported", detail=detail)
     if not ({"*", "email"} & set(services)):
         return KeyRecord(**common, problem="unsupported", detail=f"key is not for email (s={':'.join(services)})")
     try:

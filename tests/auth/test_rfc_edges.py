@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import dkim as dkimpy
 import pytest
 import spf as pyspf
 
 import labkit.auth.spf as lspf
 import labkit.dns
-from labkit.auth import dmarc
+from labkit.auth import dkim, dkim_keys, dmarc
 
 ZONE = """
 $ORIGIN edge.test.
@@ -117,3 +118,25 @@ def test_dmarc_7489_two_records_at_the_from_domain_stop_discovery(lab):
     finally:
         lab.remove("_dmarc.sub.edge.test")
 
+
+# ------------------------------------------------------------- DKIM, RFC 6376 3.2 / 3.6.1
+SIGNED = (b"From: news@edge.test\r\nTo: bob@corp.example\r\nSubject: k= case\r\n"
+          b"Date: Sat, 28 Nov 2026 09:00:00 +0000\r\nMessage-ID: <k@edge.test>\r\n\r\nHello.\r\n")
+
+
+@pytest.mark.parametrize("explain", [False, True], ids=["fast-path", "dkimpy-path"])
+def test_dkim_key_type_in_capitals_is_refused(lab, explain):
+    """RFC 6376 3.2: tag values are case-sensitive unless the tag says otherwise, and k=
+    (3.6.1) does not; dkimpy refuses k=RSA. Same result on both of labkit's paths."""
+    key = dkim.lab_key("brand.example", "s2026")
+    txt = dkim_keys.public_txt(key)
+    for selector, record in (("lower", txt), ("upper", txt.replace("k=rsa", "k=RSA"))):
+        lab.add(f"{selector}._domainkey.edge.test", "TXT", " ".join(f'"{s}"' for s in dkim_keys.split_txt(record)))
+    for selector, code in (("lower", "ok"), ("upper", "key-syntax")):
+        signed = dkim.sign(SIGNED, domain="edge.test", selector=selector, private_key=key)
+        (res,) = dkim.verify(signed, dns=lab, explain=explain)
+        assert res.code == code, res.reason
+        dnsfunc = dkim_keys.dkimpy_dnsfunc(lab.resolver())
+        assert dkimpy.verify(signed, dnsfunc=dnsfunc) is (code == "ok")
+    assert res.result == "permerror"
+    assert "k=RSA" in res.reason and "case-sensitive" in res.reason and "k=rsa" in res.reason
