@@ -12,10 +12,13 @@ Introduced in lab 01 (anatomy of a mail).
 
 from __future__ import annotations
 
+import binascii
 import email
 import email.policy
+import email.quoprimime
 import html
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +29,7 @@ from labkit.errors import UsageError
 
 from ._fallback import TextFallback
 
-__all__ = ["Hop", "Inspection", "received_chain", "inspect", "MessageInspector"]
+__all__ = ["Hop", "Inspection", "received_chain", "inspect", "decode_words", "MessageInspector"]
 
 _IP = r"(?:\d{1,3}(?:\.\d{1,3}){3}|IPv6:[0-9A-Fa-f:.]+|[0-9A-Fa-f:]+:[0-9A-Fa-f:.]*)"
 _FROM = re.compile(r"\bfrom\s+(?P<helo>[^\s(;]+)?\s*(?:\((?P<info>[^)]*)\))?", re.I)
@@ -208,6 +211,59 @@ def inspect(
     )
 
 
+_WORD = r"=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?="
+_ENCODED_WORD = re.compile(_WORD)
+_ENCODED_RUN = re.compile(rf"{_WORD}(?:\s+{_WORD})*")  # spaces between encoded words vanish
+
+
+def _decode_word(m: re.Match[str]) -> str:
+    """One RFC 2047 encoded word as text; left as written if it does not decode."""
+    charset, encoding, data = m.groups()
+    try:
+        if encoding in "Bb":
+            raw = binascii.a2b_base64(data + "=" * (-len(data) % 4), strict_mode=True)
+        else:
+            raw = email.quoprimime.header_decode(data).encode("latin-1")
+    except ValueError:  # bad base64 (binascii.Error), non-ASCII inside the word
+        return m.group(0)
+    charset = charset.partition("*")[0]  # RFC 2231 language tag: utf-8*ja
+    try:
+        text = raw.decode(charset, "replace")
+    except (LookupError, ValueError):  # unknown or not a text charset ('bogus', 'base64', 'idna')
+        text = raw.decode("utf-8", "replace")
+    # a decoded newline must not start a fake line in the text fallback: show controls
+    return "".join(
+        c if unicodedata.category(c) != "Cc" else f"\\x{ord(c):02x}" for c in text
+    )
+
+
+def decode_words(value: str) -> str:
+    """A header value with its RFC 2047 encoded words (``=?UTF-8?B?...?=``) decoded.
+
+    Never raises: a word with bad base64 stays as written, an unknown charset is
+    read as UTF-8, undecodable bytes become U+FFFD, control characters show as ``\\xNN``.
+
+    Introduced in lab 01 (anatomy of a mail).
+    """
+    return _ENCODED_RUN.sub(
+        lambda run: "".join(_decode_word(m) for m in _ENCODED_WORD.finditer(run.group(0))), value
+    )
+
+
+def _header_html(raw: str) -> str:
+    """The decoded header, and below it the header as sent when the two differ."""
+    shown = decode_words(raw)
+    if shown == raw:
+        return html.escape(raw)
+    return (f"{html.escape(shown)}<br><small>as sent: "
+            f"<code>{html.escape(raw)}</code></small>")
+
+
+def _header_text(raw: str) -> str:
+    shown = decode_words(raw)
+    return shown if shown == raw else f"{shown} (as sent: {' '.join(raw.split())})"
+
+
 def _table(rows: Iterable[tuple[str, ...]], head: tuple[str, ...]) -> str:
     out = ["<table><tr>", *(f"<th>{html.escape(h)}</th>" for h in head), "</tr>"]
     for row in rows:
@@ -221,7 +277,9 @@ class MessageInspector(TextFallback, widgets.VBox):
 
     ``.receiver`` (a Text box) names our server; change it and the mark moves.
     ``.hop`` (a dropdown) picks a Received line to explain in ``.detail``.
-    ``.result`` is the current :class:`Inspection`.
+    ``.result`` is the current :class:`Inspection`. Encoded headers
+    (``=?UTF-8?B?...?=``) show decoded, with the header as sent below them: a
+    display name can hide another address in encoded form.
 
     Introduced in lab 01 (anatomy of a mail).
     """
@@ -264,7 +322,8 @@ class MessageInspector(TextFallback, widgets.VBox):
     def text(self) -> str:
         """Plain text of what the widget shows (for logs, nbgrader feedback, screen readers)."""
         lines = ["Envelope vs headers:"]
-        lines += [f"  {a}: envelope {b or '-'} | header {c or '-'}" for a, b, c in self._pairs() if a]
+        lines += [f"  {a}: envelope {b or '-'} | header {_header_text(c) or '-'}"
+                  for a, b, c in self._pairs() if a]
         lines.append("Received chain (newest first):")
         for hop in self.result.hops:
             mark = "ours: trust" if hop.index == self.result.trusted else "claim"
@@ -275,7 +334,7 @@ class MessageInspector(TextFallback, widgets.VBox):
     def _refresh(self, _change: Any = None) -> None:
         self.result = inspect(self.message, receivers=self.receiver.value, envelope=self.envelope)
         self.identity.value = "<b>Envelope vs headers</b>" + _table(
-            ((html.escape(a), html.escape(b), html.escape(c)) for a, b, c in self._pairs()),
+            ((html.escape(a), html.escape(b), _header_html(c)) for a, b, c in self._pairs()),
             ("", "envelope (SMTP)", "header (message)"),
         )
         rows = []

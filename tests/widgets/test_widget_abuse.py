@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 pytest.importorskip("ipywidgets")
@@ -169,3 +171,45 @@ def test_roc_refuses_nan_scores_and_says_how_many():
     nan = float("nan")
     with pytest.raises(UsageError, match="2 of 3 scores are NaN"):
         lk.widgets.ROCExplorer([nan, 0.4, nan], [True, False, True])
+
+
+# --- MessageInspector: RFC 2047 encoded words ----------------------------------------
+
+
+def _b64(text: str, charset: str = "utf-8") -> str:
+    return base64.b64encode(text.encode(charset)).decode()
+
+
+def test_inspector_decodes_encoded_words_and_keeps_the_header_as_sent():
+    sent = f"=?UTF-8?B?{_b64('山田')}?= <yamada@corp.example>"
+    to = f"=?ISO-2022-JP?B?{_b64('鈴木', 'iso-2022-jp')}?=\r\n =?ISO-2022-JP?B?{_b64('様', 'iso-2022-jp')}?= <s@corp.example>"
+    w = lk.widgets.MessageInspector(f"From: {sent}\r\nTo: {to}\r\n\r\nb".encode())
+    assert "山田 &lt;yamada@corp.example&gt;<br>" in w.identity.value
+    assert f"as sent: <code>{sent.replace('<', '&lt;').replace('>', '&gt;')}</code>" in w.identity.value
+    assert "鈴木様 &lt;s@corp.example&gt;" in w.identity.value
+    assert f"header 山田 <yamada@corp.example> (as sent: {sent})" in w.text
+
+
+def test_inspector_shows_the_address_hidden_in_an_encoded_display_name():
+    sent = f"=?UTF-8?B?{_b64('ceo@brand.example')}?= <x@attacker.test>"
+    w = lk.widgets.MessageInspector(f"From: {sent}\r\n\r\nb".encode())
+    assert "ceo@brand.example &lt;x@attacker.test&gt;" in w.identity.value  # what a reader sees
+    assert sent.replace("<", "&lt;").replace(">", "&gt;") in w.identity.value  # what was sent
+
+
+@pytest.mark.parametrize("word", [
+    "=?UTF-8?B?!!!?=", "=?UTF-8?B?5bGx5?=",             # bad base64: left as written
+    "=?x-bogus?B?5bGx55Sw?=", "=?base64?B?5bGx55Sw?=",   # unknown or non-text charset
+    "=?idna?Q?=E5=B1=B1?=", "=?UTF-8?B?/w==?=",          # codec that refuses, bytes not UTF-8
+])
+def test_inspector_never_raises_on_broken_encoded_words(word):
+    w = lk.widgets.MessageInspector(f"From: {word} <a@b.example>\r\n\r\nb".encode())
+    assert "From header" in w.text and "a@b.example" in w.identity.value
+
+
+def test_inspector_escapes_decoded_text_and_shows_decoded_newlines():
+    script = f"=?UTF-8?B?{_b64('<script>alert(1)</script>')}?="
+    fake = f"=?UTF-8?B?{_b64('x' + chr(10) + '  0. from mx [203.0.113.1] by mx.corp.example: ours: trust')}?="
+    w = lk.widgets.MessageInspector(f"From: {script}\r\nReply-To: {fake}\r\n\r\nb".encode())
+    assert "<script>" not in w.identity.value and "&lt;script&gt;alert(1)" in w.identity.value
+    assert "\n  0. from mx" not in w.text and "x\\x0a  0. from mx" in w.text
