@@ -16,6 +16,7 @@ Introduced in lab 02 (DNS).
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as _dt
 import logging
@@ -23,6 +24,7 @@ import socket
 import socketserver
 import struct
 import threading
+import time
 from collections.abc import Mapping
 
 import dns.exception
@@ -46,7 +48,8 @@ from .cache import LabCache
 log = logging.getLogger(__name__)
 
 FAULT_KINDS = ("timeout", "servfail", "refused")
-_TCP_IDLE = 10.0
+_TCP_IDLE = 10.0  # seconds for one whole TCP message (length and body), idle wait included
+_TCP_PER_CLIENT = 200  # concurrent TCP connections from one address (many lab hosts share 127.0.0.1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,6 +167,11 @@ class LabDNS(Service):
             answer), ``"servfail"`` or ``"refused"``.
         host: address to bind; loopback only unless you insist.
         port: ``0`` (default) picks a free ephemeral port, used for UDP and TCP.
+        tcp_timeout: seconds a TCP client has to send each whole query (its
+            length prefix and body, RFC 7766 6.2.3), idle wait included; then the
+            server hangs up.
+        tcp_max_per_client: concurrent TCP connections accepted from one address
+            (RFC 7766 6.2.2); more are closed at once.
 
     Attributes: ``host``, ``port``, ``queries`` (a :class:`QueryLog`).
 
@@ -179,10 +187,16 @@ class LabDNS(Service):
         *,
         host: str = LOOPBACK,
         port: int = 0,
+        tcp_timeout: float = _TCP_IDLE,
+        tcp_max_per_client: int = _TCP_PER_CLIENT,
     ) -> None:
         super().__init__()
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise UsageError(f"port must be 0..65535, not {port!r}")
+        if not isinstance(tcp_timeout, (int, float)) or not tcp_timeout > 0:
+            raise UsageError(f"tcp_timeout must be a number of seconds above 0, not {tcp_timeout!r}")
+        if not isinstance(tcp_max_per_client, int) or tcp_max_per_client < 1:
+            raise UsageError(f"tcp_max_per_client must be 1 or more, not {tcp_max_per_client!r}")
         self.host = host
         self._requested_port = port
         self.port = port
@@ -196,8 +210,11 @@ class LabDNS(Service):
         self._udp: socketserver.UDPServer | None = None
         self._tcp: socketserver.ThreadingTCPServer | None = None
         self._threads: list[threading.Thread] = []
+        self.tcp_timeout = tcp_timeout
+        self.tcp_max_per_client = tcp_max_per_client
         self._conns_lock = threading.Lock()
         self._tcp_conns: set[socket.socket] = set()
+        self._tcp_clients: collections.Counter[str] = collections.Counter()
 
     # -- faults and data --------------------------------------------------------------
     def set_fault(self, target: str, kind: str) -> None:
@@ -362,28 +379,45 @@ class LabDNS(Service):
 
         class TCPHandler(socketserver.BaseRequestHandler):
             def setup(self) -> None:
+                client = self.client_address[0]
                 with lab._conns_lock:
-                    lab._tcp_conns.add(self.request)
+                    self.admitted = lab._tcp_clients[client] < lab.tcp_max_per_client
+                    if self.admitted:
+                        lab._tcp_clients[client] += 1
+                        lab._tcp_conns.add(self.request)
 
             def finish(self) -> None:
+                if not self.admitted:
+                    return
+                client = self.client_address[0]
                 with lab._conns_lock:
                     lab._tcp_conns.discard(self.request)
+                    lab._tcp_clients[client] -= 1
+                    if not lab._tcp_clients[client]:
+                        del lab._tcp_clients[client]
 
             def handle(self) -> None:
                 conn: socket.socket = self.request
-                conn.settimeout(_TCP_IDLE)
+                if not self.admitted:  # RFC 7766 6.2.2: a cap per client address
+                    log.info("LabDNS: TCP connection from %s refused: %d already open",
+                             self.client_address[0], lab.tcp_max_per_client)
+                    return
                 try:
                     while True:
-                        head = _recv_exact(conn, 2)
+                        # RFC 7766 6.2.3: the whole message within the time-out, not
+                        # each read (a byte every few seconds held a thread forever)
+                        deadline = time.monotonic() + lab.tcp_timeout
+                        head = _recv_exact(conn, 2, deadline)
                         if head is None:
                             return
                         (length,) = struct.unpack("!H", head)
-                        data = _recv_exact(conn, length)
+                        data = _recv_exact(conn, length, deadline)
                         if data is None:
                             return
                         reply = lab.handle(data, self.client_address[0], "tcp")
                         if reply is None:
                             continue  # "timeout" fault or junk: say nothing
+                        conn.settimeout(lab.tcp_timeout)  # sendall: a bound on the whole reply
                         conn.sendall(struct.pack("!H", len(reply)) + reply)
                 except (TimeoutError, OSError):
                     return
@@ -487,9 +521,14 @@ class LabDNS(Service):
         return f"<LabDNS {self.address} {self.state.value}, {len(self.authority.rrsets())} RRsets>"
 
 
-def _recv_exact(conn: socket.socket, n: int) -> bytes | None:
+def _recv_exact(conn: socket.socket, n: int, deadline: float) -> bytes | None:
+    """``n`` bytes, or None if the peer hangs up; TimeoutError once ``deadline`` passes."""
     buf = b""
     while len(buf) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("TCP message not complete in time")
+        conn.settimeout(left)
         chunk = conn.recv(n - len(buf))
         if not chunk:
             return None

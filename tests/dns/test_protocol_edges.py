@@ -22,6 +22,7 @@ import dns.rdatatype
 import pytest
 
 import labkit.dns
+import labkit.errors
 
 # SOA TTL (86400) above its MINIMUM (60): negative answers must use the smaller one.
 ZONE = """
@@ -192,3 +193,70 @@ def test_stop_hangs_up_on_open_tcp_clients():
             assert conn.recv(512) == b""
         except ConnectionResetError:
             pass
+
+
+def _closed_by_server(conn: socket.socket, wait: float) -> bool:
+    """True once the server hangs up (EOF or reset) within ``wait`` seconds."""
+    conn.settimeout(wait)
+    try:
+        return conn.recv(512) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_slow_drip_tcp_client_is_cut_off_rfc7766():
+    # RFC 7766 6.2.3: idle limits. Before, the time-out restarted on every read, so a
+    # client sending a byte just inside it held a connection and a thread forever. Here
+    # each byte comes well inside the 1 s time-out, but the message as a whole does not.
+    drip = struct.pack("!H", 512) + bytes(38)  # a 512-byte message, 40 bytes of it sent
+    with labkit.dns.LabDNS(zones=ZONE, tcp_timeout=1.0) as lab, \
+            socket.create_connection((lab.host, lab.port), timeout=3) as conn:
+        closed = False
+        for byte in drip:  # 40 x 0.2 s: eight times the time-out
+            try:
+                conn.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            if _closed_by_server(conn, 0.2):
+                closed = True
+                break
+        assert closed, "the server still holds a connection that never completes a query"
+        # a client that sends its query at once is answered as before
+        assert ask(lab, "www.edge.example", tcp=True).rcode() == dns.rcode.NOERROR
+
+
+def test_tcp_connections_per_client_address_are_capped_rfc7766():
+    # RFC 7766 6.2.2: a server may limit concurrent TCP connections per client address.
+    wire = dns.message.make_query("www.edge.example", "A").to_wire()
+    query = struct.pack("!H", len(wire)) + wire
+    with labkit.dns.LabDNS(zones=ZONE, tcp_max_per_client=2) as lab:
+        held = [socket.create_connection((lab.host, lab.port), timeout=3) for _ in range(2)]
+        try:
+            for conn in held:  # both handlers are up and answering
+                conn.sendall(query)
+                assert _read_tcp_message(conn).rcode() == dns.rcode.NOERROR
+            with socket.create_connection((lab.host, lab.port), timeout=3) as third:
+                assert _closed_by_server(third, 3.0)
+            held.pop().close()
+            for _ in range(50):  # the freed slot is given back (its handler notices the close)
+                with socket.create_connection((lab.host, lab.port), timeout=3) as again:
+                    again.sendall(query)
+                    try:
+                        if _read_tcp_message(again).rcode() == dns.rcode.NOERROR:
+                            break
+                    except (AssertionError, ConnectionResetError):
+                        time.sleep(0.1)
+            else:
+                pytest.fail("a closed connection's slot was never freed")
+        finally:
+            for conn in held:
+                conn.close()
+
+
+@pytest.mark.parametrize("kwargs", [{"tcp_timeout": 0}, {"tcp_max_per_client": 0}])
+def test_tcp_limits_must_be_positive(kwargs):
+    with pytest.raises(labkit.errors.UsageError):
+        labkit.dns.LabDNS(zones=ZONE, **kwargs)
