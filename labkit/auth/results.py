@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 _CTX = authres.FeatureContext(authres.dmarc, authres.arc)
 _UNSAFE = re.compile(r"[^\x21-\x7e]")
 _UNSAFE_PVALUE = re.compile(r"[^A-Za-z0-9.@_+\-]")
+_BASE64 = re.compile(r"[^A-Za-z0-9+/=]")
 
 
 def _token(value: str) -> str:
@@ -117,11 +118,15 @@ def _spf_clause(res: Any, identity: str) -> tuple:
 
 
 def authentication_results(authserv_id: str, *, spf: Any = None, spf_helo: Any = None,
-                           dkim: Iterable[Any] = (), dmarc: Any = None, arc: Any = None) -> str:
+                           dkim: Iterable[Any] = (), dmarc: Any = None, arc: Any = None,
+                           remote_ip: str | None = None) -> str:
     """Build the ``Authentication-Results:`` field (RFC 8601) with ``authres``.
 
     Each argument is a result object of this package (duck-typed: ``.result`` and the
     identifiers). Returns the whole field, ``"Authentication-Results: ..."``.
+    A DKIM result names its signature with ``header.b`` (RFC 6008 2); an ARC result
+    carries ``smtp.remote-ip`` (``remote_ip``, the client) and ``header.oldest-pass``
+    (RFC 8617 6 and 5.2: 0 when every ARC-Message-Signature verifies).
 
     Introduced in lab 06 (Authentication-Results).
     """
@@ -135,9 +140,13 @@ def authentication_results(authserv_id: str, *, spf: Any = None, spf_helo: Any =
             "dkim", sig.result, (getattr(sig, "reason", "") or None) if sig.result != "pass" else None,
             _pvalue(getattr(sig, "domain", "") or "") or None,
             _pvalue(getattr(sig, "selector", "") or "") or None,
-            _pvalue(getattr(sig, "algorithm", "") or "") or None))
+            _pvalue(getattr(sig, "algorithm", "") or "") or None,
+            _BASE64.sub("", getattr(sig, "header_b", "") or "") or None))  # authres quotes it
     if arc is not None and getattr(arc, "result", "none") != "none":
-        clauses.append(("arc", arc.result, getattr(arc, "reason", "") or None))
+        oldest = getattr(arc, "oldest_pass", None)
+        clauses.append(("arc", arc.result, getattr(arc, "reason", "") or None,
+                        remote_ip if remote_ip and _valid_ip(remote_ip) else None,
+                        None if oldest is None else str(0 if oldest == 1 else oldest)))
     if dmarc is not None:
         policy = getattr(dmarc, "policy", None)
         clauses.append(("dmarc", dmarc.result, dmarc.reason or None, _pvalue(dmarc.header_from or "") or None,
@@ -159,12 +168,39 @@ def _authres_clause(kind: str, result: str, reason: str | None, *ids: str | None
     if kind == "spf":
         return authres.SPFAuthenticationResult(result=result, smtp_mailfrom=ids[0], reason=reason)
     if kind == "dkim":
-        return authres.DKIMAuthenticationResult(result=result, reason=reason, header_d=ids[0],
-                                                header_s=ids[1], header_a=ids[2])
+        found = authres.DKIMAuthenticationResult(result=result, reason=reason, header_d=ids[0],
+                                                 header_s=ids[1], header_a=ids[2])
+        if ids[3]:
+            found.properties.append(authres.AuthenticationResultProperty("header", "b", ids[3]))
+        return found
     if kind == "arc":
-        return authres.arc.ARCAuthenticationResult(result=result, reason=reason)
+        return authres.arc.ARCAuthenticationResult(result=result, reason=reason, smtp_remote_ip=ids[0],
+                                                   header_oldest_pass=ids[1])
     return authres.dmarc.DMARCAuthenticationResult(result=result, reason=reason, header_from=ids[0],
                                                    policy=ids[1])
+
+
+def fold(field: str) -> str:
+    """``field`` folded after each ``;`` that ends a result (never inside a quoted reason).
+
+    Keeps every line of a long ``Authentication-Results`` under the 998-octet limit
+    of RFC 5322 2.1.1 (one line per method, as most receivers write it); unfolding
+    gives back the original text with a tab for each space folded after a ``;``.
+    """
+    out: list[str] = []
+    quoted = escaped = False
+    for i, ch in enumerate(field):
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quoted:
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == " " and not quoted and i and field[i - 1] == ";":
+            out.append("\r\n\t")
+            continue
+        out.append(ch)
+    return "".join(out)
 
 
 def parse_authentication_results(text: str) -> Any | None:
@@ -195,5 +231,5 @@ def results_by_method(text: str) -> dict[str, list[str]]:
     return out
 
 
-__all__ = ["received_spf", "parse_received_spf", "ReceivedSPF", "authentication_results",
+__all__ = ["received_spf", "parse_received_spf", "ReceivedSPF", "authentication_results", "fold",
            "parse_authentication_results", "results_by_method"]

@@ -262,7 +262,7 @@ def evaluate(message: bytes, *, ip: str, mail_from: str, helo: str, dns: Any,
             disposition = "accept"
     steps.append(f"disposition: {disposition}")
     header = results.authentication_results(authserv_id, spf=spf, spf_helo=spf_helo, dkim=dkim_results,
-                                            dmarc=dm, arc=arc)
+                                            dmarc=dm, arc=arc, remote_ip=ip)
     return Verdict(spf=spf, spf_helo=spf_helo, dkim=dkim_results, dmarc=dm, arc=arc,
                    from_header=from_header, disposition=disposition, header=header,
                    arc_override=override, problems=tuple(problems), steps=tuple(steps))

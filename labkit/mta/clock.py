@@ -8,6 +8,8 @@ Introduced in lab 07 (POP before SMTP).
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import threading
 import time
 
@@ -41,4 +43,16 @@ class LabClock:
         return f"<LabClock +{self._offset:.0f}s>"
 
 
-__all__ = ["LabClock"]
+def mail_date(when: float | None = None) -> str:
+    """An RFC 5322 date-time in UTC with an explicit ``+0000`` zone.
+
+    ``email.utils.formatdate`` writes ``-0000``, which RFC 5322 3.3 reserves for
+    "the local zone is unknown" (``email.utils.parsedate_to_datetime`` then gives a
+    naive datetime): a learner reading a Received or Date line must see a real zone.
+    """
+    moment = datetime.datetime.fromtimestamp(time.time() if when is None else when,
+                                             datetime.timezone.utc)
+    return email.utils.format_datetime(moment)
+
+
+__all__ = ["LabClock", "mail_date"]

@@ -17,35 +17,61 @@ from typing import Any
 
 from .policy import Context, Policy, queue_id
 
+# the fields this list writes itself: an incoming copy (from another list) is dropped,
+# so each appears once (RFC 2919 2: one List-Id)
+_LIST_FIELDS = (b"list-id", b"list-post", b"list-unsubscribe")
+
 
 def edit_message(data: bytes, *, list_address: str, tag: str, footer: str,
-                 from_rewrite: bool = False) -> bytes:
-    """The list's edits: ``[tag]`` subject, List-Id, footer, optional From rewrite."""
+                 from_rewrite: bool = False, unsubscribe: str | None = None) -> bytes:
+    """The list's edits: ``[tag]`` subject, List-* fields, footer, optional From rewrite.
+
+    The subject carries the tag once, in front: a reply's ``Re: [tag] x`` becomes
+    ``[tag] Re: x``, never ``[tag] Re: [tag] x``.  With ``from_rewrite`` the From
+    becomes ``"Name via tag" <list address>`` and the author's From goes into the
+    (single) Reply-To.  List-Id, List-Post and List-Unsubscribe follow RFC 2919 and
+    RFC 2369 (each value in angle brackets).
+    """
     head, sep, body = data.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
-    out: list[bytes] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i]
+    fields: list[bytes] = []
+    for line in lines:
         # unfold one header field
-        while i + 1 < len(lines) and lines[i + 1][:1] in (b" ", b"\t"):
-            i += 1
-            line += b"\r\n" + lines[i]
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += b"\r\n" + line
+        else:
+            fields.append(line)
+    marker = f"[{tag}]".encode()
+    out: list[bytes] = []
+    author = None
+    for line in fields:
         name = line.split(b":", 1)[0].strip().lower()
+        if name in _LIST_FIELDS:
+            continue
         if name == b"subject":
             value = line.split(b":", 1)[1].strip()
-            if not value.startswith(f"[{tag}]".encode()):
-                line = b"Subject: [" + tag.encode() + b"] " + value
+            if not value.startswith(marker) or value.count(marker) > 1:
+                rest = re.sub(rb"\s*" + re.escape(marker) + rb"[ \t]*", b" ", value).strip()
+                line = b"Subject: " + marker + b" " + rest
         elif name == b"from" and from_rewrite:
-            display, addr = email.utils.parseaddr(line.split(b":", 1)[1].decode("utf-8", "replace"))
-            who = display or addr
-            out.append(f"Reply-To: {addr}".encode())
+            author = line.split(b":", 1)[1].strip().decode("utf-8", "replace")
+            display, addr = email.utils.parseaddr(author)
+            who = (display or addr).replace("\\", "\\\\").replace('"', '\\"')
             line = f'From: "{who} via {tag}" <{list_address}>'.encode()
         out.append(line)
-        i += 1
+    if author is not None:
+        replies = [i for i, f in enumerate(out) if f.split(b":", 1)[0].strip().lower() == b"reply-to"]
+        if replies:  # RFC 5322 3.6: at most one Reply-To: add the author to it
+            value = out[replies[0]].split(b":", 1)[1].strip()
+            if email.utils.parseaddr(author)[1].encode().lower() not in value.lower():
+                out[replies[0]] = b"Reply-To: " + value + b",\r\n " + author.encode()
+        else:
+            out.append(f"Reply-To: {author}".encode())
     local, _, domain = list_address.partition("@")
     out.append(f"List-Id: <{local}.{domain}>".encode())
     out.append(f"List-Post: <mailto:{list_address}>".encode())
+    if unsubscribe:
+        out.append(f"List-Unsubscribe: <{unsubscribe}>".encode())
     if not sep:
         body = b""
     if body and not body.endswith(b"\r\n"):
@@ -92,9 +118,10 @@ class MailingList(Policy):
         for list_address in rcpts:
             local = list_address.partition("@")[0]
             tag = local
+            page = f"https://lists.example.org/{local}"
             message = edit_message(
                 data, list_address=list_address, tag=tag, from_rewrite=self.from_rewrite,
-                footer=f"{list_address} mailing list\nhttps://lists.example.org/{local}",
+                footer=f"{list_address} mailing list\n{page}", unsubscribe=page,
             )
             message = self.received_header(ctx, None, qid, None) + message
             if self.sign:

@@ -31,6 +31,7 @@ from typing import Any
 
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from .clock import mail_date
 from .smtpserver import has_bare_newline
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ def make_delivery_report(hostname: str, to: str, failures: dict[str, str], origi
         f"From: Mail Delivery System <MAILER-DAEMON@{hostname}>\r\n"
         f"To: <{to}>\r\n"
         f"Subject: Undelivered Mail Returned to Sender\r\n"
-        f"Date: {email.utils.formatdate(when)}\r\n"
+        f"Date: {mail_date(when)}\r\n"
         f"Message-ID: {email.utils.make_msgid(domain=hostname)}\r\n"
         f"Auto-Submitted: auto-replied\r\n"
         f"MIME-Version: 1.0\r\n"
@@ -182,6 +183,7 @@ class Context:
     session: str
     client_ip: str
     helo: str = ""
+    esmtp: bool = True  # False after HELO: the Received line then says SMTP (RFC 3848)
     user: str | None = None
     tls: bool = False
     notes: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -210,11 +212,12 @@ class Policy:
 
     def received_header(self, ctx: Context, rcpt: str | None, qid: str, ptr: str | None) -> bytes:
         """The Received line this host writes: the one header a reader can trust."""
-        proto = "ESMTP" + ("S" if ctx.tls else "") + ("A" if ctx.user else "")
+        # RFC 3848: "ESMTP" after EHLO ("SMTP" after HELO), "S" for TLS, "A" for AUTH
+        proto = ("ESMTP" if ctx.esmtp else "SMTP") + ("S" if ctx.tls else "") + ("A" if ctx.user else "")
         rdns = ptr or "unknown"
         auth = f"\r\n\t(Authenticated sender: {ctx.user})" if ctx.user else ""
         for_ = f"\r\n\tfor <{rcpt}>" if rcpt else ""
-        date = email.utils.formatdate(self.lab.clock.now(), localtime=False)
+        date = mail_date(self.lab.clock.now())
         return (
             f"Received: from {ctx.helo or 'unknown'} ({rdns} [{ctx.client_ip}]){auth}\r\n"
             f"\tby {self.hostname} (labkit) with {proto} id {qid}{for_};\r\n\t{date}\r\n"
@@ -334,12 +337,14 @@ class Policy:
         session.host_name = hostname
         ctx = self.ctx(server)
         ctx.helo = hostname
+        ctx.esmtp = True
         ctx.tls = session.ssl is not None
         return responses
 
     async def handle_HELO(self, server: Any, session: Any, envelope: Any, hostname: str) -> str:
         session.host_name = hostname
         self.ctx(server).helo = hostname
+        self.ctx(server).esmtp = False
         return f"250 {server.hostname}"
 
     def _sync_auth(self, server: Any, session: Any) -> Context:

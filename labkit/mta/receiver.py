@@ -379,9 +379,13 @@ def remove_results(data: bytes, authserv_id: str) -> tuple[bytes, int]:
 
 
 def _as_header(text: str) -> bytes:
+    from labkit.auth.results import fold
+
     text = text.strip()
     if not text.lower().startswith("authentication-results:"):
         text = "Authentication-Results: " + text
+    if "\n" not in text:  # one line per result: no line over 998 octets (RFC 5322 2.1.1)
+        text = fold(text)
     return text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8") + b"\r\n"
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from .. import net
 from . import hosts as _hosts
+from .clock import mail_date
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def make_message(
     msg["From"] = from_
     msg["To"] = to if isinstance(to, str) else ", ".join(to)
     msg["Subject"] = subject
-    msg["Date"] = email.utils.formatdate(localtime=False)
+    msg["Date"] = mail_date()
     domain = message_id_domain or email.utils.parseaddr(from_)[1].rpartition("@")[2] or "lab"
     msg["Message-ID"] = email.utils.make_msgid(domain=domain)
     for k, v in (headers or {}).items():
