@@ -187,20 +187,15 @@ def fold(field: str) -> str:
     of RFC 5322 2.1.1 (one line per method, as most receivers write it); unfolding
     gives back the original text with a tab for each space folded after a ``;``.
     """
-    out: list[str] = []
-    quoted = escaped = False
-    for i, ch in enumerate(field):
-        if escaped:
-            escaped = False
-        elif ch == "\\" and quoted:
-            escaped = True
-        elif ch == '"':
-            quoted = not quoted
-        elif ch == " " and not quoted and i and field[i - 1] == ";":
-            out.append("\r\n\t")
-            continue
-        out.append(ch)
-    return "".join(out)
+    return _FOLD.sub(_fold_match, field)
+
+
+# a quoted string (to the end of the text if unclosed), or a space right after ";"
+_FOLD = re.compile(r'("(?:[^"\\]|\\.)*(?:"|\\?$))|(?<=;) ')
+
+
+def _fold_match(m: re.Match) -> str:
+    return m.group(1) or "\r\n\t"
 
 
 def parse_authentication_results(text: str) -> Any | None:
