@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..cli import read_input
 from ..errors import UsageError
 
 if TYPE_CHECKING:
@@ -230,15 +231,6 @@ def _writable(name: str, option: str) -> None:
         raise UsageError(f"{option} {name} is a folder, not a file name")
 
 
-def _read(name: str) -> bytes:
-    if name == "-":
-        return sys.stdin.buffer.read()
-    p = Path(name)
-    if not p.is_file():
-        raise UsageError(f"no such message file: {name}")
-    return p.read_bytes()
-
-
 def _score(args: argparse.Namespace) -> int:
     from . import bayes
 
@@ -248,7 +240,7 @@ def _score(args: argparse.Namespace) -> int:
     results = []
     lines = []
     for name in args.files:
-        raw = _read(name)
+        raw = read_input(name)
         s = f.score(raw)
         entry = {"file": name, "score": s, "status": f.status(s)}
         if args.explain and hasattr(f, "explain"):

@@ -50,6 +50,11 @@ def test_bayes_train_score_evaluate(small_source, tmp_path, capsys, subset):
     assert main(["bayes", "score", "--model", str(model), str(msg), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert 0 <= out["results"][0]["score"] <= 1
+    # a message file that cannot be read is bad input, named (exit 2, no traceback)
+    assert main(["bayes", "score", "--model", str(model), str(tmp_path / "gone.eml")]) == 2
+    assert "gone.eml" in capsys.readouterr().err
+    assert main(["bayes", "score", "--model", str(model), str(tmp_path)]) == 2
+    assert "Is a directory" in capsys.readouterr().err
     assert (
         main(
             [
