@@ -87,7 +87,7 @@ class Forwarder(Policy):
 
     def on_data(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes) -> str:
         qid = queue_id()
-        message = self.received_header(ctx, None, qid, None) + data
+        message = self.received_header(ctx, None, qid, self.client_name(ctx)) + data
         envelope = mail_from
         if self.srs and mail_from:
             envelope = srs_forward(mail_from, self.domain, self.secret, self.lab.clock.now())

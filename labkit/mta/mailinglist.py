@@ -123,7 +123,7 @@ class MailingList(Policy):
                 data, list_address=list_address, tag=tag, from_rewrite=self.from_rewrite,
                 footer=f"{list_address} mailing list\n{page}", unsubscribe=page,
             )
-            message = self.received_header(ctx, None, qid, None) + message
+            message = self.received_header(ctx, None, qid, self.client_name(ctx)) + message
             if self.sign:
                 message = sender.dkim_sign(message, self.domain, self.selector)
             if self.arc:

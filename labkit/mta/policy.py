@@ -210,6 +210,19 @@ class Policy:
     def ctx(server: Any) -> Context:
         return server.lab_ctx
 
+    def client_name(self, ctx: Context) -> str | None:
+        """The client's forward-confirmed reverse DNS name, or None (looked up once per session).
+
+        What a Received line shows in its ``(name [address])`` part: like Postfix, only a
+        name whose address points back to the client; otherwise the line says ``unknown``.
+        """
+        if "client_name" not in ctx.notes:
+            import labkit.filters.rdns
+
+            ctx.notes["client_name"] = labkit.filters.rdns.check(
+                ctx.client_ip, dns=self.lab.resolver).confirmed
+        return ctx.notes["client_name"]
+
     def received_header(self, ctx: Context, rcpt: str | None, qid: str, ptr: str | None) -> bytes:
         """The Received line this host writes: the one header a reader can trust."""
         # RFC 3848: "ESMTP" after EHLO ("SMTP" after HELO), "S" for TLS, "A" for AUTH

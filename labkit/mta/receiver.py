@@ -317,7 +317,7 @@ class Receiver(Policy):
 
     # -- onward ----------------------------------------------------------------------
     def _relay(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes, qid: str) -> None:
-        stamped = self.received_header(ctx, None, qid, ctx.notes.get("ptr")) + data
+        stamped = self.received_header(ctx, None, qid, ctx.notes.get("ptr") or self.client_name(ctx)) + data
         self.relay(ctx, qid, stamped, mail_from, rcpts)
 
     def _bounce(self, ctx: Context, mail_from: str, unknown: list[str], data: bytes,

@@ -61,7 +61,7 @@ class Submission(Policy):
         from . import sender
 
         qid = queue_id()
-        message = self.received_header(ctx, None, qid, None) + data
+        message = self.received_header(ctx, None, qid, self.client_name(ctx)) + data
         domain = (ctx.user or mail_from).rpartition("@")[2].lower()
         if self.sign and domain in _hosts.SIGNING_SELECTORS:
             message = sender.dkim_sign(message, domain)

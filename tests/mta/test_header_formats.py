@@ -199,3 +199,42 @@ def test_from_rewrite_quotes_the_name_and_keeps_one_reply_to(rewriting_lab):
     (reply_to,) = _fields(raw, "Reply-To")  # RFC 5322 3.6: at most one Reply-To
     addrs = [a for _, a in email.utils.getaddresses([reply_to])]
     assert addrs == ["desk@brand.example", "news@brand.example"]
+
+
+@pytest.mark.parametrize(("from_host", "name"), [
+    ("mail.brand.example", "mail.brand.example"),  # PTR and A agree
+    ("203.0.113.77", "unknown"),                   # PTR mail.mismatch.example, whose A is .78
+    ("203.0.113.99", "unknown"),                   # no PTR at all
+])
+def test_a_relaying_hop_names_its_client_only_when_the_reverse_name_is_confirmed(lab, from_host,
+                                                                                   name):
+    # Like Postfix: "(name [address])" carries the forward-confirmed name, else "unknown".
+    # The expected names come from the zone files (data/zones/CAST.md), not from the code.
+    tag = f"hdr-fwd-rdns-{from_host}"
+    res = lab.send(_msg("someone@nospf.example", "alice@fwd.example.net", tag), from_host=from_host)
+    assert res.status == "sent", res
+    raw = _stored(lab, "alice@corp.example", tag)
+    mx_hop, fwd_hop = _received(raw)[:2]
+    assert fwd_hop.group(4) == "mx.fwd.example.net"
+    assert (fwd_hop.group(2), fwd_hop.group(3)) == (name, lab.hosts.resolve(from_host).address)
+    assert mx_hop.group(2) == "mx.fwd.example.net"  # the MX's own line: the forwarder's name
+
+
+def test_the_list_and_submission_hops_name_their_clients(lab):
+    res = lab.send(_msg("news@brand.example", LIST, "hdr-list-rdns"), from_host="mail.brand.example",
+                   dkim=True)
+    assert res.status == "sent"
+    raw = _stored(lab, "bob@corp.example", "hdr-list-rdns")
+    list_hop = _received(raw)[1]
+    assert list_hop.group(4) == "mail.lists.example.org"
+    assert (list_hop.group(2), list_hop.group(3)) == ("mail.brand.example", "192.0.2.10")
+
+    res = lab.submit(_msg(TARO, "bob@corp.example", "hdr-submit-rdns"), user=TARO,
+                     password=default_password(TARO))
+    assert res.status == "sent"
+    raw = _stored(lab, "bob@corp.example", "hdr-submit-rdns")
+    sub_hop = _received(raw)[1]
+    assert sub_hop.group(4) == "smtp.isp.example"
+    # taro's PC sits in the ISP's pool: a generic name, but one that points back
+    ip = sub_hop.group(3)
+    assert sub_hop.group(2) == "dyn-" + ip.replace(".", "-") + ".pool.isp.example", sub_hop.group(0)
