@@ -140,7 +140,8 @@ class Receiver(Policy):
 
         rd = labkit.filters.rdns.check(ip, dns=self.resolver)
         ptr = rd.confirmed or (rd.names[0] if rd.names else None)
-        ctx.notes["ptr"] = ptr
+        ctx.notes["ptr"] = ptr  # for the log: a PTR name even when it does not point back
+        ctx.notes["client_name"] = rd.confirmed  # for Received: only a confirmed one
         ctx.notes["fcrdns"] = rd.result
         self.event(ctx, "fcrdns", decision=rd.result, reason=str(rd), ptr=ptr)
         for zone in self.dnsbl_zones:
@@ -297,10 +298,10 @@ class Receiver(Policy):
         If any copy fails, the copies already stored are removed again, so that the
         client's retry after the 451 stores each of them once.
         """
-        ptr = ctx.notes.get("ptr")
+        name = self.client_name(ctx)
         folder = decision.action
         results = self.mailstore.deliver(
-            [(r, self.received_header(ctx, r, qid, ptr) + body, folder) for r in rcpts])
+            [(r, self.received_header(ctx, r, qid, name) + body, folder) for r in rcpts])
         failed = [(r, res) for r, res in zip(rcpts, results, strict=True) if isinstance(res, OSError)]
         if failed:
             for rcpt, res in zip(rcpts, results, strict=True):
@@ -317,7 +318,7 @@ class Receiver(Policy):
 
     # -- onward ----------------------------------------------------------------------
     def _relay(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes, qid: str) -> None:
-        stamped = self.received_header(ctx, None, qid, ctx.notes.get("ptr") or self.client_name(ctx)) + data
+        stamped = self.received_header(ctx, None, qid, self.client_name(ctx)) + data
         self.relay(ctx, qid, stamped, mail_from, rcpts)
 
     def _bounce(self, ctx: Context, mail_from: str, unknown: list[str], data: bytes,

@@ -238,3 +238,19 @@ def test_the_list_and_submission_hops_name_their_clients(lab):
     # taro's PC sits in the ISP's pool: a generic name, but one that points back
     ip = sub_hop.group(3)
     assert sub_hop.group(2) == "dyn-" + ip.replace(".", "-") + ".pool.isp.example", sub_hop.group(0)
+
+
+@pytest.mark.parametrize(("from_host", "name"), [
+    ("mail.brand.example", "mail.brand.example"),
+    ("203.0.113.77", "unknown"),  # the PTR exists but does not point back: logged, not trusted
+])
+def test_the_mx_writes_only_a_confirmed_name_and_logs_the_ptr(lab, from_host, name):
+    tag = f"hdr-mx-rdns-{from_host}"
+    res = lab.send(_msg("someone@nospf.example", "alice@corp.example", tag), from_host=from_host)
+    assert res.status == "sent", res
+    top = _received(_stored(lab, "alice@corp.example", tag))[0]
+    ip = lab.hosts.resolve(from_host).address
+    assert (top.group(2), top.group(3), top.group(4)) == (name, ip, "mx.corp.example")
+    (logged,) = [e for e in lab.events.entries(host="mx.corp.example", event="fcrdns")
+                 if e["client"] == ip][-1:]
+    assert logged["ptr"] == ("mail.brand.example" if name != "unknown" else "mail.mismatch.example")
