@@ -1,6 +1,8 @@
 """Key terms in English and Japanese, as a searchable table.
 
-The Japanese terms follow the vocabulary of the 情報処理安全確保支援士 exam.
+The Japanese terms follow the vocabulary of the 情報処理安全確保支援士 exam and of
+Japanese anti-spam bodies; an English term has the same Japanese rendering in every
+lab (tests/widgets/test_key_terms_content.py reads each lab's list and checks it).
 Type in the search box to filter; tick "hide Japanese" to test yourself.
 
 Introduced in lab 00 (set-up); every lab has one.
