@@ -8,6 +8,10 @@ Splits (all deterministic, no random generator involved):
   (by Date header): how a filter ages;
 * :func:`kfold` — k folds by MD5 modulo k.
 
+A message whose name carries no MD5 (the lab's own ``ham-meeting.eml``...) is placed by
+the MD5 of its bytes instead: corpus files are named after exactly that digest, so the
+rule is the same, and it never depends on the name's extension.
+
 Runs: :func:`run` (train on one set, score another) and :func:`online` (TREC spam
 track: messages in date order, each scored *then* learned with its true label).
 
@@ -16,12 +20,21 @@ Metrics on an :class:`Evaluation` (percentages as in the TREC spam track):
 * ``auc`` and ``one_minus_auc_pct`` = (1-ROCA)%: 100 x the chance that a random
   ham outscores a random spam (ties count half);
 * ``hm_pct`` (ham misclassified as spam) and ``sm_pct`` (spam not caught) at the
-  filter's spam cutoff; ``lam_pct``, their logistic average
-  logit^-1((logit(hm) + logit(sm)) / 2), with 0.5 added to each count so that zero
-  errors stay finite;
-* ``sm_at_hm(0.1)``: sm% at the best threshold that keeps hm% <= 0.1 %;
+  filter's spam cutoff (a score *equal* to the cutoff is spam, as in the filters'
+  ``status``/``classify`` and the receiver); ``lam_pct``, their logistic average
+  logit^-1((logit(hm) + logit(sm)) / 2) as the TREC spam track defines it, computed
+  from the same hm and sm that are shown; only a rate of 0 or 100 %, whose logit is
+  infinite, is replaced by a continuity-corrected one (see :func:`lam`);
+* ``sm_at_hm(0.1)``: sm% at the best threshold that keeps hm% <= 0.1 % (read off
+  the ROC step curve, no interpolation);
 * ``unsure_rate``: share of messages between the ham and spam cutoffs;
 * ``cost()``: $10 per false positive, $1 per false negative, $0.20 per unsure.
+
+A rate whose class is missing from the test set (hm% without ham, the ROC curve and
+AUC without both classes) is undefined: NaN in :meth:`Evaluation.to_dict`,
+"undefined" in the printed summary, never a made-up 0.  Scores must be numbers in
+[0, 1] (the filter contract); a NaN score or rank, or a score outside [0, 1], is
+refused with a :class:`~labkit.errors.UsageError` naming the messages.
 
 Introduced in lab 09 (Bayesian filtering).
 """
@@ -29,14 +42,18 @@ Introduced in lab 09 (Bayesian filtering).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import math
+import operator
+import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from ..errors import UsageError
 from .batch import classify_many
 from .corpus import Message, _progress
 from .tokens import tokenize
@@ -64,16 +81,34 @@ class Split:
         return f"<Split {self.name}: train {len(self.train)}, test {len(self.test)}>"
 
 
+_MD5 = re.compile(r"[0-9a-f]{32}")
+
+
+def _md5(m: Message) -> str:
+    """The MD5 in the message's file name; for names without one, the MD5 of its bytes."""
+    named = m.md5.lower()
+    return named if _MD5.fullmatch(named) else hashlib.md5(m.raw).hexdigest()
+
+
 def split_md5(messages: Iterable[Message]) -> Split:
-    """Test = messages whose MD5's first hex digit is 8 or higher; train = the rest."""
+    """Test = messages whose MD5's first hex digit is 8 or higher; train = the rest.
+
+    The MD5 is the one in the file name (``00123.<md5>``), or the MD5 of the message's
+    bytes when the name has none (the lab's sample messages): deterministic either way.
+    """
     train, test = [], []
     for m in messages:
-        (test if int(m.md5[0], 16) >= 8 else train).append(m)
+        (test if int(_md5(m)[0], 16) >= 8 else train).append(m)
     return Split(name="md5", train=tuple(train), test=tuple(test))
 
 
 def by_date(messages: Iterable[Message]) -> list[Message]:
-    """Messages sorted by date (undated ones at the end), then by name for ties."""
+    """Messages sorted by date, then by folder and name for ties.
+
+    A message without a usable date (no Date header and no mbox ``From`` line, or only
+    ones that do not parse) sorts after every dated one, the undated among themselves
+    by folder and name: the order never depends on the input order.
+    """
     dated = [
         (m.date or datetime.max.replace(tzinfo=timezone.utc), m.folder, m.name, m) for m in messages
     ]
@@ -82,18 +117,36 @@ def by_date(messages: Iterable[Message]) -> list[Message]:
 
 
 def split_chronological(messages: Iterable[Message], test_fraction: float = 0.5) -> Split:
-    """Train on the oldest ``1 - test_fraction`` of the messages, test on the newest."""
+    """Train on the oldest ``1 - test_fraction`` of the messages, test on the newest.
+
+    Order as :func:`by_date`: messages without a usable date count as the newest, so
+    they land in the test set (after every dated one).  ``test_fraction`` must lie
+    between 0 and 1; the test set gets ``round(n * test_fraction)`` messages.
+    """
+    if not 0.0 <= test_fraction <= 1.0:  # also refuses NaN
+        raise UsageError(f"test_fraction must be between 0 and 1, not {test_fraction!r}")
     ordered = by_date(messages)
     cut = int(round(len(ordered) * (1 - test_fraction)))
     return Split(name="chronological", train=tuple(ordered[:cut]), test=tuple(ordered[cut:]))
 
 
 def kfold(messages: Iterable[Message], k: int = 10) -> list[Split]:
-    """k splits: fold i tests the messages whose MD5 (as a number) is i modulo k."""
+    """k splits: fold i tests the messages whose MD5 (as a number) is i modulo k.
+
+    The MD5 is taken as in :func:`split_md5`.  ``k`` must be at least 2.  With more
+    folds than messages (or by chance) a fold can be empty: its split has no test
+    messages, and :func:`cross_validate` simply pools nothing from it.
+    """
+    try:
+        k = operator.index(k)
+    except TypeError:
+        raise UsageError(f"k must be a whole number of folds, not {k!r}") from None
+    if k < 2:
+        raise UsageError(f"k-fold needs at least 2 folds, not {k}")
     items = list(messages)
     folds: list[list[Message]] = [[] for _ in range(k)]
     for m in items:
-        folds[int(m.md5, 16) % k].append(m)
+        folds[int(_md5(m), 16) % k].append(m)
     out = []
     for i in range(k):
         test = tuple(folds[i])
@@ -105,8 +158,42 @@ def kfold(messages: Iterable[Message], k: int = 10) -> list[Split]:
 # -- metrics -------------------------------------------------------------------------------
 
 
+def _why_no_roc(labels: Sequence[bool]) -> str | None:
+    """Why no ROC curve (nor AUC) exists for these labels; None when one does.
+
+    The curve's x axis divides by the number of ham, its y axis by the number of spam.
+    """
+    n_spam = sum(1 for y in labels if y)
+    if len(labels) == 0:  # (not ``not labels``: a NumPy array has no truth value)
+        return "no messages"
+    if n_spam == len(labels):
+        return "no ham, only spam"
+    if n_spam == 0:
+        return "no spam, only ham"
+    return None
+
+
+def _check_numbers(values: Sequence[float], what: str, names: Sequence[str] = ()) -> None:
+    """Refuse NaN among ``values``: it is neither above nor below any threshold, and
+    sorting with it gives an arbitrary order (so an arbitrary AUC)."""
+    bad = [i for i, v in enumerate(values) if v != v]  # NaN is the only value unequal to itself
+    if bad:
+        which = ", ".join(names[i] for i in bad[:3]) if names else ""
+        more = f" (messages {which}{', ...' if len(bad) > 3 else ''})" if which else ""
+        raise UsageError(
+            f"{len(bad)} of {len(values)} {what} are NaN (not a number){more}: a NaN is "
+            "neither above nor below any threshold; fix the filter or drop those messages"
+        )
+
+
 def auc(labels: Sequence[bool], scores: Sequence[float]) -> float:
-    """Area under the ROC curve (Mann-Whitney U with average ranks for ties)."""
+    """Area under the ROC curve (Mann-Whitney U with average ranks for ties).
+
+    A ham and a spam with the same score count half, as in scikit-learn's
+    ``roc_auc_score``.  NaN when the labels lack ham or spam (the curve is undefined);
+    a NaN score raises :class:`~labkit.errors.UsageError`.
+    """
+    _check_numbers(scores, "scores")
     pairs = sorted(zip(scores, labels, strict=True), key=lambda t: t[0])
     n_pos = sum(1 for _, y in pairs if y)
     n_neg = len(pairs) - n_pos
@@ -125,10 +212,20 @@ def auc(labels: Sequence[bool], scores: Sequence[float]) -> float:
 
 
 def roc_curve(labels: Sequence[bool], scores: Sequence[float]) -> tuple[list[float], list[float]]:
-    """(false-positive rates, true-positive rates) at every distinct threshold, from (0, 0)."""
+    """(false-positive rates, true-positive rates) at every distinct threshold, from (0, 0).
+
+    A threshold calls a message spam when its score is at or above it; tied scores move
+    together (one point per distinct score), as scikit-learn's ``roc_curve`` with
+    ``drop_intermediate=False``.  Raises :class:`~labkit.errors.UsageError` when the
+    labels lack ham or spam (the curve is undefined) or a score is NaN.
+    """
+    why = _why_no_roc(labels)
+    if why:
+        raise UsageError(f"no ROC curve ({why}): it needs both ham and spam")
+    _check_numbers(scores, "scores")
     pairs = sorted(zip(scores, labels, strict=True), key=lambda t: -t[0])
-    n_pos = sum(1 for _, y in pairs if y) or 1
-    n_neg = (len(pairs) - sum(1 for _, y in pairs if y)) or 1
+    n_pos = sum(1 for _, y in pairs if y)
+    n_neg = len(pairs) - n_pos
     fpr, tpr = [0.0], [0.0]
     tp = fp = 0
     for i, (s, y) in enumerate(pairs):
@@ -144,10 +241,31 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
+def _lam_rate(errors: int, n: int) -> float:
+    """errors / n, except 0 and 1 (infinite logit): 0.5 / (n + 0.5) and n / (n + 0.5)."""
+    if errors <= 0:
+        return 0.5 / (n + 0.5)  # the CEAS 2007 correction: 0.5 added to errors and total
+    if errors >= n:
+        return n / (n + 0.5)  # the same, mirrored: 0.5 added to the correct ones and total
+    return errors / n
+
+
 def lam(fp: int, n_ham: int, fn: int, n_spam: int) -> float:
-    """Logistic average misclassification (fraction), with 0.5 added to error counts."""
-    hm = (fp + 0.5) / (n_ham + 1.0)
-    sm = (fn + 0.5) / (n_spam + 1.0)
+    """Logistic average misclassification (a fraction; x 100 for lam%).
+
+    logit^-1((logit(hm) + logit(sm)) / 2), the TREC spam track's definition, with
+    hm = fp / n_ham and sm = fn / n_spam: the geometric mean of the two error odds,
+    turned back into a rate.  A rate of 0 (or 1) has an infinite logit; it alone is
+    replaced by 0.5 / (n + 0.5) (or n / (n + 0.5)): the CEAS 2007 lab evaluation's
+    correction (it added 0.5 to every error count and total; here only where the logit
+    would be infinite, so that otherwise lam% agrees with the hm% and sm% shown beside
+    it).  A filter with no false positive thus gets a finite lam% that still grows with
+    its other error rate, and stays below a filter with one false positive.  NaN when
+    ``n_ham`` or ``n_spam`` is 0 (a rate is undefined).
+    """
+    if n_ham <= 0 or n_spam <= 0:
+        return math.nan
+    hm, sm = _lam_rate(fp, n_ham), _lam_rate(fn, n_spam)
     z = (_logit(hm) + _logit(sm)) / 2
     return 1 / (1 + math.exp(-z))
 
@@ -156,8 +274,12 @@ def lam(fp: int, n_ham: int, fn: int, n_spam: int) -> float:
 class Evaluation:
     """Scores of a filter on labelled messages, and every metric derived from them.
 
-    ``scores`` are the filter's scores in [0, 1] (cutoffs apply to them); ``ranks``
-    order messages like the scores without floating-point saturation (used for ROC).
+    ``scores`` are the filter's scores in [0, 1] (cutoffs apply to them; a score equal
+    to ``spam_cutoff`` is spam, like the filters' ``status``); ``ranks`` order messages
+    like the scores without floating-point saturation (used for ROC, AUC and
+    :meth:`sm_at_hm`).  Construction refuses NaN scores or ranks, scores outside [0, 1]
+    and lists of different lengths (:class:`~labkit.errors.UsageError`).  Figures that
+    need a class the messages lack are NaN (printed "undefined").
     """
 
     filter: str
@@ -171,6 +293,29 @@ class Evaluation:
     train_seconds: float = 0.0
     test_seconds: float = 0.0
     n_train: int = 0
+
+    def __post_init__(self) -> None:
+        n = len(self.labels)
+        if not len(self.names) == len(self.scores) == len(self.ranks) == n:
+            raise UsageError(
+                f"an Evaluation needs one name, score and rank per label: {len(self.names)} "
+                f"names, {len(self.scores)} scores, {len(self.ranks)} ranks, {n} labels"
+            )
+        _check_numbers(self.scores, f"{self.filter} scores", self.names)
+        _check_numbers(self.ranks, f"{self.filter} ranks", self.names)
+        out = [i for i, s in enumerate(self.scores) if not 0.0 <= s <= 1.0]
+        if out:
+            shown = ", ".join(f"{self.names[i]}: {self.scores[i]!r}" for i in out[:3])
+            raise UsageError(
+                f"{len(out)} of {n} {self.filter} scores lie outside [0, 1] ({shown}"
+                f"{', ...' if len(out) > 3 else ''}): a filter's score() must return a "
+                "number from 0 (ham) to 1 (spam), which the cutoffs are compared with"
+            )
+
+    @property
+    def undefined(self) -> str | None:
+        """Why the ROC curve and AUC are undefined here ("no ham, only spam", ...), or None."""
+        return _why_no_roc(self.labels)
 
     # counts
     @property
@@ -218,21 +363,28 @@ class Evaluation:
 
     @property
     def hm_pct(self) -> float:
-        """Ham misclassification % at the spam cutoff."""
-        return 100.0 * self.fp / self.n_ham if self.n_ham else 0.0
+        """Ham misclassification % at the spam cutoff (NaN without ham)."""
+        return 100.0 * self.fp / self.n_ham if self.n_ham else math.nan
 
     @property
     def sm_pct(self) -> float:
-        """Spam misclassification % (spam not caught) at the spam cutoff."""
-        return 100.0 * self.fn / self.n_spam if self.n_spam else 0.0
+        """Spam misclassification % (spam not caught) at the spam cutoff (NaN without spam)."""
+        return 100.0 * self.fn / self.n_spam if self.n_spam else math.nan
 
     @property
     def lam_pct(self) -> float:
-        """Logistic average misclassification % at the spam cutoff."""
+        """Logistic average misclassification % at the spam cutoff (see :func:`lam`)."""
         return 100.0 * lam(self.fp, self.n_ham, self.fn, self.n_spam)
 
     def sm_at_hm(self, hm_pct: float = 0.1) -> float:
-        """sm% at the lowest threshold whose hm% is at most ``hm_pct``."""
+        """sm% at the lowest threshold whose hm% is at most ``hm_pct`` (TREC's "sm% at
+        hm% = 0.1 %").
+
+        Read off the ROC step curve without interpolation: with ``n`` ham, at most
+        ``floor(n * hm_pct / 100)`` ham may score at or above the threshold, so the
+        threshold sits just above the next-highest ham, and a spam tied with that ham is
+        missed.  Uses the ranks, like the ROC curve.  NaN without ham or without spam.
+        """
         hams = sorted(
             (r for r, y in zip(self.ranks, self.labels, strict=True) if not y), reverse=True
         )
@@ -290,11 +442,19 @@ class Evaluation:
         }
 
     def __str__(self) -> str:
+        if not self.labels:
+            return f"{self.filter} ({self.mode}): no messages scored, nothing to measure"
+
+        def fig(x: float, spec: str) -> str:
+            return "undefined" if math.isnan(x) else format(x, spec)
+
+        why = f" [ROC undefined: {self.undefined}]" if self.undefined else ""
         return (
-            f"{self.filter} ({self.mode}): (1-AUC)% {self.one_minus_auc_pct:.4f}, "
-            f"FP {self.fp}/{self.n_ham} (hm% {self.hm_pct:.2f}), FN {self.fn}/{self.n_spam} "
-            f"(sm% {self.sm_pct:.2f}), lam% {self.lam_pct:.3f}, sm%@hm0.1% {self.sm_at_hm(0.1):.2f}, "
-            f"unsure {100 * self.unsure_rate:.1f}%, cost ${self.cost():.2f}"
+            f"{self.filter} ({self.mode}): (1-AUC)% {fig(self.one_minus_auc_pct, '.4f')}, "
+            f"FP {self.fp}/{self.n_ham} (hm% {fig(self.hm_pct, '.2f')}), "
+            f"FN {self.fn}/{self.n_spam} (sm% {fig(self.sm_pct, '.2f')}), "
+            f"lam% {fig(self.lam_pct, '.3f')}, sm%@hm0.1% {fig(self.sm_at_hm(0.1), '.2f')}, "
+            f"unsure {100 * self.unsure_rate:.1f}%, cost ${self.cost():.2f}{why}"
         )
 
     def _repr_html_(self) -> str:
@@ -331,23 +491,34 @@ class Evaluation:
 
 
 def plot_roc(evaluations: Sequence[Evaluation], ax: Any = None, *, log: bool = True) -> Any:
-    """ROC curves of several evaluations on one Axes (FP rate log-scaled by default)."""
+    """ROC curves of several evaluations on one Axes (FP rate log-scaled by default).
+
+    An evaluation whose messages lack ham or spam has no curve: instead of a line, the
+    plot says so in text (e.g. "fisher (online): no ROC curve (no ham, only spam)").
+    """
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))
+    notes = []
     for ev in evaluations:
+        if ev.undefined:
+            notes.append(f"{ev.filter} ({ev.mode}): no ROC curve ({ev.undefined})")
+            continue
         fpr, tpr = roc_curve(ev.labels, ev.ranks)
         if log:
             floor = 0.5 / max(ev.n_ham, 1)
             fpr = [max(x, floor) for x in fpr]
         ax.plot(fpr, tpr, label=f"{ev.filter} ((1-AUC)% {ev.one_minus_auc_pct:.3f})")
-    if log:
+    if log and ax.lines:
         ax.set_xscale("log")
     ax.set_xlabel("false-positive rate (ham caught)")
     ax.set_ylabel("true-positive rate (spam caught)")
     ax.set_title("ROC")
-    ax.legend(loc="lower right", fontsize="small")
+    if notes:
+        ax.text(0.5, 0.5, "\n".join(notes), transform=ax.transAxes, ha="center", va="center")
+    if ax.lines:
+        ax.legend(loc="lower right", fontsize="small")
     return ax
 
 
@@ -525,19 +696,30 @@ def online(
     """TREC-style online evaluation: in date order, score each message, then learn it
     with its true label (immediate feedback).  ``order="given"`` keeps the input order.
 
+    Date order is :func:`by_date`'s: ties and undated messages (which come last) by
+    folder and name, so the run is the same whatever order ``messages`` come in.  Each
+    recorded score is exactly what ``filter.score`` returns at that moment.
+
     Introduced in lab 09 (Bayesian filtering).
     """
+    if order not in ("date", "given"):
+        raise UsageError(f"order must be 'date' or 'given', not {order!r}")
     items = by_date(messages) if order == "date" else list(messages)
     scores: list[float] = []
     ranks: list[float] = []
     tok = _is_token_filter(filter)
+    both = getattr(filter, "score_and_rank_tokens", None)
     t0 = time.perf_counter()
     for m in _progress(items, progress, f"online {_name(filter)}", len(items), "msg"):
         if tok:
             tokens = tokenize(m.raw)
-            r = filter.rank_tokens(tokens)
+            if both is not None:  # the score ``score`` gives, not one re-derived from the rank
+                s, r = both(tokens)
+            else:
+                r = filter.rank_tokens(tokens)
+                s = filter.score_from_rank(r)
+            scores.append(s)
             ranks.append(r)
-            scores.append(filter.score_from_rank(r))
             filter.learn_tokens(tokens, m.spam)
         else:
             s = float(filter.score(m.raw))

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .evaluate import auc
+from .evaluate import _check_numbers, auc
 
 #: resamples drawn unless told otherwise
 RESAMPLES = 2000
@@ -116,6 +116,8 @@ def bootstrap_auc(
     Returns an array of shape ``(len(scores), resamples)``.  Ties between a ham and a
     spam count half, as in :func:`labkit.filters.evaluate.auc`.  Deterministic for a
     given ``seed``; memory is bounded by working through the resamples in blocks.
+    A NaN score raises :class:`~labkit.errors.UsageError` (it has no place in the score
+    order, so every resampled AUC would be arbitrary).
     """
     y = np.asarray(labels, dtype=bool)
     prepared = []
@@ -123,6 +125,7 @@ def bootstrap_auc(
         s = np.asarray(s, dtype=float)
         if s.shape != y.shape:
             raise ValueError("every score list needs one score per label")
+        _check_numbers(s.tolist(), "scores")
         ham, spam = s[~y], s[y]
         order = np.argsort(ham, kind="stable")
         ham_sorted = ham[order]

@@ -18,6 +18,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from labkit.errors import UsageError
+from labkit.filters.evaluate import _why_no_roc
 
 __all__ = ["Confusion", "confusion", "roc_points", "auc", "ROCExplorer"]
 
@@ -111,19 +112,9 @@ def auc(points: Sequence[tuple[float, float]]) -> float:
     return sum((x1 - x0) * (y0 + y1) / 2 for (x0, y0), (x1, y1) in zip(pts, pts[1:], strict=False))
 
 
-def _undefined(labels: Sequence[bool]) -> str | None:
-    """Why no ROC curve (and no AUC) exists for these labels; None when one does.
-
-    The curve needs both classes: its x axis divides by the ham, its y axis by the spam.
-    """
-    n_spam = sum(1 for x in labels if x)
-    if not labels:
-        return "no messages"
-    if n_spam == len(labels):
-        return "no ham, only spam"
-    if n_spam == 0:
-        return "no spam, only ham"
-    return None
+#: why no ROC curve (and no AUC) exists for these labels; None when one does (the same
+#: words as :class:`labkit.filters.evaluate.Evaluation`'s ``undefined``)
+_undefined = _why_no_roc
 
 
 def _svg(points: Sequence[tuple[float, float]], here: tuple[float, float], size: int = 220) -> str:
@@ -154,7 +145,10 @@ class ROCExplorer(widgets.VBox):
     ``.threshold.value`` and read ``.current`` (a :class:`Confusion`),
     ``.matrix.value`` (HTML) and ``.curve.value`` (SVG). With only one class (or no
     messages) the ROC curve and AUC are undefined: ``.area`` is None, ``.undefined``
-    says why and the widget shows that message instead of a number.
+    says why and the widget shows that message instead of a number.  Scores or a
+    ``threshold`` outside [0, 1] are refused (:class:`~labkit.errors.UsageError`): the
+    slider only reaches [0, 1], so log-odds (an Evaluation's ``ranks``) would show a
+    confusion matrix for thresholds that mean something else.
 
     Introduced in lab 09 (Bayesian filtering).
     """
@@ -169,6 +163,15 @@ class ROCExplorer(widgets.VBox):
                 f"{nan} of {len(self.scores)} scores are NaN (not a number); "
                 "a NaN is neither above nor below any threshold: fix or drop those messages"
             )
+        out = sum(1 for s in self.scores if not 0.0 <= s <= 1.0)
+        if out:
+            raise UsageError(
+                f"{out} of {len(self.scores)} scores lie outside [0, 1]; the threshold slider "
+                "runs from 0 to 1: pass the filter's scores (an Evaluation's .scores, not its "
+                ".ranks)"
+            )
+        if not 0.0 <= threshold <= 1.0:
+            raise UsageError(f"threshold must be between 0 and 1, not {threshold!r}")
         if any(isinstance(x, str) for x in labels):
             # bool("ham") is True: text labels would all count as spam
             raise UsageError("labels are True for spam and False for ham, not text like 'spam'/'ham'")

@@ -63,3 +63,25 @@ def test_curve_points_match_the_slider_counts(scored):
     for t in sorted(set(scores))[::37]:
         c = lk.widgets.roc.confusion(scores, labels, t)
         assert (c.fpr, c.tpr) in points
+
+
+def test_scores_or_threshold_outside_0_1_are_refused():
+    """Log-odds (an Evaluation's ranks) would put the slider's thresholds on another scale."""
+    with pytest.raises(lk.errors.UsageError, match=r"2 of 3 scores lie outside \[0, 1\].*\.ranks"):
+        lk.widgets.ROCExplorer([3.2, -1.0, 0.4], [True, False, True])
+    with pytest.raises(lk.errors.UsageError, match="threshold must be between 0 and 1"):
+        lk.widgets.ROCExplorer([0.2, 0.9], [False, True], threshold=1.5)
+
+
+def test_ties_at_0_and_1_match_sklearn():
+    """Filters give many identical scores: tied messages move together on the curve."""
+    from sklearn.metrics import roc_curve
+
+    rng = random.Random(3)
+    labels = [rng.random() < 0.4 for _ in range(200)]
+    scores = [rng.choice([0.0, 1.0, 0.5]) if rng.random() < 0.8 else rng.random() for _ in labels]
+    w = lk.widgets.ROCExplorer(scores, labels)
+    assert w.area == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
+    assert [x for x, _ in w.points[:-1]] == pytest.approx(fpr.tolist())
+    assert [y for _, y in w.points[:-1]] == pytest.approx(tpr.tolist())
