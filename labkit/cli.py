@@ -14,6 +14,7 @@ import importlib
 import ipaddress
 import json
 import logging
+import math
 import os
 import re
 import sys
@@ -56,9 +57,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def print_json(data: Any) -> None:
-    """Print ``data`` as indented JSON (for ``--json``)."""
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    """Print ``data`` as indented JSON (for ``--json``).
+
+    An undefined number (NaN, such as the AUC of a test set with one class) or an
+    infinite one is written as ``null``: strict JSON has no literal for either.
+    """
+    json.dump(_finite(data), sys.stdout, indent=2, ensure_ascii=False, default=str,
+              allow_nan=False)
     sys.stdout.write("\n")
+
+
+def _finite(data: Any) -> Any:
+    """``data`` with every NaN or infinite float (at any depth) replaced by None."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite(v) for v in data]
+    return data
 
 
 _LDH_LABEL = re.compile(r"[A-Za-z0-9_-]+")

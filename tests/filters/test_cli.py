@@ -190,3 +190,22 @@ def test_missing_source_is_bad_input(command, tmp_path, capsys):
     assert main([*command, "--source", str(missing)]) == 2
     err = capsys.readouterr().err
     assert f"--source {missing} does not exist" in err and "labkit corpus fetch" in err
+
+
+def test_evaluate_json_is_strict_json_when_a_metric_is_undefined(tmp_path, capsys, subset):
+    # Only ham in the corpus: AUC and sm% have no value. `--json` must still be JSON that
+    # strict readers accept (no NaN literal): the undefined figures are null.
+    root = tmp_path / "hamonly"
+    for m in [m for m in subset if not m.spam][:60]:
+        (root / m.folder).mkdir(parents=True, exist_ok=True)
+        (root / m.folder / m.name).write_bytes(m.raw)
+    assert main(["bayes", "evaluate", "--filter", "graham", "--split", "online", "--source",
+                 str(root), "--json"]) == 0
+    out = capsys.readouterr().out
+
+    def refuse(word):
+        raise ValueError(f"not strict JSON: {word}")
+
+    ev = json.loads(out, parse_constant=refuse)
+    assert ev["n_spam"] == 0 and ev["n_ham"] == 60
+    assert ev["auc"] is None
