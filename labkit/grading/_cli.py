@@ -18,8 +18,8 @@ def _is_course(folder: Path) -> bool:
 
 def course_root(value: str | None) -> Path | None:
     """The course folder ``labkit release`` works on: ``--root``, else the current folder
-    when it is a course folder (an instructor's private copy), else None (the checkout
-    labkit was installed from)."""
+    or the nearest folder above it that is a course folder (an instructor's private copy,
+    also from inside ``labs/03-spf/``), else None (the checkout labkit was installed from)."""
     if value is not None:
         root = Path(value).expanduser()
         if not _is_course(root):
@@ -28,7 +28,7 @@ def course_root(value: str | None) -> Path | None:
             )
         return root.resolve()
     here = Path.cwd()
-    return here if _is_course(here) else None
+    return next((folder for folder in (here, *here.parents) if _is_course(folder)), None)
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -36,7 +36,8 @@ def _release(args: argparse.Namespace) -> int:
 
     root = course_root(args.root)
     dest = out_dir(args.dest, "--dest") if args.dest else None
-    paths = release(args.labs or None, root=root, release_dir=dest, database=not args.no_db)
+    paths = release(args.labs or None, root=root, release_dir=dest, database=not args.no_db,
+                    force=args.force)
     if args.json:
         print_json([str(p) for p in paths])
     else:
@@ -56,9 +57,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--root",
         default=None,
         help="the course folder (holding labs/ and nbgrader_config.py); default: the current "
-        "folder if it is one, else the checkout labkit was installed from",
+        "folder or the nearest one above it that is one, else the checkout labkit was installed from",
     )
     p.add_argument("--dest", default=None, help="release directory (default: release/ in the course folder)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a lab's release folder that already exists (a learner's edits in it are lost)",
+    )
     p.add_argument("--no-db", action="store_true", help="do not record the labs in the gradebook")
     p.add_argument("--json", action="store_true", help="print the written paths as JSON")
     p.set_defaults(func=_release)

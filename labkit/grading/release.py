@@ -12,7 +12,7 @@ from pathlib import Path
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from ..errors import LabkitError
+from ..errors import LabkitError, UsageError
 from .course import repo_root, select_labs
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,10 @@ def load_config(root: Path | str | None = None) -> Config:
     path = base / "nbgrader_config.py"
     if not path.is_file():
         raise LabkitError(f"{path} is missing: the course's nbgrader configuration")
-    cfg = PyFileConfigLoader(path.name, path=str(base)).load_config()
+    try:
+        cfg = PyFileConfigLoader(path.name, path=str(base)).load_config()
+    except Exception as exc:  # the file is Python: any error it raises means it is broken
+        raise UsageError(f"{path} does not load: {type(exc).__name__}: {exc}") from exc
     cfg.CourseDirectory.root = str(base)
     return cfg
 
@@ -45,6 +48,7 @@ def release(
     release_dir: Path | str | None = None,
     db_url: str | None = None,
     database: bool = True,
+    force: bool = False,
 ) -> tuple[Path, ...]:
     """Write the student version of each lab (all labs when ``labs`` is empty).
 
@@ -54,6 +58,11 @@ def release(
     ``db_url`` (default the config's gradebook) let tests write elsewhere;
     ``database=False`` skips the gradebook (nbgrader's ``--no-db``), which is faster
     and enough for a student copy that nobody will autograde.
+
+    A lab whose release folder already holds files is not touched unless ``force``
+    (nbgrader's ``--force``), because learners may work there (on Binder they open
+    ``release/``): then :class:`UsageError` names the folders and nothing is written.
+    With ``force`` the folder is replaced, files a learner added included.
     Returns the paths of the student notebooks written.
     """
     from nbgrader.converters import GenerateAssignment
@@ -61,7 +70,7 @@ def release(
 
     base = Path(root) if root is not None else repo_root()
     _nbgrader_tools_on_path()
-    written = []
+    jobs = []
     for lab in select_labs(list(labs or ()), base):
         cfg = load_config(base)
         if release_dir is not None:
@@ -74,12 +83,22 @@ def release(
             cfg.GenerateAssignment.no_database = True
             cfg.SaveCells.enabled = False
         coursedir = CourseDirectory(config=cfg)
+        out = Path(coursedir.format_path(coursedir.release_directory, ".", lab.assignment_id))
+        jobs.append((lab, cfg, coursedir, out))
+    existing = [str(out) for _, _, _, out in jobs if out.is_dir() and any(out.iterdir())]
+    if existing and not force:
+        raise UsageError(
+            f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''} and may hold "
+            "a learner's work; nothing was written. Move it away, or pass --force "
+            "to replace it with a fresh student version"
+        )
+    written = []
+    for lab, cfg, coursedir, out in jobs:
         converter = GenerateAssignment(coursedir=coursedir, config=cfg)
         log.info("generating the student version of %s", lab.assignment_id)
         try:
             converter.start()
         except Exception as exc:  # nbgrader raises its own exception types
             raise LabkitError(f"nbgrader could not release {lab.assignment_id}: {exc}") from exc
-        out = Path(coursedir.format_path(coursedir.release_directory, ".", lab.assignment_id))
         written.append(out / lab.notebook.name)
     return tuple(written)

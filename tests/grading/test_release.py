@@ -133,3 +133,77 @@ def test_labkit_release_works_on_the_course_folder_it_runs_in(tmp_path, monkeypa
         encoding="utf-8")
     assert main(["release", lab.assignment_id, "--no-db", "--root", str(tmp_path)]) == 2
     assert "not a course folder" in capsys.readouterr().err
+
+
+def _edit_student_version(path: Path) -> str:
+    """A learner's work in a released notebook: an answer typed into the first exercise."""
+    nb = nbformat.read(str(path), as_version=4)
+    answer = "return 'v=spf1 -all'  # a learner's answer"
+    for cell in nb.cells:
+        if "raise NotImplementedError()" in cell.source:
+            cell.source = cell.source.replace("raise NotImplementedError()", answer, 1)
+            break
+    nbformat.write(nb, str(path))
+    return answer
+
+
+def test_labkit_release_keeps_a_learners_edits_in_an_existing_release_folder(
+        tmp_path, monkeypatch, capsys):
+    """release/ is where Binder learners work: a second ``labkit release`` must not wipe it."""
+    lab = LABS[0]
+    copy = _private_copy(tmp_path, lab)
+    monkeypatch.chdir(copy)
+    assert main(["release", "--no-db", lab.assignment_id]) == 0
+    written = copy / "release" / lab.assignment_id / lab.notebook.name
+    answer = _edit_student_version(written)
+    (written.parent / "notes.txt").write_text("my notes", encoding="utf-8")
+    before = written.read_bytes()
+    capsys.readouterr()
+
+    # asked for every lab, one of which was released before: nothing is written at all
+    assert main(["release", "--no-db"]) == 2
+    err = capsys.readouterr().err
+    assert str(written.parent) in err and "--force" in err
+    assert written.read_bytes() == before
+    assert (written.parent / "notes.txt").read_text(encoding="utf-8") == "my notes"
+    assert sorted(p.name for p in (copy / "release").iterdir()) == [lab.assignment_id]
+
+    # --force replaces it with a fresh student version, as nbgrader's --force does
+    assert main(["release", "--no-db", "--force", lab.assignment_id]) == 0
+    assert answer not in written.read_text(encoding="utf-8")
+    assert not (written.parent / "notes.txt").exists()
+
+
+def test_labkit_release_from_inside_a_lab_folder_uses_that_course(tmp_path, monkeypatch, capsys):
+    """Run in labs/03-spf/ (or any folder) of a private copy, it releases that copy, not the
+    checkout labkit was installed from."""
+    lab = LABS[0]
+    copy = _private_copy(tmp_path, lab)
+    monkeypatch.chdir(copy / "labs" / lab.assignment_id)
+    assert main(["release", "--no-db", lab.assignment_id]) == 0
+    written = copy / "release" / lab.assignment_id / lab.notebook.name
+    assert capsys.readouterr().out.strip() == str(written)
+    assert "(private copy)" in written.read_text(encoding="utf-8")
+
+
+def test_labkit_release_lab_name_typo_writes_nothing(tmp_path, monkeypatch, capsys):
+    lab = LABS[0]
+    copy = _private_copy(tmp_path, lab)
+    monkeypatch.chdir(copy)
+    # a typo among good names: exit 2, the known labs listed, no folder made
+    assert main(["release", "--no-db", lab.assignment_id, lab.assignment_id.upper()]) == 2
+    err = capsys.readouterr().err
+    assert repr(lab.assignment_id.upper()) in err and lab.assignment_id in err
+    assert not (copy / "release").exists()
+
+
+def test_labkit_release_broken_nbgrader_config_is_a_usage_error(tmp_path, monkeypatch, capsys):
+    lab = LABS[0]
+    copy = _private_copy(tmp_path, lab)
+    with open(copy / "nbgrader_config.py", "a", encoding="utf-8") as f:
+        f.write("c.Execute.timeout = undefined_name\n")
+    monkeypatch.chdir(copy)
+    assert main(["release", "--no-db", lab.assignment_id]) == 2
+    err = capsys.readouterr().err
+    assert "nbgrader_config.py" in err and "undefined_name" in err
+    assert "Traceback" not in err
