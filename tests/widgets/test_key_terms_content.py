@@ -17,17 +17,15 @@ A term that must differ between labs goes into ``ALLOWED_VARIANTS`` with the rea
 
 from __future__ import annotations
 
-import ast
 import re
-import shutil
 import unicodedata
 from collections import defaultdict
 from pathlib import Path
 
-import nbformat
 import pytest
 
 import labkit.grading
+from tests.widgets.stored_calls import call_literal, copy_with_edit
 
 LABS = labkit.grading.find_labs()
 
@@ -38,26 +36,10 @@ ALLOWED_VARIANTS: dict[str, str] = {}
 Term = tuple[str, str, str]
 
 
-def _is_key_terms_call(node: ast.AST) -> bool:
-    if not isinstance(node, ast.Call):
-        return False
-    func = node.func
-    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-    return name == "KeyTerms"
-
-
 def key_terms(notebook: Path) -> list[Term]:
     """The (english, japanese, meaning) tuples of the notebook's one KeyTerms call."""
-    nb = nbformat.read(str(notebook), as_version=4)
-    calls = []
-    for cell in nb.cells:
-        if cell.cell_type != "code" or "KeyTerms" not in cell.source:
-            continue
-        calls.extend(n for n in ast.walk(ast.parse(cell.source)) if _is_key_terms_call(n))
-    assert len(calls) == 1, f"{notebook.name}: expected one KeyTerms call, found {len(calls)}"
-    call = calls[0]
-    arg = call.args[0] if call.args else next(k.value for k in call.keywords if k.arg == "terms")
-    items = ast.literal_eval(arg)  # a literal list: the stored cell is data, not code to run
+    # a literal list: the stored cell is data, not code to run
+    items = call_literal(notebook, "KeyTerms", "terms")
     terms = []
     for item in items:
         assert isinstance(item, tuple) and 2 <= len(item) <= 3, f"{notebook.name}: {item!r}"
@@ -127,14 +109,7 @@ def test_course_key_terms_are_complete_and_consistent():
 
 def _copy_with_edit(notebook: Path, tmp_path: Path, old: str, new: str) -> Path:
     """A copy of ``notebook`` whose KeyTerms cell has ``old`` replaced by ``new`` once."""
-    copy = tmp_path / notebook.name
-    shutil.copy(notebook, copy)
-    nb = nbformat.read(str(copy), as_version=4)
-    cell = next(c for c in nb.cells if c.cell_type == "code" and "KeyTerms(" in c.source)
-    assert cell.source.count(old) == 1, f"{old!r} not found once in {notebook.name}"
-    cell.source = cell.source.replace(old, new)
-    nbformat.write(nb, str(copy))
-    return copy
+    return copy_with_edit(notebook, tmp_path, "KeyTerms", old, new)
 
 
 def _shared_term() -> tuple[str, str, str, str, str]:

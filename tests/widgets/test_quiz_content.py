@@ -20,16 +20,14 @@ file only guarantees that every question can be answered and explained.
 
 from __future__ import annotations
 
-import ast
 import re
-import shutil
 from pathlib import Path
 
-import nbformat
 import pytest
 
 import labkit as lk
 import labkit.grading
+from tests.widgets.stored_calls import call_literal, copy_with_edit
 
 LABS = labkit.grading.find_labs()
 
@@ -38,26 +36,9 @@ REQUIRED = {"prompt", "choices", "answer", "explanation"}
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _is_quiz_call(node: ast.AST) -> bool:
-    if not isinstance(node, ast.Call):
-        return False
-    func = node.func
-    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-    return name == "Quiz"
-
-
 def quiz_questions(notebook: Path) -> list[dict]:
     """The question dicts of the notebook's one Quiz call, as literals (nothing is run)."""
-    nb = nbformat.read(str(notebook), as_version=4)
-    calls = []
-    for cell in nb.cells:
-        if cell.cell_type != "code" or "Quiz(" not in cell.source:
-            continue
-        calls.extend(n for n in ast.walk(ast.parse(cell.source)) if _is_quiz_call(n))
-    assert len(calls) == 1, f"{notebook.name}: expected one Quiz call, found {len(calls)}"
-    call = calls[0]
-    arg = call.args[0] if call.args else next(k.value for k in call.keywords if k.arg == "questions")
-    questions = ast.literal_eval(arg)  # the stored cell is data, not code to run
+    questions = call_literal(notebook, "Quiz", "questions")
     assert isinstance(questions, list), f"{notebook.name}: the quiz is not a literal list"
     return questions
 
@@ -169,14 +150,7 @@ def _lab(assignment_id: str):
 
 def _copy_with_edit(notebook: Path, tmp_path: Path, old: str, new: str) -> Path:
     """A copy of ``notebook`` whose Quiz cell has ``old`` replaced by ``new`` once."""
-    copy = tmp_path / notebook.name
-    shutil.copy(notebook, copy)
-    nb = nbformat.read(str(copy), as_version=4)
-    cell = next(c for c in nb.cells if c.cell_type == "code" and "Quiz(" in c.source)
-    assert cell.source.count(old) == 1, f"{old!r} not found once in {notebook.name}"
-    cell.source = cell.source.replace(old, new)
-    nbformat.write(nb, str(copy))
-    return copy
+    return copy_with_edit(notebook, tmp_path, "Quiz", old, new)
 
 
 def _first_question(lab: str) -> dict:
