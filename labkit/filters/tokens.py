@@ -187,15 +187,29 @@ def _unfold(value: str) -> str:
     return (_UNFOLD_STR.sub(" ", value) if "\n" in value else value).strip()
 
 
-@functools.lru_cache(maxsize=256)
+#: codecs Python has but no mail charset is, read as latin-1: punycode's decoder is
+#: quadratic (one 200 kB part in "charset=punycode" took ~6 s, and a message has 64)
+_NOT_CHARSETS = frozenset(("punycode",))
+#: a longer charset name is read as latin-1 without a look-up (IANA's names have at most
+#: 40 characters): each name looked up stays in the stdlib's codec cache for good, found
+#: or not, and so would megabytes of name per message
+MAX_CHARSET_NAME = 64
+
+
 def _codec(charset: str | None) -> str:
     if not charset:
         return "latin-1"
     charset = charset.strip().strip('"').lower()
+    return "latin-1" if len(charset) > MAX_CHARSET_NAME else _lookup_codec(charset)
+
+
+@functools.lru_cache(maxsize=256)
+def _lookup_codec(charset: str) -> str:
     try:
-        return codecs.lookup(charset).name
+        name = codecs.lookup(charset).name
     except LookupError:
         return "latin-1"
+    return "latin-1" if name in _NOT_CHARSETS else name
 
 
 def _decode_text(data: bytes, charset: str | None) -> str:
