@@ -34,6 +34,7 @@ from dkim.canonicalization import CanonicalizationPolicy
 
 from ..errors import UsageError
 from . import dkim as _dkim
+from . import results as _results
 from .dkim_keys import KeyLookup, dkimpy_dnsfunc, key_name, parse_key_record, signing_key
 
 log = logging.getLogger(__name__)
@@ -200,8 +201,12 @@ def _text(value) -> str:
 
 
 def parse_recorded(aar_value: str) -> tuple[str, tuple[Recorded, ...]]:
-    """(authserv-id, results) from an ARC-Authentication-Results value (``i=N; ...``)."""
-    body = _INSTANCE.sub("", re.sub(r"\r?\n", "", aar_value), count=1).strip()
+    """(authserv-id, results) from an ARC-Authentication-Results value (``i=N; ...``).
+
+    Of a value longer than :data:`labkit.auth.results.MAX_RESULTS_LENGTH`, the results
+    within that length are read (the parser's time grows with the square of their number).
+    """
+    body = _results.cap_results(_INSTANCE.sub("", re.sub(r"\r?\n", "", aar_value), count=1).strip())
     try:
         header = authres.AuthenticationResultsHeader.parse("Authentication-Results: " + body)
     except Exception as exc:  # authres raises its own SyntaxError and others

@@ -63,7 +63,10 @@ def split_message(raw: bytes | str) -> Message:
     Introduced in lab 05 (DMARC).
     """
     if isinstance(raw, str):
-        raw = raw.encode("utf-8", "surrogateescape")
+        try:  # (bytes decoded with surrogateescape come back as they were)
+            raw = raw.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate outside U+DC80..U+DCFF
+            raw = raw.encode("utf-8", "replace")
     elif not isinstance(raw, (bytes, bytearray, memoryview)):
         return Message(fields=(), body=b"", problems=(f"not a message: {type(raw).__name__}",))
     raw = bytes(raw)
@@ -87,8 +90,11 @@ def split_message(raw: bytes | str) -> Message:
 
 
 # a header field as the forgiving loop accepts it: name, WSP, colon, value with its
-# continuation lines; CRLF line ends only
-_PLAIN_FIELD = re.compile(rb"([\x21-\x39\x3b-\x7e]+)([ \t]*):([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)\r\n")
+# continuation lines; CRLF line ends only.  A name starts a line (the look-behind):
+# otherwise a long line without a colon is scanned again from each of its characters
+# (quadratic: a 1.6 MB header block of 990-character junk lines took 16 s)
+_PLAIN_FIELD = re.compile(
+    rb"(?<![^\n])([\x21-\x39\x3b-\x7e]+)([ \t]*):([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)\r\n")
 
 
 def _plain_split(raw: bytes) -> tuple[list[list[bytes]], bytes] | None:
@@ -120,6 +126,8 @@ def _forgiving_split(raw: bytes) -> tuple[list[list[bytes]], bytes, list[str]]:
     if raw.startswith((b"\r\n", b"\n")):
         head, body = b"", raw.lstrip(b"\r\n")
         problems.append("message starts with a blank line: no header fields")
+    # each field as [name, [value, continuation, ...]]: the pieces are joined once at the
+    # end (adding each continuation line to the value was quadratic in their number)
     fields: list[list] = []
     for i, line in enumerate(re.split(rb"\r?\n", head) if head else []):
         if i == 0 and line.startswith(b"From ") and not re.match(rb"^From[ \t]*:", line):
@@ -128,14 +136,14 @@ def _forgiving_split(raw: bytes) -> tuple[list[list[bytes]], bytes, list[str]]:
             if not fields:
                 problems.append("continuation line before any field")
                 continue
-            fields[-1][1] += b" " + line.strip()
+            fields[-1][1].append(line.strip())
             continue
         name, sep, value = line.partition(b":")
         if not sep or not _FIELD_NAME.match(name):
             problems.append(f"line {i + 1} is not a header field: {line[:40]!r}")
             continue
-        fields.append([name.strip(), value.strip()])
-    return fields, body, problems
+        fields.append([name.strip(), [value.strip()]])
+    return [[name, b" ".join(pieces)] for name, pieces in fields], body, problems
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,8 +203,11 @@ def parse_from_value(value: str) -> FromHeader:
     """Strictly parse one From field value (already unfolded).
 
     Results are remembered per value (the parse is a pure function of the text and
-    the stdlib parser is slow; senders repeat their From fields).
+    the stdlib parser is slow; senders repeat their From fields), except for values
+    over :data:`MAX_FROM_LENGTH`, which are refused at once and not kept.
     """
+    if len(value) > MAX_FROM_LENGTH:  # (1,024 remembered values of megabytes each: no)
+        return _parse_from_value.__wrapped__(value)
     return _parse_from_value(value)
 
 
