@@ -192,7 +192,10 @@ def evaluate(message: bytes, *, ip: str, mail_from: str, helo: str, dns: Any,
     """
     steps: list[str] = []
     if isinstance(message, str):
-        message = message.encode("utf-8", "surrogateescape")
+        try:
+            message = message.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate that stands for no byte: read as "?"
+            message = message.encode("utf-8", "replace")
     elif not isinstance(message, (bytes, bytearray)):
         message = b""
     msg = fromheader.split_message(message)

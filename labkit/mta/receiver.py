@@ -369,7 +369,11 @@ def remove_results(data: bytes, authserv_id: str) -> tuple[bytes, int]:
     for field in fields:
         name, _, value = b"\r\n".join(field).partition(b":")
         if name.strip().lower() == b"authentication-results":
-            served_by = re.sub(rb"\([^)]*\)", b"", value.split(b";", 1)[0]).split()
+            first = value.split(b";", 1)[0]
+            # comments end at the last ")": an unclosed "(" after it is left as it is, and
+            # no "(" is left to scan to the end of a long value (that was quadratic)
+            cut = first.rfind(b")") + 1
+            served_by = (re.sub(rb"\([^)]*\)", b"", first[:cut]) + first[cut:]).split()
             if served_by and served_by[0].lower() == ours:
                 removed += 1
                 continue

@@ -311,6 +311,10 @@ def test_text_with_lone_surrogates(lab_dns):
     assert fromheader.split_message(text).get_all("Subject") == ["??"]
     assert arc.verify(text, dns=lab_dns).result == "fail"
     assert dkim.verify("DKIM-Signature: v=1\r\n" + text, dns=lab_dns)[0].code == "signature-syntax"
+    # the whole verdict too (it raised UnicodeEncodeError from its own encode step)
+    v = verdict.evaluate(text, ip="192.0.2.10", mail_from="a@brand.example",
+                          helo="mail.brand.example", dns=lab_dns)
+    assert v.disposition in ("accept", "quarantine", "reject")
 
 
 # ---------------------------------------------------------------- a real receiver

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email
 
+import pytest
+
 from labkit.mta import make_message
 from labkit.mta.receiver import remove_results
 
@@ -61,3 +63,17 @@ def test_remove_results_keeps_other_servers_and_folded_fields():
                    b"Subject: hi\r\n\r\n"
                    b"Authentication-Results: mx.corp.example; in the body, untouched\r\n")
     assert remove_results(b"no separator", "mx.corp.example") == (b"no separator", 0)
+
+
+@pytest.mark.timeout(30)
+def test_remove_results_reads_an_authserv_id_full_of_open_comments_in_linear_time():
+    """An authserv-id of 1 MB of "(" with no ")" made the comment pattern rescan to the end
+    from every "(": quadratic (160 kB took 14 s through a real receiver; 1 MB would take
+    about ten minutes). The 30 s limit is many times what the linear code needs on a slow
+    machine (under 0.1 s here)."""
+    forged = b"Authentication-Results: " + b"(" * 1_000_000 + b"; spf=pass\r\n"
+    message = forged + b"Subject: x\r\n\r\nbody\r\n"
+    assert remove_results(message, "mx.corp.example") == (message, 0)
+    ours = b"Authentication-Results: (c) mx.corp.example " + b"(" * 1_000_000 + b"; spf=pass\r\n"
+    assert remove_results(ours + b"Subject: x\r\n\r\nbody\r\n", "mx.corp.example") == (
+        b"Subject: x\r\n\r\nbody\r\n", 1)
