@@ -428,7 +428,9 @@ def seal(
         chain = verify(raw, dns=dns)
         value += f"; arc={chain.result}"
     linesep = dkim.util.get_linesep(raw)
-    ar_line = b"Authentication-Results: " + value.encode("utf-8") + linesep
+    # one result per line, as the receiver writes its own (RFC 5322 2.1.1 line lengths)
+    folded = _results.fold(value).replace("\r\n", linesep.decode("ascii"))
+    ar_line = b"Authentication-Results: " + folded.encode("utf-8") + linesep
     include = None if headers is None else [h.strip().lower().encode() for h in headers]
     try:
         arc_set = dkim.arc_sign(
