@@ -8,7 +8,8 @@ Each lab host appends to ``<lab root>/logs/<host>.jsonl``; a line looks like::
 Notebooks and aggregate reports read it with :meth:`EventLog.entries` or
 :func:`read`.  Secrets never reach it: callers log user names, never passwords, and
 :meth:`EventLog.record` drops any field whose name looks like a secret.  A field
-whose value is ``None`` is left out of the line.
+whose value is ``None`` is left out of the line, and a text longer than
+:data:`MAX_TEXT` characters is cut (a crafted message must not fill the log).
 
 The receiver's ``verdict`` event (one per message, at the end of DATA) carries the
 short forms a notebook table shows, and beside them what a DMARC aggregate report
@@ -79,6 +80,9 @@ _SECRET_FIELDS = ("password", "passwd", "secret", "private_key", "key_pem")
 # what json.dumps(entry, ensure_ascii=False, default=str) does, without a new encoder per line
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 MAX_PENDING = 256  # held lines written anyway once this many wait
+#: longest text kept in a field (longer ones are cut, saying how long they were): a
+#: Message-ID or DKIM d= folded over a 2 MB message put 6 MB into the log for good
+MAX_TEXT = 2048
 
 
 @functools.lru_cache(maxsize=512)
@@ -88,8 +92,25 @@ def _secret(name: str) -> bool:
     return any(s in low for s in _SECRET_FIELDS)
 
 
+def _short(value: Any) -> Any:
+    """``value`` with every text over :data:`MAX_TEXT` characters cut, also inside lists,
+    tuples and dicts (such a container becomes a new list or dict); anything else, and
+    any container with no long text, is returned as it is."""
+    if isinstance(value, str):
+        if len(value) <= MAX_TEXT:
+            return value
+        return f"{value[:MAX_TEXT]}... ({len(value)} characters)"
+    if isinstance(value, (list, tuple)):
+        items = [_short(v) for v in value]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    if isinstance(value, dict):
+        pairs = {k: _short(v) for k, v in value.items()}
+        return pairs if any(pairs[k] is not v for k, v in value.items()) else value
+    return value
+
+
 def _clean(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None and not _secret(k)}
+    return {k: _short(v) for k, v in fields.items() if v is not None and not _secret(k)}
 
 
 class EventLog:

@@ -379,6 +379,13 @@ class Policy:
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
         ctx = self._sync_auth(server, session)
+        # a recipient given twice gets one copy (Postfix's duplicate filter): without
+        # this, 50 RCPTs of one list address made the list send the message 50 times
+        wanted = address.lower()
+        if any(r.lower() == wanted for r in envelope.rcpt_tos):
+            self.event(ctx, "rcpt", rcpt=address, decision="accept",
+                       reason="duplicate recipient: one copy only")
+            return "250 OK"
         limit = server.lab_server.limits.recipients
         if len(envelope.rcpt_tos) >= limit:
             self.event(ctx, "rcpt", rcpt=address, decision="defer",
