@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -17,3 +18,30 @@ def test_ruff_check_is_clean():
     out = subprocess.run([ruff, "check", "--output-format", "concise", "."], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+# Python 3.11+ features that ruff's py310 target does not flag, each of which broke or would
+# break labkit on Python 3.10 (pyproject: requires-python >= 3.10). Found at this stop:
+# binascii's strict_mode= and a possessive quantifier in a regex (both fixed).
+_NEWER_THAN_310 = {
+    "strict_mode=": "binascii.a2b_base64(strict_mode=...) is Python 3.11+",
+    "import tomllib": "tomllib is Python 3.11+ (guard it with try/except ImportError)",
+    "except*": "except* is Python 3.11+",
+    "ExceptionGroup": "ExceptionGroup is Python 3.11+",
+    "StrEnum": "enum.StrEnum is Python 3.11+",
+    "datetime.UTC": "datetime.UTC is Python 3.11+ (use timezone.utc)",
+    "(?>": "atomic groups in re are Python 3.11+",
+}
+_POSSESSIVE = re.compile(r"""r[b]?["'][^"'\n]*[\]\)\w.][*+?}]\+""")
+
+
+def test_labkit_uses_nothing_newer_than_python_310():
+    found = []
+    for path in sorted((ROOT / "labkit").rglob("*.py")):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#", 1)[0]
+            found += [f"{path.relative_to(ROOT)}:{n}: {why}"
+                      for token, why in _NEWER_THAN_310.items() if token in code]
+            if _POSSESSIVE.search(code):
+                found.append(f"{path.relative_to(ROOT)}:{n}: a possessive quantifier (Python 3.11+)")
+    assert not found, "\n".join(found)
