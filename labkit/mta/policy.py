@@ -53,6 +53,10 @@ RETRY_AFTER: tuple[float, ...] = (300.0, 1800.0, 3600.0)
 _STATUS_CODE = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
 
 
+# Postfix's bounce_size_limit: at most this much of the original goes back in a bounce
+BOUNCE_SIZE_LIMIT = 50_000
+
+
 def make_delivery_report(hostname: str, to: str, failures: dict[str, str], original: bytes,
                          when: float, *, remote: str | None = None) -> bytes:
     """A delivery status notification (RFC 3464 ``multipart/report``) for ``failures``.
@@ -60,12 +64,18 @@ def make_delivery_report(hostname: str, to: str, failures: dict[str, str], origi
     ``failures`` maps each recipient that could not be reached to the reason, as the
     next hop's reply (``"550 5.1.1 <x@corp.example>: ... User unknown"``) or a
     connection error.  ``remote`` names the server that gave it.  The report goes
-    to ``to`` (the envelope sender) and quotes the original headers.
+    to ``to`` (the envelope sender) and quotes the original headers, at most
+    :data:`BOUNCE_SIZE_LIMIT` octets of them (cut at a line end), as Postfix does: a
+    bounce must stay small enough for the next hop to take it.
 
     Introduced in lab 07 (relaying and bounces).
     """
     boundary = f"=_labkit_{email.utils.make_msgid(domain=hostname)[1:-1]}"
-    head = original.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+    head = original.split(b"\r\n\r\n", 1)[0]
+    if len(head) > BOUNCE_SIZE_LIMIT:  # a message without a blank line is all "header"
+        cut = head.rfind(b"\r\n", 0, BOUNCE_SIZE_LIMIT)  # the last whole line that fits
+        head = head[:cut] if cut > 0 else head[:BOUNCE_SIZE_LIMIT]
+    head = head.decode("utf-8", "replace")
     failures = {r: " ".join(why.split()) for r, why in failures.items()}  # one line each
     human = "\r\n".join(f"<{r}>: {why}" for r, why in failures.items())
     where = f" by {remote}" if remote else ""

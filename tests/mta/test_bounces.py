@@ -14,7 +14,7 @@ import pytest
 
 import labkit.mta
 from labkit.mta import default_password, make_message
-from labkit.mta.policy import RETRY_AFTER
+from labkit.mta.policy import BOUNCE_SIZE_LIMIT, RETRY_AFTER
 
 TARO = "taro@isp.example"
 BOB = "bob@corp.example"
@@ -147,3 +147,21 @@ def test_stopping_the_lab_logs_what_was_still_queued(lab_dns, tmp_path):
         assert len(lab.queue) == 1
     lines = "".join(p.read_text() for p in (tmp_path / "logs").glob("*.jsonl"))
     assert "the lab stopped with the message still queued" in lines
+
+
+def test_a_bounce_quotes_at_most_the_bounce_size_limit_of_the_original(lab):
+    # A message whose "header" is 300 kB (no blank line at all: every line is header):
+    # the DSN quotes whole lines up to Postfix's bounce_size_limit, not the whole thing.
+    pad = b"".join(b"X-Pad-%06d: %s\r\n" % (i, b"p" * 60) for i in range(4000))
+    raw = (f"From: {TARO}\r\nTo: nobody@corp.example\r\nSubject: bounce-me-big\r\n".encode()
+           + pad)
+    assert b"\r\n\r\n" not in raw and len(raw) > 6 * BOUNCE_SIZE_LIMIT
+    res = lab.submit(raw, user=TARO, password=default_password(TARO), rcpt_to=["nobody@corp.example"])
+    assert res.status == "sent", res
+    (dsn,) = _dsns(lab, TARO, "bounce-me-big")
+    (quoted,) = [p for p in dsn.walk() if p.get_content_type() == "text/rfc822-headers"]
+    text = quoted.get_payload(decode=True)
+    assert len(text) <= BOUNCE_SIZE_LIMIT + 4
+    assert f"\r\nFrom: {TARO}\r\n".encode() in text  # below the hops' own fields
+    last = text.rstrip(b"\r\n").rsplit(b"\r\n", 1)[-1]
+    assert last.startswith(b"X-Pad-") and last.endswith(b"p" * 60)  # whole lines only
