@@ -71,7 +71,12 @@ class RelayWindow:
 
 
 class POP3Server(Service):
-    """A POP3 server for the users of one lab host, on loopback."""
+    """A POP3 server for the users of one lab host, on loopback.
+
+    Limits, as on the lab's SMTP servers: ``idle_timeout`` seconds per command,
+    ``max_errors`` ``-ERR`` replies per session, ``connections_per_client`` open sessions
+    per client address (the next one gets ``-ERR [SYS/TEMP]`` and is closed).
+    """
 
     def __init__(
         self,
@@ -83,6 +88,7 @@ class POP3Server(Service):
         proxy: bool = False,
         idle_timeout: float = 60.0,
         max_errors: int = 10,
+        connections_per_client: int = 20,
     ) -> None:
         super().__init__()
         self.lab = lab
@@ -92,7 +98,9 @@ class POP3Server(Service):
         self.proxy = proxy
         self.idle_timeout = idle_timeout
         self.max_errors = max_errors
+        self.connections_per_client = connections_per_client
         self._locked: set[str] = set()  # mailboxes with a session (touched in the loop only)
+        self._conns: dict[str, int] = {}  # open sessions per client address (loop only)
         self.name = f"pop3 {hostname}"
         self.bind = net.LOOPBACK
         self.port = 0
@@ -144,8 +152,24 @@ class POP3Server(Service):
         else:
             ip = net.from_loopback(peer)
         sid = self.lab.events.new_session(self.hostname)
+        if self._conns.get(ip, 0) >= self.connections_per_client:  # as the SMTP servers do
+            self._event(sid, ip, "connect", decision="reject",
+                        reason=f"already {self.connections_per_client} connections from {ip}")
+            # RFC 2449 / 3206: a response code a client can act on (try again later)
+            writer.write(f"-ERR [SYS/TEMP] too many connections from {ip}, try later\r\n".encode())
+            await writer.drain()
+            return
         self._event(sid, ip, "connect")
+        self._conns[ip] = self._conns.get(ip, 0) + 1
+        try:
+            await self._dialogue(reader, writer, held, sid, ip)
+        finally:
+            self._conns[ip] -= 1
+            if not self._conns[ip]:
+                del self._conns[ip]
 
+    async def _dialogue(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                        held: list[str], sid: str, ip: str) -> None:
         user: str | None = None
         errors = 0
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 
 import pytest
 
@@ -98,6 +99,37 @@ def test_pop3_maildrop_lock_refuses_a_second_session(pop, bob_box):
     assert third.login().startswith("+OK 1")
     third.close()  # dropped without QUIT: deletes nothing, releases the lock
     assert pop().login().startswith("+OK 1")
+
+
+def test_pop3_limits_connections_per_client_like_the_smtp_servers(lab):
+    # Before, POP3 had no cap: one address could hold any number of sessions (and their
+    # buffers) open. The 21st gets a -ERR with RFC 3206's [SYS/TEMP], then the close;
+    # another client is not affected, and a freed slot can be used again.
+    limit = lab.limits.connections_per_client
+    held = [POP(lab, CLIENT) for _ in range(limit)]
+    try:
+        assert all(p.greeting.startswith("+OK") for p in held)
+        extra = POP(lab, CLIENT)
+        assert extra.greeting.startswith("-ERR [SYS/TEMP] too many connections"), extra.greeting
+        assert extra.line() == ""  # closed
+        extra.close()
+        other = POP(lab, PC)
+        assert other.greeting.startswith("+OK")
+        other.close()
+        assert held[0].cmd("QUIT").startswith("+OK")
+        held[0].close()
+        again = POP(lab, CLIENT)
+        for _ in range(50):  # the server frees the slot right after QUIT: allow it a moment
+            if again.greeting.startswith("+OK"):
+                break
+            again.close()
+            time.sleep(0.02)
+            again = POP(lab, CLIENT)
+        assert again.greeting.startswith("+OK"), again.greeting
+        held[0] = again
+    finally:
+        for p in held:
+            p.close()
 
 
 def test_pop3_failed_logins_use_up_the_error_budget(lab, pop, bob_box):
