@@ -41,6 +41,14 @@ def _fields(raw: bytes, name: str) -> list[str]:
     return [" ".join(str(v).split()) for v in msg.get_all(name, [])]
 
 
+def _via_list(lab, sender: str, subject: str, marker: str, **kw) -> bytes:
+    """Send a DKIM-signed mail from brand.example's server to the lab list; return the copy
+    bob@corp.example (a member) received: the one that contains ``marker``."""
+    res = lab.send(_msg(sender, LIST, subject, **kw), from_host="mail.brand.example", dkim=True)
+    assert res.status == "sent", res
+    return _stored(lab, "bob@corp.example", marker)
+
+
 def _header_lines(raw: bytes) -> list[bytes]:
     return raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
 
@@ -122,10 +130,7 @@ def _resinfos(value: str) -> tuple[str, list[re.Match]]:
 
 
 def test_authentication_results_carry_header_b_and_the_arc_properties(lab):
-    res = lab.send(_msg("news@brand.example", LIST, "hdr-ar"), from_host="mail.brand.example",
-                   dkim=True)
-    assert res.status == "sent"
-    raw = _stored(lab, "bob@corp.example", "hdr-ar")
+    raw = _via_list(lab, "news@brand.example", "hdr-ar", "hdr-ar")
     (signature,) = _fields(raw, "DKIM-Signature")
     b_tag = re.search(r"\bb=([^;]+)", signature).group(1).replace(" ", "")
     (ar,) = [v for v in _fields(raw, "Authentication-Results") if v.startswith("mx.corp.example;")]
@@ -162,11 +167,8 @@ def test_a_long_authentication_results_is_folded_between_results(lab):
 
 
 def test_list_tags_a_reply_once_and_writes_rfc_2369_and_2919_fields(lab):
-    res = lab.send(_msg("news@brand.example", LIST, "Re: [lab-list] hdr-list-reply",
-                        headers={"List-Id": "<other.lists.example.net>"}),
-                   from_host="mail.brand.example", dkim=True)
-    assert res.status == "sent"
-    raw = _stored(lab, "bob@corp.example", "hdr-list-reply")
+    raw = _via_list(lab, "news@brand.example", "Re: [lab-list] hdr-list-reply", "hdr-list-reply",
+                    headers={"List-Id": "<other.lists.example.net>"})
     (subject,) = _fields(raw, "Subject")
     assert subject == "[lab-list] Re: hdr-list-reply"
     assert _fields(raw, "List-Id") == ["<lab-list.lists.example.org>"]  # RFC 2919: one
@@ -189,11 +191,8 @@ def rewriting_lab(lab_dns):
 
 def test_from_rewrite_quotes_the_name_and_keeps_one_reply_to(rewriting_lab):
     lab = rewriting_lab
-    res = lab.send(_msg('"Ann \\"A\\" Author" <news@brand.example>', LIST, "hdr-rewrite",
-                        headers={"Reply-To": "desk@brand.example"}),
-                   from_host="mail.brand.example", dkim=True)
-    assert res.status == "sent"
-    raw = _stored(lab, "bob@corp.example", "hdr-rewrite")
+    raw = _via_list(lab, '"Ann \\"A\\" Author" <news@brand.example>', "hdr-rewrite", "hdr-rewrite",
+                    headers={"Reply-To": "desk@brand.example"})
     (frm,) = _fields(raw, "From")
     assert email.utils.getaddresses([frm]) == [('Ann "A" Author via lab-list', LIST)]
     (reply_to,) = _fields(raw, "Reply-To")  # RFC 5322 3.6: at most one Reply-To
@@ -221,10 +220,7 @@ def test_a_relaying_hop_names_its_client_only_when_the_reverse_name_is_confirmed
 
 
 def test_the_list_and_submission_hops_name_their_clients(lab):
-    res = lab.send(_msg("news@brand.example", LIST, "hdr-list-rdns"), from_host="mail.brand.example",
-                   dkim=True)
-    assert res.status == "sent"
-    raw = _stored(lab, "bob@corp.example", "hdr-list-rdns")
+    raw = _via_list(lab, "news@brand.example", "hdr-list-rdns", "hdr-list-rdns")
     list_hop = _received(raw)[1]
     assert list_hop.group(4) == "mail.lists.example.org"
     assert (list_hop.group(2), list_hop.group(3)) == ("mail.brand.example", "192.0.2.10")
