@@ -55,6 +55,11 @@ def _untag(value: bytes, marker: bytes) -> bytes:
     return b" ".join(kept).strip()
 
 
+def _raw(text: str) -> bytes:
+    """``text`` back to the octets it was read from (see the From rewrite below)."""
+    return text.encode("utf-8", "surrogateescape")
+
+
 def _parseaddr(value: str) -> tuple[str, str]:
     """``email.utils.parseaddr``, with ``("", "")`` (its answer to other unparsable
     text) for a value nested too deeply for it: it recurses once per ``(`` of a
@@ -90,23 +95,24 @@ def edit_message(data: bytes, *, list_address: str, tag: str, footer: str,
                 rest = _untag(value, marker)
                 line = b"Subject: " + marker + b" " + rest
         elif name == b"from" and from_rewrite:
-            author = line.split(b":", 1)[1].strip().decode("utf-8", "replace")
+            # (surrogateescape: octets that are not UTF-8 go back out as they came)
+            author = line.split(b":", 1)[1].strip().decode("utf-8", "surrogateescape")
             display, addr = author_address = _parseaddr(author)
             # (the name cut to MAX_NAME: a folded From may hold a name of megabytes, and
             # the new From line must stay under 998 octets for the next hop to take it)
             who = (display or addr)[:MAX_NAME].replace("\\", "\\\\").replace('"', '\\"')
-            line = f'From: "{who} via {tag}" <{list_address}>'.encode()
+            line = f'From: "{who} via {tag}" <{list_address}>'.encode("utf-8", "surrogateescape")
         out.append(line)
     if author is not None:
         replies = [i for i, f in enumerate(out) if f.split(b":", 1)[0].strip().lower() == b"reply-to"]
         if replies:  # RFC 5322 3.6: at most one Reply-To: add the author to it
             value = out[replies[0]].split(b":", 1)[1].strip()
-            if author_address[1].encode().lower() not in value.lower():
-                out[replies[0]] = b"Reply-To: " + value + b",\r\n " + author.encode()
+            if _raw(author_address[1]).lower() not in value.lower():
+                out[replies[0]] = b"Reply-To: " + value + b",\r\n " + _raw(author)
         else:
-            reply_to = f"Reply-To: {author}".encode()
+            reply_to = b"Reply-To: " + _raw(author)
             if len(reply_to.split(b"\r\n", 1)[0]) > 998:  # fold before a From line this long
-                reply_to = b"Reply-To:\r\n " + author.encode()
+                reply_to = b"Reply-To:\r\n " + _raw(author)
             out.append(reply_to)
     local, _, domain = list_address.partition("@")
     out.append(f"List-Id: <{local}.{domain}>".encode())

@@ -74,12 +74,14 @@ def test_list_from_rewrite_of_a_from_too_deep_to_parse(author):
     b'"' + b'\\"' * 480 + b'" <a@brand.example>',  # a name of 480 quotes, escaped again
     b"A\r\n" + b" very long name\r\n" * 5000 + b" <a@brand.example>",  # a name of 75 kB
     b"(" * 990,  # Reply-To: one line of 1,000 octets
-], ids=["quotes", "folded name", "reply-to"])
+    b"\xff" * 900 + b" <a@brand.example>",  # not UTF-8: each octet became 3 (U+FFFD)
+], ids=["quotes", "folded name", "reply-to", "not utf-8"])
 def test_list_from_rewrite_writes_no_line_over_998_octets(author):
     """The rewritten From quoted the whole name (each quote escaped again), and the
     Reply-To took the From's value after a longer field name: lines over 1,000 octets,
     which the members' MX refused with 500, so the list lost the message.  The name is
-    cut at MAX_NAME characters; a Reply-To that long starts on the next line."""
+    cut at MAX_NAME characters; a Reply-To that long starts on the next line; octets that
+    are not UTF-8 are passed on as they came (read as U+FFFD, each took 3 octets)."""
     raw = b"From: " + author + b"\r\nTo: " + LIST.encode() + b"\r\nSubject: x\r\n\r\nbody\r\n"
     out = _edit(raw, from_rewrite=True)
     assert max(map(len, out.split(b"\r\n"))) <= 998
