@@ -1,7 +1,9 @@
-"""The code base stays ruff clean (package, tests, benchmarks and the notebooks)."""
+"""The code base stays ruff clean (package, tests, benchmarks and the notebooks), runs on
+Python 3.10, and types every public function of labkit."""
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import subprocess
@@ -45,3 +47,32 @@ def test_labkit_uses_nothing_newer_than_python_310():
             if _POSSESSIVE.search(code):
                 found.append(f"{path.relative_to(ROOT)}:{n}: a possessive quantifier (Python 3.11+)")
     assert not found, "\n".join(found)
+
+
+def _untyped_public_functions(package: Path) -> list[str]:
+    """Public functions and methods of ``package`` (outside ``_private`` modules) with a
+    parameter or a return value that has no annotation."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name.startswith("_") and path.name != "__init__.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        todo: list[tuple[str, ast.AST]] = [("", node) for node in tree.body]
+        while todo:
+            owner, node = todo.pop()
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                todo += [(f"{node.name}.", child) for child in node.body]
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+                params = [a for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+                          if a.arg not in ("self", "cls")]
+                params += [a for a in (node.args.vararg, node.args.kwarg) if a is not None]
+                bare = [a.arg for a in params if a.annotation is None]
+                if node.returns is None:
+                    bare.append("return")
+                if bare:
+                    found.append(f"{path.name}:{node.lineno} {owner}{node.name}: {', '.join(bare)}")
+    return found
+
+
+def test_public_functions_of_labkit_have_type_hints():
+    assert not _untyped_public_functions(ROOT / "labkit"), "\n".join(_untyped_public_functions(ROOT / "labkit"))

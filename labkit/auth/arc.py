@@ -26,6 +26,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import authres
 import dkim
@@ -260,7 +261,7 @@ def _ams_body_problem(verifier: dkim.ARC, instance: int) -> str | None:
 
 
 # ---------------------------------------------------------------------- verify
-def verify(message: bytes | str, *, dns) -> ARCResult:
+def verify(message: bytes | str, *, dns: Any) -> ARCResult:
     """Verify the ARC chain of ``message`` and explain each instance.
 
     ``dns`` is a LabDNS or a dnspython Resolver. Never raises on bad input: a
@@ -392,7 +393,7 @@ def seal(
     private_key: bytes | str,
     authserv_id: str,
     results_header: str | None = None,
-    dns,
+    dns: Any,
     headers: Iterable[str] | None = None,
     timestamp: int | None = None,
 ) -> bytes:

@@ -39,6 +39,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import dkim
 import dkim.util
@@ -784,7 +785,7 @@ def _fetch_key(resolver, name: str) -> KeyLookup:
                    keep=lambda found: not found.temporary)
 
 
-def verify(message: bytes | str, *, dns, explain: bool = False) -> tuple[DKIMResult, ...]:
+def verify(message: bytes | str, *, dns: Any, explain: bool = False) -> tuple[DKIMResult, ...]:
     """Verify every DKIM-Signature on ``message``, in header order (top first).
 
     ``dns`` is a :class:`labkit.dns.LabDNS` or a dnspython Resolver; key look-ups

@@ -34,7 +34,10 @@ import dkim
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, utils
+from dkim.canonicalization import CanonicalizationPolicy
 from nacl.exceptions import BadSignatureError
+
+from .dkim_keys import KeyRecord
 
 
 class Fallback(Exception):
@@ -241,7 +244,7 @@ class FastMessage:
                 raise Fallback("x= in the past")
 
     # ----------------------------------------------------------------- hashing
-    def body_hash(self, canon, algorithm: str, length: int | None = None) -> tuple[bytes, str, int]:
+    def body_hash(self, canon: CanonicalizationPolicy, algorithm: str, length: int | None = None) -> tuple[bytes, str, int]:
         """(canonical body cut to ``length``, its base64 SHA-256, bytes after ``length``)."""
         canonical = self._body(canon.body_algorithm.name)
         unsigned = 0
@@ -273,7 +276,7 @@ class FastMessage:
                 chosen.append(fields.pop())
         return chosen
 
-    def check_with_key(self, idx: int, record, sig: dict[bytes, bytes] | None = None,
+    def check_with_key(self, idx: int, record: KeyRecord, sig: dict[bytes, bytes] | None = None,
                        sig_header: tuple[bytes, bytes] | None = None) -> bool:
         """Check ``bh=`` then ``b=`` of signature ``sig`` with the parsed key ``record``.
 

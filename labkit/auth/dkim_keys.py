@@ -19,6 +19,7 @@ import binascii
 import functools
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -307,7 +308,8 @@ def lookup_key(resolver: dns.resolver.Resolver, name: str) -> KeyLookup:
     return KeyLookup(name=name, status="found", text=records[0], count=len(records))
 
 
-def dkimpy_dnsfunc(resolver: dns.resolver.Resolver, log_to: list | None = None):
+def dkimpy_dnsfunc(resolver: dns.resolver.Resolver,
+                   log_to: list | None = None) -> Callable[..., bytes | None]:
     """A ``dnsfunc`` for dkimpy bound to one resolver (no global state).
 
     Timeouts and server failures raise dkimpy's ``DnsTimeoutError``; each

@@ -400,7 +400,8 @@ class AggregateReport:
     def validate(self) -> ValidationResult:
         return validate(self.xml)
 
-    def to_dataframe(self):
+    def to_dataframe(self) -> Any:
+        """This report as a DataFrame, one row per ``<record>`` (see :func:`parse`)."""
         return parse(self.xml)
 
     def to_dict(self) -> dict:
@@ -733,7 +734,7 @@ def _rows(data: bytes, problems: list[str]) -> list[dict]:
     return out
 
 
-def parse(*reports: bytes | str | Path | AggregateReport):
+def parse(*reports: bytes | str | Path | AggregateReport) -> Any:
     """Read aggregate reports (RFC 9990 or RFC 7489; XML, gzip or zip; bytes, text or
     paths) into one pandas DataFrame, one row per ``<record>``.
 
@@ -761,7 +762,7 @@ def parse(*reports: bytes | str | Path | AggregateReport):
     return frame
 
 
-def summary(frame) -> Any:
+def summary(frame: Any) -> Any:
     """Messages per source IP with pass/fail counts and dispositions (a DataFrame)."""
     table = frame.pivot_table(index="source_ip", columns="dmarc", values="count", aggfunc="sum", fill_value=0)
     for col in ("pass", "fail"):
@@ -772,7 +773,7 @@ def summary(frame) -> Any:
     return table.sort_values("total", ascending=False)
 
 
-def plot(frame, *, by: str = "source", ax=None):
+def plot(frame: Any, *, by: str = "source", ax: Any = None) -> Any:
     """Plot DMARC pass/fail message counts: ``by="source"`` (stacked bars per source
     IP) or ``by="time"`` (per report day). Returns the matplotlib Axes.
 

@@ -17,6 +17,7 @@ Introduced in lab 08 (lists, DNSBL and reverse DNS).
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -59,7 +60,7 @@ class AddressList:
         )
 
     @classmethod
-    def from_file(cls, path, name: str | None = None) -> AddressList:
+    def from_file(cls, path: str | os.PathLike, name: str | None = None) -> AddressList:
         """Read one entry per line."""
         from pathlib import Path
 
