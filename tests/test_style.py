@@ -49,30 +49,41 @@ def test_labkit_uses_nothing_newer_than_python_310():
     assert not found, "\n".join(found)
 
 
-def _untyped_public_functions(package: Path) -> list[str]:
-    """Public functions and methods of ``package`` (outside ``_private`` modules) with a
-    parameter or a return value that has no annotation."""
+def _public_functions(package: Path) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """(label, node) of every public function and method of ``package`` outside
+    ``_private`` modules and classes."""
     found = []
     for path in sorted(package.rglob("*.py")):
         if path.name.startswith("_") and path.name != "__init__.py":
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        todo: list[tuple[str, ast.AST]] = [("", node) for node in tree.body]
+        todo: list[tuple[str, ast.AST]] = [("", node) for node in ast.parse(path.read_text(encoding="utf-8")).body]
         while todo:
             owner, node = todo.pop()
             if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
                 todo += [(f"{node.name}.", child) for child in node.body]
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
-                params = [a for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs
-                          if a.arg not in ("self", "cls")]
-                params += [a for a in (node.args.vararg, node.args.kwarg) if a is not None]
-                bare = [a.arg for a in params if a.annotation is None]
-                if node.returns is None:
-                    bare.append("return")
-                if bare:
-                    found.append(f"{path.name}:{node.lineno} {owner}{node.name}: {', '.join(bare)}")
+                found.append((f"{path.name}:{node.lineno} {owner}{node.name}", node))
+    return found
+
+
+def _untyped_public_functions(package: Path) -> list[str]:
+    """Public functions with a parameter or a return value that has no annotation."""
+    found = []
+    for label, node in _public_functions(package):
+        params = [a for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+                  if a.arg not in ("self", "cls")]
+        params += [a for a in (node.args.vararg, node.args.kwarg) if a is not None]
+        bare = [a.arg for a in params if a.annotation is None] + (["return"] if node.returns is None else [])
+        if bare:
+            found.append(f"{label}: {', '.join(bare)}")
     return found
 
 
 def test_public_functions_of_labkit_have_type_hints():
-    assert not _untyped_public_functions(ROOT / "labkit"), "\n".join(_untyped_public_functions(ROOT / "labkit"))
+    untyped = _untyped_public_functions(ROOT / "labkit")
+    assert not untyped, "\n".join(untyped)
+
+
+def test_public_functions_of_labkit_have_docstrings():
+    bare = [label for label, node in _public_functions(ROOT / "labkit") if not ast.get_docstring(node)]
+    assert not bare, "\n".join(bare)

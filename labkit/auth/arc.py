@@ -56,6 +56,7 @@ class Recorded:
         return next((v for k, v in self.properties if k == key), default)
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {"method": self.method, "result": self.result, "properties": dict(self.properties)}
 
     def __str__(self) -> str:
@@ -91,6 +92,7 @@ class ARCInstance:
         return next((r for r in self.results if r.method == method), None)
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {
             "instance": self.instance,
             "sealer": self.sealer,
@@ -133,6 +135,7 @@ class ARCResult:
 
     @property
     def latest(self) -> ARCInstance | None:
+        """The newest ARC set (highest ``i=``), or None without a chain."""
         return self.instances[-1] if self.instances else None
 
     @property
@@ -157,6 +160,7 @@ class ARCResult:
         return None
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {
             "result": self.result,
             "reason": self.reason,

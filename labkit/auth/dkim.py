@@ -129,9 +129,11 @@ class DKIMExplanation:
 
     @property
     def body_hash_matches(self) -> bool:
+        """Does the body hash the signer declared (``bh=``) equal the one computed here?"""
         return self.body_hash_declared == self.body_hash_computed
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {
             "canonicalization": self.canonicalization,
             "canonical_headers": [list(h) for h in self.canonical_headers],
@@ -191,6 +193,7 @@ class DKIMResult:
 
     @property
     def ok(self) -> bool:
+        """True when this signature verified (``pass``)."""
         return self.result == "pass"
 
     @property
@@ -199,6 +202,7 @@ class DKIMResult:
         return self.domain
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         data = {
             "result": self.result,
             "code": self.code,

@@ -151,6 +151,7 @@ class SigningKey:
 
     @property
     def algorithm(self) -> str:
+        """The ``a=`` value this key signs with."""
         return "ed25519-sha256" if self.key_type == "ed25519" else "rsa-sha256"
 
 
@@ -282,6 +283,7 @@ class KeyLookup:
 
     @property
     def temporary(self) -> bool:
+        """A time-out or server failure: DKIM says ``temperror``, try again later."""
         return self.status in ("timeout", "servfail")
 
 

@@ -64,6 +64,7 @@ class DMARCRecord:
         return not any(e.startswith("not a DMARC record") for e in self.errors)
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {"text": self.text, "tags": dict(self.tags), "p": self.p, "sp": self.sp,
                 "np": self.np, "psd": self.psd, "t": self.t, "adkim": self.adkim, "aspf": self.aspf,
                 "rua": list(self.rua), "ruf": list(self.ruf), "fo": list(self.fo),
@@ -261,6 +262,7 @@ class PolicyDiscovery:
     steps: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {"domain": self.domain, "status": self.status, "policy_domain": self.policy_domain,
                 "record": self.record.to_dict() if self.record else None,
                 "org_domain": self.org_domain, "method": self.method, "steps": list(self.steps)}
@@ -365,6 +367,7 @@ class DMARCResult:
     steps: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {"result": self.result, "policy": self.policy, "disposition": self.disposition,
                 "header_from": self.header_from, "reason": self.reason,
                 "policy_domain": self.policy_domain, "org_domain": self.org_domain,
@@ -374,6 +377,7 @@ class DMARCResult:
                 "steps": list(self.steps)}
 
     def explain(self) -> str:
+        """The result, disposition and reason, then each step that led there, one per line."""
         lines = [f"DMARC {self.header_from or '(no usable From)'}: {self.result}, "
                  f"disposition {self.disposition} — {self.reason}"]
         lines += [f"  {s}" for s in self.steps]

@@ -165,6 +165,7 @@ class FromHeader:
 
     @property
     def ok(self) -> bool:
+        """True when the message has exactly one usable From address."""
         return self.kind == "ok"
 
     @property
@@ -175,6 +176,7 @@ class FromHeader:
         return "none" if self.ok else "quarantine"
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {"kind": self.kind, "domain": self.domain, "address": self.address,
                 "display_name": self.display_name, "fields": list(self.fields),
                 "problem": self.problem, "notes": list(self.notes)}

@@ -84,6 +84,7 @@ class OrgDomain:
     temperror: bool = False
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {"domain": self.domain, "org_domain": self.org_domain, "method": self.method,
                 "steps": list(self.steps), "temperror": self.temperror}
 

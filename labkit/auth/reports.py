@@ -104,6 +104,7 @@ class EvaluationRecord:
                 self.spf_result, tuple(sorted(self.dkim)), self.reasons)
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {
             "source_ip": self.source_ip, "header_from": self.header_from,
             "envelope_from": self.envelope_from, "envelope_to": self.envelope_to,
@@ -368,6 +369,7 @@ class ValidationResult:
         return self.valid
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {"valid": self.valid, "errors": list(self.errors)}
 
     def __str__(self) -> str:
@@ -395,9 +397,11 @@ class AggregateReport:
 
     @property
     def messages(self) -> int:
+        """How many messages the report's rows count together."""
         return sum(n for _, n in self.rows)
 
     def validate(self) -> ValidationResult:
+        """Check this report's XML against the aggregate report format (see :func:`validate`)."""
         return validate(self.xml)
 
     def to_dataframe(self) -> Any:
@@ -405,6 +409,7 @@ class AggregateReport:
         return parse(self.xml)
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {"report_id": self.report_id, "policy_domain": self.policy_domain, "begin": self.begin,
                 "end": self.end, "records": len(self.rows), "messages": self.messages,
                 "other_domains": self.other_domains, "problems": list(self.problems), "xml": self.xml.decode("utf-8")}

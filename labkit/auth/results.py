@@ -89,6 +89,7 @@ class ReceivedSPF:
     pairs: dict
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {"result": self.result, "comment": self.comment, "pairs": dict(self.pairs)}
 
 

@@ -43,9 +43,11 @@ class PRA:
 
     @property
     def domain(self) -> str | None:
+        """The domain of the Purported Responsible Address, lower-cased, or None."""
         return self.address.rpartition("@")[2].lower() if self.address else None
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {"address": self.address, "header": self.header, "steps": list(self.steps),
                 "problem": self.problem}
 
@@ -110,6 +112,7 @@ class SenderIDResult:
     status: str = STATUS
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {"result": self.result, "pra": self.pra.to_dict(), "record": self.record,
                 "scope": self.scope, "spf": self.spf.to_dict() if self.spf else None,
                 "status": self.status}

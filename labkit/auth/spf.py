@@ -170,9 +170,11 @@ class SPFResult:
 
     @property
     def passed(self) -> bool:
+        """True for the result ``pass``."""
         return self.result == "pass"
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {
             "result": self.result, "explanation": self.explanation, "domain": self.domain,
             "identity": self.identity, "ip": self.ip, "mail_from": self.mail_from,

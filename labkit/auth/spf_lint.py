@@ -36,6 +36,7 @@ class Finding:
     message: str
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {"severity": self.severity, "code": self.code, "domain": self.domain,
                 "message": self.message}
 
@@ -56,12 +57,15 @@ class LintReport:
 
     @property
     def ok(self) -> bool:
+        """True when no finding is an error (warnings allowed)."""
         return not any(f.severity == "error" for f in self.findings)
 
     def codes(self) -> set[str]:
+        """The codes of all findings, e.g. ``{"too-many-lookups"}``."""
         return {f.code for f in self.findings}
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {"domain": self.domain, "record": self.record, "ok": self.ok,
                 "dns_lookups": self.dns_lookups, "void_lookups": self.void_lookups,
                 "findings": [f.to_dict() for f in self.findings], "tree": list(self.tree)}

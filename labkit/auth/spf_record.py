@@ -58,6 +58,7 @@ class Lookup:
         return self.rcode in ("NOERROR", "NXDOMAIN") and not self.answers
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return asdict(self) | {"answers": list(self.answers)}
 
     def __str__(self) -> str:
@@ -93,6 +94,7 @@ class ParsedRecord:
 
     @property
     def mechanisms(self) -> tuple[Term, ...]:
+        """The record's mechanisms in order (modifiers left out)."""
         return tuple(t for t in self.terms if t.kind == "mechanism")
 
     def modifier(self, name: str) -> Term | None:
@@ -116,6 +118,7 @@ class TraceStep:
         return f"{pad}[{self.domain}] {self.term}: {self.outcome}{extra}"
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return asdict(self)
 
 
@@ -287,13 +290,16 @@ class MacroContext:
 
     @property
     def local(self) -> str:
+        """The local part of the sender (``%{l}``); ``postmaster`` when it has none (RFC 7208 4.3)."""
         return self.sender.rpartition("@")[0] or "postmaster"
 
     @property
     def sender_domain(self) -> str:
+        """The domain of the sender (``%{o}``)."""
         return self.sender.rpartition("@")[2]
 
     def ip_macro(self) -> str:
+        """The client address as ``%{i}`` writes it: dotted IPv4, or IPv6 as dot-separated nibbles."""
         ip = ipaddress.ip_address(self.ip)
         if ip.version == 6:
             return ".".join(ip.exploded.replace(":", ""))

@@ -44,6 +44,7 @@ class ARCNone:
     steps: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {"result": self.result, "instances": self.instances, "reason": self.reason,
                 "steps": list(self.steps)}
 
@@ -74,6 +75,7 @@ class Verdict:
         return self.spf.header
 
     def to_dict(self) -> dict:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {
             "disposition": self.disposition, "header": self.header,
             "received_spf": self.spf.header,

@@ -65,6 +65,7 @@ class LabCache(dns.resolver.Cache):
         return now
 
     def get(self, key: Any) -> Any:
+        """dnspython's cache look-up: the stored answer for ``key``, or None."""
         # dnspython asks the cache before each query and stores the answer after it, in
         # the same thread: remember which data version this thread's look-up started on.
         with self.lock:
@@ -72,6 +73,7 @@ class LabCache(dns.resolver.Cache):
             return super().get(key)
 
     def put(self, key: Any, value: Any) -> None:
+        """dnspython's cache store: keep ``value`` unless the zones changed during the look-up."""
         with self.lock:
             started = getattr(self._asked, "generation", None)
             if started is None or self._sync() != started:
@@ -81,6 +83,7 @@ class LabCache(dns.resolver.Cache):
             super().put(key, value)
 
     def flush(self, key: Any = None) -> None:
+        """Forget one entry (``key``) or everything."""
         with self.lock:
             if key is None:
                 self._derived.clear()

@@ -22,6 +22,7 @@ class Lab:
     notebook: Path
 
     def to_dict(self) -> dict[str, Any]:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {
             "assignment_id": self.assignment_id,
             "number": self.number,

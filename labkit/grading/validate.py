@@ -16,6 +16,7 @@ class GradedCell:
     source: str
 
     def to_dict(self) -> dict[str, Any]:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {"grade_id": self.grade_id, "points": self.points}
 
 
@@ -54,6 +55,7 @@ class Validation:
         return not self.failed and not self.changed
 
     def to_dict(self) -> dict[str, Any]:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {
             "notebook": str(self.notebook),
             "ok": self.ok,

@@ -36,6 +36,7 @@ class Row:
     detail: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return dataclasses.asdict(self)
 
 
@@ -49,9 +50,11 @@ class DemoResult:
 
     @property
     def ok(self) -> bool:
+        """True when every scenario ended as the story expects."""
         return all(r.ok for r in self.rows)
 
     def to_dict(self) -> dict[str, Any]:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {"ok": self.ok, "addressing": self.addressing, "seconds": round(self.seconds, 2),
                 "rows": [r.to_dict() for r in self.rows]}
 

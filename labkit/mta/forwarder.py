@@ -74,6 +74,7 @@ class Forwarder(Policy):
         return []
 
     def on_rcpt(self, ctx: Context, address: str, accepted: list[str]) -> str:
+        """Alias addresses, and (with SRS) valid SRS addresses that lead back to an original sender."""
         if address.lower() not in self.aliases and self.targets(address):
             self.event(ctx, "rcpt", rcpt=address, decision="accept",
                        reason="valid SRS address: returns to the original sender")
@@ -86,6 +87,7 @@ class Forwarder(Policy):
         return f"550 5.1.1 <{address}>: no such alias"
 
     def on_data(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes) -> str:
+        """Add a Received line and resend to the alias targets, keeping the envelope sender (or rewriting it with SRS)."""
         qid = queue_id()
         message = self.received_header(ctx, None, qid, self.client_name(ctx)) + data
         envelope = mail_from

@@ -46,6 +46,7 @@ class SyncStats:
         return self.requests / self.syncs if self.syncs else 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {**dataclasses.asdict(self), "shared": round(self.shared, 2)}
 
 

@@ -74,6 +74,7 @@ class Host:
         return signing_domain_for(self.name)
 
     def to_dict(self) -> dict[str, Any]:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {"name": self.name, "address": self.address, "role": self.role}
 
 
@@ -162,6 +163,7 @@ class HostTable:
         return Host(name=ptr[0] if ptr else f"[{name_or_ip}]", address=name_or_ip, role=role)
 
     def to_dict(self) -> dict[str, Any]:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {h.name: h.to_dict() for h in self}
 
     def __repr__(self) -> str:

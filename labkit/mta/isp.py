@@ -44,6 +44,7 @@ class GatewayDecision:
         return f"554 5.7.1 {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return dataclasses.asdict(self)
 
 

@@ -144,6 +144,7 @@ class MailingList(Policy):
         self.from_rewrite = from_rewrite
 
     def on_rcpt(self, ctx: Context, address: str, accepted: list[str]) -> str:
+        """Only the list addresses this host serves."""
         if address.lower() in self.lists:
             self.event(ctx, "rcpt", rcpt=address, decision="accept", reason="list address")
             return "250 OK"
@@ -151,6 +152,7 @@ class MailingList(Policy):
         return f"550 5.1.1 <{address}>: no such list"
 
     def on_data(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes) -> str:
+        """Authenticate, edit (subject tag, footer, optional From rewrite), optionally sign and ARC-seal, and send to every member before replying."""
         import labkit.auth
 
         from . import sender

@@ -131,6 +131,7 @@ class Deferred:
     last_reply: str
 
     def to_dict(self) -> dict[str, Any]:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {"host": self.policy.hostname, "qid": self.qid, "mail_from": self.mail_from,
                 "rcpts": list(self.rcpts), "attempts": self.attempts, "due": self.due,
                 "last_reply": self.last_reply}
@@ -218,6 +219,7 @@ class Policy:
 
     @staticmethod
     def ctx(server: Any) -> Context:
+        """The :class:`Context` of the aiosmtpd session ``server`` serves."""
         return server.lab_ctx
 
     def client_name(self, ctx: Context) -> str | None:
@@ -316,15 +318,19 @@ class Policy:
 
     # -- overridable policy -------------------------------------------------------
     def on_connect(self, ctx: Context) -> str:
+        """Decide on a new client (``ctx.client_ip``): return the SMTP greeting or a 554 refusal."""
         return "220 ok"
 
     def on_mail(self, ctx: Context, address: str) -> str:
+        """Decide on the envelope sender: return a 250 or a refusal (5xx, or 4xx to try later)."""
         return "250 OK"
 
     def on_rcpt(self, ctx: Context, address: str, accepted: list[str]) -> str:
+        """Decide on one recipient (``accepted`` holds those already taken): return the reply."""
         return "250 OK"
 
     def on_data(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes) -> str:
+        """Decide on the whole message after DATA, store or relay it, and return the final reply."""
         return "250 OK"
 
     def runs_inline(self, step: str) -> bool:
@@ -349,6 +355,7 @@ class Policy:
 
     # -- aiosmtpd hooks -------------------------------------------------------------
     async def handle_CONNECT(self, server: Any, session: Any, client_ip: str) -> str:
+        """aiosmtpd hook: open the session's context and log line, then ask :meth:`on_connect`."""
         sid = self.lab.events.new_session(self.hostname)
         self.lab.events.hold(sid)  # its lines reach the file together (see handle_DATA/QUIT)
         server.lab_ctx = Context(session=sid, client_ip=client_ip)
@@ -357,6 +364,7 @@ class Policy:
 
     async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
                           responses: list[str]) -> list[str]:
+        """aiosmtpd hook: note the EHLO name (ESMTP) and whether TLS is on."""
         session.host_name = hostname
         ctx = self.ctx(server)
         ctx.helo = hostname
@@ -365,6 +373,7 @@ class Policy:
         return responses
 
     async def handle_HELO(self, server: Any, session: Any, envelope: Any, hostname: str) -> str:
+        """aiosmtpd hook: note the HELO name (plain SMTP)."""
         session.host_name = hostname
         self.ctx(server).helo = hostname
         self.ctx(server).esmtp = False
@@ -379,6 +388,7 @@ class Policy:
 
     async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
                           mail_options: list[str]) -> str:
+        """aiosmtpd hook: ask :meth:`on_mail`; only a 250 sets the envelope sender."""
         ctx = self._sync_auth(server, session)
         reply = await self._call(server, "mail", self.on_mail, ctx, address)
         if reply.startswith("250"):
@@ -388,6 +398,7 @@ class Policy:
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
+        """aiosmtpd hook: one copy per repeated recipient, the recipient limit, then :meth:`on_rcpt`."""
         ctx = self._sync_auth(server, session)
         # a recipient given twice gets one copy (Postfix's duplicate filter): without
         # this, 50 RCPTs of one list address made the list send the message 50 times
@@ -409,6 +420,7 @@ class Policy:
         return reply
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        """aiosmtpd hook: refuse bare LF/CR/NUL (SMTP smuggling), else ask :meth:`on_data`."""
         ctx = self._sync_auth(server, session)
         data = envelope.original_content or b""
         if has_bare_newline(data):
@@ -422,6 +434,7 @@ class Policy:
         return reply
 
     async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        """aiosmtpd hook: write the session's log lines and say goodbye."""
         self.handle_DISCONNECT(server)
         return "221 Bye"
 

@@ -119,6 +119,7 @@ class POP3Server(Service):
 
     @property
     def address(self) -> tuple[str, int]:
+        """The (address, port) the server listens on."""
         return (self.bind, self.port)
 
     # -- one session ------------------------------------------------------------------

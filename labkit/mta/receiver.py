@@ -49,6 +49,7 @@ class Decision:
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return dataclasses.asdict(self)
 
 
@@ -103,6 +104,7 @@ class Receiver(Policy):
     # -- helpers ----------------------------------------------------------------------
     @property
     def resolver(self) -> dns.resolver.Resolver:
+        """The lab's caching resolver, which every check of this receiver asks."""
         return self.lab.resolver
 
     def is_local(self, address: str) -> bool:
@@ -125,6 +127,7 @@ class Receiver(Policy):
 
     # -- policy steps -----------------------------------------------------------------
     def on_connect(self, ctx: Context) -> str:
+        """Block and allow lists, reverse DNS and the DNSBLs for the client address."""
         ip = ctx.client_ip
         hit = self.block.match(ip=ip)
         if hit:
@@ -154,6 +157,7 @@ class Receiver(Policy):
         return "220 ok"
 
     def on_mail(self, ctx: Context, address: str) -> str:
+        """The sender block list, then SPF for the MAIL FROM domain (kept for the verdict)."""
         ctx.notes.pop("spf", None)
         hit = self.block.match(sender=address) if address else None
         if hit:
@@ -188,6 +192,7 @@ class Receiver(Policy):
                 and cls.may_relay is Receiver.may_relay and cls.is_local is Receiver.is_local)
 
     def on_rcpt(self, ctx: Context, address: str, accepted: list[str]) -> str:
+        """Local users only (550 at RCPT for unknown ones, or accept and bounce in backscatter mode); other domains only for clients allowed to relay."""
         if self.is_local(address):
             if self.accounts.exists(address):
                 self.event(ctx, "rcpt", rcpt=address, decision="accept", reason="local user")
@@ -244,6 +249,7 @@ class Receiver(Policy):
         return evaluate(data, dns=self.resolver, **kwargs)
 
     def on_data(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes) -> str:
+        """Authenticate (SPF, DKIM, DMARC, ARC), score, add Received and Authentication-Results, then deliver to INBOX or Junk, or reject."""
         qid = queue_id()
         verdict = self.evaluate(ctx, mail_from, data)
         judgement = None

@@ -54,6 +54,7 @@ class SendResult:
         return self.status in ("sent", "partial")
 
     def to_dict(self) -> dict[str, Any]:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return dataclasses.asdict(self)
 
     def __str__(self) -> str:

@@ -72,6 +72,7 @@ class Limits:
     commands: int = 200  # aiosmtpd command_call_limit per command name
 
     def to_dict(self) -> dict[str, Any]:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return dataclasses.asdict(self)
 
 
@@ -123,12 +124,14 @@ class LabSMTP(SMTP):
 
     @syntax("STARTTLS", when="tls_context")
     async def smtp_STARTTLS(self, arg: str) -> None:
+        """STARTTLS; a second one inside TLS gets 503 (aiosmtpd would start TLS inside TLS)."""
         if self._tls_protocol is not None:  # aiosmtpd would start TLS inside TLS
             await self.push("503 5.5.1 TLS already active")
             return
         await super().smtp_STARTTLS(arg)
 
     async def auth_PLAIN(self, server: Any, args: list[str]) -> AuthResult:
+        """AUTH PLAIN (RFC 4616), with a malformed response refused instead of crashing."""
         if len(args) == 1:  # no initial response: ask here, so that both paths are checked
             blob = await self.challenge_auth("")
             if blob is MISSING:
@@ -192,6 +195,7 @@ class LabSMTP(SMTP):
         await super()._handle_client()
 
     def connection_lost(self, error: Exception | None) -> None:
+        """The client went away: free its connection slot and write its log lines."""
         hook = getattr(self.event_handler, "handle_DISCONNECT", None)
         if hook is not None:
             try:
@@ -205,6 +209,7 @@ class LabSMTP(SMTP):
         super().connection_lost(error)
 
     async def push(self, status: Any) -> None:
+        """Send one reply line, counting error replies toward the session's limit."""
         await super().push(status)
         text = status.decode() if isinstance(status, bytes) else str(status)
         if text[:1] in ("4", "5") and not self._closing:

@@ -38,6 +38,7 @@ class Submission(Policy):
         self.enforce_sender = enforce_sender
 
     def on_mail(self, ctx: Context, address: str) -> str:
+        """Only after AUTH (530 otherwise); the envelope sender must be the user's own when ``enforce_sender``."""
         if not ctx.user:
             self.event(ctx, "mail", mail_from=address, decision="reject",
                        reason="authentication required before MAIL")
@@ -52,12 +53,14 @@ class Submission(Policy):
         return "250 OK"
 
     def on_rcpt(self, ctx: Context, address: str, accepted: list[str]) -> str:
+        """Any recipient, for an authenticated user."""
         if not ctx.user:
             return "530 5.7.0 Authentication required"
         self.event(ctx, "rcpt", rcpt=address, decision="relay", reason=f"authenticated as {ctx.user}")
         return "250 OK"
 
     def on_data(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes) -> str:
+        """Add a Received line, DKIM-sign for the user's domain when it has a lab key, and relay."""
         from . import sender
 
         qid = queue_id()

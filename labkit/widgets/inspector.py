@@ -60,6 +60,7 @@ class Hop:
     date: str | None
 
     def to_dict(self) -> dict[str, Any]:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
@@ -148,6 +149,7 @@ class Inspection:
         return hop.client_ip if hop else None
 
     def to_dict(self) -> dict[str, Any]:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {
             "envelope": dict(self.envelope),
             "headers": dict(self.headers),

@@ -63,6 +63,7 @@ class Question:
         return choice == self.choices[self.answer]
 
     def to_dict(self) -> dict[str, Any]:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {
             "prompt": self.prompt,
             "choices": list(self.choices),

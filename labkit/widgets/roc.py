@@ -50,10 +50,12 @@ class Confusion:
 
     @property
     def accuracy(self) -> float:
+        """Share of messages judged right (0 when there are none)."""
         total = self.tp + self.fp + self.tn + self.fn
         return (self.tp + self.tn) / total if total else 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {
             "threshold": self.threshold, "tp": self.tp, "fp": self.fp, "tn": self.tn,
             "fn": self.fn, "fpr": self.fpr, "tpr": self.tpr, "precision": self.precision,

@@ -51,6 +51,7 @@ class Row:
     spent: int
 
     def text(self, number: int, current: bool) -> str:
+        """This step as one line of the stepper (``>`` marks the current step)."""
         mark = ">" if current else " "
         line = f"{mark}{number:>3}. {'  ' * self.depth}[{self.domain}] {self.term}: {self.outcome}"
         if self.detail:

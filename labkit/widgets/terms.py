@@ -38,6 +38,7 @@ class Term:
         return not needle or any(needle in f.lower() for f in (self.en, self.ja, self.meaning))
 
     def to_dict(self) -> dict[str, str]:
+        """This object as plain data (dicts, lists, strings, numbers) for JSON."""
         return {"en": self.en, "ja": self.ja, "meaning": self.meaning}
 
 
