@@ -491,7 +491,7 @@ def _rfc822_parse(message: bytes) -> tuple[list[list[bytes]], bytes]:
     Here the lines of a field are joined once.
     """
     headers: list[list] = []
-    lines = re.split(b"\r?\n", message)
+    lines, rest = _split_head(message)
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -508,7 +508,29 @@ def _rfc822_parse(message: bytes) -> tuple[list[list[bytes]], bytes]:
                 raise dkim.MessageFormatError(f"Unexpected characters in RFC822 header: {line!s}")
         i += 1
     fields = [[name, b"\r\n".join(pieces) + b"\r\n"] for name, pieces in headers]
-    return fields, b"\r\n".join(lines[i:])
+    if rest is None:
+        return fields, b"\r\n".join(lines[i:])
+    if rest.count(b"\n") != rest.count(b"\r\n"):  # bare LFs: every line end as CRLF
+        rest = rest.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    return fields, rest
+
+
+def _split_head(message: bytes) -> tuple[list[bytes], bytes | None]:
+    """The lines up to and including the first empty one, and the bytes after it
+    (None when there is no empty line: then ``lines`` is every line).
+
+    Lines end at CRLF or a bare LF, as in dkimpy. Only the header block is split into
+    lines: splitting a 10 MB body too, to join it again, cost ~0.1 s per parse.
+    """
+    if message.startswith((b"\n", b"\r\n")):  # no header at all
+        return [b""], message[message.index(b"\n") + 1:]
+    # the first empty line: a line end right after a line end
+    ends = [at for at in (message.find(b"\n\n"), message.find(b"\n\r\n")) if at >= 0]
+    if not ends:
+        return re.split(b"\r?\n", message), None
+    cut = min(ends)
+    lines = re.split(b"\r?\n", message[: cut + 1])  # ends with the empty line (b"")
+    return lines, message[cut + 2:] if message[cut + 1] == 0x0A else message[cut + 3:]
 
 
 def _select_headers(headers: list, include_headers: list) -> list:

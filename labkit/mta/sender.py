@@ -95,10 +95,15 @@ def _as_bytes(message: bytes | str | EmailMessage) -> bytes:
 
 
 def _header(message: bytes, name: str) -> str | None:
+    """The first ``name`` field of the CRLF message ``message``, unfolded as compat32 gives it."""
     import email.parser
     import email.policy
 
-    msg = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(message)
+    if message.startswith(b"\r\n"):
+        return None  # an empty header block
+    end = message.find(b"\r\n\r\n")
+    head = message if end < 0 else message[: end + 4]  # (the parser would read the whole body too)
+    msg = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
     value = msg.get(name)
     return str(value) if value is not None else None
 

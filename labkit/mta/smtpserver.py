@@ -35,7 +35,6 @@ import dataclasses
 import functools
 import ipaddress
 import logging
-import re
 import ssl
 import threading
 from collections.abc import Callable
@@ -51,13 +50,12 @@ from ._loopthread import LoopThread
 
 log = logging.getLogger(__name__)
 
-# bare LF, bare CR or NUL inside DATA: the raw material of SMTP smuggling
-_BARE_NEWLINE = re.compile(rb"(?<!\r)\n|\r(?!\n)|\x00")
-
-
 def has_bare_newline(data: bytes) -> bool:
     """True if ``data`` holds a bare LF, a bare CR or a NUL byte (see SMTP smuggling)."""
-    return _BARE_NEWLINE.search(data) is not None
+    # every CRLF holds one CR and one LF, so any other CR or LF is a bare one; counting
+    # runs at memchr speed (a look-around regex took ~0.2 s per 10 MB message)
+    pairs = data.count(b"\r\n")
+    return b"\x00" in data or data.count(b"\n") != pairs or data.count(b"\r") != pairs
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

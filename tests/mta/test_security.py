@@ -4,7 +4,9 @@ header tricks, no secrets in logs."""
 from __future__ import annotations
 
 import base64
+import itertools
 import logging
+import re
 import smtplib
 import ssl
 
@@ -12,7 +14,7 @@ import pytest
 
 import labkit.mta
 from labkit.mta import make_message, sender
-from labkit.mta.smtpserver import Limits
+from labkit.mta.smtpserver import Limits, has_bare_newline
 
 from .conftest import Dialogue, raw_connect
 
@@ -44,6 +46,16 @@ def test_smtp_smuggling_never_yields_a_second_message(lab, dialogue, seq):
     for rcpt in ("alice@corp.example", "bob@corp.example"):
         assert not [m for m in lab.mailbox(rcpt).messages() if tag.encode() in m]
         assert not [m for m in lab.mailbox(rcpt).messages("Junk") if tag.encode() in m]
+
+
+def test_bare_newline_check_matches_its_definition_on_every_short_input():
+    """Every string of up to 7 characters over {a, CR, LF, NUL}: refused exactly when it
+    holds an LF without a CR before it, a CR without an LF after it, or a NUL."""
+    definition = re.compile(rb"(?<!\r)\n|\r(?!\n)|\x00")
+    for n in range(8):
+        for chars in itertools.product((b"a", b"\r", b"\n", b"\x00"), repeat=n):
+            data = b"".join(chars)
+            assert has_bare_newline(data) == (definition.search(data) is not None), data
 
 
 def test_clean_crlf_message_still_goes_through(lab, dialogue):
