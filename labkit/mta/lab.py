@@ -17,6 +17,14 @@ aliases do not exist).  ``lab.advance(600)`` moves lab time forward (and retries
 the messages waiting in ``lab.queue``: a relaying host that met a 4xx or a server
 that was down tries again on the lab clock, and bounces to the sender in the end).
 
+Mailboxes and logs go to a temporary folder ``labkit-lab-*``, removed at ``stop()``.
+A kernel that is killed (SIGKILL, the out-of-memory killer, a SIGTERM) never gets
+there, so on a shared JupyterHub such folders would pile up: each Lab holds an
+exclusive ``flock`` on a lock file in its folder for as long as its process lives,
+and every Lab that starts removes the folders of the same user whose lock nobody
+holds any more (:func:`remove_stale_roots`; the kernel drops the lock of a dead
+process, so a live Lab's folder is never touched, whatever its PID namespace).
+
 Introduced in lab 00 (set-up).
 """
 
@@ -24,7 +32,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -50,7 +60,15 @@ from .smtpserver import Limits, SMTPServer
 from .submission import Submission, make_certificates
 from .workers import AuthPool
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no flock; its temp folder is per user
+    fcntl = None  # type: ignore[assignment]
+
 log = logging.getLogger(__name__)
+
+ROOT_PREFIX = "labkit-lab-"
+LOCK_NAME = "labkit-lab.lock"
 
 MX = "mx.corp.example"
 ISP_MTA = "mail.isp.example"
@@ -85,13 +103,86 @@ def _default_workers() -> int:
         raise UsageError(f"LABKIT_MTA_WORKERS must be a number, not {value!r}") from None
 
 
+def _make_root() -> tuple[Path, int | None]:
+    """A new private temporary folder for a Lab, and the fd of the lock it holds there.
+
+    The lock file is made and locked under another name, then renamed: a Lab that
+    looks for stale folders never sees the lock file of a live Lab unlocked.
+    """
+    root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX))
+    if fcntl is None:
+        return root, None
+    fresh = root / (LOCK_NAME + ".new")
+    fd = os.open(fresh, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.write(fd, f"held by labkit process {os.getpid()} while its Lab runs\n".encode())
+        os.rename(fresh, root / LOCK_NAME)
+    except BaseException:
+        os.close(fd)
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    return root, fd
+
+
+def remove_stale_roots(directory: str | Path | None = None) -> list[Path]:
+    """Remove the ``labkit-lab-*`` folders of Labs whose process is gone; return them.
+
+    Only folders of the current user (in ``directory``, default the temporary folder)
+    that hold a Lab's lock file which nobody holds: a running Lab keeps an exclusive
+    ``flock`` on it, and the kernel releases it when the process ends, however it
+    ends.  A folder without a lock file (made by an older labkit, or by ``mkdtemp``
+    a moment ago) is left alone, as is everything where ``flock`` is missing
+    (Windows).  A fork of a Lab's process holds the lock too, so its folder stays.
+    """
+    if fcntl is None:
+        return []
+    base = Path(directory) if directory is not None else Path(tempfile.gettempdir())
+    try:
+        entries = [e for e in os.scandir(base) if e.name.startswith(ROOT_PREFIX)]
+    except OSError:
+        return []
+    removed = []
+    for entry in entries:
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            continue
+        lock = os.path.join(entry.path, LOCK_NAME)
+        try:
+            fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # held: that Lab is alive
+            try:  # still the same file (not removed by its Lab's stop() meanwhile)?
+                same = os.path.samestat(os.fstat(fd), os.stat(lock, follow_symlinks=False))
+            except OSError:
+                same = False
+            if same:
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed.append(Path(entry.path))
+        finally:
+            os.close(fd)
+    if removed:
+        log.info("removed %d folder(s) left by Labs whose process died: %s",
+                 len(removed), ", ".join(p.name for p in removed))
+    return removed
+
+
 class Lab(Service):
     """The DNS and the mail hosts of the lab Internet, each in a background thread.
 
     ``dns``: a running :class:`labkit.dns.LabDNS` to use (else the lab starts its own
-    with the course zones).  ``root``: where mailboxes and logs go (a temporary
-    directory, removed at ``stop()``, by default).  ``client_addressing``: ``"auto"``,
-    ``"alias"`` or ``"proxy"``.  ``scorer``: the spam scorer the receiver calls
+    with the course zones).  ``root``: where mailboxes and logs go (by default a
+    temporary directory, removed at ``stop()``; starting a Lab also removes those that
+    killed kernels left behind, see :func:`remove_stale_roots`).
+    ``client_addressing``: ``"auto"``, ``"alias"`` or ``"proxy"``.  ``scorer``: the spam scorer the receiver calls
     (default ``labkit.filters.SpamScorer()`` when available; ``None`` for none).
     ``backscatter=True`` makes the MX accept unknown users and bounce later.
     ``dns_cache``: whether the hosts cache DNS answers.  ``True`` (the default)
@@ -143,6 +234,7 @@ class Lab(Service):
         self.dns: Any = dns
         self._root_given = Path(root) if root is not None else None
         self.root: Path | None = self._root_given
+        self._root_lock: int | None = None
         self._scorer_arg = scorer
         self.backscatter = backscatter
         self.accounts = accounts or Accounts.default()
@@ -187,7 +279,11 @@ class Lab(Service):
             self.resolver = self.dns.resolver(cache=True, max_ttl=max_ttl)
         else:
             self.resolver = labkit.dns.as_resolver(self.dns)
-        self.root = self._root_given or Path(tempfile.mkdtemp(prefix="labkit-lab-"))
+        if self._root_given is not None:
+            self.root = self._root_given
+        else:
+            remove_stale_roots()
+            self.root, self._root_lock = _make_root()
         self.events = EventLog(self.root / "logs", clock=self.clock)
         self.mailstore = MailStore(self.root / "mail")
         self.hosts = HostTable(self.resolver)
@@ -250,7 +346,10 @@ class Lab(Service):
         log.info("lab started in %s (%s addressing)", self.root, self.client_addressing)
 
     def _stop(self) -> None:
-        for srv in self.servers.values():
+        # the last started first: the forwarder, the list and submission finish what
+        # they are relaying (each server's stop() waits for its steps in progress)
+        # while the MX they relay to still listens, instead of queueing it to be dropped
+        for srv in reversed(list(self.servers.values())):
             srv.stop()
         for item in self.queue.drain():  # never silently: each leaves a line in the log
             self.events.record(item.policy.hostname, None, "defer", qid=item.qid,
@@ -269,6 +368,9 @@ class Lab(Service):
         if self._root_given is None and self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
+        if self._root_lock is not None:  # after the folder is gone: never seen stale
+            os.close(self._root_lock)
+            self._root_lock = None
 
     def _network_admits(self, dst: str, port: int, client: str) -> str | None:
         """The ISP gateway's word on a connection that reached ``dst``:``port``.
