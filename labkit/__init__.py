@@ -16,7 +16,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .errors import CorpusError, LabkitError, ServiceError, UsageError, ZoneError
+from .errors import (
+    CorpusError,
+    EmptyMailbox,
+    LabkitError,
+    ServiceError,
+    UnknownHost,
+    UsageError,
+    ZoneError,
+)
 
 __version__ = "0.1.0"
 
@@ -37,7 +45,9 @@ __all__ = [
     "LabkitError",
     "UsageError",
     "ZoneError",
+    "UnknownHost",
     "ServiceError",
+    "EmptyMailbox",
     "CorpusError",
     *_SUBPACKAGES,
     "Lab",

@@ -18,6 +18,7 @@ import dns.resolver
 import dns.reversename
 
 from .. import net
+from ..errors import UnknownHost
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,8 @@ class HostTable:
                 return self[name_or_ip]
             addrs = lookup_a(self.resolver, name_or_ip)
             if not addrs:
-                raise KeyError(f"{name_or_ip} has no A record in the lab DNS") from None
+                raise UnknownHost(f"{name_or_ip} is not a lab host (it has no A record in the lab DNS);"
+                                  f" the cast: {', '.join(sorted(self._hosts))}") from None
             return Host(name=name_or_ip.lower().rstrip("."), address=addrs[0])
         for h in self._hosts.values():
             if h.address == name_or_ip:

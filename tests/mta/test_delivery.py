@@ -9,8 +9,10 @@ by a sync function given to :class:`SharedDirSync`.
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
+import types
 
 import pytest
 
@@ -250,3 +252,34 @@ def test_mailstore_mailbox_paths_and_refusals(tmp_path):
             store.mailbox(bad)
         with pytest.raises(ValueError):  # a refused address is refused every time
             store.mailbox(bad)
+
+
+def test_latest_gives_the_newest_message_and_names_an_empty_mailbox(tmp_path):
+    box = MailStore(tmp_path).mailbox("Alice@corp.example")
+    with pytest.raises(labkit.EmptyMailbox, match=r"^alice@corp\.example: Junk is empty\..*run the cell"):
+        box.latest("Junk")
+    with pytest.raises(LookupError):  # (what messages()[-1] raised: IndexError, a LookupError too)
+        box.latest()
+    box.deliver(b"Subject: first\r\n\r\nx\r\n")
+    box.deliver(b"Subject: second\r\n\r\nx\r\n")
+    assert box.latest() == box.messages()[-1] == b"Subject: second\r\n\r\nx\r\n"
+
+
+def test_messages_come_in_delivery_order_when_modification_times_tie(tmp_path, monkeypatch):
+    """keys() sorts by modification time, then by name: file systems often give messages
+    delivered within a few milliseconds the same time, so the names must sort in delivery
+    order. Here every time is made equal, so only the names decide; the clock the names
+    are made from is played (the one fake here) so that the deliveries cross the instants
+    where the microseconds gain a digit (x.099999 -> x.100000) and the seconds tick."""
+    import labkit.mta.maildir as maildir
+
+    instants = iter([1764326400.0 + k * 0.000_001 for k in range(99_990, 100_010)]
+                    + [1764326400.0 + k * 0.000_001 for k in range(999_990, 1_000_010)])
+    monkeypatch.setattr(maildir, "time", types.SimpleNamespace(time=lambda: next(instants)))
+    box = MailStore(tmp_path).mailbox("alice@corp.example")
+    for i in range(40):
+        box.deliver(b"Subject: %d\r\n\r\nx\r\n" % i)
+    for path in (tmp_path / "corp.example" / "alice" / "new").iterdir():
+        os.utime(path, ns=(10**18, 10**18))
+    order = [int(m.split(b"\r\n", 1)[0].split(b" ")[1]) for m in box.messages()]
+    assert order == list(range(40))

@@ -92,8 +92,11 @@ def test_sender_refuses_destinations_outside_the_lab(lab):
     assert "not a lab destination" in res.reply
     res = lab.send(_msg(), from_host="mail.brand.example", to_host="192.168.1.1")
     assert res.status == "refused" and "not a lab address" in res.reply
-    with pytest.raises(KeyError):
+    with pytest.raises(labkit.UsageError) as caught:  # a learner's typo, told as such
         lab.send(_msg(), from_host="smtp.gmail.com")
+    assert isinstance(caught.value, KeyError)  # (what it raised before: code catching that still works)
+    assert str(caught.value).startswith("smtp.gmail.com is not a lab host")
+    assert "mail.brand.example" in str(caught.value)  # the cast is listed
 
 
 def test_lab_clock_advances(lab):
