@@ -36,6 +36,9 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
+import time
+import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -173,6 +176,12 @@ def remove_stale_roots(directory: str | Path | None = None) -> list[Path]:
         log.info("removed %d folder(s) left by Labs whose process died: %s",
                  len(removed), ", ".join(p.name for p in removed))
     return removed
+
+
+# the Labs running in this process (a re-run "lab = lk.Lab().start()" cell leaves the
+# previous one running: its threads keep it alive, so it is never garbage collected)
+_RUNNING: weakref.WeakSet = weakref.WeakSet()
+_RUNNING_LOCK = threading.Lock()
 
 
 class Lab(Service):
@@ -344,8 +353,39 @@ class Lab(Service):
                                         lists=self.lists, from_rewrite=self.list_from_rewrite))
         self.esp = ESP(self, hostname=ESP_HOST)
         log.info("lab started in %s (%s addressing)", self.root, self.client_addressing)
+        self.started_at = time.strftime("%H:%M:%S")
+        self._started = time.monotonic()
+        with _RUNNING_LOCK:
+            others = [lab for lab in _RUNNING if lab is not self]
+            _RUNNING.add(self)
+        if others:
+            log.warning(
+                "labkit: %d other lab%s still running in this process (started at %s), each "
+                "holding about 20 MiB, 10 threads and its ports. If you re-ran the cell that "
+                "starts the lab, stop the old one first: lk.Lab.stop_all() stops them all "
+                "(run it before starting a new lab), or restart the kernel.",
+                len(others), " is" if len(others) == 1 else "s are",
+                ", ".join(lab.started_at for lab in sorted(others, key=lambda lab: lab._started)))
+
+    @staticmethod
+    def running() -> list[Lab]:
+        """The Labs running in this process, oldest first."""
+        with _RUNNING_LOCK:
+            labs = list(_RUNNING)
+        return sorted(labs, key=lambda lab: lab._started)
+
+    @staticmethod
+    def stop_all() -> int:
+        """Stop every Lab running in this process (e.g. those a re-run cell left behind);
+        return how many were stopped."""
+        labs = Lab.running()
+        for lab in labs:
+            lab.stop()
+        return len(labs)
 
     def _stop(self) -> None:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(self)
         # the last started first: the forwarder, the list and submission finish what
         # they are relaying (each server's stop() waits for its steps in progress)
         # while the MX they relay to still listens, instead of queueing it to be dropped

@@ -183,3 +183,25 @@ def test_recipients_in_several_domains_get_one_transaction_each(lab):
     assert "mx.corp.example" in res.server and "mail.isp.example" in res.server
     for rcpt in ("carol@corp.example", "taro@isp.example"):
         assert [m for m in lab.mailbox(rcpt).messages() if b"three domains" in m]
+
+
+def test_a_second_lab_in_one_process_warns_and_stop_all_stops_both():
+    """Re-running a notebook's "lab = lk.Lab().start()" cell leaves the old lab running
+    (its threads keep it alive): the new one says so, and Lab.stop_all() ends both.
+    In a fresh process, so that the labs of other tests' fixtures are not counted."""
+    script = textwrap.dedent("""
+        import threading
+        import labkit as lk
+        before = threading.active_count()
+        first = lk.Lab().start()
+        second = lk.Lab().start()
+        assert lk.Lab.running() == [first, second]
+        print("stopped", lk.Lab.stop_all(), "running", lk.Lab.running(),
+              "threads left", threading.active_count() - before)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["stopped", "2", "running", "[]", "threads", "left", "0"]
+    warned = [line for line in out.stderr.splitlines() if "still running" in line]
+    assert len(warned) == 1 and warned[0].startswith("labkit: 1 other lab is still running"), out.stderr
+    assert "lk.Lab.stop_all()" in warned[0]
