@@ -24,6 +24,11 @@ import dns.rrset
 MAX_CNAME_CHAIN = 16
 
 
+def _key(name: dns.name.Name) -> tuple[bytes, ...]:
+    """The name's labels as compared in DNS (ASCII case folded, as dnspython compares)."""
+    return tuple(label.lower() for label in name.labels)
+
+
 @dataclasses.dataclass(frozen=True)
 class Answer:
     """The outcome of one question: rcode, answer RRsets and authority RRsets."""
@@ -45,7 +50,7 @@ class Authority:
         self._generation = 0
         self._nodes: dict[dns.name.Name, dict[int, dns.rrset.RRset]] = {}
         self._apexes: set[dns.name.Name] = set()
-        self._existing: set[dns.name.Name] = set()
+        self._existing: set[tuple[bytes, ...]] = set()
         for rrset in rrsets:
             self._put(rrset)
         self._reindex()
@@ -56,22 +61,32 @@ class Authority:
         if rrset.rdtype in node:
             node[rrset.rdtype].update(rrset)
         else:
-            copy = dns.rrset.RRset(rrset.name, rrset.rdclass, rrset.rdtype)
-            copy.update(rrset)
-            node[rrset.rdtype] = copy
+            # our own RRset object, so that changing it never touches the caller's (or
+            # the zone cache's); copy() keeps the records' hashes, where building a new
+            # RRset hashed every record again (a third of the Authority's build time)
+            node[rrset.rdtype] = rrset.copy()
 
     def _reindex(self) -> None:
         self._apexes = {n for n, node in self._nodes.items() if dns.rdatatype.SOA in node}
-        existing: set[dns.name.Name] = set()
+        # a name and its ancestors (empty non-terminals) exist, up to its apex.  Kept as
+        # lower-cased label tuples: dnspython Names hash their labels anew at every
+        # look-up and Name.parent() builds a new Name, which made this the largest part
+        # of building an Authority (it also runs after every change)
+        apexes = {_key(n) for n in self._apexes}
+        existing: set[tuple[bytes, ...]] = set()
         for name in self._nodes:
-            # a name and its ancestors (empty non-terminals) exist, up to its apex
-            current = name
-            while True:
+            labels = _key(name)
+            for i in range(len(labels)):
+                current = labels[i:]
+                if current in existing:
+                    break  # seen before: its ancestors were added then
                 existing.add(current)
-                if current in self._apexes or current == dns.name.root:
+                if current in apexes:
                     break
-                current = current.parent()
         self._existing = existing
+
+    def _exists(self, name: dns.name.Name) -> bool:
+        return _key(name) in self._existing
 
     def replace(self, rrset: dns.rrset.RRset) -> None:
         """Replace the RRset with this owner and type (or add it)."""
@@ -139,7 +154,7 @@ class Authority:
         if name == dns.name.root:
             return None
         encloser = name.parent()
-        while encloser not in self._existing and encloser != dns.name.root:
+        while not self._exists(encloser) and encloser != dns.name.root:
             encloser = encloser.parent()
         return self._nodes.get(dns.name.Name((b"*",) + encloser.labels))
 
@@ -166,7 +181,7 @@ class Authority:
             seen.add(name)
             node = self._nodes.get(name)
             owner = name
-            if node is None and name not in self._existing:
+            if node is None and not self._exists(name):
                 node = self._wildcard_node(name)
                 if node is None:
                     return Answer(dns.rcode.NXDOMAIN, tuple(answers), self._soa(apex))

@@ -5,19 +5,32 @@ Zone text is read with dnspython's zone-file reader, which follows RFC 1035:
 multi-string TXT.  (dnslib's lexer reads ``\\DDD`` as octal, so it is not used here.)
 Several zones may sit in one text; each SOA marks a zone apex.
 
+Parsing is the costly part of starting a LabDNS (the course zones took about
+0.2 s of CPU with dnspython), so each process keeps what it parsed, keyed by the
+zone *text* itself: a second LabDNS built from the same files (or the same text)
+reuses the records, a file edited on disk is parsed again because its text
+differs, and nothing keyed by a path can go stale.  The kept records are never
+handed out: :func:`parse` and :func:`load` return fresh RRset objects (the
+record data inside, dnspython's ``Rdata``, is immutable and shared), so one
+LabDNS's ``add``/``remove`` is never seen by another.
+
 Introduced in lab 02 (DNS).
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import dns.exception
 import dns.name
+import dns.node
 import dns.rdataclass
+import dns.rdataset
 import dns.rdatatype
 import dns.rrset
 import dns.tokenizer
@@ -82,11 +95,18 @@ def iter_sources(zones: ZoneSource | None) -> Iterator[ZoneText]:
 
 
 class _Transaction(dns.zonefile.RRsetsReaderTransaction):
-    """Collects RRsets; follows ``$ORIGIN`` so each zone's SOA sits at its own origin."""
+    """Collects RRsets; follows ``$ORIGIN`` so each zone's SOA sits at its own origin.
+
+    dnspython's reader asks for the node of every name it adds (to check CNAME and
+    other data), and its RRsets transaction finds that node by scanning every
+    RRset read so far: quadratic, about half the parse time of the course zones.
+    An index by owner name makes that look-up constant.
+    """
 
     def __init__(self, manager: dns.zonefile.RRSetsReaderManager) -> None:
         super().__init__(manager, True, False)
         self._origin = dns.name.root
+        self._by_name: dict[dns.name.Name, dict[tuple, dns.rdataset.Rdataset]] = {}
 
     def _set_origin(self, origin: dns.name.Name) -> None:
         self._origin = origin
@@ -94,10 +114,39 @@ class _Transaction(dns.zonefile.RRsetsReaderTransaction):
     def _origin_information(self):
         return (self._origin, False, self._origin)
 
+    def _put_rdataset(self, name, rdataset):
+        key = (name, rdataset.rdtype, rdataset.covers)
+        self.rdatasets[key] = rdataset
+        self._by_name.setdefault(name, {})[key] = rdataset
 
-def parse(zone: ZoneText) -> list[dns.rrset.RRset]:
-    """Parse one zone text into absolute RRsets; errors name the source and line."""
+    def _delete_rdataset(self, name, rdtype, covers):
+        key = (name, rdtype, covers)
+        self.rdatasets.pop(key, None)
+        node = self._by_name.get(name)
+        if node is not None:
+            node.pop(key, None)
+            if not node:
+                del self._by_name[name]
+
+    def _delete_name(self, name):
+        for key in self._by_name.pop(name, {}):
+            self.rdatasets.pop(key, None)
+
+    def _name_exists(self, name):
+        return name in self._by_name
+
+    def _get_node(self, name):
+        rdatasets = self._by_name.get(name)
+        if not rdatasets:
+            return None
+        node = dns.node.Node()
+        node.rdatasets = list(rdatasets.values())
+        return node
+
+
+def _parse(zone: ZoneText) -> list[dns.rrset.RRset]:
     manager = dns.zonefile.RRSetsReaderManager(dns.name.root, False, dns.rdataclass.IN)
+    tok = None
     try:
         with _Transaction(manager) as txn:
             tok = dns.tokenizer.Tokenizer(zone.text, zone.source)
@@ -106,16 +155,71 @@ def parse(zone: ZoneText) -> list[dns.rrset.RRset]:
     except dns.exception.SyntaxError as exc:
         raise ZoneError(f"zone syntax error: {exc}") from None
     except (dns.exception.DNSException, ValueError) as exc:
-        raise ZoneError(f"{zone.source}:{tok.line_number}: {exc}") from None
+        line = tok.line_number if tok is not None else "?"
+        raise ZoneError(f"{zone.source}:{line}: {exc}") from None
     return list(manager.rrsets)
 
 
-def load(zones: ZoneSource | None = None) -> list[dns.rrset.RRset]:
-    """Read every zone in ``zones`` (see :func:`iter_sources`) into one list of RRsets."""
-    rrsets: list[dns.rrset.RRset] = []
-    for piece in iter_sources(zones):
-        rrsets.extend(parse(piece))
+# Parsed zone texts of this process: text -> RRsets that nobody outside this module
+# ever holds (callers get copies).  Bounded, least recently used dropped first.
+_CACHE_ENTRIES = 64
+_CACHE_MAX_TEXT = 1 << 20  # a bigger text is parsed every time rather than kept
+_cache: collections.OrderedDict[str, tuple[dns.rrset.RRset, ...]] = collections.OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _cacheable(text: str) -> bool:
+    # $INCLUDE reads another file, whose later edits the text would not show
+    return len(text) <= _CACHE_MAX_TEXT and "$include" not in text.lower()
+
+
+def _parsed(zone: ZoneText) -> tuple[dns.rrset.RRset, ...]:
+    """The RRsets of ``zone``, shared: read them, never change them."""
+    if not _cacheable(zone.text):
+        return tuple(_parse(zone))
+    with _cache_lock:
+        hit = _cache.get(zone.text)
+        if hit is not None:
+            _cache.move_to_end(zone.text)
+            return hit
+    rrsets = tuple(_parse(zone))  # outside the lock: two threads may both parse, once
+    with _cache_lock:
+        _cache[zone.text] = rrsets
+        _cache.move_to_end(zone.text)
+        while len(_cache) > _CACHE_ENTRIES:
+            _cache.popitem(last=False)
     return rrsets
 
 
-__all__ = ["ZoneText", "ZoneSource", "iter_sources", "parse", "load"]
+def clear_cache() -> None:
+    """Forget the zone texts parsed so far in this process (the next load parses again)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def parse(zone: ZoneText) -> list[dns.rrset.RRset]:
+    """Parse one zone text into absolute RRsets; errors name the source and line.
+
+    The RRsets are new objects, the caller's to change.
+    """
+    return [rrset.copy() for rrset in _parsed(zone)]
+
+
+def load(zones: ZoneSource | None = None) -> list[dns.rrset.RRset]:
+    """Read every zone in ``zones`` (see :func:`iter_sources`) into one list of RRsets.
+
+    The RRsets are new objects, the caller's to change.
+    """
+    return [rrset.copy() for rrset in load_shared(zones)]
+
+
+def load_shared(zones: ZoneSource | None = None) -> list[dns.rrset.RRset]:
+    """Like :func:`load`, but the RRsets may be shared with other callers: only read
+    them (or copy them, as :class:`~labkit.dns.authority.Authority` does)."""
+    rrsets: list[dns.rrset.RRset] = []
+    for piece in iter_sources(zones):
+        rrsets.extend(_parsed(piece))
+    return rrsets
+
+
+__all__ = ["ZoneText", "ZoneSource", "iter_sources", "parse", "load", "load_shared", "clear_cache"]
