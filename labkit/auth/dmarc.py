@@ -31,7 +31,10 @@ REMOVED_TAGS = {"pct": "RFC 7489 only; removed by RFC 9989 (use t=)",
                 "rf": "RFC 7489 only; removed by RFC 9989",
                 "ri": "RFC 7489 only; removed by RFC 9989"}
 KNOWN_TAGS = ("v", "p", "sp", "np", "psd", "t", "adkim", "aspf", "rua", "ruf", "fo")
-_VERSION = re.compile(r"^\s*v\s*=\s*DMARC1\s*(;|$)")
+# "v" is an ABNF literal, so either case (RFC 5234 2.3); "DMARC1" is exact (RFC 7489 6.4,
+# RFC 9989 4.8: %s"DMARC1")
+_VERSION = re.compile(r"^\s*[vV]\s*=\s*DMARC1\s*(;|$)")
+_SIZE = re.compile(r"^(.*?)!([0-9]+)([kmgtKMGT]?)$")
 _TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 MAX_RECORD = 4096
 
@@ -96,6 +99,16 @@ def _uris(value: str, tag: str, errors: list[str], warnings: list[str]) -> tuple
         elif "@" not in uri:
             errors.append(f"{tag}: {uri!r} has no address")
             continue
+        elif "!" in uri:
+            # RFC 7489 6.4: URI [ "!" 1*DIGIT [ "k" / "m" / "g" / "t" ] ], a size limit;
+            # RFC 9989 4.8 keeps it only as obsolete syntax that reporters ignore
+            size = _SIZE.match(uri)
+            if not size or "!" in size.group(1):
+                errors.append(f"{tag}: {uri!r}: a '!' must start a size limit such as !10m "
+                              "(digits, then k, m, g or t)")
+                continue
+            warnings.append(f"{tag}: size limit !{size.group(2)}{size.group(3)} is obsolete in "
+                            "RFC 9989 (reporters ignore it); RFC 7489 receivers honour it")
         out.append(uri)
     return tuple(out)
 
@@ -117,9 +130,12 @@ def parse_record(text: str) -> DMARCRecord:
     if not is_dmarc_record(text):
         return DMARCRecord(text=text, errors=("not a DMARC record: it must start with v=DMARC1",))
     tags: dict[str, str] = {}
-    for part in text.split(";"):
+    parts = text.split(";")
+    empty = 0
+    for i, part in enumerate(parts):
         part = part.strip()
         if not part:
+            empty += i < len(parts) - 1  # one ';' may end the record, no more
             continue
         name, sep, value = part.partition("=")
         name, value = name.strip().lower(), value.strip()
@@ -127,7 +143,10 @@ def parse_record(text: str) -> DMARCRecord:
             errors.append(f"cannot read {part[:60]!r} as tag=value")
             continue
         if name in tags:
-            warnings.append(f"tag {name} appears twice; the first is used")
+            if f"tag {name} appears twice; the first is used" not in warnings:
+                errors.append(f"tag {name} repeated: RFC 6376 3.2 (whose tag=value syntax RFC 7489 "
+                              "6.3 and RFC 9989 4.7 use) makes the whole record invalid")
+                warnings.append(f"tag {name} appears twice; the first is used")
             continue
         tags[name] = value
     values: dict[str, Any] = {}
@@ -162,6 +181,11 @@ def parse_record(text: str) -> DMARCRecord:
             bad = [o for o in opts if o not in ("0", "1", "d", "s")]
             if bad or not opts:
                 errors.append(f"fo={value!r}: options are 0, 1, d, s separated by ':'")
+            elif len(set(opts)) < len(opts) or {"0", "1"} <= set(opts):
+                # RFC 9989 4.7/4.8: 0 and 1 are mutually exclusive, each option at most
+                # once; the invalid value gives way to the default (RFC 7489 allowed it)
+                errors.append(f"fo={value!r}: 0 and 1 exclude each other and no option may repeat "
+                              "(RFC 9989 4.8); the default fo=0 is used")
             else:
                 values["fo"] = opts
         elif name in REMOVED_TAGS:
@@ -170,8 +194,13 @@ def parse_record(text: str) -> DMARCRecord:
                 errors.append(f"pct={value!r}: must be 0..100")
         else:
             warnings.append(f"unknown tag {name!r} ignored")
+    if empty:
+        errors.append("an empty tag between two ';' (the record syntax has none; ignored)")
     if "p" not in tags:
         errors.append("no p= tag: the policy is treated as none")
+    elif list(tags)[1] != "p":
+        warnings.append("p= is not the second tag: RFC 7489 6.3 wants v= then p=, and older "
+                        "receivers may miss the policy (RFC 9989 allows any order)")
     return DMARCRecord(text=text, tags=tags, errors=tuple(errors), warnings=tuple(warnings), **values)
 
 
