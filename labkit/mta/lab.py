@@ -368,7 +368,7 @@ class Lab(Service):
                 ", ".join(lab.started_at for lab in sorted(others, key=lambda lab: lab._started)))
 
     @staticmethod
-    def running() -> list[Lab]:
+    def all_running() -> list[Lab]:
         """The Labs running in this process, oldest first."""
         with _RUNNING_LOCK:
             labs = list(_RUNNING)
@@ -378,7 +378,7 @@ class Lab(Service):
     def stop_all() -> int:
         """Stop every Lab running in this process (e.g. those a re-run cell left behind);
         return how many were stopped."""
-        labs = Lab.running()
+        labs = Lab.all_running()
         for lab in labs:
             lab.stop()
         return len(labs)

@@ -195,9 +195,11 @@ def test_a_second_lab_in_one_process_warns_and_stop_all_stops_both():
         before = threading.active_count()
         first = lk.Lab().start()
         second = lk.Lab().start()
-        assert lk.Lab.running() == [first, second]
-        print("stopped", lk.Lab.stop_all(), "running", lk.Lab.running(),
+        assert lk.Lab.all_running() == [first, second]
+        assert first.running is True  # (the property every Service has, not shadowed)
+        print("stopped", lk.Lab.stop_all(), "running", lk.Lab.all_running(),
               "threads left", threading.active_count() - before)
+        assert first.running is False and second.running is False
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
