@@ -524,7 +524,9 @@ def _check(header_from: str, spf: Any, dkim: tuple, method: str, fetch: _Fetcher
                      f"({'strict' if rec.adkim == 's' else 'relaxed'})")
         if ok and not dkim_ok:
             dkim_ok, dkim_domain = True, d
-    common.update(spf_aligned=spf_ok, dkim_aligned=dkim_ok, dkim_domain=dkim_domain, testing=rec.t)
+    # t= is RFC 9989's; to an RFC 7489 receiver it is an unknown tag, which it must ignore (6.3)
+    testing = rec.t and method != "psl"
+    common.update(spf_aligned=spf_ok, dkim_aligned=dkim_ok, dkim_domain=dkim_domain, testing=testing)
     policy = _applied_policy(found, domain, fetch, steps)
     if spf_ok or dkim_ok:
         how = " and ".join(x for x, ok in (("SPF", spf_ok), ("DKIM", dkim_ok)) if ok)
@@ -535,9 +537,11 @@ def _check(header_from: str, spf: Any, dkim: tuple, method: str, fetch: _Fetcher
     if pct.isdigit() and int(pct) < 100 and policy != "none":
         steps.append(f"pct={pct} is ignored (removed by RFC 9989); an RFC 7489 receiver would apply "
                      f"{policy} to {pct}% of failing mail and {_WEAKER[policy]} to the rest")
-    if rec.t:
+    if testing:
         disposition = _WEAKER[policy]
         steps.append(f"t=y (testing): {policy} applied as {disposition}")
+    elif rec.t:
+        steps.append("t=y is ignored: RFC 7489 does not know t= (RFC 9989 added it)")
     return DMARCResult(result="fail", policy=policy, disposition=disposition,
                        reason="no aligned SPF or DKIM pass", steps=tuple(steps), **common)
 

@@ -134,6 +134,10 @@ def test_testing_mode_weakens_one_step():
     with labkit.dns.LabDNS(zones=zone) as lab:
         assert dmarc.check("r.t.test", spf=spf("fail", "r.t.test"), dns=lab).disposition == "quarantine"
         assert dmarc.check("q.t.test", spf=spf("fail", "q.t.test"), dns=lab).disposition == "none"
+        # an RFC 7489 receiver (PSL mode) does not know t= and must ignore it (RFC 7489 6.3)
+        old = dmarc.check("r.t.test", spf=spf("fail", "r.t.test"), dns=lab, method="psl")
+        assert (old.disposition, old.testing) == ("reject", False)
+        assert "t=y is ignored" in old.explain()
 
 
 def test_dns_failure_is_temperror():
