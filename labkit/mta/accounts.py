@@ -14,6 +14,8 @@ import hmac
 import os
 import threading
 
+from ..errors import UsageError
+
 DEFAULT_USERS = (
     "alice@corp.example",
     "bob@corp.example",
@@ -51,7 +53,12 @@ class Accounts:
         return cls({a: default_password(a) for a in DEFAULT_USERS})
 
     def add(self, address: str, password: str) -> None:
-        """Create or replace an account."""
+        """Create or replace an account (``address`` is user@domain)."""
+        if not isinstance(address, str) or "@" not in address.strip("<>")[1:-1]:
+            raise UsageError(f"an account is a mail address such as 'taro@isp.example', "
+                             f"not {address!r}")
+        if not isinstance(password, str):
+            raise TypeError(f"password must be a str, not {type(password).__name__}")
         salt = os.urandom(16)
         with self._lock:
             self._users[address.lower()] = (salt, _hash(password, salt))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import math
 import threading
 import time
 
@@ -27,9 +28,22 @@ class LabClock:
             return time.time() + self._offset
 
     def advance(self, seconds: float) -> float:
-        """Move lab time forward by ``seconds``; return the new lab time."""
+        """Move lab time forward by ``seconds`` (a number or a ``datetime.timedelta``);
+        return the new lab time."""
+        if isinstance(seconds, datetime.timedelta):
+            seconds = seconds.total_seconds()
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            try:  # numpy numbers and the like
+                seconds = float(seconds.__index__() if hasattr(seconds, "__index__")
+                                else seconds.__float__())
+            except (AttributeError, TypeError, ValueError):
+                raise TypeError(f"seconds must be a number such as 600 (ten minutes), not "
+                                f"{type(seconds).__name__}") from None
+        if not math.isfinite(seconds):
+            raise ValueError(f"seconds must be a finite number, not {seconds}")
         if seconds < 0:
-            raise ValueError("the lab clock only moves forward")
+            raise ValueError(f"the lab clock only moves forward: advance({seconds:g}) would "
+                             "turn it back")
         with self._lock:
             self._offset += float(seconds)
         return self.now()

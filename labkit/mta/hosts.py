@@ -17,7 +17,7 @@ import dns.exception
 import dns.resolver
 import dns.reversename
 
-from .. import net
+from .. import _coerce, net
 from ..errors import UnknownHost
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,12 @@ class HostTable:
                 log.warning("lab host %s has no A record in the lab DNS", name)
 
     def __getitem__(self, name: str) -> Host:
-        return self._hosts[name.lower().rstrip(".")]
+        key = _coerce.text(name, "a host name", example="mail.brand.example").lower().rstrip(".")
+        try:
+            return self._hosts[key]
+        except KeyError:
+            raise UnknownHost(f"{name} is not a lab host; the cast: "
+                              f"{', '.join(sorted(self._hosts))}") from None
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower().rstrip(".") in self._hosts
@@ -147,6 +152,9 @@ class HostTable:
 
     def resolve(self, name_or_ip: str) -> Host:
         """A host by name or by address (pool addresses get their PTR name)."""
+        if isinstance(name_or_ip, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+            name_or_ip = str(name_or_ip)
+        _coerce.text(name_or_ip, "the host", example="mail.brand.example")
         try:
             ipaddress.ip_address(name_or_ip)
         except ValueError:

@@ -38,13 +38,14 @@ import stat
 import tempfile
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from .. import net
-from ..errors import UsageError
+from ..errors import UnknownHost, UsageError
 from ..service import Service
 from . import sender as _sender
 from .accounts import Accounts
@@ -104,6 +105,21 @@ def _default_workers() -> int:
         return max(0, int(value)) if value else 0
     except ValueError:
         raise UsageError(f"LABKIT_MTA_WORKERS must be a number, not {value!r}") from None
+
+
+def _check_dns_arg(source: Any) -> None:
+    """``Lab(dns=...)`` takes a LabDNS or a dnspython Resolver (or nothing)."""
+    import dns.resolver as dns_resolver
+
+    import labkit.dns
+
+    if source is None or isinstance(source, (labkit.dns.LabDNS, dns_resolver.Resolver)):
+        return
+    if isinstance(source, Lab):
+        raise UsageError("dns= takes a LabDNS, not a Lab: to share another lab's DNS, "
+                         "pass other_lab.dns")
+    raise UsageError(f"dns= must be a labkit.dns.LabDNS (lk.dns.LabDNS().start()) or a "
+                     f"dnspython Resolver, not {type(source).__name__}")
 
 
 def _make_root() -> tuple[Path, int | None]:
@@ -239,6 +255,7 @@ class Lab(Service):
         if client_addressing == "auto":
             client_addressing = "alias" if net.aliases_available() else "proxy"
         self.client_addressing = client_addressing
+        _check_dns_arg(dns)
         self._dns_given = dns
         self.dns: Any = dns
         self._root_given = Path(root) if root is not None else None
@@ -435,7 +452,13 @@ class Lab(Service):
     def handler(self, host: str, port: int = 25) -> Any:
         """The policy object behind ``host``:``port`` (e.g. the MX's :class:`Receiver`)."""
         self._require()
-        return self.handlers[f"{host}:{port}"]
+        if not isinstance(host, str):
+            raise TypeError(f"host must be a host name such as {MX!r}, not {type(host).__name__}")
+        key = f"{host.lower().rstrip('.')}:{port}"
+        if key not in self.handlers:
+            raise UnknownHost(f"no lab service at {host}:{port}; the mail services: "
+                              f"{', '.join(sorted(self.handlers))}")
+        return self.handlers[key]
 
     @property
     def receiver(self) -> Receiver:
@@ -482,9 +505,28 @@ class Lab(Service):
         return pop
 
     def mailbox(self, address: str) -> Maildir:
-        """The Maildir of a lab user."""
+        """The Maildir of a lab user (``alice@corp.example``; case and a final dot do not matter).
+
+        An address that no lab account has gets a mailbox that stays empty: a warning
+        says so (a typo?), and so does ``latest()`` when it finds nothing.
+        """
         self._require()
-        return self.mailstore.mailbox(address)
+        if not isinstance(address, str):
+            raise TypeError(f"address must be one mail address such as 'alice@corp.example', "
+                            f"not {type(address).__name__}")
+        if "@" not in address:
+            raise UsageError(f"{address!r} is not a mail address: a mailbox is user@domain, "
+                             f"such as 'alice@corp.example'")
+        box = self.mailstore.mailbox(address)
+        if not self.accounts.exists(box.address or address):
+            domain = (box.address or address).rpartition("@")[2]
+            known = self.accounts.users(domain) or self.accounts.users()
+            box.hint = (f"No lab account has the address {box.address}, so no mail is ever "
+                        f"delivered there (a typo? the accounts: {', '.join(known)})")
+            warnings.warn(f"lab.mailbox({address!r}): {box.hint}", stacklevel=2)
+        else:
+            box.hint = ""
+        return box
 
     def advance(self, seconds: float) -> float:
         """Move the lab clock forward: POP-before-SMTP windows close, and queued

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from ..errors import EmptyMailbox
+from ..errors import EmptyMailbox, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +181,20 @@ class Maildir:
     def __init__(self, path: str | Path, address: str | None = None) -> None:
         self.path = Path(path)
         self.address = address  # user@domain, when the lab's MailStore made it
+        self.hint = ""  # said when latest() finds nothing (e.g. "no account has this address")
+
+    def _folder(self, folder: str) -> str:
+        """``folder`` as stored: ``inbox``/``junk`` in any case are INBOX/Junk; another
+        name must be a folder that exists (else a typo like ``"Spam"`` read as empty)."""
+        if not isinstance(folder, str):
+            raise TypeError(f"folder must be 'INBOX' or 'Junk', not {type(folder).__name__}")
+        for known in FOLDERS:
+            if folder.lower() == known.lower():
+                return known
+        if not os.path.isdir(self.base(folder)):
+            raise UsageError(f"{self.address or self.path} has no folder {folder!r}: "
+                             f"the lab files mail in {' and '.join(FOLDERS)}")
+        return folder
 
     def base(self, folder: str = "INBOX") -> str:
         """Directory of ``folder`` as a string (not created)."""
@@ -202,7 +216,7 @@ class Maildir:
 
     def keys(self, folder: str = "INBOX") -> list[str]:
         """Keys of the messages in ``folder``, oldest first."""
-        base = self.folder_path(folder)
+        base = self.folder_path(self._folder(folder))
         files = [p for sub in ("new", "cur") for p in (base / sub).iterdir() if p.is_file()]
         return [p.name for p in sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))]
 
@@ -224,6 +238,7 @@ class Maildir:
 
     def messages(self, folder: str = "INBOX") -> list[bytes]:
         """Raw bytes of every message in ``folder``, oldest first."""
+        folder = self._folder(folder)
         return [self.get(k, folder) for k in self.keys(folder)]
 
     def latest(self, folder: str = "INBOX") -> bytes:
@@ -232,10 +247,12 @@ class Maildir:
         An empty folder raises :class:`~labkit.errors.EmptyMailbox` (a ``LookupError``)
         that names the mailbox: in a notebook, the cell that sends the mail has not run.
         """
+        folder = self._folder(folder)
         keys = self.keys(folder)
         if not keys:
-            raise EmptyMailbox(f"{self.address or self.path}: {folder} is empty. Nothing has been "
-                               "delivered there yet: run the cell that sends the mail first.")
+            raise EmptyMailbox(f"{self.address or self.path}: {folder} is empty. " + (
+                self.hint or "Nothing has been delivered there yet: run the cell that sends "
+                             "the mail first."))
         return self.get(keys[-1], folder)
 
     def __iter__(self) -> Iterator[bytes]:
@@ -277,6 +294,8 @@ class MailStore:
         box = self._boxes.get(address)
         if box is None:
             local, _, domain = address.strip("<>").rpartition("@")
+            if domain.endswith(".") and not domain.endswith(".."):
+                domain = domain[:-1]  # alice@corp.example. is alice@corp.example
             if not local or not domain or "/" in address or ".." in address:
                 raise ValueError(f"not a mailbox address: {address!r}")
             box = Maildir(self.root / domain.lower() / local.lower(), address=f"{local}@{domain}".lower())

@@ -20,7 +20,8 @@ from collections.abc import Iterable, Sequence
 from email.message import EmailMessage
 from typing import Any
 
-from .. import net
+from .. import _coerce, net
+from ..errors import UsageError
 from . import hosts as _hosts
 from .clock import mail_date
 
@@ -86,10 +87,9 @@ class _LabSMTPClient(smtplib.SMTP):
 
 
 def _as_bytes(message: bytes | str | EmailMessage) -> bytes:
-    if isinstance(message, EmailMessage):
-        return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
     if isinstance(message, str):
         message = message.encode("utf-8")
+    message = _coerce.message_bytes(message)
     # normalise line endings to CRLF (SMTP's) without touching existing CRLFs
     return message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
@@ -117,7 +117,22 @@ def make_message(
     message_id_domain: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> bytes:
-    """Build a small RFC 5322 message (CRLF line ends) with Date and Message-ID."""
+    """Build a small RFC 5322 message (CRLF line ends) with Date and Message-ID.
+
+    ``to`` is one address or a list of them; ``headers`` a dict of extra fields.
+    """
+    _coerce.text(from_, "from_", example="news@brand.example")
+    if not isinstance(to, str):
+        if not isinstance(to, (list, tuple)) or not all(isinstance(a, str) for a in to):
+            raise TypeError(f"to must be an address such as 'alice@corp.example' or a list of "
+                            f"them, not {type(to).__name__}")
+    _coerce.text(subject, "subject", example="meeting at 10")
+    if isinstance(body, (bytes, bytearray)):
+        raise TypeError("body must be a str (the text of the mail), not bytes: .decode() it")
+    _coerce.text(body, "body", example="See you there.")
+    if headers is not None and not isinstance(headers, dict):
+        raise TypeError(f"headers must be a dict such as {{'Reply-To': 'x@brand.example'}}, "
+                        f"not {type(headers).__name__}")
     msg = EmailMessage()
     msg["From"] = from_
     msg["To"] = to if isinstance(to, str) else ", ".join(to)
@@ -135,11 +150,48 @@ def dkim_sign(message: bytes, domain: str, selector: str | None = None) -> bytes
     """Sign ``message`` with the lab key of ``domain`` (default selector from the cast)."""
     import labkit.auth.dkim
 
+    domain = _coerce.domain(domain, "the DKIM domain")
     sel = selector or _hosts.SIGNING_SELECTORS.get(domain)
     if sel is None:
-        raise KeyError(f"the lab has no DKIM key for {domain}")
+        raise NoDKIMKey(f"the lab has no DKIM key for {domain!r}: dkim=True signs with the "
+                        f"sending host's domain, dkim='...' names one of "
+                        f"{', '.join(sorted(_hosts.SIGNING_SELECTORS))}")
     key = labkit.auth.dkim.lab_key(domain, sel)
     return labkit.auth.dkim.sign(message, domain=domain, selector=sel, private_key=key)
+
+
+class NoDKIMKey(UsageError, KeyError):
+    """No lab DKIM key for the domain asked for (also a KeyError, as it always was)."""
+
+    __str__ = Exception.__str__
+
+
+def _check_send_args(lab: Any, from_host: Any, mail_from: Any, rcpt_to: Any, helo: Any,
+                     to_host: Any, port: Any) -> None:
+    """Wrong types and a lab that is not running fail here, before anything is sent."""
+    import labkit.dns
+
+    if isinstance(lab, labkit.dns.LabDNS):
+        raise UsageError("lab= must be a running labkit Lab (lk.Lab().start()), not its LabDNS")
+    if getattr(lab, "hosts", None) is None or not getattr(lab, "running", True):
+        raise UsageError("lab= must be a running labkit Lab: call lab.start() first "
+                         "(or use `with lk.Lab() as lab:`)")
+    _coerce.text(from_host, "from_host", example="mail.brand.example")
+    if mail_from is not None:
+        _coerce.text(mail_from, "mail_from", example="news@brand.example")
+    if rcpt_to is not None and not isinstance(rcpt_to, str):
+        if (not isinstance(rcpt_to, (list, tuple, set))
+                or not all(isinstance(r, str) for r in rcpt_to)):
+            raise TypeError(f"rcpt_to must be an address such as 'alice@corp.example' or a list "
+                            f"of such strings, not {type(rcpt_to).__name__}"
+                            + (" holding other things" if isinstance(rcpt_to, (list, tuple, set))
+                               else ""))
+    if helo is not None:
+        _coerce.text(helo, "helo", example="mail.brand.example")
+    if to_host is not None:
+        _coerce.text(to_host, "to_host", example="mx.corp.example")
+    if isinstance(port, bool) or not isinstance(port, int):
+        raise TypeError(f"port must be a number such as 25 or 587, not {port!r}")
 
 
 def _domain(addr: str) -> str:
@@ -173,6 +225,7 @@ def send(
 
     Introduced in lab 01 (anatomy of a mail and forgery).
     """
+    _check_send_args(lab, from_host, mail_from, rcpt_to, helo, to_host, port)
     raw = _as_bytes(message)
     host = lab.hosts.resolve(from_host)
     client = host.address

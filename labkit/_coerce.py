@@ -1,0 +1,112 @@
+"""Argument checks shared by the public calls: a wrong type fails at the call, in words.
+
+A learner who passes an ``int`` where an address goes, or a list where one message
+goes, should read what was wrong and what to pass instead, not a traceback that ends
+in dnspython or the email package.  Harmless variants are accepted: a message as
+``str`` or as an :class:`email.message.Message`, a corpus message (its ``.raw``), an
+:mod:`ipaddress` object for an IP address.
+"""
+
+from __future__ import annotations
+
+import email.message
+import ipaddress
+from typing import Any
+
+from .errors import UsageError
+
+MESSAGE_TYPES = "bytes (or str, or an email.message.EmailMessage)"
+
+
+def _kind(value: Any) -> str:
+    return type(value).__name__
+
+
+def message_bytes(message: Any, what: str = "message") -> bytes:
+    """The raw bytes of ``message``; a ``TypeError`` that says what to pass otherwise.
+
+    bytes-like objects are taken as they are, ``str`` is encoded as UTF-8 (bytes
+    decoded with ``surrogateescape`` come back as they were), an
+    :class:`email.message.Message` is rendered with CRLF line ends, and an object with
+    a bytes ``raw`` attribute (a corpus message) gives its ``raw``.
+    """
+    if isinstance(message, bytes):
+        return message
+    if isinstance(message, (bytearray, memoryview)):
+        return bytes(message)
+    if isinstance(message, str):
+        try:
+            return message.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate that stands for no byte: read as "?"
+            return message.encode("utf-8", "replace")
+    if isinstance(message, email.message.Message):
+        return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+    raw = getattr(message, "raw", None)
+    if isinstance(raw, (bytes, bytearray)):
+        return bytes(raw)
+    hint = ""
+    if isinstance(message, (list, tuple, set)):
+        hint = ": pass one message at a time"
+    elif message is None:
+        hint = ": the variable holds no message (did the cell that makes it run?)"
+    raise TypeError(f"{what} must be the raw mail as {MESSAGE_TYPES}, not {_kind(message)}{hint}")
+
+
+def text(value: Any, what: str, *, example: str = "") -> str:
+    """``value`` if it is a ``str``; else a ``TypeError`` naming ``what`` (and an example)."""
+    if isinstance(value, str):
+        return value
+    like = f" such as {example!r}" if example else ""
+    hint = ""
+    if isinstance(value, (list, tuple, set)):
+        hint = " (one value here, not a list)"
+    elif isinstance(value, (bytes, bytearray)):
+        hint = " (text, not bytes: .decode() it)"
+    raise TypeError(f"{what} must be a str{like}, not {_kind(value)}{hint}")
+
+
+def ip_text(value: Any, what: str = "ip") -> str:
+    """An IP address as text: ``str`` as given, :mod:`ipaddress` objects converted."""
+    if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        return str(value)
+    return text(value, what, example="203.0.113.5")
+
+
+def spam_label(spam: Any) -> bool:
+    """The ``spam`` argument of ``learn()``: ``True``/``False`` (or 1/0); else a ``TypeError``.
+
+    A string is refused, not read as truthy: ``learn(m, "ham")`` would learn spam.
+    """
+    if isinstance(spam, bool):
+        return spam
+    if type(spam).__name__ == "bool_" or (isinstance(spam, int) and spam in (0, 1)):
+        return bool(spam)  # numpy's bool, 1/0
+    hint = ""
+    if isinstance(spam, str):
+        hint = f": learn(message, True) for spam, learn(message, False) for ham (not {spam!r})"
+    raise TypeError(f"spam must be True (spam) or False (ham), not {type(spam).__name__}{hint}")
+
+
+def looks_like_host_name(value: str) -> bool:
+    """Is ``value`` a dotted name with a letter in it (so not an IP address)?"""
+    value = value.strip()
+    return "." in value and any(c.isalpha() for c in value) and ":" not in value and "@" not in value
+
+
+def domain(value: Any, what: str = "domain", *, example: str = "brand.example",
+           lower: bool = True) -> str:
+    """A domain name given as text, without its final dot (and lower-cased if ``lower``).
+
+    An address (``news@brand.example``) is refused with a hint: the check wants the
+    domain, and which domain of a message is meant is the lesson.
+    """
+    name = text(value, what, example=example).strip()
+    if "@" in name:
+        raise UsageError(f"{what} must be a domain name such as {example!r}, not the address "
+                         f"{name!r}: give the part after the @ ({name.rpartition('@')[2]!r})")
+    if name.endswith(".") and not name.endswith(".."):
+        name = name[:-1]
+    return name.lower() if lower else name
+
+
+__all__ = ["message_bytes", "text", "ip_text", "domain", "spam_label", "looks_like_host_name"]
