@@ -48,6 +48,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, utils
 from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizationPolicyError
 
+from .. import _coerce
 from ..errors import UsageError
 from . import dkim_fast
 from .dkim_keys import (
@@ -99,12 +100,9 @@ def _text(value: bytes | str | None) -> str:
 
 
 def _as_bytes(message: bytes | str) -> bytes:
-    if isinstance(message, str):
-        try:  # (bytes decoded with surrogateescape come back as they were)
-            return message.encode("utf-8", "surrogateescape")
-        except UnicodeEncodeError:  # a lone surrogate outside U+DC80..U+DCFF
-            return message.encode("utf-8", "replace")
-    return bytes(message)
+    # str: bytes decoded with surrogateescape come back as they were; an EmailMessage is
+    # rendered; anything else (an int, a list, None) is a TypeError that says what to pass
+    return _coerce.message_bytes(message)
 
 
 # ------------------------------------------------------------------------- results
@@ -288,8 +286,14 @@ def sign(
     Introduced in lab 04 (DKIM).
     """
     raw = _as_bytes(message)
+    domain = _coerce.domain(domain, "domain", lower=False)
+    selector = _coerce.text(selector, "selector", example="s2026").strip()
     if isinstance(private_key, KeyPair):
         private_key = private_key.private_pem
+    if not isinstance(private_key, (bytes, bytearray, str)):
+        raise TypeError("private_key must be a PEM key (bytes or str) or a KeyPair, e.g. "
+                        "lk.auth.dkim.lab_key('brand.example', 's2026'), not "
+                        f"{type(private_key).__name__}")
     if isinstance(private_key, str):
         private_key = private_key.encode("ascii", "replace")
     key = signing_key(bytes(private_key))

@@ -22,6 +22,8 @@ from typing import Any
 import dns.exception
 import dns.resolver
 
+from .. import _coerce
+from ..errors import UsageError
 from . import orgdomain
 
 log = logging.getLogger(__name__)
@@ -121,7 +123,11 @@ def parse_record(text: str) -> DMARCRecord:
 
     Introduced in lab 05 (DMARC).
     """
-    text = text if isinstance(text, str) else str(text)
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", "replace")  # a TXT string as dnspython gives it
+    elif not isinstance(text, str):
+        raise TypeError(f"parse_record takes the record text such as 'v=DMARC1; p=reject', "
+                        f"not {type(text).__name__}")
     errors: list[str] = []
     warnings: list[str] = []
     if len(text) > MAX_RECORD:
@@ -334,6 +340,7 @@ def discover(domain: str, *, dns: Any, method: str = "treewalk") -> PolicyDiscov
 
     Introduced in lab 05 (DMARC).
     """
+    domain = _coerce.domain(domain, "the From domain", lower=False)
     return _discover(domain, _Fetcher(dns), method)
 
 
@@ -347,6 +354,18 @@ def org_domain(domain: str, *, dns: Any = None, method: str = "treewalk") -> str
     return _Fetcher(dns).org_domain(orgdomain.normalise(domain), method).org_domain
 
 
+def _alignment_mode(mode: Any) -> str:
+    """``"r"`` or ``"s"``; the words ``relaxed``/``strict`` and upper case are read too."""
+    if isinstance(mode, str):
+        low = mode.strip().lower()
+        if low in ("r", "relaxed"):
+            return "r"
+        if low in ("s", "strict"):
+            return "s"
+    raise UsageError(f"mode must be 'r' (relaxed) or 's' (strict), as in a record's "
+                     f"aspf=/adkim= tags, not {mode!r}")
+
+
 def aligned(identifier: str | None, from_domain: str | None, mode: str = "r", *,
             dns: Any = None, method: str = "treewalk", _fetch: _Fetcher | None = None) -> bool:
     """Is an authenticated domain (SPF MAIL FROM or DKIM d=) aligned with From?
@@ -357,6 +376,7 @@ def aligned(identifier: str | None, from_domain: str | None, mode: str = "r", *,
 
     Introduced in lab 05 (DMARC).
     """
+    mode = _alignment_mode(mode)
     a, b = orgdomain.normalise(identifier or ""), orgdomain.normalise(from_domain or "")
     if not a or not b:
         return False
@@ -458,6 +478,13 @@ def check(header_from: str | None, *, spf: Any = None, dkim: Any = (), dns: Any,
 
     Introduced in lab 05 (DMARC).
     """
+    if isinstance(header_from, (bytes, bytearray)) or (
+            isinstance(header_from, str) and "\n" in header_from):
+        raise TypeError("dmarc.check takes the From domain such as 'brand.example', not a "
+                        "message: lk.auth.evaluate(message, ip=..., mail_from=..., helo=..., "
+                        "dns=...) checks a whole message")
+    if header_from is not None:
+        header_from = _coerce.domain(header_from, "header_from", lower=False)
     if not header_from:
         reason = from_problem or "no usable From domain"
         return DMARCResult(result="permerror", policy=None, disposition=from_disposition,

@@ -15,6 +15,7 @@ Introduced in lab 05 (DMARC).
 
 from __future__ import annotations
 
+import email.message
 import functools
 import html
 import logging
@@ -67,6 +68,8 @@ def split_message(raw: bytes | str) -> Message:
             raw = raw.encode("utf-8", "surrogateescape")
         except UnicodeEncodeError:  # a lone surrogate outside U+DC80..U+DCFF
             raw = raw.encode("utf-8", "replace")
+    elif isinstance(raw, email.message.Message):  # an EmailMessage: its rendered bytes
+        raw = raw.as_bytes(policy=raw.policy.clone(linesep="\r\n"))
     elif not isinstance(raw, (bytes, bytearray, memoryview)):
         return Message(fields=(), body=b"", problems=(f"not a message: {type(raw).__name__}",))
     raw = bytes(raw)

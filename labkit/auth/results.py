@@ -240,6 +240,12 @@ def parse_authentication_results(text: str) -> Any | None:
     Accepts the field with or without its name, folded or not.  Of a field longer
     than :data:`MAX_RESULTS_LENGTH`, the results within that length are read.
     """
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", "replace")  # a header as the message bytes hold it
+    elif text is not None and not isinstance(text, str):
+        raise TypeError(f"parse_authentication_results takes the field's text, such as "
+                        f"'mx.corp.example; spf=pass smtp.mailfrom=brand.example', "
+                        f"not {type(text).__name__}")
     value = cap_results(" ".join((text or "").split()))
     if not value.lower().startswith("authentication-results:"):
         value = "Authentication-Results: " + value

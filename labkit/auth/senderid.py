@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from email.headerregistry import HeaderRegistry
 from typing import Any
 
+from .. import _coerce
 from . import fromheader
 from . import spf as _spf
 
@@ -61,11 +62,12 @@ def _mailboxes(value: str) -> list[str]:
 
 
 def pra(message: bytes | str) -> PRA:
-    """Select the PRA following RFC 4407 section 2 (never raises).
+    """Select the PRA following RFC 4407 section 2 (never raises for a bad message;
+    something that is no message at all, such as an ``int``, is a ``TypeError``).
 
     Introduced in lab 03 (SPF).
     """
-    msg = fromheader.split_message(message)
+    msg = fromheader.split_message(_coerce.message_bytes(message))
     names = [(n.lower(), v) for n, v in msg.fields if v.strip()]
     steps: list[str] = []
 

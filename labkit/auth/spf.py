@@ -29,6 +29,7 @@ import dns.exception
 import dns.resolver
 import spf as pyspf
 
+from .. import _coerce
 from .spf_record import Lookup, TraceStep, walk
 
 log = logging.getLogger(__name__)
@@ -276,8 +277,14 @@ def _evaluate_identity(ip: str, sender: str, helo: str, identity: str, *, dns: A
     try:
         parsed_ip = ipaddress.ip_address((ip or "").strip())
     except ValueError:
-        return _finish(SPFResult(result="permerror", explanation="", reason=f"not an IP address: {ip!r}",
-                                 **common))
+        hint = ""
+        if isinstance(ip, str) and "@" in ip:
+            hint = " (an address: were ip and mail_from swapped? ip comes first)"
+        elif isinstance(ip, str) and _coerce.looks_like_host_name(ip):
+            hint = (" (a host name: SPF checks the client's IP address, e.g. "
+                    f"lab.hosts[{ip.strip()!r}].address)")
+        return _finish(SPFResult(result="permerror", explanation="",
+                                 reason=f"not an IP address: {ip!r}{hint}", **common))
     if parsed_ip.version == 6 and parsed_ip.ipv4_mapped is not None:
         parsed_ip = parsed_ip.ipv4_mapped  # ::ffff:a.b.c.d is checked as IPv4 (RFC 7208 5)
     ip = common["ip"] = str(parsed_ip)
@@ -336,6 +343,11 @@ def check(ip: str, mail_from: str, helo: str, *, dns: Any, receiver: str = DEFAU
 
     Introduced in lab 03 (SPF).
     """
+    ip = _coerce.ip_text(ip, "ip")
+    if mail_from is not None:
+        _coerce.text(mail_from, "mail_from", example="news@brand.example")
+    if helo is not None:
+        _coerce.text(helo, "helo", example="mail.brand.example")
     identity, sender, _ = _identity(mail_from, helo or "")
     return evaluate_identity(ip, sender, helo or "", identity, dns=dns, receiver=receiver,
                              timeout=timeout)
@@ -347,6 +359,9 @@ def check_helo(ip: str, helo: str, *, dns: Any, receiver: str = DEFAULT_RECEIVER
 
     Introduced in lab 03 (SPF).
     """
+    ip = _coerce.ip_text(ip, "ip")
+    if helo is not None:
+        _coerce.text(helo, "helo", example="mail.brand.example")
     helo = _fqdn((helo or "").strip())
     return evaluate_identity(ip, f"postmaster@{helo}", helo, "helo", dns=dns, receiver=receiver,
                              timeout=timeout)

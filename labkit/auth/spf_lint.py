@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from .. import _coerce
 from . import spf as _spf
 from .spf_record import MAX_DNS_MECHANISMS, MAX_VOID_LOOKUPS, is_spf_record, parse_record
 
@@ -198,6 +199,8 @@ def lint(domain: str, *, dns: Any) -> LintReport:
     import labkit.dns
 
     linter = _Linter(labkit.dns.as_resolver(dns))
+    if domain is not None:  # an address or a non-str is a mistake in words, not "no record"
+        domain = _coerce.domain(domain, "domain", example="plusall.spf.test", lower=False)
     domain = (domain or "").strip().rstrip(".")
     try:
         linter.lint(domain)

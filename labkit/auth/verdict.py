@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import _coerce
 from . import dmarc as _dmarc
 from . import fromheader, results
 from . import spf as _spf
@@ -193,13 +194,9 @@ def evaluate(message: bytes, *, ip: str, mail_from: str, helo: str, dns: Any,
     Introduced in lab 06 (Authentication-Results).
     """
     steps: list[str] = []
-    if isinstance(message, str):
-        try:
-            message = message.encode("utf-8", "surrogateescape")
-        except UnicodeEncodeError:  # a lone surrogate that stands for no byte: read as "?"
-            message = message.encode("utf-8", "replace")
-    elif not isinstance(message, (bytes, bytearray)):
-        message = b""
+    # str, bytes, an EmailMessage (rendered, not read as an empty message); anything else
+    # is a TypeError that says what to pass
+    message = _coerce.message_bytes(message)
     msg = fromheader.split_message(message)
     problems = list(msg.problems)
     steps += [f"message: {p}" for p in msg.problems]
