@@ -15,8 +15,9 @@ from ..errors import UsageError
 def as_resolver(dns_source: Any, timeout: float | None = None) -> dns.resolver.Resolver:
     """Return a dnspython Resolver for ``dns_source``: a LabDNS or a Resolver.
 
-    Nothing falls back to the host's resolver: a live look-up must be asked for
-    explicitly (see :mod:`labkit.dns.live`).
+    A running :class:`labkit.mta.Lab` is read as its LabDNS (``dns=lab`` means
+    ``dns=lab.dns``).  Nothing falls back to the host's resolver: a live look-up must
+    be asked for explicitly (see :mod:`labkit.dns.live`).
     """
     from .server import LabDNS
 
@@ -24,8 +25,19 @@ def as_resolver(dns_source: Any, timeout: float | None = None) -> dns.resolver.R
         return dns_source.resolver() if timeout is None else dns_source.resolver(timeout)
     if isinstance(dns_source, dns.resolver.Resolver):
         return dns_source
+    from ..mta.lab import Lab
+
+    if isinstance(dns_source, Lab):
+        if dns_source.dns is None or not dns_source.running:
+            raise UsageError("dns= got a Lab that is not running: start it first "
+                             "(lab.start()), or pass a running LabDNS")
+        return as_resolver(dns_source.dns, timeout)
+    hint = ""
+    if dns_source is None:
+        hint = " (the lab's DNS: dns=lab.dns, or a LabDNS you started)"
     raise UsageError(
-        f"dns= must be a labkit.dns.LabDNS or a dns.resolver.Resolver, not {type(dns_source).__name__}"
+        f"dns= must be a labkit.dns.LabDNS or a dns.resolver.Resolver, not "
+        f"{type(dns_source).__name__}{hint}"
     )
 
 

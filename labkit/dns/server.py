@@ -250,8 +250,30 @@ class LabDNS(Service):
         """Publish (replace) the ``rdtype`` records at ``name``, given in zone-file text.
 
         ``lab.add("corp.example", "TXT", '"v=spf1 -all"')`` — TXT strings keep their
-        quotes, as in a zone file.
+        quotes, as in a zone file.  An unquoted TXT text with a space in it is refused
+        (a zone file would cut it into one string per word, and ``v=spf1 -all`` would
+        read as ``v=spf1-all``); a list of values is read as the values one by one.
         """
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a domain name such as 'www.corp.example', "
+                            f"not {type(name).__name__}")
+        if not isinstance(rdtype, str):
+            raise TypeError(f"rdtype must be a record type such as 'A' or 'TXT', "
+                            f"not {type(rdtype).__name__}")
+        if len(texts) == 1 and isinstance(texts[0], (list, tuple)):
+            texts = tuple(texts[0])
+        if not texts:
+            raise UsageError(f"no data for {name} {rdtype}: give the record data, e.g. "
+                             f"add({name!r}, 'A', '203.0.113.5')")
+        for text in texts:
+            if not isinstance(text, str):
+                raise TypeError(f"record data must be zone-file text such as '203.0.113.5' "
+                                f"or '\"v=spf1 -all\"', not {type(text).__name__}")
+            if (rdtype.strip().upper() in ("TXT", "SPF") and '"' not in text
+                    and len(text.split()) > 1):
+                raise UsageError(f"TXT data with spaces must be quoted, as in a zone file: "
+                                 f"add({name!r}, {rdtype!r}, '\"{text}\"'); unquoted, each "
+                                 f"word would be its own string")
         try:
             owner = dns.name.from_text(name)
             rrset = dns.rrset.from_text_list(owner, ttl, dns.rdataclass.IN, rdtype, list(texts))

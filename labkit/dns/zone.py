@@ -88,6 +88,11 @@ def iter_sources(zones: ZoneSource | None) -> Iterator[ZoneText]:
                 yield ZoneText(_read(path), str(path))
             else:
                 raise ZoneError(f"{path}: no such zone file or folder")
+        elif isinstance(item, str) and item.strip() and not any(c.isspace() for c in item.strip()):
+            # one word is no zone text (a record has a name, a type and data): a path
+            # with a typo, which would otherwise be parsed and fail on its line 1
+            raise ZoneError(f"{item}: no such zone file or folder (zones= takes zone text, "
+                            "a path to a .zone file or folder, or a list of them)")
         elif isinstance(item, str):
             yield ZoneText(item, "<zone text>")
         else:
