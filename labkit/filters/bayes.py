@@ -29,6 +29,7 @@ import gzip
 import heapq
 import json
 import math
+import numbers
 import os
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -38,6 +39,7 @@ from operator import add, itemgetter, mul, neg, sub
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .. import _coerce
 from ..errors import UsageError
 from .tokens import tokenize
 
@@ -114,7 +116,17 @@ class TokenFilter:
         self._memo_key: tuple | None = None
         for key, value in params.items():
             if not hasattr(type(self), key):
-                raise UsageError(f"{type(self).__name__} has no parameter {key!r}")
+                known = ", ".join(sorted(self.params()))
+                raise UsageError(f"{type(self).__name__} has no parameter {key!r}; "
+                                 f"its parameters: {known}")
+            default = getattr(type(self), key)
+            if isinstance(default, (int, float)) and not isinstance(default, bool):
+                if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                    raise TypeError(f"{type(self).__name__}: {key} must be a number "
+                                    f"(default {default}), not {type(value).__name__}")
+                if key.endswith("cutoff") and not 0 <= value <= 1:
+                    raise UsageError(f"{type(self).__name__}: {key} is a score between 0 and "
+                                     f"1 (default {default}), not {value}")
             setattr(self, key, value)
 
     # -- parameters --------------------------------------------------------------------
@@ -145,10 +157,12 @@ class TokenFilter:
 
     def learn(self, message: bytes, spam: bool) -> None:
         """Learn one message as spam (True) or ham (False)."""
+        spam = _coerce.spam_label(spam)
         self.learn_tokens(tokenize(message), spam)
 
     def unlearn(self, message: bytes, spam: bool) -> None:
         """Undo an earlier ``learn(message, spam)``."""
+        spam = _coerce.spam_label(spam)
         self.unlearn_tokens(tokenize(message), spam)
 
     def learn_tokens(self, tokens: Iterable[str], spam: bool, _delta: int = 1) -> None:

@@ -138,6 +138,12 @@ class SpamScorer:
         weights: Mapping[str, float] | None = None,
         check_rdns: bool = True,
     ) -> None:
+        if filter is not None:
+            from .evaluate import _check_filter
+
+            _check_filter(filter)
+        if isinstance(dnsbl_zones, str):
+            dnsbl_zones = (dnsbl_zones,)  # one zone: not its letters
         self.filter = filter
         self.dnsbl_zones = tuple(dnsbl_zones)
         self.allowlist = _as_list(allowlist, "allowlist")

@@ -462,8 +462,18 @@ def _read(root: Path, wanted: Sequence[str], verify: bool, progress: bool | None
 
 
 def _wanted(folders: Iterable[str] | None) -> tuple[str, ...]:
-    """The folders asked for (all by default); CorpusError for an unknown name."""
+    """The folders asked for (all by default); CorpusError for an unknown name.
+
+    One name alone (``folders="spam"``) is that folder; an empty list asks for nothing,
+    which is a mistake (it used to end in "no corpus folders found", as if none were
+    installed).
+    """
+    if isinstance(folders, str):
+        folders = [folders]
     wanted = tuple(folders) if folders is not None else tuple(FOLDERS)
+    if not wanted:
+        raise UsageError(f"folders= is empty: name at least one of {', '.join(FOLDERS)} "
+                         "(or leave it out for all of them)")
     for f in wanted:
         if f not in FOLDERS:
             raise CorpusError(f"unknown corpus folder {f!r}; folders are {', '.join(FOLDERS)}")

@@ -90,6 +90,32 @@ def _md5(m: Message) -> str:
     return named if _MD5.fullmatch(named) else hashlib.md5(m.raw).hexdigest()
 
 
+def _check_filter(filter: Any, what: str = "filter") -> None:
+    """A ``TypeError`` in words when ``filter`` is a class (``Robinson`` for ``Robinson()``)
+    or has no ``score()`` method."""
+    if isinstance(filter, type):
+        raise TypeError(f"{what} must be a filter object, not the class {filter.__name__}: "
+                        f"call it, {filter.__name__}()")
+    if not callable(getattr(filter, "score", None)):
+        raise TypeError(f"{what} must be a filter with learn() and score() (such as "
+                        f"lk.filters.Robinson()), not {type(filter).__name__}")
+
+
+def _messages(items: Any, what: str) -> Sequence[Message]:
+    """``items`` as a sequence of labelled corpus messages; a ``TypeError`` in words otherwise."""
+    if isinstance(items, (bytes, str)) or not hasattr(items, "__iter__"):
+        raise TypeError(f"{what} must be a list of corpus messages (from "
+                        f"lk.filters.corpus.load()), not {type(items).__name__}")
+    if not isinstance(items, Sequence):
+        items = list(items)
+    for m in items:
+        if not (hasattr(m, "raw") and hasattr(m, "spam")):
+            raise TypeError(f"{what} must hold corpus messages (from lk.filters.corpus.load()), "
+                            f"which carry their label (.spam) and bytes (.raw); it holds "
+                            f"{type(m).__name__}")
+    return items
+
+
 def split_md5(messages: Iterable[Message]) -> Split:
     """Test = messages whose MD5's first hex digit is 8 or higher; train = the rest.
 
@@ -97,7 +123,7 @@ def split_md5(messages: Iterable[Message]) -> Split:
     bytes when the name has none (the lab's sample messages): deterministic either way.
     """
     train, test = [], []
-    for m in messages:
+    for m in _messages(messages, "messages"):
         (test if int(_md5(m)[0], 16) >= 8 else train).append(m)
     return Split(name="md5", train=tuple(train), test=tuple(test))
 
@@ -551,6 +577,8 @@ def run(
 
     Introduced in lab 09 (Bayesian filtering).
     """
+    _check_filter(filter)
+    train, test = _messages(train, "train"), _messages(test, "test")
     with _work_bar(len(train) + len(test), progress, f"{mode} {_name(filter)}") as bar:
         return _run(filter, train, test, mode, workers, bar)
 

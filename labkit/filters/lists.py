@@ -34,9 +34,18 @@ class AddressList:
 
     @classmethod
     def from_entries(cls, entries: Iterable[str], name: str = "list") -> AddressList:
-        """Build from text entries (blank lines and ``#`` comments ignored)."""
+        """Build from text entries (blank lines and ``#`` comments ignored).
+
+        ``entries`` is a list of entries; one text is read line by line (as a file
+        would be), never letter by letter.
+        """
+        if isinstance(entries, str):
+            entries = entries.splitlines()
         nets, doms, exact, addrs = [], [], [], []
         for raw in entries:
+            if not isinstance(raw, str):
+                raise TypeError(f"each entry must be a str such as 'attacker.test', "
+                                f"'192.0.2.0/24' or 'x@attacker.test', not {type(raw).__name__}")
             entry = raw.split("#", 1)[0].strip().lower()
             if not entry:
                 continue

@@ -65,6 +65,8 @@ def check(ip: str, *, dns: Any) -> FCrDNSResult:
     """
     import labkit.dns
 
+    if not isinstance(ip, (str, ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        raise TypeError(f"ip must be an IP address such as '203.0.113.5', not {type(ip).__name__}")
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError as exc:

@@ -43,6 +43,8 @@ import re
 from collections.abc import Iterator
 from itertools import compress, pairwise
 
+from .. import _coerce
+
 log = logging.getLogger(__name__)
 
 #: at most this many bytes of decoded text per part are tokenised
@@ -141,7 +143,9 @@ def tokenize(message: bytes | str, *, max_bytes: int = MAX_BYTES) -> list[str]:
     if isinstance(message, str):
         message = message.encode("utf-8", "replace")
     elif not isinstance(message, bytes):
-        message = bytes(message)
+        # an EmailMessage, a corpus message (its .raw); an int or a list is a TypeError
+        # in words (bytes(5) would be five NUL bytes, tokenised without a complaint)
+        message = _coerce.message_bytes(message)
     out: list[str] = []
     try:
         _message_tokens(message, out, max_bytes)
