@@ -48,6 +48,10 @@ def _email_message(raw: bytes) -> email.message.EmailMessage:
 # ------------------------------------------------------------------ mistakes that raise
 # (id, call(lab, lab_dns, msg, brand_ip), exception type, key phrase of the message)
 RAISES = [
+    ("Lab dns_cache='yes'", lambda lab, d, m, ip: lk.Lab(dns_cache="yes"),
+     TypeError, "dns_cache must be True, False or a number of seconds"),
+    ("Lab workers='2'", lambda lab, d, m, ip: lk.Lab(workers="2"),
+     TypeError, "workers must be a whole number"),
     ("make_message to=int",
      lambda lab, d, m, ip: lk.mta.make_message(from_=FROM, to=5, subject="s", body="b"),
      TypeError, "to must be an address"),

@@ -275,10 +275,16 @@ class Lab(Service):
         self.lists = lists or DEFAULT_LISTS
         if isinstance(dns_cache, bool) or dns_cache is None:
             self.dns_cache: bool | float = bool(dns_cache)
+        elif isinstance(dns_cache, (int, float)) and dns_cache == dns_cache:  # (not NaN)
+            self.dns_cache = float(dns_cache) if dns_cache > 0 else False
         else:
-            self.dns_cache = float(dns_cache) if float(dns_cache) > 0 else False
+            raise TypeError(f"dns_cache must be True, False or a number of seconds, "
+                            f"not {dns_cache!r}")
         if workers is None:
             workers = _default_workers()
+        if isinstance(workers, bool) or not isinstance(workers, int):
+            raise TypeError(f"workers must be a whole number (0: authenticate in this process), "
+                            f"not {workers!r}")
         if workers < 0:
             raise UsageError("workers must be 0 (authenticate in this process) or more")
         self.workers = int(workers)
