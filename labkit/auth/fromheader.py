@@ -15,7 +15,6 @@ Introduced in lab 05 (DMARC).
 
 from __future__ import annotations
 
-import email.message
 import functools
 import html
 import logging
@@ -23,6 +22,8 @@ import re
 from dataclasses import dataclass
 from email.errors import NonASCIILocalPartDefect, ObsoleteHeaderDefect
 from email.headerregistry import HeaderRegistry
+
+from .. import _coerce
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +64,10 @@ def split_message(raw: bytes | str) -> Message:
 
     Introduced in lab 05 (DMARC).
     """
-    if isinstance(raw, str):
-        try:  # (bytes decoded with surrogateescape come back as they were)
-            raw = raw.encode("utf-8", "surrogateescape")
-        except UnicodeEncodeError:  # a lone surrogate outside U+DC80..U+DCFF
-            raw = raw.encode("utf-8", "replace")
-    elif isinstance(raw, email.message.Message):  # an EmailMessage: its rendered bytes
-        raw = raw.as_bytes(policy=raw.policy.clone(linesep="\r\n"))
-    elif not isinstance(raw, (bytes, bytearray, memoryview)):
+    try:  # str, an EmailMessage, bytes-like: the bytes (labkit._coerce says how)
+        raw = _coerce.message_bytes(raw)
+    except TypeError:
         return Message(fields=(), body=b"", problems=(f"not a message: {type(raw).__name__}",))
-    raw = bytes(raw)
     plain = _plain_split(raw)
     if plain is not None:
         fields, body = plain
