@@ -87,8 +87,7 @@ class _LabSMTPClient(smtplib.SMTP):
 
 
 def _as_bytes(message: bytes | str | EmailMessage) -> bytes:
-    if isinstance(message, str):
-        message = message.encode("utf-8")
+    """``message`` as bytes (``labkit._coerce.message_bytes``) with CRLF line ends."""
     message = _coerce.message_bytes(message)
     # normalise line endings to CRLF (SMTP's) without touching existing CRLFs
     return message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
