@@ -150,8 +150,13 @@ def parse_record(text: str) -> DMARCRecord:
             continue
         if name in tags:
             if f"tag {name} appears twice; the first is used" not in warnings:
+                # RFC 6376 3.2 (whose tag=value syntax RFC 7489 6.3 and RFC 9989 4.7 use) calls
+                # the tag-list invalid; RFC 7489 6.3 says syntax errors are discarded or ignored.
+                # Receivers differ (some keep the last value), so this is an error to fix, and
+                # the check goes on with the first value rather than guess a receiver.
                 errors.append(f"tag {name} repeated: RFC 6376 3.2 (whose tag=value syntax RFC 7489 "
-                              "6.3 and RFC 9989 4.7 use) makes the whole record invalid")
+                              "6.3 and RFC 9989 4.7 use) makes the tag list invalid, and receivers "
+                              "differ in what they keep; publish each tag once")
                 warnings.append(f"tag {name} appears twice; the first is used")
             continue
         tags[name] = value
@@ -562,8 +567,15 @@ def _check(header_from: str, spf: Any, dkim: tuple, method: str, fetch: _Fetcher
     disposition = policy
     pct = rec.tags.get("pct", "")
     if pct.isdigit() and int(pct) < 100 and policy != "none":
-        steps.append(f"pct={pct} is ignored (removed by RFC 9989); an RFC 7489 receiver would apply "
-                     f"{policy} to {pct}% of failing mail and {_WEAKER[policy]} to the rest")
+        if method == "psl":
+            # RFC 7489 6.6.4 leaves the sampling method to the receiver; a lab that drew at
+            # random would give learners different answers for the same message.
+            steps.append(f"pct={pct}: an RFC 7489 receiver applies {policy} to a {pct}% sample of "
+                         f"failing mail and {_WEAKER[policy]} to the rest (6.6.4); this check does "
+                         f"not sample and reports {policy}, the disposition for the sampled mail")
+        else:
+            steps.append(f"pct={pct} is ignored (removed by RFC 9989); an RFC 7489 receiver would "
+                         f"apply {policy} to {pct}% of failing mail and {_WEAKER[policy]} to the rest")
     if testing:
         disposition = _WEAKER[policy]
         steps.append(f"t=y (testing): {policy} applied as {disposition}")

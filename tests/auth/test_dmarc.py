@@ -161,3 +161,17 @@ def test_pct_is_explained_not_applied(lab_dns):
     assert res.disposition == "reject"
     assert any("pct=50" in s and "RFC 7489" in s for s in res.steps)
     assert any("removed" in w for w in res.record.warnings)
+    # an RFC 7489 receiver does know pct=: the step says so, not "removed"
+    step = next(s for s in res.steps if s.startswith("pct=50"))
+    assert "6.6.4" in step and "sample" in step and "removed" not in step
+    # under RFC 9989 (the default) it is a removed tag
+    res = dmarc.check("pct.dmarc.test", spf=spf("fail", "pct.dmarc.test"), dns=lab_dns)
+    assert res.disposition == "reject"
+    assert any("pct=50" in s and "removed by RFC 9989" in s for s in res.steps)
+
+
+def test_repeated_tag_is_an_error_that_says_what_is_used(lab_dns):
+    rec = dmarc.parse_record("v=DMARC1; p=none; p=reject")
+    assert rec.p == "none"  # the first is used ...
+    assert any("repeated" in e and "publish each tag once" in e for e in rec.errors)
+    assert any("the first is used" in w for w in rec.warnings)  # ... and the learner is told
