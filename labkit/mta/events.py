@@ -70,6 +70,7 @@ import json
 import logging
 import threading
 import time
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -204,10 +205,15 @@ class EventLog:
         session: str | None = None,
         **match: Any,
     ) -> list[dict[str, Any]]:
-        """Events so far, filtered by host, event name, session and any other field values."""
+        """Events so far, filtered by host, event name, session and any other field values.
+
+        An empty answer is a fair answer (nothing happened yet), but a ``host`` or
+        ``event`` that no event so far has is more often a typo: that case warns and
+        lists the ones seen, so a misspelt name does not pass for "no such event".
+        """
         with self._lock:
             items = list(self._entries)
-        return [
+        found = [
             e
             for e in items
             if (host is None or e["host"] == host)
@@ -215,6 +221,13 @@ class EventLog:
             and (session is None or e["session"] == session)
             and all(e.get(k) == v for k, v in match.items())
         ]
+        if not found and items:
+            for field, value in (("host", host), ("event", event)):
+                seen = {e[field] for e in items}
+                if value is not None and value not in seen:
+                    warnings.warn(f"no event so far has {field}={value!r}; the {field}s seen so "
+                                  f"far: {', '.join(sorted(seen))}", stacklevel=2)
+        return found
 
     def to_frame(self, **filters: Any) -> Any:
         """The (filtered) events as a pandas DataFrame, for a notebook table."""

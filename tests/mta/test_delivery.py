@@ -13,6 +13,7 @@ import os
 import threading
 import time
 import types
+import warnings
 
 import pytest
 
@@ -283,3 +284,19 @@ def test_messages_come_in_delivery_order_when_modification_times_tie(tmp_path, m
         os.utime(path, ns=(10**18, 10**18))
     order = [int(m.split(b"\r\n", 1)[0].split(b" ")[1]) for m in box.messages()]
     assert order == list(range(40))
+
+
+def test_event_query_with_a_misspelt_host_or_event_warns(lab):
+    """A typo in host= or event= must not pass for "no such event" (a learner's mistake)."""
+    msg = labkit.mta.make_message(from_="news@brand.example", to="bob@corp.example",
+                                  subject="events", body="hello\n")
+    assert lab.send(msg, from_host="mail.brand.example").status == "sent"
+    with pytest.warns(UserWarning, match=r"host='mx\.corp\.exmaple'.*mx\.corp\.example"):
+        assert lab.events.entries(host="mx.corp.exmaple") == []
+    with pytest.warns(UserWarning, match=r"event='verdicts'.*verdict"):
+        assert lab.events.entries(host="mx.corp.example", event="verdicts") == []
+    # names that exist but match nothing together give an empty answer without a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert lab.events.entries(host="mx.corp.example", event="verdict", decision="nope") == []
+        assert lab.events.entries(host="mx.corp.example", event="verdict")
