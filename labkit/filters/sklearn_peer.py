@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _coerce
 from ..errors import UsageError
 from .bayes import FORMAT, VERSION, _read_json
 
@@ -62,12 +63,12 @@ class SklearnNB:
         self.nham += int(weight) * (len(y) - n_spam)
 
     def learn(self, message: bytes, spam: bool) -> None:
-        """Learn one message (``partial_fit``)."""
-        self._fit([message], [spam], 1.0)
+        """Learn one message (``partial_fit``) as spam (True) or ham (False)."""
+        self._fit([_coerce.message_bytes(message)], [_coerce.spam_label(spam)], 1.0)
 
     def unlearn(self, message: bytes, spam: bool) -> None:
         """Undo a ``learn``: a fit with weight -1 subtracts the same counts."""
-        self._fit([message], [spam], -1.0)
+        self._fit([_coerce.message_bytes(message)], [_coerce.spam_label(spam)], -1.0)
 
     def train(
         self, messages: Iterable, labels: Iterable[bool] | None = None, *, progress: bool = False
@@ -75,7 +76,10 @@ class SklearnNB:
         """Learn many messages in one vectorised call (corpus Messages or bytes + labels)."""
         items = list(messages)
         labs = list(labels) if labels is not None else [m.spam for m in items]
-        self._fit([getattr(m, "raw", m) for m in items], labs, 1.0)
+        if len(labs) != len(items):
+            raise UsageError(f"train() got {len(items)} messages but {len(labs)} labels")
+        self._fit([_coerce.message_bytes(m) for m in items], [_coerce.spam_label(x) for x in labs],
+                  1.0)
         return self
 
     def log_odds_many(self, messages: Sequence[bytes]) -> np.ndarray:
@@ -92,9 +96,7 @@ class SklearnNB:
 
     def score(self, message: bytes) -> float:
         """P(spam | message) in [0, 1]; 0.5 when untrained."""
-        if not isinstance(message, (bytes, bytearray)):
-            message = bytes(message)
-        return float(self.score_many([bytes(message)])[0])
+        return float(self.score_many([_coerce.message_bytes(message)])[0])
 
     def rank(self, message: bytes) -> float:
         """The log-odds (for ROC curves without saturation)."""
