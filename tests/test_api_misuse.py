@@ -91,6 +91,8 @@ RAISES = [
     ("mta.send lab not started",
      lambda lab, d, m, ip: lk.mta.send(m, lab=lk.Lab(dns=d), from_host="mail.brand.example"),
      UsageError, "call lab.start() first"),
+    ("lab.esp before start", lambda lab, d, m, ip: lk.Lab(dns=d).esp.send(m),
+     UsageError, "call lab.start()"),
     ("Lab(dns=a Lab)", lambda lab, d, m, ip: lk.Lab(dns=lab), UsageError, "pass other_lab.dns"),
     ("Lab(dns='lab')", lambda lab, d, m, ip: lk.Lab(dns="lab"), UsageError, "dns= must be"),
     ("mailbox(int)", lambda lab, d, m, ip: lab.mailbox(5), TypeError, "one mail address"),

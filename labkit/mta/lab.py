@@ -295,7 +295,7 @@ class Lab(Service):
         self.hosts: HostTable | None = None
         self.events: EventLog = EventLog(None, clock=self.clock)
         self.mailstore: MailStore | None = None
-        self.esp: ESP | None = None
+        self._esp: ESP | None = None
         self.client_tls_context: Any = None
         self.ca_pem: bytes | None = None
 
@@ -374,7 +374,7 @@ class Lab(Service):
                                       aliases=self.aliases, srs=self.srs))
         smtp(LIST_HOST, 25, MailingList(lab=self, hostname=LIST_HOST, domain="lists.example.org",
                                         lists=self.lists, from_rewrite=self.list_from_rewrite))
-        self.esp = ESP(self, hostname=ESP_HOST)
+        self._esp = ESP(self, hostname=ESP_HOST)
         log.info("lab started in %s (%s addressing)", self.root, self.client_addressing)
         self.started_at = time.strftime("%H:%M:%S")
         self._started = time.monotonic()
@@ -470,6 +470,13 @@ class Lab(Service):
     def receiver(self) -> Receiver:
         """Our organisation's MX policy (``mx.corp.example``)."""
         return self.handler(MX, 25)
+
+    @property
+    def esp(self) -> ESP:
+        """The cloud mail service ``out.esp.example.com`` (its ``send`` signs and sends)."""
+        self._require()
+        assert self._esp is not None
+        return self._esp
 
     def _require(self) -> None:
         if not self.running:
