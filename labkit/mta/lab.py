@@ -31,6 +31,7 @@ Introduced in lab 00 (set-up).
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
 import os
 import shutil
@@ -446,7 +447,16 @@ class Lab(Service):
 
     # -- routing ------------------------------------------------------------------------
     def endpoint(self, address: str, port: int) -> tuple[str, int] | None:
-        """Where the service at documentation ``address``:``port`` really listens."""
+        """Where the service at documentation ``address``:``port`` really listens.
+
+        ``address`` may also be a lab host's name (``"smtp.isp.example"``).  ``None``:
+        no lab service listens there.
+        """
+        if isinstance(address, str) and self.hosts is not None:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:  # a name: its address, or UnknownHost listing the cast
+                address = self.hosts.resolve(address).address
         srv = self.servers.get((address, port))
         return srv.address if srv is not None else None
 

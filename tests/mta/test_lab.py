@@ -207,3 +207,12 @@ def test_a_second_lab_in_one_process_warns_and_stop_all_stops_both():
     warned = [line for line in out.stderr.splitlines() if "still running" in line]
     assert len(warned) == 1 and warned[0].startswith("labkit: 1 other lab is still running"), out.stderr
     assert "lk.Lab.stop_all()" in warned[0]
+
+
+def test_endpoint_takes_a_host_name_and_names_the_cast_on_a_typo(lab):
+    by_address = lab.endpoint(lab.hosts["smtp.isp.example"].address, 587)
+    assert by_address is not None
+    assert lab.endpoint("smtp.isp.example", 587) == by_address
+    assert lab.endpoint("smtp.isp.example", 2525) is None  # no service on that port
+    with pytest.raises(labkit.UnknownHost, match="smtp.isp.example"):
+        lab.endpoint("smtp.isp.exmaple", 587)
