@@ -177,6 +177,45 @@ WRONG = {
             return f"554 5.7.1 <{address}>: Relay access denied"
             """, "is not one of local_domains in this call"),
     ],
+    "09-bayes": [
+        ("token_probability", "compares the counts, not the rates", """
+            n = ham_count + spam_count
+            if n == 0:
+                return prior
+            p = spam_count / n
+            return (strength * prior + n * p) / (strength + n)
+            """, "step 1 compares the rates"),
+        ("token_probability", "the strength and prior of the text, not the arguments", """
+            n = ham_count + spam_count
+            if n == 0:
+                return 0.5
+            p = (spam_count / n_spam) / (ham_count / n_ham + spam_count / n_spam)
+            return (0.45 * 0.5 + n * p) / (0.45 + n)
+            """, "use the strength and prior you are given"),
+        ("pick_threshold", "a ham scoring exactly the threshold not counted as lost", """
+            ham_scores = [s for s, spam in zip(scores, labels) if not spam]
+            for t in sorted(set(scores)) + [math.inf]:
+                lost = sum(1 for s in ham_scores if s > t)
+                if not ham_scores or lost / len(ham_scores) <= max_fpr:
+                    return t
+            return math.inf
+            """, "score >= threshold is spam"),
+        ("pick_threshold", "the false-positive rate counted over all mail", """
+            for t in sorted(set(scores)) + [math.inf]:
+                lost = sum(1 for s, spam in zip(scores, labels) if s >= t and not spam)
+                if lost / len(scores) <= max_fpr:
+                    return t
+            return math.inf
+            """, "one ham of four (0.6) may be lost"),
+        ("pick_threshold", "the top score instead of infinity when no threshold is safe", """
+            ham_scores = [s for s, spam in zip(scores, labels) if not spam]
+            for t in sorted(set(scores)):
+                lost = sum(1 for s in ham_scores if s >= t)
+                if not ham_scores or lost / len(ham_scores) <= max_fpr:
+                    return t
+            return max(scores)
+            """, "only math.inf loses no ham"),
+    ],
     "10-capstone": [
         ("ex1-confusion", "false positives and false negatives swapped", """
             out = {"fp": 0, "fn": 0, "tp": 0, "tn": 0}
