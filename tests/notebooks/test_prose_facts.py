@@ -1,0 +1,49 @@
+"""Statements in the labs' prose that were checked against their sources and corrected.
+
+One case per correction: the stored notebook's cell must no longer say the wrong thing
+and must say the corrected one (whitespace is normalised, so re-wrapping a paragraph
+does not break the test). The source each correction rests on is named in the case.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+import labkit.grading
+
+LABS = labkit.grading.repo_root() / "labs"
+
+# (notebook, cell id, wrong statement, corrected statement, source)
+CASES = [
+    ("00-setup", "15",
+     "Studies over the years have put spam at somewhere between roughly 70 % and 95 % of all mail sent",
+     "Kaspersky, for one, measured spam at 85 % of all mail sent in 2009 and still at 46 % in 2021",
+     "Kaspersky's spam reports: 85.2 % for 2009 (Spam evolution Q1 2010), 46 % for 2021 (Spam and phishing in 2021)"),
+    ("00-setup", "20",
+     "Here that starts at a spam share of 93 %, well inside the range the studies report.",
+     "Here that starts as soon as spam passes 90 % of all mail",
+     "the lab's own queue model: capacity 10, ham 1 a second, so a backlog needs more than 9 spam a second"),
+]
+
+
+def _cell_text(notebook: str, cell_id: str) -> str:
+    path = LABS / notebook / f"{notebook}.ipynb"
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    found = [c for c in cells if c.get("id") == cell_id]
+    assert len(found) == 1, f"{notebook}: expected one cell with id {cell_id!r}, found {len(found)}"
+    return re.sub(r"\s+", " ", "".join(found[0]["source"]))
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+@pytest.mark.parametrize(("notebook", "cell_id", "wrong", "right", "source"), CASES,
+                         ids=[f"{c[0]}:{c[1]}" for c in CASES])
+def test_corrected_statement(notebook, cell_id, wrong, right, source):
+    text = _cell_text(notebook, cell_id)
+    assert _norm(wrong) not in text, f"{notebook} cell {cell_id} still says {wrong!r} ({source})"
+    assert _norm(right) in text, f"{notebook} cell {cell_id} lost the corrected statement {right!r} ({source})"
