@@ -26,6 +26,14 @@ CASES = [
      "Here that starts at a spam share of 93 %, well inside the range the studies report.",
      "Here that starts as soon as spam passes 90 % of all mail",
      "the lab's own queue model: capacity 10, ham 1 a second, so a backlog needs more than 9 spam a second"),
+    ("01-anatomy", "6",
+     "a Bcc recipient appears in RCPT TO and in no header at all;",
+     "a Bcc recipient appears in RCPT TO and usually in no header at all (RFC 5322 §3.6.3",
+     "RFC 5322 §3.6.3: the copy sent to a Bcc recipient may carry a Bcc: line"),
+    ("01-anatomy", "14",
+     "the server that finally delivers a mail usually records it in a `Return-Path:` header",
+     "the server that finally delivers a mail must record it in a `Return-Path:` header on top (RFC 5321 §4.4)",
+     "RFC 5321 §4.4: the delivery SMTP server inserts a return-path line at final delivery; mail systems MUST support it"),
 ]
 
 
