@@ -1,0 +1,65 @@
+"""What the prose of labs 06-10 says the lab does, checked against the lab doing it.
+
+A fact-check of the labs' teaching text found sentences that described the lab's own
+behaviour (or a header field's meaning) wrongly.  Each test here runs the real part
+(the lab's hosts over SMTP on loopback, LabDNS with the course zones, the corpus), shows
+the fact, and checks that the notebook's text no longer says otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+import labkit as lk
+import labkit.auth.verdict
+
+LABS = Path(__file__).resolve().parents[2] / "labs"
+
+
+def cell_text(lab: str, cell_id: str) -> str:
+    """The source of one cell of a stored lab notebook, found by its id."""
+    nb = nbformat.read(str(LABS / lab / f"{lab}.ipynb"), as_version=4)
+    (cell,) = [c for c in nb.cells if c.get("id") == cell_id]
+    return " ".join(cell.source.split())
+
+
+def test_lab06_esp_mail_for_brand_fails_spf_for_brand_itself():
+    """Lab 06, section 5: the ESP's mail with From brand.example has the envelope domain
+    brand.example, and SPF *fails* for it; the text must not say that the SPF domain does
+    not match brand.example."""
+    lab = lk.Lab().start()
+    try:
+        fraud = lk.mta.make_message(from_="billing@brand.example", to="carol@corp.example",
+                                    subject="Unpaid invoice", body="Please pay the attached invoice today.")
+        lab.esp.send(fraud)
+        verdict = lab.verdicts()[-1]
+    finally:
+        lab.stop()
+    assert verdict["mail_from"].rpartition("@")[2] == "brand.example"
+    assert verdict["spf"] == "fail"
+    assert verdict["dkim"] == ["pass:esp.example.com"]
+    assert verdict["dmarc"] == "fail"
+    text = cell_text("06-verdict", "cell-046")
+    assert "nor the SPF domain matches" not in text, text
+    assert "SPF check of `brand.example` fails" in text, text
+
+
+def _policy_dmarc_for_a_subdomain(lab_dns) -> str:
+    """The Authentication-Results our MX writes for mail from news.brand.example."""
+    msg = lk.mta.make_message(from_="news@news.brand.example", to="alice@corp.example",
+                              subject="News", body="From a subdomain.")
+    return labkit.auth.verdict.evaluate(msg, ip="192.0.2.11", mail_from="news@news.brand.example",
+                                        helo="news.brand.example", dns=lab_dns).header
+
+
+def test_lab06_policy_dmarc_is_the_policy_that_applies_not_the_one_published(lab_dns):
+    """policy.dmarc (IANA Email Authentication Methods registry: "evaluated DMARC policy
+    applied ... after policy options including ... sp: have been processed") is, for mail
+    from news.brand.example, brand.example's sp=quarantine: a policy that
+    news.brand.example never published and that differs from brand.example's p=reject."""
+    assert "header.from=news.brand.example policy.dmarc=quarantine" in _policy_dmarc_for_a_subdomain(lab_dns)
+    text = cell_text("06-verdict", "cell-008")
+    assert "the policy the domain published" not in text, text
+    assert "policy.dmarc" in text and "sp=" in text, text
