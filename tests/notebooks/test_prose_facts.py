@@ -34,6 +34,14 @@ CASES = [
      "the server that finally delivers a mail usually records it in a `Return-Path:` header",
      "the server that finally delivers a mail must record it in a `Return-Path:` header on top (RFC 5321 §4.4)",
      "RFC 5321 §4.4: the delivery SMTP server inserts a return-path line at final delivery; mail systems MUST support it"),
+    ("02-dns", "17",
+     "`np=` for mail from domains that do not exist at all",
+     "`np=` for mail from subdomains that do not exist at all (NXDOMAIN)",
+     "RFC 9989: np applies to non-existent subdomains of the Organizational Domain; non-existent means NXDOMAIN"),
+    ("02-dns", "26",
+     "the receiver should answer with a temporary SMTP failure (4xx)",
+     "the receiver may accept the mail or answer with a temporary SMTP failure (`451`, RFC 7208 §8.6)",
+     "RFC 7208 §8.6: checking software can choose to accept or temporarily reject; if it rejects, 451"),
 ]
 
 
