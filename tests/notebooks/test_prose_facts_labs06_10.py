@@ -63,3 +63,23 @@ def test_lab06_policy_dmarc_is_the_policy_that_applies_not_the_one_published(lab
     text = cell_text("06-verdict", "cell-008")
     assert "the policy the domain published" not in text, text
     assert "policy.dmarc" in text and "sp=" in text, text
+
+
+def test_lab07_a_blocked_bot_still_asks_dns_more_than_the_mx():
+    """Lab 07, section 5: a bot stopped by OP25B still made three look-ups (the PTR of
+    its own address for its HELO name, the MX, the MX host's address); the text must not
+    count them as MX look-ups only."""
+    lab = lk.Lab(dns_cache=False).start()
+    try:
+        lab.dns.clear_queries()
+        spam = lk.mta.make_message(from_="win1@isp.example", to="alice@corp.example",
+                                   subject="You have won", body="Claim your prize now.")
+        status = lab.send(spam, from_host="198.51.100.161").status
+        asked = sorted(str(q.rdtype) for q in lab.dns.queries)
+    finally:
+        lab.stop()
+    assert status == "blocked"
+    assert [t.rpartition(".")[2] for t in asked] == ["A", "MX", "PTR"], asked
+    for cell in ("cell-050", "cell-059"):
+        text = cell_text("07-submission", cell)
+        assert "own MX look-ups" not in text, text
