@@ -42,6 +42,10 @@ CASES = [
      "the receiver should answer with a temporary SMTP failure (4xx)",
      "the receiver may accept the mail or answer with a temporary SMTP failure (`451`, RFC 7208 §8.6)",
      "RFC 7208 §8.6: checking software can choose to accept or temporarily reject; if it rejects, 451"),
+    ("03-spf", "md-06",
+     "only matters to a record that names it with the `%{l}` macro, which few do",
+     "only matters to a record that names it with the `%{l}` or `%{s}` macro (RFC 7208 §7), which few do",
+     "RFC 7208 §7: %{s} expands to the whole sender, local part included, as %{l} expands to the local part"),
 ]
 
 
