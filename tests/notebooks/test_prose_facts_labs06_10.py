@@ -8,6 +8,7 @@ the fact, and checks that the notebook's text no longer says otherwise.
 
 from __future__ import annotations
 
+import collections
 from pathlib import Path
 
 import nbformat
@@ -83,3 +84,16 @@ def test_lab07_a_blocked_bot_still_asks_dns_more_than_the_mx():
     for cell in ("cell-050", "cell-059"):
         text = cell_text("07-submission", cell)
         assert "own MX look-ups" not in text, text
+
+
+def test_lab09_corpus_messages_are_from_2002_not_2003(corpus_dir):
+    """Lab 09, section 2: the two folders the lab loads hold mail written in 2002 (a few
+    older, a few with broken dates), none in 2003; the corpus was *published* in
+    2002-2003."""
+    corpus = lk.filters.corpus.load(corpus_dir, folders=["easy_ham", "spam"])
+    years = collections.Counter(m.date.year for m in corpus if m.date is not None)
+    assert years[2003] == 0, years
+    assert years[2002] > 0.95 * len(corpus), years
+    text = cell_text("09-bayes", "1")
+    assert "real messages from 2002–2003" not in text, text
+    assert "published in 2002–2003" in text, text
