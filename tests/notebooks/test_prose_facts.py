@@ -46,6 +46,10 @@ CASES = [
      "only matters to a record that names it with the `%{l}` macro, which few do",
      "only matters to a record that names it with the `%{l}` or `%{s}` macro (RFC 7208 §7), which few do",
      "RFC 7208 §7: %{s} expands to the whole sender, local part included, as %{l} expands to the local part"),
+    ("04-dkim", "md-04",
+     "Nobody's mail client or PC takes part",
+     "Usually no mail client or PC takes part (RFC 6376 §2.2 lets a mail client verify too, but that is rare)",
+     "RFC 6376 §2.2: Verifiers may be MTAs, MDAs, or MUAs"),
 ]
 
 
