@@ -385,7 +385,10 @@ def _own_results(raw: bytes, authserv_id: str, dns) -> str:
     if not sigs:
         parts.append("dkim=none")
     for r in sigs:
-        parts.append(f"dkim={r.result} header.d={r.domain or 'unknown'} header.s={r.selector or 'unknown'}")
+        # d= and s= come from the message: made safe, and a name longer than any domain
+        # (megabytes in a crafted signature) is written as "unknown" (results._name)
+        parts.append(f"dkim={r.result} header.d={_results._name(r.domain) or 'unknown'} "
+                     f"header.s={_results._name(r.selector) or 'unknown'}")
     return "; ".join(parts)
 
 

@@ -38,6 +38,20 @@ def _pvalue(value: str) -> str:
     return _UNSAFE_PVALUE.sub("_", value or "")
 
 
+#: the longest domain name in text form (RFC 1035 2.3.4: 255 octets on the wire)
+MAX_NAME = 253
+#: the longest reverse-path (RFC 5321 4.5.3.1.3), for smtp.mailfrom
+MAX_PATH = 256
+
+
+def _name(value: str | None, limit: int = MAX_NAME) -> str | None:
+    """A property value that names a domain (or a path): made safe, and left out (None)
+    when it is longer than any real one.  Such a value comes from the message (a DKIM
+    d= of megabytes); written out, it would break RFC 5322's 998-octet line limit."""
+    value = _pvalue(value or "")
+    return value if 0 < len(value) <= limit else None
+
+
 def _quoted(value: str) -> str:
     return '"' + _token(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -126,9 +140,9 @@ def _reason(text: str | None) -> str | None:
 def _spf_clause(res: Any, identity: str) -> tuple:
     reason = _reason(res.reason) if res.result in ("permerror", "temperror") else None
     if identity == "helo":
-        return ("spf-helo", res.result, reason, _pvalue(res.helo) or None)
+        return ("spf-helo", res.result, reason, _name(res.helo))
     mail_from = res.mail_from or f"postmaster@{res.helo}"
-    return ("spf", res.result, reason, _pvalue(mail_from))
+    return ("spf", res.result, reason, _name(mail_from, MAX_PATH))
 
 
 def authentication_results(authserv_id: str, *, spf: Any = None, spf_helo: Any = None,
@@ -152,9 +166,9 @@ def authentication_results(authserv_id: str, *, spf: Any = None, spf_helo: Any =
     for sig in dkim:
         clauses.append((
             "dkim", sig.result, _reason(getattr(sig, "reason", "")) if sig.result != "pass" else None,
-            _pvalue(getattr(sig, "domain", "") or "") or None,
-            _pvalue(getattr(sig, "selector", "") or "") or None,
-            _pvalue(getattr(sig, "algorithm", "") or "") or None,
+            _name(getattr(sig, "domain", "")),
+            _name(getattr(sig, "selector", "")),
+            _name(getattr(sig, "algorithm", "")),
             _BASE64.sub("", getattr(sig, "header_b", "") or "") or None))  # authres quotes it
     if arc is not None and getattr(arc, "result", "none") != "none":
         oldest = getattr(arc, "oldest_pass", None)
@@ -163,7 +177,7 @@ def authentication_results(authserv_id: str, *, spf: Any = None, spf_helo: Any =
                         None if oldest is None else str(0 if oldest == 1 else oldest)))
     if dmarc is not None:
         policy = getattr(dmarc, "policy", None)
-        clauses.append(("dmarc", dmarc.result, _reason(dmarc.reason), _pvalue(dmarc.header_from or "") or None,
+        clauses.append(("dmarc", dmarc.result, _reason(dmarc.reason), _name(dmarc.header_from),
                         policy if policy in ("none", "quarantine", "reject") else None))
     authserv_id, key = _pvalue(authserv_id), tuple(clauses)
     if len(authserv_id) + sum(len(x) for c in key for x in c if x) > _MEMO_LIMIT:

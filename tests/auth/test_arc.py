@@ -210,3 +210,18 @@ def test_sealing_and_verifying_long_blank_runs_never_use_dkimpys_quadratic_regex
     assert [r.result for r in dkim.verify(signed, dns=lab)] == ["pass"]
     tampered = sealed.replace(b"x" + b" " * 997 + b"y", b"x" + b" " * 996 + b"zy", 1)
     assert arc.verify(tampered, dns=lab).result == "fail"
+
+
+def test_seal_of_a_message_with_a_huge_dkim_domain_keeps_its_lines_short(lab):
+    """The sealer writes its own DKIM results into ARC-Authentication-Results when it is
+    given none; a crafted signature's d= of 70,000 characters went there in full."""
+    crafted = (b"DKIM-Signature: v=1; a=rsa-sha256; d=" + b"x" * 70_000 + b".example; s=sel;"
+               b" c=relaxed/relaxed; h=from; bh=AAAA; b=AAAAAAAA\r\n" + MESSAGE)
+    sealed = arc.seal(crafted, domain="lists.example.org", selector="list",
+                      private_key=keypair("rsa", "list").private_pem,
+                      authserv_id="mail.lists.example.org", dns=lab)
+    head = sealed[: len(sealed) - len(crafted)]  # the three ARC fields the sealer added
+    assert head.startswith(b"ARC-Seal:") and b"x" * 300 not in head
+    aar = re.search(rb"ARC-Authentication-Results:.*?\r\n(?![ \t])", head, re.S).group(0)
+    assert b"dkim=permerror header.d=unknown" in aar
+    assert arc.verify(sealed, dns=lab).result == "pass"

@@ -70,3 +70,23 @@ def test_received_spf_helo_identity_has_no_envelope_from():
     back = results.parse_received_spf(header)
     assert back.pairs["identity"] == "helo"
     assert "envelope-from" not in back.pairs
+
+
+def test_names_longer_than_any_domain_are_left_out_so_lines_stay_short(lab_dns):
+    """A DKIM-Signature's d= and s= come from the message: one of 70,000 characters made a
+    70,000-octet Authentication-Results line (RFC 5322 2.1.1 allows 998)."""
+    from labkit.auth import dkim
+
+    longest = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 53]) + ".example"  # 253 octets
+    assert len(longest) == results.MAX_NAME
+    for d, s, kept in ((longest, "sel", True), ("x" * 70_000 + ".example", "s" * 5_000, False)):
+        msg = (f"DKIM-Signature: v=1; a=rsa-sha256; d={d}; s={s}; c=relaxed/relaxed; h=from;"
+               " bh=AAAA; b=AAAAAAAAAAAA\r\nFrom: x@brand.example\r\nSubject: hi\r\n\r\nbody\r\n")
+        (sig,) = dkim.verify(msg.encode(), dns=lab_dns)
+        assert sig.result == "permerror" and sig.domain == d
+        field = results.fold(results.authentication_results("mx.corp.example", dkim=[sig]))
+        assert max(map(len, field.split("\r\n"))) <= 998
+        (parsed,) = authres.AuthenticationResultsHeader.parse(field).results
+        assert parsed.result == "permerror"
+        assert parsed.header_d == (d if kept else None)
+        assert (parsed.header_s == s) is kept
