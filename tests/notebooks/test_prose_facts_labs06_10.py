@@ -97,3 +97,12 @@ def test_lab09_corpus_messages_are_from_2002_not_2003(corpus_dir):
     text = cell_text("09-bayes", "1")
     assert "real messages from 2002–2003" not in text, text
     assert "published in 2002–2003" in text, text
+
+
+def test_lab10_dmarc_policy_is_the_policy_that_applies(lab_dns):
+    """Lab 10's dmarc_policy feature is the verdict's policy.dmarc: for a subdomain it is
+    the parent's sp=, which the From domain itself never published."""
+    assert "header.from=news.brand.example policy.dmarc=quarantine" in _policy_dmarc_for_a_subdomain(lab_dns)
+    text = cell_text("10-capstone", "cell-005")
+    assert "the policy the From domain publishes" not in text, text
+    assert "sp=" in text, text
