@@ -50,6 +50,24 @@ CASES = [
      "Nobody's mail client or PC takes part",
      "Usually no mail client or PC takes part (RFC 6376 §2.2 lets a mail client verify too, but that is rare)",
      "RFC 6376 §2.2: Verifiers may be MTAs, MDAs, or MUAs"),
+    ("05-dmarc", "md-10",
+     "the part of the name an organisation registered, such as",
+     "the topmost name still under the same administration (usually the name the organisation registered), such as",
+     "RFC 9989: the Organizational Domain is the domain at the top of the namespace hierarchy with the same"
+     " administrative authority; 'the registered domain' was RFC 7489's definition, and psd=n (section 4) breaks it"),
+    ("05-dmarc", "md-14",
+     "policy for **non-existent** subdomains (new in RFC 9989)",
+     "policy for **non-existent** subdomains (not in RFC 7489; RFC 9989 takes it from RFC 9091)",
+     "RFC 9989, changes from RFC 7489, tags added: 'np - Policy for non-existent domains (Imported from RFC 9091)'"),
+    ("05-dmarc", "md-41",
+     "From now on receivers refuse the phish during the SMTP dialogue",
+     "From now on receivers that honour the policy, ours among them, refuse the phish during the SMTP dialogue"
+     " (RFC 9989 leaves the final decision to each receiver)",
+     "RFC 9989: final handling is local policy; receivers MAY accept mail that fails DMARC under p=reject"),
+    ("05-dmarc", "code-51",
+     "\"the registered part of a name, e.g. brand.example\"",
+     "\"the top of a name's tree under one administration, usually the registered name, e.g. brand.example\"",
+     "RFC 9989 definition of Organizational Domain (as for md-10)"),
 ]
 
 
