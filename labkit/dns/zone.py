@@ -158,11 +158,34 @@ def _parse(zone: ZoneText) -> list[dns.rrset.RRset]:
             reader = dns.zonefile.Reader(tok, dns.rdataclass.IN, txn, allow_directives=True)
             reader.read()
     except dns.exception.SyntaxError as exc:
-        raise ZoneError(f"zone syntax error: {exc}") from None
+        text = str(exc)
+        if tok is not None:  # dnspython's own line number, put right (see _error_line)
+            said = f"{zone.source}:{tok.line_number}: "
+            if text.startswith(said):
+                text = f"{zone.source}:{_error_line(tok, zone.text)}: {text[len(said):]}"
+        raise ZoneError(f"zone syntax error: {text}") from None
     except (dns.exception.DNSException, ValueError) as exc:
-        line = tok.line_number if tok is not None else "?"
+        line = _error_line(tok, zone.text) if tok is not None else "?"
         raise ZoneError(f"{zone.source}:{line}: {exc}") from None
     return list(manager.rrsets)
+
+
+def _error_line(tok: dns.tokenizer.Tokenizer, text: str) -> int:
+    """The line the reader was on when it failed.
+
+    dnspython counts a line when it reads the newline that ends it, and many record
+    errors are raised only after that newline (the end of the record), so its number is
+    then one too high.  The line of the last character read (a character pushed back
+    does not count) is the line in error.
+    """
+    file = tok.file
+    pos = file.tell() if hasattr(file, "tell") else None
+    if not isinstance(pos, int):
+        return tok.line_number
+    if tok.ungotten_char:
+        pos -= len(tok.ungotten_char)
+    pos = max(0, min(pos, len(text)))
+    return text.count("\n", 0, pos) + 1 - (pos > 0 and text[pos - 1] == "\n")
 
 
 # Parsed zone texts of this process: text -> RRsets that nobody outside this module

@@ -23,8 +23,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+import labkit.dns
 import labkit.net
 import labkit.paths
+from labkit.errors import ZoneError
 
 ZONES = labkit.paths.zones_dir()
 KEYS = labkit.paths.data_dir() / "keys"
@@ -345,3 +347,20 @@ def test_dnsbl_answers_like_rfc_5782(lab_dns):
     assert b"198.51.100.150" in b"".join(reason[0].strings)
     with pytest.raises(dns.resolver.NXDOMAIN):  # the customer PC is not listed
         res.resolve(_dnsbl_name("198.51.100.140"), "A")
+
+
+_HEAD = "$ORIGIN t.example.\n$TTL 60\n@ IN SOA ns hm 1 1 1 1 1\n@ IN NS ns\n"  # lines 1-4
+
+
+@pytest.mark.parametrize("bad", [
+    "bad IN A 999.1.1.1",          # failed after the newline was read: said line 6
+    "bad IN MX 10",                # a missing field: said line 6
+    "bad IN A 1.2.3.4 extra",      # an extra field: said line 6
+    "$TTL x",                      # a directive: said line 6
+    "bad IN MX x mail",            # failed mid-line: was right, must stay right
+    "bad IN FOO 1.2.3.4",
+])
+@pytest.mark.parametrize("after", ["\nns IN A 192.0.2.1\n", "\n", "", "\r\nns IN A 192.0.2.1\r\n"])
+def test_a_zone_error_names_the_line_in_error(bad, after):
+    with pytest.raises(ZoneError, match=r"<zone text>:5: "):
+        labkit.dns.LabDNS([_HEAD + bad + after])
