@@ -191,6 +191,14 @@ class Receiver(Policy):
         return (step == "rcpt" and cls.on_rcpt is Receiver.on_rcpt
                 and cls.may_relay is Receiver.may_relay and cls.is_local is Receiver.is_local)
 
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        """``RCPT TO:<Postmaster>`` without a domain is this host's postmaster (RFC 5321
+        section 4.5.1 says it MUST be accepted); every other address goes on unchanged."""
+        if address.lower() == "postmaster" and self.local_domains:
+            address = f"postmaster@{self.local_domains[0]}"
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
     def on_rcpt(self, ctx: Context, address: str, accepted: list[str]) -> str:
         """Local users only (550 at RCPT for unknown ones, or accept and bounce in backscatter mode); other domains only for clients allowed to relay."""
         if self.is_local(address):

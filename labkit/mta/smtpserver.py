@@ -20,6 +20,7 @@ Protocol here, policy in handlers (:mod:`labkit.mta.receiver`, ``submission``,
 * two protocol checks aiosmtpd 1.4.6 skips: a second STARTTLS inside TLS gets 503
   (RFC 3207), and AUTH PLAIN fails when its authorization identity is not the
   authenticated user (RFC 4616 section 2; there are no proxy users in the lab);
+  and where AUTH is offered, MAIL's ``AUTH=`` parameter is accepted (RFC 4954);
 * loopback-only binding unless ``allow_remote=True``; the port is chosen by the OS at
   bind time (port 0 on our own ``create_server``), so two labs never race for a port.
 
@@ -35,6 +36,7 @@ import dataclasses
 import functools
 import ipaddress
 import logging
+import re
 import ssl
 import threading
 from collections.abc import Callable
@@ -93,6 +95,14 @@ class _AddressLimits:
         self.local_part_limit = local_part_limit
 
 
+_XTEXT = re.compile(r"(?:[!-*,-<>-~]|\+[0-9A-F]{2})+")
+
+
+def _is_auth_value(value: str) -> bool:
+    """The value of a MAIL ``AUTH=`` parameter: ``<>`` or an xtext (RFC 4954, RFC 3461)."""
+    return value == "<>" or _XTEXT.fullmatch(value) is not None
+
+
 @functools.lru_cache(maxsize=4096)
 def _parse_address(arg: str, local_part_limit: int) -> tuple[str | None, str | None]:
     """aiosmtpd's own MAIL FROM / RCPT TO address parsing, remembered per argument.
@@ -127,6 +137,25 @@ class LabSMTP(SMTP):
             await self.push("503 5.5.1 TLS already active")
             return
         await super().smtp_STARTTLS(arg)
+
+    @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        """MAIL; where AUTH is offered, its ``AUTH=`` parameter (RFC 4954 section 5) is
+        parsed and discarded, as for a client the server does not trust (aiosmtpd 1.4.6
+        refused it with 555, so ``curl --mail-auth`` or a relaying Postfix could not send).
+        """
+        offered = self._auth_require_tls is False or self._tls_protocol is not None
+        if arg and offered and self.session is not None and self.session.extended_smtp:
+            close = arg.find(">", arg.find("<") + 1)  # the reverse-path's end (AUTH=<> has one too)
+            params = arg[close + 1:].split() if close >= 0 else []
+            values = [p.partition("=")[2] for p in params if p.upper().startswith("AUTH=")]
+            if values:
+                if len(values) > 1 or not _is_auth_value(values[0]):
+                    await self.push("501 5.5.4 Bad AUTH parameter (RFC 4954: AUTH=<> or an xtext)")
+                    return
+                kept = [p for p in params if not p.upper().startswith("AUTH=")]
+                arg = " ".join([arg[:close + 1], *kept])
+        await super().smtp_MAIL(arg)
 
     async def auth_PLAIN(self, server: Any, args: list[str]) -> AuthResult:
         """AUTH PLAIN (RFC 4616), with a malformed response refused instead of crashing."""
