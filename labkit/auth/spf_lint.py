@@ -6,7 +6,8 @@ Findings (``code``): ``no-record``, ``multiple-records``, ``syntax``,
 (more than 2 names that answer nothing), ``ptr`` (slow, deprecated), ``plus-all``
 (``+all`` lets the whole Internet pass), ``no-all`` (no ``all`` and no ``redirect``:
 the default is neutral), ``length`` (a record over 255 bytes needs several strings; a
-TXT answer over 512 bytes needs TCP), ``include-missing``, ``redirect-ignored``,
+TXT answer over 512 bytes needs TCP), ``include-missing``, ``redirect-missing`` (an
+include or redirect target without an SPF record: permerror), ``redirect-ignored``,
 ``dns-error``.
 
 Introduced in lab 03 (SPF).
@@ -115,14 +116,15 @@ class _Linter:
         if lookup.rcode not in ("NOERROR", "NXDOMAIN"):
             self.add("error", "dns-error", domain, f"TXT look-up gave {lookup.rcode}")
             return None
-        if lookup.void and depth:
+        if lookup.void and via:  # an include's or redirect's look-up (RFC 7208 4.6.4)
             self.void += 1
         found = [t for t in lookup.answers if is_spf_record(t)]
         pieces = [r.strings for r in items if is_spf_record(b"".join(r.strings).decode("utf-8", "replace"))]
         self.tree.append("  " * depth + f"{via}{domain}: " + (found[0] if len(found) == 1 else f"({len(found)} records)"))
         if not found:
-            self.add("error", "no-record" if depth == 0 else "include-missing", domain,
-                     "no SPF record" + (f" (reached by {via.strip()})" if depth else ""))
+            code = "redirect-missing" if via == "redirect=" else "include-missing" if via else "no-record"
+            self.add("error", code, domain, "no SPF record" + (f" (reached by {via.strip()}): permerror"
+                                                                if via else ""))
             return None
         if len(found) > 1:
             self.add("error", "multiple-records", domain,

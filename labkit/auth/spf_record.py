@@ -408,11 +408,14 @@ class _Walker:
         if self.count > MAX_DNS_MECHANISMS:
             raise _Stop("permerror", f"more than {MAX_DNS_MECHANISMS} DNS-querying mechanisms")
 
-    def record_for(self, domain: str) -> str | None:
+    def record_for(self, domain: str, *, term: bool = True) -> str | None:
+        """The SPF record of ``domain``.  ``term``: the look-up comes from an include or
+        redirect, so an empty answer counts as void (RFC 7208 4.6.4 limits the void
+        look-ups of terms; the first look-up of the record is none of them)."""
         labels = domain.split(".")
         if len(labels) < 2 or any(not x or len(x) > 63 for x in labels):
             return None
-        found = [t for t in self._dns(domain, "TXT") if is_spf_record(t)]
+        found = [t for t in self._dns(domain, "TXT", count_void=term) if is_spf_record(t)]
         if len(found) > 1:
             raise _Stop("permerror", f"{len(found)} SPF records at {domain}")
         return found[0] if found else None
@@ -476,8 +479,10 @@ class _Walker:
             return inner == "pass", f"include:{target} gave {inner}"
         raise _Stop("permerror", f"unknown mechanism {name}")  # pragma: no cover
 
-    def _check(self, domain: str, depth: int) -> str:
-        record = self.record_for(domain)
+    def _check(self, domain: str, depth: int, *, term: bool | None = None) -> str:
+        # the record of check_host()'s own domain is no term's look-up; an include's or a
+        # redirect's is
+        record = self.record_for(domain, term=depth > 0 if term is None else term)
         if record is None:
             self.steps.append(TraceStep(depth=depth, domain=domain, term="(record)", outcome="none",
                                         detail="no SPF record"))
@@ -503,7 +508,7 @@ class _Walker:
             self._count()
             self.steps.append(TraceStep(depth=depth, domain=domain, term=redirect.text,
                                         outcome="follow", detail=f"no mechanism matched; go to {target}"))
-            result = self._check(target, depth)
+            result = self._check(target, depth, term=True)
             if result == "none":
                 raise _Stop("permerror", f"redirect={target} has no SPF record")
             return result

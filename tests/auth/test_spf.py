@@ -325,3 +325,25 @@ def test_known_difference_is_shown_not_hidden(lab_dns):
     assert res.result == "permerror"       # pyspf, strict
     assert res.trace_result == "pass"      # RFC 7208 6: unknown modifiers are ignored
     assert "trace reached pass" in res.reason
+
+
+VOID_ZONE = """$ORIGIN void.test.
+$TTL 60
+@        IN SOA ns hostmaster 1 3600 600 86400 60
+@        IN NS  ns
+ns       IN A   192.0.2.53
+inc      IN TXT "v=spf1 include:gone.void.test -all"
+redir    IN TXT "v=spf1 redirect=gone.void.test"
+"""
+
+
+@pytest.mark.parametrize("domain, voids", [
+    ("nothing.void.test", 0),  # check_host()'s own record look-up is no term's (RFC 7208 4.6.4)
+    ("inc.void.test", 1),      # an include: whose name does not exist
+    ("redir.void.test", 1),    # a redirect= whose name does not exist
+])
+def test_void_lookups_count_terms_only(domain, voids):
+    with labkit.dns.LabDNS([VOID_ZONE]) as dns:
+        res = lspf.check("192.0.2.1", f"x@{domain}", "h.example", dns=dns)
+    assert res.void_lookups == voids
+    assert res.result == ("none" if voids == 0 else "permerror")

@@ -87,3 +87,18 @@ def test_dns_error_is_a_finding_not_an_exception():
     with labkit.dns.LabDNS(zones=INLINE, faults={"missinc.lint.test/TXT": "servfail"}) as lab:
         report = spf_lint.lint("missinc.lint.test", dns=lab)
         assert "dns-error" in report.codes()
+
+
+@pytest.mark.parametrize("domain, code", [
+    ("nothing.void.test", "no-record"),
+    ("inc.void.test", "include-missing"),
+    ("redir.void.test", "redirect-missing"),  # was reported as the top record's no-record
+])
+def test_missing_targets_are_named_and_voids_counted_as_the_check_counts(domain, code):
+    from tests.auth.test_spf import VOID_ZONE
+
+    with labkit.dns.LabDNS([VOID_ZONE]) as dns:
+        report = spf_lint.lint(domain, dns=dns)
+        checked = lspf.check("192.0.2.1", f"x@{domain}", "h.example", dns=dns)
+    assert report.codes() == {code}
+    assert report.void_lookups == checked.void_lookups
