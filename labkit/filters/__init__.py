@@ -27,6 +27,7 @@ from typing import Any
 from .bayes import Fisher, Graham, Multinomial, Robinson, TokenFilter, make
 from .bayes import load as load_filter
 from .combined import SpamJudgement, SpamScorer
+from .ensemble import SVMSenderRobinson
 from .graded import GradedSenderRobinson
 from .lists import AddressList
 from .reputation import SenderRobinson
@@ -68,6 +69,7 @@ __all__ = [
     "Multinomial",
     "SenderRobinson",
     "GradedSenderRobinson",
+    "SVMSenderRobinson",
     "SklearnNB",
     "TokenFilter",
     "make",

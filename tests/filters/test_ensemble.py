@@ -1,0 +1,132 @@
+"""SVMSenderRobinson: SenderRobinson's rank plus a linear SVM on character 4-grams."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+
+import numpy as np
+import pytest
+
+import labkit.filters as F
+from labkit.errors import UsageError
+from labkit.filters import ensemble
+from labkit.filters.ensemble import SVMSenderRobinson
+from labkit.filters.reputation import SenderRobinson
+from labkit.filters.tokens import tokenize
+
+
+@pytest.fixture(scope="module")
+def small(subset):
+    """About 200 real corpus messages to learn, 60 to score (mixed folders)."""
+    return subset[:200], subset[200:260]
+
+
+@pytest.fixture(scope="module")
+def trained(small):
+    train, _ = small
+    return SVMSenderRobinson(reputation=0.2).train(train)
+
+
+def test_exported():
+    assert F.SVMSenderRobinson is SVMSenderRobinson
+
+
+def test_rank_is_words_plus_weight_times_the_svm_margin(small, trained):
+    _, test = small
+    raws = [m.raw for m in test]
+    words = SenderRobinson(reputation=0.2)
+    for m in small[0]:
+        words.learn(m.raw, m.spam)
+    svm = trained.svm_margins(raws)
+    assert np.abs(svm).max() > 0.1  # the SVM takes part
+    want = [words.rank_tokens(tokenize(r)) + 0.3 * s for r, s in zip(raws, svm, strict=True)]
+    assert trained.log_odds_many(raws) == pytest.approx(want, abs=1e-12)
+    m = test[0]
+    assert trained.rank(m.raw) == pytest.approx(want[0], abs=1e-12)
+    assert trained.score(m.raw) == pytest.approx(1 / (1 + math.exp(-want[0])))
+    assert trained.classify(m.raw) == trained.status(trained.score(m.raw))
+
+
+def test_separates_real_ham_from_spam(small, trained):
+    _, test = small
+    ev = F.evaluate.run(SVMSenderRobinson(reputation=0.2), small[0], test, progress=False)
+    assert ev.auc > 0.95
+    # the batch path scores like score() does, one message at a time
+    assert list(ev.scores) == pytest.approx([trained.score(m.raw) for m in test], abs=1e-12)
+
+
+def test_save_load_gives_identical_scores(tmp_path, small, trained):
+    _, test = small
+    raws = [m.raw for m in test]
+    before = trained.score_many(raws)
+    for name in ("f.json", "f.json.gz"):
+        g = SVMSenderRobinson.load(trained.save(tmp_path / name))
+        assert g.params() == trained.params()
+        assert (g.nham, g.nspam) == (trained.nham, trained.nspam)
+        assert list(g.score_many(raws)) == list(before)
+    # and the loaded filter keeps learning
+    g.learn(test[0].raw, test[0].spam)
+    assert g.nham + g.nspam == trained.nham + trained.nspam + 1
+
+
+def test_unlearn_is_as_if_never_learned(small):
+    train, test = small
+    raws = [m.raw for m in test]
+    f = SVMSenderRobinson().train(train[:-1])
+    want = f.score_many(raws)
+    f.learn(train[-1].raw, train[-1].spam)
+    assert list(f.score_many(raws)) != list(want)
+    f.unlearn(train[-1].raw, train[-1].spam)
+    assert list(f.score_many(raws)) == pytest.approx(list(want), abs=1e-12)
+
+
+def test_bad_input_gives_a_score(trained):
+    rnd = random.Random(5)
+    garbage = bytes(rnd.randrange(256) for _ in range(5000))
+    for raw in (b"", b"\x00", garbage, b"\xff" * 10, b"Subject: \xc3\x28\r\n\r\n\x80\x81"):
+        s = trained.score(raw)
+        assert 0.0 <= s <= 1.0
+        assert trained.classify(raw) in ("ham", "unsure", "spam")
+    f = SVMSenderRobinson()
+    f.learn(b"", False)  # learning empty mail works too
+    f.learn(garbage, True)
+    assert 0.0 <= f.score(b"anything") <= 1.0
+
+
+def test_untrained_scores_one_half():
+    f = SVMSenderRobinson()
+    assert f.score(b"Subject: hi\r\n\r\nhello") == 0.5
+    f.learn(b"Subject: hi\r\n\r\nhello", False)  # one class only: still untrained
+    assert not f.trained
+    assert f.score(b"Subject: hi\r\n\r\nhello") == 0.5
+
+
+def test_bad_parameters_and_files(tmp_path):
+    for kw in ({"weight": -1}, {"C": "big"}, {"head": 2}, {"n_bits": 40}, {"spam_cutoff": 2}):
+        with pytest.raises(UsageError):
+            SVMSenderRobinson(**kw)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "labkit-filter", "kind": "robinson"}')
+    with pytest.raises(UsageError, match="bad.json"):
+        SVMSenderRobinson.load(bad)
+
+
+def test_choose_uses_cv_on_training_messages_only(small):
+    train, _ = small
+    c = ensemble.choose(train, seeds=(0,), weights=(0.1, 0.5))
+    assert c.params["weight"] in (0.1, 0.5)
+    assert len(c.rows) == 2 and 0.0 < c.cutoff < 1.0
+    # the chosen row is the lowest mean (1-AUC)%
+    assert min(c.rows, key=lambda r: r.mean_pct).params == c.params
+    f = SVMSenderRobinson(**c.params, spam_cutoff=c.cutoff, ham_cutoff=c.cutoff)
+    assert f.spam_cutoff == c.cutoff
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork start method")
+def test_classify_many_in_two_processes_scores_the_same(small, trained):
+    _, test = small
+    one = F.batch.classify_many(trained, test, workers=1, progress=False)
+    two = F.batch.classify_many(trained, test, workers=2, chunksize=10, progress=False)
+    assert two.scores == one.scores
