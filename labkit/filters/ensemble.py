@@ -39,6 +39,7 @@ import base64
 import gzip
 import json
 import math
+import operator
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -105,6 +106,8 @@ class SVMSenderRobinson:
         self._heads: list[bytes] = []
         self._labels: list[bool] = []
         self._svm: Any = None  # fitted lazily; None after any change
+        # the last ranks computed: (the messages, as a tuple, and their ranks); see log_odds_many
+        self._last: tuple[tuple, np.ndarray] | None = None
         self._vectorizer: Any = None
 
     def __repr__(self) -> str:
@@ -176,6 +179,7 @@ class SVMSenderRobinson:
         self._heads.append(raw[: self.head])
         self._labels.append(spam)
         self._svm = None
+        self._last = None
 
     def unlearn(self, message: bytes, spam: bool) -> None:
         """Undo an earlier ``learn(message, spam)``: the words' counts go down and the
@@ -189,6 +193,7 @@ class SVMSenderRobinson:
                 del self._heads[i], self._labels[i]
                 self._svm = None
                 break
+        self._last = None
 
     def train(
         self, messages: Iterable, labels: Iterable[bool] | None = None, *, progress: bool = False
@@ -213,14 +218,23 @@ class SVMSenderRobinson:
         return self._model().decision_function(self._features(raws))
 
     def log_odds_many(self, messages: Sequence[bytes]) -> np.ndarray:
-        """The rank of each raw message: SenderRobinson's rank + ``weight`` x SVM margin."""
-        raws = [_coerce.message_bytes(m) for m in messages]
+        """The rank of each raw message: SenderRobinson's rank + ``weight`` x SVM margin.
+
+        The same messages asked again (the very same bytes objects, as
+        :func:`labkit.filters.batch.score_raws` does for scores, then ranks) get the
+        ranks just computed, not a second tokenizing and SVM pass.
+        """
+        raws = tuple(_coerce.message_bytes(m) for m in messages)
+        last = self._last
+        if last is not None and len(last[0]) == len(raws) and all(map(operator.is_, last[0], raws)):
+            return last[1].copy()
         if not self.trained:
             return np.zeros(len(raws))
-        words = np.array([self.words.rank_tokens(tokenize(r)) for r in raws], dtype=float)
-        if not self.weight:
-            return words
-        return words + self.weight * self.svm_margins(raws)
+        ranks = np.array([self.words.rank_tokens(tokenize(r)) for r in raws], dtype=float)
+        if self.weight:
+            ranks = ranks + self.weight * self.svm_margins(raws)
+        self._last = (raws, ranks)
+        return ranks.copy()
 
     def score_many(self, messages: Sequence[bytes]) -> np.ndarray:
         """Scores (logistic of the ranks) of many raw messages in one vectorised call."""
@@ -255,7 +269,9 @@ class SVMSenderRobinson:
         # for worker processes (labkit.filters.batch): fit once here, not in every worker
         if self.trained:
             self._model()
-        return self.__dict__.copy()
+        state = self.__dict__.copy()
+        state["_last"] = None
+        return state
 
     # -- persistence ---------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -304,6 +320,7 @@ class SVMSenderRobinson:
         if not isinstance(words, SenderRobinson):
             raise UsageError(f"{cls.kind} filter file: its words are not a sender-robinson filter")
         f.words = words
+        f._last = None
         for y, h in data.get("examples") or []:
             f._labels.append(bool(y))
             f._heads.append(base64.b64decode(h, validate=True))

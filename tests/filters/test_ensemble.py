@@ -130,3 +130,15 @@ def test_classify_many_in_two_processes_scores_the_same(small, trained):
     one = F.batch.classify_many(trained, test, workers=1, progress=False)
     two = F.batch.classify_many(trained, test, workers=2, chunksize=10, progress=False)
     assert two.scores == one.scores
+
+
+def test_scores_then_ranks_of_the_same_list_agree(small, trained):
+    # batch.score_raws asks for scores, then ranks, of one list: the second is remembered
+    raws = [m.raw for m in small[1]]
+    scores = trained.score_many(raws)
+    ranks = trained.log_odds_many(raws)
+    assert list(scores) == list(1 / (1 + np.exp(-ranks)))
+    ranks[0] = 99.0  # the caller's copy, not the remembered one
+    assert trained.log_odds_many(raws)[0] != 99.0
+    copies = [bytes(bytearray(r)) for r in raws]  # equal bytes, other objects: computed again
+    assert list(trained.log_odds_many(copies)) == list(trained.log_odds_many(raws))
