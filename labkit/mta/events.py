@@ -65,6 +65,7 @@ Introduced in lab 01 (anatomy of a mail and forgery).
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import logging
@@ -208,8 +209,9 @@ class EventLog:
         """Events so far, filtered by host, event name, session and any other field values.
 
         An empty answer is a fair answer (nothing happened yet), but a ``host`` or
-        ``event`` that no event so far has is more often a typo: that case warns and
-        lists the ones seen, so a misspelt name does not pass for "no such event".
+        ``event`` that no event so far has, and that is one letter or two away from one
+        that some event has, is more likely a typo: that case warns with the close name,
+        so a misspelt name does not pass for "no such event".
         """
         with self._lock:
             items = list(self._entries)
@@ -224,9 +226,13 @@ class EventLog:
         if not found and items:
             for field, value in (("host", host), ("event", event)):
                 seen = {e[field] for e in items}
-                if value is not None and value not in seen:
-                    warnings.warn(f"no event so far has {field}={value!r}; the {field}s seen so "
-                                  f"far: {', '.join(sorted(seen))}", stacklevel=2)
+                if not isinstance(value, str) or value in seen:
+                    continue
+                close = difflib.get_close_matches(value, sorted(seen), n=1, cutoff=0.8)
+                if close:
+                    warnings.warn(f"no event so far has {field}={value!r}; did you mean "
+                                  f"{close[0]!r}? (the {field}s seen so far: "
+                                  f"{', '.join(sorted(seen))})", stacklevel=2)
         return found
 
     def to_frame(self, **filters: Any) -> Any:

@@ -7,6 +7,7 @@ RCPT TO        unknown local user -> 550 5.1.1 *here*; other domains relay only
                for authenticated clients, POP-before-SMTP windows or
                ``relay_networks`` (never an open relay)
 end of DATA    DKIM, DMARC, ARC (:func:`labkit.auth.evaluate`) and a spam score;
+               Return-Path (MAIL FROM; any the sender wrote is removed) +
                Received + Authentication-Results headers; INBOX, Junk or
                550 5.7.1
 =============  =============================================================
@@ -294,8 +295,16 @@ class Receiver(Policy):
         remote = [r for r in rcpts if not self.is_local(r)]
         unknown = [r for r in local if not self.accounts.exists(r)]
         known = [r for r in local if r not in unknown]
-        if known and not self._store(ctx, known, qid, message_id, decision, extra + data):
-            return "451 4.3.0 Local error in processing; try again later"
+        if known:
+            # final delivery: our Return-Path replaces any the sender wrote (RFC 5321 4.4);
+            # relayed copies are left alone (a relay must not touch it)
+            local_copy, planted = remove_return_path(data)
+            if planted:
+                self.event(ctx, "return-path", qid=qid, removed=planted, decision="remove",
+                           reason=f"{planted} Return-Path field(s) in the incoming mail: only the "
+                           "final delivery writes one, from MAIL FROM (RFC 5321 section 4.4)")
+            if not self._store(ctx, known, qid, message_id, decision, extra + local_copy, mail_from):
+                return "451 4.3.0 Local error in processing; try again later"
         if unknown:
             self._bounce(ctx, mail_from, unknown, data, qid)
         if remote:
@@ -303,8 +312,9 @@ class Receiver(Policy):
         return f"250 2.0.0 Ok: queued as {qid}"
 
     def _store(self, ctx: Context, rcpts: list[str], qid: str, message_id: str | None,
-               decision: Decision, body: bytes) -> bool:
-        """Deliver one copy per local recipient, all or none.
+               decision: Decision, body: bytes, mail_from: str) -> bool:
+        """Deliver one copy per local recipient, all or none, each with ``Return-Path:``
+        (the envelope sender, RFC 5321 4.4) and this host's Received line on top.
 
         Each copy is written, ``fsync``-ed and renamed; the sync of ``new/`` is shared
         with concurrent deliveries (:mod:`labkit.mta.groupcommit`).
@@ -314,8 +324,12 @@ class Receiver(Policy):
         """
         name = self.client_name(ctx)
         folder = decision.action
+        # aiosmtpd gives the address without <>, and the null sender as "<>"
+        path = mail_from.strip()
+        path = path if path.startswith("<") and path.endswith(">") else f"<{path}>"
+        return_path = f"Return-Path: {path}\r\n".encode("utf-8", "surrogateescape")
         results = self.mailstore.deliver(
-            [(r, self.received_header(ctx, r, qid, name) + body, folder) for r in rcpts])
+            [(r, return_path + self.received_header(ctx, r, qid, name) + body, folder) for r in rcpts])
         failed = [(r, res) for r, res in zip(rcpts, results, strict=True) if isinstance(res, OSError)]
         if failed:
             for rcpt, res in zip(rcpts, results, strict=True):
@@ -367,30 +381,59 @@ def remove_results(data: bytes, authserv_id: str) -> tuple[bytes, int]:
 
     Introduced in lab 06 (Authentication-Results).
     """
+    ours = authserv_id.strip().lower().encode("ascii", "replace")
+
+    def claims_ours(name: bytes, value: bytes) -> bool:
+        if name != b"authentication-results":
+            return False
+        first = value.split(b";", 1)[0]
+        # comments end at the last ")": an unclosed "(" after it is left as it is, and
+        # no "(" is left to scan to the end of a long value (that was quadratic)
+        cut = first.rfind(b")") + 1
+        served_by = (re.sub(rb"\([^)]*\)", b"", first[:cut]) + first[cut:]).split()
+        return bool(served_by) and served_by[0].lower() == ours
+
+    return _remove_fields(data, claims_ours)
+
+
+def remove_return_path(data: bytes) -> tuple[bytes, int]:
+    """Delete the Return-Path fields the sender put in ``data``.
+
+    Only the server that makes the final delivery writes Return-Path, from MAIL FROM
+    (RFC 5321 4.4, which lets it remove any already there, as Postfix does by
+    default); one in incoming mail was written by the sender and proves nothing.
+    Returns the message and how many fields were removed.
+
+    Introduced in lab 01 (anatomy of a mail).
+    """
     end = data.find(b"\r\n\r\n")
-    if end < 0:
+    if b"return-path" not in (data if end < 0 else data[:end]).lower():
         return data, 0
-    head, rest = data[: end + 2], data[end + 2 :]
+    return _remove_fields(data, lambda name, value: name == b"return-path")
+
+
+def _remove_fields(data: bytes, drop: Any) -> tuple[bytes, int]:
+    """``data`` without the header fields for which ``drop(lower-case name, value)`` is
+    true, and how many went; the rest byte for byte.  A message without a blank line
+    is all header (its complete lines)."""
+    end = data.find(b"\r\n\r\n")
+    cut = end + 2 if end >= 0 else data.rfind(b"\r\n") + 2
+    if cut < 2:
+        return data, 0
+    head, rest = data[:cut], data[cut:]
     fields: list[list[bytes]] = []
     for line in head.split(b"\r\n")[:-1]:
         if line[:1] in (b" ", b"\t") and fields:
             fields[-1].append(line)
         else:
             fields.append([line])
-    ours = authserv_id.strip().lower().encode("ascii", "replace")
     kept: list[bytes] = []
     removed = 0
     for field in fields:
         name, _, value = b"\r\n".join(field).partition(b":")
-        if name.strip().lower() == b"authentication-results":
-            first = value.split(b";", 1)[0]
-            # comments end at the last ")": an unclosed "(" after it is left as it is, and
-            # no "(" is left to scan to the end of a long value (that was quadratic)
-            cut = first.rfind(b")") + 1
-            served_by = (re.sub(rb"\([^)]*\)", b"", first[:cut]) + first[cut:]).split()
-            if served_by and served_by[0].lower() == ours:
-                removed += 1
-                continue
+        if drop(name.strip().lower(), value):
+            removed += 1
+            continue
         kept.extend(field)
     if not removed:
         return data, 0

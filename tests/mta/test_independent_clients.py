@@ -107,7 +107,7 @@ def test_swaks_message_is_stored_byte_for_byte(lab, tools, ca_file, tmp_path, bo
     assert "<-  250 2.0.0 Ok: queued as" in transcript(proc)
     [copy] = stored(lab, "alice@corp.example", marker.encode())
     assert copy.endswith(msg)  # only the lab's own lines (Received, results) in front
-    assert copy.startswith(b"Received: from mail.brand.example")
+    assert copy.startswith(b"Return-Path: <ceo@brand.example>\r\nReceived: from mail.brand.example")
 
 
 @pytest.mark.parametrize("options", [["--pipeline"], ["--protocol", "SMTP"]])

@@ -78,11 +78,13 @@ def test_dmarc_quarantine_goes_to_junk(lab):
     _stored(lab, "alice@corp.example", "forged quarantine", folder="Junk")
 
 
-def test_stored_message_has_received_and_authentication_results(lab):
+def test_stored_message_has_return_path_received_and_authentication_results(lab):
     res = lab.send(_msg(subject="headers please"), from_host="mail.brand.example", dkim=True)
     msg = _stored(lab, "alice@corp.example", "headers please")
     names = [k.lower() for k in msg.keys()]
-    assert names[0] == "received"
+    # the final delivery writes MAIL FROM on top (RFC 5321 4.4), then its Received line
+    assert names[:2] == ["return-path", "received"]
+    assert msg["Return-Path"] == "<news@brand.example>"
     assert names.index("authentication-results") < names.index("dkim-signature")
     ar = msg["Authentication-Results"]
     assert ar.startswith("mx.corp.example;")
@@ -197,3 +199,39 @@ def test_a_crashing_policy_step_defers_with_451_and_logs_it(lab_dns):
         err = lab.events.entries(host="mx.corp.example", event="error")[-1]
         assert err["step"] == "data" and "exercise not finished" in err["reason"]
         assert not lab.mailbox("alice@corp.example").messages()
+
+
+def test_return_path_the_sender_wrote_is_replaced_at_final_delivery(lab):
+    """A Return-Path in incoming mail was written by the sender: the MX removes it (RFC
+    5321 4.4 allows it; Postfix does it by default) and writes the real MAIL FROM."""
+    planted = (b"Return-Path: <ceo@corp.example>\r\n" + _msg(subject="planted path")
+               .replace(b"\nSubject:", b"\nReturn-Path:\r\n <also@corp.example>\r\nSubject:", 1))
+    res = lab.send(planted, from_host="mail.brand.example", mail_from="news@brand.example")
+    assert res.status == "sent"
+    raw = [m for m in lab.mailbox("alice@corp.example").messages() if b"planted path" in m][0]
+    msg = email.message_from_bytes(raw)
+    assert msg.get_all("Return-Path") == ["<news@brand.example>"]
+    assert raw.startswith(b"Return-Path: <news@brand.example>\r\nReceived: ")
+    assert b"ceo@corp.example" not in raw and b"also@corp.example" not in raw
+    (removed,) = lab.events.entries(event="return-path", qid=res.reply.split()[-1])
+    assert removed["removed"] == 2 and "RFC 5321" in removed["reason"]
+
+
+def test_return_path_of_the_null_sender_is_empty(lab):
+    res = lab.send(_msg(frm="postmaster@relay.example", subject="null sender path"),
+                   from_host="mail.brand.example", mail_from="")
+    assert res.status == "sent", res.reply
+    msg = _stored(lab, "alice@corp.example", "null sender path")
+    assert msg.get_all("Return-Path") == ["<>"]
+
+
+def test_remove_return_path_keeps_everything_else_byte_for_byte():
+    from labkit.mta.receiver import remove_return_path
+
+    body = b"\r\nReturn-Path: <in the body>\r\n"
+    data = b"X-A: 1\r\nreturn-path: <a@b.example>\r\nX-B: 2\r\n\tfolded\r\n" + body
+    assert remove_return_path(data) == (b"X-A: 1\r\nX-B: 2\r\n\tfolded\r\n" + body, 1)
+    assert remove_return_path(b"X-A: 1\r\n\r\nReturn-Path: <x>\r\n") == (
+        b"X-A: 1\r\n\r\nReturn-Path: <x>\r\n", 0)  # only the header counts
+    # a message with no blank line is all header
+    assert remove_return_path(b"Return-Path: <x>\r\nSubject: s\r\n") == (b"Subject: s\r\n", 1)
