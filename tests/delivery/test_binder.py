@@ -177,6 +177,23 @@ def test_postbuild_is_strict_and_starts_nothing():
         assert start.read_text().rstrip().splitlines()[-1].startswith('exec "$@"')
 
 
+def test_apt_txt_installs_the_tools_the_labs_run():
+    """binder/apt.txt, read as repo2docker reads it (``#`` comments, one package a line,
+    ``apt-get install --no-install-recommends``), has the command-line tools that a lab
+    notebook runs, and what swaks needs for STARTTLS (a Recommends, so not pulled in)."""
+    import re
+
+    packages = [line.partition("#")[0].strip()
+                for line in (BINDER / "apt.txt").read_text().splitlines()]
+    packages = [p for p in packages if p]
+    assert all(re.fullmatch(r"[a-z0-9][a-z0-9.+-]+", p) for p in packages), packages
+    runs_swaks = [path.name for path in sorted((ROOT / "labs").glob("*/*.ipynb"))
+                  if any('"swaks"' in cell.source
+                         for cell in nbformat.read(path, as_version=4).cells)]
+    assert "07-submission.ipynb" in runs_swaks, runs_swaks  # lab 07, section 6
+    assert {"swaks", "libnet-ssleay-perl"} <= set(packages), packages
+
+
 def test_doctor_in_binder_env(binder_env):
     """``labkit doctor`` in the new environment: the labs can run, with its own Python."""
     repo, venv_dir, env = binder_env
