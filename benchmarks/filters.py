@@ -13,11 +13,13 @@ mode), twice: one process for all test messages, and
 pool; bogofilter with the test files cut into as many parts, one process each).
 The speed target is judged on the second (same parallelism on both sides).
 
-``robinson-cv``, ``fisher-cv``, ``sender-robinson-cv`` and ``graded-sender-robinson-cv``
-are those filters with parameters chosen by repeated k-fold cross-validation on the
+``robinson-cv``, ``fisher-cv``, ``sender-robinson-cv``, ``graded-sender-robinson-cv`` and
+``svm-sender-robinson-cv`` (sender-robinson-cv's rank plus a weighted linear SVM on
+character 4-grams, :mod:`labkit.filters.ensemble`) are those filters with parameters chosen by repeated k-fold cross-validation on the
 training half only (the test half is never looked at), and their operating threshold
 set from the same cross-validated scores: :func:`labkit.filters.tuning.choose` and
-:func:`labkit.filters.graded.choose` (the choices are printed).
+:func:`labkit.filters.graded.choose`, :func:`labkit.filters.ensemble.choose` (the
+choices are printed).
 
 Needs Debian's ``bogofilter`` (``apt-get install -y bogofilter``).
 """
@@ -36,8 +38,8 @@ import time
 from pathlib import Path
 
 import labkit as lk
+from labkit.filters import ensemble, graded, tuning
 from labkit.filters import evaluate as E
-from labkit.filters import graded, tuning
 from labkit.filters.tokens import tokenize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -306,6 +308,9 @@ def main(argv=None) -> int:
     # the graded reputation (shift grows with the number of known identities), same base
     gra = graded.choose(split.train, tokens, base=rob)
     print("\n".join(gra.steps), file=sys.stderr)
+    # SVM margin on character 4-grams added to sender-robinson-cv's rank (weight by CV)
+    svm = ensemble.choose(split.train, tokens, base=sen)
+    print("\n".join(svm.steps), file=sys.stderr)
 
     factories = {
         "graham": lk.filters.Graham,
@@ -320,6 +325,9 @@ def main(argv=None) -> int:
         ),
         "graded-sender-robinson-cv": lambda: graded.GradedSenderRobinson(
             **gra.params, spam_cutoff=gra.cutoff, ham_cutoff=gra.cutoff
+        ),
+        "svm-sender-robinson-cv": lambda: ensemble.SVMSenderRobinson(
+            **svm.params, spam_cutoff=svm.cutoff, ham_cutoff=svm.cutoff
         ),
         "multinomial": lk.filters.Multinomial,
         "sklearn": lk.filters.SklearnNB,
@@ -381,6 +389,7 @@ def main(argv=None) -> int:
                     "fisher-cv",
                     "sender-robinson-cv",
                     "graded-sender-robinson-cv",
+                    "svm-sender-robinson-cv",
                     "multinomial",
                     "sklearn",
                 )
@@ -498,7 +507,9 @@ def main(argv=None) -> int:
             f"fisher-cv {fis or 'class defaults'}, threshold {fis_cut:.4f}; "
             f"sender-robinson-cv {sen}, threshold {sen_cut:.4f}; graded-sender-robinson-cv "
             f"(`labkit.filters.graded.choose`, margin {graded.MARGIN:g}) {gra.params}, "
-            f"threshold {gra.cutoff:.4f}",
+            f"threshold {gra.cutoff:.4f}; svm-sender-robinson-cv "
+            f"(`labkit.filters.ensemble.choose`, margin {svm.margin:g}) "
+            f"weight {svm.params['weight']:g}, threshold {svm.cutoff:.4f}",
             "",
             "| filter | (1-AUC)% | threshold | FP | FN | hm% | sm% | unsure | sm%@hm0.1% | sm%@0FP (oracle) "
             f"| cost $ | train msg/s | classify msg/s | classify msg/s, {workers} processes |",

@@ -13,8 +13,12 @@ Tables printed (markdown):
    ``robinson-cv``/``fisher-cv`` setting is the last grid row), for ``SenderRobinson``
    (``labkit.filters.reputation``) over ``tuning.REPUTATIONS`` on top of the best
    Robinson setting, for ``GradedSenderRobinson`` (``labkit.filters.graded``, round 2)
-   over ``graded.GRID``, and for an exploratory
-   online logistic regression on the same tokens (defined below, not a library filter);
+   over ``graded.GRID``, for an exploratory
+   online logistic regression on the same tokens (defined below, not a library filter),
+   and (``--families svm``, round 6) for ``SVMSenderRobinson``
+   (``labkit.filters.ensemble``: SenderRobinson's rank plus ``weight`` times a linear
+   SVM's margin on character 4-grams) over ``ensemble.WEIGHTS``, with the SVM alone
+   and weight 0 (= the SenderRobinson it builds on) as reference rows;
 2. the operating-threshold rule tried the way it will be used: the training half is cut
    in two by a seeded hash; the rule (``tuning.choose`` with a given margin) sees one
    half only, a filter trained on that half scores the other, and the false positives
@@ -42,6 +46,7 @@ import time
 from pathlib import Path
 
 import labkit as lk
+from labkit.filters import ensemble as EN
 from labkit.filters import evaluate as E
 from labkit.filters import graded as G
 from labkit.filters import tuning as T
@@ -165,6 +170,18 @@ def rules(tail: bool) -> dict:
     return out
 
 
+def count_rules(rule_fns, cv_hams, cv_spam, ranks, out):
+    """Append (FP, n ham, sm%) of the held-out ``ranks`` ((rank, spam) pairs) at each
+    rule's cut (set from the CV ranks) to ``out[rule name]``."""
+    hams = [r for r, y in ranks if not y]
+    spam = [r for r, y in ranks if y]
+    for name, rule in rule_fns.items():
+        cut = rule(cv_hams, cv_spam)
+        fp = sum(1 for r in hams if r >= cut)
+        sm = 100 * sum(1 for r in spam if r < cut) / len(spam)
+        out[name].append((fp, len(hams), sm))
+
+
 def rule_trials(klass, params, train, tokens, n_halves, seeds, tail=False):
     """Per rule: list of (FP, n ham, sm%) on the held-out half of each trial."""
     rule_fns = rules(tail)
@@ -181,13 +198,58 @@ def rule_trials(klass, params, train, tokens, n_halves, seeds, tail=False):
             for m in fit:
                 f.learn_tokens(tokens[m.name], m.spam)
             ranks = [(f.rank_tokens(tokens[m.name]), m.spam) for m in held]
-            hams = [r for r, y in ranks if not y]
-            spam = [r for r, y in ranks if y]
-            for name, rule in rule_fns.items():
-                cut = rule(cv_hams, cv_spam)
-                fp = sum(1 for r in hams if r >= cut)
-                sm = 100 * sum(1 for r in spam if r < cut) / len(spam)
-                out[name].append((fp, len(hams), sm))
+            count_rules(rule_fns, cv_hams, cv_spam, ranks, out)
+            print(f"  trial {seed} ({len(fit)} -> {len(held)}) done", file=sys.stderr)
+    return out
+
+
+def svm_rows(train, tokens, base, seeds):
+    """Round 6: out-of-fold (SenderRobinson rank, SVM margin) per seed from
+    ``ensemble.cv_ranks`` (one fit of each per fold), then every weight from the same
+    arrays.  Returns [(label, params or None, aucs, sms)] and the per-seed arrays."""
+    labels = [m.spam for m in train]
+    per_seed = [
+        EN.cv_ranks(lambda: EN.SVMSenderRobinson(**base), train, seed=s, tokens=tokens)
+        for s in seeds
+    ]
+
+    def figures(combine):
+        aucs, sms = [], []
+        for words, svm in per_seed:
+            ranks = [combine(words[m.name], svm[m.name]) for m in train]
+            aucs.append(100 * (1 - E.auc(labels, ranks)))
+            top = max(r for r, y in zip(ranks, labels, strict=True) if not y)
+            spam = [r for r, y in zip(ranks, labels, strict=True) if y]
+            sms.append(100 * sum(1 for r in spam if r <= top) / len(spam))
+        return aucs, sms
+
+    rows = [("svm alone (char 4-grams, C 100)", None, *figures(lambda w, s: s))]
+    for wt in (0.0, *EN.WEIGHTS):
+        rows.append((f"svm-sender-robinson weight {wt:g}", {**base, "weight": wt},
+                     *figures(lambda w, s, wt=wt: w + wt * s)))
+    return rows
+
+
+def svm_rule_trials(params, train, tokens, n_halves, seeds):
+    """``rule_trials`` for ``SVMSenderRobinson`` (not a token filter): per margin rule,
+    (FP, n ham, sm%) on the held-out half of each trial."""
+    rule_fns = rules(False)
+    out = {name: [] for name in rule_fns}
+    wt = params["weight"]
+    base = {k: v for k, v in params.items() if k != "weight"}
+    for seed in range(n_halves):
+        for fit, held in halves(train, seed):
+            cv = [
+                EN.cv_ranks(lambda: EN.SVMSenderRobinson(**base), fit, seed=f"{seed}/{s}",
+                            tokens=tokens)
+                for s in seeds
+            ]
+            cv = [{n: w[n] + wt * v[n] for n in w} for w, v in cv]
+            cv_hams = [[r[m.name] for m in fit if not m.spam] for r in cv]
+            cv_spam = [[r[m.name] for m in fit if m.spam] for r in cv]
+            f = EN.SVMSenderRobinson(**params).train(fit)
+            ranks = list(zip(f.log_odds_many([m.raw for m in held]), [m.spam for m in held], strict=True))
+            count_rules(rule_fns, cv_hams, cv_spam, ranks, out)
             print(f"  trial {seed} ({len(fit)} -> {len(held)}) done", file=sys.stderr)
     return out
 
@@ -272,6 +334,20 @@ def main(argv=None) -> int:
         graded_rows.append(row)
         if klass.kind not in best or row.mean_pct < best[klass.kind][1].mean_pct:
             best[klass.kind] = (klass, row)
+    svm_best = None
+    if "svm" in args.families:
+        # on top of the SenderRobinson the benchmark's sender-robinson-cv row uses
+        if SenderRobinson.kind in best:
+            sen = best[SenderRobinson.kind][1].params
+        else:
+            sen, _ = T.choose_sender_robinson(train, sets, base=base, seeds=args.seeds)
+        print(f"\n- SenderRobinson under the svm rows: {sen}\n", flush=True)
+        for label, params, aucs, sms in svm_rows(train, sets, sen, args.seeds):
+            print(fmt_row(label, aucs, sms), flush=True)
+            if params is not None and params["weight"] and (
+                svm_best is None or statistics.fmean(aucs) < svm_best[1]
+            ):
+                svm_best = (params, statistics.fmean(aucs))
     if "logistic" in args.families:
         for cfg in LOGISTIC:
             aucs, sms = logistic_row(train, sets, args.seeds, **cfg)
@@ -297,6 +373,18 @@ def main(argv=None) -> int:
             sms = [sm for _, _, sm in res]
             print(
                 f"| {kind} {row.params} | {name} | {sum(1 for x in fps if x == 0)}/{len(fps)} | "
+                f"{' '.join(map(str, fps))} | {statistics.fmean(sms):.1f} | "
+                f"{min(sms):.1f}-{max(sms):.1f} |",
+                flush=True,
+            )
+    if svm_best is not None:
+        params = svm_best[0]
+        for name, res in svm_rule_trials(params, train, sets, args.halves, args.seeds).items():
+            fps = [fp for fp, _, _ in res]
+            sms = [sm for _, _, sm in res]
+            print(
+                f"| {EN.SVMSenderRobinson.kind} weight {params['weight']:g} | {name} | "
+                f"{sum(1 for x in fps if x == 0)}/{len(fps)} | "
                 f"{' '.join(map(str, fps))} | {statistics.fmean(sms):.1f} | "
                 f"{min(sms):.1f}-{max(sms):.1f} |",
                 flush=True,
