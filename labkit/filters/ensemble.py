@@ -89,9 +89,13 @@ class SVMSenderRobinson:
         ham_cutoff: float | None = None,
         **words: Any,
     ) -> None:
-        for key, value in (("weight", weight), ("C", C)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise UsageError(f"SVMSenderRobinson: {key} must be a number >= 0, not {value!r}")
+        for key, value, least in (("weight", weight, ">= 0"), ("C", C, "> 0")):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (value > 0 or (value == 0 and key == "weight"))  # NaN fails too
+            ):
+                raise UsageError(f"SVMSenderRobinson: {key} must be a number {least}, not {value!r}")
         if isinstance(head, bool) or not isinstance(head, int) or head < 4:
             raise UsageError(f"SVMSenderRobinson: head must be a whole number of bytes >= 4, not {head!r}")
         if isinstance(n_bits, bool) or not isinstance(n_bits, int) or not 8 <= n_bits <= 24:

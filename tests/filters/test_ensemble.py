@@ -104,7 +104,8 @@ def test_untrained_scores_one_half():
 
 
 def test_bad_parameters_and_files(tmp_path):
-    for kw in ({"weight": -1}, {"C": "big"}, {"head": 2}, {"n_bits": 40}, {"spam_cutoff": 2}):
+    for kw in ({"weight": -1}, {"weight": float("nan")}, {"C": "big"}, {"C": 0}, {"head": 2},
+               {"n_bits": 40}, {"spam_cutoff": 2}):
         with pytest.raises(UsageError):
             SVMSenderRobinson(**kw)
     bad = tmp_path / "bad.json"
