@@ -15,8 +15,8 @@ The speed target is judged on the second (same parallelism on both sides).
 
 ``robinson-cv``, ``fisher-cv``, ``sender-robinson-cv``, ``graded-sender-robinson-cv`` and
 ``svm-sender-robinson-cv`` (sender-robinson-cv's rank plus a weighted linear SVM on
-character 4-grams, :mod:`labkit.filters.ensemble`) are those filters with parameters chosen by repeated k-fold cross-validation on the
-training half only (the test half is never looked at), and their operating threshold
+character 4-grams, :mod:`labkit.filters.ensemble`) are those filters with parameters
+chosen by repeated k-fold cross-validation on the training half only (the test half is never looked at), and their operating threshold
 set from the same cross-validated scores: :func:`labkit.filters.tuning.choose` and
 :func:`labkit.filters.graded.choose`, :func:`labkit.filters.ensemble.choose` (the
 choices are printed).
