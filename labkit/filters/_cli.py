@@ -114,8 +114,8 @@ def _filter_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--filter",
         default="fisher",
-        help="graham, robinson, fisher, multinomial, sender-robinson, graded-sender-robinson "
-        "or sklearn (default fisher)",
+        help="graham, robinson, fisher, multinomial, sender-robinson, graded-sender-robinson, "
+        "svm-sender-robinson or sklearn (default fisher)",
     )
     p.add_argument(
         "--source", help="corpus folder or archive (default: $LABKIT_CORPUS, then the cache)"

@@ -806,15 +806,25 @@ def _from_file(path: str | os.PathLike, build: Callable[[Any], Any]) -> Any:
 def make(kind: str, **params: Any) -> TokenFilter:
     """A new filter by name: ``graham``, ``robinson``, ``fisher``, ``multinomial``,
     ``sender-robinson`` (:mod:`labkit.filters.reputation`), ``graded-sender-robinson``
-    (:mod:`labkit.filters.graded`), or ``sklearn`` for the scikit-learn peer."""
+    (:mod:`labkit.filters.graded`), ``svm-sender-robinson``
+    (:mod:`labkit.filters.ensemble`), or ``sklearn`` for the scikit-learn peer."""
     kind = kind.lower()
     if kind == "sklearn":
         from .sklearn_peer import SklearnNB
 
         return SklearnNB(**params)  # type: ignore[return-value]
+    if kind == _ENSEMBLE:
+        from .ensemble import SVMSenderRobinson
+
+        return SVMSenderRobinson(**params)  # type: ignore[return-value]
     if kind not in KINDS:
-        raise UsageError(f"unknown filter {kind!r}; choose from {', '.join([*KINDS, 'sklearn'])}")
+        raise UsageError(f"unknown filter {kind!r}; choose from "
+                         f"{', '.join([*KINDS, _ENSEMBLE, 'sklearn'])}")
     return KINDS[kind](**params)
+
+
+#: the kind of :class:`labkit.filters.ensemble.SVMSenderRobinson` (not a TokenFilter)
+_ENSEMBLE = "svm-sender-robinson"
 
 
 def load(path: str | os.PathLike) -> TokenFilter:
@@ -832,6 +842,10 @@ def load(path: str | os.PathLike) -> TokenFilter:
             if f.trained and "class_count" not in data:
                 raise UsageError("sklearn filter file: trained, but its counts are missing")
             return f  # type: ignore[return-value]
+        if isinstance(data, dict) and data.get("kind") == _ENSEMBLE:
+            from .ensemble import SVMSenderRobinson
+
+            return SVMSenderRobinson.from_dict(data)  # type: ignore[return-value]
         return TokenFilter.from_dict(data)
 
     return _from_file(path, build)

@@ -143,3 +143,15 @@ def test_scores_then_ranks_of_the_same_list_agree(small, trained):
     assert trained.log_odds_many(raws)[0] != 99.0
     copies = [bytes(bytearray(r)) for r in raws]  # equal bytes, other objects: computed again
     assert list(trained.log_odds_many(copies)) == list(trained.log_odds_many(raws))
+
+
+def test_made_and_loaded_by_kind_like_every_filter(tmp_path, small, trained):
+    """``labkit.filters.make``/``load`` (and so ``labkit bayes train|score``) know the kind."""
+    made = F.bayes.make("svm-sender-robinson", weight=0.2)
+    assert isinstance(made, SVMSenderRobinson) and made.weight == 0.2
+    path = trained.save(tmp_path / "svm.json.gz")
+    loaded = F.bayes.load(path)
+    assert isinstance(loaded, SVMSenderRobinson)
+    _, test = small
+    raws = [m.raw for m in test[:10]]
+    assert list(loaded.score_many(raws)) == list(trained.score_many(raws))
