@@ -371,7 +371,6 @@ def choose(
 
     Introduced in lab 09 (Bayesian filtering).
     """
-    import statistics
 
     from . import evaluate, tuning
 
@@ -407,25 +406,9 @@ def choose(
             + f" (mean {row.mean_pct:.4f}); sm% at 0 CV FP "
             + " / ".join(f"{v:.1f}" for v in sms)
         )
-    best = min(rows, key=lambda r: r.mean_pct)
-    top = max(best.top_ham)
-    med = statistics.median(best.median_spam)
-    rank = tuning._between(top, med, margin)
-    cutoff = _logistic(rank)
-    steps.append(
-        f"chosen weight {best.params['weight']:g}; threshold {margin:g} of the way from the "
-        f"top CV ham (rank {top:.4g}) to the median CV spam ({med:.4g}): rank {rank:.4g}, "
-        f"score {cutoff:.6g}"
-    )
-    return tuning.Choice(
-        filter=SVMSenderRobinson.kind,
-        params=dict(best.params),
-        cutoff=cutoff,
-        cutoff_rank=rank,
-        margin=margin,
-        rows=tuple(rows),
-        steps=tuple(steps),
-    )
+    return tuning.best_of(SVMSenderRobinson.kind, rows, steps, margin,
+                          lambda params, rank: _logistic(rank),
+                          describe=lambda params: f"weight {params['weight']:g}")
 
 
 __all__ = ["SVMSenderRobinson", "WEIGHTS", "MARGIN", "cv_ranks", "choose"]

@@ -253,18 +253,35 @@ def choose(
         )
         steps.append(line)
         log.info("%s", line)
+    return best_of(klass.kind, rows, steps, margin,
+                   lambda params, rank: klass(**params).score_from_rank(rank))
+
+
+def best_of(
+    kind: str,
+    rows: Sequence[CVRow],
+    steps: list[str],
+    margin: float,
+    score_from_rank: Callable[[Mapping[str, Any], float], float],
+    describe: Callable[[Mapping[str, Any]], str] = lambda params: str(dict(params) or "defaults"),
+) -> Choice:
+    """The :class:`Choice` of the row with the lowest mean (1-AUC)%, its cutoff
+    ``margin`` of the way from the highest top-ham rank over the seeds to the median of
+    the per-seed median spam ranks.  ``score_from_rank(params, rank)`` turns that rank
+    into the filter's score; the last line of ``steps`` says what was chosen
+    (``describe(params)``).  Shared by every ``choose`` of the package."""
     best = min(rows, key=lambda r: r.mean_pct)
     top = max(best.top_ham)
     med = statistics.median(best.median_spam)
     rank = _between(top, med, margin)
-    cutoff = klass(**best.params).score_from_rank(rank)
+    cutoff = score_from_rank(best.params, rank)
     steps.append(
-        f"chosen {best.params or 'defaults'}; threshold {margin:g} of the way from the top "
+        f"chosen {describe(best.params)}; threshold {margin:g} of the way from the top "
         f"CV ham (rank {top:.4g}) to the median CV spam ({med:.4g}): rank {rank:.4g}, "
         f"score {cutoff:.6g}"
     )
     return Choice(
-        filter=klass.kind,
+        filter=kind,
         params=dict(best.params),
         cutoff=cutoff,
         cutoff_rank=rank,
