@@ -98,8 +98,9 @@ def score_raws(filter: Any, raws: Sequence[bytes]) -> tuple[list[float], list[fl
 
     Token filters: ``score_and_rank_tokens`` (the score ``score`` gives, and the rank:
     ordered like the score, never saturated, for ROC curves).  Filters with vectorised
-    ``score_many``/``log_odds_many`` (the scikit-learn peer) use those; any other
-    filter: ``score`` for both.
+    ``log_odds_many`` (the ensemble, the scikit-learn peer) give the ranks in one call,
+    and the scores from them with ``score_from_rank`` where they have it (one pass
+    over the messages), else with ``score_many``; any other filter: ``score`` for both.
     """
     if not raws:
         return [], []
@@ -110,9 +111,13 @@ def score_raws(filter: Any, raws: Sequence[bytes]) -> tuple[list[float], list[fl
         ranks = [filter.rank_tokens(tokenize(raw)) for raw in raws]
         return list(map(filter.score_from_rank, ranks)), ranks
     if hasattr(filter, "log_odds_many"):
-        scores = [float(s) for s in filter.score_many(raws)]
-        ranks = [float(r) for r in filter.log_odds_many(raws)] if filter.trained else scores[:]
-        return scores, ranks
+        if not filter.trained:
+            scores = [float(s) for s in filter.score_many(raws)]
+            return scores, scores[:]
+        ranks = [float(r) for r in filter.log_odds_many(raws)]
+        if hasattr(filter, "score_from_rank"):
+            return [filter.score_from_rank(r) for r in ranks], ranks
+        return [float(s) for s in filter.score_many(raws)], ranks
     scores = [float(filter.score(raw)) for raw in raws]
     return scores, scores[:]
 

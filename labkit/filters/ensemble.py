@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import base64
 import math
-import operator
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -118,8 +117,6 @@ class SVMSenderRobinson:
         self._heads: list[bytes] = []
         self._labels: list[bool] = []
         self._svm: Any = None  # fitted lazily; None after any change
-        # the last ranks computed: (the messages, as a tuple, and their ranks); see log_odds_many
-        self._last: tuple[tuple, np.ndarray] | None = None
         self._vectorizer: Any = None
 
     def __repr__(self) -> str:
@@ -193,7 +190,6 @@ class SVMSenderRobinson:
         self._heads.append(raw[: self.head])
         self._labels.append(spam)
         self._svm = None
-        self._last = None
 
     def unlearn(self, message: bytes, spam: bool) -> None:
         """Undo an earlier ``learn(message, spam)``: the words' counts go down and the
@@ -207,7 +203,6 @@ class SVMSenderRobinson:
                 del self._heads[i], self._labels[i]
                 self._svm = None
                 break
-        self._last = None
 
     #: learn many messages (corpus Messages, or bytes with ``labels``); the SVM refits once, later
     train = TokenFilter.train
@@ -221,23 +216,14 @@ class SVMSenderRobinson:
         return self._model().decision_function(self._features(raws))
 
     def log_odds_many(self, messages: Sequence[bytes]) -> np.ndarray:
-        """The rank of each raw message: SenderRobinson's rank + ``weight`` x SVM margin.
-
-        The same messages asked again (the very same bytes objects, as
-        :func:`labkit.filters.batch.score_raws` does for scores, then ranks) get the
-        ranks just computed, not a second tokenizing and SVM pass.
-        """
-        raws = tuple(_coerce.message_bytes(m) for m in messages)
-        last = self._last
-        if last is not None and len(last[0]) == len(raws) and all(map(operator.is_, last[0], raws)):
-            return last[1].copy()
+        """The rank of each raw message: SenderRobinson's rank + ``weight`` x SVM margin."""
+        raws = [_coerce.message_bytes(m) for m in messages]
         if not self.trained:
             return np.zeros(len(raws))
         ranks = np.array([self.words.rank_tokens(tokenize(r)) for r in raws], dtype=float)
         if self.weight:
             ranks = ranks + self.weight * self.svm_margins(raws)
-        self._last = (raws, ranks)
-        return ranks.copy()
+        return ranks
 
     def score_many(self, messages: Sequence[bytes]) -> np.ndarray:
         """Scores (logistic of the ranks) of many raw messages in one vectorised call."""
@@ -265,9 +251,7 @@ class SVMSenderRobinson:
         # for worker processes (labkit.filters.batch): fit once here, not in every worker
         if self.trained:
             self._model()
-        state = self.__dict__.copy()
-        state["_last"] = None
-        return state
+        return self.__dict__.copy()
 
     # -- persistence ---------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -305,7 +289,6 @@ class SVMSenderRobinson:
         if not isinstance(words, SenderRobinson):
             raise UsageError(f"{cls.kind} filter file: its words are not a sender-robinson filter")
         f.words = words
-        f._last = None
         for y, h in data.get("examples") or []:
             f._labels.append(bool(y))
             f._heads.append(base64.b64decode(h, validate=True))

@@ -133,25 +133,17 @@ def test_classify_many_in_two_processes_scores_the_same(small, trained):
     assert two.scores == one.scores
 
 
-def test_scores_then_ranks_of_the_same_list_agree(small, trained):
-    # batch.score_raws asks for scores, then ranks, of one list: the second is remembered
+def test_batch_scores_and_ranks_in_one_pass_equal_to_score(small, trained):
+    """batch.score_raws (classify_many, evaluate) runs the SVM once per list and gives the
+    same scores as score() one message at a time."""
     raws = [m.raw for m in small[1]]
-    scores = trained.score_many(raws)
-    ranks = trained.log_odds_many(raws)
-    assert list(scores) == list(1 / (1 + np.exp(-ranks)))
-    ranks[0] = 99.0  # the caller's copy, not the remembered one
-    assert trained.log_odds_many(raws)[0] != 99.0
-    copies = [bytes(bytearray(r)) for r in raws]  # equal bytes, other objects: computed again
-    assert list(trained.log_odds_many(copies)) == list(trained.log_odds_many(raws))
-
-
-def test_made_and_loaded_by_kind_like_every_filter(tmp_path, small, trained):
-    """``labkit.filters.make``/``load`` (and so ``labkit bayes train|score``) know the kind."""
-    made = F.bayes.make("svm-sender-robinson", weight=0.2)
-    assert isinstance(made, SVMSenderRobinson) and made.weight == 0.2
-    path = trained.save(tmp_path / "svm.json.gz")
-    loaded = F.bayes.load(path)
-    assert isinstance(loaded, SVMSenderRobinson)
-    _, test = small
-    raws = [m.raw for m in test[:10]]
-    assert list(loaded.score_many(raws)) == list(trained.score_many(raws))
+    calls = []
+    real = trained.svm_margins
+    trained.svm_margins = lambda messages: calls.append(len(messages)) or real(messages)
+    try:
+        scores, ranks = F.batch.score_raws(trained, raws)
+    finally:
+        del trained.svm_margins
+    assert calls == [len(raws)]
+    assert ranks == [trained.rank(r) for r in raws]
+    assert scores == [trained.score(r) for r in raws]
