@@ -147,3 +147,15 @@ def test_batch_scores_and_ranks_in_one_pass_equal_to_score(small, trained):
     assert calls == [len(raws)]
     assert ranks == [trained.rank(r) for r in raws]
     assert scores == [trained.score(r) for r in raws]
+
+
+def test_made_and_loaded_by_kind_like_every_filter(tmp_path, small, trained):
+    """``labkit.filters.make``/``load`` (and so ``labkit bayes train|score``) know the kind."""
+    made = F.bayes.make("svm-sender-robinson", weight=0.2)
+    assert isinstance(made, SVMSenderRobinson) and made.weight == 0.2
+    path = trained.save(tmp_path / "svm.json.gz")
+    loaded = F.bayes.load(path)
+    assert isinstance(loaded, SVMSenderRobinson)
+    _, test = small
+    raws = [m.raw for m in test[:10]]
+    assert list(loaded.score_many(raws)) == list(trained.score_many(raws))
