@@ -35,7 +35,10 @@ examples gives the same model) the next time it scores after a change.  ``unlear
 removes the kept example and refits too, so it is exact.  ``save`` writes the words'
 counts and the kept examples (JSON, never pickle); ``load`` refits.  The kept bytes
 make a saved filter large (about 4 kB per learned message), and a refit costs a few
-seconds per 3,000 messages.
+seconds per 3,000 messages.  So online (TREC-style) evaluation, which learns after every
+message and scores the next, refits once per message and grows quadratically: 300
+messages took 61 s of CPU against SenderRobinson's 0.6 s here.  Evaluate this filter on
+a split or by cross-validation instead.
 
 Introduced in lab 09 (Bayesian filtering).
 """
