@@ -1,9 +1,14 @@
-"""POP3 (RFC 1939 subset) over the lab mailboxes, and POP before SMTP.
+"""POP3 (RFC 1939, with the CAPA of RFC 2449) over the lab mailboxes, and POP before SMTP.
 
-Commands: USER, PASS, STAT, LIST, RETR, DELE, RSET, NOOP, QUIT.  Deletions take
-effect at QUIT (the UPDATE state); a dropped connection deletes nothing.  One session
-per mailbox at a time (the maildrop lock of RFC 1939 section 8).  A session that has
-used up its error budget (failed logins count) is closed, like an SMTP host's.
+Commands: USER, PASS, STAT, LIST, RETR, DELE, RSET, NOOP, QUIT, and the optional
+UIDL and TOP of RFC 1939 section 7; CAPA (RFC 2449) lists USER, TOP, UIDL,
+PIPELINING and RESP-CODES, before and after login.  A message's UIDL unique-id is
+derived from its Maildir key, so it stays the same from one session to the next.
+
+Deletions take effect at QUIT (the UPDATE state); a dropped connection deletes
+nothing.  One session per mailbox at a time (the maildrop lock of RFC 1939 section 8;
+a second login is refused with ``[IN-USE]``).  A session that has used up its error
+budget (failed logins count) is closed, like an SMTP host's.
 
 A successful login opens a relay window for the client address in
 :class:`RelayWindow` (on the lab clock), which the ISP's SMTP server consults: that
@@ -16,11 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import ipaddress
 import logging
 import poplib
 import socket
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from aiosmtpd.proxy_protocol import get_proxy
@@ -36,6 +43,13 @@ log = logging.getLogger(__name__)
 #: asyncio's 64 KiB default, each failed login logged a 64 KiB user name: ten per
 #: session, about 600 kB of event log (in memory and on disk) per connection.
 MAX_LINE = 1024
+
+#: the CAPA answer (RFC 2449 section 5), the same in both states (section 5: what the
+#: AUTHORIZATION state offers MUST be announced in both).  Each line is true here:
+#: PIPELINING because commands are read one line at a time from the stream's buffer
+#: and answered in order, never dropping what is buffered; RESP-CODES because every
+#: reply text that starts with "[" is a response code ([SYS/TEMP], [IN-USE]).
+CAPABILITIES = ("USER", "TOP", "UIDL", "PIPELINING", "RESP-CODES", "IMPLEMENTATION labkit")
 
 
 class RelayWindow:
@@ -187,6 +201,10 @@ class POP3Server(Service):
                     raise ConnectionAbortedError("error budget used up")
             await writer.drain()
 
+        async def send_lines(first: str, lines: Iterable[bytes]) -> None:
+            writer.write(_multiline(first, lines))
+            await writer.drain()
+
         await send(f"+OK {self.hostname} labkit POP3 ready")
         box = None
         keys: list[str] = []
@@ -198,6 +216,10 @@ class POP3Server(Service):
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             cmd, _, arg = line.partition(" ")
             cmd = cmd.upper()
+            if cmd == "CAPA":
+                await send_lines("+OK capability list follows",
+                                 [c.encode() for c in CAPABILITIES])
+                continue
             if cmd == "QUIT":
                 if box is not None:
                     for i in sorted(deleted):
@@ -226,7 +248,8 @@ class POP3Server(Service):
                                     reason="maildrop locked by another session")
                         user = None
                         box = None
-                        await send("-ERR maildrop already locked by another session")
+                        # RFC 2449 section 8.1.1: the password was right, the maildrop is busy
+                        await send("-ERR [IN-USE] maildrop already locked by another session")
                         continue
                     self._locked.add(mailbox)
                     held.append(mailbox)
@@ -244,34 +267,34 @@ class POP3Server(Service):
                 continue
             live = [i for i in range(len(keys)) if i not in deleted]
             if cmd == "STAT":
-                there = [b for b in (_read(box, keys[i]) for i in live) if b is not None]
-                await send(f"+OK {len(there)} {sum(map(len, there))}")
-            elif cmd == "LIST":
+                there = _present(box, keys, live)
+                await send(f"+OK {len(there)} {sum(len(b) for _, b in there)}")
+            elif cmd in ("LIST", "UIDL"):  # UIDL: RFC 1939 section 7, an id where LIST has a size
                 if arg:
-                    i = _index(arg, keys, deleted)
-                    body = None if i is None else _read(box, keys[i])
-                    if body is None:
+                    found = _message(box, keys, deleted, arg)
+                    if found is None:
                         await send("-ERR no such message")
                     else:
-                        await send(f"+OK {i + 1} {len(body)}")
+                        await send(f"+OK {_scan_line(cmd, keys, *found)}")
                 else:
-                    sizes = [(i, _read(box, keys[i])) for i in live]
-                    sizes = [(i, len(b)) for i, b in sizes if b is not None]
-                    await send(f"+OK {len(sizes)} messages")
-                    for i, size in sizes:
-                        await send(f"{i + 1} {size}")
-                    await send(".")
-            elif cmd == "RETR":
-                i = _index(arg, keys, deleted)
-                body = None if i is None else _read(box, keys[i])
-                if body is None:
+                    there = _present(box, keys, live)
+                    await send_lines(f"+OK {len(there)} messages",
+                                     [_scan_line(cmd, keys, i, b).encode() for i, b in there])
+            elif cmd == "TOP" and _top_args(arg) is None:
+                await send("-ERR usage: TOP message lines")
+            elif cmd in ("RETR", "TOP"):
+                number, count = _top_args(arg) if cmd == "TOP" else (arg, None)
+                found = _message(box, keys, deleted, number)
+                if found is None:
                     await send("-ERR no such message")
                     continue
-                writer.write(f"+OK {len(body)} octets\r\n".encode())
-                for ln in body.split(b"\r\n")[:-1] if body.endswith(b"\r\n") else body.split(b"\r\n"):
-                    writer.write((b"." + ln if ln.startswith(b".") else ln) + b"\r\n")
-                writer.write(b".\r\n")
-                await writer.drain()
+                body = found[1]
+                lines = _lines(body)
+                if count is None:
+                    await send_lines(f"+OK {len(body)} octets", lines)
+                else:  # TOP (RFC 1939 section 7): the header, the blank line, ``count`` body lines
+                    end = lines.index(b"") + 1 + count if b"" in lines else len(lines)
+                    await send_lines("+OK top of message follows", lines[:end])
             elif cmd == "DELE":
                 i = _index(arg, keys, deleted)
                 if i is None:
@@ -305,6 +328,60 @@ def _index(arg: str, keys: list[str], deleted: set[int]) -> int | None:
     if 0 <= i < len(keys) and i not in deleted:
         return i
     return None
+
+
+def _present(box: Any, keys: list[str], indexes: list[int]) -> list[tuple[int, bytes]]:
+    """(index, message) for each of ``indexes`` whose message is still in the mailbox."""
+    found = [(i, _read(box, keys[i])) for i in indexes]
+    return [(i, b) for i, b in found if b is not None]
+
+
+def _message(box: Any, keys: list[str], deleted: set[int], arg: str) -> tuple[int, bytes] | None:
+    """(index, message) for the message number ``arg``, or None: not a number, out of
+    range, deleted in this session, or gone from the mailbox."""
+    i = _index(arg, keys, deleted)
+    body = None if i is None else _read(box, keys[i])
+    return None if body is None else (i, body)
+
+
+def _top_args(arg: str) -> tuple[str, int] | None:
+    """``TOP msg n``'s message number (as given) and ``n`` (a non-negative number), or None."""
+    parts = arg.split()
+    if len(parts) != 2 or not (parts[1].isascii() and parts[1].isdigit()):
+        return None
+    return parts[0], int(parts[1])
+
+
+def _scan_line(cmd: str, keys: list[str], i: int, body: bytes) -> str:
+    """One message's line in a LIST (number and size) or UIDL (number and unique-id)."""
+    return f"{i + 1} {len(body) if cmd == 'LIST' else _unique_id(keys[i])}"
+
+
+def _lines(message: bytes) -> list[bytes]:
+    """The CRLF-separated lines of ``message`` (a final CRLF ends the last line)."""
+    lines = message.split(b"\r\n")
+    return lines[:-1] if message.endswith(b"\r\n") else lines
+
+
+def _multiline(first: str, lines: Iterable[bytes]) -> bytes:
+    """A multi-line response (RFC 1939 section 3): ``first``, each line byte-stuffed (a
+    leading "." doubled), then the line "." that ends it.  RETR, TOP, LIST, UIDL and CAPA
+    all answer this way."""
+    out = [first.encode("utf-8")]
+    out += [b"." + ln if ln.startswith(b".") else ln for ln in lines]
+    out.append(b".")
+    return b"\r\n".join(out) + b"\r\n"
+
+
+def _unique_id(key: str) -> str:
+    """The UIDL unique-id of the message stored under the Maildir ``key``.
+
+    RFC 1939 section 7: 1 to 70 characters from 0x21 to 0x7E, the same in every
+    session for the same message.  A Maildir key is unique and never changes, but it
+    ends with the host name (of any length, with backslash escapes), so the id is the
+    first 32 hex digits of its SHA-256 instead of the key itself.
+    """
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
 class LabPOP3(poplib.POP3):
