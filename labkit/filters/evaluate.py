@@ -422,6 +422,26 @@ class Evaluation:
         bar = hams[allowed] if allowed < len(hams) else -math.inf
         return 100.0 * sum(1 for r in spams if r <= bar) / len(spams)
 
+    def hams_in_the_way(self, sm_pct: float = 3.0) -> list[str]:
+        """Names of the ham that any threshold missing at most ``sm_pct`` % of the spam
+        would flag, highest-ranked first: the messages that stand between this filter
+        and "sm% <= ``sm_pct`` with zero false positives".
+
+        With ``n`` spam, at most ``floor(n * sm_pct / 100)`` may score below the
+        threshold, so the threshold can be no higher than the next spam's rank; every
+        ham ranked at or above that spam is a false positive there.  An empty list
+        means some threshold reaches the target.  Uses the ranks, like the ROC curve.
+        """
+        if isinstance(sm_pct, bool) or not isinstance(sm_pct, (int, float)) or not 0 <= sm_pct < 100:
+            raise UsageError(f"hams_in_the_way: sm_pct is a percentage from 0 to below 100, not {sm_pct!r}")
+        spams = sorted(r for r, y in zip(self.ranks, self.labels, strict=True) if y)
+        if not spams:
+            return []
+        bar = spams[int(math.floor(len(spams) * sm_pct / 100.0 + 1e-9))]
+        hams = [(r, n) for n, r, y in zip(self.names, self.ranks, self.labels, strict=True)
+                if not y and r >= bar]
+        return [n for r, n in sorted(hams, key=lambda t: (-t[0], t[1]))]
+
     @property
     def unsure_rate(self) -> float:
         """Fraction of messages in the unsure band."""

@@ -334,3 +334,53 @@ def test_online_records_exactly_the_filters_own_score(subset, cls):
 def test_online_refuses_an_unknown_order():
     with pytest.raises(UsageError, match="order"):
         E.online(F.Fisher(), C.sample(), order="random", progress=False)
+
+
+def _fewest_fp_hams(labels, ranks, names, sm_pct):
+    """Brute force: among all thresholds (every rank and +inf) that miss at most
+    ``sm_pct`` % of the spam, the highest one; the ham at or above it."""
+    n_spam = sum(labels)
+    ok = [t for t in [*set(ranks), math.inf]
+          if 100 * sum(1 for r, y in zip(ranks, labels, strict=True) if y and r < t) <= sm_pct * n_spam + 1e-9]
+    t = max(ok)
+    return {n for n, r, y in zip(names, ranks, labels, strict=True) if not y and r >= t}
+
+
+def test_hams_in_the_way_by_hand():
+    # 4 ham, 10 spam: spam ranks 0.1 (one, missed first) then 0.6 .. 0.95
+    labels = [False] * 4 + [True] * 10
+    ranks = [0.05, 0.5, 0.7, 0.97] + [0.1, 0.6, 0.65, 0.75, 0.8, 0.85, 0.9, 0.92, 0.95, 0.99]
+    ev = _ev(labels, ranks)
+    # 10 % may be missed (one spam): threshold at most 0.6, so ham 0.7 and 0.97 are flagged
+    assert ev.hams_in_the_way(10.0) == ["m3", "m2"]  # highest first
+    # 20 %: threshold 0.65, still below both
+    assert ev.hams_in_the_way(20.0) == ["m3", "m2"]
+    # 30 %: threshold 0.75 clears the 0.7 ham; 0 % (threshold 0.1) flags the 0.5 ham too
+    assert ev.hams_in_the_way(30.0) == ["m3"]
+    assert ev.hams_in_the_way(0.0) == ["m3", "m2", "m1"]
+    assert ev.hams_in_the_way(95.0) == []  # nine spam may be missed: threshold 0.99 clears all ham
+    with pytest.raises(UsageError, match="percentage"):
+        ev.hams_in_the_way(100)
+    with pytest.raises(UsageError, match="percentage"):
+        ev.hams_in_the_way(-1)
+
+
+def test_hams_in_the_way_against_brute_force_and_the_oracle():
+    """On random rankings (with ties): the same ham as a search over every threshold, and
+    empty exactly when the zero-FP oracle (the sm% at the top ham) meets the target."""
+    rng = random.Random(5)
+    for _ in range(200):
+        n = rng.randint(2, 40)
+        labels = [rng.random() < 0.4 for _ in range(n)]
+        if not any(labels) or all(labels):
+            continue
+        ranks = [rng.choice([0.1, 0.2, 0.5, 0.8, 0.9]) if rng.random() < 0.3 else rng.random()
+                 for _ in range(n)]
+        ev = _ev(labels, ranks)
+        top_ham = max(r for r, y in zip(ranks, labels, strict=True) if not y)
+        oracle = 100 * sum(1 for r, y in zip(ranks, labels, strict=True) if y and r <= top_ham) / sum(labels)
+        for sm_pct in (0.0, 3.0, 10.0, 25.0, 50.0, 99.0):
+            got = ev.hams_in_the_way(sm_pct)
+            assert set(got) == _fewest_fp_hams(labels, ranks, ev.names, sm_pct)
+            assert len(got) == len(set(got))
+            assert (got == []) == (oracle <= sm_pct + 1e-9)
