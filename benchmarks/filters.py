@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import email
+import email.policy
 import os
 import platform
 import shutil
@@ -186,6 +188,36 @@ def sm_at_zero_fp(ev: E.Evaluation) -> float:
     top_ham = max(r for r, y in zip(ev.ranks, ev.labels, strict=True) if not y)
     spams = [r for r, y in zip(ev.ranks, ev.labels, strict=True) if y]
     return 100.0 * sum(1 for r in spams if r <= top_ham) / len(spams)
+
+
+def in_the_way_lines(results, test, sm_pct: float = 3.0) -> list[str]:
+    """The test ham that stand between each filter and sm% <= ``sm_pct`` at zero FP
+    (:meth:`Evaluation.hams_in_the_way`), and those in the way of every filter."""
+    by_name = {m.name: m for m in test}
+    way = {name: ev.hams_in_the_way(sm_pct) for name, ev in results}
+    common = set.intersection(*(set(v) for v in way.values()))
+    lines = [
+        f"## What stands between each filter and sm% <= {sm_pct:g} % at zero FP",
+        "",
+        f"A threshold that misses at most {sm_pct:g} % of the test spam flags every test ham "
+        "ranked at or above the spam it must still catch "
+        "(`Evaluation.hams_in_the_way`). The target needs that list to be empty.",
+        "",
+        "| filter | ham in the way | of which hard_ham |",
+        "|---|---|---|",
+        *[
+            f"| {name} | {len(v)} | {sum(by_name[n].folder == 'hard_ham' for n in v)} |"
+            for name, v in way.items()
+        ],
+        "",
+        f"In the way of every filter, bogofilter included ({len(common)}):",
+        "",
+    ]
+    for n in sorted(common):
+        msg = email.message_from_bytes(by_name[n].raw, policy=email.policy.default)
+        subject = " ".join(str(msg.get("Subject", "")).split())[:60]
+        lines.append(f"- {by_name[n].folder}/{n[:5]}: \"{subject}\"")
+    return [*lines, ""]
 
 
 def machine() -> str:
@@ -541,6 +573,7 @@ def main(argv=None) -> int:
             "themselves were chosen without the test set.",
             "",
             *uncertainty_lines,
+            *in_the_way_lines(results, split.test),
             *plot_lines,
             *attack_lines,
         ]
