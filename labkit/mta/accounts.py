@@ -24,6 +24,9 @@ DEFAULT_USERS = (
     "dmarc@corp.example",
     "taro@isp.example",
     "postmaster@isp.example",
+    # the forwarder and the mailing list keep their postmaster's mail (RFC 5321 4.5.1)
+    "postmaster@fwd.example.net",
+    "postmaster@lists.example.org",
 )
 
 _ITERATIONS = 2_000  # a lab, not a vault: fast enough for thousands of logins in a test

@@ -6,6 +6,10 @@ the author's From) and records what it saw in an ARC set, so a receiver that tru
 the list can accept the mail by local policy.  ``from_rewrite=True`` replaces the
 From with the list's address (the DMARC mitigation many lists use).
 
+Mail for ``postmaster@lists.example.org`` (and a bare ``Postmaster``) is accepted, as
+RFC 5321 section 4.5.1 requires, and kept in that mailbox on the host:
+``lab.mailbox("postmaster@lists.example.org")``.
+
 Introduced in lab 04 (DKIM limits) and lab 06 (Authentication-Results and ARC).
 """
 
@@ -15,6 +19,7 @@ import email.utils
 import re
 from typing import Any
 
+from .forwarder import accept_postmaster, deliver_to_postmaster, is_postmaster
 from .policy import Context, Policy, queue_id
 
 # the fields this list writes itself: an incoming copy (from another list) is dropped,
@@ -144,20 +149,29 @@ class MailingList(Policy):
         self.from_rewrite = from_rewrite
 
     def on_rcpt(self, ctx: Context, address: str, accepted: list[str]) -> str:
-        """Only the list addresses this host serves."""
+        """Only the list addresses this host serves, and its postmaster."""
         if address.lower() in self.lists:
             self.event(ctx, "rcpt", rcpt=address, decision="accept", reason="list address")
+            return "250 OK"
+        if accept_postmaster(self, ctx, address):
             return "250 OK"
         self.event(ctx, "rcpt", rcpt=address, decision="reject", reason="no such list")
         return f"550 5.1.1 <{address}>: no such list"
 
     def on_data(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes) -> str:
-        """Authenticate, edit (subject tag, footer, optional From rewrite), optionally sign and ARC-seal, and send to every member before replying."""
+        """Authenticate, edit (subject tag, footer, optional From rewrite), optionally sign and ARC-seal, and send to every member before replying; keep mail for the postmaster."""
         import labkit.auth
 
         from . import sender
 
         qid = queue_id()
+        if any(r.lower() not in self.lists and is_postmaster(r, self.domain) for r in rcpts):
+            refused = deliver_to_postmaster(self, ctx, qid, mail_from, data)
+            if refused:
+                return refused
+            rcpts = [r for r in rcpts if r.lower() in self.lists]
+            if not rcpts:
+                return f"250 2.0.0 Ok: queued as {qid}"
         results = None
         evaluate = getattr(labkit.auth, "evaluate", None)
         if evaluate is not None:
