@@ -426,7 +426,9 @@ class Policy:
         if has_bare_newline(data):
             self.event(ctx, "data", decision="reject",
                        reason="bare LF, bare CR or NUL in DATA (SMTP smuggling defence)")
-            reply = "550 5.6.11 Bare LF, bare CR or NUL in message; use CRLF line endings"
+            # X.5.2 "syntax error" (RFC 3463 section 3.6), as Postfix's reject mode answers;
+            # 5.6.11 is Exchange Online's own code, not in the IANA registry
+            reply = "550 5.5.2 Bare LF, bare CR or NUL in message; use CRLF line endings"
         else:
             reply = await self._call(server, "data", self.on_data, ctx,
                                      envelope.mail_from or "", list(envelope.rcpt_tos), data)

@@ -130,7 +130,7 @@ def test_swaks_bare_lf_is_refused(lab, tools, ca_file, tmp_path):
     msg = message(marker, b"line one\nline two\r\n")
     proc = swaks(lab, tools, "--from", "ceo@brand.example", "--to", "alice@corp.example",
                  "--data", data_file(tmp_path, msg), "--no-data-fixup")
-    assert "<** 550 5.6.11 " in transcript(proc), transcript(proc)
+    assert "<** 550 5.5.2 " in transcript(proc), transcript(proc)
     assert stored(lab, "alice@corp.example", marker.encode()) == []
 
 
