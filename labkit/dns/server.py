@@ -132,6 +132,13 @@ def _fault_key(key: str) -> str:
     return text
 
 
+#: the largest UDP reply sent, and the EDNS buffer size announced in replies: 1232 bytes,
+#: the size DNS Flag Day 2020 asked servers to use so that no reply needs IP
+#: fragmentation.  A larger answer is truncated (TC) and the
+#: client retries over TCP.  dnspython's default announcement was 8192.
+UDP_PAYLOAD = 1232
+
+
 def _formerr(data: bytes) -> bytes | None:
     """A bare FORMERR reply to a packet we could not parse (None if not even a header)."""
     if len(data) < 12:
@@ -323,7 +330,7 @@ class LabDNS(Service):
             return _formerr(data)
         if query.flags & dns.flags.QR:
             return None
-        response = dns.message.make_response(query)
+        response = dns.message.make_response(query, our_payload=UDP_PAYLOAD)
         if query.opcode() != dns.opcode.QUERY:
             response.set_rcode(dns.rcode.NOTIMP)
             return response.to_wire()
@@ -370,7 +377,8 @@ class LabDNS(Service):
         )
         try:
             if transport == "udp":
-                max_size = max(512, query.payload) if query.edns >= 0 else 512
+                # RFC 6891 section 6.2.5: the smaller of the client's size and ours
+                max_size = max(512, min(query.payload, UDP_PAYLOAD)) if query.edns >= 0 else 512
             else:
                 max_size = 65535
             wire = response.to_wire(max_size=max_size)

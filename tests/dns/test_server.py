@@ -101,6 +101,24 @@ def test_edns_buffer_size_lets_a_long_answer_fit_in_udp(server):
     assert dns.query.udp(small, server.host, port=server.port, timeout=2).flags & dns.flags.TC
 
 
+
+def test_udp_replies_stop_at_1232_bytes_whatever_the_client_offers():
+    """RFC 6891 section 6.2.5: a UDP reply is no larger than the smaller of the client's
+    EDNS size and the server's own; LabDNS's is 1232 (DNS Flag Day 2020), and replies
+    announce it.  An answer of about 2 kB offered 4096 bytes is truncated (TC), and
+    comes whole over TCP."""
+    huge = "v=spf1 " + " ".join(f"ip4:198.51.100.{i}" for i in range(1, 130)) + " -all"
+    zone = ZONE_OTHER + "big IN TXT " + " ".join(
+        '"' + huge[i:i + 255] + '"' for i in range(0, len(huge), 255)) + "\n"
+    with labkit.dns.LabDNS(zones=zone) as lab:
+        q = dns.message.make_query("big.t.example", "TXT", use_edns=0, payload=4096)
+        r = dns.query.udp(q, lab.host, port=lab.port, timeout=2)
+        assert r.flags & dns.flags.TC and not r.answer
+        assert r.payload == labkit.dns.server.UDP_PAYLOAD == 1232
+        whole = dns.query.tcp(q, lab.host, port=lab.port, timeout=2)
+        assert b"".join(whole.answer[0][0].strings).decode() == huge
+        assert len(whole.to_wire()) > 1232
+
 def test_nxdomain_vs_nodata(server):
     assert ask(server, "missing.t.example").rcode() == dns.rcode.NXDOMAIN
     nodata = ask(server, "www.t.example", "TXT")
