@@ -253,8 +253,10 @@ def figure(results, attack, best_name: str, path: Path) -> None:
     fig, axes = plt.subplots(
         1, 2 if attack else 1, figsize=(11 if attack else 6, 4.5), squeeze=False
     )
-    # one colour per filter in both panels
-    color = {name: f"C{i % 10}" for i, (name, _) in enumerate(results)}
+    # one colour per filter in both panels, distinct for up to 20 filters: the ten dark
+    # hues of tab20 first, then their light partners (C0-C9 gave the 11th filter C0 again)
+    palette = plt.get_cmap("tab20")
+    color = {name: palette((2 * i) % 20 + (2 * i) // 20) for i, (name, _) in enumerate(results)}
     ax = axes[0][0]
     for name, ev in results:
         if name != best_name and name not in ROC_FILTERS:
