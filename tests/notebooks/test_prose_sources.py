@@ -1,0 +1,54 @@
+"""Claims in the labs' prose that now name their source.
+
+A fact-check of the teaching text left three claims without a primary source: that
+botnets send most spam (labs 00 and 07), that "many receivers" ignore DKIM ``l=``
+signatures (lab 04), and what mail clients show for a ``Sender`` header (lab 03).  Each
+sentence was reworded to what a dated, named source supports.  The tests below pin the
+new wording (by cell id) and keep the unsourced phrasing out; where the sentence also
+describes what the lab does, the real part shows it first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+import labkit as lk
+
+LABS = Path(__file__).resolve().parents[2] / "labs"
+
+
+def _cell(lab: str, cell_id: str) -> str:
+    """The source of the cell ``cell_id`` of the stored notebook of ``lab``, with runs of
+    white space (line breaks inside a sentence) collapsed to one space."""
+    nb = nbformat.read(str(LABS / lab / f"{lab}.ipynb"), as_version=4)
+    matches = [c for c in nb.cells if c.get("id") == cell_id]
+    assert len(matches) == 1, f"{lab}: {len(matches)} cells with id {cell_id!r}"
+    return " ".join(matches[0].source.split())
+
+
+def test_lab04_l_tag_signature_passes_and_the_text_names_what_verifiers_do(lab_dns):
+    """The lab's verifier passes an ``l=`` signature with text appended and only warns;
+    RFC 6376 leaves the response to the receiver.  The prose names documented verifier
+    behaviour (OpenDKIM's Minimum option, Stalwart's dkimStrict, rspamd since 2024)
+    instead of an unsourced "many receivers"."""
+    message = lk.mta.make_message(from_="news@brand.example", to="alice@corp.example",
+                                  subject="News", body="This month at Brand.")
+    signed = lk.auth.dkim.sign(message, domain="brand.example", selector="s2026",
+                               private_key=lk.auth.dkim.lab_key("brand.example", "s2026"),
+                               body_length=True)
+    check = lk.auth.dkim.verify(signed + b"\r\nURGENT: log in at https://brand-example.test/\r\n",
+                                dns=lab_dns)[0]
+    assert check.result == "pass", check
+    assert any("not covered by the signature" in w for w in check.warnings), check.warnings
+
+    text = _cell("04-dkim", "md-41")
+    assert "many receivers" not in text, text
+    assert "RFC 6376 (2011, sections 6.1.3 and 8.2)" in text, text
+    assert "but requires neither" in text, text
+    for documented in ("OpenDKIM fails partly signed mail only when its `Minimum` option is set",
+                       "Stalwart ignores `l=` signatures unless `dkimStrict` is turned off",
+                       "rspamd (since 2024) rejects signatures that cover too little of the body"):
+        assert documented in text, (documented, text)
+    assert "Never sign with `l=`." in text, text
