@@ -52,3 +52,26 @@ def test_lab04_l_tag_signature_passes_and_the_text_names_what_verifiers_do(lab_d
                        "rspamd (since 2024) rejects signatures that cover too little of the body"):
         assert documented in text, (documented, text)
     assert "Never sign with `l=`." in text, text
+
+
+def test_lab03_sender_display_is_attributed_to_rfc5322_and_microsoft(lab_dns):
+    """With a ``Sender`` header the PRA is the attacker's address and Sender ID passes,
+    while ``From`` still names brand.example.  What a reader then sees depends on the
+    client: RFC 5322 3.6.2 defines Sender without prescribing its display; Microsoft
+    documents Outlook's "on behalf of" for delegated mail and maps Sender/From to those
+    roles (MS-OXCMAIL).  The old "many nothing" had no source."""
+    phish = (b"From: Brand Security <security@brand.example>\r\nTo: alice@corp.example\r\n"
+             b"Subject: Please verify your account\r\n\r\nClick here.\r\n")
+    with_sender = b"Sender: bounce@attacker.test\r\n" + phish
+    ip = lab_dns.resolver().resolve("mail.attacker.test", "A")[0].address
+    result = lk.auth.senderid.check(with_sender, ip=ip, helo="mail.attacker.test", dns=lab_dns)
+    assert result.pra.address == "bounce@attacker.test", result
+    assert result.result == "pass", result
+
+    text = _cell("03-spf", "md-58")
+    assert "many nothing" not in text, text
+    assert "RFC 5322 (section 3.6.2) defines `Sender`" in text, text
+    assert "says nothing about how a client should show it" in text, text
+    assert "Microsoft documents" in text and "\"on behalf of\"" in text, text
+    assert "(MS-OXCMAIL)" in text, text
+
