@@ -75,3 +75,23 @@ def test_lab03_sender_display_is_attributed_to_rfc5322_and_microsoft(lab_dns):
     assert "Microsoft documents" in text and "\"on behalf of\"" in text, text
     assert "(MS-OXCMAIL)" in text, text
 
+
+
+def test_lab00_botnet_share_is_symantecs_measurement_with_its_years():
+    """Symantec's MessageLabs Intelligence 2010 Annual Security Report: 88.2 % of spam
+    from botnets in 2010; Symantec Internet Security Threat Report vol. 17 (2012): 81 % in
+    2011.  No source found says botnets send most spam *today*, so no sentence may say so
+    in the present tense."""
+    why = _cell("00-setup", "15")
+    assert "most of it from botnets" not in why, why
+    assert "88 % of the spam it saw in 2010" in why, why
+    assert "81 % for 2011" in why, why
+    assert "Symantec" in why, why
+
+    terms = _cell("00-setup", "30")
+    assert "the main source of spam" not in terms, terms
+    assert "over 80 % of spam in 2010-2011 (Symantec)" in terms, terms
+
+    summary = _cell("00-setup", "31")
+    assert "botnets send most of it" not in summary, summary
+    assert "in Symantec's figures for 2010 and 2011, botnets sent over 80 % of it" in summary, summary
