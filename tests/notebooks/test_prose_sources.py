@@ -95,3 +95,13 @@ def test_lab00_botnet_share_is_symantecs_measurement_with_its_years():
     summary = _cell("00-setup", "31")
     assert "botnets send most of it" not in summary, summary
     assert "in Symantec's figures for 2010 and 2011, botnets sent over 80 % of it" in summary, summary
+
+
+def test_lab07_bots_sentence_names_symantec_and_the_years():
+    text = _cell("07-submission", "cell-030")
+    assert "Most spam is sent by **bots**:" not in text, text
+    assert "Symantec found most spam sent by **bots** (88 % of the spam it filtered in 2010, 81 % in 2011)" in text, text
+
+    terms = _cell("07-submission", "cell-064")
+    assert "sending most spam" not in terms, terms
+    assert "they sent over 80 % of spam in 2010-2011 (Symantec)" in terms, terms
