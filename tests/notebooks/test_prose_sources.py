@@ -105,3 +105,12 @@ def test_lab07_bots_sentence_names_symantec_and_the_years():
     terms = _cell("07-submission", "cell-064")
     assert "sending most spam" not in terms, terms
     assert "they sent over 80 % of spam in 2010-2011 (Symantec)" in terms, terms
+
+
+def test_lab07_curl_pop3_sentence_starts_with_capa():
+    """Lab 07, section 6: curl opens a POP3 session with CAPA (RFC 2449) and logs in
+    with USER/PASS because the server lists USER (tests/mta/test_pop3_capa.py runs
+    curl against the lab and reads that from its transcript); the text says so."""
+    text = _cell("07-submission", "cell-tools-pop-md")
+    assert "(RFC 1939: `USER`, `PASS`, then `LIST`)" not in text, text
+    assert "first `CAPA` (RFC 2449)" in text, text
