@@ -253,10 +253,14 @@ def figure(results, attack, best_name: str, path: Path) -> None:
     fig, axes = plt.subplots(
         1, 2 if attack else 1, figsize=(11 if attack else 6, 4.5), squeeze=False
     )
-    # one colour per filter in both panels, distinct for up to 20 filters: the ten dark
-    # hues of tab20 first, then their light partners (C0-C9 gave the 11th filter C0 again)
-    palette = plt.get_cmap("tab20")
-    color = {name: palette((2 * i) % 20 + (2 * i) // 20) for i, (name, _) in enumerate(results)}
+    # one colour per filter in both panels: the peer bogofilter in black, the others in
+    # the ten tab10 hues, then tab20's light ones (with C0-C9 alone the 11th filter,
+    # bogofilter, got graham's blue again)
+    light = plt.get_cmap("tab20")
+    palette = [f"C{i}" for i in range(10)] + [light(2 * i + 1) for i in range(10)]
+    others = [name for name, _ in results if name != "bogofilter"]
+    color = {name: palette[i % len(palette)] for i, name in enumerate(others)}
+    color["bogofilter"] = "black"
     ax = axes[0][0]
     for name, ev in results:
         if name != best_name and name not in ROC_FILTERS:
