@@ -22,8 +22,7 @@ import hashlib
 import hmac
 from typing import Any
 
-from .policy import Context, Policy, queue_id
-from .receiver import remove_return_path
+from .policy import Context, Policy, is_postmaster, queue_id
 
 _SRS_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
@@ -51,49 +50,6 @@ def srs_reverse(address: str, secret: bytes) -> str | None:
     if not hmac.compare_digest(h.upper(), base64.b32encode(digest).decode()[:4]):
         return None
     return f"{orig_local}@{domain}"
-
-
-def is_postmaster(address: str, domain: str) -> bool:
-    """True for ``postmaster@domain`` and for a bare ``postmaster``, in any case: the
-    mailbox that RFC 5321 section 4.5.1 says a host that accepts mail MUST accept."""
-    local, at, where = address.strip("<> ").rpartition("@")
-    if not at:
-        return where.lower() == "postmaster"
-    return local.lower() == "postmaster" and where.lower().rstrip(".") == domain.lower()
-
-
-def accept_postmaster(policy: Any, ctx: Context, address: str) -> bool:
-    """At RCPT: True, with an ``accept`` event, if ``address`` is this host's postmaster."""
-    if not is_postmaster(address, policy.domain):
-        return False
-    policy.event(ctx, "rcpt", rcpt=address, decision="accept",
-                 reason="postmaster: kept in this host's mailbox (RFC 5321 section 4.5.1)")
-    return True
-
-
-def deliver_to_postmaster(policy: Any, ctx: Context, qid: str, mail_from: str,
-                          data: bytes) -> str | None:
-    """Store ``data`` in ``postmaster@<policy.domain>`` (its INBOX in the lab's mail store),
-    with Return-Path and this host's Received line, as the receiver stores a user's mail.
-
-    Records a ``deliver`` event; returns None once stored, or the 451 reply to give
-    when the store failed (the client tries again later).  Used by the forwarder and
-    the mailing list, whose only local mailbox this is.
-    """
-    address = f"postmaster@{policy.domain}"
-    path = mail_from.strip()  # aiosmtpd gives the null sender as "<>"
-    path = path if path.startswith("<") and path.endswith(">") else f"<{path}>"
-    data, _ = remove_return_path(data)  # only the final delivery writes one (RFC 5321 4.4)
-    message = (f"Return-Path: {path}\r\n".encode("utf-8", "surrogateescape")
-               + policy.received_header(ctx, address, qid, policy.client_name(ctx)) + data)
-    [result] = policy.lab.mailstore.deliver([(address, message, "INBOX")])
-    if isinstance(result, OSError):
-        policy.event(ctx, "error", step="deliver", qid=qid, rcpt=address, folder="INBOX",
-                     decision="defer", reason=f"{type(result).__name__}: {result}")
-        return "451 4.3.0 Local error in processing; try again later"
-    policy.event(ctx, "deliver", qid=qid, rcpt=address, folder="INBOX", key=result,
-                 decision="deliver", reason="this host's postmaster mailbox")
-    return None
 
 
 class Forwarder(Policy):
@@ -131,7 +87,7 @@ class Forwarder(Policy):
             self.event(ctx, "rcpt", rcpt=address, decision="accept",
                        reason=f"alias for {', '.join(self.aliases[address.lower()])}")
             return "250 OK"
-        if accept_postmaster(self, ctx, address):
+        if self.accept_postmaster(ctx, address, self.domain):
             return "250 OK"
         self.event(ctx, "rcpt", rcpt=address, decision="reject", reason="no such alias")
         return f"550 5.1.1 <{address}>: no such alias"
@@ -139,10 +95,9 @@ class Forwarder(Policy):
     def on_data(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes) -> str:
         """Add a Received line and resend to the alias targets, keeping the envelope sender (or rewriting it with SRS); keep mail for the postmaster."""
         qid = queue_id()
-        if any(not self.targets(r) and is_postmaster(r, self.domain) for r in rcpts):
-            refused = deliver_to_postmaster(self, ctx, qid, mail_from, data)
-            if refused:
-                return refused
+        if (any(not self.targets(r) and is_postmaster(r, self.domain) for r in rcpts)
+                and not self.deliver_to_postmaster(ctx, qid, mail_from, data, self.domain)):
+            return "451 4.3.0 Local error in processing; try again later"
         message = self.received_header(ctx, None, qid, self.client_name(ctx)) + data
         envelope = mail_from
         if self.srs and mail_from:
@@ -152,5 +107,4 @@ class Forwarder(Policy):
         return f"250 2.0.0 Ok: queued as {qid}"
 
 
-__all__ = ["Forwarder", "srs_forward", "srs_reverse", "is_postmaster",
-           "accept_postmaster", "deliver_to_postmaster"]
+__all__ = ["Forwarder", "srs_forward", "srs_reverse"]

@@ -19,8 +19,7 @@ import email.utils
 import re
 from typing import Any
 
-from .forwarder import accept_postmaster, deliver_to_postmaster, is_postmaster
-from .policy import Context, Policy, queue_id
+from .policy import Context, Policy, is_postmaster, queue_id
 
 # the fields this list writes itself: an incoming copy (from another list) is dropped,
 # so each appears once (RFC 2919 2: one List-Id)
@@ -153,7 +152,7 @@ class MailingList(Policy):
         if address.lower() in self.lists:
             self.event(ctx, "rcpt", rcpt=address, decision="accept", reason="list address")
             return "250 OK"
-        if accept_postmaster(self, ctx, address):
+        if self.accept_postmaster(ctx, address, self.domain):
             return "250 OK"
         self.event(ctx, "rcpt", rcpt=address, decision="reject", reason="no such list")
         return f"550 5.1.1 <{address}>: no such list"
@@ -166,9 +165,8 @@ class MailingList(Policy):
 
         qid = queue_id()
         if any(r.lower() not in self.lists and is_postmaster(r, self.domain) for r in rcpts):
-            refused = deliver_to_postmaster(self, ctx, qid, mail_from, data)
-            if refused:
-                return refused
+            if not self.deliver_to_postmaster(ctx, qid, mail_from, data, self.domain):
+                return "451 4.3.0 Local error in processing; try again later"
             rcpts = [r for r in rcpts if r.lower() in self.lists]
             if not rcpts:
                 return f"250 2.0.0 Ok: queued as {qid}"

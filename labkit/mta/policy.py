@@ -248,6 +248,63 @@ class Policy:
             f"\tby {self.hostname} (labkit) with {proto} id {qid}{for_};\r\n\t{date}\r\n"
         ).encode("utf-8", "replace")
 
+    # -- local delivery -----------------------------------------------------------
+    def accept_postmaster(self, ctx: Context, address: str, domain: str) -> bool:
+        """At RCPT: True, with an ``accept`` event, if ``address`` is this host's postmaster
+        (``postmaster@domain`` or a bare ``Postmaster``), whom RFC 5321 section 4.5.1 says
+        every host that accepts mail MUST accept."""
+        if not is_postmaster(address, domain):
+            return False
+        self.event(ctx, "rcpt", rcpt=address, decision="accept",
+                   reason="postmaster: kept in this host's mailbox (RFC 5321 section 4.5.1)")
+        return True
+
+    def deliver_to_postmaster(self, ctx: Context, qid: str, mail_from: str, data: bytes,
+                              domain: str) -> bool:
+        """Keep ``data`` in ``postmaster@domain``'s INBOX in the lab's mail store (see
+        :meth:`deliver_final`): the forwarder's and the list's only local mailbox."""
+        return self.deliver_final(self.lab.mailstore, ctx, [f"postmaster@{domain}"], qid,
+                                  mail_from, data, folder="INBOX",
+                                  reason="this host's postmaster mailbox")
+
+    def deliver_final(self, store: Any, ctx: Context, rcpts: list[str], qid: str,
+                      mail_from: str, data: bytes, *, folder: str, reason: str,
+                      message_id: str | None = None) -> bool:
+        """Make the final delivery of ``data`` to each of ``rcpts`` in ``store``, all or none.
+
+        Any Return-Path the sender wrote is removed (a ``return-path`` event says so);
+        each copy starts with ``Return-Path:`` from MAIL FROM (RFC 5321 4.4) and this
+        host's Received line.  Each copy is written, ``fsync``-ed and renamed; the sync
+        of ``new/`` is shared with concurrent deliveries (:mod:`labkit.mta.groupcommit`).
+        If any copy fails, those already stored are removed again, so that the client's
+        retry after the 451 the caller answers stores each once; returns False then.
+        """
+        data, planted = remove_return_path(data)
+        if planted:
+            self.event(ctx, "return-path", qid=qid, removed=planted, decision="remove",
+                       reason=f"{planted} Return-Path field(s) in the incoming mail: only the "
+                       "final delivery writes one, from MAIL FROM (RFC 5321 section 4.4)")
+        name = self.client_name(ctx)
+        # aiosmtpd gives the address without <>, and the null sender as "<>"
+        path = mail_from.strip()
+        path = path if path.startswith("<") and path.endswith(">") else f"<{path}>"
+        return_path = f"Return-Path: {path}\r\n".encode("utf-8", "surrogateescape")
+        results = store.deliver(
+            [(r, return_path + self.received_header(ctx, r, qid, name) + data, folder) for r in rcpts])
+        failed = [(r, res) for r, res in zip(rcpts, results, strict=True) if isinstance(res, OSError)]
+        if failed:
+            for rcpt, res in zip(rcpts, results, strict=True):
+                if isinstance(res, str):
+                    store.mailbox(rcpt).remove(res, folder)
+            for rcpt, exc in failed:
+                self.event(ctx, "error", step="deliver", qid=qid, rcpt=rcpt, folder=folder,
+                           decision="defer", reason=f"{type(exc).__name__}: {exc}")
+            return False
+        for rcpt, key in zip(rcpts, results, strict=True):
+            self.event(ctx, "deliver", qid=qid, rcpt=rcpt, folder=folder, key=key,
+                       message_id=message_id, decision="deliver", reason=reason)
+        return True
+
     def relay(self, ctx: Context, qid: str, message: bytes, mail_from: str,
               rcpts: list[str], event: str = "relay") -> None:
         """Send ``message`` on from this host, one SMTP transaction per recipient domain.
@@ -447,6 +504,59 @@ class Policy:
             self.lab.events.release(ctx.session)
 
 
+def is_postmaster(address: str, domain: str) -> bool:
+    """True for ``postmaster@domain`` and for a bare ``postmaster``, in any case: the
+    mailbox that RFC 5321 section 4.5.1 says a host that accepts mail MUST accept."""
+    local, at, where = address.strip("<> ").rpartition("@")
+    if not at:
+        return where.lower() == "postmaster"
+    return local.lower() == "postmaster" and where.lower().rstrip(".") == domain.lower()
+
+
+def remove_return_path(data: bytes) -> tuple[bytes, int]:
+    """Delete the Return-Path fields the sender put in ``data``.
+
+    Only the server that makes the final delivery writes Return-Path, from MAIL FROM
+    (RFC 5321 4.4, which lets it remove any already there, as Postfix does by
+    default); one in incoming mail was written by the sender and proves nothing.
+    Returns the message and how many fields were removed.
+
+    Introduced in lab 01 (anatomy of a mail).
+    """
+    end = data.find(b"\r\n\r\n")
+    if b"return-path" not in (data if end < 0 else data[:end]).lower():
+        return data, 0
+    return _remove_fields(data, lambda name, value: name == b"return-path")
+
+
+def _remove_fields(data: bytes, drop: Any) -> tuple[bytes, int]:
+    """``data`` without the header fields for which ``drop(lower-case name, value)`` is
+    true, and how many went; the rest byte for byte.  A message without a blank line
+    is all header (its complete lines)."""
+    end = data.find(b"\r\n\r\n")
+    cut = end + 2 if end >= 0 else data.rfind(b"\r\n") + 2
+    if cut < 2:
+        return data, 0
+    head, rest = data[:cut], data[cut:]
+    fields: list[list[bytes]] = []
+    for line in head.split(b"\r\n")[:-1]:
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1].append(line)
+        else:
+            fields.append([line])
+    kept: list[bytes] = []
+    removed = 0
+    for field in fields:
+        name, _, value = b"\r\n".join(field).partition(b":")
+        if drop(name.strip().lower(), value):
+            removed += 1
+            continue
+        kept.extend(field)
+    if not removed:
+        return data, 0
+    return b"\r\n".join(kept) + b"\r\n" + rest, removed
+
+
 def _failures(res: Any, rcpts: list[str]) -> dict[str, str]:
     """Recipient -> reason for every recipient of ``rcpts`` that ``res`` did not deliver."""
     if res.status == "sent":
@@ -487,4 +597,4 @@ class Authenticator:
 
 
 __all__ = ["Policy", "Context", "Authenticator", "queue_id", "RelayQueue", "Deferred",
-           "make_delivery_report", "RETRY_AFTER"]
+           "make_delivery_report", "RETRY_AFTER", "is_postmaster", "remove_return_path"]

@@ -37,7 +37,7 @@ from typing import Any
 
 import dns.resolver
 
-from .policy import Context, Policy, make_delivery_report, queue_id
+from .policy import Context, Policy, _remove_fields, make_delivery_report, queue_id
 
 log = logging.getLogger(__name__)
 
@@ -295,54 +295,16 @@ class Receiver(Policy):
         remote = [r for r in rcpts if not self.is_local(r)]
         unknown = [r for r in local if not self.accounts.exists(r)]
         known = [r for r in local if r not in unknown]
-        if known:
-            # final delivery: our Return-Path replaces any the sender wrote (RFC 5321 4.4);
-            # relayed copies are left alone (a relay must not touch it)
-            local_copy, planted = remove_return_path(data)
-            if planted:
-                self.event(ctx, "return-path", qid=qid, removed=planted, decision="remove",
-                           reason=f"{planted} Return-Path field(s) in the incoming mail: only the "
-                           "final delivery writes one, from MAIL FROM (RFC 5321 section 4.4)")
-            if not self._store(ctx, known, qid, message_id, decision, extra + local_copy, mail_from):
-                return "451 4.3.0 Local error in processing; try again later"
+        # final delivery writes our Return-Path; relayed copies keep theirs (a relay must not touch it)
+        if known and not self.deliver_final(
+                self.mailstore, ctx, known, qid, mail_from, extra + data,
+                folder=decision.action, reason=decision.reason, message_id=message_id):
+            return "451 4.3.0 Local error in processing; try again later"
         if unknown:
             self._bounce(ctx, mail_from, unknown, data, qid)
         if remote:
             self._relay(ctx, mail_from, remote, data, qid)
         return f"250 2.0.0 Ok: queued as {qid}"
-
-    def _store(self, ctx: Context, rcpts: list[str], qid: str, message_id: str | None,
-               decision: Decision, body: bytes, mail_from: str) -> bool:
-        """Deliver one copy per local recipient, all or none, each with ``Return-Path:``
-        (the envelope sender, RFC 5321 4.4) and this host's Received line on top.
-
-        Each copy is written, ``fsync``-ed and renamed; the sync of ``new/`` is shared
-        with concurrent deliveries (:mod:`labkit.mta.groupcommit`).
-
-        If any copy fails, the copies already stored are removed again, so that the
-        client's retry after the 451 stores each of them once.
-        """
-        name = self.client_name(ctx)
-        folder = decision.action
-        # aiosmtpd gives the address without <>, and the null sender as "<>"
-        path = mail_from.strip()
-        path = path if path.startswith("<") and path.endswith(">") else f"<{path}>"
-        return_path = f"Return-Path: {path}\r\n".encode("utf-8", "surrogateescape")
-        results = self.mailstore.deliver(
-            [(r, return_path + self.received_header(ctx, r, qid, name) + body, folder) for r in rcpts])
-        failed = [(r, res) for r, res in zip(rcpts, results, strict=True) if isinstance(res, OSError)]
-        if failed:
-            for rcpt, res in zip(rcpts, results, strict=True):
-                if isinstance(res, str):
-                    self.mailstore.mailbox(rcpt).remove(res, folder)
-            for rcpt, exc in failed:
-                self.event(ctx, "error", step="deliver", qid=qid, rcpt=rcpt, folder=folder,
-                           decision="defer", reason=f"{type(exc).__name__}: {exc}")
-            return False
-        for rcpt, key in zip(rcpts, results, strict=True):
-            self.event(ctx, "deliver", qid=qid, rcpt=rcpt, folder=folder, key=key,
-                       message_id=message_id, decision="deliver", reason=decision.reason)
-        return True
 
     # -- onward ----------------------------------------------------------------------
     def _relay(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes, qid: str) -> None:
@@ -395,49 +357,6 @@ def remove_results(data: bytes, authserv_id: str) -> tuple[bytes, int]:
 
     return _remove_fields(data, claims_ours)
 
-
-def remove_return_path(data: bytes) -> tuple[bytes, int]:
-    """Delete the Return-Path fields the sender put in ``data``.
-
-    Only the server that makes the final delivery writes Return-Path, from MAIL FROM
-    (RFC 5321 4.4, which lets it remove any already there, as Postfix does by
-    default); one in incoming mail was written by the sender and proves nothing.
-    Returns the message and how many fields were removed.
-
-    Introduced in lab 01 (anatomy of a mail).
-    """
-    end = data.find(b"\r\n\r\n")
-    if b"return-path" not in (data if end < 0 else data[:end]).lower():
-        return data, 0
-    return _remove_fields(data, lambda name, value: name == b"return-path")
-
-
-def _remove_fields(data: bytes, drop: Any) -> tuple[bytes, int]:
-    """``data`` without the header fields for which ``drop(lower-case name, value)`` is
-    true, and how many went; the rest byte for byte.  A message without a blank line
-    is all header (its complete lines)."""
-    end = data.find(b"\r\n\r\n")
-    cut = end + 2 if end >= 0 else data.rfind(b"\r\n") + 2
-    if cut < 2:
-        return data, 0
-    head, rest = data[:cut], data[cut:]
-    fields: list[list[bytes]] = []
-    for line in head.split(b"\r\n")[:-1]:
-        if line[:1] in (b" ", b"\t") and fields:
-            fields[-1].append(line)
-        else:
-            fields.append([line])
-    kept: list[bytes] = []
-    removed = 0
-    for field in fields:
-        name, _, value = b"\r\n".join(field).partition(b":")
-        if drop(name.strip().lower(), value):
-            removed += 1
-            continue
-        kept.extend(field)
-    if not removed:
-        return data, 0
-    return b"\r\n".join(kept) + b"\r\n" + rest, removed
 
 
 def _as_header(text: str) -> bytes:

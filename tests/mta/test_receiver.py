@@ -226,7 +226,7 @@ def test_return_path_of_the_null_sender_is_empty(lab):
 
 
 def test_remove_return_path_keeps_everything_else_byte_for_byte():
-    from labkit.mta.receiver import remove_return_path
+    from labkit.mta.policy import remove_return_path
 
     body = b"\r\nReturn-Path: <in the body>\r\n"
     data = b"X-A: 1\r\nreturn-path: <a@b.example>\r\nX-B: 2\r\n\tfolded\r\n" + body
