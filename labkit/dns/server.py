@@ -8,6 +8,8 @@ It serves the course zones (or any zone text you give it) on 127.0.0.1 and an
 ephemeral port, answers like an authoritative server (see :mod:`.authority`), sets
 the TC bit when an answer does not fit in UDP so clients retry over TCP, can be told
 to misbehave per name (``faults``), and logs every question in :attr:`LabDNS.queries`.
+It holds no TSIG keys: a signed request gets NOTAUTH with an unsigned TSIG record
+saying BADKEY (RFC 8945 section 5.2.1).
 It runs in its own threads, so it works inside a Jupyter kernel that already has an
 asyncio loop, and serves many clients at once.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as _dt
+import io
 import logging
 import socket
 import socketserver
@@ -35,6 +38,7 @@ import dns.opcode
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
+import dns.rdtypes.ANY.TSIG
 import dns.resolver
 import dns.rrset
 
@@ -148,6 +152,29 @@ def _formerr(data: bytes) -> bytes | None:
         return None
     reply_flags = 0x8000 | (flags & 0x7800) | (flags & 0x0100) | dns.rcode.FORMERR
     return struct.pack("!HHHHHH", qid, reply_flags, 0, 0, 0, 0)
+
+
+def _tsig_badkey(query: dns.message.Message, response: dns.message.Message) -> bytes:
+    """``response`` with an unsigned TSIG record saying BADKEY, for a signed ``query``.
+
+    LabDNS holds no TSIG keys, so every key is unknown to it: RFC 8945 section 5.2.1
+    asks for RCODE NOTAUTH with TSIG error BADKEY, and that reply is unsigned
+    (section 5.3.2: MAC size 0). It names the client's key and algorithm so that the
+    client can match it to its request; the request's MAC is not echoed. dnspython
+    signs any TSIG it writes, so the record is appended to the wire here, last in the
+    additional section (after an OPT record if there is one).
+    """
+    tsig = query.tsig[0]
+    rdata = dns.rdtypes.ANY.TSIG.TSIG(
+        dns.rdataclass.ANY, dns.rdatatype.TSIG, tsig.algorithm, int(time.time()),
+        tsig.fudge, b"", tsig.original_id, dns.rcode.BADKEY, b"",
+    )
+    record = io.BytesIO()
+    dns.rrset.from_rdata(query.keyname, 0, rdata).to_wire(record)
+    wire = bytearray(response.to_wire())
+    (arcount,) = struct.unpack_from("!H", wire, 10)
+    struct.pack_into("!H", wire, 10, arcount + 1)
+    return bytes(wire) + record.getvalue()
 
 
 def _refusal(rdclass: int, rdtype: int) -> int | None:
@@ -323,7 +350,9 @@ class LabDNS(Service):
         a larger answer is sent empty with the TC bit so the client retries over TCP.
         """
         try:
-            query = dns.message.from_wire(data)
+            # keyring=False: a TSIG record is read, not verified (no keys here); one
+            # that is not the last record is still a FORMERR (RFC 8945 section 5.2)
+            query = dns.message.from_wire(data, keyring=False)
         except dns.message.ShortHeader:
             return None
         except Exception:  # noqa: BLE001 - any malformed packet: FORMERR, never a crash
@@ -331,6 +360,8 @@ class LabDNS(Service):
         if query.flags & dns.flags.QR:
             return None
         response = dns.message.make_response(query, our_payload=UDP_PAYLOAD)
+        if query.had_tsig:  # before anything else: the key check (RFC 8945 section 5.2)
+            return self._refuse_signed(query, response, client, transport)
         if query.opcode() != dns.opcode.QUERY:
             response.set_rcode(dns.rcode.NOTIMP)
             return response.to_wire()
@@ -392,6 +423,25 @@ class LabDNS(Service):
         rcode = dns.rcode.to_text(result.rcode) + (" TC" if truncated else "")
         self._record(Query(**entry, rcode=rcode, answers=() if truncated else texts))
         return wire
+
+    def _refuse_signed(self, query: dns.message.Message, response: dns.message.Message,
+                       client: str, transport: str) -> bytes:
+        """NOTAUTH with an unsigned TSIG BADKEY record: LabDNS knows no TSIG keys."""
+        response.set_rcode(dns.rcode.NOTAUTH)
+        question = query.question[0] if query.question else None
+        self._record(Query(
+            time=_dt.datetime.now(_dt.timezone.utc),
+            client=client,
+            transport=transport,
+            name=question.name.to_text() if question is not None else "",
+            rdtype=dns.rdatatype.to_text(question.rdtype) if question is not None else "",
+            rcode="NOTAUTH BADKEY",
+        ))
+        # RFC 8945 section 5.2.1: the server SHOULD log the error. Never the key's
+        # name or MAC: only that a signed request came and was refused.
+        log.info("LabDNS: TSIG-signed %s request from %s answered NOTAUTH/BADKEY "
+                 "(this server holds no TSIG keys)", transport.upper(), client)
+        return _tsig_badkey(query, response)
 
     # -- sockets ------------------------------------------------------------------------
     def _start(self) -> None:
