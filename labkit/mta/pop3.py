@@ -7,7 +7,8 @@ derived from its Maildir key, so it stays the same from one session to the next.
 
 Deletions take effect at QUIT (the UPDATE state); a dropped connection deletes
 nothing.  One session per mailbox at a time (the maildrop lock of RFC 1939 section 8;
-a second login is refused with ``[IN-USE]``).  A session that has used up its error
+a second login is refused with ``[IN-USE]``); a maildrop that cannot be opened is
+refused with RFC 3206's ``[SYS/TEMP]``.  A session that has used up its error
 budget (failed logins count) is closed, like an SMTP host's.
 
 A successful login opens a relay window for the client address in
@@ -251,9 +252,18 @@ class POP3Server(Service):
                         # RFC 2449 section 8.1.1: the password was right, the maildrop is busy
                         await send("-ERR [IN-USE] maildrop already locked by another session")
                         continue
+                    try:
+                        keys = box.keys()
+                    except OSError as exc:  # the maildrop's folders cannot be read or made
+                        self._event(sid, ip, "auth", user=user, decision="reject",
+                                    reason=f"maildrop cannot be opened: {exc.strerror or exc}")
+                        user = None
+                        box = None
+                        # RFC 3206 section 4: the server's fault, not the credentials'
+                        await send("-ERR [SYS/TEMP] cannot open the maildrop now, try again later")
+                        continue
                     self._locked.add(mailbox)
                     held.append(mailbox)
-                    keys = box.keys()
                     reason = "password matches"
                     if self.window is not None:
                         self.window.open(ip)

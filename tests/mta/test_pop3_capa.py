@@ -1,5 +1,6 @@
 """POP3's optional commands on the lab's POP3 server: CAPA (RFC 2449), UIDL and TOP
-(RFC 1939 section 7), spoken by Python's poplib, by curl and byte by byte.
+(RFC 1939 section 7), spoken by Python's poplib, by curl and byte by byte; and the
+response codes of RFC 2449 and RFC 3206 that tell a client why a login failed.
 
 Before, the server answered "-ERR unknown command" to all three: poplib's ``capa()``,
 ``uidl()`` and ``top()`` raised, and a mail client that keeps mail on the server (it
@@ -8,6 +9,7 @@ needs UIDL to know what it has already downloaded) fetched everything again each
 
 from __future__ import annotations
 
+import contextlib
 import poplib
 import socket
 import subprocess
@@ -157,6 +159,36 @@ def test_second_session_is_refused_with_the_in_use_code(lab, carol_box):
             login(lab)
     finally:
         first.quit()
+
+
+@contextlib.contextmanager
+def maildrop_broken(box):
+    """``box`` cannot be opened meanwhile: a plain file stands where its new/ folder goes."""
+    new = box.path / "new"
+    aside = box.path / f"new-aside-{uuid.uuid4().hex}"
+    new.rename(aside)
+    new.write_bytes(b"")
+    try:
+        yield
+    finally:
+        new.unlink()
+        aside.rename(new)
+
+
+def test_a_maildrop_that_cannot_be_opened_is_sys_temp_and_stays_unlocked(lab, carol_box):
+    # RFC 3206 section 4: [SYS/TEMP] says the failure is the server's, so the client
+    # keeps the password and tries later. Before, the login died without a reply
+    # (poplib saw EOF) and the server logged an unhandled OSError.
+    with maildrop_broken(carol_box), \
+            pytest.raises(poplib.error_proto, match=r"^b'-ERR \[SYS/TEMP\]"):
+        login(lab)
+    entry = lab.events.entries(host=MX, event="auth")[-1]
+    assert entry["decision"] == "reject" and "maildrop cannot be opened" in entry["reason"]
+    pop = login(lab)  # repaired: the next login works, not "[IN-USE]" (no lock was left)
+    try:
+        assert pop.stat()[0] == 2
+    finally:
+        pop.quit()
 
 
 # -- curl --------------------------------------------------------------------------------
