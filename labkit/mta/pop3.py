@@ -2,13 +2,14 @@
 
 Commands: USER, PASS, STAT, LIST, RETR, DELE, RSET, NOOP, QUIT, and the optional
 UIDL and TOP of RFC 1939 section 7; CAPA (RFC 2449) lists USER, TOP, UIDL,
-PIPELINING and RESP-CODES, before and after login.  A message's UIDL unique-id is
+PIPELINING, RESP-CODES and AUTH-RESP-CODE, before and after login.  A message's UIDL unique-id is
 derived from its Maildir key, so it stays the same from one session to the next.
 
 Deletions take effect at QUIT (the UPDATE state); a dropped connection deletes
 nothing.  One session per mailbox at a time (the maildrop lock of RFC 1939 section 8;
 a second login is refused with ``[IN-USE]``); a maildrop that cannot be opened is
-refused with RFC 3206's ``[SYS/TEMP]``.  A session that has used up its error
+refused with RFC 3206's ``[SYS/TEMP]``, a wrong user or password with its ``[AUTH]``
+(and CAPA lists AUTH-RESP-CODE).  A session that has used up its error
 budget (failed logins count) is closed, like an SMTP host's.
 
 A successful login opens a relay window for the client address in
@@ -49,8 +50,11 @@ MAX_LINE = 1024
 #: AUTHORIZATION state offers MUST be announced in both).  Each line is true here:
 #: PIPELINING because commands are read one line at a time from the stream's buffer
 #: and answered in order, never dropping what is buffered; RESP-CODES because every
-#: reply text that starts with "[" is a response code ([SYS/TEMP], [IN-USE]).
-CAPABILITIES = ("USER", "TOP", "UIDL", "PIPELINING", "RESP-CODES", "IMPLEMENTATION labkit")
+#: reply text that starts with "[" is a response code ([SYS/TEMP], [IN-USE], [AUTH]);
+#: AUTH-RESP-CODE (RFC 3206 section 6) because a PASS refused for the credentials
+#: always carries [AUTH].
+CAPABILITIES = ("USER", "TOP", "UIDL", "PIPELINING", "RESP-CODES", "AUTH-RESP-CODE",
+                "IMPLEMENTATION labkit")
 
 
 class RelayWindow:
@@ -240,7 +244,8 @@ class POP3Server(Service):
                         self._event(sid, ip, "auth", user=user, decision="reject",
                                     reason="wrong user or password")
                         user = None
-                        await send("-ERR authentication failed")
+                        # RFC 3206 section 5: the credentials are wrong (ask the user again)
+                        await send("-ERR [AUTH] authentication failed")
                         continue
                     box = self.lab.mailstore.mailbox(user)
                     mailbox = str(box.path)

@@ -27,7 +27,7 @@ from .conftest import raw_connect
 CAROL = "carol@corp.example"
 CLIENT = "192.0.2.10"  # mail.brand.example: any lab address may read mail over POP3
 EXPECTED_CAPA = {"USER": [], "TOP": [], "UIDL": [], "PIPELINING": [], "RESP-CODES": [],
-                 "IMPLEMENTATION": ["labkit"]}
+                 "AUTH-RESP-CODE": [], "IMPLEMENTATION": ["labkit"]}
 FIRST = (b"From: <ceo@brand.example>\r\nTo: <carol@corp.example>\r\nSubject: one\r\n"
          b"\r\nline 1\r\n.line 2 starts with a dot\r\nline 3\r\n")
 SECOND = b"Subject: two\r\n\r\nsecond\r\n"
@@ -77,14 +77,14 @@ def test_pipelined_commands_are_answered_in_order(lab, carol_box):
         sock.close()
     assert lines[0].startswith("+OK")  # the greeting
     # the CAPA response format of RFC 2449 section 5: +OK, one capability a line, "."
-    assert lines[1].startswith("+OK") and lines[8] == "."
-    assert lines[2:8] == ["USER", "TOP", "UIDL", "PIPELINING", "RESP-CODES",
+    assert lines[1].startswith("+OK") and lines[9] == "."
+    assert lines[2:9] == ["USER", "TOP", "UIDL", "PIPELINING", "RESP-CODES", "AUTH-RESP-CODE",
                           "IMPLEMENTATION labkit"]
-    assert lines[9:12] == ["+OK send PASS", "+OK 2 messages", f"+OK 2 {len(FIRST) + len(SECOND)}"]
-    assert lines[12].startswith("+OK 2 ")  # UIDL 2
+    assert lines[10:13] == ["+OK send PASS", "+OK 2 messages", f"+OK 2 {len(FIRST) + len(SECOND)}"]
+    assert lines[13].startswith("+OK 2 ")  # UIDL 2
     top = FIRST.split(b"\r\n\r\n")[0].decode().split("\r\n")
-    assert lines[13].startswith("+OK") and lines[14:14 + len(top) + 2] == [*top, "", "."]
-    assert lines[14 + len(top) + 2:] == ["+OK", "+OK bye", ""]
+    assert lines[14].startswith("+OK") and lines[15:15 + len(top) + 2] == [*top, "", "."]
+    assert lines[15 + len(top) + 2:] == ["+OK", "+OK bye", ""]
 
 
 def test_uidl_is_stable_across_sessions_and_unique(lab, carol_box):
@@ -161,6 +161,25 @@ def test_second_session_is_refused_with_the_in_use_code(lab, carol_box):
         first.quit()
 
 
+@pytest.mark.parametrize("user,password", [
+    (CAROL, "not-carols-password"),  # a wrong password
+    ("nobody@corp.example", "whatever"),  # no such user: the same answer, nothing revealed
+    ("carol@elsewhere.example", "whatever"),  # not a domain of this host
+])
+def test_wrong_credentials_are_refused_with_the_auth_code(lab, carol_box, user, password):
+    # AUTH-RESP-CODE is listed (RFC 3206 section 6), so a refusal for the credentials
+    # carries [AUTH] (section 5): the client asks the user again instead of retrying
+    pop = poplib.POP3(*lab.server(MX, 110).address, timeout=10)
+    try:
+        pop.user(user)
+        with pytest.raises(poplib.error_proto, match=r"^b'-ERR \[AUTH\] authentication failed"):
+            pop.pass_(password)
+    finally:
+        pop.quit()
+    pop = login(lab)  # and the right password still works (no lock was taken)
+    pop.quit()
+
+
 @contextlib.contextmanager
 def maildrop_broken(box):
     """``box`` cannot be opened meanwhile: a plain file stands where its new/ folder goes."""
@@ -201,6 +220,12 @@ def curl(lab, *args: str) -> subprocess.CompletedProcess:
            "--interface", net.to_loopback(CLIENT), "--user", f"{CAROL}:{default_password(CAROL)}",
            *args, f"pop3://{host}:{port}/"]
     return subprocess.run(cmd, capture_output=True, timeout=60, check=False)
+
+
+def test_curl_sees_the_auth_code_for_a_wrong_password(lab, carol_box):
+    wrong = curl(lab, "--user", f"{CAROL}:not-carols-password")  # the later --user wins
+    assert wrong.returncode == 67, wrong.stderr  # curl: login denied
+    assert "< -ERR [AUTH] authentication failed" in wrong.stderr.decode()
 
 
 def test_curl_reads_capa_uidl_and_top(lab, carol_box):

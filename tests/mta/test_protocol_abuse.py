@@ -136,7 +136,7 @@ def test_pop3_failed_logins_use_up_the_error_budget(lab, pop, bob_box):
     # Before: unlimited password guesses on one connection, at PBKDF2 speed.
     p = pop()
     replies = [p.login(password=f"guess-{i}") for i in range(lab.limits.errors)]
-    assert all(r.startswith("-ERR authentication failed") for r in replies)
+    assert all(r.startswith("-ERR [AUTH] authentication failed") for r in replies)
     assert p.line().startswith("-ERR too many errors")
     assert p.line() == ""  # closed
     entry = lab.events.entries(host=MX, event="errors")[-1]
