@@ -1,0 +1,150 @@
+"""What a demanding learner found in labs 00 (set-up), 01 (anatomy), 02 (DNS) and 03 (SPF).
+
+Each test pins one correction, with the real parts where the statement is about them:
+
+- feedback: an answer that lets a dnspython exception out (``who_is``, ``origin_report``,
+  ``spf_records``) met a traceback from deep inside dnspython, where lab 02's
+  ``classify`` already said what was expected; an ``origin_report`` that ignored its
+  ``resolver`` argument passed, and a ``spf_records`` that did so was told to join TXT
+  strings;
+- lab 03, exercise 3: its hidden SMTP checks asserted that the forwarder's SRS was off,
+  so re-running them after section 6 switched SRS on failed a correct answer with a
+  bare ``AssertionError``; none of those checks said what the MX had answered;
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from tests.grading import test_wrong_answers as wrong_answers
+
+LABS = Path(__file__).resolve().parents[2] / "labs"
+
+
+def _nb(lab: str) -> nbformat.NotebookNode:
+    return nbformat.read(str(LABS / lab / f"{lab}.ipynb"), as_version=4)
+
+
+def _cell(lab: str, cell_id: str) -> str:
+    """The source of one cell, runs of white space collapsed to one space."""
+    matches = [c for c in _nb(lab).cells if c.get("id") == cell_id]
+    assert len(matches) == 1, f"{lab}: {len(matches)} cells with id {cell_id!r}"
+    return " ".join(matches[0].source.split())
+
+
+# ------------------------------------------------------------- feedback on wrong answers
+
+NO_PTR_CHECK = """
+    ip = trusted_client_ip(raw, our_servers)
+    helo = None
+    for hop in lk.widgets.inspector.received_chain(raw):
+        if hop.by in our_servers:
+            helo = hop.helo
+        elif helo is not None:
+            break
+    reverse = resolver.resolve_address(ip)[0].target.to_text().rstrip(".") if ip else None
+    domain = email.utils.parseaddr(email.message_from_bytes(raw).get("From", ""))[1]
+    return {"client_ip": ip, "reverse_name": reverse, "claimed_helo": helo,
+            "from_domain": domain.rpartition("@")[2].lower() or None}
+"""
+
+SPF_TEXTS = """
+    texts = [b"".join(r.strings).decode() for r in resolver.resolve(domain, "TXT")]
+    return [t for t in texts if t.lower() == "v=spf1" or t.lower().startswith("v=spf1 ")]
+"""
+
+FEEDBACK = {
+    "00-setup": [
+        ("who_is", "no try/except around the look-up",
+         'return resolver.resolve(name, "A")[0].address',
+         "let dnspython's NXDOMAIN out: a name that does not exist should give None"),
+        ("who_is", "only NXDOMAIN caught", """
+            try:
+                return resolver.resolve(name, "A")[0].address
+            except dns.resolver.NXDOMAIN:
+                return None
+            """, "let dnspython's NoAnswer out; corp.example exists"),
+    ],
+    "01-anatomy": [
+        ("origin_report", "no PTR: NXDOMAIN not caught",
+         NO_PTR_CHECK,
+         "let dnspython's NXDOMAIN out for a client whose address 203.0.113.99 has no PTR record"),
+        ("origin_report", "hole: the lab's resolver instead of the one given", """
+            ip = trusted_client_ip(raw, our_servers)
+            helo = None
+            for hop in lk.widgets.inspector.received_chain(raw):
+                if hop.by in our_servers:
+                    helo = hop.helo
+                elif helo is not None:
+                    break
+            try:
+                reverse = lab.resolver.resolve_address(ip)[0].target.to_text().rstrip(".") if ip else None
+            except dns.resolver.NXDOMAIN:
+                reverse = None
+            domain = email.utils.parseaddr(email.message_from_bytes(raw).get("From", ""))[1]
+            return {"client_ip": ip, "reverse_name": reverse, "claimed_helo": helo,
+                    "from_domain": domain.rpartition("@")[2].lower() or None}
+            """, "ask the resolver you are given"),
+    ],
+    "02-dns": [
+        ("spf_records", "no try/except around the look-up", SPF_TEXTS,
+         "let dnspython's NoAnswer out: a domain without TXT records gives []"),
+        ("spf_records", "the notebook's resolver instead of the one given", """
+            try:
+                answer = globals()["resolver"].resolve(domain, "TXT")
+            except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+                return []
+            texts = [b"".join(r.strings).decode() for r in answer]
+            return [t for t in texts if t.lower() == "v=spf1" or t.lower().startswith("v=spf1 ")]
+            """, "sent no question to the resolver it was given"),
+    ],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+@pytest.mark.parametrize("lab", sorted(FEEDBACK))
+def test_wrong_answers_meet_an_assertion_that_says_what_was_expected(lab, monkeypatch):
+    """Run by the harness of tests/grading/test_wrong_answers.py: each wrong answer in
+    place of the solution, then the exercise's graded cell with its hidden tests."""
+    monkeypatch.setitem(wrong_answers.WRONG, lab, FEEDBACK[lab])
+    ran = wrong_answers._run(lab)
+    assert [(e, n) for e, n, _ in ran] == [(e, n) for e, n, _, _ in FEEDBACK[lab]]
+    phrases = {(e, n): p for e, n, _, p in FEEDBACK[lab]}
+    for exercise, name, outputs in ran:
+        errors = [o for o in outputs if o.output_type == "error"]
+        assert errors, f"{exercise}: the wrong answer ({name}) passed every test"
+        (error,) = errors
+        assert error.ename == "AssertionError", f"{exercise} ({name}): {error.ename}: {error.evalue}"
+        assert phrases[exercise, name] in error.evalue, f"{exercise} ({name}): the learner read {error.evalue!r}"
+
+
+# ------------------------------------------------------- lab 03, exercise 3 run again
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+def test_lab03_exercise3_checks_pass_when_run_again_after_srs_is_on():
+    """A learner who reaches section 6's SRS cell and then runs exercise 3's graded cell
+    again (with the reference answer) must see it pass, and SRS must be as it was."""
+    nb = _nb("03-spf")
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    ids = [c.get("id") for c in code]
+    srs_on = ids.index("code-48")
+    assert "srs = True" in code[srs_on].source, code[srs_on].source
+    (tests,) = [c for c in code if c.metadata.get("nbgrader", {}).get("grade_id") == "ex3-spf-reply-tests"]
+    again = copy.deepcopy(tests)
+    again["id"] = "ex3-again"
+    after = nbformat.v4.new_code_cell('assert lab.handler("mx.fwd.example.net").srs, "SRS was switched off"',
+                                      id="srs-still-on")
+    nb.cells = code[:srs_on + 1] + [again, after]
+    NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True,
+                   resources={"metadata": {"path": str(LABS / "03-spf")}}).execute()
+    errors = {c.get("id"): f"{o.ename}: {o.evalue}" for c in nb.cells for o in c.outputs
+              if o.output_type == "error"}
+    assert not errors, errors
