@@ -10,6 +10,12 @@ Each test pins one correction, with the real parts where the statement is about 
 - lab 03, exercise 3: its hidden SMTP checks asserted that the forwarder's SRS was off,
   so re-running them after section 6 switched SRS on failed a correct answer with a
   bare ``AssertionError``; none of those checks said what the MX had answered;
+- lab 03, section 5: ``temperror`` was "DNS did not answer in time", though the lab
+  itself gets it from a SERVFAIL (RFC 7208 section 4.4: a time-out or any error RCODE);
+- lab 02: the key terms "authoritative server" and "full-service resolver" were never
+  explained; the Nikkei 225 figure named no survey (it is TwoFive's, with its dates);
+  "Real organisations pick one of these two" (``-all``/``~all``) and its lab 03
+  twin had no source: the sentences now speak of the recordings the labs show.
 """
 
 from __future__ import annotations
@@ -17,10 +23,13 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import dns.flags
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
+import labkit as lk
+import labkit.dns.live
 from tests.grading import test_wrong_answers as wrong_answers
 
 LABS = Path(__file__).resolve().parents[2] / "labs"
@@ -148,3 +157,61 @@ def test_lab03_exercise3_checks_pass_when_run_again_after_srs_is_on():
     errors = {c.get("id"): f"{o.ename}: {o.evalue}" for c in nb.cells for o in c.outputs
               if o.output_type == "error"}
     assert not errors, errors
+
+
+# ----------------------------------------------------------------------------- prose
+
+
+def test_lab03_temperror_is_any_transient_dns_failure_not_only_a_timeout():
+    """RFC 7208 section 4.4: SERVFAIL, any other error RCODE, or a time-out give
+    temperror. The lab's own checker agrees, for all three faults the lab DNS plays."""
+    for fault in ("servfail", "refused", "timeout"):
+        with lk.dns.LabDNS(faults={"brand.example/TXT": fault}) as lab:
+            result = lk.auth.spf.check("192.0.2.10", "news@brand.example", "mail.brand.example",
+                                       dns=lab.resolver(timeout=0.3))
+        assert result.result == "temperror", (fault, result)
+    text = _cell("03-spf", "md-40")
+    assert "DNS did not answer in time" not in text, text
+    assert ("a DNS look-up failed for now: it timed out, or the server answered with an error such as"
+            " SERVFAIL (RFC 7208 §4.4; try again later)") in text, text
+
+
+def test_lab02_explains_the_authoritative_server_and_the_resolver(lab_dns):
+    """The key terms list both; the text now says what they are, and the lab server's
+    answers do carry the AA flag the text names."""
+    answer = lab_dns.resolver().resolve("brand.example", "MX")
+    assert answer.response.flags & dns.flags.AA, dns.flags.to_text(answer.response.flags)
+    text = _cell("02-dns", "2")
+    assert "That server is an **authoritative server** (権威DNSサーバ)" in text, text
+    assert "with the AA (\"authoritative answer\") flag set" in text, text
+    assert "it asks a **full-service resolver** (フルサービスリゾルバ, often called a cache server, キャッシュDNSサーバ)" in text, text
+    terms = _cell("02-dns", "37")
+    assert "権威DNSサーバ" in terms and "フルサービスリゾルバ" in terms, terms
+
+
+def test_lab02_nikkei_figures_name_twofive_and_its_dates():
+    """TwoFive's survey (November 2025 edition, reported by Web担当者Forum on 2 December
+    2025): 140 of 225 companies in May 2023 (62.2 %), 212 in November 2025 (94.2 %),
+    counting a company with DMARC on at least one of its domains."""
+    text = _cell("02-dns", "32")
+    assert "DMARC is less common than SPF" not in text, text
+    assert "A survey of the Nikkei 225 companies in May 2023" not in text, text
+    assert "TwoFive" in text and "at least one of its domains has a DMARC record" in text, text
+    assert "140 of the 225 in May 2023 and 212 in November 2025" in text, text
+    assert "Web担当者Forum on 2 December 2025" in text, text
+    (cell,) = [c for c in _nb("02-dns").cells if c.get("id") == "33"]
+    shares = eval(cell.source, {})  # noqa: S307 - the lab's own one-line cell
+    assert shares == {"May 2023": "62.2%", "November 2025": "94.2%"}, shares
+
+
+def test_labs02_03_speak_of_the_recorded_records_not_of_all_real_organisations():
+    """No source says what every real organisation ends its record with; the recordings
+    the labs show do end with -all or ~all, and that is what the text now says."""
+    for name in ("google.co.jp", "google.com", "ipa.go.jp", "softbank.jp"):
+        (record,) = lk.dns.live.dig(name, "TXT", mode="snapshot").answers
+        assert record.split()[-1] in ("-all", "~all"), (name, record)
+    spf = _cell("03-spf", "md-21")
+    assert "Real organisations end their records with" not in spf, spf
+    assert "The real records recorded further down end with `-all` or `~all`." in spf, spf
+    dns_text = _cell("02-dns", "32")
+    assert "Real organisations pick one of these two" not in dns_text, dns_text
