@@ -14,7 +14,6 @@ import importlib.metadata as md
 import sys
 from pathlib import Path
 
-import tomllib
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -22,9 +21,21 @@ from packaging.utils import canonicalize_name
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
 
+def project_dependencies(pyproject: Path = PYPROJECT) -> list[str]:
+    """``[project] dependencies``: read from pyproject.toml with tomllib (Python 3.11+);
+    on Python 3.10 the same list from the installed project's metadata, extras left out
+    (install the project first, as above, so that metadata is the current one)."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10, e.g. a hub's user environment
+        requires = md.distribution("antispam-labs").requires or []
+        return [spec for spec in requires if "extra ==" not in spec]
+    return tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+
+
 def closure(pyproject: Path = PYPROJECT) -> dict[str, str]:
     """Map canonical name -> installed version for everything the project needs."""
-    roots = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    roots = project_dependencies(pyproject)
     seen: dict[str, str] = {}
     todo = list(roots)
     done: set[tuple[str, frozenset[str]]] = set()
