@@ -31,19 +31,13 @@ from nbclient import NotebookClient
 import labkit as lk
 import labkit.dns.live
 from tests.grading import test_wrong_answers as wrong_answers
+from tests.notebooks.test_prose_sources import _cell
 
 LABS = Path(__file__).resolve().parents[2] / "labs"
 
 
 def _nb(lab: str) -> nbformat.NotebookNode:
     return nbformat.read(str(LABS / lab / f"{lab}.ipynb"), as_version=4)
-
-
-def _cell(lab: str, cell_id: str) -> str:
-    """The source of one cell, runs of white space collapsed to one space."""
-    matches = [c for c in _nb(lab).cells if c.get("id") == cell_id]
-    assert len(matches) == 1, f"{lab}: {len(matches)} cells with id {cell_id!r}"
-    return " ".join(matches[0].source.split())
 
 
 # ------------------------------------------------------------- feedback on wrong answers
@@ -83,22 +77,13 @@ FEEDBACK = {
         ("origin_report", "no PTR: NXDOMAIN not caught",
          NO_PTR_CHECK,
          "let dnspython's NXDOMAIN out for a client whose address 203.0.113.99 has no PTR record"),
-        ("origin_report", "hole: the lab's resolver instead of the one given", """
-            ip = trusted_client_ip(raw, our_servers)
-            helo = None
-            for hop in lk.widgets.inspector.received_chain(raw):
-                if hop.by in our_servers:
-                    helo = hop.helo
-                elif helo is not None:
-                    break
-            try:
-                reverse = lab.resolver.resolve_address(ip)[0].target.to_text().rstrip(".") if ip else None
-            except dns.resolver.NXDOMAIN:
-                reverse = None
-            domain = email.utils.parseaddr(email.message_from_bytes(raw).get("From", ""))[1]
-            return {"client_ip": ip, "reverse_name": reverse, "claimed_helo": helo,
-                    "from_domain": domain.rpartition("@")[2].lower() or None}
-            """, "ask the resolver you are given"),
+        ("origin_report", "hole: the lab's resolver instead of the one given", NO_PTR_CHECK.replace(
+            "    reverse = resolver.resolve_address(ip)[0].target.to_text().rstrip(\".\") if ip else None\n",
+            "    try:\n"
+            "        reverse = lab.resolver.resolve_address(ip)[0].target.to_text().rstrip(\".\") if ip else None\n"
+            "    except dns.resolver.NXDOMAIN:\n"
+            "        reverse = None\n"),
+         "ask the resolver you are given"),
     ],
     "02-dns": [
         ("spf_records", "no try/except around the look-up", SPF_TEXTS,
@@ -119,18 +104,11 @@ FEEDBACK = {
 @pytest.mark.notebook
 @pytest.mark.parametrize("lab", sorted(FEEDBACK))
 def test_wrong_answers_meet_an_assertion_that_says_what_was_expected(lab, monkeypatch):
-    """Run by the harness of tests/grading/test_wrong_answers.py: each wrong answer in
-    place of the solution, then the exercise's graded cell with its hidden tests."""
+    """The cases run through tests/grading/test_wrong_answers.py's own test: each wrong
+    answer in place of the solution, then the exercise's graded cell with its hidden
+    tests; the cell must fail with an AssertionError holding the case's phrase."""
     monkeypatch.setitem(wrong_answers.WRONG, lab, FEEDBACK[lab])
-    ran = wrong_answers._run(lab)
-    assert [(e, n) for e, n, _ in ran] == [(e, n) for e, n, _, _ in FEEDBACK[lab]]
-    phrases = {(e, n): p for e, n, _, p in FEEDBACK[lab]}
-    for exercise, name, outputs in ran:
-        errors = [o for o in outputs if o.output_type == "error"]
-        assert errors, f"{exercise}: the wrong answer ({name}) passed every test"
-        (error,) = errors
-        assert error.ename == "AssertionError", f"{exercise} ({name}): {error.ename}: {error.evalue}"
-        assert phrases[exercise, name] in error.evalue, f"{exercise} ({name}): the learner read {error.evalue!r}"
+    wrong_answers.test_wrong_answers_fail_with_a_message_that_says_why(lab)
 
 
 # ------------------------------------------------------- lab 03, exercise 3 run again
