@@ -9,6 +9,7 @@ in dnspython or the email package.  Harmless variants are accepted: a message as
 
 from __future__ import annotations
 
+import difflib
 import email.message
 import ipaddress
 from typing import Any
@@ -109,4 +110,22 @@ def domain(value: Any, what: str = "domain", *, example: str = "brand.example",
     return name.lower() if lower else name
 
 
-__all__ = ["message_bytes", "text", "ip_text", "domain", "spam_label", "looks_like_host_name"]
+def choice(value: Any, allowed: tuple[str, ...], what: str) -> str:
+    """One of ``allowed``, read without regard to case or surrounding spaces.
+
+    Anything else is a :class:`UsageError` that names the value, lists the choices and,
+    for a near miss (``"tree"``), suggests the closest one; a value that is not text at
+    all is a ``TypeError`` (as in :func:`text`).  A misspelt option must never fall
+    back silently to the default.
+    """
+    options = " or ".join(repr(a) for a in allowed)
+    key = text(value, what, example=allowed[0] if allowed else "").strip().lower()
+    lowered = {a.lower(): a for a in allowed}
+    if key in lowered:
+        return lowered[key]
+    near = difflib.get_close_matches(key, list(lowered), n=1)
+    hint = f" (did you mean {lowered[near[0]]!r}?)" if near else ""
+    raise UsageError(f"{what} must be {options}, not {value!r}{hint}")
+
+
+__all__ = ["message_bytes", "text", "ip_text", "domain", "choice", "spam_label", "looks_like_host_name"]

@@ -308,10 +308,13 @@ class PolicyDiscovery:
                 "org_domain": self.org_domain, "method": self.method, "steps": list(self.steps)}
 
 
+def _method(method: Any, what: str = "method") -> str:
+    """``"treewalk"`` or ``"psl"`` (any case); a misspelt method is a UsageError, never the default."""
+    return _coerce.choice(method, orgdomain.METHODS, what)
+
+
 def _discover(domain: str, fetch: _Fetcher, method: str) -> PolicyDiscovery:
     domain = orgdomain.normalise(domain)
-    if method not in orgdomain.METHODS:
-        method = "treewalk"
     if method == "psl":
         org = orgdomain.psl_org_domain(domain)
         targets = [domain] + ([org] if org != domain else [])
@@ -346,7 +349,7 @@ def discover(domain: str, *, dns: Any, method: str = "treewalk") -> PolicyDiscov
     Introduced in lab 05 (DMARC).
     """
     domain = _coerce.domain(domain, "the From domain", lower=False)
-    return _discover(domain, _Fetcher(dns), method)
+    return _discover(domain, _Fetcher(dns), _method(method))
 
 
 def org_domain(domain: str, *, dns: Any = None, method: str = "treewalk") -> str:
@@ -354,6 +357,8 @@ def org_domain(domain: str, *, dns: Any = None, method: str = "treewalk") -> str
 
     Introduced in lab 05 (DMARC).
     """
+    domain = _coerce.domain(domain, "domain", lower=False)
+    method = _method(method)
     if method == "psl" or dns is None:
         return orgdomain.psl_org_domain(domain)
     return _Fetcher(dns).org_domain(orgdomain.normalise(domain), method).org_domain
@@ -371,6 +376,11 @@ def _alignment_mode(mode: Any) -> str:
                      f"aspf=/adkim= tags, not {mode!r}")
 
 
+def _domain_or_none(value: Any, what: str) -> str:
+    """A domain given as text, or ``""`` for None/empty; a TypeError naming ``what`` otherwise."""
+    return _coerce.text(value, what, example="brand.example") if value else ""
+
+
 def aligned(identifier: str | None, from_domain: str | None, mode: str = "r", *,
             dns: Any = None, method: str = "treewalk", _fetch: _Fetcher | None = None) -> bool:
     """Is an authenticated domain (SPF MAIL FROM or DKIM d=) aligned with From?
@@ -382,7 +392,9 @@ def aligned(identifier: str | None, from_domain: str | None, mode: str = "r", *,
     Introduced in lab 05 (DMARC).
     """
     mode = _alignment_mode(mode)
-    a, b = orgdomain.normalise(identifier or ""), orgdomain.normalise(from_domain or "")
+    method = _method(method)
+    a = orgdomain.normalise(_domain_or_none(identifier, "identifier"))
+    b = orgdomain.normalise(_domain_or_none(from_domain, "from_domain"))
     if not a or not b:
         return False
     if a == b:
@@ -488,6 +500,8 @@ def check(header_from: str | None, *, spf: Any = None, dkim: Any = (), dns: Any,
         raise TypeError("dmarc.check takes the From domain such as 'brand.example', not a "
                         "message: lk.auth.evaluate(message, ip=..., mail_from=..., helo=..., "
                         "dns=...) checks a whole message")
+    method = _method(method)
+    from_disposition = _coerce.choice(from_disposition, POLICIES, "from_disposition")
     if header_from is not None:
         header_from = _coerce.domain(header_from, "header_from", lower=False)
     if not header_from:

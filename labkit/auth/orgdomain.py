@@ -21,6 +21,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .. import _coerce
+
 log = logging.getLogger(__name__)
 
 METHODS = ("treewalk", "psl")
@@ -35,8 +37,12 @@ def _psl():
 
 
 def normalise(domain: str) -> str:
-    """Lower-case, no trailing dot, IDNA (A-label) form when it converts."""
-    d = (domain or "").strip().rstrip(".").lower()
+    """Lower-case, no trailing dot, IDNA (A-label) form when it converts.
+
+    ``None`` or ``""`` give ``""``; a name that is not text (bytes, a number, a list) is a
+    ``TypeError`` that says so, as everywhere a domain is asked for.
+    """
+    d = _coerce.text(domain or "", "domain", example="brand.example").strip().rstrip(".").lower()
     try:
         return d.encode("idna").decode("ascii") if not d.isascii() else d
     except UnicodeError:

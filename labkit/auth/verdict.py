@@ -176,6 +176,22 @@ def _same_ip(ip: str, other: str) -> bool:
         return False
 
 
+def _sealers(value: Any) -> tuple[str, ...]:
+    """``trusted_arc_sealers`` as a tuple of names; one name alone is read as one name.
+
+    (``tuple("lists.example.org")`` would be its letters, and no sealer would ever match.)
+    """
+    if not value:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (bytes, bytearray)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"trusted_arc_sealers must be a tuple of domain names such as "
+                        f"('lists.example.org',), not {type(value).__name__}")
+    return tuple(_coerce.text(v, "each of trusted_arc_sealers", example="lists.example.org")
+                 for v in value)
+
+
 def evaluate(message: bytes, *, ip: str, mail_from: str, helo: str, dns: Any,
              authserv_id: str = "mx.corp.example", trusted_arc_sealers: tuple[str, ...] = (),
              dmarc_method: str = "treewalk", spf: Any = None) -> Verdict:
@@ -197,6 +213,9 @@ def evaluate(message: bytes, *, ip: str, mail_from: str, helo: str, dns: Any,
     # str, bytes, an EmailMessage (rendered, not read as an empty message); anything else
     # is a TypeError that says what to pass
     message = _coerce.message_bytes(message)
+    # checked here: the DMARC step below turns anything it raises into a temperror
+    dmarc_method = _dmarc._method(dmarc_method, "dmarc_method")
+    trusted_arc_sealers = _sealers(trusted_arc_sealers)
     msg = fromheader.split_message(message)
     problems = list(msg.problems)
     steps += [f"message: {p}" for p in msg.problems]
@@ -259,7 +278,7 @@ def evaluate(message: bytes, *, ip: str, mail_from: str, helo: str, dns: Any,
     disposition = _DISPOSITION.get(dm.disposition, "accept")
     override = False
     if dm.result == "fail" and disposition != "accept":
-        override = _trusted_override(msg, arc, tuple(trusted_arc_sealers), steps)
+        override = _trusted_override(msg, arc, trusted_arc_sealers, steps)
         if override:
             disposition = "accept"
     steps.append(f"disposition: {disposition}")

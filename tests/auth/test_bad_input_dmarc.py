@@ -1,0 +1,100 @@
+"""DMARC calls given a learner's wrong input: each fails at the call, in words.
+
+Before these checks a misspelt ``method`` ("tree", "PSL") was silently read as the
+RFC 9989 tree walk, and a domain given as bytes ended in ``str.strip`` with "a
+bytes-like object is required, not 'str'". Runs on the course zones (real LabDNS).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import labkit as lk
+from labkit.auth import dmarc, orgdomain
+from labkit.errors import UsageError
+
+FROM, TO = "news@brand.example", "alice@corp.example"
+
+
+@pytest.fixture(scope="module")
+def brand_ip(lab_dns) -> str:
+    return lab_dns.resolver().resolve("mail.brand.example", "A")[0].address
+
+
+@pytest.fixture(scope="module")
+def msg() -> bytes:
+    return lk.mta.make_message(from_=FROM, to=TO, subject="bad input", body="hello")
+
+
+# ------------------------------------------------------------------ a misspelt method
+@pytest.mark.parametrize("call", [
+    lambda d: dmarc.org_domain("a.brand.example", dns=d, method="tree"),
+    lambda d: dmarc.discover("a.brand.example", dns=d, method="tree"),
+    lambda d: dmarc.aligned("a.brand.example", "brand.example", dns=d, method="tree"),
+    lambda d: dmarc.check("brand.example", dns=d, method="tree"),
+], ids=["org_domain", "discover", "aligned", "check"])
+def test_misspelt_method_names_the_value_and_the_methods(lab_dns, call):
+    with pytest.raises(UsageError) as err:
+        call(lab_dns)
+    text = str(err.value)
+    assert "'tree'" in text and all(repr(m) in text for m in orgdomain.METHODS)
+    assert "did you mean 'treewalk'" in text
+
+
+def test_evaluate_with_a_misspelt_dmarc_method_raises_not_a_temperror(lab_dns, msg, brand_ip):
+    with pytest.raises(UsageError, match="dmarc_method must be 'treewalk' or 'psl', not 'walk'"):
+        lk.auth.evaluate(msg, ip=brand_ip, mail_from=FROM, helo="mail.brand.example",
+                         dns=lab_dns, dmarc_method="walk")
+
+
+def test_method_in_upper_case_is_the_method_it_names(lab_dns):
+    # "PSL" used to be read as the tree walk (and reported method="treewalk")
+    got = dmarc.discover("a.brand.example", dns=lab_dns, method="PSL")
+    assert got.method == "psl"
+    assert got.to_dict() == dmarc.discover("a.brand.example", dns=lab_dns, method="psl").to_dict()
+
+
+def test_check_refuses_a_misspelt_from_disposition(lab_dns):
+    with pytest.raises(UsageError, match="from_disposition must be 'none' or 'quarantine' or 'reject'"):
+        dmarc.check(None, dns=lab_dns, from_problem="no From", from_disposition="quarantne")
+
+
+# ------------------------------------------------------------------ a domain of the wrong type
+@pytest.mark.parametrize(("value", "phrase"), [
+    (b"a.brand.example", "not bytes (text, not bytes: .decode() it)"),
+    (None, "not NoneType"),
+    (5, "not int"),
+    (["a.brand.example"], "one value here, not a list"),
+])
+def test_org_domain_checks_its_domain_as_discover_does(lab_dns, value, phrase):
+    with pytest.raises(TypeError, match="domain must be a str such as 'brand.example'") as err:
+        dmarc.org_domain(value, dns=lab_dns)
+    assert phrase in str(err.value)
+    with pytest.raises(TypeError, match="domain must be a str such as 'brand.example'"):
+        dmarc.org_domain(value)  # the PSL path too
+
+
+def test_org_domain_refuses_an_address_as_discover_does(lab_dns):
+    with pytest.raises(UsageError, match="give the part after the @"):
+        dmarc.org_domain("news@a.brand.example", dns=lab_dns)
+
+
+def test_orgdomain_normalise_says_what_it_takes():
+    with pytest.raises(TypeError, match=r"domain must be a str .*\.decode\(\) it"):
+        orgdomain.normalise(b"a.brand.example")
+    assert orgdomain.normalise(None) == "" and orgdomain.normalise("A.Brand.Example.") == "a.brand.example"
+
+
+def test_aligned_with_bytes_names_the_argument(lab_dns):
+    with pytest.raises(TypeError, match="identifier must be a str"):
+        dmarc.aligned(b"a.brand.example", "brand.example", dns=lab_dns)
+    with pytest.raises(TypeError, match="from_domain must be a str"):
+        dmarc.aligned("a.brand.example", b"brand.example", dns=lab_dns)
+    assert dmarc.aligned(None, "brand.example", dns=lab_dns) is False
+
+
+def test_valid_calls_answer_as_before(lab_dns):
+    assert dmarc.org_domain("a.brand.example", dns=lab_dns) == "brand.example"
+    assert dmarc.org_domain("A.Brand.Example.", dns=lab_dns, method="psl") == "brand.example"
+    assert dmarc.aligned("a.brand.example", "brand.example", dns=lab_dns) is True
+    assert dmarc.check("brand.example", dns=lab_dns).method == "treewalk"
