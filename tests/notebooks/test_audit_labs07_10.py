@@ -23,6 +23,7 @@ the SpamAssassin corpus) and checks that the lab now shows what it says:
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 
 import nbformat
@@ -78,6 +79,50 @@ def _grading_message(source: str, namespace: dict) -> str:
         return str(exc)
     raise AssertionError("the visible tests passed a wrong answer")
 
+
+
+# ---------------------------------------------------------------------------- lab 07
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+def test_lab07_alices_copy_shows_the_account_and_esmtpsa():
+    """Section 3 says the submission server's Received line names the account and the
+    protocol ESMTPSA; the lab's own cells, run up to the submission, must print it."""
+    code = [c.get("id") for c in _cells("07-submission") if c.cell_type == "code"]
+    upto = code[: code.index("cell-received") + 1]
+    upto = [i for i in upto if not _cell("07-submission", i).metadata.get("nbgrader", {}).get("grade")]
+    out = _run_cells("07-submission", upto)["cell-received"]
+    assert "(Authenticated sender: taro@isp.example)" in out, out
+    assert "by smtp.isp.example" in out and "with ESMTPSA" in out, out
+    assert "ESMTPSA" in _text("07-submission", "cell-021")
+
+
+def test_lab07_ex1_feedback_says_what_came_back():
+    """A relay_allowed that returns the matching logins (a truthy list, not True) fails
+    the visible test, and the message shows the list, not just "expected True"."""
+    def relay_allowed(logins, client_ip, now, window):
+        return [e for e in logins if e["client"] == client_ip and e["decision"] == "accept"
+                and e["t"] <= now < e["t"] + window]
+
+    msg = _grading_message(_cell("07-submission", "cell-018").source, {"relay_allowed": relay_allowed})
+    assert "expected True" in msg and "got [{" in msg, msg
+
+
+def test_lab07_ex3_addresses_are_strings_and_feedback_says_what_came_back():
+    """The exercise hands op25b_allows address strings; asking ``str in network`` raises
+    an AttributeError from inside ipaddress, so the text says how to compare.  A function
+    that forgets to return gets "got None" in the visible test's message."""
+    pool = ipaddress.ip_network("198.51.100.128/25")
+    with pytest.raises(AttributeError):
+        "198.51.100.150" in pool  # noqa: B015 - the trap the prose warns about
+    assert "ipaddress.ip_address(src)" in _text("07-submission", "cell-046")
+    namespace = {"op25b_allows": lambda src, dst, port: None, "BOT": "198.51.100.150",
+                 "TARO_PC": "198.51.100.140",
+                 "isp": {"mail.isp.example": "198.51.100.25", "smtp.isp.example": "198.51.100.26",
+                         "mx.corp.example": "203.0.113.25"}}
+    msg = _grading_message(_cell("07-submission", "cell-049").source, namespace)
+    assert "got None" in msg, msg
 
 
 # ---------------------------------------------------------------------------- lab 09
