@@ -166,3 +166,17 @@ def test_lab09_ex1_feedback_says_what_came_back():
 
     msg = _grading_message(_cell("09-bayes", "9").source, {"token_probability": token_probability})
     assert "got 0.5" in msg and "0.663" in msg, msg
+
+
+# ---------------------------------------------------------------------------- lab 10
+
+
+def test_lab10_the_policy_table_has_the_policies_the_prose_counts():
+    """Section 4 compares four policies (three one-idea ones and spf_strict); the text
+    above them used to count three and say nothing of the fourth row."""
+    code = _cell("10-capstone", "cell-018").source
+    compared = code.rsplit("for p in (", 1)[1].split(")", 1)[0]
+    assert [p.strip() for p in compared.split(",")] == ["dmarc_only", "dnsbl_only", "content_only", "spf_strict"]
+    text = _text("10-capstone", "cell-017")
+    assert "a tempting mistake, `spf_strict`" in text, text
+
