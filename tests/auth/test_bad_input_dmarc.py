@@ -98,3 +98,29 @@ def test_valid_calls_answer_as_before(lab_dns):
     assert dmarc.org_domain("A.Brand.Example.", dns=lab_dns, method="psl") == "brand.example"
     assert dmarc.aligned("a.brand.example", "brand.example", dns=lab_dns) is True
     assert dmarc.check("brand.example", dns=lab_dns).method == "treewalk"
+
+
+# ------------------------------------------------------------------ evaluate's sealer list
+def _list_sealed(lab_dns) -> bytes:
+    """Brand mail, edited and ARC-sealed by the mailing list (its DKIM breaks, ARC passes)."""
+    original = lk.auth.dkim.sign(
+        lk.mta.make_message(from_=FROM, to=TO, subject="statement", body="hello"),
+        domain="brand.example", selector="s2026", private_key=lk.auth.dkim.lab_key("brand.example", "s2026"))
+    at_list = lk.auth.evaluate(original, ip="192.0.2.10", mail_from="bounces@brand.example",
+                               helo="mail.brand.example", dns=lab_dns, authserv_id="lists.example.org")
+    edited = original.replace(b"Subject: statement", b"Subject: [brand-news] statement")
+    return lk.auth.arc.seal(edited, domain="lists.example.org", selector="list",
+                            private_key=lk.auth.dkim.lab_key("lists.example.org", "list"),
+                            authserv_id="lists.example.org", results_header=at_list.header, dns=lab_dns)
+
+
+def test_one_trusted_sealer_given_alone_is_one_name_not_its_letters(lab_dns):
+    sealed = _list_sealed(lab_dns)
+    kwargs = dict(ip="198.51.100.50", mail_from="brand-news-bounces@lists.example.org",
+                  helo="mail.lists.example.org", dns=lab_dns)
+    as_tuple = lk.auth.evaluate(sealed, trusted_arc_sealers=("lists.example.org",), **kwargs)
+    alone = lk.auth.evaluate(sealed, trusted_arc_sealers="lists.example.org", **kwargs)
+    assert as_tuple.dmarc.result == "fail" and as_tuple.disposition == "accept"
+    assert (alone.arc_override, alone.disposition) == (True, "accept")
+    with pytest.raises(TypeError, match="trusted_arc_sealers must be a tuple of domain names"):
+        lk.auth.evaluate(sealed, trusted_arc_sealers=b"lists.example.org", **kwargs)
