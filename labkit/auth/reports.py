@@ -30,6 +30,7 @@ Introduced in lab 05 (DMARC reports).
 
 from __future__ import annotations
 
+import email.message
 import functools
 import gzip
 import html
@@ -47,6 +48,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .. import _coerce
+from ..errors import UsageError
 from ..paths import data_dir
 
 log = logging.getLogger(__name__)
@@ -186,6 +189,31 @@ def _valid_ip(value: Any, problems: list[str]) -> str:
         return _UNSPECIFIED_IP
 
 
+_TAKES = ("reports count evaluated messages: Verdicts (what lk.auth.evaluate returns), dicts "
+          "of an evaluation's fields, or the lab's event log (lab.verdicts())")
+
+
+def _not_an_evaluation(obj: Any, what: str) -> None:
+    """Refuse what is plainly no evaluation: a raw message, text, a number, None.
+
+    Such an item used to become a report row of defaults (source 0.0.0.0, From
+    unknown.invalid) counting a message that nobody evaluated.
+    """
+    raw = getattr(obj, "raw", None)
+    if isinstance(obj, (bytes, bytearray, memoryview, email.message.Message)) or isinstance(raw, (bytes, bytearray)):
+        hint = ("a raw message: evaluate it first, lk.auth.evaluate(message, ip=..., mail_from=..., "
+                "helo=..., dns=...), and pass the Verdict")
+    elif isinstance(obj, str):
+        hint = "text (a message, or a log's path? events.read(path) reads a log)"
+    elif obj is None:
+        hint = "None (did the cell that makes it run?)"
+    elif isinstance(obj, (int, float, complex)):
+        hint = f"a number ({obj!r})"
+    else:
+        return
+    raise TypeError(f"{what} is {hint}; {_TAKES}")
+
+
 def to_record(obj: Any, **overrides: Any) -> EvaluationRecord:
     """Normalise one evaluation into an :class:`EvaluationRecord`.
 
@@ -199,9 +227,11 @@ def to_record(obj: Any, **overrides: Any) -> EvaluationRecord:
     ``policy_domain``; or a :class:`labkit.auth.Verdict` (then pass ``source_ip`` if
     its SPF result does not carry it); or a receiver's ``verdict`` event from the
     lab's event log (:mod:`labkit.mta.events`: ``lab.verdicts()``, or a line of its
-    JSON-lines file). Bad values are repaired and listed in ``problems``; this
-    never raises.
+    JSON-lines file). Bad values are repaired and listed in ``problems``, never
+    refused; something that is no evaluation at all (raw message bytes, text, a
+    number, None) is a ``TypeError`` that says what to pass.
     """
+    _not_an_evaluation(obj, "the object given to to_record()")
     problems: list[str] = []
     merged: dict[str, Any] = {}
     if _is_event(obj):
@@ -423,6 +453,15 @@ class AggregateReport:
         return f"<div>{head}<pre>{html.escape(self.xml.decode('utf-8'))}</pre></div>"
 
 
+def _not_a_collection(items: Any) -> None:
+    """``records`` must be a collection of evaluations, not one of them nor one message."""
+    if isinstance(items, (bytes, bytearray, memoryview, str)) or items is None:
+        _not_an_evaluation(items, "records")
+    if isinstance(items, Mapping) or not hasattr(items, "__iter__"):
+        raise TypeError(f"records is one {type(items).__name__}, not a list of them: put it in a "
+                        f"list, [it]; {_TAKES}")
+
+
 def _normalise(items: Iterable[Any]) -> tuple[list[EvaluationRecord], int]:
     """Records from evaluations, and how many verdict events had no DMARC evaluation.
 
@@ -430,9 +469,11 @@ def _normalise(items: Iterable[Any]) -> tuple[list[EvaluationRecord], int]:
     messages and are passed over; so are verdicts of a receiver that ran without
     authentication (counted: they cannot be reported).
     """
+    _not_a_collection(items)
     records: list[EvaluationRecord] = []
     unevaluated = 0
-    for item in items:
+    for i, item in enumerate(items):
+        _not_an_evaluation(item, f"item {i} of the records")
         if isinstance(item, EvaluationRecord):
             records.append(item)
         elif not _is_event(item):
@@ -468,6 +509,20 @@ def _policy_value(policy: Any, name: str) -> Any:
     return None if value in ("", ()) else value
 
 
+def _published(policy: Any) -> Any:
+    """``policy`` as build() reads it; the record's text is parsed, other text refused."""
+    if isinstance(policy, (bytes, bytearray)):
+        policy = bytes(policy).decode("utf-8", "replace")
+    if not isinstance(policy, str):
+        return policy
+    from .dmarc import is_dmarc_record, parse_record
+
+    if is_dmarc_record(policy):
+        return parse_record(policy)
+    raise UsageError(f"policy is the published DMARC record: its text such as 'v=DMARC1; p=reject', "
+                     f"a dmarc.parse_record() result or a dict such as {{'p': 'reject'}}, not {policy!r}")
+
+
 def build(
     records: Iterable[Any],
     *,
@@ -493,14 +548,20 @@ def build(
     ``other_domains``; verdicts made without DMARC (authentication off) are left
     out and named in ``problems``. The rest are grouped by source IP,
     identifiers, disposition and SPF/DKIM results. ``policy``: the
-    published DMARC record (a :class:`labkit.auth.dmarc.DMARCRecord` or a dict with
-    p, sp, np, adkim, aspf, testing/t, fo). ``begin``/``end`` default to the
+    published DMARC record (a :class:`labkit.auth.dmarc.DMARCRecord`, its text, or a
+    dict with p, sp, np, adkim, aspf, testing/t, fo). ``begin``/``end`` default to the
     records' time span (or the last 24 hours). Bad records are repaired and noted in
-    ``problems``, never refused.
+    ``problems``, never refused; what is no evaluation at all (raw message bytes, text,
+    None) is a ``TypeError``, and a misspelt ``discovery_method`` a ``UsageError``.
 
     Introduced in lab 05 (DMARC reports).
     """
-    domain = _domain_of(policy_domain) or "unknown.invalid"
+    domain = _domain_of(_coerce.text(policy_domain, "policy_domain", example="brand.example"))
+    if not domain:
+        raise UsageError("policy_domain is empty: name the domain whose DMARC record the report "
+                         "covers, such as 'brand.example'")
+    discovery_method = _coerce.choice(discovery_method, ("treewalk", "psl"), "discovery_method")
+    policy = _published(policy)
     every, unevaluated = _normalise(records)
     normalised = [r for r in every if r.policy_domain in ("", domain)]
     rows = group(normalised)
@@ -541,7 +602,7 @@ def build(
 
     pub = _sub(root, "policy_published")
     _sub(pub, "domain", domain)
-    _sub(pub, "discovery_method", discovery_method if discovery_method in ("psl", "treewalk") else "treewalk")
+    _sub(pub, "discovery_method", discovery_method)
     for tag in ("adkim", "aspf"):
         value = _policy_value(policy, tag)
         if value in ("r", "s"):
@@ -767,8 +828,34 @@ def parse(*reports: bytes | str | Path | AggregateReport) -> Any:
     return frame
 
 
+def _frame(frame: Any, call: str, needs: tuple[str, ...] = ("source_ip", "dmarc", "count")) -> Any:
+    """The report table ``summary``/``plot`` read; an AggregateReport is read as its table.
+
+    Anything else (a list of verdicts, None, a frame without the report's columns) is
+    refused in words, naming what to pass.
+    """
+    if isinstance(frame, AggregateReport):
+        return frame.to_dataframe()
+    how = (f"{call}() takes the table of a report: report.to_dataframe() for a report that "
+           "build() made, or reports.parse(xml) for a received one")
+    if not hasattr(frame, "pivot_table") or not hasattr(frame, "columns"):
+        hint = " (did the cell that makes it run?)" if frame is None else ""
+        raise TypeError(f"{how}, not {type(frame).__name__}{hint}")
+    missing = [c for c in needs if c not in frame.columns]
+    if missing:
+        raise UsageError(f"{how}; this table has no column {', '.join(map(repr, missing))}")
+    return frame
+
+
 def summary(frame: Any) -> Any:
-    """Messages per source IP with pass/fail counts and dispositions (a DataFrame)."""
+    """Messages per source IP with pass/fail counts and dispositions (a DataFrame).
+
+    ``frame`` is a report's table: ``report.to_dataframe()`` or :func:`parse`'s result
+    (an :class:`AggregateReport` is read as its table).
+
+    Introduced in lab 05 (DMARC reports).
+    """
+    frame = _frame(frame, "summary")
     table = frame.pivot_table(index="source_ip", columns="dmarc", values="count", aggfunc="sum", fill_value=0)
     for col in ("pass", "fail"):
         if col not in table.columns:
@@ -786,6 +873,8 @@ def plot(frame: Any, *, by: str = "source", ax: Any = None) -> Any:
     """
     import matplotlib.pyplot as plt
 
+    by = _coerce.choice(by, ("source", "time"), "by")
+    frame = _frame(frame, "plot", ("source_ip", "dmarc", "count") + (("begin",) if by == "time" else ()))
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4))
     colours = {"pass": "#2da44e", "fail": "#cf222e"}
@@ -796,17 +885,13 @@ def plot(frame: Any, *, by: str = "source", ax: Any = None) -> Any:
             if col in table.columns:
                 ax.plot(table.index, table[col], marker="o", label=f"DMARC {col}", color=colours[col])
         ax.set_xlabel("report day (UTC)")
-    elif by == "source":
+    else:
         table = summary(frame) if len(frame) else None
         if table is not None:
             ax.bar(table.index, table["pass"], label="DMARC pass", color=colours["pass"])
             ax.bar(table.index, table["fail"], bottom=table["pass"], label="DMARC fail", color=colours["fail"])
             ax.tick_params(axis="x", labelrotation=45)
         ax.set_xlabel("source IP")
-    else:
-        from ..errors import UsageError
-
-        raise UsageError(f"by must be 'source' or 'time', not {by!r}")
     ax.set_ylabel("messages")
     ax.set_title("DMARC aggregate report: pass/fail by " + ("day" if by == "time" else "source"))
     if ax.get_legend_handles_labels()[0]:
