@@ -22,6 +22,7 @@ import collections
 import dataclasses
 import datetime as _dt
 import io
+import ipaddress
 import logging
 import socket
 import socketserver
@@ -40,6 +41,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.TSIG
 import dns.resolver
+import dns.reversename
 import dns.rrset
 
 from ..errors import ServiceError, UsageError
@@ -177,6 +179,40 @@ def _tsig_badkey(query: dns.message.Message, response: dns.message.Message) -> b
     return bytes(wire) + record.getvalue()
 
 
+def _typo_distance(a: str, b: str) -> int:
+    """Edits (insert, delete, change, swap two neighbours) between ``a`` and ``b``."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, prev2[j - 2] + 1)
+            row.append(cost)
+        prev2, prev = prev, row
+    return prev[-1]
+
+
+def _near_miss(owner: dns.name.Name, apexes: frozenset[dns.name.Name]) -> str | None:
+    """``owner`` with its zone part put right, if that part is one typo from a served zone."""
+    labels = owner.to_text(omit_final_dot=True).lower().split(".")
+    for apex in sorted(apexes):
+        zone = apex.to_text(omit_final_dot=True).lower()
+        size = len(zone.split("."))
+        if len(labels) >= size and _typo_distance(".".join(labels[-size:]), zone) == 1:
+            return ".".join([*labels[:-size], zone])
+    return None
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _refusal(rdclass: int, rdtype: int) -> int | None:
     """The rcode for a question this server does not answer from its data (None: answer it).
 
@@ -287,6 +323,9 @@ class LabDNS(Service):
         quotes, as in a zone file.  An unquoted TXT text with a space in it is refused
         (a zone file would cut it into one string per word, and ``v=spf1 -all`` would
         read as ``v=spf1-all``); a list of values is read as the values one by one.
+        ``name`` must lie in a zone this server serves (a name outside them would be
+        answered NXDOMAIN whatever it holds): a typo there is a :class:`UsageError`
+        that lists the zones.  An SOA record starts a new zone, so add that first.
         """
         if not isinstance(name, str):
             raise TypeError(f"name must be a domain name such as 'www.corp.example', "
@@ -313,6 +352,8 @@ class LabDNS(Service):
             rrset = dns.rrset.from_text_list(owner, ttl, dns.rdataclass.IN, rdtype, list(texts))
         except (dns.exception.DNSException, ValueError) as exc:
             raise UsageError(f"bad record {name} {rdtype} {texts!r}: {exc}") from None
+        if rrset.rdtype != dns.rdatatype.SOA:  # an SOA starts a zone of its own
+            self._check_served(owner)
         self.authority.replace(rrset)
 
     def remove(self, name: str, rdtype: str | None = None) -> int:
@@ -323,6 +364,33 @@ class LabDNS(Service):
         except (dns.exception.DNSException, ValueError) as exc:
             raise UsageError(f"bad name or type {name} {rdtype}: {exc}") from None
         return self.authority.remove(owner, code)
+
+    def _check_served(self, owner: dns.name.Name) -> None:
+        """A :class:`UsageError` if ``owner`` lies in none of the zones served here.
+
+        Records there would never be answered (the server says NXDOMAIN for every name
+        outside its zones), so a typo in the zone part of a name fails here, with the
+        zones listed and, for a near miss, the name meant.  A LabDNS whose data has no
+        SOA at all answers for every name, and takes any.
+        """
+        apexes = self.authority.apexes
+        if not apexes or any(owner.is_subdomain(apex) for apex in apexes):
+            return
+        shown = owner.to_text(omit_final_dot=True) or "."
+        zones = sorted(apex.to_text(omit_final_dot=True) for apex in apexes)
+        near = _near_miss(owner, apexes)
+        hint = ""
+        if _is_ip(shown):
+            hint = (" A PTR record's name is the address reversed: "
+                    f"{dns.reversename.from_address(shown).to_text(omit_final_dot=True)!r}.")
+        elif not near:
+            hint = (" To serve a new zone, add its SOA record first: "
+                    f"add({shown!r}, 'SOA', 'ns1.labdns.example. hostmaster.{shown}. "
+                    "1 3600 600 86400 300').")
+        raise UsageError(f"{shown} is in none of the zones this LabDNS serves"
+                         + (f" (did you mean {near!r}?)" if near else "")
+                         + f": records there would never be answered (NXDOMAIN).{hint} "
+                         f"Zones served: {', '.join(zones)}.")
 
     # -- the query log ----------------------------------------------------------------
     @property
