@@ -33,6 +33,10 @@ def test_lab_opens_with_summary_and_time(lab):
     assert 1 <= len(sentences) <= 3, f"summary should be one to three sentences: {summary}"
     minutes = TIME.search(text)
     assert minutes and 5 <= int(minutes.group(1)) <= 120, "no '**Time:** about N minutes'"
+    # Markdown joins lines without a blank one between them: the time must open a paragraph
+    # of its own, not run on at the end of the summary.
+    before = text[:minutes.start()]
+    assert before.endswith("\n\n"), f"put a blank line before the time: ...{before[-60:]!r}"
     assert "goal" in text.lower() and "prerequisite" in text.lower()
 
 
