@@ -15,10 +15,13 @@ Introduced in lab 00 (set-up).
 
 from __future__ import annotations
 
+import errno
 import functools
 import ipaddress
 import socket
+from typing import Any
 
+from ._coerce import looks_like_host_name
 from .errors import UsageError
 
 LOOPBACK = "127.0.0.1"
@@ -28,9 +31,34 @@ DOC_NETWORKS = tuple(
 )
 
 
+def _address(value: Any, what: str = "address") -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """``value`` read as an IP address; a :class:`UsageError` that says what was wrong otherwise.
+
+    Text (surrounding spaces ignored) and :mod:`ipaddress` objects are taken.  A host
+    name is refused with a hint to look it up first: these helpers map addresses, and
+    which address a name has is the lab DNS's business.
+    """
+    if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        return value
+    if not isinstance(value, str):
+        hint = " (text, not bytes: .decode() it)" if isinstance(value, (bytes, bytearray)) else ""
+        raise UsageError(f"{what} must be an IP address as text such as '203.0.113.7', "
+                         f"not {type(value).__name__}{hint}")
+    text = value.strip()
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        pass
+    if text and ":" not in text and any(c.isalpha() for c in text):
+        raise UsageError(f"give an address, not a host name: {what} {value!r} is a name. "
+                         f"Look it up first, e.g. lab.hosts[{text!r}].address or the A record "
+                         "in the lab DNS")
+    raise UsageError(f"{what} {value!r} is not an IP address (such as '203.0.113.7')")
+
+
 def is_lab_address(ip: str) -> bool:
     """True for documentation addresses (IPv4 RFC 5737, IPv6 2001:db8::/32) and loopback."""
-    addr = ipaddress.ip_address(ip)
+    addr = _address(ip, "ip")
     if addr.is_loopback:
         return True
     if addr.version == 6:
@@ -44,10 +72,10 @@ def to_loopback(doc_ip: str) -> str:
     >>> to_loopback("203.0.113.7")
     '127.0.113.7'
     """
-    addr = ipaddress.ip_address(doc_ip)
+    addr = _address(doc_ip, "doc_ip")
     if addr.version != 4 or not any(addr in net for net in DOC_NETWORKS):
         raise UsageError(f"{doc_ip} is not an IPv4 documentation address (RFC 5737)")
-    return "127." + ".".join(str(doc_ip).split(".")[1:])
+    return "127." + ".".join(str(addr).split(".")[1:])
 
 
 def from_loopback(lo_ip: str) -> str:
@@ -58,6 +86,10 @@ def from_loopback(lo_ip: str) -> str:
     >>> from_loopback("127.51.100.25")
     '198.51.100.25'
     """
+    if isinstance(lo_ip, str) and lo_ip.strip() and not looks_like_host_name(lo_ip):
+        lo_ip = lo_ip.strip()
+    else:  # an ipaddress object is taken; a host name, empty text or another type is refused
+        lo_ip = str(_address(lo_ip, "lo_ip"))
     parts = lo_ip.split(".")
     if len(parts) != 4 or parts[0] != "127":
         return lo_ip
@@ -82,15 +114,34 @@ def aliases_available() -> bool:
         return False
 
 
+def _bind_error(host: str, exc: OSError) -> UsageError:
+    """What to say when ``host`` cannot be bound at all (a name, or no such address here)."""
+    hint = ""
+    try:
+        hint = f" (the lab plays it on loopback as {to_loopback(host)!r})"
+    except UsageError:
+        pass
+    return UsageError(f"cannot bind {host!r} on this machine: {exc.strerror or exc}{hint}. "
+                      f"Lab servers bind loopback addresses such as {LOOPBACK!r}")
+
+
 def free_port(host: str = LOOPBACK, *, udp_too: bool = False) -> int:
     """Return a port that is free on ``host`` now (for TCP, and UDP when asked).
 
     aiosmtpd's Controller cannot take ``port=0`` (its ready check dials the
     configured port), so every lab server gets its port from here.
     """
+    if not isinstance(host, str):
+        raise UsageError(f"host must be an address as text such as {LOOPBACK!r}, "
+                         f"not {type(host).__name__}")
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind((host, 0))
+            try:
+                s.bind((host, 0))
+            except OSError as exc:
+                if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+                    raise _bind_error(host, exc) from None
+                raise
             port = s.getsockname()[1]
         if not udp_too:
             return port
