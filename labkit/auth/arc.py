@@ -33,6 +33,7 @@ import dkim
 import dkim.util
 from dkim.canonicalization import CanonicalizationPolicy
 
+from .. import _coerce
 from ..errors import UsageError
 from . import dkim as _dkim
 from . import results as _results
@@ -211,6 +212,7 @@ def parse_recorded(aar_value: str) -> tuple[str, tuple[Recorded, ...]]:
     Of a value longer than :data:`labkit.auth.results.MAX_RESULTS_LENGTH`, the results
     within that length are read (the parser's time grows with the square of their number).
     """
+    aar_value = _coerce.text(aar_value, "aar_value", example="i=1; lists.example.org; dmarc=pass")
     body = _results.cap_results(_INSTANCE.sub("", re.sub(r"\r?\n", "", aar_value), count=1).strip())
     try:
         header = authres.AuthenticationResultsHeader.parse("Authentication-Results: " + body)
@@ -419,12 +421,16 @@ def seal(
     Introduced in lab 06 (verdicts, forwarding and ARC).
     """
     raw = _dkim._as_bytes(message)
-    if isinstance(private_key, str):
-        private_key = private_key.encode("ascii", "replace")
-    key = signing_key(bytes(private_key))
+    domain = _coerce.domain(domain, "domain", example="lists.example.org", lower=False)
+    selector = _coerce.text(selector, "selector", example="list").strip()
+    authserv_id = _coerce.text(authserv_id, "authserv_id", example="lists.example.org").strip()
+    _dkim._named(domain=domain, selector=selector, authserv_id=authserv_id)
+    if results_header is not None:
+        _coerce.text(results_header, "results_header",
+                     example="Authentication-Results: lists.example.org; spf=pass ...")
+    key = signing_key(_dkim._private_pem(private_key))
     if key.key_type != "rsa":
         raise UsageError("ARC (RFC 8617) seals with rsa-sha256: give an RSA key")
-    authserv_id = authserv_id.strip()
     if results_header is None:
         value = _own_results(raw, authserv_id, dns)
     else:
@@ -439,7 +445,7 @@ def seal(
     # one result per line, as the receiver writes its own (RFC 5322 2.1.1 line lengths)
     folded = _results.fold(value).replace("\r\n", linesep.decode("ascii"))
     ar_line = b"Authentication-Results: " + folded.encode("utf-8") + linesep
-    include = None if headers is None else [h.strip().lower().encode() for h in headers]
+    include = None if headers is None else _dkim._header_names(headers)
     try:
         arc_set = dkim.arc_sign(
             ar_line + raw,

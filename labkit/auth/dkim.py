@@ -253,11 +253,47 @@ def _canon_pair(canonicalization: Sequence[str] | str) -> tuple[bytes, bytes]:
         parts = canonicalization.split("/")
         if len(parts) == 1:
             parts.append("simple")
-    else:
+    elif isinstance(canonicalization, (list, tuple)):
         parts = list(canonicalization)
+    else:  # None, a number, bytes: not a way to canonicalize
+        parts = []
+    parts = [p.strip().lower() if isinstance(p, str) else p for p in parts]
     if len(parts) != 2 or any(p not in ("simple", "relaxed") for p in parts):
         raise UsageError(f"canonicalization must be simple|relaxed for header and body, not {canonicalization!r}")
     return parts[0].encode(), parts[1].encode()
+
+
+def _private_pem(private_key: Any) -> bytes:
+    """The PEM bytes of a signing key given as bytes, str or a KeyPair; a TypeError otherwise."""
+    if isinstance(private_key, KeyPair):
+        private_key = private_key.private_pem
+    if not isinstance(private_key, (bytes, bytearray, str)):
+        raise TypeError("private_key must be a PEM key (bytes or str) or a KeyPair, e.g. "
+                        "lk.auth.dkim.lab_key('brand.example', 's2026'), not "
+                        f"{type(private_key).__name__}")
+    if isinstance(private_key, str):
+        private_key = private_key.encode("ascii", "replace")
+    return bytes(private_key)
+
+
+def _named(**names: str) -> None:
+    """An empty d= or s= would make a signature no verifier can use: refuse it at the call."""
+    for what, value in names.items():
+        if not value:
+            raise UsageError(f"{what} is empty: a DKIM or ARC signature names its {what}")
+
+
+def _header_names(headers: Any) -> list[bytes]:
+    """``headers=``: a list of field names; one string (its letters would be names) is refused."""
+    if isinstance(headers, (str, bytes, bytearray)) or not hasattr(headers, "__iter__"):
+        raise TypeError(f"headers must be a list of field names such as ['From', 'To', 'Subject'], "
+                        f"not {type(headers).__name__}"
+                        + (f" ({headers!r} would be read letter by letter)"
+                           if isinstance(headers, str) and headers else ""))
+    names = list(headers)
+    for name in names:
+        _coerce.text(name, "each name in headers", example="From")
+    return [name.strip().lower().encode("ascii", "replace") for name in names]
 
 
 def sign(
@@ -288,16 +324,13 @@ def sign(
     raw = _as_bytes(message)
     domain = _coerce.domain(domain, "domain", lower=False)
     selector = _coerce.text(selector, "selector", example="s2026").strip()
-    if isinstance(private_key, KeyPair):
-        private_key = private_key.private_pem
-    if not isinstance(private_key, (bytes, bytearray, str)):
-        raise TypeError("private_key must be a PEM key (bytes or str) or a KeyPair, e.g. "
-                        "lk.auth.dkim.lab_key('brand.example', 's2026'), not "
-                        f"{type(private_key).__name__}")
-    if isinstance(private_key, str):
-        private_key = private_key.encode("ascii", "replace")
-    key = signing_key(bytes(private_key))
-    algo = (algorithm or key.algorithm).lower()
+    _named(domain=domain, selector=selector)
+    key = signing_key(_private_pem(private_key))
+    if algorithm:
+        _coerce.text(algorithm, "algorithm", example="rsa-sha256")
+    if identity:
+        identity = _coerce.text(identity, "identity", example="@brand.example")
+    algo = (algorithm or key.algorithm).strip().lower()
     if algo not in _HASHES:
         raise UsageError(f"algorithm must be one of {sorted(_HASHES)}, not {algorithm!r}")
     if (algo == "ed25519-sha256") != (key.key_type == "ed25519"):
@@ -315,7 +348,7 @@ def sign(
         if not any(name.lower() == b"from" for name, _ in signer.headers):
             raise UsageError("the message has no From header field; DKIM requires signing From")
     else:
-        include = [str(h).strip().lower().encode("ascii", "replace") for h in headers]
+        include = _header_names(headers)
         if b"from" not in include:
             raise UsageError("h= must include From (RFC 6376 5.4)")
     try:

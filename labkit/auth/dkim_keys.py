@@ -31,6 +31,7 @@ import dns.resolver
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+from .. import _coerce
 from ..errors import UsageError
 from ..paths import data_dir
 
@@ -79,12 +80,14 @@ class KeyPair:
 
 def key_name(selector: str, domain: str) -> str:
     """The DNS name of a DKIM key: ``<selector>._domainkey.<domain>.``."""
+    selector = _coerce.text(selector, "selector", example="s2026")
+    domain = _coerce.text(domain, "domain", example="brand.example")
     return f"{selector.strip('.')}._domainkey.{domain.strip('.')}."
 
 
 def split_txt(text: str, size: int = 255) -> tuple[str, ...]:
     """Split TXT record text into DNS character-strings of at most ``size`` bytes."""
-    data = text.encode("ascii")
+    data = _coerce.text(text, "text", example="v=DKIM1; k=rsa; p=MIIB...").encode("ascii")
     return tuple(data[i : i + size].decode("ascii") for i in range(0, len(data), size)) or ("",)
 
 
