@@ -72,6 +72,10 @@ FEEDBACK = {
             except dns.resolver.NXDOMAIN:
                 return None
             """, "let dnspython's NoAnswer out; corp.example exists"),
+        ("where_it_acts", "the filter's defences placed at the receiving server", """
+            places = {"SMTP-AUTH": "sending server", "POP before SMTP": "sending server", "OP25B": "ISP"}
+            return places.get(defence, "receiving server")
+            """, "you placed none at: ['filter']"),
     ],
     "01-anatomy": [
         ("origin_report", "no PTR: NXDOMAIN not caught",
@@ -193,3 +197,25 @@ def test_labs02_03_speak_of_the_recorded_records_not_of_all_real_organisations()
     assert "The real records recorded further down end with `-all` or `~all`." in spf, spf
     dns_text = _cell("02-dns", "32")
     assert "Real organisations pick one of these two" not in dns_text, dns_text
+
+
+def test_lab00_one_wrong_password_is_logged_once_per_mechanism():
+    """Lab 00's defence trail shows two 'auth reject' lines for one wrong password; the
+    text says why: smtplib tries PLAIN and then LOGIN in the same session."""
+    with lk.Lab() as lab:
+        note = lk.mta.make_message(from_="taro@isp.example", to="bob@corp.example",
+                                   subject="agenda", body="The agenda.")
+        status = lab.submit(note, user="taro@isp.example", password="guess",
+                            from_host="198.51.100.140").status
+        tries = lab.events.entries(host="smtp.isp.example", event="auth")
+    assert status == "rejected", status
+    assert [(e["mechanism"], e["decision"]) for e in tries] == [("PLAIN", "reject"), ("LOGIN", "reject")], tries
+    assert len({e["session"] for e in tries}) == 1, tries
+    text = _cell("00-setup", "defence-trail-read")
+    assert "The wrong password shows twice" in text and "PLAIN and then LOGIN, in one session" in text, text
+
+
+def test_lab02_calls_a_dkim_key_a_key_not_a_policy():
+    text = _cell("02-dns", "4")
+    assert "three kinds of policy" not in text, text
+    assert "DKIM public keys at `<selector>._domainkey.<domain>` (a key, not a policy)" in text, text
