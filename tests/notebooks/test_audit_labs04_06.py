@@ -26,19 +26,13 @@ import pytest
 from nbclient import NotebookClient
 
 import labkit as lk
+from tests.notebooks.test_prose_sources import _cell
 
 LABS = Path(__file__).resolve().parents[2] / "labs"
 
 
 def _nb(lab: str) -> nbformat.NotebookNode:
     return nbformat.read(str(LABS / lab / f"{lab}.ipynb"), as_version=4)
-
-
-def _cell(lab: str, cell_id: str) -> str:
-    """The source of one cell, runs of white space collapsed to one space."""
-    matches = [c for c in _nb(lab).cells if c.get("id") == cell_id]
-    assert len(matches) == 1, f"{lab}: {len(matches)} cells with id {cell_id!r}"
-    return " ".join(matches[0].source.split())
 
 
 def _grade_cell_index(cells: list, grade_id: str) -> int:
@@ -178,3 +172,24 @@ def test_lab06_exercise1_visible_checks_explain_instead_of_raising():
     assert "expected" in runs[1][1] and "'dmarc': 'pass'" in runs[1][1], runs[1]
     assert runs[2][0] == "AssertionError", runs[2]
     assert "expected" in runs[2][1] and "topmost" in runs[2][1], runs[2]
+
+
+# ------------------------------------------------------- lab 04, lists that sign again
+
+
+def test_lab04_a_list_signature_passes_for_the_list_not_for_the_author(lab_dns):
+    """Re-signing does not rescue the author's DMARC; ARC is what lets the receiver
+    deliver. The lab's list, told to sign, shows both on a real delivery."""
+    with lk.Lab(dns=lab_dns, scorer=None) as lab:
+        lab.handler("mail.lists.example.org").sign = True
+        message = lk.mta.make_message(from_="news@brand.example", to="lab-list@lists.example.org",
+                                      subject="Autumn offers", body="Our autumn offers.")
+        verdict = lab.verdicts(lab.send(message, from_host="mail.brand.example", dkim=True).message_id)[-1]
+    assert verdict["dkim"] == ["pass:lists.example.org", "fail:brand.example"], verdict
+    assert verdict["header_from"] == "brand.example" and verdict["dmarc"] == "fail", verdict
+    assert verdict["arc"] == "pass" and verdict["decision"] == "INBOX", verdict
+    text = _cell("04-dkim", "md-39")
+    assert "That is why lists re-sign with their own domain and add ARC" not in text, text
+    assert ("That signature passes, but for the list's domain: the author's domain still fails DMARC's"
+            " alignment test (lab 05).") in text, text
+    assert "What lets a receiver deliver such mail anyway is ARC (lab 06)" in text, text
