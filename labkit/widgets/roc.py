@@ -119,25 +119,230 @@ def auc(points: Sequence[tuple[float, float]]) -> float:
 _undefined = _why_no_roc
 
 
-def _svg(points: Sequence[tuple[float, float]], here: tuple[float, float], size: int = 220) -> str:
-    pad = 20
-    span = size - 2 * pad
+#: Okabe-Ito colours (told apart with every common colour-vision deficiency); the operating
+#: point is also a ring with cross-hairs, so it never depends on colour alone
+_CURVE, _POINT, _CHANCE, _GRID = "#0072B2", "#D55E00", "#777777", "#e4e4e4"
+#: the zoomed panel shows false-positive rates up to this (the region where a spam filter's
+#: threshold is chosen), on a log scale
+_ZOOM_FPR = 0.05
+#: (lowest TPR shown, tick step) for the zoomed panel's y axis, tightest first
+_ZOOM_TPR = ((0.98, 0.005), (0.95, 0.01), (0.9, 0.02), (0.8, 0.05), (0.6, 0.1), (0.4, 0.1),
+             (0.0, 0.25))
 
-    def xy(p: tuple[float, float]) -> str:
-        return f"{pad + p[0] * span:.1f},{pad + (1 - p[1]) * span:.1f}"
 
-    line = " ".join(xy(p) for p in sorted(points))
-    hx, hy = xy(here).split(",")
-    return (
-        f"<svg width='{size}' height='{size}' xmlns='http://www.w3.org/2000/svg'>"
-        f"<rect x='{pad}' y='{pad}' width='{span}' height='{span}' fill='none' stroke='#999'/>"
-        f"<line x1='{pad}' y1='{pad + span}' x2='{pad + span}' y2='{pad}' stroke='#ccc' "
-        "stroke-dasharray='4'/>"
-        f"<polyline points='{line}' fill='none' stroke='#06c' stroke-width='2'/>"
-        f"<circle class='here' cx='{hx}' cy='{hy}' r='5' fill='#c00'/>"
-        f"<text x='{pad}' y='{size - 4}' font-size='10'>false-positive rate</text>"
-        f"<text x='2' y='{pad - 6}' font-size='10'>true-positive rate</text></svg>"
+def _pct(v: float) -> str:
+    """A rate as a short percentage for a tick label: 0.001 -> "0.1 %", 0.95 -> "95 %"."""
+    return f"{round(v * 100, 6):g} %"
+
+
+def _zoom_ranges(
+    points: Sequence[tuple[float, float]], here: tuple[float, float]
+) -> tuple[float, float, float, float]:
+    """(lowest FPR decade, highest FPR, lowest TPR, TPR tick step) of the zoomed panel.
+
+    The log axis starts at the decade holding the smallest false-positive rate the data
+    can have (one ham of all); FPR 0 gets its own slot left of it.  With fewer than 100
+    ham (one ham is over 1 %) the panel runs to 100 % instead of 5 %.
+    """
+    smallest = min((x for x, _ in points if x > 0), default=1.0)
+    lo = 10.0 ** math.floor(math.log10(smallest))
+    hi = _ZOOM_FPR if smallest <= 0.01 else 1.0
+    lo = min(lo, 10.0 ** (math.ceil(math.log10(hi)) - 1))  # at least the decade below hi
+    seen = [y for x, y in points if x == 0.0]
+    low_tpr = max(seen) if seen else 0.0
+    if here[0] <= hi:
+        low_tpr = min(low_tpr, here[1])
+    for bottom, step in _ZOOM_TPR:
+        if bottom <= low_tpr - 0.04 * (1 - bottom):
+            return lo, hi, bottom, step
+    return lo, hi, 0.0, 0.25
+
+
+def _svg(
+    points: Sequence[tuple[float, float]],
+    here: tuple[float, float],
+    size: int = 200,
+    *,
+    threshold: float | None = None,
+    area: float | None = None,
+) -> str:
+    """The ROC curve as SVG: the whole curve, and the low false-positive region enlarged.
+
+    Left panel: linear axes 0-100 %, with the chance diagonal and a dotted box around
+    the region the right panel enlarges.  Right panel: false-positive rates up to 5 % on
+    a log axis (as TREC-style spam evaluations and :func:`labkit.filters.evaluate.plot_roc`
+    show them; FPR 0 has its own slot left of the axis break), true-positive rates from a
+    floor chosen from the data.  At AUC 0.999 the whole curve hugs the top-left corner;
+    the enlarged panel is where filters and thresholds differ.  ``size`` is the side of
+    one panel's plot area in pixels.  Every tick is a ``<g class='tick'>`` with its
+    ``data-value``; the operating point is ``<circle class='here'>`` in each panel.
+    """
+    esc = html.escape
+    area = auc(points) if area is None else area
+    pts = sorted(points)
+    s = float(size)
+    left, gap, top, right = 56.0, 72.0, 52.0, 16.0
+    width = left + 2 * s + gap + right
+    legend_top = top + s + 44
+    height = legend_top + 4 * 16 + 6
+    lo, hi, bottom, step = _zoom_ranges(pts, here)
+    m = 6.0  # inner margin: a curve along an edge stays off the frame
+    inner = s - 2 * m
+    zero_slot = 0.2 * inner  # width kept for FPR 0 left of the log axis
+    fx0, zx0 = left, left + s + gap
+
+    def full(p: tuple[float, float]) -> tuple[float, float]:
+        return fx0 + m + p[0] * inner, top + m + (1 - p[1]) * inner
+
+    def zoom_x(fpr: float) -> float:
+        if fpr <= 0:
+            return zx0 + m
+        frac = (math.log10(max(fpr, lo)) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+        return zx0 + m + zero_slot + frac * (inner - zero_slot)
+
+    def zoom(p: tuple[float, float]) -> tuple[float, float]:
+        return zoom_x(p[0]), top + m + (1 - p[1]) / (1 - bottom) * inner
+
+    def poly(xy: Sequence[tuple[float, float]]) -> str:
+        return " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+
+    def tick(axis: str, value: float, at: float, x0: float, label: bool = True) -> str:
+        if axis == "x":
+            grid = f"<line x1='{at:.1f}' y1='{top}' x2='{at:.1f}' y2='{top + s}' stroke='{_GRID}'/>"
+            mark = f"<line x1='{at:.1f}' y1='{top + s}' x2='{at:.1f}' y2='{top + s + 4}' stroke='#333'/>"
+            text = (f"<text x='{at:.1f}' y='{top + s + 15}' text-anchor='middle'>{esc(_pct(value))}"
+                    "</text>") if label else ""
+        else:
+            grid = f"<line x1='{x0}' y1='{at:.1f}' x2='{x0 + s}' y2='{at:.1f}' stroke='{_GRID}'/>"
+            mark = f"<line x1='{x0 - 4}' y1='{at:.1f}' x2='{x0}' y2='{at:.1f}' stroke='#333'/>"
+            text = (f"<text x='{x0 - 6}' y='{at + 3.5:.1f}' text-anchor='end'>{esc(_pct(value))}"
+                    "</text>") if label else ""
+        return (f"<g class='tick' data-axis='{axis}' data-value='{value!r}'>"
+                f"{grid}{mark}{text}</g>")
+
+    def axis_labels(x0: float, x_text: str) -> str:
+        cy = top + s / 2
+        return (
+            f"<text class='axis-label' x='{x0 + s / 2}' y='{top + s + 32}' text-anchor='middle'>"
+            f"{esc(x_text)}</text>"
+            f"<text class='axis-label' x='{x0 - 40}' y='{cy}' text-anchor='middle' "
+            f"transform='rotate(-90 {x0 - 40} {cy})'>true-positive rate: spam caught (%)</text>"
+        )
+
+    def marker(x: float, y: float, x0: float) -> str:
+        return (
+            f"<line class='here-guide' x1='{x0}' y1='{y:.1f}' x2='{x:.1f}' y2='{y:.1f}' "
+            f"stroke='{_POINT}' stroke-dasharray='2 2'/>"
+            f"<line class='here-guide' x1='{x:.1f}' y1='{y:.1f}' x2='{x:.1f}' y2='{top + s}' "
+            f"stroke='{_POINT}' stroke-dasharray='2 2'/>"
+            f"<circle class='here' cx='{x:.1f}' cy='{y:.1f}' r='6' fill='white' "
+            f"stroke='{_POINT}' stroke-width='3'/>"
+        )
+
+    clip = f"labkit-roc-zoom-{size}"  # the same id always means the same rectangle
+    where = f"threshold {threshold:.2f}" if threshold is not None else "this threshold"
+    point_text = f"{where}: ham lost {here[0]:.1%}, spam caught {here[1]:.1%}"
+    scale_text = (f"false-positive rates up to {_pct(hi)} on a log scale"
+                  if hi < 1 else "all false-positive rates on a log scale")
+    zoom_title = (f"enlarged: ham lost \u2264 {_pct(hi)} (log scale)" if hi < 1
+                  else "enlarged: ham lost on a log scale")
+    title = f"ROC curve: AUC {area:.3f}, (1-AUC)% {100 * (1 - area):.3f}"
+    desc = (
+        "Two panels. Left: the whole ROC curve, false-positive rate (share of ham wrongly "
+        "called spam) from 0 to 100 % across, true-positive rate (share of spam caught) from "
+        "0 to 100 % up, with the diagonal of a coin toss. Right, enlarged: "
+        f"{scale_text} (0 in its own slot at the left), true-positive rates from "
+        f"{_pct(bottom)} to 100 %. The operating point at {point_text}."
     )
+    out = [
+        f"<svg class='roc' width='{width:.0f}' height='{height:.0f}' "
+        f"viewBox='0 0 {width:.0f} {height:.0f}' role='img' xmlns='http://www.w3.org/2000/svg' "
+        "font-family='sans-serif' font-size='10'>",
+        f"<title>{esc(title)}</title><desc>{esc(desc)}</desc>",
+        f"<defs><clipPath id='{clip}'><rect x='{zx0}' y='{top}' width='{s}' height='{s}'/>"
+        "</clipPath></defs>",
+        f"<text class='title' x='{width / 2}' y='16' text-anchor='middle' font-size='13' "
+        f"font-weight='bold'>{esc(title)}</text>",
+    ]
+
+    # left: the whole curve, linear axes
+    out.append("<g class='panel' data-view='full'>")
+    out.append(f"<text class='subtitle' x='{fx0 + s / 2}' y='{top - 10}' text-anchor='middle' "
+               "font-size='11'>whole curve</text>")
+    for i in range(5):
+        v = i / 4
+        out.append(tick("x", v, full((v, 0))[0], fx0))
+        out.append(tick("y", v, full((0, v))[1], fx0))
+    out.append(f"<rect x='{fx0}' y='{top}' width='{s}' height='{s}' fill='none' stroke='#333'/>")
+    (cx0, cy0), (cx1, cy1) = full((0, 0)), full((1, 1))
+    out.append(f"<line class='chance' x1='{cx0}' y1='{cy0}' x2='{cx1}' y2='{cy1}' "
+               f"stroke='{_CHANCE}' stroke-dasharray='6 4'/>")
+    bx0, by0 = full((0, 1))
+    bx1, by1 = full((hi, bottom))
+    bx0, by0 = bx0 - 2, by0 - 2  # around the points, not on them
+    out.append(f"<rect class='zoom-box' x='{bx0}' y='{by0}' width='{max(bx1 - bx0, 2):.1f}' "
+               f"height='{max(by1 - by0, 2):.1f}' fill='none' stroke='#000' "
+               "stroke-dasharray='1 2'/>")
+    out.append(f"<polyline class='curve' points='{poly([full(p) for p in pts])}' fill='none' "
+               f"stroke='{_CURVE}' stroke-width='2'/>")
+    out.append(marker(*full(here), fx0))
+    out.append(axis_labels(fx0, "false-positive rate: ham lost (%)"))
+    out.append("</g>")
+
+    # right: the low false-positive region, FPR on a log scale
+    out.append("<g class='panel' data-view='zoom'>")
+    out.append(f"<text class='subtitle' x='{zx0 + s / 2}' y='{top - 10}' text-anchor='middle' "
+               f"font-size='11'>{esc(zoom_title)}</text>")
+    out.append(tick("x", 0.0, zoom_x(0.0), zx0))
+    few = math.log10(hi / lo) <= 1.2  # room to label 2 and 5 as well
+    decade = lo
+    while decade < hi * 1.0001:
+        for k in (1, 2, 5):
+            v = decade * k
+            if v <= hi * 1.0001:
+                out.append(tick("x", v, zoom_x(v), zx0, label=k == 1 or v >= hi * 0.9999 or few))
+        decade *= 10
+    if not any(math.isclose(hi, lo * 10**i) or math.isclose(hi, 5 * lo * 10**i) for i in range(9)):
+        out.append(tick("x", hi, zoom_x(hi), zx0))
+    n_steps = round((1 - bottom) / step)
+    for i in range(n_steps + 1):
+        v = round(bottom + i * step, 6)
+        out.append(tick("y", v, zoom((0, v))[1], zx0))
+    out.append(f"<rect x='{zx0}' y='{top}' width='{s}' height='{s}' fill='none' stroke='#333'/>")
+    brk = zx0 + m + zero_slot / 2  # axis break between FPR 0 and the log axis
+    out.append(f"<g class='axis-break' stroke='#333'><line x1='{brk - 4}' y1='{top + s + 4}' "
+               f"x2='{brk}' y2='{top + s - 4}'/><line x1='{brk}' y1='{top + s + 4}' "
+               f"x2='{brk + 4}' y2='{top + s - 4}'/></g>")
+    shown = [p for p in pts if zoom_x(p[0]) <= zx0 + s]
+    shown += [p for p in pts if zoom_x(p[0]) > zx0 + s][:1]  # runs on to the panel's edge
+    out.append(f"<g clip-path='url(#{clip})'><polyline class='curve' "
+               f"points='{poly([zoom(p) for p in shown])}' fill='none' stroke='{_CURVE}' "
+               "stroke-width='2'/></g>")
+    if here[0] <= hi and here[1] >= bottom:
+        out.append(marker(*zoom(here), zx0))
+    if not (here[0] <= hi and here[1] >= bottom):
+        out.append(f"<text class='off-view' x='{zx0 + s - 4}' y='{top + 14}' text-anchor='end' "
+                   f"fill='{_POINT}'>operating point outside this view &#8594;</text>")
+    out.append(axis_labels(zx0, "false-positive rate: ham lost (%, log)"))
+    out.append("</g>")
+
+    # legend, under both panels
+    entries = [
+        (f"<line x1='0' y1='0' x2='22' y2='0' stroke='{_CURVE}' stroke-width='2'/>",
+         f"ROC curve: one point per threshold (AUC {area:.3f})"),
+        (f"<circle cx='11' cy='0' r='5' fill='white' stroke='{_POINT}' stroke-width='3'/>",
+         f"operating point, {point_text}"),
+        (f"<line x1='0' y1='0' x2='22' y2='0' stroke='{_CHANCE}' stroke-dasharray='6 4'/>",
+         "chance: a coin toss (AUC 0.5)"),
+        ("<rect x='1' y='-5' width='20' height='10' fill='none' stroke='#000' "
+         "stroke-dasharray='1 2'/>", "region enlarged on the right"),
+    ]
+    out.append(f"<g class='legend' transform='translate({fx0},{legend_top})'>")
+    for i, (swatch, text) in enumerate(entries):
+        out.append(f"<g class='entry' transform='translate(0,{i * 16})'>{swatch}"
+                   f"<text x='30' y='3.5'>{esc(text)}</text></g>")
+    out.append("</g></svg>")
+    return "".join(out)
 
 
 class ROCExplorer(widgets.VBox):
@@ -206,7 +411,7 @@ class ROCExplorer(widgets.VBox):
         )
         self.curve.value = (
             f"<p><i>{html.escape(self._auc_text())}</i></p>" if self.undefined
-            else _svg(self.points, (c.fpr, c.tpr))
+            else _svg(self.points, (c.fpr, c.tpr), threshold=c.threshold, area=self.area)
         )
 
     def _auc_text(self) -> str:
