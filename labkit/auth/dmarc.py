@@ -25,6 +25,7 @@ import dns.resolver
 from .. import _coerce
 from ..errors import UsageError
 from . import orgdomain
+from . import results as _results
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,12 @@ class DMARCRecord:
 
 
 def is_dmarc_record(text: str) -> bool:
-    """True if a TXT string starts with the ``v=DMARC1`` tag."""
+    """True if a TXT string starts with the ``v=DMARC1`` tag (text or, as dnspython gives it, bytes)."""
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", "replace")
+    elif text is not None and not isinstance(text, str):
+        raise TypeError(f"is_dmarc_record takes a TXT string such as 'v=DMARC1; p=reject', "
+                        f"not {type(text).__name__}")
     return bool(_VERSION.match(text or ""))
 
 
@@ -349,6 +355,8 @@ def discover(domain: str, *, dns: Any, method: str = "treewalk") -> PolicyDiscov
     Introduced in lab 05 (DMARC).
     """
     domain = _coerce.domain(domain, "the From domain", lower=False)
+    if not domain:
+        raise UsageError("the From domain is empty: name one, such as 'brand.example'")
     return _discover(domain, _Fetcher(dns), _method(method))
 
 
@@ -358,6 +366,8 @@ def org_domain(domain: str, *, dns: Any = None, method: str = "treewalk") -> str
     Introduced in lab 05 (DMARC).
     """
     domain = _coerce.domain(domain, "domain", lower=False)
+    if not domain:
+        raise UsageError("domain is empty: name one, such as 'a.brand.example'")
     method = _method(method)
     if method == "psl" or dns is None:
         return orgdomain.psl_org_domain(domain)
@@ -502,6 +512,9 @@ def check(header_from: str | None, *, spf: Any = None, dkim: Any = (), dns: Any,
                         "dns=...) checks a whole message")
     method = _method(method)
     from_disposition = _coerce.choice(from_disposition, POLICIES, "from_disposition")
+    if spf is not None:
+        _results._result_object(spf, "spf", example="lk.auth.spf.check(ip, mail_from, helo, dns=...)")
+    dkim = _results._result_objects(dkim, "dkim", example="lk.auth.dkim.verify(message, dns=...)")
     if header_from is not None:
         header_from = _coerce.domain(header_from, "header_from", lower=False)
     if not header_from:
@@ -510,7 +523,6 @@ def check(header_from: str | None, *, spf: Any = None, dkim: Any = (), dns: Any,
                            header_from=None, reason=reason, method=method,
                            steps=(f"From field unusable: {reason}",))
     fetch = _Fetcher(dns)
-    dkim = tuple(dkim or ())
     derived = getattr(fetch.resolver.cache, "derived", None)
     if derived is None:
         return _check(header_from, spf, dkim, method, fetch)

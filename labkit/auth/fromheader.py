@@ -206,6 +206,7 @@ def parse_from_value(value: str) -> FromHeader:
     the stdlib parser is slow; senders repeat their From fields), except for values
     over :data:`MAX_FROM_LENGTH`, which are refused at once and not kept.
     """
+    value = _coerce.text(value, "value", example="Brand News <news@brand.example>")
     if len(value) > MAX_FROM_LENGTH:  # (1,024 remembered values of megabytes each: no)
         return _parse_from_value.__wrapped__(value)
     return _parse_from_value(value)

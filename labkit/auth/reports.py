@@ -682,6 +682,20 @@ def _schema():
     return _load_schema(str(schema_path()))
 
 
+def _report_input(report: Any, call: str) -> Any:
+    """A report as _unpack reads it (XML bytes or text, a path, an AggregateReport's XML);
+    anything else is a TypeError in words (a bad report is not: that is a finding)."""
+    if isinstance(report, AggregateReport):
+        return report.xml
+    if isinstance(report, (bytes, bytearray, memoryview, str, Path)):
+        return report
+    hint = " (did the cell that makes it run?)" if report is None else ""
+    if isinstance(report, (list, tuple)) and call == "validate":
+        hint = " (one report at a time)"
+    raise TypeError(f"{call}() takes a report: its XML as bytes or text, a path to it (XML, .gz or "
+                    f".zip), or what build() returns, not {type(report).__name__}{hint}")
+
+
 def _unpack(data: bytes | str | Path) -> tuple[bytes, str | None]:
     if isinstance(data, Path) or (isinstance(data, str) and not data.lstrip().startswith("<")):
         try:
@@ -712,7 +726,7 @@ def validate(report: bytes | str | Path | AggregateReport) -> ValidationResult:
 
     Introduced in lab 05 (DMARC reports).
     """
-    data, problem = _unpack(report.xml if isinstance(report, AggregateReport) else report)
+    data, problem = _unpack(_report_input(report, "validate"))
     if problem:
         return ValidationResult(valid=False, errors=(problem,))
     try:
@@ -806,7 +820,8 @@ def parse(*reports: bytes | str | Path | AggregateReport) -> Any:
 
     Columns: see :data:`COLUMNS` (``dmarc`` is pass when DKIM or SPF passed aligned).
     Problems with the input go to ``df.attrs["problems"]``; this never raises
-    for a bad report.
+    for a bad report (something that is no report at all, such as ``None``, is a
+    ``TypeError``). A list of reports is read as the reports it holds.
 
     Introduced in lab 05 (DMARC reports).
     """
@@ -814,8 +829,10 @@ def parse(*reports: bytes | str | Path | AggregateReport) -> Any:
 
     rows: list[dict] = []
     problems: list[str] = []
+    if len(reports) == 1 and isinstance(reports[0], (list, tuple)):
+        reports = tuple(reports[0])  # parse([a, b]) is parse(a, b)
     for i, report in enumerate(reports):
-        data, problem = _unpack(report.xml if isinstance(report, AggregateReport) else report)
+        data, problem = _unpack(_report_input(report, "parse"))
         if problem:
             problems.append(f"report {i}: {problem}")
             continue

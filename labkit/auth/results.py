@@ -20,6 +20,8 @@ import authres
 import authres.arc
 import authres.dmarc
 
+from .. import _coerce
+
 log = logging.getLogger(__name__)
 
 _CTX = authres.FeatureContext(authres.dmarc, authres.arc)
@@ -56,11 +58,41 @@ def _quoted(value: str) -> str:
     return '"' + _token(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _result_object(value: Any, what: str, *, example: str) -> Any:
+    """``value`` if it is a check's result (it has a text ``.result``); else a ``TypeError``.
+
+    A learner who passes the word (``spf="pass"``) or the message is told what object
+    is wanted, with ``example`` showing how to make one.
+    """
+    if isinstance(getattr(value, "result", None), str) and not isinstance(value, (str, bytes)):
+        return value
+    hint = ""
+    if isinstance(value, str):
+        hint = f" ({value!r} is a word: pass the result object whose .result it would be)"
+    elif isinstance(value, (list, tuple)):
+        hint = " (one result here, not a list)"
+    raise TypeError(f"{what} must be a result object such as {example}, not "
+                    f"{type(value).__name__}{hint}")
+
+
+def _result_objects(value: Any, what: str, *, example: str) -> tuple:
+    """Results given as a list (or any iterable); ``None`` is none, one result alone is one."""
+    if value is None:
+        return ()
+    if isinstance(getattr(value, "result", None), str) and not isinstance(value, (str, bytes)):
+        return (value,)
+    if isinstance(value, (str, bytes, bytearray)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{what} must be a list of result objects such as {example}, not "
+                        f"{type(value).__name__}")
+    return tuple(_result_object(v, f"each of {what}", example=example) for v in value)
+
+
 def received_spf(res: Any) -> str:
     """The ``Received-SPF`` header field for an SPF result (RFC 7208 9.1).
 
     Introduced in lab 03 (SPF).
     """
+    _result_object(res, "received_spf's argument", example="lk.auth.spf.check(ip, mail_from, helo, dns=...)")
     comments = {
         "pass": f"domain of {res.mail_from or res.domain} designates {res.ip} as permitted sender",
         "fail": f"domain of {res.mail_from or res.domain} does not designate {res.ip} as permitted sender",
@@ -113,6 +145,12 @@ _PAIR = re.compile(r'([A-Za-z][A-Za-z0-9_.\-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]+
 
 def parse_received_spf(text: str) -> ReceivedSPF | None:
     """Read a ``Received-SPF`` field back; ``None`` if it is not one."""
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", "replace")  # a header as the message bytes hold it
+    elif text is not None and not isinstance(text, str):
+        raise TypeError(f"parse_received_spf takes the field's text, such as 'pass (domain of "
+                        f"brand.example designates 192.0.2.10 as permitted sender)', "
+                        f"not {type(text).__name__}")
     m = _RSPF.match(" ".join((text or "").split()))
     if not m:
         return None
@@ -158,6 +196,11 @@ def authentication_results(authserv_id: str, *, spf: Any = None, spf_helo: Any =
 
     Introduced in lab 06 (Authentication-Results).
     """
+    _coerce.text(authserv_id, "authserv_id", example="mx.corp.example")
+    for value, what in ((spf, "spf"), (spf_helo, "spf_helo"), (dmarc, "dmarc"), (arc, "arc")):
+        if value is not None:
+            _result_object(value, what, example=f"the .{what} of lk.auth.evaluate(...)")
+    dkim = _result_objects(dkim, "dkim", example="lk.auth.dkim.verify(message, dns=...)")
     clauses: list[tuple] = []
     if spf is not None:
         clauses.append(_spf_clause(spf, spf.identity))
@@ -223,7 +266,7 @@ def fold(field: str) -> str:
     of RFC 5322 2.1.1 (one line per method, as most receivers write it); unfolding
     gives back the original text with a tab for each space folded after a ``;``.
     """
-    return _FOLD.sub(_fold_match, field)
+    return _FOLD.sub(_fold_match, _coerce.text(field, "field", example="mx.corp.example; spf=pass"))
 
 
 # a quoted string (to the end of the text if unclosed), or a space right after ";"

@@ -139,6 +139,9 @@ def check(message: bytes | str, *, ip: str, helo: str, dns: Any) -> SenderIDResu
 
     Introduced in lab 03 (SPF).
     """
+    ip = _coerce.ip_text(ip, "ip")  # as spf.check: a wrong type is a mistake, not a permerror
+    if helo is not None:
+        _coerce.text(helo, "helo", example="mail.brand.example")
     found = pra(message)
     if found.address is None:
         return SenderIDResult(result="permerror", pra=found, record=None, scope="")

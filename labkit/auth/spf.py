@@ -348,6 +348,7 @@ def check(ip: str, mail_from: str, helo: str, *, dns: Any, receiver: str = DEFAU
         _coerce.text(mail_from, "mail_from", example="news@brand.example")
     if helo is not None:
         _coerce.text(helo, "helo", example="mail.brand.example")
+    _coerce.text(receiver, "receiver", example=DEFAULT_RECEIVER)
     identity, sender, _ = _identity(mail_from, helo or "")
     return evaluate_identity(ip, sender, helo or "", identity, dns=dns, receiver=receiver,
                              timeout=timeout)
@@ -362,6 +363,7 @@ def check_helo(ip: str, helo: str, *, dns: Any, receiver: str = DEFAULT_RECEIVER
     ip = _coerce.ip_text(ip, "ip")
     if helo is not None:
         _coerce.text(helo, "helo", example="mail.brand.example")
+    _coerce.text(receiver, "receiver", example=DEFAULT_RECEIVER)
     helo = _fqdn((helo or "").strip())
     return evaluate_identity(ip, f"postmaster@{helo}", helo, "helo", dns=dns, receiver=receiver,
                              timeout=timeout)

@@ -216,6 +216,9 @@ def evaluate(message: bytes, *, ip: str, mail_from: str, helo: str, dns: Any,
     # checked here: the DMARC step below turns anything it raises into a temperror
     dmarc_method = _dmarc._method(dmarc_method, "dmarc_method")
     trusted_arc_sealers = _sealers(trusted_arc_sealers)
+    _coerce.text(authserv_id, "authserv_id", example="mx.corp.example")
+    if spf is not None:
+        results._result_object(spf, "spf", example="lk.auth.spf.check(ip, mail_from, helo, dns=...)")
     msg = fromheader.split_message(message)
     problems = list(msg.problems)
     steps += [f"message: {p}" for p in msg.problems]

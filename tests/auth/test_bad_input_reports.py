@@ -127,3 +127,19 @@ def test_build_reads_the_policy_as_its_record_text(verdict):
 def test_valid_input_builds_as_before(report):
     assert report.messages == 2 and report.problems == ()
     assert reports.validate(report).valid
+
+
+# ------------------------------------------------------------------ parse / validate
+def test_parse_and_validate_say_what_they_take(report):
+    with pytest.raises(TypeError, match=r"parse\(\) takes a report: .* not NoneType \(did the cell"):
+        reports.parse(None)
+    with pytest.raises(TypeError, match=r"validate\(\) takes a report: .* not list \(one report at a time\)"):
+        reports.validate([report])
+    # a bad report is still a finding, not an error
+    assert not reports.validate(b"<feedback/>").valid
+
+
+def test_parse_reads_a_list_of_reports_as_the_reports(report):
+    listed, spread = reports.parse([report, report.xml]), reports.parse(report, report.xml)
+    assert listed.equals(spread) and len(listed) == 2 * len(report.rows)
+    assert listed.attrs["problems"] == []
