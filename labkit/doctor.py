@@ -138,7 +138,16 @@ def _corpus() -> Check:
         where = corpus.locate()
     except CorpusError as exc:  # it says how to get the corpus
         return Check("corpus", DEGRADED, f"not found: {exc} (lab 09 needs it)")
-    return Check("corpus", OK, f"SpamAssassin corpus at {where}")
+    found = corpus.folders_present(where)
+    if not found:
+        return Check("corpus", DEGRADED, f"{where} holds none of the corpus folders "
+                     f"({', '.join(corpus.FOLDERS)}) nor their .tar.bz2 archives (lab 09 needs them); "
+                     "`labkit corpus fetch` gets them")
+    if len(found) < len(corpus.FOLDERS):
+        missing = [f for f in corpus.FOLDERS if f not in found]
+        return Check("corpus", DEGRADED, f"SpamAssassin corpus at {where} lacks {', '.join(missing)}; "
+                     "`labkit corpus verify` says more")
+    return Check("corpus", OK, f"SpamAssassin corpus at {where} (all {len(found)} folders)")
 
 
 CHECKS: tuple[Callable[[], Check], ...] = (_python, _packages, _aliases, _lab_dns, _live_dns, _corpus)

@@ -40,3 +40,31 @@ def test_live_dns_is_never_asked_when_offline(monkeypatch):
     live = next(c for c in report.checks if c.name == "live DNS")
     assert live.status == "degraded" and "LABKIT_OFFLINE" in live.detail
     assert "<table>" in report._repr_html_()
+
+
+def _corpus_check(env_corpus):
+    import os
+
+    env = dict(os.environ, LABKIT_CORPUS=str(env_corpus))
+    out = _doctor("--json", "--offline", env=env)
+    return next(c for c in json.loads(out.stdout)["checks"] if c["name"] == "corpus")
+
+
+def test_an_empty_corpus_folder_is_not_ok(tmp_path):
+    """LABKIT_CORPUS pointing at a folder without the corpus: 'labkit corpus info' fails
+    there, so the doctor must not say ok."""
+    check = _corpus_check(tmp_path)
+    assert check["status"] == "degraded", check
+    assert "none of the corpus folders" in check["detail"] and "labkit corpus fetch" in check["detail"], check
+
+
+def test_a_corpus_folder_missing_some_folders_names_them(tmp_path):
+    import labkit.filters.corpus as corpus
+
+    present = list(corpus.FOLDERS)[:2]
+    for folder in present:
+        (tmp_path / folder).mkdir()
+    check = _corpus_check(tmp_path)
+    assert check["status"] == "degraded", check
+    for folder in corpus.FOLDERS:
+        assert (folder in check["detail"].split("lacks", 1)[1]) == (folder not in present), check

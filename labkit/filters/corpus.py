@@ -314,6 +314,17 @@ def _how_to_get() -> str:
     return text.format(url=BASE_URL, cache=cache_dir())
 
 
+def folders_present(root: str | os.PathLike) -> list[str]:
+    """The corpus folders (of :data:`FOLDERS`) found under ``root``, extracted or as archives.
+
+    Cheap: it looks at names only, reading no message.
+    """
+    path = Path(root)
+    if not path.exists():
+        return []
+    return [f for f in FOLDERS if _folder_sources(path, f)]
+
+
 def _archive_pattern(folder: str) -> re.Pattern:
     return re.compile(rf"^(\d{{8}}_)?{re.escape(folder)}\.tar\.bz2$")
 
