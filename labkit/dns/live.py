@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import html
+import ipaddress
 import logging
 import os
 from collections.abc import Iterable, Sequence
@@ -43,9 +44,12 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 import dns.resolver
+import dns.reversename
 
+from .. import _coerce
 from ..errors import LabkitError, UsageError
 from . import snapshots as _snapshots
+from .resolve import _seconds
 from .snapshots import Provenance
 
 logger = logging.getLogger(__name__)
@@ -256,6 +260,7 @@ def live_resolver(timeout: float = 2.0) -> dns.resolver.Resolver | None:
 
     ``None`` as well when ``LABKIT_OFFLINE`` is set, so nothing ever asks the real DNS.
     """
+    timeout = _seconds(timeout)
     if offline():
         return None
     try:
@@ -277,6 +282,11 @@ def internet_reachable(resolver: dns.resolver.Resolver) -> tuple[bool, str]:
     recursive resolver can answer.  A network without DNS times out; a sandbox or
     captive-portal resolver answers NXDOMAIN or REFUSED for everything: both fail.
     """
+    if not isinstance(resolver, dns.resolver.Resolver):
+        resolver = _live_resolver_arg(resolver)
+        if resolver is None:
+            raise UsageError("internet_reachable needs a resolver to ask: live_resolver() gives "
+                             "the machine's own (None when there is none, or offline)")
     probe = _ask(resolver, ".", "NS", "live", "live DNS via")
     if probe.ok:
         return (
@@ -330,6 +340,41 @@ def _snapshot(name: str, rdtype: str, directory: str | Path | None) -> DigResult
     )
 
 
+def _rdtype(rdtype: Any) -> str | int:
+    """``rdtype`` if it can name a record type (text or a type code); else a UsageError.
+
+    ``True`` (read as type 1, A) and ``None`` used to end in dnspython.
+    """
+    if isinstance(rdtype, bool) or not isinstance(rdtype, (str, int)):
+        raise UsageError(f"rdtype must be a record type such as 'TXT' or 'MX', not "
+                         f"{type(rdtype).__name__} {rdtype!r}")
+    return rdtype
+
+
+def _not_an_ip(name: str) -> None:
+    """A :class:`UsageError` if ``name`` is an IP address: DNS names an address in reverse."""
+    try:
+        address = ipaddress.ip_address(name.strip())
+    except ValueError:
+        return
+    reverse = dns.reversename.from_address(str(address)).to_text(omit_final_dot=True)
+    raise UsageError(f"{name!r} is an address, not a domain name: to ask which name it has, "
+                     f"look up the PTR record of {reverse!r}")
+
+
+def _live_resolver_arg(resolver: Any) -> dns.resolver.Resolver | None:
+    """The ``resolver=`` of a live look-up: ``None`` or a dnspython Resolver."""
+    if resolver is None or isinstance(resolver, dns.resolver.Resolver):
+        return resolver
+    hint = ""
+    if isinstance(resolver, str):
+        hint = " (a Resolver object, not the address of a server)"
+    elif hasattr(resolver, "resolver"):
+        hint = f" such as {type(resolver).__name__}.resolver(); or give it as lab= with mode='lab'"
+    raise UsageError(f"resolver must be a dns.resolver.Resolver{hint}, not "
+                     f"{type(resolver).__name__}")
+
+
 def dig(
     name: str,
     rdtype: str = "A",
@@ -347,7 +392,7 @@ def dig(
             ``"lab"`` or ``"snapshot"``.
         lab: the LabDNS (or a Resolver bound to one) for ``mode="lab"``; default: a
             fresh LabDNS with the course zones for this one question.
-        timeout: seconds to wait for live or lab DNS.
+        timeout: seconds to wait for live or lab DNS (a number above 0).
         resolver: the resolver for live look-ups (default: the machine's own).
         snapshots: folder of recordings (default ``data/snapshots``).
 
@@ -355,8 +400,21 @@ def dig(
     """
     if mode not in MODES:
         raise UsageError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if lab is not None and mode != "lab":
+        raise UsageError(f"lab= is read only with mode='lab' (here mode={mode!r}, which would "
+                         "ignore it): add mode='lab'")
+    if resolver is not None and mode == "lab":
+        raise UsageError("resolver= is for live look-ups; with mode='lab' give the lab DNS as lab=")
+    timeout = _seconds(timeout)
+    if isinstance(name, str):  # an address: the same hint as everywhere a domain is asked for
+        _coerce.domain(name, "name", example="brand.example")
+        _not_an_ip(name)
     qname = _snapshots.normalise_name(name)
-    qtype = _snapshots.normalise_type(rdtype)
+    qtype = _snapshots.normalise_type(_rdtype(rdtype))
+    resolver = _live_resolver_arg(resolver)
+    if snapshots is not None and not isinstance(snapshots, (str, os.PathLike)):
+        raise UsageError(f"snapshots must be the path of a folder of recordings, not "
+                         f"{type(snapshots).__name__}")
     logger.debug("dig %s %s mode=%s", qname, qtype, mode)
     if mode == "lab":
         return _lab(qname, qtype, lab, timeout)
@@ -389,7 +447,11 @@ def record_snapshots(
 
     Introduced in lab 02 (DNS).
     """
+    timeout = _seconds(timeout)
+    resolver = _live_resolver_arg(resolver)
     folder = Path(directory) if directory is not None else _snapshots.snapshots_dir()
+    if isinstance(names, str):  # one name, not a sequence of one-letter names
+        names = [names]
     if names is None:
         targets = [(s.name, s.type) for s in _snapshots.load_all(folder)]
     else:

@@ -50,6 +50,7 @@ from ..service import Service
 from . import zone as _zone
 from .authority import Authority
 from .cache import LabCache
+from .resolve import _seconds
 
 log = logging.getLogger(__name__)
 
@@ -659,6 +660,9 @@ class LabDNS(Service):
         reused until this server's data or faults change (then dropped at once), and
         at most ``max_ttl`` seconds if given.
         """
+        timeout = _seconds(timeout)
+        if max_ttl is not None:
+            max_ttl = _seconds(max_ttl, "max_ttl", zero=True)
         if not self.running:
             raise ServiceError("LabDNS is not running: call start() or use it in a 'with' block")
         res = dns.resolver.Resolver(configure=False)
