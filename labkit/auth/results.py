@@ -143,14 +143,20 @@ _RSPF = re.compile(r"^\s*(?:Received-SPF:)?\s*([A-Za-z]+)\s*(?:\((.*?)\))?\s*(.*
 _PAIR = re.compile(r'([A-Za-z][A-Za-z0-9_.\-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]+)')
 
 
+def _field_text(text: Any, call: str, example: str) -> str | None:
+    """A header field's text to read back: bytes (as a message holds it) decoded, None
+    kept; any other type is a TypeError naming ``call`` and an ``example``."""
+    if isinstance(text, (bytes, bytearray)):
+        return bytes(text).decode("utf-8", "replace")
+    if text is not None and not isinstance(text, str):
+        raise TypeError(f"{call} takes the field's text, such as {example!r}, not {type(text).__name__}")
+    return text
+
+
 def parse_received_spf(text: str) -> ReceivedSPF | None:
     """Read a ``Received-SPF`` field back; ``None`` if it is not one."""
-    if isinstance(text, (bytes, bytearray)):
-        text = bytes(text).decode("utf-8", "replace")  # a header as the message bytes hold it
-    elif text is not None and not isinstance(text, str):
-        raise TypeError(f"parse_received_spf takes the field's text, such as 'pass (domain of "
-                        f"brand.example designates 192.0.2.10 as permitted sender)', "
-                        f"not {type(text).__name__}")
+    text = _field_text(text, "parse_received_spf",
+                       "pass (domain of brand.example designates 192.0.2.10 as permitted sender)")
     m = _RSPF.match(" ".join((text or "").split()))
     if not m:
         return None
@@ -297,12 +303,8 @@ def parse_authentication_results(text: str) -> Any | None:
     Accepts the field with or without its name, folded or not.  Of a field longer
     than :data:`MAX_RESULTS_LENGTH`, the results within that length are read.
     """
-    if isinstance(text, (bytes, bytearray)):
-        text = bytes(text).decode("utf-8", "replace")  # a header as the message bytes hold it
-    elif text is not None and not isinstance(text, str):
-        raise TypeError(f"parse_authentication_results takes the field's text, such as "
-                        f"'mx.corp.example; spf=pass smtp.mailfrom=brand.example', "
-                        f"not {type(text).__name__}")
+    text = _field_text(text, "parse_authentication_results",
+                       "mx.corp.example; spf=pass smtp.mailfrom=brand.example")
     value = cap_results(" ".join((text or "").split()))
     if not value.lower().startswith("authentication-results:"):
         value = "Authentication-Results: " + value
