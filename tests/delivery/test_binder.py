@@ -223,6 +223,12 @@ def test_postbuild_made_student_versions(binder_env):
         assert "raise NotImplementedError()" in blanked[cell.metadata["nbgrader"]["grade_id"]]
 
 
+def test_postbuild_left_no_gradebook(binder_env):
+    """Binder grades nothing: the image holds no nbgrader gradebook.db."""
+    repo, _, _ = binder_env
+    assert not list(repo.rglob("gradebook.db")), list(repo.rglob("gradebook.db"))
+
+
 def test_postbuild_turned_news_off(binder_env):
     """JupyterLab in the environment neither fetches news nor checks for updates."""
     _, venv_dir, _ = binder_env
