@@ -128,4 +128,68 @@ def choice(value: Any, allowed: tuple[str, ...], what: str) -> str:
     raise UsageError(f"{what} must be {options}, not {value!r}{hint}")
 
 
-__all__ = ["message_bytes", "text", "ip_text", "domain", "choice", "spam_label", "looks_like_host_name"]
+def port(value: Any, what: str = "port") -> int:
+    """A TCP port number given as an ``int``; text such as ``"25"`` is a ``TypeError``.
+
+    ``"25" != 25`` in Python, so a port given as text would silently take the branch
+    meant for another port.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be a number such as 25 or 587, not {value!r}")
+    return value
+
+
+def ip_address(value: Any, what: str = "ip") -> str:
+    """An IP address as text, checked: a host name is a :class:`UsageError` that says
+    where the address is (``lab.hosts[name].address``), other bad text one that shows
+    the form; ``ipaddress`` objects are converted, other types are a ``TypeError``."""
+    address = ip_text(value, what).strip()
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        pass
+    if looks_like_host_name(address):
+        raise UsageError(f"{what} must be an IP address, not the host name {address!r}: "
+                         f"give its address, lab.hosts[{address!r}].address") from None
+    raise UsageError(f"{what} must be an IP address such as '203.0.113.5', "
+                     f"not {address!r}") from None
+
+
+def flag(value: Any, what: str) -> bool:
+    """An on/off switch: ``True``/``False`` (or numpy's bool, or 1/0); else a ``TypeError``.
+
+    Text is refused, not read as truthy: ``op25b="no"`` would switch OP25B on.
+    """
+    if isinstance(value, bool):
+        return value
+    if type(value).__name__ == "bool_" or (isinstance(value, int) and value in (0, 1)):
+        return bool(value)
+    hint = ""
+    if isinstance(value, str) and value:
+        hint = f" (any non-empty text, even {value!r}, would count as True)"
+    raise TypeError(f"{what} must be True or False, not {value!r}{hint}")
+
+
+class Flag:
+    """A class attribute that holds an on/off switch checked with :func:`flag` on every
+    assignment, so ``receiver.backscatter = "no"`` fails at once instead of switching
+    backscatter on.  Use as ``backscatter = Flag()`` in the class body."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.slot = f"_flag_{name}"
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        try:
+            return obj.__dict__[self.slot]
+        except KeyError:
+            raise AttributeError(self.name) from None
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.slot] = flag(value, self.name)
+
+
+__all__ = ["message_bytes", "text", "ip_text", "domain", "choice", "spam_label", "looks_like_host_name",
+           "port", "ip_address", "flag", "Flag"]

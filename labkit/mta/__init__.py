@@ -19,7 +19,7 @@ from .esp import ESP
 from .events import EventLog
 from .forwarder import Forwarder, srs_forward, srs_reverse
 from .isp import OP25B, GatewayDecision
-from .lab import Lab
+from .lab import Lab, POP3LoginError
 from .maildir import Maildir, MailStore
 from .mailinglist import MailingList
 from .pop3 import POP3Server, RelayWindow
@@ -30,6 +30,7 @@ from .submission import Submission
 
 __all__ = [
     "Lab",
+    "POP3LoginError",
     "demo",
     "sender",
     "send",

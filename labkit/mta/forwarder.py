@@ -22,6 +22,7 @@ import hashlib
 import hmac
 from typing import Any
 
+from .. import _coerce
 from .policy import Context, Policy, is_postmaster, queue_id
 
 _SRS_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -56,6 +57,8 @@ class Forwarder(Policy):
     """Policy of ``mx.fwd.example.net``: aliases -> real addresses."""
 
     kind = "forwarder"
+    # on/off switches: True or False only (text such as "no" is refused)
+    srs = _coerce.Flag()
 
     def __init__(self, *, lab: Any, hostname: str, domain: str,
                  aliases: dict[str, list[str]], srs: bool = False,

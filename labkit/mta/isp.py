@@ -28,6 +28,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from .. import _coerce
 from .hosts import ISP_POOL
 
 
@@ -55,6 +56,9 @@ class OP25B:
     ways out in the refusal message.
     """
 
+    #: is the filter on? (``True``/``False``: text such as ``"no"`` is refused)
+    enabled = _coerce.Flag()
+
     def __init__(
         self,
         *,
@@ -75,7 +79,15 @@ class OP25B:
         self._lock = threading.Lock()
 
     def permits(self, src: str, dst: str, port: int) -> GatewayDecision:
-        """May ``src`` open a TCP connection to ``dst``:``port``?"""
+        """May ``src`` open a TCP connection to ``dst``:``port``?
+
+        ``src`` and ``dst`` are IP addresses (a host's is ``lab.hosts[name].address``),
+        ``port`` a number: a host name or ``"25"`` as text is refused, not read as
+        "some other address" or "some other port".
+        """
+        src = _coerce.ip_address(src, "src")
+        dst = _coerce.ip_address(dst, "dst")
+        port = _coerce.port(port)
         if not self.enabled:
             return GatewayDecision(allowed=True, reason="OP25B is switched off")
         if ipaddress.ip_address(src) not in self.pool:

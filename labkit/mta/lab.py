@@ -34,6 +34,7 @@ import functools
 import ipaddress
 import logging
 import os
+import poplib
 import shutil
 import stat
 import tempfile
@@ -45,8 +46,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .. import net
-from ..errors import UnknownHost, UsageError
+from .. import _coerce, net
+from ..errors import LabkitError, UnknownHost, UsageError
 from ..service import Service
 from . import sender as _sender
 from .accounts import Accounts
@@ -85,6 +86,37 @@ ESP_HOST = "out.esp.example.com"
 DEFAULT_ALIASES = {"alice@fwd.example.net": ["alice@corp.example"],
                    "bob@fwd.example.net": ["bob@corp.example"]}
 DEFAULT_LISTS = {"lab-list@lists.example.org": ["bob@corp.example", "carol@corp.example"]}
+
+
+class POP3LoginError(LabkitError, poplib.error_proto):
+    """The POP3 server refused a login (:meth:`Lab.pop3`); ``reply`` is its answer.
+
+    Also a ``poplib.error_proto``, as :meth:`Lab.pop3` raised before, and its text
+    starts as that one did (the reply as bytes), then says what the reply means:
+    ``[AUTH]`` a wrong address or password, ``[IN-USE]`` another session holds the
+    mailbox, ``[SYS/TEMP]`` a trouble of the server's (RFC 2449, RFC 3206).
+    """
+
+    def __init__(self, response: bytes, *, user: str, host: str) -> None:
+        super().__init__(response)
+        self.reply = response.decode("utf-8", "replace")
+        self.user = user
+        self.host = host
+
+    def __str__(self) -> str:
+        code = self.reply.partition("[")[2].partition("]")[0].upper()
+        if code == "AUTH":
+            why = (f"the address or the password is wrong (the user is the whole address, "
+                   f"such as 'taro@isp.example', and {self.host} keeps only its own "
+                   f"domain's mailboxes)")
+        elif code == "IN-USE":
+            why = ("another POP3 session holds this mailbox: call .quit() on the earlier "
+                   "one (it commits its deletions and frees the mailbox)")
+        elif code == "SYS/TEMP":
+            why = "the server could not open the mailbox just now: try again"
+        else:
+            why = "see the server's reply"
+        return (f"{self.args[0]!r}: POP3 login as {self.user} at {self.host} refused: {why}")
 
 
 def _default_scorer() -> Any:
@@ -230,6 +262,10 @@ class Lab(Service):
     """
 
     name = "lab"
+    # on/off switches read at start(): True or False only (text such as "no" is refused)
+    backscatter = _coerce.Flag()
+    srs = _coerce.Flag()
+    list_from_rewrite = _coerce.Flag()
 
     def __init__(
         self,
@@ -269,7 +305,7 @@ class Lab(Service):
         self.clock = LabClock()
         self.pop_window = pop_window
         self.queue = RelayQueue(self.clock)
-        self.gateway = OP25B(enabled=op25b, relay_host=ISP_MTA, submission_host=ISP_SUBMISSION)
+        self.gateway = OP25B(enabled=_coerce.flag(op25b, "op25b"), relay_host=ISP_MTA, submission_host=ISP_SUBMISSION)
         self.srs = srs
         self.list_from_rewrite = list_from_rewrite
         self.aliases = aliases or DEFAULT_ALIASES
@@ -503,6 +539,8 @@ class Lab(Service):
                **kw: Any) -> _sender.SendResult:
         """Submit on port 587 with STARTTLS and SMTP-AUTH (as a customer PC by default)."""
         self._require()
+        _coerce.text(user, "user", example="taro@isp.example")
+        _coerce.text(password, "password")
         kw.setdefault("mail_from", user)
         return _sender.send(message, lab=self, from_host=from_host, to_host=host, port=587,
                             starttls=True, auth=(user, password), **kw)
@@ -511,17 +549,26 @@ class Lab(Service):
              host: str = ISP_MTA) -> LabPOP3:
         """A logged-in POP3 client (``poplib`` API) connected as ``from_host``.
 
-        Raises ``poplib.error_proto`` on a wrong password, or while another session
-        holds the mailbox (RFC 1939's maildrop lock).  Close it with ``.quit()``: that
+        Raises :class:`POP3LoginError` (also a ``poplib.error_proto``) with the
+        server's reply on a wrong address or password, or while another session holds
+        the mailbox (RFC 1939's maildrop lock).  Close it with ``.quit()``: that
         commits its deletions and frees the mailbox.
         """
         self._require()
+        _coerce.text(user, "user", example="taro@isp.example")
+        _coerce.text(password, "password")
         client = self.hosts.resolve(from_host).address
         h, p = self.server(host, 110).address
         pop = LabPOP3(h, p, client=client, proxy=self.client_addressing == "proxy")
         try:
             pop.user(user)
             pop.pass_(password)
+        except poplib.error_proto as exc:
+            pop.close()
+            reply = exc.args[0] if exc.args and isinstance(exc.args[0], bytes) else None
+            if reply is None:
+                raise
+            raise POP3LoginError(reply, user=user, host=host) from None
         except Exception:
             pop.close()
             raise
@@ -595,4 +642,4 @@ def hosts_of(lab: Lab) -> Iterable[str]:
     return [h.name for h in lab.hosts] if lab.hosts else []
 
 
-__all__ = ["Lab", "MX", "ISP_MTA", "ISP_SUBMISSION", "FORWARDER", "LIST_HOST", "ESP_HOST"]
+__all__ = ["Lab", "POP3LoginError", "MX", "ISP_MTA", "ISP_SUBMISSION", "FORWARDER", "LIST_HOST", "ESP_HOST"]

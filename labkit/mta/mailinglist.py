@@ -19,6 +19,7 @@ import email.utils
 import re
 from typing import Any
 
+from .. import _coerce
 from .policy import Context, Policy, is_postmaster, queue_id
 
 # the fields this list writes itself: an incoming copy (from another list) is dropped,
@@ -135,6 +136,10 @@ class MailingList(Policy):
     """Policy of ``mail.lists.example.org``: list address -> members."""
 
     kind = "mailing-list"
+    # on/off switches: True or False only (text such as "no" is refused)
+    arc = _coerce.Flag()
+    sign = _coerce.Flag()
+    from_rewrite = _coerce.Flag()
 
     def __init__(self, *, lab: Any, hostname: str, domain: str, lists: dict[str, list[str]],
                  selector: str = "list", arc: bool = True, sign: bool = False,

@@ -37,17 +37,32 @@ from typing import Any
 
 import dns.resolver
 
+from .. import _coerce
+from ..errors import LabkitError
 from .policy import Context, Policy, _remove_fields, make_delivery_report, queue_id
 
 log = logging.getLogger(__name__)
 
 
+#: where :meth:`Receiver.decide` may send a message (the Maildir folders, or a 550)
+ACTIONS = ("INBOX", "Junk", "reject")
+_DECIDE_RETURNS = "a Decision(action='INBOX', 'Junk' or 'reject', reason=...)"
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Decision:
-    """Where a message goes: ``INBOX``, ``Junk`` or ``reject``, and why."""
+    """Where a message goes: ``INBOX``, ``Junk`` or ``reject``, and why.
+
+    ``action`` is read without regard to case (``"junk"`` is ``"Junk"``); anything
+    else is a :class:`~labkit.errors.UsageError` that lists the three (a misspelt
+    action must not make a new mail folder).
+    """
 
     action: str
     reason: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "action", _coerce.choice(self.action, ACTIONS, "action"))
 
     def to_dict(self) -> dict[str, Any]:
         """This object as plain data (dicts, lists, strings, numbers) for JSON."""
@@ -58,6 +73,11 @@ class Receiver(Policy):
     """The MX policy of a lab domain (``mx.corp.example`` for ``corp.example``)."""
 
     kind = "receiver"
+    # on/off switches: True or False only (``backscatter = "no"`` would switch it on)
+    authenticate = _coerce.Flag()
+    backscatter = _coerce.Flag()
+    scorer_dns = _coerce.Flag()
+    remove_forged_results = _coerce.Flag()
 
     def __init__(
         self,
@@ -86,10 +106,8 @@ class Receiver(Policy):
         self.mailstore = mailstore
         self.scorer = scorer
         self.dnsbl_zones = tuple(dnsbl_zones)
-        from labkit.filters.lists import AddressList
-
-        self.allow = AddressList.from_entries(allow, "allow")
-        self.block = AddressList.from_entries(block, "block")
+        self.allow = allow
+        self.block = block
         self.relay_networks = tuple(ipaddress.ip_network(n) for n in relay_networks)
         self.relay_window = relay_window
         self.trusted_arc_sealers = tuple(trusted_arc_sealers)
@@ -101,6 +119,33 @@ class Receiver(Policy):
         # labkit.mta.workers.AuthPool: end-of-DATA authentication in worker processes
         self.auth_pool = auth_pool
         self.bounces = 0
+
+    # -- lists ------------------------------------------------------------------------
+    @property
+    def allow(self) -> Any:
+        """The allow list (an :class:`~labkit.filters.lists.AddressList`).
+
+        Assign an AddressList, or a list of entries (``["192.0.2.0/24",
+        "brand.example"]``, read by ``AddressList.from_entries``, as the constructor
+        does), or None for an empty list.
+        """
+        return self._allow
+
+    @allow.setter
+    def allow(self, value: Any) -> None:
+        """Take an AddressList, a list of entries, or None (checked here, not at connect)."""
+        self._allow = _address_list(value, "allow")
+
+    @property
+    def block(self) -> Any:
+        """The block list (an :class:`~labkit.filters.lists.AddressList`); assign as
+        :attr:`allow`."""
+        return self._block
+
+    @block.setter
+    def block(self, value: Any) -> None:
+        """Take an AddressList, a list of entries, or None (checked here, not at connect)."""
+        self._block = _address_list(value, "block")
 
     # -- helpers ----------------------------------------------------------------------
     @property
@@ -236,6 +281,32 @@ class Receiver(Policy):
                             "recorded a pass: accepted by local policy")
         return Decision(action="INBOX", reason="authentication and content checks passed")
 
+    def _decision(self, verdict: Any, judgement: Any, ctx: Context, qid: str) -> Decision | None:
+        """:meth:`decide`'s answer, or None (with one ``error`` event and one log line)
+        when it is no :class:`Decision` or a labkit error stopped it: a broken hook
+        defers the mail with 451, it never loses it.  Other exceptions go up as before
+        (a 451 and a traceback, for a bug worth its traceback)."""
+        try:
+            decision = self.decide(verdict, judgement, ctx)
+        except LabkitError as exc:
+            problem = f"decide() failed: {exc}; it must return {_DECIDE_RETURNS}"
+        else:
+            if isinstance(decision, Decision):
+                return decision
+            action = getattr(decision, "action", None)
+            if isinstance(action, str) and hasattr(decision, "reason"):
+                try:  # a Decision-like object (as a reloaded module makes): checked the same
+                    return Decision(action=action, reason=decision.reason)
+                except LabkitError as exc:
+                    problem = f"decide() returned {exc}; it must return {_DECIDE_RETURNS}"
+            else:
+                got = ("None (did it forget to return?)" if decision is None
+                       else f"{type(decision).__name__} {decision!r}"[:200])
+                problem = f"decide() must return {_DECIDE_RETURNS}, not {got}"
+        log.warning("%s: %s; the message is deferred (451)", self.hostname, problem)
+        self.event(ctx, "error", step="decide", qid=qid, decision="defer", reason=problem)
+        return None
+
     def evaluate(self, ctx: Context, mail_from: str, data: bytes) -> Any:
         """Run SPF, DKIM, DMARC and ARC on the message (None when auth is off/missing).
 
@@ -269,7 +340,9 @@ class Receiver(Policy):
             judgement = self.scorer.judge(data, client_ip=ctx.client_ip,
                                           verdict=None if trusted else verdict,
                                           dns=self.resolver if self.scorer_dns else None)
-        decision = self.decide(verdict, judgement, ctx)
+        decision = self._decision(verdict, judgement, ctx, qid)
+        if decision is None:  # a decide() that returned no Decision: the mail waits
+            return "451 4.3.0 Local error in processing; try again later"
         message_id = _message_id(data)
         self.event(
             ctx, "verdict", qid=qid, message_id=message_id, mail_from=mail_from, rcpts=rcpts,
@@ -324,6 +397,21 @@ class Receiver(Policy):
                           rcpt_to=[mail_from])
         self.event(ctx, "bounce", qid=qid, to=mail_from, rcpts=unknown, decision=res.status,
                    reason=f"DSN for unknown users sent to the envelope sender ({res.reply})")
+
+
+def _address_list(value: Any, name: str) -> Any:
+    """``value`` as an AddressList named ``name`` (entries are read, None is empty)."""
+    from labkit.filters.lists import AddressList
+
+    if isinstance(value, AddressList):
+        return value
+    if value is None:
+        return AddressList(name=name)
+    if isinstance(value, (str, list, tuple, set, frozenset)):
+        return AddressList.from_entries(value, name)
+    raise TypeError(f"{name} must be an AddressList (lk.filters.AddressList.from_entries"
+                    f"([...], {name!r})) or a list of entries such as ['192.0.2.0/24', "
+                    f"'attacker.test'], not {type(value).__name__}")
 
 
 def make_dsn(hostname: str, to: str, unknown: list[str], original: bytes, when: float) -> bytes:
@@ -453,4 +541,4 @@ def _auth_module(name: str) -> Any:
         return None
 
 
-__all__ = ["Receiver", "Decision", "make_dsn"]
+__all__ = ["Receiver", "Decision", "ACTIONS", "make_dsn"]

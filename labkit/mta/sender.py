@@ -166,7 +166,7 @@ class NoDKIMKey(UsageError, KeyError):
 
 
 def _check_send_args(lab: Any, from_host: Any, mail_from: Any, rcpt_to: Any, helo: Any,
-                     to_host: Any, port: Any) -> None:
+                     to_host: Any, port: Any, auth: Any = None) -> None:
     """Wrong types and a lab that is not running fail here, before anything is sent."""
     import labkit.dns
 
@@ -189,8 +189,21 @@ def _check_send_args(lab: Any, from_host: Any, mail_from: Any, rcpt_to: Any, hel
         _coerce.text(helo, "helo", example="mail.brand.example")
     if to_host is not None:
         _coerce.text(to_host, "to_host", example="mx.corp.example")
-    if isinstance(port, bool) or not isinstance(port, int):
-        raise TypeError(f"port must be a number such as 25 or 587, not {port!r}")
+    _coerce.port(port)
+    _check_auth(auth)
+
+
+def _check_auth(auth: Any) -> None:
+    """``auth`` is None or a (user, password) pair of str; the password is never shown."""
+    if auth is None:
+        return
+    if not isinstance(auth, (tuple, list)) or len(auth) != 2:
+        size = f" of {len(auth)}" if isinstance(auth, (tuple, list)) else ""
+        raise TypeError(f"auth must be a (user, password) pair such as "
+                        f"('taro@isp.example', password), not a {type(auth).__name__}{size}")
+    user, password = auth
+    _coerce.text(user, "user (in auth=(user, password))", example="taro@isp.example")
+    _coerce.text(password, "password (in auth=(user, password))")
 
 
 def _domain(addr: str) -> str:
@@ -224,7 +237,7 @@ def send(
 
     Introduced in lab 01 (anatomy of a mail and forgery).
     """
-    _check_send_args(lab, from_host, mail_from, rcpt_to, helo, to_host, port)
+    _check_send_args(lab, from_host, mail_from, rcpt_to, helo, to_host, port, auth)
     raw = _as_bytes(message)
     host = lab.hosts.resolve(from_host)
     client = host.address
