@@ -18,8 +18,31 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from .._coerce import looks_like_host_name
+from ..errors import UsageError
+
+# digits and dots only, or a ":" or "/" (no domain has one): meant as an address or network
+_LOOKS_NUMERIC = re.compile(r"[0-9.]+|.*[:/].*")
+
+
+def _not_a_network(entry: str, name: str) -> UsageError:
+    """The error for an entry that looks like an address or network but is none."""
+    address = entry.partition("/")[0]
+    kind = ipaddress.IPv6Network if ":" in address else ipaddress.IPv4Network
+    try:
+        kind(entry, strict=False)
+        why = "not a network"
+    except ValueError as exc:
+        why = str(exc)
+    return UsageError(
+        f"{name} entry {entry!r} looks like an IP address or network but is not one ({why}): "
+        f"write an address such as '192.0.2.5', a network such as '192.0.2.0/24' (a prefix "
+        f"of 0-32, or 0-128 for IPv6), a domain such as 'attacker.test' or a mail address")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,7 +60,9 @@ class AddressList:
         """Build from text entries (blank lines and ``#`` comments ignored).
 
         ``entries`` is a list of entries; one text is read line by line (as a file
-        would be), never letter by letter.
+        would be), never letter by letter.  An entry that looks like an address or a
+        network but is none (``203.0.113.0/33``, ``203.0.113.256``) is a
+        :class:`~labkit.errors.UsageError`, not a domain that nothing matches.
         """
         if isinstance(entries, str):
             entries = entries.splitlines()
@@ -56,6 +81,8 @@ class AddressList:
                 pass
             if "@" in entry:
                 addrs.append(entry)
+            elif _LOOKS_NUMERIC.fullmatch(entry):
+                raise _not_a_network(entry, name)
             elif entry.startswith("="):
                 exact.append(entry[1:].strip("."))
             else:
@@ -80,13 +107,19 @@ class AddressList:
         """The entry that matches the client ``ip`` or the ``sender``, else None.
 
         ``sender`` is a mail address (address entries match it whole, domain entries its
-        domain) or a bare domain (only domain entries can match).
+        domain) or a bare domain (only domain entries can match).  A host name given
+        as ``ip`` matches nothing, and warns (give its address).
         """
         if ip:
             try:
                 addr = ipaddress.ip_address(ip)
             except ValueError:
                 addr = None
+                if isinstance(ip, str) and len(ip) <= 253 and looks_like_host_name(ip):
+                    warnings.warn(f"{self.name}.match(ip={ip!r}): a host name, not an IP "
+                                  f"address, so no network entry can match it; give its "
+                                  f"address (lab.hosts[{ip!r}].address), or match a domain "
+                                  f"with sender=", stacklevel=2)
             if addr is not None:
                 for net in self.networks:
                     if addr.version == net.version and addr in net:
