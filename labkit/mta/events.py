@@ -78,6 +78,14 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+#: the event names labkit's hosts log (a custom policy may log others of its own)
+EVENT_NAMES = frozenset({
+    "allow-list", "auth", "block-list", "blocked", "bounce", "connect", "data", "defer",
+    "deliver", "distribute", "dkim-sign", "dnsbl", "error", "errors", "fcrdns",
+    "forged-results", "forward", "mail", "quit", "rcpt", "relay", "return-path", "spf",
+    "verdict",
+})
+
 _SECRET_FIELDS = ("password", "passwd", "secret", "private_key", "key_pem")
 # what json.dumps(entry, ensure_ascii=False, default=str) does, without a new encoder per line
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
@@ -211,7 +219,8 @@ class EventLog:
         An empty answer is a fair answer (nothing happened yet), but a ``host`` or
         ``event`` that no event so far has, and that is one letter or two away from one
         that some event has, is more likely a typo: that case warns with the close name,
-        so a misspelt name does not pass for "no such event".
+        so a misspelt name does not pass for "no such event".  So does an ``event``
+        that no event so far has and labkit never logs (:data:`EVENT_NAMES`).
         """
         with self._lock:
             items = list(self._entries)
@@ -233,6 +242,15 @@ class EventLog:
                     warnings.warn(f"no event so far has {field}={value!r}; did you mean "
                                   f"{close[0]!r}? (the {field}s seen so far: "
                                   f"{', '.join(sorted(seen))})", stacklevel=2)
+                    if field == "event":
+                        return found
+        if (not found and isinstance(event, str) and event not in EVENT_NAMES
+                and not any(e["event"] == event for e in items)):
+            close = difflib.get_close_matches(event, sorted(EVENT_NAMES), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            warnings.warn(f"no event so far has event={event!r}, and labkit logs no event of "
+                          f"that name; {hint}(labkit's events: {', '.join(sorted(EVENT_NAMES))})",
+                          stacklevel=2)
         return found
 
     def to_frame(self, **filters: Any) -> Any:
@@ -266,4 +284,4 @@ def read(path: str | Path) -> Iterator[dict[str, Any]]:
                     yield json.loads(line)
 
 
-__all__ = ["EventLog", "read"]
+__all__ = ["EventLog", "EVENT_NAMES", "read"]
