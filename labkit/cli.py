@@ -146,8 +146,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``labkit`` console script; returns the exit code.
 
     Ctrl-C exits with 130 and a reader that goes away (``labkit ... | head -1``) with
-    141, both without a traceback.
+    141, both without a traceback.  A file name that is not UTF-8 is printed with its
+    bytes as they are, whatever the locale (Python would stop at it in a UTF-8 locale
+    other than C).
     """
+    _pass_undecodable_bytes()
     try:
         code = _main(argv)
         sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
@@ -162,6 +165,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError):
             pass
         return 141
+
+
+def _pass_undecodable_bytes() -> None:
+    """Let stdout write back the bytes of a name that did not decode (``surrogateescape``,
+    as Python itself does in the C locale), instead of raising UnicodeEncodeError."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None and getattr(sys.stdout, "errors", None) == "strict":
+        try:
+            reconfigure(errors="surrogateescape")
+        except (ValueError, OSError):  # a stream that cannot change its error handler
+            pass
 
 
 def _main(argv: Sequence[str] | None) -> int:

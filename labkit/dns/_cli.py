@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = dsub.add_parser("serve", help="run the lab DNS in the foreground (for dig)")
     s.add_argument("--zones", help="zone file or folder of *.zone (default: the course zones)")
     s.add_argument("--port", type=int, default=0, help="port for UDP and TCP (default: a free one)")
-    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--host", default="127.0.0.1", help="IPv4 loopback address to bind, e.g. 127.0.0.53 (default 127.0.0.1)")
     s.add_argument("--fault", action="append", default=[], metavar="NAME[/TYPE]=KIND",
                    help="make NAME misbehave: KIND is timeout, servfail or refused (repeatable)")
     s.add_argument("--log", action="store_true", help="print each query as it is answered")
@@ -56,7 +56,7 @@ def _serve(args: argparse.Namespace) -> int:
     from .server import LabDNS, parse_fault
 
     faults = dict(parse_fault(spec) for spec in args.fault)
-    host = ip_arg(args.host, "--host")
+    host = _loopback_host(args.host)
     lab = LabDNS(zones=zones_arg(args.zones), faults=faults, host=host, port=args.port)
     try:
         lab.start()
@@ -80,6 +80,18 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         lab.stop()
     return 0
+
+
+def _loopback_host(text: str) -> str:
+    """``--host`` checked: an IPv4 loopback address (127.0.0.0/8), the only kind the lab
+    DNS serves on (it answers this machine, never the network); :class:`UsageError` if not."""
+    import ipaddress
+
+    host = ip_arg(text, "--host")
+    if ipaddress.ip_address(host).version != 4 or not ipaddress.ip_address(host).is_loopback:
+        raise UsageError(f"--host {text} is not an IPv4 loopback address: the lab DNS serves "
+                         "this machine only (use 127.0.0.1, or another 127.x.y.z)")
+    return host
 
 
 def _dig(args: argparse.Namespace) -> int:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..cli import read_input
-from ..errors import UsageError
+from ..errors import CorpusError, UsageError
 
 if TYPE_CHECKING:
     from .corpus import Corpus
@@ -143,9 +144,45 @@ def _fetch(args: argparse.Namespace) -> int:
     dest = Path(args.dest).expanduser() if args.dest else None
     if dest is not None and dest.exists() and not dest.is_dir():
         raise UsageError(f"--dest {args.dest} is not a folder")
-    kwargs = {"base_url": args.base_url} if args.base_url else {}
-    c = corpus.fetch(args.dest, folders=args.folder, progress=not args.json, **kwargs)
+    kwargs = {"base_url": _base_url(args.base_url)} if args.base_url else {}
+    made = _make_folders(dest, "--dest") if dest is not None else []
+    try:
+        c = corpus.fetch(args.dest, folders=args.folder, progress=not args.json, **kwargs)
+    except OSError as exc:
+        _remove_if_empty(made)
+        raise CorpusError(f"cannot fetch the corpus: {exc}") from None
+    except BaseException:
+        _remove_if_empty(made)  # a failed first fetch leaves no empty folder behind
+        raise
     return _report(args, c)
+
+
+def _base_url(url: str) -> str:
+    """``--base-url`` checked: an http(s) URL with a host, or a file:// URL."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file" and not parts.netloc):
+        raise UsageError(f"--base-url {url} is not a URL to fetch from: give an http://, https:// "
+                         "or file:// URL, e.g. file:///path/to/archives")
+    return url
+
+
+def _make_folders(path: Path, option: str) -> list[Path]:
+    """Make folder ``path`` and its missing parents; return the ones made (deepest first)."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot make this folder ({exc.strerror or exc})") from None
+    return missing
+
+
+def _remove_if_empty(folders: list[Path]) -> None:
+    """Remove the folders ``_make_folders`` made, deepest first, while they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _corpus_source(args: argparse.Namespace) -> str | None:

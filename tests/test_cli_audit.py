@@ -1,0 +1,83 @@
+"""The ``labkit`` command run as a learner runs it (a real subprocess), fed what a
+demanding user feeds it: paths that cannot be made, URLs that are not URLs, file names
+that are not UTF-8, addresses off the machine, numbers out of range, a write that fails
+half-way. Each case wants one ``labkit: ...`` line on stderr, exit 2 (bad usage or input)
+or 1 (a failure), no traceback and nothing half-written left behind.
+
+tests/test_cli_bad_input.py and tests/filters/test_cli.py cover the cases found before
+(bad zones, malformed domains, damaged models...); this file holds the later audit's."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CORPUS = Path(os.environ.get("LABKIT_CORPUS", ""))
+
+
+def labkit(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``python -m labkit.cli ARGS`` and return the finished process (bytes output).
+
+    ``timeout`` only stops a command that never ends (a server that should have refused
+    to start); it is no measure of speed."""
+    return subprocess.run([sys.executable, "-m", "labkit.cli", *args], capture_output=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def one_line_error(proc: subprocess.CompletedProcess, code: int, *expected: str) -> str:
+    """Assert exit ``code`` and a single ``labkit: ...`` line on stderr holding ``expected``."""
+    err = proc.stderr.decode(errors="replace")
+    assert "Traceback" not in err, err
+    assert proc.returncode == code, err
+    assert err.startswith("labkit: ") and err.count("\n") == 1, err
+    for text in expected:
+        assert text in err, err
+    return err
+
+
+# --- corpus fetch: a --dest that cannot be made, a --base-url that is no URL -----------
+
+def test_fetch_dest_that_cannot_be_made_is_exit_2():
+    proc = labkit("corpus", "fetch", "--dest", "/proc/no/such/folder",
+                  "--base-url", "file:///nonexistent")
+    one_line_error(proc, 2, "--dest /proc/no/such/folder")
+
+
+@pytest.mark.parametrize("url", ["not a url", "www.example.com/corpus", "gopher://x/"])
+def test_fetch_base_url_that_is_no_url_is_exit_2(tmp_path, url):
+    dest = tmp_path / "corpus"
+    one_line_error(labkit("corpus", "fetch", "--dest", str(dest), "--base-url", url), 2,
+                   "--base-url", "http://")
+    assert not dest.exists()  # nothing made for a download that cannot start
+
+
+def test_failed_fetch_leaves_no_empty_dest(tmp_path):
+    dest = tmp_path / "corpus"
+    proc = labkit("corpus", "fetch", "--dest", str(dest), "--base-url", f"file://{tmp_path}/none")
+    one_line_error(proc, 1, "download of")
+    assert not dest.exists()
+
+
+# --- file names that are not UTF-8, with a locale whose stdout is strict UTF-8 ----------
+
+def test_non_utf8_file_name_is_printed_without_a_traceback(tmp_path):
+    out = os.fsencode(tmp_path) + b"/keys-\xff"
+    # PYTHONIOENCODING makes stdout strict UTF-8, as an en_US.UTF-8 locale does
+    proc = subprocess.run([sys.executable, "-m", "labkit.cli", "dkim", "keygen", "--type",
+                           "ed25519", "--out", out], capture_output=True, timeout=60,
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert proc.returncode == 0 and b"Traceback" not in proc.stderr, proc.stderr
+    assert out + b"/dkim-ed25519.pem" in proc.stdout  # the name as the file system has it
+
+
+# --- dns serve --host: the lab DNS serves this machine only --------------------------
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.1", "::1", "::"])
+def test_serve_refuses_a_host_off_ipv4_loopback(host):
+    proc = labkit("dns", "serve", "--host", host, timeout=60)  # before: served until stopped
+    err = one_line_error(proc, 2, f"--host {host}", "127.")
+    assert "port" not in err.split("(")[0]
