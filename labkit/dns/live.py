@@ -348,6 +348,10 @@ def _rdtype(rdtype: Any) -> str | int:
     if isinstance(rdtype, bool) or not isinstance(rdtype, (str, int)):
         raise UsageError(f"rdtype must be a record type such as 'TXT' or 'MX', not "
                          f"{type(rdtype).__name__} {rdtype!r}")
+    if isinstance(rdtype, str):
+        from .server import _record_type
+
+        _record_type(rdtype)  # a misspelt type: the one meant, as LabDNS.add says it
     return rdtype
 
 

@@ -21,9 +21,11 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as _dt
+import difflib
 import io
 import ipaddress
 import logging
+import numbers
 import socket
 import socketserver
 import struct
@@ -43,7 +45,10 @@ import dns.rdtypes.ANY.TSIG
 import dns.resolver
 import dns.reversename
 import dns.rrset
+import dns.ttl
 
+from .. import _coerce
+from .._coerce import looks_like_host_name
 from ..errors import ServiceError, UsageError
 from ..net import LOOPBACK
 from ..service import Service
@@ -113,6 +118,9 @@ class QueryLog(list):
 
 def parse_fault(spec: str) -> tuple[str, str]:
     """Parse ``NAME[/TYPE]=KIND`` into ``(key, kind)``; raise UsageError if malformed."""
+    if not isinstance(spec, str):
+        raise UsageError(f"a fault is text such as 'brand.example/TXT=servfail', "
+                         f"not {type(spec).__name__}")
     key, sep, kind = spec.partition("=")
     if not sep or not key or not kind:
         raise UsageError(
@@ -122,6 +130,9 @@ def parse_fault(spec: str) -> tuple[str, str]:
 
 
 def _fault_kind(kind: str) -> str:
+    if not isinstance(kind, str):
+        raise UsageError(f"a fault kind is one of {', '.join(FAULT_KINDS)}, "
+                         f"not {type(kind).__name__} {kind!r}")
     kind = kind.strip().lower()
     if kind not in FAULT_KINDS:
         raise UsageError(f"unknown fault kind {kind!r}: accepted kinds are {', '.join(FAULT_KINDS)}")
@@ -129,11 +140,17 @@ def _fault_kind(kind: str) -> str:
 
 
 def _fault_key(key: str) -> str:
+    if not isinstance(key, str):
+        raise UsageError(f"a fault target is 'name' or 'name/TYPE' such as 'brand.example/TXT', "
+                         f"not {type(key).__name__}")
     name, _, rdtype = key.strip().partition("/")
+    if not name.strip():
+        raise UsageError(f"malformed fault target {key!r}: the name is empty "
+                         "(use 'name' or 'name/TYPE', such as 'brand.example/TXT')")
     try:
         text = dns.name.from_text(name).to_text().lower()
         if rdtype:
-            text += "/" + dns.rdatatype.to_text(dns.rdatatype.from_text(rdtype.upper()))
+            text += "/" + dns.rdatatype.to_text(_record_type(rdtype))
     except (dns.exception.DNSException, ValueError) as exc:
         raise UsageError(f"malformed fault target {key!r}: {exc}") from None
     return text
@@ -178,6 +195,81 @@ def _tsig_badkey(query: dns.message.Message, response: dns.message.Message) -> b
     (arcount,) = struct.unpack_from("!H", wire, 10)
     struct.pack_into("!H", wire, 10, arcount + 1)
     return bytes(wire) + record.getvalue()
+
+
+#: the types a lab record usually has, offered when a type is misspelt
+COMMON_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT", "CAA")
+#: the largest TTL: RFC 2181 section 8 keeps the top bit 0 (larger ones count as 0)
+MAX_TTL = 2**31 - 1
+
+
+def _owner(name: str) -> dns.name.Name:
+    """The owner name of a record; an address or empty text is a :class:`UsageError`."""
+    if not name.strip():
+        raise UsageError("the name is empty: give a domain name such as 'www.corp.example'")
+    _coerce.domain(name, "name", example="www.corp.example")  # an address: the part after @
+    try:
+        return dns.name.from_text(name.strip())
+    except dns.exception.DNSException as exc:
+        raise UsageError(f"{name!r} is not a valid domain name: {exc}") from None
+
+
+def _record_type(rdtype: str) -> dns.rdatatype.RdataType:
+    """The type code for ``rdtype`` (any case); a misspelt type names the common one meant."""
+    key = rdtype.strip().upper()
+    if not key:
+        raise UsageError("the record type is empty: give one such as 'A' or 'TXT'")
+    try:
+        return dns.rdatatype.from_text(key)
+    except (dns.exception.DNSException, ValueError):
+        near = difflib.get_close_matches(key, COMMON_TYPES, n=1)
+        hint = (f"did you mean {near[0]!r}?" if near
+                else f"common types: {', '.join(COMMON_TYPES)}")
+        raise UsageError(f"unknown record type {rdtype!r} ({hint})") from None
+
+
+def _ttl(ttl: object) -> int:
+    """A TTL in seconds: a whole number, or zone-file text such as ``"300"`` or ``"1h"``.
+
+    A negative or too large TTL used to be stored, and then every answer with it failed
+    inside the server (the client saw a time-out).
+    """
+    if isinstance(ttl, bool) or not isinstance(ttl, (numbers.Integral, str)):
+        raise UsageError(f"ttl must be a whole number of seconds such as 300, not "
+                         f"{type(ttl).__name__} {ttl!r}")
+    if isinstance(ttl, str):
+        try:
+            seconds = dns.ttl.from_text(ttl.strip())
+        except dns.exception.DNSException:
+            raise UsageError(f"ttl {ttl!r} is not a TTL: give seconds such as 300 "
+                             "(or zone-file units such as '1h')") from None
+    else:
+        seconds = int(ttl)
+    if not 0 <= seconds <= MAX_TTL:
+        raise UsageError(f"ttl must be from 0 to {MAX_TTL} seconds (RFC 2181 section 8), "
+                         f"not {ttl!r}")
+    return seconds
+
+
+def _check_data(code: int, text: str) -> None:
+    """Refuse an address where a PTR or CNAME record needs a host name."""
+    if code in (dns.rdatatype.PTR, dns.rdatatype.CNAME) and _is_ip(text.strip()):
+        kind = dns.rdatatype.to_text(code)
+        raise UsageError(f"{kind} data is a host name such as 'mx.corp.example.', not the "
+                         f"address {text.strip()!r}"
+                         + (": the address goes in the name, reversed" if kind == "PTR" else
+                            ": to give a name an address, use an A record"))
+
+
+def _data_hint(code: int, texts: tuple[str, ...]) -> str:
+    """A hint for record data that did not parse, for the usual mix-ups."""
+    first = texts[0].strip() if texts else ""
+    if code in (dns.rdatatype.A, dns.rdatatype.AAAA) and looks_like_host_name(first):
+        return (f". {dns.rdatatype.to_text(code)} data is an address such as '203.0.113.5', "
+                "not a host name: to make this name another name for that host, use CNAME")
+    if code == dns.rdatatype.MX and len(first.split()) == 1:
+        return ". MX data is a preference and a host name, e.g. '10 mx.corp.example.'"
+    return ""
 
 
 def _typo_distance(a: str, b: str) -> int:
@@ -262,12 +354,24 @@ class LabDNS(Service):
         tcp_max_per_client: int = _TCP_PER_CLIENT,
     ) -> None:
         super().__init__()
-        if not isinstance(port, int) or not 0 <= port <= 65535:
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise UsageError(f"port must be 0..65535, not {port!r}")
-        if not isinstance(tcp_timeout, (int, float)) or not tcp_timeout > 0:
+        if (isinstance(tcp_timeout, bool) or not isinstance(tcp_timeout, (int, float))
+                or not tcp_timeout > 0):
             raise UsageError(f"tcp_timeout must be a number of seconds above 0, not {tcp_timeout!r}")
-        if not isinstance(tcp_max_per_client, int) or tcp_max_per_client < 1:
+        if (isinstance(tcp_max_per_client, bool) or not isinstance(tcp_max_per_client, int)
+                or tcp_max_per_client < 1):
             raise UsageError(f"tcp_max_per_client must be 1 or more, not {tcp_max_per_client!r}")
+        if not isinstance(host, str) or not host.strip():
+            raise UsageError(f"host must be an address to bind as text, such as {LOOPBACK!r}, "
+                             f"not {host!r}")
+        if faults is not None and not isinstance(faults, Mapping):
+            hint = ""
+            if isinstance(faults, (str, list, tuple)):
+                hint = (" (for 'NAME/TYPE=KIND' texts: faults=dict(lk.dns.parse_fault(f) "
+                        "for f in ...))")
+            raise UsageError(f"faults must be a mapping such as {{'brand.example/TXT': "
+                             f"'servfail'}}, not {type(faults).__name__}{hint}")
         self.host = host
         self._requested_port = port
         self.port = port
@@ -289,8 +393,21 @@ class LabDNS(Service):
 
     # -- faults and data --------------------------------------------------------------
     def set_fault(self, target: str, kind: str) -> None:
-        """Make ``target`` (``name`` or ``name/TYPE``) misbehave: timeout, servfail, refused."""
-        self._faults[_fault_key(target)] = _fault_kind(kind)
+        """Make ``target`` (``name`` or ``name/TYPE``) misbehave: timeout, servfail, refused.
+
+        A name outside the served zones is taken (it plays a domain elsewhere whose
+        servers fail), unless it is one typo from a served zone: then the fault would
+        never fire where it was meant, and a :class:`UsageError` names the zone.
+        """
+        key, kind = _fault_key(target), _fault_kind(kind)
+        owner = dns.name.from_text(key.partition("/")[0])
+        apexes = self.authority.apexes
+        if apexes and not any(owner.is_subdomain(apex) for apex in apexes):
+            near = _near_miss(owner, apexes)
+            if near:
+                raise UsageError(f"fault target {target!r} is in none of the zones this LabDNS "
+                                 f"serves (did you mean {near!r}?)")
+        self._faults[key] = kind
         self._fault_changes += 1
 
     def clear_faults(self) -> None:
@@ -334,6 +451,9 @@ class LabDNS(Service):
         if not isinstance(rdtype, str):
             raise TypeError(f"rdtype must be a record type such as 'A' or 'TXT', "
                             f"not {type(rdtype).__name__}")
+        owner = _owner(name)
+        code = _record_type(rdtype)
+        ttl = _ttl(ttl)
         if len(texts) == 1 and isinstance(texts[0], (list, tuple)):
             texts = tuple(texts[0])
         if not texts:
@@ -343,28 +463,42 @@ class LabDNS(Service):
             if not isinstance(text, str):
                 raise TypeError(f"record data must be zone-file text such as '203.0.113.5' "
                                 f"or '\"v=spf1 -all\"', not {type(text).__name__}")
-            if (rdtype.strip().upper() in ("TXT", "SPF") and '"' not in text
+            if (code in (dns.rdatatype.TXT, dns.rdatatype.SPF) and '"' not in text
                     and len(text.split()) > 1):
                 raise UsageError(f"TXT data with spaces must be quoted, as in a zone file: "
                                  f"add({name!r}, {rdtype!r}, '\"{text}\"'); unquoted, each "
                                  f"word would be its own string")
+            _check_data(code, text)
         try:
-            owner = dns.name.from_text(name)
-            rrset = dns.rrset.from_text_list(owner, ttl, dns.rdataclass.IN, rdtype, list(texts))
+            # names in the data are full names, final dot or not (a relative one could
+            # not be sent: each answer would fail inside the server, a silent time-out)
+            rrset = dns.rrset.from_text_list(owner, ttl, dns.rdataclass.IN, code, list(texts),
+                                             origin=dns.name.root, relativize=False)
         except (dns.exception.DNSException, ValueError) as exc:
-            raise UsageError(f"bad record {name} {rdtype} {texts!r}: {exc}") from None
+            raise UsageError(f"bad record {name} {rdtype} {texts!r}: {str(exc).rstrip('.')}"
+                             f"{_data_hint(code, texts)}") from None
         if rrset.rdtype != dns.rdatatype.SOA:  # an SOA starts a zone of its own
             self._check_served(owner)
         self.authority.replace(rrset)
 
     def remove(self, name: str, rdtype: str | None = None) -> int:
-        """Withdraw the records at ``name`` (only ``rdtype`` if given); return how many RRsets went."""
-        try:
-            owner = dns.name.from_text(name)
-            code = dns.rdatatype.from_text(rdtype) if rdtype else None
-        except (dns.exception.DNSException, ValueError) as exc:
-            raise UsageError(f"bad name or type {name} {rdtype}: {exc}") from None
-        return self.authority.remove(owner, code)
+        """Withdraw the records at ``name`` (only ``rdtype`` if given); return how many RRsets went.
+
+        A name that holds nothing and lies in none of the served zones is a
+        :class:`UsageError` (a typo would otherwise remove nothing, silently).
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a domain name such as 'www.corp.example', "
+                            f"not {type(name).__name__}")
+        if rdtype is not None and not isinstance(rdtype, str):
+            raise TypeError(f"rdtype must be a record type such as 'A' or 'TXT' (or None for "
+                            f"every type), not {type(rdtype).__name__}")
+        owner = _owner(name)
+        code = _record_type(rdtype) if rdtype is not None else None
+        removed = self.authority.remove(owner, code)
+        if not removed and not any(rr.name == owner for rr in self.authority.rrsets()):
+            self._check_served(owner)
+        return removed
 
     def _check_served(self, owner: dns.name.Name) -> None:
         """A :class:`UsageError` if ``owner`` lies in none of the zones served here.

@@ -73,9 +73,19 @@ def iter_sources(zones: ZoneSource | None) -> Iterator[ZoneText]:
         zones = zones_dir()
     if isinstance(zones, (str, os.PathLike)):
         items: Iterable[str | os.PathLike] = [zones]
-    else:
+    elif isinstance(zones, (bytes, bytearray)):
+        raise ZoneError("zones= takes zone text as str, not bytes: .decode() it")
+    elif isinstance(zones, Iterable):
         items = zones
+    else:
+        raise ZoneError(f"cannot read zones from {type(zones).__name__} {zones!r}: zones= takes "
+                        "zone text, a path to a .zone file or folder, or a list of them")
     for item in items:
+        if isinstance(item, str) and not item.strip():
+            # Path("") is the current folder: an empty text would serve whatever *.zone
+            # files happen to lie there
+            raise ZoneError("empty zone text: zones= takes zone text, a path to a .zone file "
+                            "or folder, or a list of them (None: the course zones)")
         if isinstance(item, os.PathLike) or (isinstance(item, str) and _looks_like_path(item)):
             path = Path(item)
             if path.is_dir():

@@ -62,3 +62,106 @@ def test_a_labdns_without_any_soa_takes_any_name():
         server.add("other.example", "A", "192.0.2.2")
         answer = server.resolver().resolve("other.example", "A", search=False)
         assert [r.address for r in answer] == ["192.0.2.2"]
+
+
+# ---------------------------------------------------------------- the rest of LabDNS's calls
+@pytest.mark.parametrize("ttl", [-1, 2**31, True, None, 1.5, "soon"])
+def test_add_refuses_a_ttl_the_server_could_not_send(lab, ttl):
+    # -1 used to be stored, and then every answer at that name failed inside the server
+    with pytest.raises(UsageError, match=r"ttl must be|is not a TTL"):
+        lab.add("ttl.t.example", "TXT", '"x"', ttl=ttl)
+
+
+def test_add_takes_ttls_as_before(lab):
+    for ttl in (0, 60, "1h", 2**31 - 1):
+        lab.add("ttl.t.example", "TXT", '"x"', ttl=ttl)
+    assert lab.resolver().resolve("ttl.t.example", "TXT", search=False).rrset.ttl == 2**31 - 1
+    lab.remove("ttl.t.example")
+
+
+@pytest.mark.parametrize("rdtype, data", [("CNAME", "www.t.example"), ("MX", "10 www.t.example")])
+def test_names_in_record_data_are_full_names_with_or_without_the_final_dot(lab, rdtype, data):
+    # without the dot the name was stored relative, and the server then failed every
+    # answer at that name (the client saw a time-out)
+    lab.add("rel.t.example", rdtype, data)
+    try:
+        answer = lab.resolver(timeout=1).resolve("rel.t.example", rdtype, search=False)
+        assert "www.t.example." in answer.rrset.to_text()
+    finally:
+        lab.remove("rel.t.example")
+
+
+@pytest.mark.parametrize("args, phrase", [
+    (("x.t.example", "TXTT", '"a"'), r"unknown record type 'TXTT' \(did you mean 'TXT'\?\)"),
+    (("x.t.example", "", "192.0.2.1"), "record type is empty"),
+    (("", "A", "192.0.2.1"), "the name is empty"),
+    (("a@t.example", "TXT", '"a"'), r"give the part after the @ \('t.example'\)"),
+    (("x.t.example", "A", "www.t.example"), "not a host name: .* use CNAME"),
+    (("x.t.example", "MX", "www.t.example."), r"'10 mx.corp.example.'"),
+    (("x.t.example", "CNAME", "192.0.2.80"), "use an A record"),
+    (("80.2.0.192.in-addr.arpa", "PTR", "192.0.2.80"), "host name such as"),
+], ids=["type typo", "empty type", "empty name", "address", "A host name", "MX no preference",
+        "CNAME address", "PTR address"])
+def test_add_mix_ups_are_named(lab, args, phrase):
+    with pytest.raises(UsageError, match=phrase):
+        lab.add(*args)
+
+
+@pytest.mark.parametrize("args, phrase", [
+    (("www.t.exmaple",), r"did you mean 'www.t.example'\?"),
+    (("www.t.example", ""), "record type is empty"),  # it used to remove every type
+    (("www.t.example", "MXX"), "did you mean 'MX'"),
+], ids=["zone typo", "empty type", "type typo"])
+def test_remove_mix_ups_are_named_and_remove_nothing(lab, args, phrase):
+    with pytest.raises(UsageError, match=phrase):
+        lab.remove(*args)
+    assert lab.resolver().resolve("www.t.example", "A", search=False)
+
+
+def test_remove_outside_the_zones_of_a_name_the_data_holds_still_works():
+    text = ZONE + "$ORIGIN stray.example.\nstray.example. IN A 192.0.2.99\n"
+    with labkit.dns.LabDNS(zones=text) as server:
+        assert server.remove("stray.example") == 1
+
+
+@pytest.mark.parametrize("call, phrase", [
+    (lambda d: d.set_fault("www.t.exmaple", "timeout"), r"did you mean 'www.t.example'\?"),
+    (lambda d: d.set_fault("", "timeout"), "the name is empty"),
+    (lambda d: d.set_fault(5, "timeout"), "not int"),
+    (lambda d: d.set_fault("www.t.example", 5), "not int"),
+    (lambda d: d.set_fault("www.t.example/TXTT", "timeout"), "did you mean 'TXT'"),
+    (lambda d: labkit.dns.parse_fault(5), "not int"),
+], ids=["zone typo", "empty", "target int", "kind int", "type typo", "parse_fault int"])
+def test_fault_mix_ups_are_named(lab, call, phrase):
+    with pytest.raises(UsageError, match=phrase):
+        call(lab)
+    assert lab.faults == {}
+
+
+def test_a_fault_on_a_domain_far_outside_the_zones_is_taken(lab):
+    lab.set_fault("elsewhere.example.org/TXT", "timeout")  # a domain whose servers fail
+    assert lab.faults == {"elsewhere.example.org./TXT": "timeout"}
+    lab.clear_faults()
+
+
+@pytest.mark.parametrize("kwargs, phrase", [
+    ({"faults": ["www.t.example=timeout"]}, "faults must be a mapping"),
+    ({"host": 5}, "host must be an address"),
+    ({"port": True}, "port must be"),
+    ({"tcp_timeout": True}, "tcp_timeout must be"),
+], ids=["faults=list", "host=int", "port=True", "tcp_timeout=True"])
+def test_labdns_arguments_of_the_wrong_kind(kwargs, phrase):
+    with pytest.raises(UsageError, match=phrase):
+        labkit.dns.LabDNS(zones=ZONE, **kwargs)
+
+
+@pytest.mark.parametrize("zones, phrase", [
+    (5, "cannot read zones from int"),
+    (b"x.example. 300 IN A 192.0.2.1\n", "not bytes"),
+    ("", "empty zone text"),  # it used to read the *.zone files of the current folder
+], ids=["int", "bytes", "empty"])
+def test_zones_of_the_wrong_kind_are_zone_errors(zones, phrase):
+    from labkit.errors import ZoneError
+
+    with pytest.raises(ZoneError, match=phrase):
+        labkit.dns.LabDNS(zones=zones)
