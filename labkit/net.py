@@ -15,6 +15,7 @@ Introduced in lab 00 (set-up).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import ipaddress
@@ -54,6 +55,13 @@ def _address(value: Any, what: str = "address") -> ipaddress.IPv4Address | ipadd
                          f"Look it up first, e.g. lab.hosts[{text!r}].address or the A record "
                          "in the lab DNS")
     raise UsageError(f"{what} {value!r} is not an IP address (such as '203.0.113.7')")
+
+
+def is_address(value: Any) -> bool:
+    """True if ``value`` is an IP address (text, spaces around ignored, or an ipaddress object)."""
+    with contextlib.suppress(UsageError):
+        return bool(_address(value))
+    return False
 
 
 def is_lab_address(ip: str) -> bool:
@@ -157,6 +165,7 @@ def free_port(host: str = LOOPBACK, *, udp_too: bool = False) -> int:
 __all__ = [
     "LOOPBACK",
     "DOC_NETWORKS",
+    "is_address",
     "is_lab_address",
     "to_loopback",
     "from_loopback",

@@ -31,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import html
-import ipaddress
 import logging
 import os
 from collections.abc import Iterable, Sequence
@@ -48,6 +47,7 @@ import dns.reversename
 
 from .. import _coerce
 from ..errors import LabkitError, UsageError
+from ..net import is_address
 from . import snapshots as _snapshots
 from .resolve import _seconds
 from .snapshots import Provenance
@@ -357,11 +357,9 @@ def _rdtype(rdtype: Any) -> str | int:
 
 def _not_an_ip(name: str) -> None:
     """A :class:`UsageError` if ``name`` is an IP address: DNS names an address in reverse."""
-    try:
-        address = ipaddress.ip_address(name.strip())
-    except ValueError:
+    if not is_address(name):
         return
-    reverse = dns.reversename.from_address(str(address)).to_text(omit_final_dot=True)
+    reverse = dns.reversename.from_address(name.strip()).to_text(omit_final_dot=True)
     raise UsageError(f"{name!r} is an address, not a domain name: to ask which name it has, "
                      f"look up the PTR record of {reverse!r}")
 

@@ -23,7 +23,6 @@ import dataclasses
 import datetime as _dt
 import difflib
 import io
-import ipaddress
 import logging
 import numbers
 import socket
@@ -50,7 +49,7 @@ import dns.ttl
 from .. import _coerce
 from .._coerce import looks_like_host_name
 from ..errors import ServiceError, UsageError
-from ..net import LOOPBACK
+from ..net import LOOPBACK, is_address
 from ..service import Service
 from . import zone as _zone
 from .authority import Authority
@@ -253,7 +252,7 @@ def _ttl(ttl: object) -> int:
 
 def _check_data(code: int, text: str) -> None:
     """Refuse an address where a PTR or CNAME record needs a host name."""
-    if code in (dns.rdatatype.PTR, dns.rdatatype.CNAME) and _is_ip(text.strip()):
+    if code in (dns.rdatatype.PTR, dns.rdatatype.CNAME) and is_address(text.strip()):
         kind = dns.rdatatype.to_text(code)
         raise UsageError(f"{kind} data is a host name such as 'mx.corp.example.', not the "
                          f"address {text.strip()!r}"
@@ -296,14 +295,6 @@ def _near_miss(owner: dns.name.Name, apexes: frozenset[dns.name.Name]) -> str | 
         if len(labels) >= size and _typo_distance(".".join(labels[-size:]), zone) == 1:
             return ".".join([*labels[:-size], zone])
     return None
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _refusal(rdclass: int, rdtype: int) -> int | None:
@@ -515,7 +506,7 @@ class LabDNS(Service):
         zones = sorted(apex.to_text(omit_final_dot=True) for apex in apexes)
         near = _near_miss(owner, apexes)
         hint = ""
-        if _is_ip(shown):
+        if is_address(shown):
             hint = (" A PTR record's name is the address reversed: "
                     f"{dns.reversename.from_address(shown).to_text(omit_final_dot=True)!r}.")
         elif not near:

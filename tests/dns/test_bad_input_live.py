@@ -87,3 +87,8 @@ def test_record_snapshots_reads_one_name_as_one_name(tmp_path):
     with labkit.dns.LabDNS(zones=[str(labkit.paths.zones_dir()), ROOT_ZONE]) as internet:
         paths = live.record_snapshots("brand.example", tmp_path, resolver=internet.resolver())
     assert [p.name for p in paths] == ["brand.example_TXT.json"]  # not b_TXT, r_TXT, ...
+
+
+def test_dig_a_misspelt_record_type_names_the_one_meant():
+    with pytest.raises(UsageError, match=r"did you mean 'TXT'\?"):
+        live.dig("google.com", "TXTT", mode="snapshot")

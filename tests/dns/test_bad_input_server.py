@@ -8,15 +8,7 @@ import pytest
 
 import labkit.dns
 from labkit.errors import UsageError
-
-ZONE = """
-$ORIGIN t.example.
-$TTL 300
-@       IN SOA ns.t.example. hostmaster.t.example. 1 3600 600 86400 300
-@       IN NS  ns
-ns      IN A   192.0.2.53
-www     IN A   192.0.2.80
-"""
+from tests.dns.test_server import ZONE  # t.example: www A 192.0.2.80, ns, an SOA
 
 
 @pytest.fixture(scope="module")
