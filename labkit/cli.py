@@ -18,7 +18,9 @@ import math
 import os
 import re
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +142,30 @@ def out_dir(value: str, what: str) -> Path:
     except OSError as exc:
         raise UsageError(f"{what} {value}: cannot make this folder ({exc.strerror or exc})") from None
     return path
+
+
+@contextmanager
+def atomic_path(dest: str | os.PathLike, *, mode: int | None = None) -> Iterator[Path]:
+    """A temporary name beside ``dest`` to write to; it replaces ``dest`` only when the
+    ``with`` block ends without an error, so a failed or interrupted write (disk full,
+    Ctrl-C) leaves ``dest`` as it was and no partial file.  The temporary name ends in
+    ``dest``'s own name (``.gz`` and image suffixes still choose the format).  ``mode``:
+    the file's permissions (default: as the umask gives a new file).
+    """
+    dest = Path(dest)
+    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=".labkit-", suffix="-" + dest.name)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        if mode is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

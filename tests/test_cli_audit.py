@@ -10,6 +10,8 @@ tests/test_cli_bad_input.py and tests/filters/test_cli.py cover the cases found 
 from __future__ import annotations
 
 import os
+import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +83,73 @@ def test_serve_refuses_a_host_off_ipv4_loopback(host):
     proc = labkit("dns", "serve", "--host", host, timeout=60)  # before: served until stopped
     err = one_line_error(proc, 2, f"--host {host}", "127.")
     assert "port" not in err.split("(")[0]
+
+
+# --- a write that fails half-way (disk full, quota): the old file stays, no partial one --
+
+def _file_size_limit(limit: int):
+    """preexec_fn: writing past ``limit`` bytes fails with EFBIG, as on a full disk."""
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def _limited(limit: int, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "labkit.cli", *args], capture_output=True,
+                          timeout=300, preexec_fn=_file_size_limit(limit))
+
+
+@pytest.mark.skipif(not (CORPUS / "spam.tar.bz2").exists() and not (CORPUS / "spam").is_dir(),
+                    reason="needs the SpamAssassin corpus (LABKIT_CORPUS)")
+def test_train_out_that_cannot_be_written_whole_keeps_the_old_model(tmp_path):
+    model = tmp_path / "model.json"
+    model.write_text("the model trained yesterday")
+    # the corpus' model is some MB; 1 MB of it fits before the "disk" is full
+    proc = _limited(1 << 20, "bayes", "train", "--source", str(CORPUS), "--out", str(model))
+    one_line_error(proc, 2, f"--out {model}", "File too large")
+    assert model.read_text() == "the model trained yesterday"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.json"]  # no partial file either
+
+
+def test_keygen_that_cannot_be_written_whole_leaves_no_half_key(tmp_path):
+    proc = _limited(64, "dkim", "keygen", "--type", "ed25519", "--out", str(tmp_path))
+    one_line_error(proc, 2, "--out", "File too large")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_keygen_keeps_an_existing_key_unless_forced(tmp_path):
+    args = ("dkim", "keygen", "--type", "ed25519", "--selector", "s1", "--domain",
+            "corp.example", "--out", str(tmp_path))
+    assert labkit(*args).returncode == 0
+    first = (tmp_path / "s1.pem").read_bytes()
+    one_line_error(labkit(*args), 2, "s1.pem", "--force")
+    assert (tmp_path / "s1.pem").read_bytes() == first  # the published key still signs
+    proc = labkit(*args, "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "s1.pem").read_bytes() != first
+    assert (tmp_path / "s1.pem").stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s1.pem", "s1.txt"]
+
+
+def test_keygen_bits_with_ed25519_is_exit_2_and_a_refused_size_makes_no_folder(tmp_path):
+    out = tmp_path / "keys"
+    one_line_error(labkit("dkim", "keygen", "--type", "ed25519", "--bits", "4096",
+                          "--out", str(out)), 2, "--bits")
+    one_line_error(labkit("dkim", "keygen", "--bits", "-5", "--out", str(out)), 2, "2048..8192")
+    assert not out.exists()
+
+
+# --- bayes evaluate -k: only with --split kfold, and no more folds than messages --------
+
+@pytest.mark.skipif(not (CORPUS / "spam.tar.bz2").exists() and not (CORPUS / "spam").is_dir(),
+                    reason="needs the SpamAssassin corpus (LABKIT_CORPUS)")
+@pytest.mark.parametrize("args, expected", [
+    (["--split", "md5", "-k", "5"], "-k goes with --split kfold"),
+    (["-k", "-3"], "-k goes with --split kfold"),
+    # every 500th message: 13 of them; 14 folds cannot each hold one
+    (["--split", "kfold", "-k", "14", "--every", "500"], "13 messages"),
+])
+def test_evaluate_k_out_of_place_is_exit_2(args, expected):
+    proc = labkit("bayes", "evaluate", "--source", str(CORPUS), *args)
+    one_line_error(proc, 2, expected)

@@ -8,10 +8,9 @@ Introduced in lab 04 (DKIM).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-from ..cli import domain_arg, out_dir, read_input, zones_arg
+from ..cli import atomic_path, domain_arg, out_dir, read_input, zones_arg
 from ..errors import UsageError
 
 
@@ -20,21 +19,27 @@ def _keygen(args: argparse.Namespace) -> int:
 
     if bool(args.selector) != bool(args.domain):
         raise UsageError("--selector and --domain go together")
+    if args.bits is not None and args.type != "rsa":
+        raise UsageError(f"--bits goes with --type rsa (an {args.type} key has a fixed size)")
     selector = args.selector and domain_arg(args.selector, "--selector")
     domain = args.domain and domain_arg(args.domain, "--domain")
+    # the key first: a refused --bits leaves no folder behind
+    pair = dkim_keys.generate_key(args.type, bits=args.bits or 2048)
     out = out_dir(args.out, "--out")
-    pair = dkim_keys.generate_key(args.type, bits=args.bits)
     stem = selector or f"dkim-{args.type}"
-    pem_path = out / f"{stem}.pem"
+    pem_path, txt_path = out / f"{stem}.pem", out / f"{stem}.txt"
+    there = [str(p) for p in (pem_path, txt_path) if p.exists()]
+    if there and not args.force:
+        raise UsageError(f"{' and '.join(there)} already there; nothing was written. Choose "
+                         "another --selector or --out, or pass --force to replace the key")
     if selector:
         record = pair.zone_line(selector, domain)
     else:
         record = " ".join(f'"{s}"' for s in pair.txt_strings)
-    try:
-        fd = os.open(pem_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pair.private_pem)
-        (out / f"{stem}.txt").write_text(record + "\n")
+    try:  # both written beside their names and renamed: never half a key
+        with atomic_path(pem_path, mode=0o600) as pem_tmp, atomic_path(txt_path) as txt_tmp:
+            pem_tmp.write_bytes(pair.private_pem)
+            txt_tmp.write_text(record + "\n")
     except OSError as exc:
         raise UsageError(f"--out {args.out}: cannot write the key ({exc.strerror or exc})") from None
     print(f"private key: {pem_path} ({pair.key_type}, {pair.bits} bits; keep it secret)")
@@ -94,10 +99,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = cmds.add_parser("keygen", help="make a key pair and its DNS TXT record")
     p.add_argument("--type", choices=("rsa", "ed25519"), default="rsa")
-    p.add_argument("--bits", type=int, default=2048, help="RSA key size (2048 or more)")
+    p.add_argument("--bits", type=int, default=None,
+                   help="RSA key size, 2048 to 8192 (default 2048; not for ed25519)")
     p.add_argument("--selector", help="selector, for a ready-to-paste zone line")
     p.add_argument("--domain", help="signing domain (with --selector)")
     p.add_argument("--out", default=".", help="folder for <selector>.pem and <selector>.txt")
+    p.add_argument("--force", action="store_true",
+                   help="replace a key pair of the same name already in --out")
     p.set_defaults(func=_keygen)
 
     p = cmds.add_parser("sign", help="sign a message (writes the signed message to stdout)")

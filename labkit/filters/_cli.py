@@ -8,7 +8,7 @@ import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..cli import read_input
+from ..cli import atomic_path, read_input
 from ..errors import CorpusError, UsageError
 
 if TYPE_CHECKING:
@@ -100,7 +100,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     _filter_args(p)
     p.add_argument("--split", choices=SPLITS, default="md5")
-    p.add_argument("-k", type=int, default=10, help="folds for --split kfold")
+    p.add_argument("-k", type=int, default=None,
+                   help="folds for --split kfold, 2 up to the number of messages (default 10)")
     p.add_argument("--every", type=int, default=1, help="use every n-th message (quick runs)")
     p.add_argument("--roc", help="save a ROC plot (PNG) here")
     p.set_defaults(func=_evaluate)
@@ -240,8 +241,10 @@ def _train(args: argparse.Namespace) -> int:
     c = corpus.load(_corpus_source(args))
     msgs = evaluate.split_md5(c).train if args.set == "md5-train" else tuple(c)
     f.train(msgs, progress=_bayes_progress(args))
-    try:
-        path = f.save(args.out)
+    try:  # written beside --out and renamed: a failed write leaves no half model behind
+        with atomic_path(args.out) as tmp:
+            f.save(tmp)
+        path = Path(args.out)
     except OSError as exc:
         raise UsageError(
             f"--out {args.out}: cannot write the filter ({exc.strerror or exc})"
@@ -296,7 +299,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     if args.every < 1:
         raise UsageError("--every must be at least 1")
-    if args.split == "kfold" and args.k < 2:
+    if args.k is not None and args.split != "kfold":
+        raise UsageError("-k goes with --split kfold (the other splits have no folds)")
+    k = 10 if args.k is None else args.k
+    if args.split == "kfold" and k < 2:
         raise UsageError("-k must be at least 2")
     _make(args.filter)  # an unknown name is reported before the corpus is read
     if args.roc:
@@ -307,11 +313,13 @@ def _evaluate(args: argparse.Namespace) -> int:
         if kind and kind not in FigureCanvasBase.get_supported_filetypes():
             raise UsageError(f"--roc {args.roc}: matplotlib cannot write .{kind} images")
     msgs = tuple(corpus.load(_corpus_source(args)))[:: args.every]
+    if args.split == "kfold" and k > len(msgs):
+        raise UsageError(f"-k {k}: more folds than the {len(msgs)} messages to share among them")
     progress = _bayes_progress(args)
     if args.split == "online":
         ev = evaluate.online(_make(args.filter), msgs, progress=progress)
     elif args.split == "kfold":
-        ev = evaluate.cross_validate(lambda: _make(args.filter), msgs, args.k, progress=progress)
+        ev = evaluate.cross_validate(lambda: _make(args.filter), msgs, k, progress=progress)
     else:
         sp = evaluate.split_md5(msgs) if args.split == "md5" else evaluate.split_chronological(msgs)
         ev = evaluate.evaluate_split(lambda: _make(args.filter), sp, progress=progress)
