@@ -47,14 +47,62 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+#: what exit status 1 means for each command (None: it never exits 1); shown by --help
+EXIT_1: dict[str, str | None] = {
+    "doctor": "something the labs need is missing or broken",
+    "dns serve": None,
+    "dns dig": "no answer (NXDOMAIN, no data, a time-out, or no recording)",
+    "dns record": "the real DNS could not be asked",
+    "spf check": "the result is fail, softfail, permerror or temperror",
+    "spf lint": "the record tree has errors",
+    "auth check": "the receiver would not accept the message (disposition not accept)",
+    "dkim keygen": None,
+    "dkim sign": None,
+    "dkim verify": "a signature did not pass",
+    "demo": "a scenario did not get its expected outcome",
+    "corpus fetch": "a download failed, or a file is corrupted, an archive cannot be read "
+    "to its end or a folder is missing",
+    "corpus verify": "a file is corrupted, an archive cannot be read to its end or a folder "
+    "is missing",
+    "corpus info": "no corpus was found",
+    "bayes train": "the corpus is missing or cannot be read",
+    "bayes score": None,
+    "bayes evaluate": "the corpus is missing or cannot be read",
+    "release": "nbgrader could not make a student version",
+}
+
+
+def exit_status(command: str) -> str:
+    """The ``--help`` epilog of ``command`` (``"spf check"``): its exit codes."""
+    fail = EXIT_1.get(command, "a check or an operation failed")
+    return ("exit status: 0 ok" + (f"; 1 {fail}" if fail else "")
+            + "; 2 bad usage or bad input; 130 interrupted (Ctrl-C)")
+
+
+def _leaves(parser: argparse.ArgumentParser, path: str = "") -> Iterator[tuple[str, Any]]:
+    """Every command that does something, as ("spf check", its parser)."""
+    groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not groups and path:
+        yield path, parser
+    for group in groups:
+        for name, child in group.choices.items():
+            yield from _leaves(child, f"{path} {name}".strip())
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the full argument parser from every area's ``register``."""
-    parser = _Parser(prog="labkit", description="Anti-Spam Labs: the lab Internet and its tools.")
+    parser = _Parser(prog="labkit", description="Anti-Spam Labs: the lab Internet and its tools.",
+                     epilog="exit status: 0 ok; 1 a check failed; 2 bad usage or bad input; "
+                     "130 interrupted (Ctrl-C). `labkit COMMAND --help` says what each "
+                     "command's 1 means.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in _AREAS:
         module = importlib.import_module(name)
         module.register(sub)
+    for path, leaf in _leaves(parser):
+        if leaf.epilog is None:
+            leaf.epilog = exit_status(path)
     return parser
 
 

@@ -153,3 +153,33 @@ def test_keygen_bits_with_ed25519_is_exit_2_and_a_refused_size_makes_no_folder(t
 def test_evaluate_k_out_of_place_is_exit_2(args, expected):
     proc = labkit("bayes", "evaluate", "--source", str(CORPUS), *args)
     one_line_error(proc, 2, expected)
+
+
+# --- --help: every command says what its exit codes mean; every argument says what it is --
+
+def _commands() -> list[str]:
+    from labkit.cli import _leaves, build_parser
+
+    return [path for path, _ in _leaves(build_parser())]
+
+
+def test_every_command_is_in_the_exit_status_table():
+    from labkit.cli import EXIT_1
+
+    assert sorted(_commands()) == sorted(EXIT_1)
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_help_gives_exit_codes_and_a_word_on_every_argument(command):
+    from labkit.cli import EXIT_1, _leaves, build_parser
+
+    proc = labkit(*command.split(), "--help", timeout=60)
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, proc.stderr
+    flat = " ".join(out.split())
+    assert "exit status: 0 ok" in flat and "2 bad usage or bad input" in flat, out
+    if EXIT_1.get(command):
+        assert f"1 {' '.join(EXIT_1[command].split())}" in flat, out
+    parser = dict(_leaves(build_parser()))[command]
+    silent = [a.dest for a in parser._actions if not a.help]
+    assert not silent, f"labkit {command} --help says nothing about {silent}"

@@ -92,16 +92,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     top.set_defaults(func=lambda args, top=top: (top.print_help(), 2)[1])
     cmds = top.add_subparsers(dest="spf_command", metavar="ACTION", parser_class=type(top))
     p = cmds.add_parser("check", help="may IP send for MAIL_FROM (or HELO)? with the trace")
-    p.add_argument("ip")
-    p.add_argument("mail_from", metavar="MAIL_FROM", help="envelope sender ('' for the null sender)")
-    p.add_argument("helo", metavar="HELO")
+    p.add_argument("ip", metavar="IP", help="the SMTP client's address, e.g. 192.0.2.10")
+    p.add_argument("mail_from", metavar="MAIL_FROM",
+                   help="envelope sender, e.g. news@brand.example ('' for the null sender)")
+    p.add_argument("helo", metavar="HELO", help="HELO/EHLO name, e.g. mail.brand.example")
     p.add_argument("--zones", help="zone file or folder (default: the course zones)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_spf_check)
     p = cmds.add_parser("lint", help="find problems in a domain's SPF record tree")
-    p.add_argument("domain")
+    p.add_argument("domain", metavar="DOMAIN", help="the domain whose SPF record to lint, e.g. brand.example")
     p.add_argument("--zones", help="zone file or folder (default: the course zones)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_spf_lint)
 
     top = sub.add_parser("auth", help="authenticate a whole message: SPF, DKIM, DMARC, ARC (lab 06)")
@@ -109,15 +110,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmds = top.add_subparsers(dest="auth_command", metavar="ACTION", parser_class=type(top))
     p = cmds.add_parser("check", help="evaluate a message file as the receiver would")
     p.add_argument("file", metavar="FILE", help="the message (RFC 5322 bytes); '-' reads stdin")
-    p.add_argument("--ip", required=True, help="the SMTP client address")
-    p.add_argument("--mail-from", required=True, dest="mail_from", help="envelope sender")
-    p.add_argument("--helo", required=True, help="HELO/EHLO name")
+    p.add_argument("--ip", required=True, help="the SMTP client address, e.g. 192.0.2.10")
+    p.add_argument("--mail-from", required=True, dest="mail_from", help="envelope sender, e.g. news@brand.example ('' for the null sender)")
+    p.add_argument("--helo", required=True, help="HELO/EHLO name, e.g. mail.brand.example")
     p.add_argument("--zones", help="zone file or folder (default: the course zones)")
     p.add_argument("--method", choices=("treewalk", "psl"), default="treewalk",
                    help="DMARC organisational domain: RFC 9989 tree walk or RFC 7489 PSL")
     p.add_argument("--trust-arc", action="append", metavar="DOMAIN",
                    help="trust this ARC sealer's recorded DMARC pass (repeatable)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_auth_check)
 
     try:

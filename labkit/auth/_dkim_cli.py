@@ -98,10 +98,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmds = top.add_subparsers(dest="dkim_command", metavar="ACTION", parser_class=type(top))
 
     p = cmds.add_parser("keygen", help="make a key pair and its DNS TXT record")
-    p.add_argument("--type", choices=("rsa", "ed25519"), default="rsa")
+    p.add_argument("--type", choices=("rsa", "ed25519"), default="rsa", help="key type (default rsa)")
     p.add_argument("--bits", type=int, default=None,
                    help="RSA key size, 2048 to 8192 (default 2048; not for ed25519)")
-    p.add_argument("--selector", help="selector, for a ready-to-paste zone line")
+    p.add_argument("--selector", help="selector, e.g. lab2026, for a ready-to-paste zone line")
     p.add_argument("--domain", help="signing domain (with --selector)")
     p.add_argument("--out", default=".", help="folder for <selector>.pem and <selector>.txt")
     p.add_argument("--force", action="store_true",
@@ -110,13 +110,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = cmds.add_parser("sign", help="sign a message (writes the signed message to stdout)")
     p.add_argument("file", help="message file, or - for stdin")
-    p.add_argument("--domain", "-d", required=True)
-    p.add_argument("--selector", "-s", required=True)
+    p.add_argument("--domain", "-d", required=True, help="signing domain (d=), e.g. corp.example")
+    p.add_argument("--selector", "-s", required=True, help="selector (s=), e.g. lab2026")
     p.add_argument("--key", help="PEM private key (default: the lab key data/keys/<domain>/<selector>.pem)")
     p.add_argument("--headers", nargs="+", help="header fields to sign, e.g. from:from:to:subject")
     p.add_argument("--c", default="relaxed/relaxed", help="canonicalization header/body (default relaxed/relaxed)")
     p.add_argument("--l", action="store_true", help="add l= (body length) -- see lab 04 on why not")
-    p.add_argument("--algorithm", choices=("rsa-sha256", "ed25519-sha256", "rsa-sha1"))
+    p.add_argument("--algorithm", choices=("rsa-sha256", "ed25519-sha256", "rsa-sha1"),
+                   help="signature algorithm (default: the one the key's type calls for)")
     p.set_defaults(func=_sign)
 
     p = cmds.add_parser("verify", help="verify every DKIM signature of a message")

@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--port", type=int, default=0, help="port for UDP and TCP (default: a free one)")
     s.add_argument("--host", default="127.0.0.1", help="IPv4 loopback address to bind, e.g. 127.0.0.53 (default 127.0.0.1)")
     s.add_argument("--fault", action="append", default=[], metavar="NAME[/TYPE]=KIND",
-                   help="make NAME misbehave: KIND is timeout, servfail or refused (repeatable)")
+                   help="make NAME misbehave: KIND is timeout, servfail or refused, e.g. "
+                   "corp.example/TXT=timeout (repeatable)")
     s.add_argument("--log", action="store_true", help="print each query as it is answered")
     s.set_defaults(func=_serve)
 
@@ -34,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "LABKIT_OFFLINE set, or no resolver); a recording is always labelled as one.",
     )
     d.add_argument("name", help="the name to look up, e.g. _dmarc.gmail.com")
-    d.add_argument("rdtype", nargs="?", default="A", metavar="TYPE", help="record type (default A)")
+    d.add_argument("rdtype", nargs="?", default="A", metavar="TYPE",
+                   help="record type: A, AAAA, MX, TXT, PTR, NS ... (default A)")
     mode = d.add_mutually_exclusive_group()
     mode.add_argument("--live", dest="mode", action="store_const", const="live",
                       help="ask the real DNS (fails offline)")
@@ -42,13 +44,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="ask the lab DNS (the fictional Internet)")
     mode.add_argument("--snapshot", dest="mode", action="store_const", const="snapshot",
                       help="read the recorded answer in data/snapshots")
-    d.add_argument("--zones", help="zones for --lab (default: the course zones)")
+    d.add_argument("--zones", help="zone file or folder for --lab (default: the course zones)")
     d.add_argument("--json", action="store_true", help="machine-readable output")
     d.set_defaults(func=_dig, mode="auto")
 
     r = dsub.add_parser("record", help="re-record data/snapshots from the real DNS (needs network)")
     r.add_argument("names", nargs="*", metavar="NAME/TYPE",
-                   help="what to record (default: every snapshot already there)")
+                   help="what to record, e.g. _dmarc.gmail.com/TXT (default: every snapshot already there)")
     r.set_defaults(func=_record)
 
 

@@ -34,11 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "its end or a folder is missing (as `labkit corpus verify`).",
     )
     p.add_argument("--dest", help="target folder (default: the user cache folder)")
-    p.add_argument("--folder", action="append", help="only this folder (repeatable)")
+    p.add_argument("--folder", action="append",
+                   help="only this folder: easy_ham, easy_ham_2, hard_ham, spam or spam_2 (repeatable)")
     p.add_argument(
         "--base-url", default=None, help="where the archives are (default: the public site)"
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_fetch)
 
     for name, helptext in (
@@ -60,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument(
             "--source", help="folder or archive (default: $LABKIT_CORPUS, then the cache)"
         )
-        p.add_argument("--json", action="store_true")
+        p.add_argument("--json", action="store_true", help="machine-readable output")
         p.set_defaults(func=_verify if name == "verify" else _info)
 
     bayes = sub.add_parser("bayes", help="train, use and evaluate Bayesian spam filters")
@@ -87,7 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="a file written by `labkit bayes train`")
     p.add_argument("files", nargs="+", help="message files ('-' for standard input)")
     p.add_argument("--explain", action="store_true", help="show the decisive tokens")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_score)
 
     p = bsub.add_parser(
@@ -99,7 +100,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "input (exit 2), reported before the corpus is read.",
     )
     _filter_args(p)
-    p.add_argument("--split", choices=SPLITS, default="md5")
+    p.add_argument("--split", choices=SPLITS, default="md5",
+                   help="how to split train and test: by MD5 (default), by date, k folds, "
+                   "or online (score each message, then learn it)")
     p.add_argument("-k", type=int, default=None,
                    help="folds for --split kfold, 2 up to the number of messages (default 10)")
     p.add_argument("--every", type=int, default=1, help="use every n-th message (quick runs)")
@@ -122,7 +125,7 @@ def _filter_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--source", help="corpus folder or archive (default: $LABKIT_CORPUS, then the cache)"
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def _out(args: argparse.Namespace, data: dict, text: str) -> None:
