@@ -25,14 +25,18 @@ Introduced in lab 09 (Bayesian filtering).
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import gzip
 import heapq
 import json
 import math
 import numbers
 import os
+import tempfile
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import add, itemgetter, mul, neg, sub
@@ -93,6 +97,56 @@ def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+#: allowed values of the filters' numeric parameters: (lowest, highest, is the highest
+#: itself allowed, whole numbers only); a value outside would give a constant or wrong
+#: score, or an exception at score time, without a word at construction
+_RANGES: dict[str, tuple[float, float, bool, bool]] = {
+    "strength": (0.0, math.inf, True, False),
+    "prior": (0.0, 1.0, True, False),
+    "min_dev": (0.0, 0.5, False, False),  # 0.5 or more: no token is ever a clue
+    "max_discriminators": (1, math.inf, True, True),
+    "min_count": (0, math.inf, True, True),
+    "unknown": (0.0, 1.0, True, False),
+    "ham_bias": (0.0, math.inf, True, False),
+    "alpha": (0.0, math.inf, True, False),  # 0 itself refused below: log(0) at score time
+    "temperature": (0.0, math.inf, True, False),  # 0 itself refused below: division by 0
+}
+_POSITIVE = frozenset(("alpha", "temperature"))
+
+
+def _check_range(name: str, key: str, value: float, default: float) -> None:
+    """A ``UsageError`` (``TypeError`` for a fraction where a count goes) when ``value``
+    is outside the range where parameter ``key`` means something."""
+    if key not in _RANGES:
+        return
+    lo, hi, hi_ok, whole = _RANGES[key]
+    if whole and not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: {key} is a whole number (default {default}), not {value!r}")
+    above = lo < value if key in _POSITIVE else lo <= value
+    below = value <= hi if hi_ok else value < hi
+    if not (above and below):  # NaN fails both
+        lower = f"above {lo:g}" if key in _POSITIVE else f"at least {lo:g}"
+        upper = "" if hi == math.inf else f" and {'at most' if hi_ok else 'below'} {hi:g}"
+        raise UsageError(f"{name}: {key} must be {lower}{upper} (default {default}), "
+                         f"not {value!r}")
+
+
+def _label(spam: Any) -> bool:
+    """A spam label: ``_coerce.spam_label``, plus whole numbers 0/1 of any kind (NumPy's)."""
+    if isinstance(spam, numbers.Integral) and not isinstance(spam, bool) and spam in (0, 1):
+        return bool(spam)
+    return _coerce.spam_label(spam)
+
+
+def _check_tokens(tokens: Any, call: str) -> None:
+    """A ``TypeError`` in words when ``tokens`` is one message or one text, not its tokens
+    (a str would be learned letter by letter, bytes as numbers)."""
+    if isinstance(tokens, (str, bytes, bytearray)) or tokens is None or hasattr(tokens, "raw"):
+        raise TypeError(f"{call} takes the message's tokens (a list from "
+                        f"lk.filters.tokenize(message)), not {type(tokens).__name__}; "
+                        f"for the message itself use {call.replace('_tokens', '')}(message, spam)")
+
+
 class TokenFilter:
     """Shared machinery: per-token ham/spam counts, incremental learning, JSON save/load.
 
@@ -127,6 +181,7 @@ class TokenFilter:
                 if key.endswith("cutoff") and not 0 <= value <= 1:
                     raise UsageError(f"{type(self).__name__}: {key} is a score between 0 and "
                                      f"1 (default {default}), not {value}")
+                _check_range(type(self).__name__, key, value, default)
             setattr(self, key, value)
 
     # -- parameters --------------------------------------------------------------------
@@ -157,16 +212,23 @@ class TokenFilter:
 
     def learn(self, message: bytes, spam: bool) -> None:
         """Learn one message as spam (True) or ham (False)."""
-        spam = _coerce.spam_label(spam)
+        spam = _label(spam)
         self.learn_tokens(tokenize(message), spam)
 
     def unlearn(self, message: bytes, spam: bool) -> None:
-        """Undo an earlier ``learn(message, spam)``."""
-        spam = _coerce.spam_label(spam)
+        """Undo an earlier ``learn(message, spam)``.
+
+        A message that was not learned with that label (never learned, or learned as the
+        other class) is refused with a :class:`~labkit.errors.UsageError` and nothing
+        changes: unlearning it would lower the counts of other messages' tokens.
+        """
+        spam = _label(spam)
         self.unlearn_tokens(tokenize(message), spam)
 
     def learn_tokens(self, tokens: Iterable[str], spam: bool, _delta: int = 1) -> None:
         """Learn an already tokenised message."""
+        _check_tokens(tokens, "learn_tokens")
+        spam = _label(spam)
         idx = 1 if spam else 0
         counts = self.counts
         if _delta == 1:  # the common case: nothing to clamp at 0, no count drops to zero
@@ -194,8 +256,40 @@ class TokenFilter:
         self._changed()
 
     def unlearn_tokens(self, tokens: Iterable[str], spam: bool) -> None:
-        """Unlearn an already tokenised message."""
+        """Unlearn an already tokenised message (refused, changing nothing, when it was
+        not learned with this label: see :meth:`unlearn`)."""
+        _check_tokens(tokens, "unlearn_tokens")
+        spam = _label(spam)
+        tokens = list(tokens)  # (a generator is read twice: checked, then unlearned)
+        self._check_learned(tokens, spam)
         self.learn_tokens(tokens, spam, _delta=-1)
+
+    def _needed(self, tokens: list[str]) -> Mapping[str, int]:
+        """How much each token's count went up when these tokens were learned."""
+        return dict.fromkeys(tokens, 1) if self.distinct else Counter(tokens)
+
+    def _check_learned(self, tokens: list[str], spam: bool) -> None:
+        """A ``UsageError`` when these tokens cannot have been learned with label ``spam``:
+        no message of that class was learned, or one of the tokens is counted fewer times
+        in that class than learning them would have added."""
+        what, other = ("spam", "ham") if spam else ("ham", "spam")
+        n = self.nspam if spam else self.nham
+        if n == 0:
+            raise UsageError(f"unlearn: no message has been learned as {what}, so there is "
+                             "nothing to unlearn; nothing was changed")
+        needed = self._needed(tokens)
+
+        def fits(idx: int) -> bool:
+            counts = self.counts
+            return all((c := counts.get(t)) is not None and c[idx] >= k for t, k in needed.items())
+
+        if fits(1 if spam else 0):
+            return
+        hint = (f" (it looks learned as {other}: unlearn(message, {not spam}))"
+                if (self.nham if spam else self.nspam) and fits(0 if spam else 1) else "")
+        raise UsageError(f"unlearn: this message was never learned as {what}{hint}; "
+                         "nothing was changed (unlearning it would lower the counts of "
+                         "other messages' tokens)")
 
     def train(
         self, messages: Iterable, labels: Iterable[bool] | None = None, *, progress: bool = False
@@ -203,12 +297,11 @@ class TokenFilter:
         """Learn many messages: corpus Messages (label taken from them) or bytes with ``labels``."""
         from .corpus import _progress
 
-        items = list(messages)
-        labs = list(labels) if labels is not None else [m.spam for m in items]
+        items, labs = _training_set(messages, labels)
         for m, spam in _progress(
             zip(items, labs, strict=True), progress, f"training {self.kind}", len(items)
         ):
-            self.learn(getattr(m, "raw", m), bool(spam))
+            self.learn(getattr(m, "raw", m), spam)
         return self
 
     def __getstate__(self) -> dict:
@@ -311,9 +404,9 @@ class TokenFilter:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the filter as JSON (gzip-compressed when the name ends in ``.gz``)."""
-        path = Path(path)
+        path = _save_path(path)
         data = json.dumps(self.to_dict(), separators=(",", ":")).encode("utf-8")
-        path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
+        _write_atomic(path, gzip.compress(data) if path.suffix == ".gz" else data)
         return path
 
     @classmethod
@@ -330,12 +423,12 @@ class TokenFilter:
             if k in params:
                 params[k] = int(params[k])
         f = klass(**params)
-        f.nham = int(data.get("nham", 0))
-        f.nspam = int(data.get("nspam", 0))
+        f.nham = _whole(data.get("nham", 0), "nham")
+        f.nspam = _whole(data.get("nspam", 0), "nspam")
         counts = data.get("counts") or {}
         if not isinstance(counts, dict):
             raise UsageError("filter file: counts must be an object")
-        f.counts = {str(t): [int(c[0]), int(c[1])] for t, c in counts.items()}
+        f.counts = {str(t): _count_pair(c) for t, c in counts.items()}
         if min(f.nham, f.nspam) < 0 or any(h < 0 or s < 0 for h, s in f.counts.values()):
             raise UsageError("filter file: counts must not be negative")
         f._rebuild()
@@ -349,6 +442,56 @@ class TokenFilter:
     def load(cls, path: str | os.PathLike) -> TokenFilter:
         """Read a filter written by :meth:`save` (a damaged file: UsageError naming it)."""
         return _from_file(path, cls.from_dict)
+
+
+def _training_set(messages: Any, labels: Any) -> tuple[list, list[bool]]:
+    """(messages, labels as bools) for ``train``, every label checked before anything is
+    learned; labels as text ("spam"/"ham") are a ``TypeError`` (``bool("ham")`` is True),
+    a count that differs a ``UsageError``."""
+    if isinstance(messages, (bytes, bytearray, str)) or hasattr(messages, "raw"):
+        raise TypeError(f"train takes a list of messages, not one {type(messages).__name__}: "
+                        "for one message use learn(message, spam)")
+    items = list(messages)
+    if labels is None:
+        unlabelled = [m for m in items if not hasattr(m, "spam")]
+        if unlabelled:
+            raise TypeError(f"train(messages) without labels needs corpus messages (from "
+                            f"lk.filters.corpus.load()), which carry their label; "
+                            f"{len(unlabelled)} of {len(items)} are "
+                            f"{type(unlabelled[0]).__name__}: pass labels=[True, False, ...] "
+                            "(True for spam)")
+        labs = [m.spam for m in items]
+    else:
+        if isinstance(labels, (str, bytes, bool)):
+            raise TypeError(f"labels must be a list with one True (spam) or False (ham) per "
+                            f"message, not {type(labels).__name__}")
+        labs = list(labels)
+    if len(labs) != len(items):
+        raise UsageError(f"train: {len(items)} messages but {len(labs)} labels; give one "
+                         "label per message")
+    out = []
+    for i, x in enumerate(labs):
+        try:
+            out.append(_label(x))
+        except TypeError:
+            raise TypeError(f"labels must be True (spam) or False (ham), not {x!r} (label "
+                            f"{i}): text such as 'ham' would count as True, so as spam") from None
+    return items, out
+
+
+def _whole(value: Any, what: str) -> int:
+    """A count read from a filter file: a JSON whole number, else a ``UsageError``
+    (``int("12")`` or ``int(1.7)`` would quietly read a damaged file)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"filter file: {what} must be a whole number, not {value!r}")
+    return value
+
+
+def _count_pair(value: Any) -> list[int]:
+    """A token's [ham count, spam count] read from a filter file, checked."""
+    if not isinstance(value, list) or len(value) != 2:
+        raise UsageError(f"filter file: a token's counts are [ham, spam], not {value!r}")
+    return [_whole(value[0], "a count"), _whole(value[1], "a count")]
 
 
 class _PairMemo(dict):
@@ -699,6 +842,8 @@ class Multinomial(TokenFilter):
 
     def learn_tokens(self, tokens: Iterable[str], spam: bool, _delta: int = 1) -> None:
         """Learn token occurrences (duplicates count)."""
+        _check_tokens(tokens, "learn_tokens")
+        spam = _label(spam)
         tokens = list(tokens)
         idx = 1 if spam else 0
         counts = self.counts
@@ -774,10 +919,60 @@ class Multinomial(TokenFilter):
 KINDS: dict[str, type[TokenFilter]] = {k.kind: k for k in (Graham, Robinson, Fisher, Multinomial)}
 
 
+def _save_path(path: Any) -> Path:
+    """``path`` as a Path; a ``TypeError`` in words for anything that is not a file name."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file name such as 'bayes.json' (or a pathlib.Path), "
+                        f"not {type(path).__name__}")
+    return Path(path)
+
+
+class _WriteError(UsageError, OSError):
+    """A filter file that could not be written: a :class:`UsageError` in words that is
+    still an ``OSError`` (what ``save`` raised before), with the system's ``strerror``."""
+
+    def __init__(self, errno: int | None, message: str, strerror: str | None) -> None:
+        super().__init__(message)
+        self.errno, self.strerror = errno, strerror
+
+    __str__ = Exception.__str__
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` all at once: into a new file beside it, then renamed over
+    it, so a failed save (no such folder, read-only, disk full) leaves any earlier file at
+    ``path`` whole.  A failure is a :class:`UsageError` naming the file."""
+    tmp = None
+    try:
+        if path.is_symlink():
+            path = path.resolve()  # replace the file it points to, not the link
+        if path.exists() and not path.is_file():
+            raise UsageError(f"{path}: not a regular file (a folder or a device); give the "
+                             "name of a file to write the filter to")
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plain new file gets (mkstemp's is private)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        raise _WriteError(exc.errno, f"{path}: cannot write the filter file "
+                          f"({exc.strerror or exc}); nothing was written there",
+                          exc.strerror) from exc
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
 def _read_json(path: str | os.PathLike) -> Any:
     """The JSON in ``path`` (gunzipped when compressed); UsageError naming the file if not."""
     try:
-        raw = Path(path).read_bytes()
+        raw = _save_path(path).read_bytes()
     except OSError as exc:
         raise UsageError(f"{path}: cannot read the filter file ({exc.strerror or exc})") from exc
     if raw[:2] == b"\x1f\x8b":
@@ -808,7 +1003,7 @@ def make(kind: str, **params: Any) -> TokenFilter:
     ``sender-robinson`` (:mod:`labkit.filters.reputation`), ``graded-sender-robinson``
     (:mod:`labkit.filters.graded`), ``svm-sender-robinson``
     (:mod:`labkit.filters.ensemble`), or ``sklearn`` for the scikit-learn peer."""
-    kind = kind.lower()
+    kind = _coerce.text(kind, "kind", example="robinson").strip().lower()
     if kind == "sklearn":
         from .sklearn_peer import SklearnNB
 
@@ -818,8 +1013,10 @@ def make(kind: str, **params: Any) -> TokenFilter:
 
         return SVMSenderRobinson(**params)  # type: ignore[return-value]
     if kind not in KINDS:
-        raise UsageError(f"unknown filter {kind!r}; choose from "
-                         f"{', '.join([*KINDS, _ENSEMBLE, 'sklearn'])}")
+        known = [*KINDS, _ENSEMBLE, "sklearn"]
+        near = difflib.get_close_matches(kind, known, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise UsageError(f"unknown filter {kind!r}{hint}; choose from {', '.join(known)}")
     return KINDS[kind](**params)
 
 

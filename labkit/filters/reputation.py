@@ -32,12 +32,14 @@ Introduced in lab 09 (Bayesian filtering).
 
 from __future__ import annotations
 
+import email.message
 import math
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .bayes import KINDS, Robinson
+from .bayes import KINDS, Robinson, _check_tokens
+from .tokens import tokenize
 
 #: token prefixes of the fields that name the sender
 SENDER_FIELDS = ("from:", "sender:", "return-path:", "list-id:", "received:")
@@ -94,6 +96,7 @@ class SenderRobinson(Robinson):
 
     def learn_tokens(self, tokens: Iterable[str], spam: bool, _delta: int = 1) -> None:
         """Learn an already tokenised message (words and sender identities)."""
+        _check_tokens(tokens, "learn_tokens")
         tokens = set(tokens)
         super().learn_tokens(tokens, spam, _delta)
         if _delta > 0:
@@ -104,7 +107,14 @@ class SenderRobinson(Robinson):
         self._identities = sender_identities(self.counts)
 
     def sender_standing(self, tokens: Iterable[str]) -> tuple[list[str], list[str]]:
-        """(known-good identities, known-bad identities) of a tokenised message, sorted."""
+        """(known-good identities, known-bad identities) of a tokenised message, sorted.
+
+        The message itself (raw bytes, text, an email message or a corpus message) is
+        tokenised first: its bytes are not tokens (a set of byte values meets no identity,
+        which would read as "no known sender").
+        """
+        if isinstance(tokens, (bytes, bytearray, str, email.message.Message)) or hasattr(tokens, "raw"):
+            tokens = tokenize(tokens)
         good, bad = self._standing_sets()
         return sorted(good.intersection(tokens)), sorted(bad.intersection(tokens))
 

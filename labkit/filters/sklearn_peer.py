@@ -133,9 +133,11 @@ class SklearnNB:
         import gzip
         import json
 
-        path = Path(path)
+        from .bayes import _save_path, _write_atomic
+
+        path = _save_path(path)
         data = json.dumps(self.to_dict(), separators=(",", ":")).encode()
-        path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
+        _write_atomic(path, gzip.compress(data) if path.suffix == ".gz" else data)
         return path
 
     @classmethod
