@@ -193,6 +193,25 @@ def out_dir(value: str, what: str) -> Path:
 
 
 @contextmanager
+def new_folder(value: str, what: str) -> Iterator[Path]:
+    """Make output folder ``value`` (and its parents) as :func:`out_dir` does, for the
+    ``with`` block; if the block fails, the folders it made are removed again while empty
+    (a refused or failed command leaves no empty folder behind)."""
+    path = Path(value).expanduser()
+    made = [p for p in (path, *path.parents) if not p.exists()]  # deepest first
+    out_dir(value, what)
+    try:
+        yield path
+    except BaseException:
+        for folder in made:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+
+
+@contextmanager
 def atomic_path(dest: str | os.PathLike, *, mode: int | None = None) -> Iterator[Path]:
     """A temporary name beside ``dest`` to write to; it replaces ``dest`` only when the
     ``with`` block ends without an error, so a failed or interrupted write (disk full,

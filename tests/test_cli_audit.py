@@ -183,3 +183,22 @@ def test_help_gives_exit_codes_and_a_word_on_every_argument(command):
     parser = dict(_leaves(build_parser()))[command]
     silent = [a.dest for a in parser._actions if not a.help]
     assert not silent, f"labkit {command} --help says nothing about {silent}"
+
+
+def test_release_refused_leaves_no_empty_dest(tmp_path):
+    dest = tmp_path / "release"
+    one_line_error(labkit("release", "99", "--no-db", "--dest", str(dest)), 2, "no lab called '99'")
+    assert not dest.exists()
+
+
+def test_score_with_a_folder_as_model_says_it_is_a_folder(tmp_path):
+    msg = tmp_path / "m.eml"
+    msg.write_bytes(b"Subject: hi\r\n\r\nhello\r\n")
+    one_line_error(labkit("bayes", "score", "--model", str(tmp_path), str(msg)), 2,
+                   f"--model {tmp_path} is a folder")
+
+
+@pytest.mark.parametrize("group", ["dns", "spf", "auth", "dkim", "corpus", "bayes"])
+def test_every_command_group_names_its_sub_commands_alike(group):
+    usage = labkit(group, "--help", timeout=60).stdout.decode().splitlines()[0]
+    assert usage == f"usage: labkit {group} [-h] ACTION ...", usage

@@ -14,7 +14,7 @@ from ..errors import ServiceError, UsageError
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``labkit dns ...`` to the parser."""
     p = sub.add_parser("dns", help="the lab DNS: serve it, query it, record real DNS")
-    dsub = p.add_subparsers(dest="dns_command", metavar="SUBCOMMAND", parser_class=type(p))
+    dsub = p.add_subparsers(dest="dns_command", metavar="ACTION", parser_class=type(p))
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
     s = dsub.add_parser("serve", help="run the lab DNS in the foreground (for dig)")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 import urllib.parse
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..cli import atomic_path, read_input
+from ..cli import atomic_path, new_folder, read_input
 from ..errors import CorpusError, UsageError
 
 if TYPE_CHECKING:
@@ -149,15 +150,12 @@ def _fetch(args: argparse.Namespace) -> int:
     if dest is not None and dest.exists() and not dest.is_dir():
         raise UsageError(f"--dest {args.dest} is not a folder")
     kwargs = {"base_url": _base_url(args.base_url)} if args.base_url else {}
-    made = _make_folders(dest, "--dest") if dest is not None else []
-    try:
-        c = corpus.fetch(args.dest, folders=args.folder, progress=not args.json, **kwargs)
-    except OSError as exc:
-        _remove_if_empty(made)
-        raise CorpusError(f"cannot fetch the corpus: {exc}") from None
-    except BaseException:
-        _remove_if_empty(made)  # a failed first fetch leaves no empty folder behind
-        raise
+    # a failed first fetch leaves no empty --dest behind
+    with new_folder(args.dest, "--dest") if dest is not None else nullcontext():
+        try:
+            c = corpus.fetch(args.dest, folders=args.folder, progress=not args.json, **kwargs)
+        except OSError as exc:
+            raise CorpusError(f"cannot fetch the corpus: {exc}") from None
     return _report(args, c)
 
 
@@ -170,23 +168,6 @@ def _base_url(url: str) -> str:
     return url
 
 
-def _make_folders(path: Path, option: str) -> list[Path]:
-    """Make folder ``path`` and its missing parents; return the ones made (deepest first)."""
-    missing = [p for p in (path, *path.parents) if not p.exists()]
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"{option} {path}: cannot make this folder ({exc.strerror or exc})") from None
-    return missing
-
-
-def _remove_if_empty(folders: list[Path]) -> None:
-    """Remove the folders ``_make_folders`` made, deepest first, while they are empty."""
-    for folder in folders:
-        try:
-            folder.rmdir()
-        except OSError:
-            return
 
 
 def _corpus_source(args: argparse.Namespace) -> str | None:
@@ -277,6 +258,8 @@ def _writable(name: str, option: str) -> None:
 def _score(args: argparse.Namespace) -> int:
     from . import bayes
 
+    if Path(args.model).is_dir():
+        raise UsageError(f"--model {args.model} is a folder; give the file `labkit bayes train --out` wrote")
     if not Path(args.model).is_file():
         raise UsageError(f"no such model file: {args.model}")
     f = bayes.load(args.model)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import nullcontext
 from pathlib import Path
 
-from ..cli import out_dir, print_json
+from ..cli import new_folder, print_json
 from ..errors import UsageError
 
 #: what makes a folder a course folder (an nbgrader course directory of these labs)
@@ -35,9 +36,10 @@ def _release(args: argparse.Namespace) -> int:
     from . import release
 
     root = course_root(args.root)
-    dest = out_dir(args.dest, "--dest") if args.dest else None
-    paths = release(args.labs or None, root=root, release_dir=dest, database=not args.no_db,
-                    force=args.force)
+    # a refused release (an unknown lab, a folder already there) leaves no empty --dest
+    with new_folder(args.dest, "--dest") if args.dest else nullcontext() as dest:
+        paths = release(args.labs or None, root=root, release_dir=dest, database=not args.no_db,
+                        force=args.force)
     if args.json:
         print_json([str(p) for p in paths])
     else:
