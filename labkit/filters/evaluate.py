@@ -45,6 +45,7 @@ import contextlib
 import hashlib
 import logging
 import math
+import numbers
 import operator
 import re
 import time
@@ -116,6 +117,55 @@ def _messages(items: Any, what: str) -> Sequence[Message]:
     return items
 
 
+def _check_factory(factory: Any, what: str = "filter_factory") -> None:
+    """A ``TypeError`` in words when ``factory`` is a filter object, not something that
+    makes a new one (each fold must start from an untrained filter)."""
+    if not callable(factory):
+        name = type(factory).__name__
+        raise TypeError(f"{what} must make a new filter each time: pass the class, {name} "
+                        f"(or lambda: {name}(...) for other parameters), not a {name} object")
+
+
+def _label_list(labels: Any, what: str = "labels") -> list[bool]:
+    """``labels`` as a list of bools: True/False, 1/0 (also NumPy's).  Text is a
+    ``TypeError`` (``bool("ham")`` is True: every message would count as spam), and so is
+    a fraction, which is what a score looks like (the arguments swapped?)."""
+    if isinstance(labels, (str, bytes)) or not hasattr(labels, "__iter__"):
+        raise TypeError(f"{what} must be a list of True (spam) / False (ham), one per message, "
+                        f"not {type(labels).__name__}")
+    out = list(labels)
+    if all(y is True or y is False for y in out):
+        return out
+    for i, y in enumerate(out):
+        if type(y).__name__ == "bool_" or (
+            isinstance(y, numbers.Integral) and not isinstance(y, bool) and y in (0, 1)
+        ):
+            out[i] = bool(y)
+        elif not isinstance(y, bool):
+            hint = (": text such as 'ham' would count as spam" if isinstance(y, str)
+                    else ": that looks like a score; the labels come first, then the scores"
+                    if isinstance(y, numbers.Real) else "")
+            raise TypeError(f"{what} must be True (spam) or False (ham) (or 1/0), not {y!r} "
+                            f"({what[:-1] if what.endswith('s') else what} {i}){hint}")
+    return out
+
+
+def _score_list(scores: Any, n: int, what: str = "scores") -> list[float]:
+    """``scores`` as a list of numbers, one per label: text is a ``TypeError`` (sorted as
+    text, "10" < "9"), a different count a :class:`UsageError`."""
+    if isinstance(scores, (str, bytes)) or not hasattr(scores, "__iter__"):
+        raise TypeError(f"{what} must be a list of numbers, one per message, "
+                        f"not {type(scores).__name__}")
+    out = list(scores)
+    if not all(isinstance(v, float) for v in out):
+        for v in out:
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise TypeError(f"{what} must be numbers, not {type(v).__name__} ({v!r})")
+    if len(out) != n:
+        raise UsageError(f"{n} labels but {len(out)} {what}: give one score per label")
+    return out
+
+
 def split_md5(messages: Iterable[Message]) -> Split:
     """Test = messages whose MD5's first hex digit is 8 or higher; train = the rest.
 
@@ -136,7 +186,8 @@ def by_date(messages: Iterable[Message]) -> list[Message]:
     by folder and name: the order never depends on the input order.
     """
     dated = [
-        (m.date or datetime.max.replace(tzinfo=timezone.utc), m.folder, m.name, m) for m in messages
+        (m.date or datetime.max.replace(tzinfo=timezone.utc), m.folder, m.name, m)
+        for m in _messages(messages, "messages")
     ]
     dated.sort(key=lambda t: t[:3])
     return [t[3] for t in dated]
@@ -149,6 +200,9 @@ def split_chronological(messages: Iterable[Message], test_fraction: float = 0.5)
     they land in the test set (after every dated one).  ``test_fraction`` must lie
     between 0 and 1; the test set gets ``round(n * test_fraction)`` messages.
     """
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real):
+        raise TypeError(f"test_fraction must be a number from 0 to 1 such as 0.5, not "
+                        f"{test_fraction!r}")
     if not 0.0 <= test_fraction <= 1.0:  # also refuses NaN
         raise UsageError(f"test_fraction must be between 0 and 1, not {test_fraction!r}")
     ordered = by_date(messages)
@@ -169,7 +223,7 @@ def kfold(messages: Iterable[Message], k: int = 10) -> list[Split]:
         raise UsageError(f"k must be a whole number of folds, not {k!r}") from None
     if k < 2:
         raise UsageError(f"k-fold needs at least 2 folds, not {k}")
-    items = list(messages)
+    items = list(_messages(messages, "messages"))
     folds: list[list[Message]] = [[] for _ in range(k)]
     for m in items:
         folds[int(_md5(m), 16) % k].append(m)
@@ -219,6 +273,8 @@ def auc(labels: Sequence[bool], scores: Sequence[float]) -> float:
     ``roc_auc_score``.  NaN when the labels lack ham or spam (the curve is undefined);
     a NaN score raises :class:`~labkit.errors.UsageError`.
     """
+    labels = _label_list(labels)
+    scores = _score_list(scores, len(labels))
     _check_numbers(scores, "scores")
     pairs = sorted(zip(scores, labels, strict=True), key=lambda t: t[0])
     n_pos = sum(1 for _, y in pairs if y)
@@ -245,6 +301,8 @@ def roc_curve(labels: Sequence[bool], scores: Sequence[float]) -> tuple[list[flo
     ``drop_intermediate=False``.  Raises :class:`~labkit.errors.UsageError` when the
     labels lack ham or spam (the curve is undefined) or a score is NaN.
     """
+    labels = _label_list(labels)
+    scores = _score_list(scores, len(labels))
     why = _why_no_roc(labels)
     if why:
         raise UsageError(f"no ROC curve ({why}): it needs both ham and spam")
@@ -321,6 +379,8 @@ class Evaluation:
     n_train: int = 0
 
     def __post_init__(self) -> None:
+        if not all(y is True or y is False for y in self.labels):
+            object.__setattr__(self, "labels", tuple(_label_list(self.labels)))
         n = len(self.labels)
         if not len(self.names) == len(self.scores) == len(self.ranks) == n:
             raise UsageError(
@@ -411,6 +471,9 @@ class Evaluation:
         threshold sits just above the next-highest ham, and a spam tied with that ham is
         missed.  Uses the ranks, like the ROC curve.  NaN without ham or without spam.
         """
+        if isinstance(hm_pct, bool) or not isinstance(hm_pct, numbers.Real) or not 0 <= hm_pct <= 100:
+            raise UsageError(f"sm_at_hm: hm_pct is a percentage from 0 to 100 (0.1 for TREC's "
+                             f"0.1 %), not {hm_pct!r}")
         hams = sorted(
             (r for r, y in zip(self.ranks, self.labels, strict=True) if not y), reverse=True
         )
@@ -700,6 +763,10 @@ def evaluate_split(
     filter_factory: Any, split: Split, *, progress: bool | None = None, workers: int | None = 1
 ) -> Evaluation:
     """``run(filter_factory(), split.train, split.test)`` with the split's name as mode."""
+    _check_factory(filter_factory)
+    if not isinstance(split, Split):
+        raise TypeError(f"split must be a Split (from split_md5 or split_chronological), "
+                        f"not {type(split).__name__}")
     return run(
         filter_factory(),
         split.train,
@@ -718,6 +785,7 @@ def cross_validate(
     ``progress``: one bar over every message trained and scored in all folds
     (``None``: when that is more than :data:`AUTO_BAR_WORK`).
     """
+    _check_factory(filter_factory)
     splits = kfold(messages, k)
     work = sum(len(s.train) + len(s.test) for s in splits)
     with _work_bar(work, progress, f"{k}-fold cross-validation") as bar:
@@ -750,8 +818,10 @@ def online(
 
     Introduced in lab 09 (Bayesian filtering).
     """
+    _check_filter(filter)
     if order not in ("date", "given"):
         raise UsageError(f"order must be 'date' or 'given', not {order!r}")
+    messages = _messages(messages, "messages")
     items = by_date(messages) if order == "date" else list(messages)
     scores: list[float] = []
     ranks: list[float] = []

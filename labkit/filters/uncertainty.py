@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .evaluate import _check_numbers, auc
+from .evaluate import _check_numbers, _label_list, auc
 
 #: resamples drawn unless told otherwise
 RESAMPLES = 2000
@@ -101,7 +101,7 @@ def resample_weights(
     sums to ``n_ham``, of the second to ``n_spam``.  These are the draws
     :func:`bootstrap_auc` uses for the same ``labels``, ``resamples`` and ``seed``.
     """
-    chunks = list(_weight_chunks(labels, resamples, seed))
+    chunks = list(_weight_chunks(_label_list(labels), resamples, seed))
     return np.vstack([h for h, _ in chunks]), np.vstack([s for _, s in chunks])
 
 
@@ -119,6 +119,7 @@ def bootstrap_auc(
     A NaN score raises :class:`~labkit.errors.UsageError` (it has no place in the score
     order, so every resampled AUC would be arbitrary).
     """
+    labels = _label_list(labels)  # text or swapped arguments: a TypeError, not all spam
     y = np.asarray(labels, dtype=bool)
     prepared = []
     for s in scores:
@@ -178,6 +179,7 @@ def one_minus_auc_pct(
     name: str = "(1-AUC)%",
 ) -> Interval:
     """(1-AUC)% of ``scores`` on the test set, with its bootstrap interval."""
+    labels = _label_list(labels)  # (read twice below: a generator would be empty the second time)
     boot = 100.0 * (1.0 - bootstrap_auc(labels, scores, resamples=resamples, seed=seed)[0])
     return _interval(name, 100.0 * (1.0 - auc(labels, scores)), boot, level)
 
@@ -198,6 +200,7 @@ def ratio(
     infinite, and undefined (NaN) when A makes none either; undefined resamples are left
     out of the interval.
     """
+    labels = _label_list(labels)
     boot = 1.0 - bootstrap_auc(labels, scores_a, scores_b, resamples=resamples, seed=seed)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = boot[0] / boot[1]
