@@ -15,6 +15,8 @@ This file checks content that an exam audit found wrong or missing, so it cannot
 from __future__ import annotations
 
 import email
+import email.utils
+import random
 import re
 import unicodedata
 from collections import defaultdict
@@ -216,3 +218,36 @@ def test_own_results_header_question_matches_the_mx(lab):
     assert names[:3] == ["return-path", "received", "authentication-results"]
     results = email.message_from_bytes(raw).get_all("Authentication-Results")
     assert len(results) == 2 and "dmarc=pass" not in results[0] and "dmarc=pass" in results[1]
+
+
+def test_bayes_question_scenario_holds_on_the_corpus():
+    """Spam from senders never seen before: a blocklist of yesterday's senders misses it,
+    a Bayesian filter trained on the sorted mail catches most of it (SpamAssassin corpus)."""
+    from labkit.errors import CorpusError
+    from labkit.filters import Robinson, corpus
+    from tests.conftest import unavailable
+
+    q, marked = question("09-bayes", "moves each one to Junk")
+    assert marked == "A Bayesian filter trained on the mail the user sorted"
+    try:
+        messages = corpus.load()
+    except CorpusError as exc:
+        unavailable(f"the Bayes scenario needs the corpus: {exc}")
+    rng = random.Random(7)
+    spam = [m for m in messages if m.spam]
+    ham = [m for m in messages if not m.spam]
+    rng.shuffle(spam)
+    rng.shuffle(ham)
+    sorted_by_user, tomorrow = spam[:400], spam[400:800]
+
+    def sender(raw: bytes) -> str:
+        return email.utils.parseaddr(str(email.message_from_bytes(raw).get("From", "")))[1].lower()
+
+    bayes = Robinson()
+    for m in sorted_by_user + ham[:400]:
+        bayes.learn(m.raw, m.spam)
+    blocklist = {sender(m.raw) for m in sorted_by_user}
+    blocked = sum(sender(m.raw) in blocklist for m in tomorrow) / len(tomorrow)
+    caught = sum(bayes.score(m.raw) >= 0.5 for m in tomorrow) / len(tomorrow)
+    lost_ham = sum(bayes.score(m.raw) >= 0.5 for m in ham[400:800]) / 400
+    assert blocked < 0.2 and caught > 0.8 and lost_ham < 0.05, (blocked, caught, lost_ham)
