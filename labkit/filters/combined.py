@@ -38,13 +38,16 @@ Introduced in lab 10 (capstone: putting it together).
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import UsageError
 from . import dnsbl, rdns
+from .bayes import _label as _spam_label
 from .lists import AddressList
 
 log = logging.getLogger(__name__)
@@ -144,13 +147,19 @@ class SpamScorer:
             _check_filter(filter)
         if isinstance(dnsbl_zones, str):
             dnsbl_zones = (dnsbl_zones,)  # one zone: not its letters
+        if dnsbl_zones is None:
+            dnsbl_zones = ()
         self.filter = filter
         self.dnsbl_zones = tuple(dnsbl_zones)
+        for zone in self.dnsbl_zones:
+            if not isinstance(zone, str):
+                raise TypeError(f"dnsbl_zones must be zone names such as {dnsbl.LAB_ZONE!r}, "
+                                f"not {type(zone).__name__}")
         self.allowlist = _as_list(allowlist, "allowlist")
         self.blocklist = _as_list(blocklist, "blocklist")
-        self.ham_cutoff = ham_cutoff
-        self.spam_cutoff = spam_cutoff
-        self.weights = {**DEFAULT_WEIGHTS, **(weights or {})}
+        self.ham_cutoff = _cutoff(ham_cutoff, "ham_cutoff", 0.2)
+        self.spam_cutoff = _cutoff(spam_cutoff, "spam_cutoff", 0.9)
+        self.weights = {**DEFAULT_WEIGHTS, **_weights(weights)}
         self.check_rdns = check_rdns
 
     def __repr__(self) -> str:
@@ -343,6 +352,37 @@ class SpamScorer:
         )
 
 
+def _cutoff(value: Any, name: str, default: float) -> float:
+    """A cutoff checked at construction: a score in [0, 1] (``judge`` compares scores with
+    it and never raises, so "0.9" or 90 must fail here, not junk nothing silently)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"SpamScorer: {name} must be a number (default {default}), not "
+                        f"{type(value).__name__}")
+    if not 0.0 <= value <= 1.0:  # NaN too
+        raise UsageError(f"SpamScorer: {name} is a score between 0 and 1 (default {default}), "
+                         f"not {value!r}")
+    return value
+
+
+def _weights(weights: Any) -> dict[str, float]:
+    """``weights`` overrides checked: a misspelt signal name would be ignored silently."""
+    if weights is None:
+        return {}
+    if not isinstance(weights, Mapping):
+        raise TypeError(f"SpamScorer: weights must be a dict of signal name -> log-odds, such "
+                        f"as {{'dnsbl': 4.0}}, not {type(weights).__name__}")
+    for key, value in weights.items():
+        if key not in DEFAULT_WEIGHTS:
+            near = difflib.get_close_matches(str(key), list(DEFAULT_WEIGHTS), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise UsageError(f"SpamScorer: no signal named {key!r}{hint}; the weights are "
+                             f"{', '.join(DEFAULT_WEIGHTS)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise TypeError(f"SpamScorer: weight {key!r} must be a number of log-odds such as "
+                            f"{DEFAULT_WEIGHTS[key]}, not {value!r}")
+    return dict(weights)
+
+
 def _as_list(value: Any, name: str) -> AddressList | None:
     if value is None or isinstance(value, AddressList):
         return value
@@ -420,6 +460,14 @@ class Labelled:
     client_ip: str | None = None
     verdict: Any = None
 
+    def __post_init__(self) -> None:
+        # spam="ham" would be counted as spam by measure() (bool("ham") is True)
+        try:
+            object.__setattr__(self, "spam", _spam_label(self.spam))
+        except TypeError:
+            raise TypeError(f"Labelled: spam must be True (spam) or False (ham), not "
+                            f"{self.spam!r}") from None
+
 
 @dataclass(frozen=True, kw_only=True)
 class StreamResult:
@@ -464,9 +512,14 @@ def measure(scorer: SpamScorer, stream: Iterable[Labelled], *, dns: Any = None) 
 
     Introduced in lab 10 (capstone: putting it together).
     """
+    if not isinstance(scorer, SpamScorer):
+        raise TypeError(f"measure: scorer must be a SpamScorer, not {type(scorer).__name__}")
     judgements = []
     ham = spam = fp = fn = unsure = 0
     for item in stream:
+        if not isinstance(item, Labelled):
+            raise TypeError(f"measure: the stream must hold Labelled(message=..., spam=...) "
+                            f"items, not {type(item).__name__}")
         j = scorer.judge(item.message, client_ip=item.client_ip, verdict=item.verdict, dns=dns)
         judgements.append(j)
         unsure += j.status == "unsure"

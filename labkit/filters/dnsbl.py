@@ -84,6 +84,12 @@ def query_name(ip: str, zone: str = LAB_ZONE) -> str:
     >>> query_name("198.51.100.150")
     '150.100.51.198.bl.dnsbl.example'
     """
+    if not isinstance(ip, (str, ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        # ipaddress reads an int as an address (5 is 0.0.0.5): the wrong name, silently
+        raise TypeError(f"ip must be an IP address such as '203.0.113.5', not {type(ip).__name__}")
+    if not isinstance(zone, str):
+        raise TypeError(f"zone must be a DNSBL zone name such as {LAB_ZONE!r}, not "
+                        f"{type(zone).__name__}")
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError as exc:
@@ -106,8 +112,8 @@ def lookup(
     """
     import labkit.dns
 
+    name = query_name(ip, zone)  # (first: a wrong address is named before any DNS set-up)
     resolver = labkit.dns.as_resolver(dns)
-    name = query_name(ip, zone)
     meanings = LAB_CODES if codes is None else codes
     steps = [f"query {name} A"]
     outcome, answers = query(resolver, name, "A")

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .. import _coerce
 from .corpus import Message
 from .evaluate import Split, _advance, _run, _work_bar
 from .tokens import _split, parse_headers, tokenize
@@ -75,7 +76,19 @@ def add_words(message: bytes, words: Sequence[str]) -> bytes:
 
     Single-part messages get the words appended (re-encoded when the body is base64);
     multipart messages get a new ``text/plain`` part before the closing boundary.
+    ``message`` may also be text, an email message or a corpus message (the result is
+    bytes); ``words`` given as one string are its words, not its letters.
     """
+    message = _coerce.message_bytes(message)
+    if isinstance(words, str):
+        words = words.split()  # "cheap pills" would be added as "c h e a p   p i l l s"
+    elif isinstance(words, (bytes, bytearray)) or not hasattr(words, "__iter__"):
+        raise TypeError(f"words must be a list of words such as ['meeting', 'agenda'], not "
+                        f"{type(words).__name__}")
+    words = list(words)
+    for w in words:
+        if not isinstance(w, str):
+            raise TypeError(f"words must be text, not {type(w).__name__} ({w!r})")
     if not words:
         return message
     text = (" ".join(words)).encode("ascii", "replace")

@@ -44,6 +44,7 @@ from collections.abc import Iterator
 from itertools import compress, pairwise
 
 from .. import _coerce
+from ..errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,12 @@ def tokenize(message: bytes | str, *, max_bytes: int = MAX_BYTES) -> list[str]:
         # an EmailMessage, a corpus message (its .raw); an int or a list is a TypeError
         # in words (bytes(5) would be five NUL bytes, tokenised without a complaint)
         message = _coerce.message_bytes(message)
+    # checked here: inside the try below a bad max_bytes would only add "tokenizer:error"
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int):
+        raise TypeError(f"max_bytes must be a whole number of bytes such as {MAX_BYTES}, "
+                        f"not {max_bytes!r}")
+    if max_bytes < 0:
+        raise UsageError(f"max_bytes must be 0 or more, not {max_bytes}")
     out: list[str] = []
     try:
         _message_tokens(message, out, max_bytes)
