@@ -10,6 +10,7 @@ tests/test_cli_bad_input.py and tests/filters/test_cli.py cover the cases found 
 from __future__ import annotations
 
 import os
+import random
 import resource
 import signal
 import subprocess
@@ -202,3 +203,23 @@ def test_score_with_a_folder_as_model_says_it_is_a_folder(tmp_path):
 def test_every_command_group_names_its_sub_commands_alike(group):
     usage = labkit(group, "--help", timeout=60).stdout.decode().splitlines()[0]
     assert usage == f"usage: labkit {group} [-h] ACTION ...", usage
+
+
+# --- dkim sign on binary garbage: one readable line, not the whole header quoted -------
+
+def test_sign_garbage_quotes_only_the_start_of_the_bad_line(tmp_path):
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(random.Random(7).randbytes(3000))  # binary: its first 'header' line has no name
+    err = one_line_error(labkit("dkim", "sign", str(garbage), "-d", "corp.example", "-s", "lab2026"),
+                         2, "cannot sign this message", "Unexpected characters in RFC822 header")
+    assert len(err) < 200, err
+
+
+# --- spf check with no domain at all --------------------------------------------------
+
+def test_spf_check_with_empty_mail_from_and_helo_says_there_is_no_domain():
+    out = labkit("spf", "check", "192.0.2.1", "", "")
+    text = out.stdout.decode()
+    assert out.returncode == 0, out.stderr
+    assert "none (no domain to check" in text and "(record)" not in text, text
+    assert "Received-SPF: none (mx.corp.example: no domain to check)" in text, text

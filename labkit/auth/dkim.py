@@ -542,7 +542,9 @@ def _rfc822_parse(message: bytes) -> tuple[list[list[bytes]], bytes]:
             if m is not None:
                 headers.append([m.group(1), [line[m.end(0):]]])
             elif not line.startswith(b"From "):
-                raise dkim.MessageFormatError(f"Unexpected characters in RFC822 header: {line!s}")
+                shown = f"{line!s}"
+                shown = shown[:80] + " ..." if len(shown) > 80 else shown  # one readable line
+                raise dkim.MessageFormatError(f"Unexpected characters in RFC822 header: {shown}")
         i += 1
     fields = [[name, b"\r\n".join(pieces) + b"\r\n"] for name, pieces in headers]
     if rest is None:

@@ -98,7 +98,7 @@ def received_spf(res: Any) -> str:
         "fail": f"domain of {res.mail_from or res.domain} does not designate {res.ip} as permitted sender",
         "softfail": f"domain of {res.mail_from or res.domain} discourages use of {res.ip}",
         "neutral": f"{res.ip} is neither permitted nor denied by {res.domain}",
-        "none": f"{res.domain} does not publish SPF",
+        "none": f"{res.domain} does not publish SPF" if res.domain else "no domain to check",
         "permerror": f"permanent error in the SPF record of {res.domain}",
         "temperror": f"temporary DNS error looking up {res.domain}",
     }

@@ -288,6 +288,9 @@ def _evaluate_identity(ip: str, sender: str, helo: str, identity: str, *, dns: A
     if parsed_ip.version == 6 and parsed_ip.ipv4_mapped is not None:
         parsed_ip = parsed_ip.ipv4_mapped  # ::ffff:a.b.c.d is checked as IPv4 (RFC 7208 5)
     ip = common["ip"] = str(parsed_ip)
+    if not domain.strip(". "):  # RFC 7208 4.3: no domain to check is "none", and no look-up
+        return _finish(SPFResult(result="none", explanation="",
+                                 reason="no domain to check: MAIL FROM and HELO give none", **common))
     with routed(dns, timeout) as route:
         try:
             q = pyspf.query(i=ip, s=sender, h=helo, receiver=receiver, strict=True, timeout=timeout)
