@@ -143,6 +143,11 @@ def test_lab06_the_mx_prepends_return_path_received_and_authentication_results(l
     assert "two trace headers" not in text, text
     for name in names:
         assert f"`{name}`" in text, (name, text)
+    # section 2 draws the line between what our MX wrote and what arrived below those three
+    forged = _cell("06-verdict", "cell-016")
+    assert "everything below our own `Received` line arrived with the message" not in forged, forged
+    assert ("our MX put three fields on top of what arrived (Return-Path, its `Received` line, then its"
+            " `Authentication-Results`). Everything below those three arrived") in forged, forged
 
 
 @pytest.mark.slow
