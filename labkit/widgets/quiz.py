@@ -47,10 +47,31 @@ class Question:
         """Accept a Question or a dict with prompt/choices/answer/explanation."""
         if isinstance(item, Question):
             return item
+        if not isinstance(item, Mapping):
+            raise UsageError(f"a question is a dict with 'prompt', 'choices' and 'answer' (or a "
+                             f"Question), not {type(item).__name__}")
+        missing = [k for k in ("prompt", "choices", "answer") if k not in item]
+        if missing:
+            raise UsageError(f"question {item.get('prompt', '')!r} has no "
+                             f"{' or '.join(repr(k) for k in missing)}")
+        choices = item["choices"]
+        if isinstance(choices, str):  # would be its letters: "abc" -> 'a', 'b', 'c'
+            raise UsageError(f"choices must be a list of answers, not one string ({choices!r})")
+        choices = tuple(choices)
+        answer = item["answer"]
+        if isinstance(answer, str):
+            # the text of the right choice; int("2") would pick the choice at index 2
+            if answer not in choices:
+                raise UsageError(f"answer {answer!r} is not one of the choices "
+                                 f"{', '.join(repr(c) for c in choices)} (give its text or index)")
+            answer = choices.index(answer)
+        elif isinstance(answer, bool) or not isinstance(answer, int):
+            raise UsageError(f"answer must be the index of the right choice (0 for the first) "
+                             f"or its text, not {answer!r}")
         return cls(
             prompt=item["prompt"],
-            choices=tuple(item["choices"]),
-            answer=int(item["answer"]),
+            choices=choices,
+            answer=answer,
             explanation=item.get("explanation", ""),
         )
 
@@ -144,6 +165,8 @@ class Quiz(TextFallback, widgets.VBox):
     def __init__(
         self, questions: Iterable[Question | Mapping[str, Any]], *, title: str = "Self-check"
     ) -> None:
+        if isinstance(questions, (Mapping, Question)):
+            questions = [questions]  # one question, not a list of its keys
         self.questions: tuple[Question, ...] = tuple(Question.coerce(q) for q in questions)
         if not self.questions:
             raise ValueError("a quiz needs at least one question")

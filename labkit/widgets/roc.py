@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,13 +64,50 @@ class Confusion:
         }
 
 
+def _labels(labels: Any) -> tuple[bool, ...]:
+    """``labels`` read once as bools: True/False or 1/0.  Text is refused (``bool("ham")``
+    is True, so every message would count as spam), and so is a fraction, which is what a
+    score looks like: the arguments were swapped."""
+    if isinstance(labels, (str, bytes)) or not hasattr(labels, "__iter__"):
+        raise UsageError(f"labels must be a list of True (spam) / False (ham), not "
+                         f"{type(labels).__name__}")
+    out = tuple(labels)
+    if all(y is True or y is False for y in out):
+        return out
+    if any(isinstance(x, str) for x in out):
+        # bool("ham") is True: text labels would all count as spam
+        raise UsageError("labels are True for spam and False for ham, not text like 'spam'/'ham'")
+    for y in out:
+        if isinstance(y, numbers.Real) and y not in (0, 1):
+            raise UsageError(f"labels are True for spam and False for ham, not {y!r}: that "
+                             "looks like a score; give the scores first, then the labels")
+    return tuple(bool(y) for y in out)
+
+
+def _threshold(threshold: Any) -> float:
+    """A threshold: a number from 0 to 1 (text is a ``TypeError``: "0.5" >= 0.2 fails)."""
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+        raise TypeError(f"threshold must be a number from 0 to 1 such as 0.5, not {threshold!r}")
+    if not 0.0 <= threshold <= 1.0:
+        raise UsageError(f"threshold must be between 0 and 1, not {threshold!r}")
+    return threshold
+
+
+def _same_length(scores: Sequence[float], labels: Sequence[bool]) -> None:
+    if len(scores) != len(labels):
+        raise ValueError(f"scores and labels differ in length: {len(scores)} scores, "
+                         f"{len(labels)} labels (one label per score)")
+
+
 def confusion(scores: Sequence[float], labels: Sequence[bool], threshold: float) -> Confusion:
     """Count outcomes when ``score >= threshold`` means spam (labels: True = spam).
 
     Introduced in lab 09 (Bayesian filtering).
     """
-    if len(scores) != len(labels):
-        raise ValueError("scores and labels differ in length")
+    scores, labels = tuple(scores), _labels(labels)
+    _same_length(scores, labels)
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+        raise TypeError(f"threshold must be a number such as 0.5, not {threshold!r}")
     tp = fp = tn = fn = 0
     for s, spam in zip(scores, labels, strict=True):
         called = s >= threshold
@@ -90,8 +128,8 @@ def roc_points(scores: Sequence[float], labels: Sequence[bool]) -> tuple[tuple[f
     One pass over the messages sorted by score, highest first: lowering the
     threshold past a score turns every message with that score into "spam".
     """
-    if len(scores) != len(labels):
-        raise ValueError("scores and labels differ in length")
+    scores, labels = tuple(scores), _labels(labels)
+    _same_length(scores, labels)
     n_spam = sum(1 for x in labels if x)
     n_ham = len(labels) - n_spam
     pairs = sorted(zip(scores, labels, strict=True), key=lambda p: -p[0])
@@ -377,14 +415,9 @@ class ROCExplorer(widgets.VBox):
                 "runs from 0 to 1: pass the filter's scores (an Evaluation's .scores, not its "
                 ".ranks)"
             )
-        if not 0.0 <= threshold <= 1.0:
-            raise UsageError(f"threshold must be between 0 and 1, not {threshold!r}")
-        if any(isinstance(x, str) for x in labels):
-            # bool("ham") is True: text labels would all count as spam
-            raise UsageError("labels are True for spam and False for ham, not text like 'spam'/'ham'")
-        self.labels = tuple(bool(x) for x in labels)
-        if len(self.scores) != len(self.labels):
-            raise ValueError("scores and labels differ in length")
+        threshold = _threshold(threshold)
+        self.labels = _labels(labels)  # (read once: a generator has nothing left the second time)
+        _same_length(self.scores, self.labels)
         self.points = roc_points(self.scores, self.labels)
         self.undefined = _undefined(self.labels)
         self.area: float | None = None if self.undefined else auc(self.points)
