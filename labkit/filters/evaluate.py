@@ -126,7 +126,8 @@ def _check_factory(factory: Any, what: str = "filter_factory") -> None:
                         f"(or lambda: {name}(...) for other parameters), not a {name} object")
 
 
-def _label_list(labels: Any, what: str = "labels") -> list[bool]:
+def _label_list(labels: Any, what: str = "labels",
+                swapped: str = "the labels come first, then the scores") -> list[bool]:
     """``labels`` as a list of bools: True/False, 1/0 (also NumPy's).  Text is a
     ``TypeError`` (``bool("ham")`` is True: every message would count as spam), and so is
     a fraction, which is what a score looks like (the arguments swapped?)."""
@@ -143,7 +144,7 @@ def _label_list(labels: Any, what: str = "labels") -> list[bool]:
             out[i] = bool(y)
         elif not isinstance(y, bool):
             hint = (": text such as 'ham' would count as spam" if isinstance(y, str)
-                    else ": that looks like a score; the labels come first, then the scores"
+                    else f": that looks like a score; {swapped}"
                     if isinstance(y, numbers.Real) else "")
             raise TypeError(f"{what} must be True (spam) or False (ham) (or 1/0), not {y!r} "
                             f"({what[:-1] if what.endswith('s') else what} {i}){hint}")

@@ -19,7 +19,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from labkit.errors import UsageError
-from labkit.filters.evaluate import _why_no_roc
+from labkit.filters.evaluate import _label_list, _why_no_roc
 
 __all__ = ["Confusion", "confusion", "roc_points", "auc", "ROCExplorer"]
 
@@ -68,20 +68,14 @@ def _labels(labels: Any) -> tuple[bool, ...]:
     """``labels`` read once as bools: True/False or 1/0.  Text is refused (``bool("ham")``
     is True, so every message would count as spam), and so is a fraction, which is what a
     score looks like: the arguments were swapped."""
-    if isinstance(labels, (str, bytes)) or not hasattr(labels, "__iter__"):
-        raise UsageError(f"labels must be a list of True (spam) / False (ham), not "
-                         f"{type(labels).__name__}")
-    out = tuple(labels)
-    if all(y is True or y is False for y in out):
-        return out
-    if any(isinstance(x, str) for x in out):
+    out = tuple(labels) if hasattr(labels, "__iter__") and not isinstance(labels, str) else labels
+    if isinstance(out, tuple) and any(isinstance(x, str) for x in out):
         # bool("ham") is True: text labels would all count as spam
         raise UsageError("labels are True for spam and False for ham, not text like 'spam'/'ham'")
-    for y in out:
-        if isinstance(y, numbers.Real) and y not in (0, 1):
-            raise UsageError(f"labels are True for spam and False for ham, not {y!r}: that "
-                             "looks like a score; give the scores first, then the labels")
-    return tuple(bool(y) for y in out)
+    try:
+        return tuple(_label_list(out, swapped="give the scores first, then the labels"))
+    except TypeError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _threshold(threshold: Any) -> float:
