@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import resource
 import sys
 import time
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 import labkit.grading
 
@@ -40,6 +42,9 @@ def measure(lab: labkit.grading.course.Lab) -> tuple[float, int]:
 
 
 def main(argv: list[str]) -> int:
+    if any(arg in ("-h", "--help") for arg in argv):
+        print(__doc__)
+        return 0
     labs = labkit.grading.course.select_labs(argv) if argv else labkit.grading.find_labs()
     print(f"<!-- python docs/measure_labs.py on {platform.node() or 'this machine'}: "
           f"{os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -48,7 +53,12 @@ def main(argv: list[str]) -> int:
     print("|---|---:|---:|")
     total = 0.0
     for lab in labs:
-        seconds, mib = measure(lab)
+        try:
+            seconds, mib = measure(lab)
+        except CellExecutionError as exc:  # say which lab and why, not the kernel's traceback
+            last = re.sub(r"\x1b\[[0-9;]*m", "", str(exc).strip().splitlines()[-1])  # no colour codes
+            print(f"measure_labs: {lab.assignment_id} stopped with an error: {last}", file=sys.stderr)
+            return 1
         total += seconds
         print(f"| {lab.assignment_id} | {seconds:.1f} s | {mib} MiB |", flush=True)
     print(f"| all | {total:.1f} s | |")
