@@ -18,13 +18,13 @@ import math
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from .errors import LabkitError, UsageError
+from .paths import atomic_path  # noqa: F401 - the subcommands import it from here
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -209,30 +209,6 @@ def new_folder(value: str, what: str) -> Iterator[Path]:
             except OSError:
                 break
         raise
-
-
-@contextmanager
-def atomic_path(dest: str | os.PathLike, *, mode: int | None = None) -> Iterator[Path]:
-    """A temporary name beside ``dest`` to write to; it replaces ``dest`` only when the
-    ``with`` block ends without an error, so a failed or interrupted write (disk full,
-    Ctrl-C) leaves ``dest`` as it was and no partial file.  The temporary name ends in
-    ``dest``'s own name (``.gz`` and image suffixes still choose the format).  ``mode``:
-    the file's permissions (default: as the umask gives a new file).
-    """
-    dest = Path(dest)
-    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=".labkit-", suffix="-" + dest.name)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        if mode is None:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

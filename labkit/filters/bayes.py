@@ -25,7 +25,6 @@ Introduced in lab 09 (Bayesian filtering).
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import gzip
 import heapq
@@ -33,7 +32,6 @@ import json
 import math
 import numbers
 import os
-import tempfile
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -45,6 +43,7 @@ from typing import Any, ClassVar
 
 from .. import _coerce
 from ..errors import UsageError
+from ..paths import atomic_path
 from .tokens import tokenize
 
 FORMAT = "labkit-filter"
@@ -939,34 +938,19 @@ class _WriteError(UsageError, OSError):
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` all at once: into a new file beside it, then renamed over
-    it, so a failed save (no such folder, read-only, disk full) leaves any earlier file at
+    """Write ``data`` to ``path`` all at once (:func:`labkit.paths.atomic_path`), so a
+    failed save (no such folder, read-only, disk full) leaves any earlier file at
     ``path`` whole.  A failure is a :class:`UsageError` naming the file."""
-    tmp = None
+    if path.exists() and not path.is_symlink() and not path.is_file():
+        raise UsageError(f"{path}: not a regular file (a folder or a device); give the "
+                         "name of a file to write the filter to")
     try:
-        if path.is_symlink():
-            path = path.resolve()  # replace the file it points to, not the link
-        if path.exists() and not path.is_file():
-            raise UsageError(f"{path}: not a regular file (a folder or a device); give the "
-                             "name of a file to write the filter to")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as a plain new file gets (mkstemp's is private)
-        os.replace(tmp, path)
-        tmp = None
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
     except OSError as exc:
         raise _WriteError(exc.errno, f"{path}: cannot write the filter file "
                           f"({exc.strerror or exc}); nothing was written there",
                           exc.strerror) from exc
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
 
 def _read_json(path: str | os.PathLike) -> Any:
