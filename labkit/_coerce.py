@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import email.message
 import ipaddress
+import numbers
 from typing import Any
 
 from .errors import UsageError
@@ -80,8 +81,8 @@ def spam_label(spam: Any) -> bool:
     """
     if isinstance(spam, bool):
         return spam
-    if type(spam).__name__ == "bool_" or (isinstance(spam, int) and spam in (0, 1)):
-        return bool(spam)  # numpy's bool, 1/0
+    if type(spam).__name__ == "bool_" or (isinstance(spam, numbers.Integral) and spam in (0, 1)):
+        return bool(spam)  # numpy's bool, 1/0 of any whole-number type (NumPy's too)
     hint = ""
     if isinstance(spam, str):
         hint = f": learn(message, True) for spam, learn(message, False) for ham (not {spam!r})"

@@ -130,13 +130,6 @@ def _check_range(name: str, key: str, value: float, default: float) -> None:
                          f"not {value!r}")
 
 
-def _label(spam: Any) -> bool:
-    """A spam label: ``_coerce.spam_label``, plus whole numbers 0/1 of any kind (NumPy's)."""
-    if isinstance(spam, numbers.Integral) and not isinstance(spam, bool) and spam in (0, 1):
-        return bool(spam)
-    return _coerce.spam_label(spam)
-
-
 def _check_tokens(tokens: Any, call: str) -> None:
     """A ``TypeError`` in words when ``tokens`` is one message or one text, not its tokens
     (a str would be learned letter by letter, bytes as numbers)."""
@@ -211,7 +204,7 @@ class TokenFilter:
 
     def learn(self, message: bytes, spam: bool) -> None:
         """Learn one message as spam (True) or ham (False)."""
-        spam = _label(spam)
+        spam = _coerce.spam_label(spam)
         self.learn_tokens(tokenize(message), spam)
 
     def unlearn(self, message: bytes, spam: bool) -> None:
@@ -221,13 +214,13 @@ class TokenFilter:
         other class) is refused with a :class:`~labkit.errors.UsageError` and nothing
         changes: unlearning it would lower the counts of other messages' tokens.
         """
-        spam = _label(spam)
+        spam = _coerce.spam_label(spam)
         self.unlearn_tokens(tokenize(message), spam)
 
     def learn_tokens(self, tokens: Iterable[str], spam: bool, _delta: int = 1) -> None:
         """Learn an already tokenised message."""
         _check_tokens(tokens, "learn_tokens")
-        spam = _label(spam)
+        spam = _coerce.spam_label(spam)
         idx = 1 if spam else 0
         counts = self.counts
         if _delta == 1:  # the common case: nothing to clamp at 0, no count drops to zero
@@ -258,7 +251,7 @@ class TokenFilter:
         """Unlearn an already tokenised message (refused, changing nothing, when it was
         not learned with this label: see :meth:`unlearn`)."""
         _check_tokens(tokens, "unlearn_tokens")
-        spam = _label(spam)
+        spam = _coerce.spam_label(spam)
         tokens = list(tokens)  # (a generator is read twice: checked, then unlearned)
         self._check_learned(tokens, spam)
         self.learn_tokens(tokens, spam, _delta=-1)
@@ -471,7 +464,7 @@ def _training_set(messages: Any, labels: Any) -> tuple[list, list[bool]]:
     out = []
     for i, x in enumerate(labs):
         try:
-            out.append(_label(x))
+            out.append(_coerce.spam_label(x))
         except TypeError:
             raise TypeError(f"labels must be True (spam) or False (ham), not {x!r} (label "
                             f"{i}): text such as 'ham' would count as True, so as spam") from None
@@ -842,7 +835,7 @@ class Multinomial(TokenFilter):
     def learn_tokens(self, tokens: Iterable[str], spam: bool, _delta: int = 1) -> None:
         """Learn token occurrences (duplicates count)."""
         _check_tokens(tokens, "learn_tokens")
-        spam = _label(spam)
+        spam = _coerce.spam_label(spam)
         tokens = list(tokens)
         idx = 1 if spam else 0
         counts = self.counts

@@ -45,9 +45,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import _coerce
 from ..errors import UsageError
 from . import dnsbl, rdns
-from .bayes import _label as _spam_label
 from .lists import AddressList
 
 log = logging.getLogger(__name__)
@@ -463,7 +463,7 @@ class Labelled:
     def __post_init__(self) -> None:
         # spam="ham" would be counted as spam by measure() (bool("ham") is True)
         try:
-            object.__setattr__(self, "spam", _spam_label(self.spam))
+            object.__setattr__(self, "spam", _coerce.spam_label(self.spam))
         except TypeError:
             raise TypeError(f"Labelled: spam must be True (spam) or False (ham), not "
                             f"{self.spam!r}") from None
