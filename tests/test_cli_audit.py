@@ -15,11 +15,8 @@ import resource
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
-CORPUS = Path(os.environ.get("LABKIT_CORPUS", ""))
 
 
 def labkit(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -101,13 +98,11 @@ def _limited(limit: int, *args: str) -> subprocess.CompletedProcess:
                           timeout=300, preexec_fn=_file_size_limit(limit))
 
 
-@pytest.mark.skipif(not (CORPUS / "spam.tar.bz2").exists() and not (CORPUS / "spam").is_dir(),
-                    reason="needs the SpamAssassin corpus (LABKIT_CORPUS)")
-def test_train_out_that_cannot_be_written_whole_keeps_the_old_model(tmp_path):
+def test_train_out_that_cannot_be_written_whole_keeps_the_old_model(tmp_path, corpus_dir):
     model = tmp_path / "model.json"
     model.write_text("the model trained yesterday")
     # the corpus' model is some MB; 1 MB of it fits before the "disk" is full
-    proc = _limited(1 << 20, "bayes", "train", "--source", str(CORPUS), "--out", str(model))
+    proc = _limited(1 << 20, "bayes", "train", "--source", str(corpus_dir), "--out", str(model))
     one_line_error(proc, 2, f"--out {model}", "File too large")
     assert model.read_text() == "the model trained yesterday"
     assert [p.name for p in tmp_path.iterdir()] == ["model.json"]  # no partial file either
@@ -143,16 +138,16 @@ def test_keygen_bits_with_ed25519_is_exit_2_and_a_refused_size_makes_no_folder(t
 
 # --- bayes evaluate -k: only with --split kfold, and no more folds than messages --------
 
-@pytest.mark.skipif(not (CORPUS / "spam.tar.bz2").exists() and not (CORPUS / "spam").is_dir(),
-                    reason="needs the SpamAssassin corpus (LABKIT_CORPUS)")
 @pytest.mark.parametrize("args, expected", [
     (["--split", "md5", "-k", "5"], "-k goes with --split kfold"),
     (["-k", "-3"], "-k goes with --split kfold"),
     # every 500th message: 13 of them; 14 folds cannot each hold one
     (["--split", "kfold", "-k", "14", "--every", "500"], "13 messages"),
+    # one message: no spam and ham to train and measure ("no messages scored", exit 0, before)
+    (["--every", "100000000"], "leaves 1 message(s), not both spam and ham"),
 ])
-def test_evaluate_k_out_of_place_is_exit_2(args, expected):
-    proc = labkit("bayes", "evaluate", "--source", str(CORPUS), *args)
+def test_evaluate_k_out_of_place_is_exit_2(args, expected, corpus_dir):
+    proc = labkit("bayes", "evaluate", "--source", str(corpus_dir), *args)
     one_line_error(proc, 2, expected)
 
 

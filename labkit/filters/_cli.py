@@ -299,6 +299,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         if kind and kind not in FigureCanvasBase.get_supported_filetypes():
             raise UsageError(f"--roc {args.roc}: matplotlib cannot write .{kind} images")
     msgs = tuple(corpus.load(_corpus_source(args)))[:: args.every]
+    if not (any(m.spam for m in msgs) and any(not m.spam for m in msgs)):
+        raise UsageError(f"--every {args.every} leaves {len(msgs)} message(s), not both spam and "
+                         "ham: nothing to train and measure; use a smaller --every")
     if args.split == "kfold" and k > len(msgs):
         raise UsageError(f"-k {k}: more folds than the {len(msgs)} messages to share among them")
     progress = _bayes_progress(args)
@@ -308,6 +311,10 @@ def _evaluate(args: argparse.Namespace) -> int:
         ev = evaluate.cross_validate(lambda: _make(args.filter), msgs, k, progress=progress)
     else:
         sp = evaluate.split_md5(msgs) if args.split == "md5" else evaluate.split_chronological(msgs)
+        if not sp.train or not sp.test:
+            raise UsageError(f"--every {args.every}: the {args.split} split of {len(msgs)} messages "
+                             f"leaves {'no training' if not sp.train else 'no test'} messages; "
+                             "use a smaller --every")
         ev = evaluate.evaluate_split(lambda: _make(args.filter), sp, progress=progress)
     if args.roc:
         import matplotlib
