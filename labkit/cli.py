@@ -247,10 +247,31 @@ def _pass_undecodable_bytes() -> None:
             pass
 
 
+class _LogLines(logging.Formatter):
+    """Log lines shaped like the error lines: ``labkit: warning: ...``; with ``-v`` also
+    which part of labkit speaks (``labkit: info [labkit.service]: ...``)."""
+
+    def __init__(self, *, verbose: bool) -> None:
+        super().__init__()
+        self.verbose = verbose
+
+    def format(self, record: logging.LogRecord) -> str:
+        where = f" [{record.name}]" if self.verbose else ""
+        text = f"labkit: {record.levelname.lower()}{where}: {record.getMessage()}"
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    root = logging.getLogger()
+    if not root.handlers:  # a console run; inside another program (pytest) its logging stays
+        handler = logging.StreamHandler()
+        handler.setFormatter(_LogLines(verbose=args.verbose))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO if args.verbose else logging.WARNING)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()

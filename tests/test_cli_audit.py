@@ -218,3 +218,17 @@ def test_spf_check_with_empty_mail_from_and_helo_says_there_is_no_domain():
     assert out.returncode == 0, out.stderr
     assert "none (no domain to check" in text and "(record)" not in text, text
     assert "Received-SPF: none (mx.corp.example: no domain to check)" in text, text
+
+
+# --- log lines look like the error lines -------------------------------------------------
+
+def test_warnings_read_like_the_error_lines(tmp_path):
+    """'labkit: warning: ...' (was Python's default 'WARNING:labkit.filters.corpus:...');
+    with -v the info lines also name the part of labkit that speaks."""
+    empty = tmp_path / "empty.eml"
+    empty.write_bytes(b"x\r\n")
+    err = labkit("corpus", "verify", "--source", str(empty)).stderr.decode()
+    assert "labkit: warning: corpus folders missing in" in err, err
+    assert "WARNING:" not in err, err
+    err = labkit("-v", "dns", "dig", "brand.example", "MX", "--lab").stderr.decode()
+    assert "labkit: info [labkit.dns.server]: LabDNS serving on 127.0.0.1" in err, err
