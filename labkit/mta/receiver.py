@@ -346,7 +346,7 @@ class Receiver(Policy):
         message_id = _message_id(data)
         self.event(
             ctx, "verdict", qid=qid, message_id=message_id, mail_from=mail_from, rcpts=rcpts,
-            decision=decision.action, reason=decision.reason, **_verdict_fields(verdict),
+            helo=ctx.helo, decision=decision.action, reason=decision.reason, **_verdict_fields(verdict),
             spam_score=None if judgement is None else round(judgement.score, 4),
             spam_status=None if judgement is None else judgement.status,
         )

@@ -235,3 +235,14 @@ def test_remove_return_path_keeps_everything_else_byte_for_byte():
         b"X-A: 1\r\n\r\nReturn-Path: <x>\r\n", 0)  # only the header counts
     # a message with no blank line is all header
     assert remove_return_path(b"Return-Path: <x>\r\nSubject: s\r\n") == (b"Subject: s\r\n", 1)
+
+
+def test_the_verdict_records_the_helo_name_the_client_claimed(lab):
+    """Lab 01 puts the claimed HELO beside the envelope; it comes from the verdict, as the
+    client sent it (a forger's choice), not from the sender's real name."""
+    msg = make_message(from_="taro@isp.example", to="bob@corp.example", subject="helo", body="x")
+    res = lab.send(msg, from_host="mail.attacker.test", mail_from="taro@isp.example",
+                   helo="mail.isp.example")
+    verdict = lab.verdicts(res.message_id)[-1]
+    assert verdict["helo"] == "mail.isp.example", verdict
+    assert verdict["client"] == lab.hosts["mail.attacker.test"].address, verdict
