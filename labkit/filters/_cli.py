@@ -298,8 +298,15 @@ def _evaluate(args: argparse.Namespace) -> int:
         kind = Path(args.roc).suffix.lstrip(".").lower()
         if kind and kind not in FigureCanvasBase.get_supported_filetypes():
             raise UsageError(f"--roc {args.roc}: matplotlib cannot write .{kind} images")
-    msgs = tuple(corpus.load(_corpus_source(args)))[:: args.every]
-    if not (any(m.spam for m in msgs) and any(not m.spam for m in msgs)):
+    everything = tuple(corpus.load(_corpus_source(args)))
+    msgs = everything[:: args.every]
+
+    def both(ms: tuple) -> bool:
+        return any(m.spam for m in ms) and any(not m.spam for m in ms)
+
+    # a corpus of one class is allowed (the undefined figures come out as null); thinning
+    # a corpus of both down to one class is a mistake in --every
+    if both(everything) and not both(msgs):
         raise UsageError(f"--every {args.every} leaves {len(msgs)} message(s), not both spam and "
                          "ham: nothing to train and measure; use a smaller --every")
     if args.split == "kfold" and k > len(msgs):
