@@ -74,15 +74,24 @@ def ip_text(value: Any, what: str = "ip") -> str:
     return text(value, what, example="203.0.113.5")
 
 
+def _truth(value: Any) -> bool | None:
+    """``value`` as a bool when it is one: ``True``/``False``, NumPy's bool, or 1/0 of any
+    whole-number type (NumPy's too); None for anything else (text above all)."""
+    if isinstance(value, bool):
+        return value
+    if type(value).__name__ == "bool_" or (isinstance(value, numbers.Integral) and value in (0, 1)):
+        return bool(value)
+    return None
+
+
 def spam_label(spam: Any) -> bool:
     """The ``spam`` argument of ``learn()``: ``True``/``False`` (or 1/0); else a ``TypeError``.
 
     A string is refused, not read as truthy: ``learn(m, "ham")`` would learn spam.
     """
-    if isinstance(spam, bool):
-        return spam
-    if type(spam).__name__ == "bool_" or (isinstance(spam, numbers.Integral) and spam in (0, 1)):
-        return bool(spam)  # numpy's bool, 1/0 of any whole-number type (NumPy's too)
+    value = _truth(spam)
+    if value is not None:
+        return value
     hint = ""
     if isinstance(spam, str):
         hint = f": learn(message, True) for spam, learn(message, False) for ham (not {spam!r})"
@@ -161,10 +170,9 @@ def flag(value: Any, what: str) -> bool:
 
     Text is refused, not read as truthy: ``op25b="no"`` would switch OP25B on.
     """
-    if isinstance(value, bool):
-        return value
-    if type(value).__name__ == "bool_" or (isinstance(value, int) and value in (0, 1)):
-        return bool(value)
+    truth = _truth(value)
+    if truth is not None:
+        return truth
     hint = ""
     if isinstance(value, str) and value:
         hint = f" (any non-empty text, even {value!r}, would count as True)"
