@@ -74,7 +74,7 @@ def ip_text(value: Any, what: str = "ip") -> str:
     return text(value, what, example="203.0.113.5")
 
 
-def _truth(value: Any) -> bool | None:
+def truth(value: Any) -> bool | None:
     """``value`` as a bool when it is one: ``True``/``False``, NumPy's bool, or 1/0 of any
     whole-number type (NumPy's too); None for anything else (text above all)."""
     if isinstance(value, bool):
@@ -89,7 +89,7 @@ def spam_label(spam: Any) -> bool:
 
     A string is refused, not read as truthy: ``learn(m, "ham")`` would learn spam.
     """
-    value = _truth(spam)
+    value = truth(spam)
     if value is not None:
         return value
     hint = ""
@@ -170,9 +170,9 @@ def flag(value: Any, what: str) -> bool:
 
     Text is refused, not read as truthy: ``op25b="no"`` would switch OP25B on.
     """
-    truth = _truth(value)
-    if truth is not None:
-        return truth
+    as_bool = truth(value)
+    if as_bool is not None:
+        return as_bool
     hint = ""
     if isinstance(value, str) and value:
         hint = f" (any non-empty text, even {value!r}, would count as True)"
@@ -201,4 +201,4 @@ class Flag:
 
 
 __all__ = ["message_bytes", "text", "ip_text", "domain", "choice", "spam_label", "looks_like_host_name",
-           "port", "ip_address", "flag", "Flag"]
+           "port", "ip_address", "flag", "Flag", "truth"]

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from .. import _coerce
 from ..errors import UsageError
 from .batch import classify_many
 from .corpus import Message, _progress
@@ -138,11 +139,10 @@ def _label_list(labels: Any, what: str = "labels",
     if all(y is True or y is False for y in out):
         return out
     for i, y in enumerate(out):
-        if type(y).__name__ == "bool_" or (
-            isinstance(y, numbers.Integral) and not isinstance(y, bool) and y in (0, 1)
-        ):
-            out[i] = bool(y)
-        elif not isinstance(y, bool):
+        as_bool = _coerce.truth(y)
+        if as_bool is not None:
+            out[i] = as_bool
+        else:
             hint = (": text such as 'ham' would count as spam" if isinstance(y, str)
                     else f": that looks like a score; {swapped}"
                     if isinstance(y, numbers.Real) else "")
