@@ -387,13 +387,18 @@ def _alignment_mode(mode: Any) -> str:
 
 
 def _domain_or_none(value: Any, what: str) -> str:
-    """A domain given as text, or ``""`` for None/empty; a TypeError naming ``what`` otherwise."""
-    return _coerce.text(value, what, example="brand.example") if value else ""
+    """A domain given as text, or ``""`` for None/empty; a TypeError naming ``what`` for
+    another type, a UsageError for an address (``news@brand.example``)."""
+    return _coerce.domain(value, what, lower=False) if value else ""
 
 
 def aligned(identifier: str | None, from_domain: str | None, mode: str = "r", *,
-            dns: Any = None, method: str = "treewalk", _fetch: _Fetcher | None = None) -> bool:
+            dns: Any = None, method: str = "treewalk") -> bool:
     """Is an authenticated domain (SPF MAIL FROM or DKIM d=) aligned with From?
+
+    Both are domain names (``"news.brand.example"``, ``"brand.example"``), not addresses:
+    ``"news@brand.example"`` is refused with a :class:`UsageError` that names the domain
+    to give. An empty or ``None`` identifier is never aligned.
 
     ``mode`` "s" (strict): the same name. "r" (relaxed): the same organisational
     domain, found with ``method`` (``dns`` needed for the tree walk; without it the
@@ -403,17 +408,25 @@ def aligned(identifier: str | None, from_domain: str | None, mode: str = "r", *,
     """
     mode = _alignment_mode(mode)
     method = _method(method)
-    a = orgdomain.normalise(_domain_or_none(identifier, "identifier"))
-    b = orgdomain.normalise(_domain_or_none(from_domain, "from_domain"))
+    return _aligned(_domain_or_none(identifier, "identifier"), _domain_or_none(from_domain, "from_domain"),
+                    mode, dns=dns, method=method)
+
+
+def _aligned(identifier: str | None, from_domain: str | None, mode: str, *, dns: Any = None,
+             method: str, fetch: _Fetcher | None = None) -> bool:
+    """:func:`aligned` on names taken from a message (SPF's domain, a signature's d=): no
+    argument checks, so odd mail gives "not aligned" and never an exception."""
+    a = orgdomain.normalise(identifier)
+    b = orgdomain.normalise(from_domain)
     if not a or not b:
         return False
     if a == b:
         return True
     if mode == "s":
         return False
-    if method == "psl" or (dns is None and _fetch is None):
+    if method == "psl" or (dns is None and fetch is None):
         return orgdomain.psl_org_domain(a) == orgdomain.psl_org_domain(b)
-    fetch = _fetch or _Fetcher(dns)
+    fetch = fetch or _Fetcher(dns)
     return fetch.org_domain(a, method).org_domain == fetch.org_domain(b, method).org_domain
 
 
@@ -566,7 +579,7 @@ def _check(header_from: str, spf: Any, dkim: tuple, method: str, fetch: _Fetcher
     if spf is not None:
         spf_domain = getattr(spf, "domain", None)
         if spf.result == "pass":
-            spf_ok = aligned(spf_domain, domain, rec.aspf, method=method, _fetch=fetch)
+            spf_ok = _aligned(spf_domain, domain, rec.aspf, method=method, fetch=fetch)
             steps.append(f"SPF pass for {spf_domain}: {'aligned' if spf_ok else 'not aligned'} "
                          f"({'strict' if rec.aspf == 's' else 'relaxed'})")
         else:
@@ -577,7 +590,7 @@ def _check(header_from: str, spf: Any, dkim: tuple, method: str, fetch: _Fetcher
         if sig.result != "pass":
             steps.append(f"DKIM d={d} {sig.result}: cannot align")
             continue
-        ok = aligned(d, domain, rec.adkim, method=method, _fetch=fetch)
+        ok = _aligned(d, domain, rec.adkim, method=method, fetch=fetch)
         steps.append(f"DKIM pass d={d}: {'aligned' if ok else 'not aligned'} "
                      f"({'strict' if rec.adkim == 's' else 'relaxed'})")
         if ok and not dkim_ok:

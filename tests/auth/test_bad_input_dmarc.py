@@ -93,6 +93,26 @@ def test_aligned_with_bytes_names_the_argument(lab_dns):
     assert dmarc.aligned(None, "brand.example", dns=lab_dns) is False
 
 
+@pytest.mark.parametrize("method", ["treewalk", "psl"])
+def test_aligned_refuses_an_address_where_a_domain_goes(lab_dns, method):
+    # aligned("news@brand.example", "brand.example") used to answer False, as if the
+    # domains differed; the learner never learned that the call wanted the domain
+    with pytest.raises(UsageError, match=r"identifier must be a domain name .*'brand\.example'"):
+        dmarc.aligned("news@brand.example", "brand.example", dns=lab_dns, method=method)
+    with pytest.raises(UsageError, match=r"from_domain must be a domain name .*'brand\.example'"):
+        dmarc.aligned("brand.example", "news@brand.example", "s", dns=lab_dns, method=method)
+    assert dmarc.aligned("brand.example", "brand.example", "s", dns=lab_dns, method=method) is True
+
+
+def test_a_dkim_pass_for_a_d_with_an_at_sign_is_not_aligned_and_raises_nothing(lab_dns):
+    # names from a message go through check(), which never raises for odd mail
+    class _Sig:
+        result, domain = "pass", "news@brand.example"
+
+    got = dmarc.check("brand.example", dkim=[_Sig()], dns=lab_dns)
+    assert got.dkim_aligned is False and got.result == "fail"
+
+
 def test_valid_calls_answer_as_before(lab_dns):
     assert dmarc.org_domain("a.brand.example", dns=lab_dns) == "brand.example"
     assert dmarc.org_domain("A.Brand.Example.", dns=lab_dns, method="psl") == "brand.example"
