@@ -315,7 +315,8 @@ def sign(
     The default signs RFC 6376's recommended fields present in the message and
     over-signs From. ``canonicalization``: (header, body), each ``simple`` or
     ``relaxed``. ``body_length=True`` adds ``l=`` (dangerous: anything appended
-    to the body still verifies). ``algorithm`` defaults to the key's
+    to the body still verifies); it is True, False or None, and text is a
+    ``TypeError``. ``algorithm`` defaults to the key's
     (``rsa-sha256`` or ``ed25519-sha256``); ``rsa-sha1`` is accepted for the
     lesson on why it is obsolete.
 
@@ -335,8 +336,7 @@ def sign(
         raise UsageError(f"algorithm must be one of {sorted(_HASHES)}, not {algorithm!r}")
     if (algo == "ed25519-sha256") != (key.key_type == "ed25519"):
         raise UsageError(f"a {key.key_type} key cannot make {algo} signatures")
-    if body_length not in (None, True, False):
-        raise UsageError("body_length is True (add l= with the body's length) or None/False")
+    body_length = False if body_length is None else _coerce.flag(body_length, "body_length")
     canon = _canon_pair(canonicalization)
     linesep = dkim.util.get_linesep(raw)
     try:
@@ -359,7 +359,7 @@ def sign(
             identity=identity.encode("ascii") if identity else None,
             canonicalize=canon,
             include_headers=include,
-            length=bool(body_length),
+            length=body_length,
         )
     except (dkim.DKIMException, UnicodeEncodeError) as exc:
         raise UsageError(f"cannot sign: {exc}") from None
@@ -862,11 +862,14 @@ def verify(message: bytes | str, *, dns: Any, explain: bool = False) -> tuple[DK
     ``explain=True`` attaches the canonicalised headers and body and both body
     hashes to each result (always computed on dkimpy's path; without it, a plain
     message is read by :mod:`labkit.auth.dkim_fast`, with the same results).
+    ``explain`` is True or False: text such as ``"no"`` is a ``TypeError`` (it
+    would count as True).
 
     Introduced in lab 04 (DKIM).
     """
     import labkit.dns
 
+    explain = _coerce.flag(explain, "explain")
     resolver = labkit.dns.as_resolver(dns)
     try:
         raw = _as_bytes(message)

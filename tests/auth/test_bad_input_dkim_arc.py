@@ -115,3 +115,27 @@ def test_parse_recorded_says_what_it_takes():
     with pytest.raises(TypeError, match="aar_value must be a str"):
         arc.parse_recorded(b"i=1; lists.example.org; dmarc=pass")
     assert arc.parse_recorded("i=1; lists.example.org; dmarc=pass")[0] == LIST
+
+
+# ------------------------------------------------------------------ on/off switches
+@pytest.mark.parametrize("value", ["no", "False", "", 2, None])
+def test_verify_explain_must_be_a_bool(lab_dns, signed, value):
+    # explain="no" used to switch the explanation on (any non-empty text is truthy)
+    with pytest.raises(TypeError, match="explain must be True or False"):
+        dkim.verify(signed, dns=lab_dns, explain=value)
+
+
+def test_verify_explain_as_a_bool_or_1_0_works(lab_dns, signed):
+    plain = dkim.verify(signed, dns=lab_dns, explain=0)
+    full = dkim.verify(signed, dns=lab_dns, explain=True)
+    assert [r.result for r in plain] == [r.result for r in full] == ["pass"]
+    assert plain[0].explanation is None and full[0].explanation is not None
+
+
+@pytest.mark.parametrize("value", ["yes", "no", 2.0])
+def test_sign_body_length_must_be_a_bool_like_the_other_switches(lab_dns, msg, key, value):
+    # "yes" was a UsageError and 2.0 was read as True; a wrong type is a TypeError elsewhere
+    with pytest.raises(TypeError, match="body_length must be True or False"):
+        _sign(msg, key, body_length=value)
+    assert [r.body_length for r in dkim.verify(_sign(msg, key, body_length=None), dns=lab_dns)] == [None]
+    assert [r.body_length for r in dkim.verify(_sign(msg, key, body_length=1), dns=lab_dns)] != [None]
