@@ -95,6 +95,21 @@ def test_bad_input_gives_a_score(trained):
     assert 0.0 <= f.score(b"anything") <= 1.0
 
 
+def test_train_fits_the_svm_learn_leaves_it_for_the_first_score(small):
+    """A batch training pays for the SVM fit (so a benchmark's classify time holds no
+    fit); one learn() only marks the model stale."""
+    train, test = small
+    f = SVMSenderRobinson(reputation=0.2).train(train)
+    assert f._svm is not None
+    before = f.svm_margins([test[0].raw])
+    f.learn(test[1].raw, test[1].spam)
+    assert f._svm is None
+    assert f.svm_margins([test[0].raw])[0] != before[0]  # refitted with the new example
+    assert f._svm is not None
+    one_class = SVMSenderRobinson().train([m for m in train if m.spam][:5])
+    assert one_class._svm is None and not one_class.trained  # nothing to fit yet
+
+
 def test_untrained_scores_one_half():
     f = SVMSenderRobinson()
     assert f.score(b"Subject: hi\r\n\r\nhello") == 0.5

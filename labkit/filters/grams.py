@@ -1,0 +1,75 @@
+"""Hashed character 4-grams of a message's first bytes: the SVM's features.
+
+:class:`~labkit.filters.ensemble.SVMSenderRobinson` reads a message as the set of
+overlapping 4-byte windows of its head (``"Subj"``, ``"ubje"``, ...), each hashed to
+one of ``2**n_bits`` columns; a message is a row with 1 in the columns of its grams,
+scaled to length 1.
+
+The features are exactly those of scikit-learn's
+``HashingVectorizer(analyzer="char", ngram_range=(4, 4), lowercase=False, binary=True,
+norm="l2", alternate_sign=False)`` on the head decoded as Latin-1: runs of white space
+folded to one space, each gram's UTF-8 bytes hashed with 32-bit MurmurHash3 (seed 0),
+column = |hash| mod ``2**n_bits``.  That vectoriser builds one Python string per gram;
+here the grams of plain ASCII are packed four bytes to a 32-bit integer with NumPy and
+hashed in one call of scikit-learn's ``murmurhash3_32`` (the hash of an int32 is the
+hash of its four bytes in memory), and only grams with a byte of 0x80 or above (two
+UTF-8 bytes each) are hashed one by one.  About eight times faster on the corpus, the
+same matrix to the last bit (``tests/filters/test_grams.py`` compares the two).
+
+Not used in the labs: the features of :mod:`labkit.filters.ensemble`'s SVM.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+
+#: scikit-learn's char analyzer folds every run of two or more white-space characters
+#: (Unicode \\s, so \\x1c-\\x1f, \\x85 and \\xa0 count) into one space before cutting grams
+_WHITE_RUNS = re.compile(r"\s\s+")
+_INT32_MIN = -(2**31)
+
+
+def gram_columns(raw: bytes, *, head: int = 3000, n_bits: int = 20) -> np.ndarray:
+    """The sorted, distinct columns (int32) of the 4-grams of ``raw[:head]``; empty when
+    the head, white space folded, is shorter than 4 bytes."""
+    from sklearn.utils import murmurhash3_32
+
+    text = _WHITE_RUNS.sub(" ", raw[:head].decode("latin-1"))
+    data = text.encode("latin-1")
+    if len(data) < 4:
+        return np.empty(0, dtype=np.int32)
+    b = np.frombuffer(data, dtype=np.uint8).astype(np.uint32)
+    packed = b[:-3] | (b[1:-2] << 8) | (b[2:-1] << 16) | (b[3:] << 24)  # gram i, bytes little-endian
+    if sys.byteorder != "little":  # murmurhash3_32 hashes an int's bytes as they lie in memory
+        packed = packed.byteswap()
+    hashes = murmurhash3_32(packed.view(np.int32), seed=0).astype(np.int64)
+    wide = np.flatnonzero((b[:-3] | b[1:-2] | b[2:-1] | b[3:]) & 0x80)
+    if len(wide):  # grams with a non-ASCII byte: their UTF-8 form is longer than 4 bytes
+        hashes[wide] = [murmurhash3_32(text[i : i + 4], seed=0) for i in wide.tolist()]
+    size = 2**n_bits
+    # scikit-learn's column for a hash h: |h| mod size, with |-2**31| taken as 2**31
+    cols = np.where(hashes == _INT32_MIN, (2**31 - 1 - (size - 1)) % size, np.abs(hashes) % size)
+    cols = cols.astype(np.int32)
+    cols.sort()
+    return cols[np.concatenate(([True], cols[1:] != cols[:-1]))]
+
+
+def gram_matrix(raws: Sequence[bytes], *, head: int = 3000, n_bits: int = 20):
+    """A SciPy CSR matrix, one row per message: 1/sqrt(k) in the k columns of its grams
+    (:func:`gram_columns`), so each row has length 1 (or is empty)."""
+    from scipy import sparse
+
+    rows = [gram_columns(r, head=head, n_bits=n_bits) for r in raws]
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(c) for c in rows], out=indptr[1:])
+    # 1.0 / sqrt(k): what scikit-learn's l2 normalisation divides a row of k ones by
+    data = np.concatenate([np.ones(len(c)) / np.sqrt(len(c)) for c in rows] or [np.empty(0)])
+    indices = np.concatenate(rows or [np.empty(0, dtype=np.int32)])
+    return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), 2**n_bits))
+
+
+__all__ = ["gram_columns", "gram_matrix"]
