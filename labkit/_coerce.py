@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import email.message
 import ipaddress
+import math
 import numbers
 from typing import Any
 
@@ -149,6 +150,31 @@ def port(value: Any, what: str = "port") -> int:
     return value
 
 
+def seconds(value: Any, what: str = "timeout", *, zero: bool = False) -> float:
+    """A duration such as a time-out: a number of seconds above 0 (from 0 if ``zero``).
+
+    A wrong type is a ``TypeError``: text (``"2"`` included, with a hint to drop the
+    quotes, as :func:`port` refuses ``"25"``), ``None``, ``True``.  A wrong value is a
+    :class:`UsageError`: 0 (unless ``zero``), below 0, ``nan`` or ``inf`` would only ever
+    give a silent time-out (or none at all).  Numbers of any kind (numpy's too) are taken.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        hint = ""
+        if isinstance(value, str):
+            try:
+                float(value)
+                hint = f": a number, not text (write {what}={value.strip()} without the quotes)"
+            except ValueError:
+                pass
+        raise TypeError(f"{what} must be a number of seconds such as 2, not "
+                        f"{_kind(value)} {value!r}{hint}")
+    number = float(value)
+    if not math.isfinite(number) or number < 0 or (number == 0 and not zero):
+        least = "0 or more" if zero else "above 0"
+        raise UsageError(f"{what} must be a number of seconds {least}, such as 2, not {value!r}")
+    return number
+
+
 def ip_address(value: Any, what: str = "ip") -> str:
     """An IP address as text, checked: a host name is a :class:`UsageError` that says
     where the address is (``lab.hosts[name].address``), other bad text one that shows
@@ -201,4 +227,4 @@ class Flag:
 
 
 __all__ = ["message_bytes", "text", "ip_text", "domain", "choice", "spam_label", "looks_like_host_name",
-           "port", "ip_address", "flag", "Flag", "truth"]
+           "port", "seconds", "ip_address", "flag", "Flag", "truth"]

@@ -49,7 +49,6 @@ from .. import _coerce
 from ..errors import LabkitError, UsageError
 from ..net import is_address
 from . import snapshots as _snapshots
-from .resolve import _seconds
 from .snapshots import Provenance
 
 logger = logging.getLogger(__name__)
@@ -260,7 +259,7 @@ def live_resolver(timeout: float = 2.0) -> dns.resolver.Resolver | None:
 
     ``None`` as well when ``LABKIT_OFFLINE`` is set, so nothing ever asks the real DNS.
     """
-    timeout = _seconds(timeout)
+    timeout = _coerce.seconds(timeout)
     if offline():
         return None
     try:
@@ -407,7 +406,7 @@ def dig(
                          "ignore it): add mode='lab'")
     if resolver is not None and mode == "lab":
         raise UsageError("resolver= is for live look-ups; with mode='lab' give the lab DNS as lab=")
-    timeout = _seconds(timeout)
+    timeout = _coerce.seconds(timeout)
     if isinstance(name, str):  # an address: the same hint as everywhere a domain is asked for
         _coerce.domain(name, "name", example="brand.example")
         _not_an_ip(name)
@@ -449,7 +448,7 @@ def record_snapshots(
 
     Introduced in lab 02 (DNS).
     """
-    timeout = _seconds(timeout)
+    timeout = _coerce.seconds(timeout)
     resolver = _live_resolver_arg(resolver)
     folder = Path(directory) if directory is not None else _snapshots.snapshots_dir()
     if isinstance(names, str):  # one name, not a sequence of one-letter names

@@ -5,39 +5,12 @@ Introduced in lab 02 (DNS).
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any
 
 import dns.resolver
 
+from .. import _coerce
 from ..errors import UsageError
-
-
-def _seconds(value: Any, what: str = "timeout", *, zero: bool = False) -> float:
-    """``value`` as a number of seconds above 0 (from 0 if ``zero``); else a :class:`UsageError`.
-
-    Numbers (``int``, ``float``, numpy's) are taken.  Text is refused, ``"1"`` included,
-    as labkit's other number arguments refuse it (a port, ``Lab(workers=...)``): the
-    message says to write the number without quotes.  ``True`` is not a duration, and
-    a time-out of 0, below 0, ``nan`` or ``inf`` would only ever give a silent
-    ``TIMEOUT`` (or none at all).
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        hint = ""
-        if isinstance(value, str):
-            hint = f": a number, not text (write {what}={value.strip()} without the quotes)"
-            try:
-                float(value)
-            except ValueError:
-                hint = ""
-        raise UsageError(f"{what} must be a number of seconds such as 2, not "
-                         f"{type(value).__name__} {value!r}{hint}")
-    seconds = float(value)
-    if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not zero):
-        least = "0 or more" if zero else "above 0"
-        raise UsageError(f"{what} must be a number of seconds {least}, such as 2, not {value!r}")
-    return seconds
 
 
 def as_resolver(dns_source: Any, timeout: float | None = None) -> dns.resolver.Resolver:
@@ -50,7 +23,7 @@ def as_resolver(dns_source: Any, timeout: float | None = None) -> dns.resolver.R
     from .server import LabDNS
 
     if timeout is not None:
-        timeout = _seconds(timeout)
+        timeout = _coerce.seconds(timeout)
     if isinstance(dns_source, LabDNS):
         return dns_source.resolver() if timeout is None else dns_source.resolver(timeout)
     if isinstance(dns_source, dns.resolver.Resolver):

@@ -54,7 +54,6 @@ from ..service import Service
 from . import zone as _zone
 from .authority import Authority
 from .cache import LabCache
-from .resolve import _seconds
 
 log = logging.getLogger(__name__)
 
@@ -347,9 +346,7 @@ class LabDNS(Service):
         super().__init__()
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise UsageError(f"port must be 0..65535, not {port!r}")
-        if (isinstance(tcp_timeout, bool) or not isinstance(tcp_timeout, (int, float))
-                or not tcp_timeout > 0):
-            raise UsageError(f"tcp_timeout must be a number of seconds above 0, not {tcp_timeout!r}")
+        tcp_timeout = _coerce.seconds(tcp_timeout, "tcp_timeout")
         if (isinstance(tcp_max_per_client, bool) or not isinstance(tcp_max_per_client, int)
                 or tcp_max_per_client < 1):
             raise UsageError(f"tcp_max_per_client must be 1 or more, not {tcp_max_per_client!r}")
@@ -785,9 +782,9 @@ class LabDNS(Service):
         reused until this server's data or faults change (then dropped at once), and
         at most ``max_ttl`` seconds if given.
         """
-        timeout = _seconds(timeout)
+        timeout = _coerce.seconds(timeout)
         if max_ttl is not None:
-            max_ttl = _seconds(max_ttl, "max_ttl", zero=True)
+            max_ttl = _coerce.seconds(max_ttl, "max_ttl", zero=True)
         if not self.running:
             raise ServiceError("LabDNS is not running: call start() or use it in a 'with' block")
         res = dns.resolver.Resolver(configure=False)

@@ -34,7 +34,7 @@ from typing import Any
 
 from aiosmtpd.proxy_protocol import get_proxy
 
-from .. import net
+from .. import _coerce, net
 from ..service import Service
 from ._loopthread import LoopThread
 
@@ -115,7 +115,7 @@ class POP3Server(Service):
         self.domains = tuple(d.lower() for d in domains)
         self.window = window
         self.proxy = proxy
-        self.idle_timeout = idle_timeout
+        self.idle_timeout = _coerce.seconds(idle_timeout, "idle_timeout")
         self.max_errors = max_errors
         self.connections_per_client = connections_per_client
         self._locked: set[str] = set()  # mailboxes with a session (touched in the loop only)
@@ -406,7 +406,7 @@ class LabPOP3(poplib.POP3):
                  timeout: float = 10.0) -> None:
         self._lab_client = client
         self._lab_proxy = proxy
-        super().__init__(host, port, timeout)
+        super().__init__(host, port, _coerce.seconds(timeout))
 
     def _create_socket(self, timeout: float) -> socket.socket:
         if self._lab_proxy:

@@ -166,7 +166,7 @@ class NoDKIMKey(UsageError, KeyError):
 
 
 def _check_send_args(lab: Any, from_host: Any, mail_from: Any, rcpt_to: Any, helo: Any,
-                     to_host: Any, port: Any, auth: Any = None) -> None:
+                     to_host: Any, port: Any, auth: Any = None, timeout: Any = 30.0) -> None:
     """Wrong types and a lab that is not running fail here, before anything is sent."""
     import labkit.dns
 
@@ -191,6 +191,7 @@ def _check_send_args(lab: Any, from_host: Any, mail_from: Any, rcpt_to: Any, hel
         _coerce.text(to_host, "to_host", example="mx.corp.example")
     _coerce.port(port)
     _check_auth(auth)
+    _coerce.seconds(timeout)
 
 
 def _check_auth(auth: Any) -> None:
@@ -232,12 +233,13 @@ def send(
     with the host's own domain key, ``dkim="brand.example"`` with that domain's.
     The destination is the MX of the recipients' domain in the lab DNS, unless
     ``to_host`` names a lab host; ``port`` 587 with ``starttls`` and ``auth`` is
-    submission.  Outcomes (rejected, blocked by OP25B ...) come back as a
+    submission.  ``timeout``: seconds the client waits at each step (a number above 0).
+    Outcomes (rejected, blocked by OP25B ...) come back as a
     :class:`SendResult`, never as exceptions.
 
     Introduced in lab 01 (anatomy of a mail and forgery).
     """
-    _check_send_args(lab, from_host, mail_from, rcpt_to, helo, to_host, port, auth)
+    _check_send_args(lab, from_host, mail_from, rcpt_to, helo, to_host, port, auth, timeout)
     raw = _as_bytes(message)
     host = lab.hosts.resolve(from_host)
     client = host.address
@@ -359,6 +361,7 @@ def connect(lab: Any, client: str, dest_ip: str, endpoint: tuple[str, int],
 
     Introduced in lab 07 (SMTP-AUTH, OP25B and port 587).
     """
+    timeout = _coerce.seconds(timeout)
     gateway = getattr(lab, "gateway", None)
     if port is None:
         port = next((p for (addr, p), srv in getattr(lab, "servers", {}).items()

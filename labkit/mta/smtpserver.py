@@ -45,7 +45,7 @@ from typing import Any
 from aiosmtpd.proxy_protocol import get_proxy
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Session, syntax
 
-from .. import net
+from .. import _coerce, net
 from ..errors import ServiceError
 from ..service import Service
 from ._loopthread import LoopThread
@@ -70,6 +70,9 @@ class Limits:
     idle_timeout: float = 60.0  # smtpd_timeout 300 s
     connections_per_client: int = 20  # smtpd_client_connection_count_limit 50
     commands: int = 200  # aiosmtpd command_call_limit per command name
+
+    def __post_init__(self) -> None:
+        _coerce.seconds(self.idle_timeout, "idle_timeout")
 
     def to_dict(self) -> dict[str, Any]:
         """This object as plain data (dicts, lists, strings, numbers) for JSON."""
@@ -287,7 +290,7 @@ class SMTPServer(Service):
         self.authenticator = authenticator
         self.auth_mechanisms = auth_mechanisms
         self.proxy = proxy
-        self.proxy_timeout = proxy_timeout
+        self.proxy_timeout = _coerce.seconds(proxy_timeout, "proxy_timeout")
         self.limits = limits or Limits()
         self.admission = admission
         self._runner = LoopThread(self.name)

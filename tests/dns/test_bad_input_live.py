@@ -1,5 +1,6 @@
-"""labkit.dns.live given bad input: a UsageError at the call that says what to give,
-never a TypeError from inside dnspython or a look-up of the wrong name.
+"""labkit.dns.live given bad input: an error at the call that says what to give (a
+TypeError for a wrong type, a UsageError for a wrong value), never a TypeError from
+inside dnspython or a look-up of the wrong name.
 
 No test here talks to real DNS (LABKIT_OFFLINE is set by tests/conftest.py)."""
 
@@ -17,14 +18,17 @@ live = labkit.dns.live
 ROOT_ZONE = "$ORIGIN .\n$TTL 300\n@ SOA a.root.test. hm.root.test. 1 3600 600 86400 300\n@ NS a.root.test.\n"
 
 
-@pytest.mark.parametrize("timeout", ["1", "soon", None, True, 0, -1, float("nan")])
-def test_dig_checks_its_timeout_up_front(lab_dns, timeout):
-    with pytest.raises(UsageError, match="timeout must be a number of seconds"):
+@pytest.mark.parametrize(("timeout", "exc"), [
+    ("1", TypeError), ("soon", TypeError), (None, TypeError), (True, TypeError),  # wrong type
+    (0, UsageError), (-1, UsageError), (float("nan"), UsageError),  # wrong value
+])
+def test_dig_checks_its_timeout_up_front(lab_dns, timeout, exc):
+    with pytest.raises(exc, match="timeout must be a number of seconds"):
         live.dig("brand.example", "TXT", mode="lab", lab=lab_dns, timeout=timeout)
 
 
 def test_a_timeout_written_as_text_is_told_to_lose_the_quotes(lab_dns):
-    with pytest.raises(UsageError, match="write timeout=1 without the quotes"):
+    with pytest.raises(TypeError, match="write timeout=1 without the quotes"):
         live.dig("brand.example", "TXT", mode="lab", lab=lab_dns, timeout="1")
 
 
@@ -33,17 +37,18 @@ def test_dig_takes_numbers_as_before(lab_dns, timeout):
     assert live.dig("brand.example", "TXT", mode="lab", lab=lab_dns, timeout=timeout).ok
 
 
-@pytest.mark.parametrize("call", [
-    lambda d: d.resolver(timeout="2"),
-    lambda d: d.resolver(max_ttl="60"),
-    lambda d: d.resolver(max_ttl=-1),
-    lambda d: labkit.dns.as_resolver(d, timeout=-1),
-    lambda d: live.live_resolver(timeout="2"),
-    lambda d: live.record_snapshots(["google.com"], timeout="2"),
+@pytest.mark.parametrize(("call", "exc"), [
+    (lambda d: d.resolver(timeout="2"), TypeError),
+    (lambda d: d.resolver(max_ttl="60"), TypeError),
+    (lambda d: d.resolver(max_ttl=-1), UsageError),
+    (lambda d: labkit.dns.as_resolver(d, timeout=-1), UsageError),
+    (lambda d: live.live_resolver(timeout="2"), TypeError),
+    (lambda d: live.record_snapshots(["google.com"], timeout="2"), TypeError),
 ], ids=["resolver timeout", "resolver max_ttl", "max_ttl<0", "as_resolver", "live_resolver",
         "record_snapshots"])
-def test_the_other_timeouts_are_checked_the_same_way(lab_dns, call):
-    with pytest.raises(UsageError, match="must be a number of seconds"):
+def test_the_other_timeouts_are_checked_the_same_way(lab_dns, call, exc):
+    # text is a TypeError (a wrong type), as in labkit.mta; a bad number a UsageError
+    with pytest.raises(exc, match="must be a number of seconds"):
         call(lab_dns)
 
 

@@ -140,11 +140,18 @@ def test_a_fault_on_a_domain_far_outside_the_zones_is_taken(lab):
     ({"faults": ["www.t.example=timeout"]}, "faults must be a mapping"),
     ({"host": 5}, "host must be an address"),
     ({"port": True}, "port must be"),
-    ({"tcp_timeout": True}, "tcp_timeout must be"),
-], ids=["faults=list", "host=int", "port=True", "tcp_timeout=True"])
+], ids=["faults=list", "host=int", "port=True"])
 def test_labdns_arguments_of_the_wrong_kind(kwargs, phrase):
     with pytest.raises(UsageError, match=phrase):
         labkit.dns.LabDNS(zones=ZONE, **kwargs)
+
+
+@pytest.mark.parametrize(("value", "exc"), [(True, TypeError), ("5", TypeError), (0, UsageError),
+                                            (float("nan"), UsageError)])
+def test_labdns_tcp_timeout_is_checked_as_every_timeout(value, exc):
+    # a wrong type is a TypeError, a wrong number a UsageError (as labkit.mta's time-outs)
+    with pytest.raises(exc, match="tcp_timeout must be a number of seconds"):
+        labkit.dns.LabDNS(zones=ZONE, tcp_timeout=value)
 
 
 @pytest.mark.parametrize("zones, phrase", [
