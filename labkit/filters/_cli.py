@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import urllib.parse
+import urllib.request
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "every message. Archives already there are kept if they read to the end; a damaged "
         "one is downloaded again. With LABKIT_OFFLINE set only a file:// or loopback "
         "--base-url is used. Exit 1 when a file is corrupted, an archive cannot be read to "
-        "its end or a folder is missing (as `labkit corpus verify`).",
+        "its end or a folder is missing (as `labkit corpus verify`); exit 2 for a --dest "
+        "that is a file or a file:// --base-url that is not a folder.",
     )
     p.add_argument("--dest", help="target folder (default: the user cache folder)")
     p.add_argument("--folder", action="append",
@@ -57,7 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                 "; exit 1 for any of the first three (a progress bar on a terminal)."
                 if name == "verify"
                 else "."
-            ),
+            )
+            + " A --source that does not exist, or a file that is not a corpus archive, is "
+            "bad input (exit 2).",
         )
         p.add_argument(
             "--source", help="folder or archive (default: $LABKIT_CORPUS, then the cache)"
@@ -165,17 +169,31 @@ def _base_url(url: str) -> str:
     if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file" and not parts.netloc):
         raise UsageError(f"--base-url {url} is not a URL to fetch from: give an http://, https:// "
                          "or file:// URL, e.g. file:///path/to/archives")
+    if parts.scheme == "file":
+        folder = Path(urllib.request.url2pathname(parts.path))
+        if not folder.is_dir():
+            what = "is a file" if folder.exists() else "does not exist"
+            raise UsageError(f"--base-url {url}: {folder} {what}; a file:// URL names the folder "
+                             "that holds the archives, e.g. file:///path/to/archives")
     return url
 
 
 
 
 def _corpus_source(args: argparse.Namespace) -> str | None:
-    """``--source`` checked: a path that does not exist is bad input (exit 2)."""
-    if args.source and not Path(args.source).expanduser().exists():
-        from .corpus import _how_to_get
+    """``--source`` checked: a path that does not exist, or a file that is not one of the
+    corpus archives (``spam.tar.bz2``, ``20030228_spam.tar.bz2`` ...), is bad input (exit 2)."""
+    if not args.source:
+        return args.source
+    from .corpus import ARCHIVES, _how_to_get, folders_present
 
+    path = Path(args.source).expanduser()
+    if not path.exists():
         raise UsageError(f"--source {args.source} does not exist. {_how_to_get()}")
+    if not path.is_dir() and not folders_present(path):
+        raise UsageError(f"--source {args.source} is a file but not a corpus archive: give the "
+                         f"folder that holds the archives or their extracted folders, or one "
+                         f"archive such as {ARCHIVES['spam']}")
     return args.source
 
 

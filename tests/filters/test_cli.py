@@ -209,3 +209,36 @@ def test_evaluate_json_is_strict_json_when_a_metric_is_undefined(tmp_path, capsy
     ev = json.loads(out, parse_constant=refuse)
     assert ev["n_spam"] == 0 and ev["n_ham"] == 60
     assert ev["auc"] is None
+
+
+@pytest.mark.parametrize("command", [["corpus", "info"], ["corpus", "verify"],
+                                     ["bayes", "evaluate"], ["bayes", "train", "--out", "m.json"]])
+def test_a_source_that_is_a_file_but_no_archive_is_bad_input(command, tmp_path, capsys):
+    # it was exit 1 ("no corpus folders found" / five folders "missing"), as if a
+    # corpus had been read and found damaged
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a corpus\n")
+    assert main([*command, "--source", str(notes)]) == 2
+    err = capsys.readouterr().err
+    assert f"--source {notes} is a file but not a corpus archive" in err
+
+
+def test_a_source_that_is_one_archive_is_still_read(small_source, tmp_path, capsys):
+    import tarfile
+
+    one = tmp_path / "spam.tar.bz2"
+    with tarfile.open(one, "w:bz2") as tar:
+        tar.add(small_source / "spam", arcname="spam")
+    assert main(["corpus", "info", "--source", str(one), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"]["spam"] == len(list((small_source / "spam").iterdir()))
+
+
+@pytest.mark.parametrize("target", ["notes.txt", "nowhere"])
+def test_fetch_from_a_file_url_that_is_no_folder_is_bad_input(target, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LABKIT_OFFLINE", "1")
+    (tmp_path / "notes.txt").write_text("not a folder of archives\n")
+    dest = tmp_path / "dest"
+    url = (tmp_path / target).as_uri()
+    assert main(["corpus", "fetch", "--folder", "spam", "--dest", str(dest), "--base-url", url]) == 2
+    assert f"--base-url {url}" in capsys.readouterr().err
+    assert not dest.exists()
