@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import urllib.parse
-import urllib.request
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "one is downloaded again. With LABKIT_OFFLINE set only a file:// or loopback "
         "--base-url is used. Exit 1 when a file is corrupted, an archive cannot be read to "
         "its end or a folder is missing (as `labkit corpus verify`); exit 2 for a --dest "
-        "that is a file or a file:// --base-url that is not a folder.",
+        "that is a file.",
     )
     p.add_argument("--dest", help="target folder (default: the user cache folder)")
     p.add_argument("--folder", action="append",
@@ -169,12 +168,6 @@ def _base_url(url: str) -> str:
     if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file" and not parts.netloc):
         raise UsageError(f"--base-url {url} is not a URL to fetch from: give an http://, https:// "
                          "or file:// URL, e.g. file:///path/to/archives")
-    if parts.scheme == "file":
-        folder = Path(urllib.request.url2pathname(parts.path))
-        if not folder.is_dir():
-            what = "is a file" if folder.exists() else "does not exist"
-            raise UsageError(f"--base-url {url}: {folder} {what}; a file:// URL names the folder "
-                             "that holds the archives, e.g. file:///path/to/archives")
     return url
 
 

@@ -233,12 +233,8 @@ def test_a_source_that_is_one_archive_is_still_read(small_source, tmp_path, caps
     assert json.loads(capsys.readouterr().out)["counts"]["spam"] == len(list((small_source / "spam").iterdir()))
 
 
-@pytest.mark.parametrize("target", ["notes.txt", "nowhere"])
-def test_fetch_from_a_file_url_that_is_no_folder_is_bad_input(target, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("LABKIT_OFFLINE", "1")
-    (tmp_path / "notes.txt").write_text("not a folder of archives\n")
-    dest = tmp_path / "dest"
-    url = (tmp_path / target).as_uri()
-    assert main(["corpus", "fetch", "--folder", "spam", "--dest", str(dest), "--base-url", url]) == 2
-    assert f"--base-url {url}" in capsys.readouterr().err
-    assert not dest.exists()
+def test_fetch_dest_that_is_a_file_is_bad_input(tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a folder\n")
+    assert main(["corpus", "fetch", "--folder", "spam", "--dest", str(notes)]) == 2
+    assert f"--dest {notes} is not a folder" in capsys.readouterr().err
