@@ -225,8 +225,8 @@ def test_spf_check_with_empty_mail_from_and_helo_says_there_is_no_domain():
 def test_warnings_read_like_the_error_lines(tmp_path):
     """'labkit: warning: ...' (was Python's default 'WARNING:labkit.filters.corpus:...');
     with -v the info lines also name the part of labkit that speaks."""
-    empty = tmp_path / "empty.eml"
-    empty.write_bytes(b"x\r\n")
+    empty = tmp_path / "empty"
+    empty.mkdir()
     err = labkit("corpus", "verify", "--source", str(empty)).stderr.decode()
     assert "labkit: warning: corpus folders missing in" in err, err
     assert "WARNING:" not in err, err

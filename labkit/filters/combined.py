@@ -437,16 +437,19 @@ def _author(verdict: Any) -> _Author:
 
 
 def _aligned_pass(verdict: Any, domain: str) -> str | None:
-    """``dkim=pass d=...`` or ``spf=pass ...`` for a pass aligned (relaxed) with ``domain``."""
-    from ..auth.dmarc import aligned
+    """``dkim=pass d=...`` or ``spf=pass ...`` for a pass aligned (relaxed) with ``domain``.
+
+    The names come from the message, so they go to dmarc's unchecked ``_aligned`` (odd
+    names: not aligned), not to ``aligned``, which refuses an address from a caller."""
+    from ..auth.dmarc import _aligned
 
     for sig in _get(verdict, "dkim") or ():
         d = _get(sig, "domain")
-        if _get(sig, "result") == "pass" and aligned(d, domain, "r", method="psl"):
+        if _get(sig, "result") == "pass" and _aligned(d, domain, "r", method="psl"):
             return f"dkim=pass d={d}"
     spf = _get(verdict, "spf")
     d = _get(spf, "domain")
-    if _get(spf, "result") == "pass" and aligned(d, domain, "r", method="psl"):
+    if _get(spf, "result") == "pass" and _aligned(d, domain, "r", method="psl"):
         return f"spf=pass {d}"
     return None
 

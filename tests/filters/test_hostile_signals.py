@@ -79,6 +79,28 @@ def test_scorer_judges_hostile_identities(client_ip, reputations, lab_dns):
     assert (j.status == "ham" and j.score == 0.0) == (client_ip == "192.0.2.10")
 
 
+def test_scorer_takes_a_dkim_or_spf_domain_with_an_at_sign_as_not_aligned():
+    """d= and the SPF domain come from the message: a name with '@' in it (a label may
+    hold one) is not aligned with From, not a UsageError (dmarc.aligned refuses
+    addresses from callers; the scorer must not pass that on).  Seen through the
+    allowlist, which applies only to an authenticated From."""
+    def verdict(d):
+        return NS(
+            dmarc=NS(result="none", header_from="brand.example"),
+            from_header=NS(address="news@brand.example", domain="brand.example"),
+            spf=NS(result="pass", domain=d),
+            dkim=[NS(result="pass", domain=d)],
+        )
+
+    scorer = SpamScorer(allowlist=AddressList.from_entries(["brand.example"]))
+    msg = b"Subject: hi\r\n\r\nhello\r\n"
+    odd = scorer.judge(msg, verdict=verdict("news@brand.example"))
+    assert any("not applied (From not authenticated: dmarc=none and no aligned" in r
+               for r in odd.reasons), odd.reasons
+    fine = scorer.judge(msg, verdict=verdict("brand.example"))  # the control: aligned
+    assert fine.status == "ham" and fine.score == 0.0, fine.steps
+
+
 def test_lists_match_megabyte_senders():
     lst = AddressList.from_entries(["brand.example", "=exact.example", "a@b.example"])
     assert lst.match(sender="x@" + "sub." * 250_000 + "brand.example") == "brand.example"
