@@ -139,15 +139,34 @@ def choice(value: Any, allowed: tuple[str, ...], what: str) -> str:
     raise UsageError(f"{what} must be {options}, not {value!r}{hint}")
 
 
-def port(value: Any, what: str = "port") -> int:
+def port(value: Any, what: str = "port", *, zero: bool = False) -> int:
     """A TCP port number given as an ``int``; text such as ``"25"`` is a ``TypeError``.
 
     ``"25" != 25`` in Python, so a port given as text would silently take the branch
-    meant for another port.
+    meant for another port.  A number outside 1..65535 (0..65535 if ``zero``: 0 asks
+    for a free port) is a :class:`UsageError`.
     """
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{what} must be a number such as 25 or 587, not {value!r}")
-    return value
+    least = 0 if zero else 1
+    if not least <= value <= 65535:
+        raise UsageError(f"{what} must be a port number from {least} to 65535, not {value!r}")
+    return int(value)
+
+
+def count(value: Any, what: str, *, least: int = 1) -> int:
+    """A whole number of things (connections, errors, folds ...), ``least`` or more.
+
+    A wrong type is a ``TypeError``: ``True``, text (``"10"`` too), a float (``2.5`` is
+    no count); numpy's whole numbers are taken.  A number below ``least`` is a
+    :class:`UsageError`.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{what} must be a whole number such as {max(least, 2)}, not "
+                        f"{_kind(value)} {value!r}")
+    if value < least:
+        raise UsageError(f"{what} must be {least} or more, not {value!r}")
+    return int(value)
 
 
 def seconds(value: Any, what: str = "timeout", *, zero: bool = False) -> float:
@@ -227,4 +246,4 @@ class Flag:
 
 
 __all__ = ["message_bytes", "text", "ip_text", "domain", "choice", "spam_label", "looks_like_host_name",
-           "port", "seconds", "ip_address", "flag", "Flag", "truth"]
+           "port", "count", "seconds", "ip_address", "flag", "Flag", "truth"]

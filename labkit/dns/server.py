@@ -344,13 +344,11 @@ class LabDNS(Service):
         tcp_max_per_client: int = _TCP_PER_CLIENT,
     ) -> None:
         super().__init__()
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-            raise UsageError(f"port must be 0..65535, not {port!r}")
+        # a wrong type is a TypeError, a wrong value a UsageError (as everywhere in labkit)
+        port = _coerce.port(port, zero=True)
         tcp_timeout = _coerce.seconds(tcp_timeout, "tcp_timeout")
-        if (isinstance(tcp_max_per_client, bool) or not isinstance(tcp_max_per_client, int)
-                or tcp_max_per_client < 1):
-            raise UsageError(f"tcp_max_per_client must be 1 or more, not {tcp_max_per_client!r}")
-        if not isinstance(host, str) or not host.strip():
+        tcp_max_per_client = _coerce.count(tcp_max_per_client, "tcp_max_per_client")
+        if not _coerce.text(host, "host", example=LOOPBACK).strip():
             raise UsageError(f"host must be an address to bind as text, such as {LOOPBACK!r}, "
                              f"not {host!r}")
         if faults is not None and not isinstance(faults, Mapping):
@@ -358,8 +356,8 @@ class LabDNS(Service):
             if isinstance(faults, (str, list, tuple)):
                 hint = (" (for 'NAME/TYPE=KIND' texts: faults=dict(lk.dns.parse_fault(f) "
                         "for f in ...))")
-            raise UsageError(f"faults must be a mapping such as {{'brand.example/TXT': "
-                             f"'servfail'}}, not {type(faults).__name__}{hint}")
+            raise TypeError(f"faults must be a mapping such as {{'brand.example/TXT': "
+                            f"'servfail'}}, not {type(faults).__name__}{hint}")
         self.host = host
         self._requested_port = port
         self.port = port
@@ -783,6 +781,7 @@ class LabDNS(Service):
         at most ``max_ttl`` seconds if given.
         """
         timeout = _coerce.seconds(timeout)
+        cache = _coerce.flag(cache, "cache")
         if max_ttl is not None:
             max_ttl = _coerce.seconds(max_ttl, "max_ttl", zero=True)
         if not self.running:

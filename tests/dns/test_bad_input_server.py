@@ -138,12 +138,47 @@ def test_a_fault_on_a_domain_far_outside_the_zones_is_taken(lab):
 
 @pytest.mark.parametrize("kwargs, phrase", [
     ({"faults": ["www.t.example=timeout"]}, "faults must be a mapping"),
-    ({"host": 5}, "host must be an address"),
-    ({"port": True}, "port must be"),
-], ids=["faults=list", "host=int", "port=True"])
-def test_labdns_arguments_of_the_wrong_kind(kwargs, phrase):
+    ({"host": 5}, "host must be a str such as '127.0.0.1'"),
+    ({"port": True}, "port must be a number such as 25"),
+    ({"port": "53"}, "port must be a number such as 25"),
+    ({"tcp_max_per_client": True}, "tcp_max_per_client must be a whole number"),
+    ({"tcp_max_per_client": "2"}, "tcp_max_per_client must be a whole number"),
+    ({"tcp_max_per_client": 2.5}, "tcp_max_per_client must be a whole number"),
+], ids=["faults=list", "host=int", "port=True", "port='53'", "tcp_max=True", "tcp_max='2'",
+        "tcp_max=2.5"])
+def test_labdns_arguments_of_the_wrong_type_are_type_errors(kwargs, phrase):
+    # a wrong type is a TypeError, as in the rest of labkit (these were UsageErrors,
+    # tcp_max_per_client=True was even taken as 1 connection)
+    with pytest.raises(TypeError, match=phrase):
+        labkit.dns.LabDNS(zones=ZONE, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, phrase", [
+    ({"port": 70000}, "port must be a port number from 0 to 65535, not 70000"),
+    ({"port": -1}, "port must be a port number from 0 to 65535, not -1"),
+    ({"tcp_max_per_client": 0}, "tcp_max_per_client must be 1 or more, not 0"),
+    ({"host": "  "}, "host must be an address to bind"),
+], ids=["port=70000", "port=-1", "tcp_max=0", "host=blank"])
+def test_labdns_arguments_of_a_wrong_value_are_usage_errors(kwargs, phrase):
     with pytest.raises(UsageError, match=phrase):
         labkit.dns.LabDNS(zones=ZONE, **kwargs)
+
+
+@pytest.mark.parametrize("value", ["no", "false", None, 2.0])
+def test_resolver_cache_switch_refuses_text_and_other_non_bools(lab, value):
+    # cache="no" used to give a caching resolver (any non-empty text is truthy)
+    with pytest.raises(TypeError, match="cache must be True or False"):
+        lab.resolver(cache=value)
+
+
+def test_resolver_cache_switch_still_takes_true_and_false(lab):
+    from labkit.dns.cache import LabCache
+
+    assert isinstance(lab.resolver(cache=True).cache, LabCache)
+    assert lab.resolver(cache=False).cache is None
+    assert lab.resolver().cache is None
+    answer = lab.resolver(cache=True).resolve("www.t.example", "A", search=False)
+    assert [r.to_text() for r in answer] == ["192.0.2.80"]
 
 
 @pytest.mark.parametrize(("value", "exc"), [(True, TypeError), ("5", TypeError), (0, UsageError),
