@@ -14,6 +14,8 @@ import math
 import threading
 import time
 
+from ..errors import UsageError
+
 
 class LabClock:
     """Wall-clock time that can be moved forward (never back)."""
@@ -29,10 +31,17 @@ class LabClock:
 
     def advance(self, seconds: float) -> float:
         """Move lab time forward by ``seconds`` (a number or a ``datetime.timedelta``);
-        return the new lab time."""
+        return the new lab time.
+
+        A wrong type (text, None, True) is a ``TypeError``; a number that is not finite
+        or below 0 a :class:`~labkit.errors.UsageError` (as every bad value in labkit).
+        """
         if isinstance(seconds, datetime.timedelta):
             seconds = seconds.total_seconds()
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        if isinstance(seconds, bool) or type(seconds).__name__ == "bool_":
+            raise TypeError(f"seconds must be a number such as 600 (ten minutes), not "
+                            f"{seconds!r}")
+        if not isinstance(seconds, (int, float)):
             try:  # numpy numbers and the like
                 seconds = float(seconds.__index__() if hasattr(seconds, "__index__")
                                 else seconds.__float__())
@@ -40,9 +49,9 @@ class LabClock:
                 raise TypeError(f"seconds must be a number such as 600 (ten minutes), not "
                                 f"{type(seconds).__name__}") from None
         if not math.isfinite(seconds):
-            raise ValueError(f"seconds must be a finite number, not {seconds}")
+            raise UsageError(f"seconds must be a finite number, not {seconds}")
         if seconds < 0:
-            raise ValueError(f"the lab clock only moves forward: advance({seconds:g}) would "
+            raise UsageError(f"the lab clock only moves forward: advance({seconds:g}) would "
                              "turn it back")
         with self._lock:
             self._offset += float(seconds)

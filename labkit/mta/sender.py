@@ -194,6 +194,41 @@ def _check_send_args(lab: Any, from_host: Any, mail_from: Any, rcpt_to: Any, hel
     _coerce.seconds(timeout)
 
 
+#: texts that mean a switch, not a domain: dkim="no" must not be looked up as a domain
+_SWITCH_WORDS = frozenset({"", "no", "yes", "false", "true", "off", "on", "none", "0", "1"})
+
+
+def _dkim_arg(dkim: Any, selector: Any) -> bool | str:
+    """``dkim`` of :func:`send`: ``True``/``False`` (a switch, checked as
+    :func:`labkit._coerce.flag` does) or a domain name as text.
+
+    Text that reads as a switch (``"no"``, ``"false"``, ``""`` ...) is a
+    :class:`UsageError` that says to write ``dkim=False``; other types (bytes, a list,
+    None) are a ``TypeError``.  ``selector`` must be text, and is refused without
+    ``dkim`` (it would be ignored: no signature is made).
+    """
+    if isinstance(dkim, str):
+        if dkim.strip().lower() in _SWITCH_WORDS:
+            raise UsageError(f"dkim={dkim!r} would be read as a domain name: dkim=False sends "
+                             f"without a signature, dkim=True signs with the sending host's "
+                             f"domain, dkim='...' names one of "
+                             f"{', '.join(sorted(_hosts.SIGNING_SELECTORS))}")
+        value: bool | str = dkim
+    else:
+        as_bool = _coerce.truth(dkim)
+        if as_bool is None:
+            hint = " (text, not bytes: .decode() it)" if isinstance(dkim, (bytes, bytearray)) else ""
+            raise TypeError(f"dkim must be True, False or a domain name such as "
+                            f"'brand.example', not {type(dkim).__name__} {dkim!r}{hint}")
+        value = as_bool
+    if selector is not None:
+        _coerce.text(selector, "selector", example="s2026")
+        if value is False:
+            raise UsageError(f"selector={selector!r} is only used to sign: give dkim=True or "
+                             f"dkim='a domain' with it, or leave selector out")
+    return value
+
+
 def _check_auth(auth: Any) -> None:
     """``auth`` is None or a (user, password) pair of str; the password is never shown."""
     if auth is None:
@@ -230,7 +265,9 @@ def send(
     """Send ``message`` as the lab host ``from_host`` (a cast name or an address).
 
     ``mail_from`` / ``rcpt_to`` default to the From / To headers.  ``dkim=True`` signs
-    with the host's own domain key, ``dkim="brand.example"`` with that domain's.
+    with the host's own domain key, ``dkim="brand.example"`` with that domain's
+    (``selector`` picks another of its keys); ``dkim`` and ``starttls`` take ``True`` or
+    ``False``, never text such as ``"no"``.
     The destination is the MX of the recipients' domain in the lab DNS, unless
     ``to_host`` names a lab host; ``port`` 587 with ``starttls`` and ``auth`` is
     submission.  ``timeout``: seconds the client waits at each step (a number above 0).
@@ -240,6 +277,8 @@ def send(
     Introduced in lab 01 (anatomy of a mail and forgery).
     """
     _check_send_args(lab, from_host, mail_from, rcpt_to, helo, to_host, port, auth, timeout)
+    dkim = _dkim_arg(dkim, selector)
+    starttls = _coerce.flag(starttls, "starttls")
     raw = _as_bytes(message)
     host = lab.hosts.resolve(from_host)
     client = host.address

@@ -103,7 +103,7 @@ def test_lab_clock_advances(lab):
     before = lab.clock.now()
     lab.advance(3600)
     assert lab.clock.now() - before >= 3600
-    with pytest.raises(ValueError):
+    with pytest.raises(labkit.errors.UsageError, match="only moves forward"):
         lab.clock.advance(-1)
 
 
