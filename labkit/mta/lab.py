@@ -303,7 +303,7 @@ class Lab(Service):
         self.accounts = accounts or Accounts.default()
         self.limits = limits or Limits()
         self.clock = LabClock()
-        self.pop_window = pop_window
+        self.pop_window = _coerce.seconds(pop_window, "pop_window")
         self.queue = RelayQueue(self.clock)
         self.gateway = OP25B(enabled=_coerce.flag(op25b, "op25b"), relay_host=ISP_MTA, submission_host=ISP_SUBMISSION)
         self.srs = srs

@@ -62,7 +62,7 @@ class RelayWindow:
 
     def __init__(self, clock: Any, seconds: float = 600.0) -> None:
         self.clock = clock
-        self.seconds = seconds
+        self.seconds = _coerce.seconds(seconds, "seconds")
         self._until: dict[str, float] = {}
         self._lock = threading.Lock()
 
@@ -114,10 +114,10 @@ class POP3Server(Service):
         self.hostname = hostname
         self.domains = tuple(d.lower() for d in domains)
         self.window = window
-        self.proxy = proxy
+        self.proxy = _coerce.flag(proxy, "proxy")
         self.idle_timeout = _coerce.seconds(idle_timeout, "idle_timeout")
-        self.max_errors = max_errors
-        self.connections_per_client = connections_per_client
+        self.max_errors = _coerce.count(max_errors, "max_errors")
+        self.connections_per_client = _coerce.count(connections_per_client, "connections_per_client")
         self._locked: set[str] = set()  # mailboxes with a session (touched in the loop only)
         self._conns: dict[str, int] = {}  # open sessions per client address (loop only)
         self.name = f"pop3 {hostname}"

@@ -73,6 +73,8 @@ class Limits:
 
     def __post_init__(self) -> None:
         _coerce.seconds(self.idle_timeout, "idle_timeout")
+        for name in ("message_size", "recipients", "errors", "connections_per_client", "commands"):
+            _coerce.count(getattr(self, name), name)
 
     def to_dict(self) -> dict[str, Any]:
         """This object as plain data (dicts, lists, strings, numbers) for JSON."""
@@ -277,6 +279,10 @@ class SMTPServer(Service):
         admission: Callable[[str], str | None] | None = None,
     ) -> None:
         super().__init__()
+        port = _coerce.port(port, zero=True)
+        require_starttls = _coerce.flag(require_starttls, "require_starttls")
+        proxy = _coerce.flag(proxy, "proxy")
+        allow_remote = _coerce.flag(allow_remote, "allow_remote")  # "no" would bind 0.0.0.0
         if not allow_remote and not ipaddress.ip_address(bind).is_loopback:
             raise ServiceError(f"{hostname}: refusing to bind {bind}; lab servers bind loopback")
         self.handler = handler

@@ -19,6 +19,7 @@ import ssl
 from collections.abc import Iterable
 from typing import Any
 
+from .. import _coerce
 from . import hosts as _hosts
 from .policy import Context, Policy, queue_id
 
@@ -29,6 +30,8 @@ class Submission(Policy):
     """Policy of a submission host (``smtp.isp.example``)."""
 
     kind = "submission"
+    sign = _coerce.Flag()  # checked on every assignment: sign="no" must not sign
+    enforce_sender = _coerce.Flag()
 
     def __init__(self, *, lab: Any, hostname: str, domains: Iterable[str] = (),
                  sign: bool = True, enforce_sender: bool = True) -> None:

@@ -13,7 +13,7 @@ import datetime
 
 import pytest
 
-from labkit.errors import UsageError
+from labkit.errors import ServiceError, UsageError
 from labkit.mta import LabClock, make_message
 
 BRAND = "mail.brand.example"
@@ -108,3 +108,81 @@ def test_lab_advance_bad_value_is_a_usage_error(lab):
     assert lab.clock.offset == before
     lab.advance(0)  # zero is fine: nothing moves
     assert lab.clock.offset == before
+
+
+# ------------------------------------------------------------------ the servers' own switches
+def _smtp(**kw):
+    from labkit.mta.smtpserver import SMTPServer
+
+    return SMTPServer(object(), hostname="x.example", **kw)
+
+
+def _pop3(**kw):
+    from labkit.mta.pop3 import POP3Server
+
+    return POP3Server(lab=None, hostname="pop.x.example", domains=("x.example",), **kw)
+
+
+def _submission(**kw):
+    from labkit.mta.submission import Submission
+
+    return Submission(lab=None, hostname="smtp.x.example", **kw)
+
+
+@pytest.mark.parametrize("make, kw", [
+    (_smtp, "require_starttls"), (_smtp, "proxy"), (_smtp, "allow_remote"),
+    (_pop3, "proxy"), (_submission, "sign"), (_submission, "enforce_sender"),
+], ids=["SMTPServer.require_starttls", "SMTPServer.proxy", "SMTPServer.allow_remote",
+        "POP3Server.proxy", "Submission.sign", "Submission.enforce_sender"])
+def test_server_switches_refuse_text(make, kw):
+    # each took "no" as True; SMTPServer(allow_remote="no") even let a server bind 0.0.0.0
+    extra = {"bind": "0.0.0.0"} if kw == "allow_remote" else {}
+    with pytest.raises(TypeError, match=f"{kw} must be True or False, not 'no'"):
+        make(**{kw: "no"}, **extra)
+    if kw == "allow_remote":  # (not kept as an attribute) False still refuses 0.0.0.0
+        with pytest.raises(ServiceError, match="lab servers bind loopback"):
+            make(allow_remote=False, bind="0.0.0.0")
+        return
+    assert getattr(make(**{kw: False}), kw) is False
+    assert getattr(make(**{kw: True}), kw) is True
+
+
+def test_submission_switch_assignment_is_checked():
+    sub = _submission()
+    with pytest.raises(TypeError, match="sign must be True or False"):
+        sub.sign = "off"
+    assert sub.sign is True
+
+
+@pytest.mark.parametrize("make, kw, value, exc, phrase", [
+    (_smtp, "port", "25", TypeError, "port must be a number such as 25"),
+    (_smtp, "port", 70000, UsageError, "port must be a port number from 0 to 65535"),
+    (_pop3, "max_errors", "10", TypeError, "max_errors must be a whole number"),
+    (_pop3, "max_errors", 0, UsageError, "max_errors must be 1 or more"),
+    (_pop3, "connections_per_client", True, TypeError, "connections_per_client must be a whole"),
+], ids=["smtp port='25'", "smtp port=70000", "pop3 max_errors='10'", "pop3 max_errors=0",
+        "pop3 connections_per_client=True"])
+def test_server_numbers_go_through_the_shared_checks(make, kw, value, exc, phrase):
+    with pytest.raises(exc, match=phrase):
+        make(**{kw: value})
+
+
+@pytest.mark.parametrize("kw, value, exc", [
+    ("recipients", "3", TypeError), ("errors", True, TypeError), ("message_size", 1.5, TypeError),
+    ("connections_per_client", 0, UsageError), ("commands", -1, UsageError),
+])
+def test_smtp_limits_are_whole_numbers_of_one_or_more(kw, value, exc):
+    from labkit.mta.smtpserver import Limits
+
+    with pytest.raises(exc, match=f"{kw} must be"):
+        Limits(**{kw: value})
+    assert getattr(Limits(**{kw: 7}), kw) == 7
+
+
+@pytest.mark.parametrize("value, exc", [("600", TypeError), (True, TypeError),
+                                        (0, UsageError), (float("nan"), UsageError)])
+def test_lab_pop_window_is_checked_as_a_duration(lab_dns, value, exc):
+    import labkit.mta
+
+    with pytest.raises(exc, match="pop_window must be a number of seconds"):
+        labkit.mta.Lab(dns=lab_dns, pop_window=value)
