@@ -155,6 +155,9 @@ CHECKS: tuple[Callable[[], Check], ...] = (_python, _packages, _aliases, _lab_dn
 
 def run(*, live: bool = True) -> Report:
     """Run every check and return the :class:`Report`."""
+    from ._coerce import flag
+
+    live = flag(live, "live")
     checks = []
     for fn in CHECKS:
         if fn is _live_dns and not live:

@@ -22,6 +22,7 @@ import ipaddress
 import socket
 from typing import Any
 
+from . import _coerce
 from ._coerce import looks_like_host_name
 from .errors import UsageError
 
@@ -142,6 +143,7 @@ def free_port(host: str = LOOPBACK, *, udp_too: bool = False) -> int:
     if not isinstance(host, str):
         raise UsageError(f"host must be an address as text such as {LOOPBACK!r}, "
                          f"not {type(host).__name__}")
+    udp_too = _coerce.flag(udp_too, "udp_too")
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:

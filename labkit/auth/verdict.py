@@ -90,6 +90,7 @@ class Verdict:
 
     def explain(self, detail: bool = False) -> str:
         """The summary steps; with ``detail=True`` also each check's own trace."""
+        detail = _coerce.flag(detail, "detail")
         lines = [f"Verdict: {self.disposition}", self.header, *(f"  {s}" for s in self.steps)]
         if detail:
             lines += ["", "SPF (MAIL FROM):", *(f"  {x}" for x in self.spf.explain().splitlines())]

@@ -129,6 +129,8 @@ class SpamScorer:
     Introduced in lab 10 (capstone: putting it together).
     """
 
+    check_rdns = _coerce.Flag()  # checked on every assignment: "no" must not check
+
     def __init__(
         self,
         filter: Any = None,

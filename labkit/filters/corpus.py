@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .. import _coerce
 from ..errors import CorpusError, UsageError
 
 log = logging.getLogger(__name__)
@@ -513,6 +514,8 @@ def load(
 
     Introduced in lab 09 (Bayesian filtering).
     """
+    verify = _coerce.flag(verify, "verify")
+    progress = _progress_flag(progress)
     root = locate(source).resolve()
     wanted = _wanted(folders)
     stamp = tuple(
@@ -536,11 +539,21 @@ def verify(source: str | os.PathLike | None = None, *, progress: bool = False) -
     ``Corpus.damaged`` is True when a file is corrupted, an archive could not be read
     to its end or a folder is missing.
     """
-    return _read(locate(source).resolve(), tuple(FOLDERS), True, progress)
+    return _read(locate(source).resolve(), tuple(FOLDERS), True, _progress_flag(progress))
+
+
+def _progress_flag(progress: object) -> bool | None:
+    """A ``progress`` argument: True, False or None (let the amount of work decide).
+
+    Text is refused (a ``TypeError``, as :func:`labkit._coerce.flag` does): ``"no"``
+    would show a bar.
+    """
+    return None if progress is None else _coerce.flag(progress, "progress")
 
 
 def _progress(items, enabled: bool | None, desc: str, total: int | None = None, unit: str = "it"):
     """Wrap ``items`` in a tqdm bar; ``enabled=None`` means: only for more than 1,000 items."""
+    enabled = _progress_flag(enabled)
     if enabled is None:
         enabled = (total if total is not None else len(items)) > 1000
     if not enabled:
@@ -567,6 +580,8 @@ def fetch(
     only a ``file://`` or loopback ``base_url`` may be used (else UsageError).
     Returns the loaded (verified) corpus.  This is the only function that downloads.
     """
+    progress = _coerce.flag(progress, "progress")
+    timeout = _coerce.seconds(timeout)
     wanted = _wanted(folders)
     target = Path(dest).expanduser() if dest is not None else cache_dir()
     # resolved as load() resolves it, so its damage report names the same paths

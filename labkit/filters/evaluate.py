@@ -57,7 +57,7 @@ from typing import Any
 from .. import _coerce
 from ..errors import UsageError
 from .batch import classify_many
-from .corpus import Message, _progress
+from .corpus import Message, _progress, _progress_flag
 from .tokens import tokenize
 
 log = logging.getLogger(__name__)
@@ -606,6 +606,7 @@ def plot_roc(evaluations: Sequence[Evaluation], ax: Any = None, *, log: bool = T
     An evaluation whose messages lack ham or spam has no curve: instead of a line, the
     plot says so in text (e.g. "fisher (online): no ROC curve (no ham, only spam)").
     """
+    log = _coerce.flag(log, "log")
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -676,6 +677,7 @@ def _work_bar(total: int, progress: bool | None, desc: str) -> Iterator[Any]:
     strengths), so a 5-fold run over 3,000 messages shows a bar.  Callers add work
     done with :func:`_advance`.  The bar is closed on leaving the block.
     """
+    progress = _progress_flag(progress)
     if progress is None:
         progress = total > AUTO_BAR_WORK
     if not progress or total <= 0:
