@@ -1,10 +1,13 @@
-"""Shared fixtures: the lab DNS with the course zones, tool checks, the corpus."""
+"""Shared fixtures: the lab DNS with the course zones, tool checks, the corpus, and the
+student versions of the labs (made and executed once per session)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,3 +71,70 @@ def corpus_dir() -> Path:
     if env and Path(env).is_dir():
         return Path(env)
     unavailable("SpamAssassin corpus not found (set LABKIT_CORPUS)")
+
+
+@pytest.fixture(scope="session")
+def student_versions(tmp_path_factory) -> dict[str, Path]:
+    """Lab id -> its student version, all made by one ``labkit.grading.release`` call."""
+    import labkit.grading
+
+    out = tmp_path_factory.mktemp("release")
+    paths = labkit.grading.release(release_dir=out / "release", database=False)
+    return {p.parent.name: p for p in paths}
+
+
+@dataclass(frozen=True)
+class StudentRun:
+    """One execution of a lab's student version by nbgrader's Validator.
+
+    ``validation`` is what ``labkit.grading.validate`` returned; ``executed`` is the
+    notebook of that same run with its outputs (errors allowed, as nbgrader executes), or
+    None when the Validator stopped before executing (cells whose type was changed).
+    """
+
+    notebook: Path
+    validation: Any
+    executed: Any
+
+
+def _validate_keeping_the_run(notebook: Path) -> StudentRun:
+    """``labkit.grading.validate(notebook)``, also keeping the notebook nbgrader executed.
+
+    nbgrader's ``Validator.validate`` executes through ``Validator._preprocess``, which
+    returns the executed notebook; it is wrapped for the call to keep that notebook. If a
+    later nbgrader drops the method, ``setattr`` raises instead of silently keeping nothing.
+    """
+    from nbgrader.validator import Validator
+
+    import labkit.grading
+
+    kept = []
+    execute = Validator._preprocess
+
+    def keep(self, nb):
+        nb = execute(self, nb)
+        kept.append(nb)
+        return nb
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Validator, "_preprocess", keep)
+        validation = labkit.grading.validate(notebook)
+    return StudentRun(notebook=notebook, validation=validation, executed=kept[-1] if kept else None)
+
+
+@pytest.fixture(scope="session")
+def student_run(student_versions):
+    """A function: lab id -> the StudentRun of its student version.
+
+    Each student version runs once per session, however many tests read the run:
+    tests/grading/test_release.py reads the Validator's verdict, and
+    tests/notebooks/test_student_version_says_why.py the executed cells.
+    """
+    runs: dict[str, StudentRun] = {}
+
+    def run(assignment_id: str) -> StudentRun:
+        if assignment_id not in runs:
+            runs[assignment_id] = _validate_keeping_the_run(student_versions[assignment_id])
+        return runs[assignment_id]
+
+    return run

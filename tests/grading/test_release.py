@@ -30,28 +30,25 @@ LABS = find_labs()
 IDS = [lab.assignment_id for lab in LABS]
 
 
-@pytest.fixture(scope="module")
-def released(tmp_path_factory):
-    """Student versions of every lab, generated once for this module."""
-    out = tmp_path_factory.mktemp("release")
-    paths = release(release_dir=out / "release", database=False)
-    return {p.parent.name: p for p in paths}
+# student_versions (every lab released once) and student_run (each student version run
+# once by nbgrader's Validator) are session fixtures in tests/conftest.py:
+# tests/notebooks/test_student_version_says_why.py reads the same runs.
 
 
-def test_release_writes_one_student_notebook_per_lab(released):
-    assert sorted(released) == sorted(IDS)
-    for path in released.values():
+def test_release_writes_one_student_notebook_per_lab(student_versions):
+    assert sorted(student_versions) == sorted(IDS)
+    for path in student_versions.values():
         assert path.is_file()
 
 
 @pytest.mark.parametrize("lab", LABS, ids=IDS)
-def test_student_version_hides_solutions_and_hidden_tests(lab, released):
-    student = nbformat.read(str(released[lab.assignment_id]), as_version=4)
+def test_student_version_hides_solutions_and_hidden_tests(lab, student_versions):
+    student = nbformat.read(str(student_versions[lab.assignment_id]), as_version=4)
     text = "\n".join(c.source for c in student.cells)
     assert "### BEGIN SOLUTION" not in text
     assert "### BEGIN HIDDEN TESTS" not in text
     assert "raise NotImplementedError()" in text
-    assert len(graded_cells(released[lab.assignment_id])) == len(graded_cells(lab.notebook))
+    assert len(graded_cells(student_versions[lab.assignment_id])) == len(graded_cells(lab.notebook))
 
 
 @pytest.mark.notebook
@@ -65,12 +62,25 @@ def test_source_notebook_passes_its_graded_tests(lab):
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("lab", LABS, ids=IDS)
-def test_student_notebook_fails_every_graded_test(lab, released):
+def test_student_notebook_fails_every_graded_test(lab, student_run):
     require_corpus_for(lab.notebook)
-    result = validate(released[lab.assignment_id])
+    result = student_run(lab.assignment_id).validation
     assert not result.changed
     assert set(result.failed) == {c.grade_id for c in graded_cells(lab.notebook)}
     assert not result.passed
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("lab", LABS, ids=IDS)
+def test_the_kept_run_is_the_one_the_validator_judged(lab, student_run):
+    """The executed notebook the shared fixture keeps (test_student_version_says_why reads
+    it) is the Validator's own run: its graded cells that stopped are the ones it failed."""
+    require_corpus_for(lab.notebook)
+    run = student_run(lab.assignment_id)
+    stopped = {cell.metadata["nbgrader"]["grade_id"] for cell in run.executed.cells
+               if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code"
+               and any(o.output_type == "error" for o in cell.outputs)}
+    assert stopped == set(run.validation.failed)
 
 
 def test_nbgrader_cli_generates_assignments(tmp_path):

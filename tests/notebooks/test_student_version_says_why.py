@@ -13,8 +13,9 @@ message. A learner on Binder meets these before solving anything. So:
   function) must come after a markdown cell, below that function's exercise, that names
   the function, its exercise and NotImplementedError.
 
-Each lab's student version is made in a temporary folder and executed once with errors
-allowed (nbclient), so every lab costs one run of its notebook.
+Each lab's student version is read as nbgrader's Validator executed it (errors allowed),
+in the one run per session that tests/grading/test_release.py also reads (the
+``student_run`` fixture in tests/conftest.py), so this check costs no run of its own.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import re
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 import labkit.grading
 from tests.conftest import require_corpus_for
@@ -117,19 +117,13 @@ def unexplained(source_nb, executed_nb) -> list[str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def release_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("student") / "release"
-
-
 @pytest.mark.notebook
 @pytest.mark.parametrize("lab", LABS, ids=[lab.assignment_id for lab in LABS])
-def test_student_cells_that_stop_name_the_exercise(lab, release_dir):
+def test_student_cells_that_stop_name_the_exercise(lab, student_run):
     require_corpus_for(lab.notebook)
-    (path,) = labkit.grading.release([lab.assignment_id], release_dir=release_dir, database=False)
-    student = nbformat.read(path, as_version=4)
-    NotebookClient(student, timeout=180, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    student = student_run(lab.assignment_id).executed
+    assert student is not None, "nbgrader's Validator did not execute the student version"
+    assert student.cells, "the executed student version has no cells"
     source = nbformat.read(lab.notebook, as_version=4)
     assert unexplained(source, student) == []
 
