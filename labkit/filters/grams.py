@@ -24,8 +24,12 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 #: scikit-learn's char analyzer folds every run of two or more white-space characters
 #: (Unicode \\s, so \\x1c-\\x1f, \\x85 and \\xa0 count) into one space before cutting grams
@@ -58,7 +62,7 @@ def gram_columns(raw: bytes, *, head: int = 3000, n_bits: int = 20) -> np.ndarra
     return cols[np.concatenate(([True], cols[1:] != cols[:-1]))]
 
 
-def gram_matrix(raws: Sequence[bytes], *, head: int = 3000, n_bits: int = 20):
+def gram_matrix(raws: Sequence[bytes], *, head: int = 3000, n_bits: int = 20) -> csr_matrix:
     """A SciPy CSR matrix, one row per message: 1/sqrt(k) in the k columns of its grams
     (:func:`gram_columns`), so each row has length 1 (or is empty)."""
     from scipy import sparse
