@@ -140,9 +140,7 @@ def free_port(host: str = LOOPBACK, *, udp_too: bool = False) -> int:
     aiosmtpd's Controller cannot take ``port=0`` (its ready check dials the
     configured port), so every lab server gets its port from here.
     """
-    if not isinstance(host, str):
-        raise UsageError(f"host must be an address as text such as {LOOPBACK!r}, "
-                         f"not {type(host).__name__}")
+    host = _coerce.text(host, "host", example=LOOPBACK)
     udp_too = _coerce.flag(udp_too, "udp_too")
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

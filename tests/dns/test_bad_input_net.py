@@ -42,6 +42,8 @@ def test_harmless_variants_still_map():
 def test_free_port_on_a_documentation_address_points_at_its_loopback_alias():
     with pytest.raises(UsageError, match="loopback as '127.0.113.7'"):
         net.free_port("203.0.113.7")
-    with pytest.raises(UsageError, match="host must be an address as text"):
+    # a wrong type is a TypeError, as everywhere else in labkit
+    with pytest.raises(TypeError, match="host must be a str such as '127.0.0.1', not int"):
         net.free_port(5)
+    assert not issubclass(UsageError, TypeError)
     assert 0 < net.free_port("127.0.0.1") < 65536
