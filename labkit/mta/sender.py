@@ -284,7 +284,8 @@ def send(
     client = host.address
     steps: list[str] = [f"send as {host.name} [{client}]"]
     if dkim:
-        domain = dkim if isinstance(dkim, str) else host.signing_domain
+        # the step shows the d= the signature carries: lower case, no final dot
+        domain = _coerce.domain(dkim, "dkim") if isinstance(dkim, str) else host.signing_domain
         if domain is None:
             return SendResult(status="error", client=client, reply=f"{host.name} has no DKIM key",
                               steps=tuple(steps))

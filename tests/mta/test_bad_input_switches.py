@@ -70,6 +70,23 @@ def test_send_dkim_valid_values_behave_as_before(lab, dkim, signed):
     assert steps == ([f"DKIM-signed {signed}"] if signed else [])
 
 
+@pytest.mark.parametrize("dkim", ["Brand.Example.", " BRAND.example "])
+def test_send_dkim_step_names_the_domain_the_signature_carries(lab, dkim):
+    # the step used to show the name as typed ('DKIM-signed d=Brand.Example.') while the
+    # signature said d=brand.example
+    res = lab.send(_msg("dkim case"), from_host=BRAND, dkim=dkim)
+    assert res.status == "sent"
+    assert [s for s in res.steps if s.startswith("DKIM-signed")] == ["DKIM-signed d=brand.example"]
+    verdict = lab.verdicts(res.message_id)[-1]
+    assert verdict["dkim"] == ["pass:brand.example"]
+
+
+def test_send_dkim_given_an_address_names_the_argument(lab):
+    with pytest.raises(UsageError, match="dkim must be a domain name such as 'brand.example', "
+                                         "not the address 'news@brand.example'"):
+        lab.send(_msg("dkim address"), from_host=BRAND, dkim="news@brand.example")
+
+
 def test_send_selector_must_be_text(lab):
     with pytest.raises(TypeError, match="selector must be a str"):
         lab.send(_msg("selector"), from_host=BRAND, dkim=True, selector=2026)
