@@ -14,6 +14,7 @@ import email.message
 import ipaddress
 import math
 import numbers
+from collections.abc import Mapping
 from typing import Any
 
 from .errors import UsageError
@@ -194,6 +195,47 @@ def seconds(value: Any, what: str = "timeout", *, zero: bool = False) -> float:
     return number
 
 
+def number(value: Any, what: str, *, least: float | None = None, most: float | None = None,
+           example: str = "0.5") -> float:
+    """A finite number (numpy's too), from ``least`` to ``most`` where given.
+
+    A wrong type is a ``TypeError``: text (``"0.3"`` included), ``None``, ``True``.  A
+    wrong value is a :class:`UsageError`: ``nan``, ``inf``, or outside the bounds.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        hint = ""
+        if isinstance(value, str):
+            try:
+                float(value)
+                hint = f": a number, not text (write {what}={value.strip()} without the quotes)"
+            except ValueError:
+                pass
+        raise TypeError(f"{what} must be a number such as {example}, not "
+                        f"{_kind(value)} {value!r}{hint}")
+    number = float(value)
+    if (not math.isfinite(number) or (least is not None and number < least)
+            or (most is not None and number > most)):
+        span = ("a finite number" if least is None and most is None
+                else f"a number from {least:g} to {most:g}" if least is not None and most is not None
+                else f"a number of {least:g} or more" if least is not None
+                else f"a number of {most:g} or less")
+        raise UsageError(f"{what} must be {span}, such as {example}, not {value!r}")
+    return number
+
+
+def items(value: Any, what: str, *, example: str) -> tuple:
+    """Several values as a tuple: a list, a tuple or any other iterable but text, bytes
+    or a mapping.  One value alone (``3``, ``"3"``, ``True``) is a ``TypeError`` that
+    shows the form; no values at all is a :class:`UsageError`."""
+    if isinstance(value, (str, bytes, bytearray, Mapping)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{what} must be a list of values such as {example}, not "
+                        f"{_kind(value)} {value!r}")
+    out = tuple(value)
+    if not out:
+        raise UsageError(f"{what} is empty: give at least one value, such as {example}")
+    return out
+
+
 def ip_address(value: Any, what: str = "ip") -> str:
     """An IP address as text, checked: a host name is a :class:`UsageError` that says
     where the address is (``lab.hosts[name].address``), other bad text one that shows
@@ -246,4 +288,4 @@ class Flag:
 
 
 __all__ = ["message_bytes", "text", "ip_text", "domain", "choice", "spam_label", "looks_like_host_name",
-           "port", "count", "seconds", "ip_address", "flag", "Flag", "truth"]
+           "port", "count", "seconds", "number", "items", "ip_address", "flag", "Flag", "truth"]

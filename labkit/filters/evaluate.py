@@ -46,7 +46,6 @@ import hashlib
 import logging
 import math
 import numbers
-import operator
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -218,12 +217,10 @@ def kfold(messages: Iterable[Message], k: int = 10) -> list[Split]:
     folds than messages (or by chance) a fold can be empty: its split has no test
     messages, and :func:`cross_validate` simply pools nothing from it.
     """
-    try:
-        k = operator.index(k)
-    except TypeError:
-        raise UsageError(f"k must be a whole number of folds, not {k!r}") from None
-    if k < 2:
-        raise UsageError(f"k-fold needs at least 2 folds, not {k}")
+    try:  # a wrong type (text, True, 2.5) is a TypeError from the shared check
+        k = _coerce.count(k, "k (the number of folds)", least=2)
+    except UsageError:
+        raise UsageError(f"k-fold needs at least 2 folds, not {k}") from None
     items = list(_messages(messages, "messages"))
     folds: list[list[Message]] = [[] for _ in range(k)]
     for m in items:
@@ -663,9 +660,22 @@ def run(
     Introduced in lab 09 (Bayesian filtering).
     """
     _check_filter(filter)
+    workers = _workers(workers)
     train, test = _messages(train, "train"), _messages(test, "test")
     with _work_bar(len(train) + len(test), progress, f"{mode} {_name(filter)}") as bar:
         return _run(filter, train, test, mode, workers, bar)
+
+
+def _workers(workers: Any) -> int | None:
+    """``workers`` of :func:`run`: a whole number from 1, or None for one per core.
+
+    0 and -1 (joblib's "all cores") used to run in one process without a word."""
+    if workers is None:
+        return None
+    if not isinstance(workers, bool) and isinstance(workers, numbers.Integral) and workers < 1:
+        raise UsageError(f"workers must be 1 or more (or None: one process per core), "
+                         f"not {workers!r}")
+    return _coerce.count(workers, "workers")
 
 
 @contextlib.contextmanager
@@ -770,6 +780,7 @@ def evaluate_split(
     if not isinstance(split, Split):
         raise TypeError(f"split must be a Split (from split_md5 or split_chronological), "
                         f"not {type(split).__name__}")
+    workers = _workers(workers)
     return run(
         filter_factory(),
         split.train,

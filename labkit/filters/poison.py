@@ -54,6 +54,7 @@ def hammy_words(
     normalised by its message count; words seen in fewer than ``min_count`` ham are skipped.
     ``progress``: a bar over the messages read (``None``: for more than 1,000).
     """
+    n, min_count = _coerce.count(n, "n", least=0), _coerce.count(min_count, "min_count", least=0)
     ham, spam = list(ham), list(spam)
 
     def doc_freq(msgs: list[Message | bytes], bar: Any) -> tuple[Counter, int]:
@@ -202,6 +203,9 @@ def good_word_attack(
 
     Introduced in lab 09 (Bayesian filtering: attacking the filter).
     """
+    counts = _coerce.items(counts, "counts", example="(0, 10, 50)")
+    for n in counts:  # checked, kept as given (the rows show them)
+        _coerce.count(n, "each count in counts", least=0)
     rows = []
     ham = [m for m in split.test if not m.spam]
     spam = [m for m in split.test if m.spam]
@@ -236,6 +240,10 @@ def poisoned_training(
 
     Introduced in lab 09 (Bayesian filtering: attacking the filter).
     """
+    fractions = _coerce.items(fractions, "fractions", example="(0.0, 0.1, 0.5)")
+    for frac in fractions:  # checked, kept as given (the rows show them)
+        _coerce.number(frac, "each fraction in fractions", least=0.0, most=1.0)
+    n_words = _coerce.count(n_words, "n_words", least=0)
     rows = []
     spam_train = sorted((m for m in split.train if m.spam), key=lambda m: m.md5)
     work = len(filters) * len(fractions) * (len(split.train) + len(split.test))

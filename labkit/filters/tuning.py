@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import numbers
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import _coerce
 from . import evaluate
 from .bayes import Robinson, TokenFilter
 from .corpus import Message
@@ -69,6 +71,7 @@ def seeded_folds(
     k, one fixed dealing), each seed deals the messages differently, so repeated CV
     sees different fold mates.  Deterministic: no random generator involved.
     """
+    k, seed = _coerce.count(k, "k", least=2), _seed(seed)
     folds: list[list[Message]] = [[] for _ in range(k)]
     for m in messages:
         h = int(hashlib.md5(f"{seed}:{m.name}".encode()).hexdigest(), 16)
@@ -81,6 +84,26 @@ def seeded_folds(
         )
         for i in range(k)
     ]
+
+
+def _seed(seed: Any, what: str = "seed") -> int | str:
+    """A seed is a whole number or text; ``True`` or ``1.0`` would deal the folds
+    differently from ``1`` without a word, so they are refused."""
+    if isinstance(seed, str):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{what} must be a whole number such as 0 (or text), not "
+                        f"{type(seed).__name__} {seed!r}")
+    return int(seed)
+
+
+def _seeds(seeds: Any) -> tuple[int | str, ...]:
+    return tuple(_seed(s, "each seed in seeds") for s in
+                 _coerce.items(seeds, "seeds", example="(0, 1, 2)"))
+
+
+def _margin(margin: Any) -> float:
+    return _coerce.number(margin, "margin", least=0.0, example="0.3")
 
 
 def cv_ranks(
@@ -110,7 +133,7 @@ def margin_rank(labels: Sequence[bool], ranks: Sequence[float], margin: float = 
     spam, so that ham is the one false positive it allows); a median spam below the top
     ham gives the top ham's rank.
     """
-    return _between(*_top_ham_median_spam(labels, ranks), margin)
+    return _between(*_top_ham_median_spam(labels, ranks), _margin(margin))
 
 
 def _top_ham_median_spam(labels: Sequence[bool], ranks: Sequence[float]) -> tuple[float, float]:
@@ -162,6 +185,7 @@ def cross_validate(
     seeds: Sequence[int | str] = SEEDS,
 ) -> CVRow:
     """Repeated k-fold CV of ``klass(**params)`` on ``messages`` (one dealing per seed)."""
+    k, seeds = _coerce.count(k, "k", least=2), _seeds(seeds)
     labels = [m.spam for m in messages]
     aucs, tops, meds, sms = [], [], [], []
     for seed in seeds:
@@ -241,6 +265,7 @@ def choose(
 
     Introduced in lab 09 (Bayesian filtering).
     """
+    k, seeds, margin = _coerce.count(k, "k", least=2), _seeds(seeds), _margin(margin)
     rows = []
     steps = [f"{klass.kind}: {len(seeds)} x {k}-fold CV on {len(train)} training messages"]
     for params in grid:
@@ -318,6 +343,7 @@ def choose_sender_robinson(
 
     Introduced in lab 09 (Bayesian filtering).
     """
+    reputations = _coerce.items(reputations, "reputations", example="(0.0, 0.1, 0.2)")
     if base is None:
         base = choose(Robinson, train, tokens, **options).params
     grid = [{**base, "reputation": r} for r in reputations]

@@ -251,7 +251,7 @@ def test_kfold_with_more_folds_than_messages_and_bad_k():
     for k in (0, 1, -3):
         with pytest.raises(UsageError, match="at least 2"):
             E.kfold(samples, k)
-    with pytest.raises(UsageError, match="whole number"):
+    with pytest.raises(TypeError, match="whole number"):  # a wrong type (was UsageError)
         E.kfold(samples, 2.5)
 
 
