@@ -1,5 +1,6 @@
-"""Shared fixtures: the lab DNS with the course zones, tool checks, the corpus, and the
-student versions of the labs (made and executed once per session)."""
+"""Shared fixtures: the lab DNS with the course zones, tool checks, the corpus, the
+student versions of the labs (made and executed once per session), and one execution of
+each lab's source notebook."""
 
 from __future__ import annotations
 
@@ -84,8 +85,8 @@ def student_versions(tmp_path_factory) -> dict[str, Path]:
 
 
 @dataclass(frozen=True)
-class StudentRun:
-    """One execution of a lab's student version by nbgrader's Validator.
+class ValidatorRun:
+    """One execution of a notebook by nbgrader's Validator.
 
     ``validation`` is what ``labkit.grading.validate`` returned; ``executed`` is the
     notebook of that same run with its outputs (errors allowed, as nbgrader executes), or
@@ -97,7 +98,7 @@ class StudentRun:
     executed: Any
 
 
-def _validate_keeping_the_run(notebook: Path) -> StudentRun:
+def _validate_keeping_the_run(notebook: Path) -> ValidatorRun:
     """``labkit.grading.validate(notebook)``, also keeping the notebook nbgrader executed.
 
     nbgrader's ``Validator.validate`` executes through ``Validator._preprocess``, which
@@ -119,22 +120,44 @@ def _validate_keeping_the_run(notebook: Path) -> StudentRun:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Validator, "_preprocess", keep)
         validation = labkit.grading.validate(notebook)
-    return StudentRun(notebook=notebook, validation=validation, executed=kept[-1] if kept else None)
+    return ValidatorRun(notebook=notebook, validation=validation, executed=kept[-1] if kept else None)
 
 
 @pytest.fixture(scope="session")
 def student_run(student_versions):
-    """A function: lab id -> the StudentRun of its student version.
+    """A function: lab id -> the ValidatorRun of its student version.
 
     Each student version runs once per session, however many tests read the run:
     tests/grading/test_release.py reads the Validator's verdict, and
     tests/notebooks/test_student_version_says_why.py the executed cells.
     """
-    runs: dict[str, StudentRun] = {}
+    runs: dict[str, ValidatorRun] = {}
 
-    def run(assignment_id: str) -> StudentRun:
+    def run(assignment_id: str) -> ValidatorRun:
         if assignment_id not in runs:
             runs[assignment_id] = _validate_keeping_the_run(student_versions[assignment_id])
         return runs[assignment_id]
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def source_run():
+    """A function: a lab's source notebook (its path in labs/) -> the ValidatorRun of it.
+
+    Each source notebook runs once per session, in a fresh kernel in its own folder:
+    tests/grading/test_release.py reads the Validator's verdict (every graded test
+    passes), tests/notebooks/test_execute.py the executed cells (no cell raised, and the
+    run changed nothing but outputs), tests/notebooks/test_lab07_tools.py what lab 07's
+    section 6 printed. The run is a learner's run because nothing in labkit or the labs
+    reads the variables nbgrader sets while validating (test_execute.py checks that).
+    """
+    runs: dict[Path, ValidatorRun] = {}
+
+    def run(notebook: Path) -> ValidatorRun:
+        notebook = Path(notebook).resolve()
+        if notebook not in runs:
+            runs[notebook] = _validate_keeping_the_run(notebook)
+        return runs[notebook]
 
     return run

@@ -23,16 +23,17 @@ import pytest
 
 import labkit.grading
 from labkit.cli import main
-from labkit.grading import find_labs, graded_cells, release, repo_root, validate
+from labkit.grading import find_labs, graded_cells, release, repo_root
 from tests.conftest import require_corpus_for
 
 LABS = find_labs()
 IDS = [lab.assignment_id for lab in LABS]
 
 
-# student_versions (every lab released once) and student_run (each student version run
-# once by nbgrader's Validator) are session fixtures in tests/conftest.py:
-# tests/notebooks/test_student_version_says_why.py reads the same runs.
+# student_versions (every lab released once), student_run (each student version run
+# once by nbgrader's Validator) and source_run (each source notebook run once by it) are
+# session fixtures in tests/conftest.py: tests/notebooks/test_student_version_says_why.py
+# reads the same student runs, tests/notebooks/test_execute.py the same source runs.
 
 
 def test_release_writes_one_student_notebook_per_lab(student_versions):
@@ -53,9 +54,9 @@ def test_student_version_hides_solutions_and_hidden_tests(lab, student_versions)
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("lab", LABS, ids=IDS)
-def test_source_notebook_passes_its_graded_tests(lab):
+def test_source_notebook_passes_its_graded_tests(lab, source_run):
     require_corpus_for(lab.notebook)
-    result = validate(lab.notebook)
+    result = source_run(lab.notebook).validation
     assert result.ok, result.errors
     assert set(result.passed) == {c.grade_id for c in graded_cells(lab.notebook)}
 
