@@ -1,7 +1,9 @@
 """Lab 07, section 6 (optional): swaks and curl against the running lab, from the notebook.
 
 The section's cells print each command, run it and print the dialogue. These tests
-execute the whole lab in a kernel and read what the new cells printed:
+execute the whole lab in a kernel and read what the new cells printed (the lab as it is
+stored is not executed again: its run is the ``source_run`` session fixture of
+tests/conftest.py, the one tests/notebooks/test_execute.py reads):
 
 - with swaks and curl installed: the submission with AUTH is accepted (235, 250
   queued), the same without AUTH is refused with 530 5.7.0, and curl's POP3 ``LIST``
@@ -36,7 +38,8 @@ START = "lk.Lab(dns_cache=False)"  # the cell that starts the lab
 
 
 def _run(*, env: dict[str, str] | None = None, addressing: str | None = None) -> dict[str, str]:
-    """Execute lab 07 top to bottom; return what each section-6 code cell printed, by id."""
+    """Execute lab 07 top to bottom, changed as asked; return what each section-6 code
+    cell printed, by id."""
     require_corpus_for(NOTEBOOK)
     nb = nbformat.read(str(NOTEBOOK), as_version=4)
     if addressing is not None:
@@ -49,6 +52,11 @@ def _run(*, env: dict[str, str] | None = None, addressing: str | None = None) ->
         client.execute()
     else:  # the kernel's own environment (its PATH)
         client.execute(env=env)
+    return _printed(nb)
+
+
+def _printed(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """What each section-6 code cell of the executed lab 07 printed, by id; no cell raised."""
     errors = [f"{c.id}: {o.ename}: {o.evalue}" for c in nb.cells if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"]
     assert not errors, errors
@@ -94,10 +102,13 @@ def _check_section(printed: dict[str, str], *, client_seen: str | None) -> None:
         assert f"relay window open for {client_seen} (600 s)" in pop, pop
 
 
-def test_section_runs_swaks_and_curl_against_the_lab():
+def test_section_runs_swaks_and_curl_against_the_lab(source_run):
     require_tool("swaks")
     require_tool("curl")
-    _check_section(_run(), client_seen="198.51.100.140")
+    require_corpus_for(NOTEBOOK)
+    executed = source_run(NOTEBOOK).executed
+    assert executed is not None, "nbgrader's Validator did not execute lab 07"
+    _check_section(_printed(executed), client_seen="198.51.100.140")
 
 
 def test_section_with_proxy_protocol_addressing():
