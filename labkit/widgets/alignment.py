@@ -18,6 +18,7 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
+from .. import _coerce
 from ._fallback import TextFallback
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,15 @@ class AlignmentExplorer(TextFallback, widgets.VBox):
         dns: Any = None,
         **kwargs: Any,
     ) -> None:
+        # wrong types fail here, naming the argument (True used to become the domain 'true')
+        header_from = _coerce.text(header_from, "header_from", example="brand.example")
+        mail_from = _coerce.text(mail_from, "mail_from", example="attacker.test")
+        dkim_domain = _coerce.text(dkim_domain, "dkim_domain", example="attacker.test")
+        modes = tuple(value for _, value in _MODES)
+        aspf, adkim = _coerce.choice(aspf, modes, "aspf"), _coerce.choice(adkim, modes, "adkim")
+        p = _coerce.choice(p, _POLICIES, "p")
+        if method is not None:
+            _coerce.text(method, "method", example="psl")
         self.dns = dns
         self.verdict: dict[str, Any] = {}
         text = {"layout": widgets.Layout(width="22em"), "continuous_update": False}

@@ -21,6 +21,7 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
+from .. import _coerce
 from ._fallback import TextFallback
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,9 @@ class DKIMCanonViewer(TextFallback, widgets.VBox):
     def __init__(self, message: bytes | str, *, dns: Any, **kwargs: Any) -> None:
         self.dns = dns
         self.results: tuple = ()
-        text = message.decode("utf-8", "surrogateescape") if isinstance(message, bytes) else message
+        if not isinstance(message, str):  # bytes, an email message, a corpus message
+            message = _coerce.message_bytes(message).decode("utf-8", "surrogateescape")
+        text = message
         self._editor = widgets.Textarea(
             description="message",
             layout=widgets.Layout(width="100%", height="14em"),

@@ -26,6 +26,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from labkit import _coerce
 from labkit.errors import UsageError
 
 from ._fallback import TextFallback
@@ -319,6 +320,10 @@ class MessageInspector(TextFallback, widgets.VBox):
         receiver: str = "mx.corp.example",
         envelope: Mapping[str, str] | None = None,
     ) -> None:
+        receiver = _coerce.text(receiver, "receiver", example="mx.corp.example")
+        if envelope is not None and not isinstance(envelope, Mapping):
+            raise TypeError(f"envelope must be a dict such as {{'mail_from': 'news@brand.example'}}"
+                            f" or None, not {type(envelope).__name__} {envelope!r}")
         self.message = message
         self.envelope = dict(envelope or {})
         self.receiver = widgets.Text(value=receiver, description="our server")

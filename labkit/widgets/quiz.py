@@ -10,12 +10,14 @@ Introduced in lab 00 (set-up); every lab ends with one.
 from __future__ import annotations
 
 import html
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as widgets
 
+from labkit import _coerce
 from labkit.errors import UsageError
 
 from ._fallback import TextFallback
@@ -37,6 +39,10 @@ class Question:
     explanation: str = ""
 
     def __post_init__(self) -> None:
+        if isinstance(self.answer, bool) or not isinstance(self.answer, numbers.Integral):
+            # True used to pick the choice at index 1; "3" failed comparing str with int
+            raise TypeError(f"answer must be the index of the right choice (0 for the first), "
+                            f"not {type(self.answer).__name__} {self.answer!r}")
         if len(self.choices) < 2:
             raise ValueError("a question needs at least two choices")
         if not 0 <= self.answer < len(self.choices):
@@ -66,7 +72,7 @@ class Question:
                                  f"{', '.join(repr(c) for c in choices)} (give its text or index)")
             answer = choices.index(answer)
         elif isinstance(answer, bool) or not isinstance(answer, int):
-            raise UsageError(f"answer must be the index of the right choice (0 for the first) "
+            raise TypeError(f"answer must be the index of the right choice (0 for the first) "
                              f"or its text, not {answer!r}")
         return cls(
             prompt=item["prompt"],
@@ -165,8 +171,12 @@ class Quiz(TextFallback, widgets.VBox):
     def __init__(
         self, questions: Iterable[Question | Mapping[str, Any]], *, title: str = "Self-check"
     ) -> None:
+        title = _coerce.text(title, "title", example="Self-check")
         if isinstance(questions, (Mapping, Question)):
             questions = [questions]  # one question, not a list of its keys
+        if isinstance(questions, (str, bytes, bytearray)) or not hasattr(questions, "__iter__"):
+            raise TypeError(f"questions must be a list of questions (dicts with 'prompt', "
+                            f"'choices' and 'answer'), not {type(questions).__name__} {questions!r}")
         self.questions: tuple[Question, ...] = tuple(Question.coerce(q) for q in questions)
         if not self.questions:
             raise ValueError("a quiz needs at least one question")

@@ -17,6 +17,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from .. import _coerce as _checks
 from ._fallback import TextFallback
 
 __all__ = ["Term", "KeyTerms"]
@@ -64,8 +65,11 @@ class KeyTerms(TextFallback, widgets.VBox):
     """
 
     def __init__(self, terms: Iterable[Term | Sequence[str]], *, title: str = "Key terms") -> None:
+        if isinstance(terms, (str, bytes, bytearray)) or not hasattr(terms, "__iter__"):
+            raise TypeError(f"terms must be a list of terms such as [('SPF', 'SPF (送信ドメイン認証)')],"
+                            f" not {type(terms).__name__} {terms!r}")
         self.terms: tuple[Term, ...] = tuple(_coerce(t) for t in terms)
-        self.title = title
+        self.title = _checks.text(title, "title", example="Key terms")
         self.search = widgets.Text(placeholder="search (English or 日本語)", description="Find")
         self.hide_japanese = widgets.Checkbox(value=False, description="hide Japanese")
         self.table = widgets.HTML()

@@ -82,5 +82,72 @@ def test_quiz_choices_as_one_string_and_missing_keys_are_named():
         lk.widgets.Quiz([{**PORTS, "choices": "abc"}])
     with pytest.raises(UsageError, match="has no 'answer'"):
         lk.widgets.Quiz([{"prompt": "p", "choices": ["a", "b"]}])
-    with pytest.raises(UsageError, match="answer must be the index"):
+    with pytest.raises(TypeError, match="answer must be the index"):  # a wrong type (was UsageError)
         lk.widgets.Quiz([{**PORTS, "answer": 1.0}])
+
+
+# ------------------------------------------------------------------ constructor arguments
+# Spot-checked with text, True, a float and a negative number. Before: title=True failed
+# in html.escape ('bool' object has no attribute 'replace'), Question(answer=True) marked
+# the choice at index 1, Question(answer="3") failed comparing str with int, a number where
+# a list of questions or terms goes was "not iterable" and KeyTerms("SPF") made one term
+# per letter, MessageInspector(receiver=True) failed in traitlets and envelope="x" in
+# dict(), AlignmentExplorer(header_from=True) checked the domain 'true', aspf=True was a
+# traitlets TraitError, DKIMCanonViewer(True) failed in traitlets.
+
+Q = {"prompt": "p", "choices": ["a", "b"], "answer": 1}
+
+
+@pytest.mark.parametrize("value", [True, 2.5, -1])
+def test_a_title_that_is_not_text_is_a_type_error(value):
+    with pytest.raises(TypeError, match="title must be a str such as 'Self-check'"):
+        lk.widgets.Quiz([Q], title=value)
+    with pytest.raises(TypeError, match="title must be a str such as 'Key terms'"):
+        lk.widgets.KeyTerms([("SPF", "SPF")], title=value)
+
+
+@pytest.mark.parametrize(("value", "shown"), [(True, "bool True"), ("1", "str '1'"),
+                                              (1.0, "float 1.0")])
+def test_question_answer_must_be_a_whole_index(value, shown):
+    with pytest.raises(TypeError, match=f"answer must be the index of the right choice "
+                                        f"\\(0 for the first\\), not {shown}"):
+        lk.widgets.Question(prompt="p", choices=("a", "b"), answer=value)
+    assert lk.widgets.Question(prompt="p", choices=("a", "b"), answer=1).answer == 1
+
+
+@pytest.mark.parametrize("value", ["SPF", 3, True])
+def test_one_value_where_a_list_of_questions_or_terms_goes(value):
+    with pytest.raises(TypeError, match="questions must be a list of questions"):
+        lk.widgets.Quiz(value)
+    with pytest.raises(TypeError, match="terms must be a list of terms"):
+        lk.widgets.KeyTerms(value)
+
+
+def test_message_inspector_receiver_and_envelope_of_the_wrong_type():
+    raw = b"From: a@brand.example\r\n\r\nhi\r\n"
+    with pytest.raises(TypeError, match="receiver must be a str such as 'mx.corp.example'"):
+        lk.widgets.MessageInspector(raw, receiver=True)
+    with pytest.raises(TypeError, match="envelope must be a dict .* or None, not str"):
+        lk.widgets.MessageInspector(raw, envelope="news@brand.example")
+    shown = lk.widgets.MessageInspector(raw, envelope={"mail_from": "x@attacker.test"})
+    assert "x@attacker.test" in repr(shown)
+
+
+@pytest.mark.parametrize("name", ["header_from", "mail_from", "dkim_domain", "aspf", "p"])
+def test_alignment_explorer_arguments_of_the_wrong_type(name):
+    with pytest.raises(TypeError, match=f"^{name} must be a str"):
+        lk.widgets.AlignmentExplorer(**{name: True})
+
+
+def test_alignment_explorer_modes_and_policy_are_choices():
+    with pytest.raises(UsageError, match="aspf must be 'r' or 's', not 'x'"):
+        lk.widgets.AlignmentExplorer(aspf="x")
+    with pytest.raises(UsageError, match="p must be 'none' or 'quarantine' or 'reject', not "
+                                         "'rejct' \\(did you mean 'reject'\\?\\)"):
+        lk.widgets.AlignmentExplorer(p="rejct")
+    assert lk.widgets.AlignmentExplorer(adkim="s", p="none").value["adkim"] == "s"
+
+
+def test_dkim_canon_viewer_message_of_the_wrong_type(lab_dns):
+    with pytest.raises(TypeError, match="message must be the raw mail as bytes"):
+        lk.widgets.DKIMCanonViewer(True, dns=lab_dns)
