@@ -170,14 +170,9 @@ def count(value: Any, what: str, *, least: int = 1) -> int:
     return int(value)
 
 
-def seconds(value: Any, what: str = "timeout", *, zero: bool = False) -> float:
-    """A duration such as a time-out: a number of seconds above 0 (from 0 if ``zero``).
-
-    A wrong type is a ``TypeError``: text (``"2"`` included, with a hint to drop the
-    quotes, as :func:`port` refuses ``"25"``), ``None``, ``True``.  A wrong value is a
-    :class:`UsageError`: 0 (unless ``zero``), below 0, ``nan`` or ``inf`` would only ever
-    give a silent time-out (or none at all).  Numbers of any kind (numpy's too) are taken.
-    """
+def _real(value: Any, what: str, wanted: str) -> float:
+    """``value`` as a float if it is a real number (not ``True``); else a ``TypeError``
+    saying ``what`` must be ``wanted``, with a hint to drop the quotes from ``"2"``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         hint = ""
         if isinstance(value, str):
@@ -186,9 +181,19 @@ def seconds(value: Any, what: str = "timeout", *, zero: bool = False) -> float:
                 hint = f": a number, not text (write {what}={value.strip()} without the quotes)"
             except ValueError:
                 pass
-        raise TypeError(f"{what} must be a number of seconds such as 2, not "
-                        f"{_kind(value)} {value!r}{hint}")
-    number = float(value)
+        raise TypeError(f"{what} must be {wanted}, not {_kind(value)} {value!r}{hint}")
+    return float(value)
+
+
+def seconds(value: Any, what: str = "timeout", *, zero: bool = False) -> float:
+    """A duration such as a time-out: a number of seconds above 0 (from 0 if ``zero``).
+
+    A wrong type is a ``TypeError``: text (``"2"`` included, with a hint to drop the
+    quotes, as :func:`port` refuses ``"25"``), ``None``, ``True``.  A wrong value is a
+    :class:`UsageError`: 0 (unless ``zero``), below 0, ``nan`` or ``inf`` would only ever
+    give a silent time-out (or none at all).  Numbers of any kind (numpy's too) are taken.
+    """
+    number = _real(value, what, "a number of seconds such as 2")
     if not math.isfinite(number) or number < 0 or (number == 0 and not zero):
         least = "0 or more" if zero else "above 0"
         raise UsageError(f"{what} must be a number of seconds {least}, such as 2, not {value!r}")
@@ -202,17 +207,7 @@ def number(value: Any, what: str, *, least: float | None = None, most: float | N
     A wrong type is a ``TypeError``: text (``"0.3"`` included), ``None``, ``True``.  A
     wrong value is a :class:`UsageError`: ``nan``, ``inf``, or outside the bounds.
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        hint = ""
-        if isinstance(value, str):
-            try:
-                float(value)
-                hint = f": a number, not text (write {what}={value.strip()} without the quotes)"
-            except ValueError:
-                pass
-        raise TypeError(f"{what} must be a number such as {example}, not "
-                        f"{_kind(value)} {value!r}{hint}")
-    number = float(value)
+    number = _real(value, what, f"a number such as {example}")
     if (not math.isfinite(number) or (least is not None and number < least)
             or (most is not None and number > most)):
         span = ("a finite number" if least is None and most is None
