@@ -13,6 +13,7 @@ the lab or the answer changes.
 from __future__ import annotations
 
 import email
+import re
 from pathlib import Path
 
 import dns.resolver
@@ -223,8 +224,11 @@ $TTL 300
 tilde  TXT "v=spf1 ip4:198.51.100.0/24 ~all"
 dash   TXT "v=spf1 ip4:198.51.100.0/24 -all"
 """
+    # the sending address the question names (mail.attacker.test's), not one written here
+    sender = re.search(r"\((\d+\.\d+\.\d+\.\d+)\)", q["prompt"]).group(1)
+    assert not sender.startswith("198.51.100.")
     with labkit.dns.LabDNS(zones=zone) as server:
-        got = {name: spf.check("203.0.113.5", f"x@{name}.quiz.example", "h.quiz.example",
+        got = {name: spf.check(sender, f"x@{name}.quiz.example", "h.quiz.example",
                                dns=server).result for name in ("tilde", "dash")}
         inside = spf.check("198.51.100.7", "x@tilde.quiz.example", "h.quiz.example", dns=server).result
     # the record gives softfail; 'fail' is what '-all' would give
