@@ -58,7 +58,8 @@ def check_run(notebook, executed: nbformat.NotebookNode | None) -> None:
     """``executed`` (a run of ``notebook``) ran every code cell, none raised, and it differs
     from the stored notebook only where IGNORE (and the runner's timings) say."""
     assert executed is not None, "nbgrader's Validator did not execute the notebook"
-    assert not _errors(executed), _errors(executed)
+    errors = _errors(executed)
+    assert not errors, errors
     skipped = [c.get("id") for c in executed.cells
                if c.cell_type == "code" and c.source.strip() and not c.get("execution_count")]
     assert not skipped, f"cells that did not run: {skipped}"
