@@ -332,6 +332,18 @@ def _lam_rate(errors: int, n: int) -> float:
     return errors / n
 
 
+def _lam_count(value: Any, what: str) -> int:
+    """A count for :func:`lam`: a whole number of 0 or more.  NumPy's integers and whole
+    floats (``3.0``, as pandas sums may give) are taken; ``True``, text and ``2.5`` are a
+    ``TypeError``, a count below 0 a :class:`UsageError`."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)):
+        if not math.isfinite(value):
+            raise UsageError(f"lam: {what} must be a whole number of 0 or more, not {value!r}")
+        if float(value).is_integer():
+            value = int(value)
+    return _coerce.count(value, f"lam: {what}", least=0)
+
+
 def lam(fp: int, n_ham: int, fn: int, n_spam: int) -> float:
     """Logistic average misclassification (a fraction; x 100 for lam%).
 
@@ -344,7 +356,17 @@ def lam(fp: int, n_ham: int, fn: int, n_spam: int) -> float:
     it).  A filter with no false positive thus gets a finite lam% that still grows with
     its other error rate, and stays below a filter with one false positive.  NaN when
     ``n_ham`` or ``n_spam`` is 0 (a rate is undefined).
+
+    Each argument is a whole number (NumPy's and whole floats such as ``3.0`` too):
+    ``True``, text or ``2.5`` is a ``TypeError``; a count below 0, or more errors than
+    messages (``fp > n_ham``, ``fn > n_spam``), a :class:`~labkit.errors.UsageError`.
     """
+    fp, n_ham = _lam_count(fp, "fp"), _lam_count(n_ham, "n_ham")
+    fn, n_spam = _lam_count(fn, "fn"), _lam_count(n_spam, "n_spam")
+    for errors, e_name, total, t_name in ((fp, "fp", n_ham, "n_ham"), (fn, "fn", n_spam, "n_spam")):
+        if errors > total:
+            raise UsageError(f"lam: {e_name} ({errors}) cannot exceed {t_name} ({total}): "
+                             f"the arguments are fp, n_ham, fn, n_spam")
     if n_ham <= 0 or n_spam <= 0:
         return math.nan
     hm, sm = _lam_rate(fp, n_ham), _lam_rate(fn, n_spam)

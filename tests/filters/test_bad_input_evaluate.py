@@ -100,3 +100,26 @@ def test_splits_of_raw_bytes_say_they_need_corpus_messages(samples, call):
 def test_split_chronological_fraction_as_text_is_a_type_error(samples):
     with pytest.raises(TypeError, match="test_fraction must be a number"):
         E.split_chronological(samples, "0.5")
+
+
+@pytest.mark.parametrize("bad", [True, 2.5, "3", None], ids=["True", "2.5", "text", "None"])
+def test_lam_refuses_a_count_of_the_wrong_type(bad):
+    # True counted as 1 and 2.5 errors gave a lam% for a run that cannot happen
+    with pytest.raises(TypeError, match="lam: fp must be a whole number"):
+        E.lam(bad, 100, 5, 100)
+
+
+def test_lam_refuses_negative_counts_and_more_errors_than_messages():
+    with pytest.raises(UsageError, match="lam: fn must be 0 or more, not -1"):
+        E.lam(1, 100, -1, 100)
+    with pytest.raises(UsageError, match="lam: n_spam must be 0 or more"):
+        E.lam(1, 100, 0, -5)
+    with pytest.raises(UsageError, match=r"lam: fp \(101\) cannot exceed n_ham \(100\)"):
+        E.lam(101, 100, 5, 100)
+
+
+def test_lam_takes_numpy_counts_and_whole_floats_as_pandas_gives_them():
+    np = pytest.importorskip("numpy")
+    want = E.lam(3, 1400, 20, 600)
+    assert E.lam(np.int64(3), np.int64(1400), 20.0, np.float64(600)) == want
+    assert math.isnan(E.lam(0, 0, 3, 10))
