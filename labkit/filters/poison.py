@@ -72,6 +72,20 @@ def hammy_words(
     return tuple(cands[:n])
 
 
+def _word_list(words: Any) -> list[str]:
+    """``words`` as a list of str; one string gives its words, not its letters."""
+    if isinstance(words, str):
+        return words.split()  # "cheap pills" would be added as "c h e a p   p i l l s"
+    if isinstance(words, (bytes, bytearray)) or not hasattr(words, "__iter__"):
+        raise TypeError(f"words must be a list of words such as ['meeting', 'agenda'], not "
+                        f"{type(words).__name__}")
+    words = list(words)
+    for w in words:
+        if not isinstance(w, str):
+            raise TypeError(f"words must be text, not {type(w).__name__} ({w!r})")
+    return words
+
+
 def add_words(message: bytes, words: Sequence[str]) -> bytes:
     """Return ``message`` with ``words`` added as readable text in its body.
 
@@ -81,15 +95,7 @@ def add_words(message: bytes, words: Sequence[str]) -> bytes:
     bytes); ``words`` given as one string are its words, not its letters.
     """
     message = _coerce.message_bytes(message)
-    if isinstance(words, str):
-        words = words.split()  # "cheap pills" would be added as "c h e a p   p i l l s"
-    elif isinstance(words, (bytes, bytearray)) or not hasattr(words, "__iter__"):
-        raise TypeError(f"words must be a list of words such as ['meeting', 'agenda'], not "
-                        f"{type(words).__name__}")
-    words = list(words)
-    for w in words:
-        if not isinstance(w, str):
-            raise TypeError(f"words must be text, not {type(w).__name__} ({w!r})")
+    words = _word_list(words)
     if not words:
         return message
     text = (" ".join(words)).encode("ascii", "replace")
@@ -198,6 +204,10 @@ def good_word_attack(
     """Train each filter on ``split.train``; append the first n ``words`` to every test
     spam (n in ``counts``) and measure sm%, hm% and (1-AUC)% each time.
 
+    A row's ``strength`` is the number of words actually appended: a count larger than
+    the word list appends the whole list, and its row says how many that was (so the
+    default counts still run on a small corpus, without claiming 200 words).
+
     ``progress``: one bar over every message trained and scored (``None``: for more
     than 1,000).
 
@@ -206,6 +216,7 @@ def good_word_attack(
     counts = _coerce.items(counts, "counts", example="(0, 10, 50)")
     for n in counts:  # checked, kept as given (the rows show them)
         _coerce.count(n, "each count in counts", least=0)
+    words = _word_list(words)
     rows = []
     ham = [m for m in split.test if not m.spam]
     spam = [m for m in split.test if m.spam]
@@ -217,7 +228,7 @@ def good_word_attack(
             for n in counts:
                 attacked = [replace(m, raw=add_words(m.raw, words[:n])) for m in spam]
                 ev = _run(f, (), ham + attacked, f"good-word {n}", 1, bar)
-                rows.append(_row(name, n, ev))
+                rows.append(_row(name, n if n <= len(words) else len(words), ev))
     return PoisonResult(attack="good-word attack (words appended to test spam)", rows=tuple(rows))
 
 
@@ -231,7 +242,8 @@ def poisoned_training(
     progress: bool | None = None,
 ) -> PoisonResult:
     """Append ``n_words`` ham words to a fraction of the *training* spam, train, and
-    measure hm%, sm% and where the test ham lands on the clean test set.
+    measure hm%, sm% and where the test ham lands on the clean test set.  With fewer
+    than ``n_words`` words the whole list is added, and the title gives that number.
 
     The poisoned messages are the first ``round(fraction x training spam)`` in MD5
     order, so a larger fraction poisons a superset of a smaller one; each row's
@@ -244,6 +256,8 @@ def poisoned_training(
     for frac in fractions:  # checked, kept as given (the rows show them)
         _coerce.number(frac, "each fraction in fractions", least=0.0, most=1.0)
     n_words = _coerce.count(n_words, "n_words", least=0)
+    words = _word_list(words)
+    n_words = min(n_words, len(words))  # the title says how many were really added
     rows = []
     spam_train = sorted((m for m in split.train if m.spam), key=lambda m: m.md5)
     work = len(filters) * len(fractions) * (len(split.train) + len(split.test))

@@ -6,7 +6,7 @@ import base64
 
 import labkit.filters as F
 from labkit.filters import poison
-from labkit.filters.evaluate import split_md5
+from labkit.filters.evaluate import Split, split_md5
 from labkit.filters.tokens import tokenize
 
 WORDS = ["meeting", "agenda", "thursday", "kernel", "patch"]
@@ -104,3 +104,17 @@ def test_poisoned_training_pushes_ham_up(subset):
     clean, poisoned = r.rows
     assert poisoned["ham_flagged_pct"] > clean["ham_flagged_pct"]
     assert poisoned["ham_mean_score"] > clean["ham_mean_score"]
+
+
+def test_counts_beyond_the_word_list_report_the_words_really_added():
+    # with 5 words, count 200 appended 5 and its row said strength 200
+    own = tuple(F.corpus.sample())  # the lab's own six messages: a very small corpus
+    sp = Split(name="own", train=own, test=own)
+    r = poison.good_word_attack({"fisher": F.Fisher}, sp, WORDS, progress=False)  # default counts
+    assert [x["strength"] for x in r.rows] == [0, 5, 5, 5, 5]
+    assert r.rows[1]["sm_pct"] == r.rows[4]["sm_pct"]  # the same 5 words each time
+    # one string is its words (it was sliced into letters), so it counts words too
+    text = poison.good_word_attack({"fisher": F.Fisher}, sp, " ".join(WORDS), progress=False)
+    assert [x["strength"] for x in text.rows] == [0, 5, 5, 5, 5]
+    pt = poison.poisoned_training({"fisher": F.Fisher}, sp, WORDS, (0.0, 1.0), progress=False)
+    assert pt.attack == "poisoned training (5 ham words in training spam)"  # not the default 100
