@@ -38,6 +38,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .. import _coerce
 from .bayes import KINDS, Robinson, _check_tokens
 from .tokens import tokenize
 
@@ -91,7 +92,15 @@ class SenderRobinson(Robinson):
     min_sender: int = 2
 
     def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
+        super().__init__(**params)  # checks the types (a number each) and Robinson's ranges
+        name = type(self).__name__
+        if "reputation" in params:  # below 0 would push known-good senders towards spam
+            _coerce.number(self.reputation, f"{name}: reputation", least=0.0, example="0.1")
+        if "min_sender" in params:  # a whole number of messages, 1 or more
+            value = self.min_sender  # a saved filter gives 2.0 (from_dict reads floats)
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            self.min_sender = _coerce.count(value, f"{name}: min_sender")
         self._identities: set[str] = set()
 
     def learn_tokens(self, tokens: Iterable[str], spam: bool, _delta: int = 1) -> None:
