@@ -82,7 +82,14 @@ class DefenceMap(TextFallback, widgets.VBox):
     """
 
     def __init__(self, hops: tuple[Hop, ...] = HOPS) -> None:
+        if isinstance(hops, (str, bytes, bytearray)) or not hasattr(hops, "__iter__"):
+            raise TypeError(f"hops must be a list of Hop objects (DefenceMap() shows the "
+                            f"course's own path), not {type(hops).__name__} {hops!r}")
         hops = tuple(hops)
+        for h in hops:
+            if not isinstance(h, Hop):
+                raise TypeError(f"hops must be Hop objects such as lk.widgets.defence_map.HOPS[0], "
+                                f"not {type(h).__name__} {h!r}")
         if not hops:
             raise UsageError(
                 "DefenceMap needs at least one hop on the mail path; "

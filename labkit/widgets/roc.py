@@ -78,6 +78,21 @@ def _labels(labels: Any) -> tuple[bool, ...]:
         raise UsageError(str(exc)) from None
 
 
+def _scores(scores: Any) -> tuple[float, ...]:
+    """``scores`` read once as floats.  Each must be a number (NumPy's too): text such as
+    ``"0.9"`` is a ``TypeError``, not read as 0.9 (a score read from a file as text should
+    be converted where it is read, and ``"0.9" >= 0.5`` fails everywhere else)."""
+    if isinstance(scores, (str, bytes, bytearray)) or not hasattr(scores, "__iter__"):
+        raise TypeError(f"scores must be a list of numbers such as [0.9, 0.1], not "
+                        f"{type(scores).__name__} {scores!r}")
+    out = tuple(scores)
+    for s in out:
+        if isinstance(s, bool) or not isinstance(s, numbers.Real):
+            hint = " (convert text with float() where it is read)" if isinstance(s, str) else ""
+            raise TypeError(f"scores must be numbers, not {type(s).__name__} {s!r}{hint}")
+    return tuple(float(s) for s in out)
+
+
 def _threshold(threshold: Any) -> float:
     """A threshold: a number from 0 to 1 (text is a ``TypeError``: "0.5" >= 0.2 fails)."""
     if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
@@ -98,7 +113,8 @@ def confusion(scores: Sequence[float], labels: Sequence[bool], threshold: float)
 
     Introduced in lab 09 (Bayesian filtering).
     """
-    scores, labels = tuple(scores), _labels(labels)
+    labels = _labels(labels)  # first: swapped arguments are named as such
+    scores = _scores(scores)
     _same_length(scores, labels)
     if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
         raise TypeError(f"threshold must be a number such as 0.5, not {threshold!r}")
@@ -122,7 +138,8 @@ def roc_points(scores: Sequence[float], labels: Sequence[bool]) -> tuple[tuple[f
     One pass over the messages sorted by score, highest first: lowering the
     threshold past a score turns every message with that score into "spam".
     """
-    scores, labels = tuple(scores), _labels(labels)
+    labels = _labels(labels)  # first: swapped arguments are named as such
+    scores = _scores(scores)
     _same_length(scores, labels)
     n_spam = sum(1 for x in labels if x)
     n_ham = len(labels) - n_spam
@@ -387,7 +404,8 @@ class ROCExplorer(widgets.VBox):
     says why and the widget shows that message instead of a number.  Scores or a
     ``threshold`` outside [0, 1] are refused (:class:`~labkit.errors.UsageError`): the
     slider only reaches [0, 1], so log-odds (an Evaluation's ``ranks``) would show a
-    confusion matrix for thresholds that mean something else.
+    confusion matrix for thresholds that mean something else.  Scores must be numbers
+    (NumPy's too): text such as ``"0.9"`` is a ``TypeError``, not read as a number.
 
     Introduced in lab 09 (Bayesian filtering).
     """
@@ -395,7 +413,8 @@ class ROCExplorer(widgets.VBox):
     def __init__(
         self, scores: Sequence[float], labels: Sequence[bool], *, threshold: float = 0.5
     ) -> None:
-        self.scores = tuple(float(s) for s in scores)
+        labels = _labels(labels)  # first: swapped arguments are named as such
+        self.scores = _scores(scores)
         nan = sum(1 for s in self.scores if math.isnan(s))
         if nan:
             raise UsageError(
@@ -410,7 +429,7 @@ class ROCExplorer(widgets.VBox):
                 ".ranks)"
             )
         threshold = _threshold(threshold)
-        self.labels = _labels(labels)  # (read once: a generator has nothing left the second time)
+        self.labels = labels  # (read once: a generator has nothing left the second time)
         _same_length(self.scores, self.labels)
         self.points = roc_points(self.scores, self.labels)
         self.undefined = _undefined(self.labels)

@@ -151,3 +151,38 @@ def test_alignment_explorer_modes_and_policy_are_choices():
 def test_dkim_canon_viewer_message_of_the_wrong_type(lab_dns):
     with pytest.raises(TypeError, match="message must be the raw mail as bytes"):
         lk.widgets.DKIMCanonViewer(True, dns=lab_dns)
+
+
+# --- DefenceMap and text scores -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "phrase"), [("3", "a list of Hop objects .*not str '3'"),
+                                               (3, "a list of Hop objects .*not int 3"),
+                                               (["x"], "Hop objects .*not str 'x'")])
+def test_defence_map_hops_of_the_wrong_type(value, phrase):
+    # DefenceMap("3") failed with "'str' object has no attribute 'name'"
+    with pytest.raises(TypeError, match=f"hops must be {phrase}"):
+        lk.widgets.DefenceMap(value)
+
+
+def test_defence_map_with_some_of_the_course_hops_still_works():
+    hops = lk.widgets.defence_map.HOPS[:2]
+    w = lk.widgets.DefenceMap(hops)
+    assert w.hop.options == tuple(h.name for h in hops) and w.hop.value == hops[0].name
+
+
+@pytest.mark.parametrize("call", [
+    lambda s: lk.widgets.ROCExplorer(s, LABELS),
+    lambda s: roc.confusion(s, LABELS, 0.5),
+    lambda s: roc.roc_points(s, LABELS),
+], ids=["ROCExplorer", "confusion", "roc_points"])
+def test_scores_as_text_are_a_type_error(call):
+    # ROCExplorer read "0.9" as 0.9; confusion and roc_points failed comparing str with float
+    with pytest.raises(TypeError, match="scores must be numbers, not str '0.9'"):
+        call(["0.9", "0.2", "0.7", "0.4"])
+
+
+def test_numpy_scores_give_the_same_curve_as_floats():
+    np = pytest.importorskip("numpy")
+    assert lk.widgets.ROCExplorer(np.array(SCORES), LABELS).points == \
+        lk.widgets.ROCExplorer(SCORES, LABELS).points
