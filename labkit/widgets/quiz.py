@@ -44,9 +44,10 @@ class Question:
             raise TypeError(f"answer must be the index of the right choice (0 for the first), "
                             f"not {type(self.answer).__name__} {self.answer!r}")
         if len(self.choices) < 2:
-            raise ValueError("a question needs at least two choices")
+            raise UsageError(f"a question needs at least two choices, not {len(self.choices)}")
         if not 0 <= self.answer < len(self.choices):
-            raise ValueError(f"answer index {self.answer} is not one of the choices")
+            raise UsageError(f"answer index {self.answer} is not one of the choices: there are "
+                             f"{len(self.choices)}, so 0 to {len(self.choices) - 1}")
 
     @classmethod
     def coerce(cls, item: Question | Mapping[str, Any]) -> Question:
@@ -179,7 +180,7 @@ class Quiz(TextFallback, widgets.VBox):
                             f"'choices' and 'answer'), not {type(questions).__name__} {questions!r}")
         self.questions: tuple[Question, ...] = tuple(Question.coerce(q) for q in questions)
         if not self.questions:
-            raise ValueError("a quiz needs at least one question")
+            raise UsageError("a quiz needs at least one question")
         self.items: tuple[QuestionBox, ...] = tuple(
             QuestionBox(q, i) for i, q in enumerate(self.questions, 1)
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import labkit as lk
+from labkit.errors import UsageError
 
 QUESTIONS = [
     {"prompt": "Which port is for mail submission?", "choices": ["25", "587", "110"],
@@ -50,10 +51,15 @@ def test_answer_all_and_change_mind():
 
 
 def test_bad_questions_are_refused():
-    with pytest.raises(ValueError):
+    # a ValueError before: the CLI and the labs treat UsageError as the learner's mistake
+    with pytest.raises(UsageError, match="a quiz needs at least one question"):
         lk.widgets.Quiz([])
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError, match="answer index 2 is not one of the choices: .*0 to 1"):
         lk.widgets.Quiz([{"prompt": "x", "choices": ["a", "b"], "answer": 2}])
+    with pytest.raises(UsageError, match="answer index -1 is not one of the choices"):
+        lk.widgets.Question(prompt="x", choices=("a", "b"), answer=-1)
+    with pytest.raises(UsageError, match="at least two choices, not 1"):
+        lk.widgets.Question(prompt="x", choices=("a",), answer=0)
 
 
 def test_text_repr_lists_questions_without_answers():
