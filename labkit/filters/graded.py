@@ -44,7 +44,7 @@ from typing import Any
 from . import tuning
 from .bayes import KINDS, Robinson, _logit
 from .corpus import Message
-from .reputation import SenderRobinson
+from .reputation import SenderRobinson, _whole_count
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,11 @@ class GradedSenderRobinson(SenderRobinson):
     reputation: float = 0.5
     witnesses: int = 4
     min_sender: int = 3
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)  # SenderRobinson's checks (reputation, min_sender ...)
+        if "witnesses" in params:  # identities for the full shift: a whole number, 1 or more
+            self.witnesses = _whole_count(self.witnesses, f"{type(self).__name__}: witnesses")
 
     def reputation_shift(self, good: int, bad: int) -> float:
         """The rank shift for ``good`` known-good and ``bad`` known-bad identities."""

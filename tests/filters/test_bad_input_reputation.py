@@ -46,3 +46,25 @@ def test_valid_reputation_and_min_sender_work_as_before():
         f.learn(SPAM, True)
         f.learn(HAM, False)
     assert plain.score(HAM) == numpy.score(HAM) < off.score(HAM)  # the known sender helps
+
+
+@pytest.mark.parametrize(("value", "exc", "says"), [
+    (0, UsageError, "must be 1 or more, not 0"),
+    (-2, UsageError, "must be 1 or more, not -2"),
+    (2.5, TypeError, "must be a whole number"),
+    ("3", TypeError, "must be"),
+])
+def test_graded_witnesses_must_be_a_whole_number_of_one_or_more(value, exc, says):
+    # witnesses=0 or -2 had been read as 1 (max(int(w), 1)) and 2.5 as 2, without a word
+    with pytest.raises(exc, match=f"GradedSenderRobinson: witnesses {says}"):
+        F.GradedSenderRobinson(witnesses=value)
+
+
+def test_graded_witnesses_survive_save_and_load(tmp_path):
+    f = F.GradedSenderRobinson(witnesses=3)
+    f.learn(SPAM, True)
+    f.learn(HAM, False)
+    f.save(tmp_path / "g.json")
+    back = F.load_filter(tmp_path / "g.json")  # parameters come back as floats: 3.0 is still 3
+    assert back.witnesses == 3 and isinstance(back.witnesses, int)
+    assert back.score(HAM) == f.score(HAM)
