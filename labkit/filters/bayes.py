@@ -410,10 +410,17 @@ class TokenFilter:
         klass = KINDS.get(kind) if cls is TokenFilter else cls
         if klass is None or klass.kind != kind:
             raise UsageError(f"filter file holds a {kind!r} filter, not {cls.kind!r}")
-        params = {k: float(v) for k, v in (data.get("params") or {}).items() if hasattr(klass, k)}
-        for k in ("max_discriminators", "min_count"):
-            if k in params:
-                params[k] = int(params[k])
+        params = {}
+        for k, v in (data.get("params") or {}).items():
+            if not hasattr(klass, k):
+                continue
+            default = getattr(klass, k)
+            if isinstance(default, int) and not isinstance(default, bool):
+                # a whole-number parameter (max_discriminators, min_sender ...) stays whole;
+                # files written before it did may hold 15.0
+                params[k] = _whole(int(v) if isinstance(v, float) and v.is_integer() else v, k)
+            else:
+                params[k] = float(v)
         f = klass(**params)
         f.nham = _whole(data.get("nham", 0), "nham")
         f.nspam = _whole(data.get("nspam", 0), "nspam")

@@ -41,10 +41,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .. import _coerce
 from . import tuning
 from .bayes import KINDS, Robinson, _logit
 from .corpus import Message
-from .reputation import SenderRobinson, _whole_count
+from .reputation import SenderRobinson
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ class GradedSenderRobinson(SenderRobinson):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)  # SenderRobinson's checks (reputation, min_sender ...)
         if "witnesses" in params:  # identities for the full shift: a whole number, 1 or more
-            self.witnesses = _whole_count(self.witnesses, f"{type(self).__name__}: witnesses")
+            self.witnesses = _coerce.count(self.witnesses, f"{type(self).__name__}: witnesses")
 
     def reputation_shift(self, good: int, bad: int) -> float:
         """The rank shift for ``good`` known-good and ``bad`` known-bad identities."""

@@ -78,14 +78,6 @@ def sender_identities(tokens: Iterable[str]) -> set[str]:
     return set(filter(_is_identity, tokens))
 
 
-def _whole_count(value: Any, what: str) -> int:
-    """A whole number of 1 or more (:func:`labkit._coerce.count`); a whole float such as
-    2.0 is taken, as a saved filter gives its parameters back as floats."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return _coerce.count(value, what)
-
-
 class SenderRobinson(Robinson):
     """Robinson's geometric-mean filter with a learned sender reputation (see the module).
 
@@ -105,7 +97,7 @@ class SenderRobinson(Robinson):
         if "reputation" in params:  # below 0 would push known-good senders towards spam
             _coerce.number(self.reputation, f"{name}: reputation", least=0.0, example="0.1")
         if "min_sender" in params:  # a whole number of messages, 1 or more
-            self.min_sender = _whole_count(self.min_sender, f"{name}: min_sender")
+            self.min_sender = _coerce.count(self.min_sender, f"{name}: min_sender")
         self._identities: set[str] = set()
 
     def learn_tokens(self, tokens: Iterable[str], spam: bool, _delta: int = 1) -> None:

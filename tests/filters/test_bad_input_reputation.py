@@ -65,6 +65,22 @@ def test_graded_witnesses_survive_save_and_load(tmp_path):
     f.learn(SPAM, True)
     f.learn(HAM, False)
     f.save(tmp_path / "g.json")
-    back = F.load_filter(tmp_path / "g.json")  # parameters come back as floats: 3.0 is still 3
+    back = F.load_filter(tmp_path / "g.json")  # a whole-number parameter comes back whole
     assert back.witnesses == 3 and isinstance(back.witnesses, int)
     assert back.score(HAM) == f.score(HAM)
+
+
+def test_a_file_with_whole_floats_loads_whole_and_a_fraction_is_refused(tmp_path):
+    """Files saved by a filter that was itself loaded held 2.0 for min_sender; they still
+    load (as 2). A fraction where a whole number belongs is a damaged file."""
+    f = F.SenderRobinson(min_sender=2, max_discriminators=150)
+    f.learn(SPAM, True)
+    f.learn(HAM, False)
+    data = f.to_dict()
+    data["params"].update(min_sender=2.0, max_discriminators=150.0)
+    back = F.SenderRobinson.from_dict(data)
+    assert (back.min_sender, back.max_discriminators) == (2, 150)
+    assert isinstance(back.min_sender, int) and isinstance(back.max_discriminators, int)
+    data["params"]["max_discriminators"] = 150.5  # was cut to 150 without a word
+    with pytest.raises(UsageError, match="filter file: max_discriminators must be a whole number"):
+        F.SenderRobinson.from_dict(data)
