@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime
 import email.utils
-import math
 import threading
 import time
 
+from .. import _coerce
 from ..errors import UsageError
 
 
@@ -38,18 +38,7 @@ class LabClock:
         """
         if isinstance(seconds, datetime.timedelta):
             seconds = seconds.total_seconds()
-        if isinstance(seconds, bool) or type(seconds).__name__ == "bool_":
-            raise TypeError(f"seconds must be a number such as 600 (ten minutes), not "
-                            f"{seconds!r}")
-        if not isinstance(seconds, (int, float)):
-            try:  # numpy numbers and the like
-                seconds = float(seconds.__index__() if hasattr(seconds, "__index__")
-                                else seconds.__float__())
-            except (AttributeError, TypeError, ValueError):
-                raise TypeError(f"seconds must be a number such as 600 (ten minutes), not "
-                                f"{type(seconds).__name__}") from None
-        if not math.isfinite(seconds):
-            raise UsageError(f"seconds must be a finite number, not {seconds}")
+        seconds = _coerce.number(seconds, "seconds", example="600 (ten minutes)")  # NumPy's too
         if seconds < 0:
             raise UsageError(f"the lab clock only moves forward: advance({seconds:g}) would "
                              "turn it back")
