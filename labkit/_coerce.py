@@ -218,14 +218,20 @@ def number(value: Any, what: str, *, least: float | None = None, most: float | N
     return number
 
 
-def items(value: Any, what: str, *, example: str) -> tuple:
+def sequence(value: Any, what: str, *, of: str) -> tuple:
     """Several values as a tuple: a list, a tuple or any other iterable but text, bytes
-    or a mapping.  One value alone (``3``, ``"3"``, ``True``) is a ``TypeError`` that
-    shows the form; no values at all is a :class:`UsageError`."""
+    or a mapping.  One value alone (``3``, ``"3"``, ``True``), a string (which would be
+    read letter by letter) or a dict is a ``TypeError``: "``what`` must be a list of
+    ``of``, not ..."."""
     if isinstance(value, (str, bytes, bytearray, Mapping)) or not hasattr(value, "__iter__"):
-        raise TypeError(f"{what} must be a list of values such as {example}, not "
-                        f"{_kind(value)} {value!r}")
-    out = tuple(value)
+        raise TypeError(f"{what} must be a list of {of}, not {_kind(value)} {value!r}")
+    return tuple(value)
+
+
+def items(value: Any, what: str, *, example: str) -> tuple:
+    """:func:`sequence` of values such as ``example``; no values at all is a
+    :class:`UsageError`."""
+    out = sequence(value, what, of=f"values such as {example}")
     if not out:
         raise UsageError(f"{what} is empty: give at least one value, such as {example}")
     return out
@@ -283,4 +289,4 @@ class Flag:
 
 
 __all__ = ["message_bytes", "text", "ip_text", "domain", "choice", "spam_label", "looks_like_host_name",
-           "port", "count", "seconds", "number", "items", "ip_address", "flag", "Flag", "truth"]
+           "port", "count", "seconds", "number", "sequence", "items", "ip_address", "flag", "Flag", "truth"]

@@ -76,10 +76,7 @@ def _word_list(words: Any) -> list[str]:
     """``words`` as a list of str; one string gives its words, not its letters."""
     if isinstance(words, str):
         return words.split()  # "cheap pills" would be added as "c h e a p   p i l l s"
-    if isinstance(words, (bytes, bytearray)) or not hasattr(words, "__iter__"):
-        raise TypeError(f"words must be a list of words such as ['meeting', 'agenda'], not "
-                        f"{type(words).__name__}")
-    words = list(words)
+    words = list(_coerce.sequence(words, "words", of="words such as ['meeting', 'agenda']"))
     for w in words:
         if not isinstance(w, str):
             raise TypeError(f"words must be text, not {type(w).__name__} ({w!r})")

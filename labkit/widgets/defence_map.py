@@ -11,6 +11,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from labkit import _coerce
 from labkit.errors import UsageError
 
 from ._fallback import TextFallback
@@ -82,10 +83,7 @@ class DefenceMap(TextFallback, widgets.VBox):
     """
 
     def __init__(self, hops: tuple[Hop, ...] = HOPS) -> None:
-        if isinstance(hops, (str, bytes, bytearray)) or not hasattr(hops, "__iter__"):
-            raise TypeError(f"hops must be a list of Hop objects (DefenceMap() shows the "
-                            f"course's own path), not {type(hops).__name__} {hops!r}")
-        hops = tuple(hops)
+        hops = _coerce.sequence(hops, "hops", of="Hop objects (DefenceMap() shows the course's own path)")
         for h in hops:
             if not isinstance(h, Hop):
                 raise TypeError(f"hops must be Hop objects such as lk.widgets.defence_map.HOPS[0], "

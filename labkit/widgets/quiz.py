@@ -175,9 +175,8 @@ class Quiz(TextFallback, widgets.VBox):
         title = _coerce.text(title, "title", example="Self-check")
         if isinstance(questions, (Mapping, Question)):
             questions = [questions]  # one question, not a list of its keys
-        if isinstance(questions, (str, bytes, bytearray)) or not hasattr(questions, "__iter__"):
-            raise TypeError(f"questions must be a list of questions (dicts with 'prompt', "
-                            f"'choices' and 'answer'), not {type(questions).__name__} {questions!r}")
+        questions = _coerce.sequence(questions, "questions",
+                                     of="questions (dicts with 'prompt', 'choices' and 'answer')")
         self.questions: tuple[Question, ...] = tuple(Question.coerce(q) for q in questions)
         if not self.questions:
             raise UsageError("a quiz needs at least one question")

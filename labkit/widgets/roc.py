@@ -18,6 +18,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from labkit import _coerce
 from labkit.errors import UsageError
 from labkit.filters.evaluate import _label_list, _why_no_roc
 
@@ -82,10 +83,7 @@ def _scores(scores: Any) -> tuple[float, ...]:
     """``scores`` read once as floats.  Each must be a number (NumPy's too): text such as
     ``"0.9"`` is a ``TypeError``, not read as 0.9 (a score read from a file as text should
     be converted where it is read, and ``"0.9" >= 0.5`` fails everywhere else)."""
-    if isinstance(scores, (str, bytes, bytearray)) or not hasattr(scores, "__iter__"):
-        raise TypeError(f"scores must be a list of numbers such as [0.9, 0.1], not "
-                        f"{type(scores).__name__} {scores!r}")
-    out = tuple(scores)
+    out = _coerce.sequence(scores, "scores", of="numbers such as [0.9, 0.1]")
     for s in out:
         if isinstance(s, bool) or not isinstance(s, numbers.Real):
             hint = " (convert text with float() where it is read)" if isinstance(s, str) else ""

@@ -65,9 +65,7 @@ class KeyTerms(TextFallback, widgets.VBox):
     """
 
     def __init__(self, terms: Iterable[Term | Sequence[str]], *, title: str = "Key terms") -> None:
-        if isinstance(terms, (str, bytes, bytearray)) or not hasattr(terms, "__iter__"):
-            raise TypeError(f"terms must be a list of terms such as [('SPF', 'SPF (送信ドメイン認証)')],"
-                            f" not {type(terms).__name__} {terms!r}")
+        terms = _checks.sequence(terms, "terms", of="terms such as [('SPF', 'SPF (送信ドメイン認証)')]")
         self.terms: tuple[Term, ...] = tuple(_coerce(t) for t in terms)
         self.title = _checks.text(title, "title", example="Key terms")
         self.search = widgets.Text(placeholder="search (English or 日本語)", description="Find")
