@@ -14,6 +14,7 @@ import email.message
 import ipaddress
 import math
 import numbers
+import reprlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -218,13 +219,20 @@ def number(value: Any, what: str, *, least: float | None = None, most: float | N
     return number
 
 
+#: a value shown in an error message: cut short, so that one raw message or a corpus
+#: where a list goes gives a readable line, not the whole value
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+
+
 def sequence(value: Any, what: str, *, of: str) -> tuple:
     """Several values as a tuple: a list, a tuple or any other iterable but text, bytes
     or a mapping.  One value alone (``3``, ``"3"``, ``True``), a string (which would be
     read letter by letter) or a dict is a ``TypeError``: "``what`` must be a list of
     ``of``, not ..."."""
     if isinstance(value, (str, bytes, bytearray, Mapping)) or not hasattr(value, "__iter__"):
-        raise TypeError(f"{what} must be a list of {of}, not {_kind(value)} {value!r}")
+        hint = " (one string, which would be read letter by letter)" if isinstance(value, str) and value else ""
+        raise TypeError(f"{what} must be a list of {of}, not {_kind(value)} {_SHORT.repr(value)}{hint}")
     return tuple(value)
 
 

@@ -284,13 +284,9 @@ def _named(**names: str) -> None:
 
 
 def _header_names(headers: Any) -> list[bytes]:
-    """``headers=``: a list of field names; one string (its letters would be names) is refused."""
-    if isinstance(headers, (str, bytes, bytearray)) or not hasattr(headers, "__iter__"):
-        raise TypeError(f"headers must be a list of field names such as ['From', 'To', 'Subject'], "
-                        f"not {type(headers).__name__}"
-                        + (f" ({headers!r} would be read letter by letter)"
-                           if isinstance(headers, str) and headers else ""))
-    names = list(headers)
+    """``headers=``: a list of field names; one string (its letters would be names) or a
+    dict (its keys) is refused."""
+    names = _coerce.sequence(headers, "headers", of="field names such as ['From', 'To', 'Subject']")
     for name in names:
         _coerce.text(name, "each name in headers", example="From")
     return [name.strip().lower().encode("ascii", "replace") for name in names]

@@ -453,13 +453,16 @@ class AggregateReport:
         return f"<div>{head}<pre>{html.escape(self.xml.decode('utf-8'))}</pre></div>"
 
 
-def _not_a_collection(items: Any) -> None:
-    """``records`` must be a collection of evaluations, not one of them nor one message."""
+def _collection(items: Any) -> tuple:
+    """``records`` as a tuple: a collection of evaluations, not one of them (a Verdict, a
+    dict) nor one message (whose bytes would be read as numbers)."""
     if isinstance(items, (bytes, bytearray, memoryview, str)) or items is None:
         _not_an_evaluation(items, "records")
-    if isinstance(items, Mapping) or not hasattr(items, "__iter__"):
+    try:
+        return _coerce.sequence(items, "records", of="evaluations")
+    except TypeError:  # one evaluation: say so, in the words of this call
         raise TypeError(f"records is one {type(items).__name__}, not a list of them: put it in a "
-                        f"list, [it]; {_TAKES}")
+                        f"list, [it]; {_TAKES}") from None
 
 
 def _normalise(items: Iterable[Any]) -> tuple[list[EvaluationRecord], int]:
@@ -469,7 +472,7 @@ def _normalise(items: Iterable[Any]) -> tuple[list[EvaluationRecord], int]:
     messages and are passed over; so are verdicts of a receiver that ran without
     authentication (counted: they cannot be reported).
     """
-    _not_a_collection(items)
+    items = _collection(items)
     records: list[EvaluationRecord] = []
     unevaluated = 0
     for i, item in enumerate(items):

@@ -58,13 +58,18 @@ def _quoted(value: str) -> str:
     return '"' + _token(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _is_result(value: Any) -> bool:
+    """Is ``value`` one check's result (an object with a text ``.result``)?"""
+    return isinstance(getattr(value, "result", None), str) and not isinstance(value, (str, bytes))
+
+
 def _result_object(value: Any, what: str, *, example: str) -> Any:
     """``value`` if it is a check's result (it has a text ``.result``); else a ``TypeError``.
 
     A learner who passes the word (``spf="pass"``) or the message is told what object
     is wanted, with ``example`` showing how to make one.
     """
-    if isinstance(getattr(value, "result", None), str) and not isinstance(value, (str, bytes)):
+    if _is_result(value):
         return value
     hint = ""
     if isinstance(value, str):
@@ -76,15 +81,14 @@ def _result_object(value: Any, what: str, *, example: str) -> Any:
 
 
 def _result_objects(value: Any, what: str, *, example: str) -> tuple:
-    """Results given as a list (or any iterable); ``None`` is none, one result alone is one."""
+    """Results given as a list (or any iterable but text or a dict); ``None`` is none, one
+    result alone is one."""
     if value is None:
         return ()
-    if isinstance(getattr(value, "result", None), str) and not isinstance(value, (str, bytes)):
+    if _is_result(value):
         return (value,)
-    if isinstance(value, (str, bytes, bytearray)) or not hasattr(value, "__iter__"):
-        raise TypeError(f"{what} must be a list of result objects such as {example}, not "
-                        f"{type(value).__name__}")
-    return tuple(_result_object(v, f"each of {what}", example=example) for v in value)
+    return tuple(_result_object(v, f"each of {what}", example=example)
+                 for v in _coerce.sequence(value, what, of=f"result objects such as {example}"))
 
 
 def received_spf(res: Any) -> str:

@@ -178,7 +178,8 @@ def _same_ip(ip: str, other: str) -> bool:
 
 
 def _sealers(value: Any) -> tuple[str, ...]:
-    """``trusted_arc_sealers`` as a tuple of names; one name alone is read as one name.
+    """``trusted_arc_sealers`` as a tuple of names; one name alone is read as one name, a
+    dict (its keys would be the names) is refused.
 
     (``tuple("lists.example.org")`` would be its letters, and no sealer would ever match.)
     """
@@ -186,11 +187,10 @@ def _sealers(value: Any) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         return (value,)
-    if isinstance(value, (bytes, bytearray)) or not hasattr(value, "__iter__"):
-        raise TypeError(f"trusted_arc_sealers must be a tuple of domain names such as "
-                        f"('lists.example.org',), not {type(value).__name__}")
+    names = _coerce.sequence(value, "trusted_arc_sealers",
+                             of="domain names such as ('lists.example.org',)")
     return tuple(_coerce.text(v, "each of trusted_arc_sealers", example="lists.example.org")
-                 for v in value)
+                 for v in names)
 
 
 def evaluate(message: bytes, *, ip: str, mail_from: str, helo: str, dns: Any,

@@ -103,12 +103,9 @@ def _check_filter(filter: Any, what: str = "filter") -> None:
 
 
 def _messages(items: Any, what: str) -> Sequence[Message]:
-    """``items`` as a sequence of labelled corpus messages; a ``TypeError`` in words otherwise."""
-    if isinstance(items, (bytes, str)) or not hasattr(items, "__iter__"):
-        raise TypeError(f"{what} must be a list of corpus messages (from "
-                        f"lk.filters.corpus.load()), not {type(items).__name__}")
-    if not isinstance(items, Sequence):
-        items = list(items)
+    """``items`` as a sequence of labelled corpus messages; a ``TypeError`` in words otherwise
+    (one message, text, or a dict, whose keys would be read as the messages)."""
+    items = _coerce.sequence(items, what, of="corpus messages (from lk.filters.corpus.load())")
     for m in items:
         if not (hasattr(m, "raw") and hasattr(m, "spam")):
             raise TypeError(f"{what} must hold corpus messages (from lk.filters.corpus.load()), "
@@ -126,15 +123,16 @@ def _check_factory(factory: Any, what: str = "filter_factory") -> None:
                         f"(or lambda: {name}(...) for other parameters), not a {name} object")
 
 
+#: what a list of labels holds (said when something else is given)
+_LABELS_ARE = "True (spam) / False (ham), one per message"
+
+
 def _label_list(labels: Any, what: str = "labels",
                 swapped: str = "the labels come first, then the scores") -> list[bool]:
     """``labels`` as a list of bools: True/False, 1/0 (also NumPy's).  Text is a
     ``TypeError`` (``bool("ham")`` is True: every message would count as spam), and so is
     a fraction, which is what a score looks like (the arguments swapped?)."""
-    if isinstance(labels, (str, bytes)) or not hasattr(labels, "__iter__"):
-        raise TypeError(f"{what} must be a list of True (spam) / False (ham), one per message, "
-                        f"not {type(labels).__name__}")
-    out = list(labels)
+    out = list(_coerce.sequence(labels, what, of=_LABELS_ARE))
     if all(y is True or y is False for y in out):
         return out
     for i, y in enumerate(out):
@@ -153,10 +151,7 @@ def _label_list(labels: Any, what: str = "labels",
 def _score_list(scores: Any, n: int, what: str = "scores") -> list[float]:
     """``scores`` as a list of numbers, one per label: text is a ``TypeError`` (sorted as
     text, "10" < "9"), a different count a :class:`UsageError`."""
-    if isinstance(scores, (str, bytes)) or not hasattr(scores, "__iter__"):
-        raise TypeError(f"{what} must be a list of numbers, one per message, "
-                        f"not {type(scores).__name__}")
-    out = list(scores)
+    out = list(_coerce.sequence(scores, what, of="numbers, one per message"))
     if not all(isinstance(v, float) for v in out):
         for v in out:
             if isinstance(v, bool) or not isinstance(v, numbers.Real):

@@ -25,6 +25,12 @@ from ._fallback import TextFallback
 __all__ = ["Question", "Quiz"]
 
 
+def _choices(value: Any) -> tuple:
+    """A question's choices as a tuple; one string (its letters would be the choices) or a
+    dict (its keys) is a ``TypeError``."""
+    return _coerce.sequence(value, "choices", of="answers such as ['25', '587', '110']")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Question:
     """One multiple-choice question.
@@ -39,6 +45,7 @@ class Question:
     explanation: str = ""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "choices", _choices(self.choices))
         if isinstance(self.answer, bool) or not isinstance(self.answer, numbers.Integral):
             # True used to pick the choice at index 1; "3" failed comparing str with int
             raise TypeError(f"answer must be the index of the right choice (0 for the first), "
@@ -61,10 +68,7 @@ class Question:
         if missing:
             raise UsageError(f"question {item.get('prompt', '')!r} has no "
                              f"{' or '.join(repr(k) for k in missing)}")
-        choices = item["choices"]
-        if isinstance(choices, str):  # would be its letters: "abc" -> 'a', 'b', 'c'
-            raise UsageError(f"choices must be a list of answers, not one string ({choices!r})")
-        choices = tuple(choices)
+        choices = _choices(item["choices"])
         answer = item["answer"]
         if isinstance(answer, str):
             # the text of the right choice; int("2") would pick the choice at index 2

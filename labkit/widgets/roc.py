@@ -20,7 +20,7 @@ import ipywidgets as widgets
 
 from labkit import _coerce
 from labkit.errors import UsageError
-from labkit.filters.evaluate import _label_list, _why_no_roc
+from labkit.filters.evaluate import _LABELS_ARE, _label_list, _why_no_roc
 
 __all__ = ["Confusion", "confusion", "roc_points", "auc", "ROCExplorer"]
 
@@ -66,11 +66,12 @@ class Confusion:
 
 
 def _labels(labels: Any) -> tuple[bool, ...]:
-    """``labels`` read once as bools: True/False or 1/0.  Text is refused (``bool("ham")``
+    """``labels`` read once as bools: True/False or 1/0.  Labels that are no list (one
+    value, a string, a dict) are a ``TypeError``; text labels are refused (``bool("ham")``
     is True, so every message would count as spam), and so is a fraction, which is what a
     score looks like: the arguments were swapped."""
-    out = tuple(labels) if hasattr(labels, "__iter__") and not isinstance(labels, str) else labels
-    if isinstance(out, tuple) and any(isinstance(x, str) for x in out):
+    out = _coerce.sequence(labels, "labels", of=_LABELS_ARE)
+    if any(isinstance(x, str) for x in out):
         # bool("ham") is True: text labels would all count as spam
         raise UsageError("labels are True for spam and False for ham, not text like 'spam'/'ham'")
     try:
@@ -101,8 +102,9 @@ def _threshold(threshold: Any) -> float:
 
 
 def _same_length(scores: Sequence[float], labels: Sequence[bool]) -> None:
+    """One label per score; a different count is a :class:`UsageError` naming both."""
     if len(scores) != len(labels):
-        raise ValueError(f"scores and labels differ in length: {len(scores)} scores, "
+        raise UsageError(f"scores and labels differ in length: {len(scores)} scores, "
                          f"{len(labels)} labels (one label per score)")
 
 

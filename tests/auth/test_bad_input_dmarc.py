@@ -142,5 +142,5 @@ def test_one_trusted_sealer_given_alone_is_one_name_not_its_letters(lab_dns):
     alone = lk.auth.evaluate(sealed, trusted_arc_sealers="lists.example.org", **kwargs)
     assert as_tuple.dmarc.result == "fail" and as_tuple.disposition == "accept"
     assert (alone.arc_override, alone.disposition) == (True, "accept")
-    with pytest.raises(TypeError, match="trusted_arc_sealers must be a tuple of domain names"):
+    with pytest.raises(TypeError, match="trusted_arc_sealers must be a list of domain names .*not bytes"):
         lk.auth.evaluate(sealed, trusted_arc_sealers=b"lists.example.org", **kwargs)

@@ -43,7 +43,7 @@ def test_roc_threshold_not_a_number_is_a_type_error(threshold):
 
 
 def test_roc_length_mismatch_gives_both_counts():
-    with pytest.raises(ValueError, match="4 scores, 3 labels"):
+    with pytest.raises(UsageError, match="4 scores, 3 labels"):  # (was a plain ValueError)
         lk.widgets.ROCExplorer(SCORES, LABELS[:3])
 
 
@@ -78,7 +78,8 @@ def test_quiz_answer_text_that_is_no_choice_is_named():
 
 
 def test_quiz_choices_as_one_string_and_missing_keys_are_named():
-    with pytest.raises(UsageError, match="choices must be a list of answers, not one string"):
+    with pytest.raises(TypeError, match=r"choices must be a list of answers .*not str 'abc' "
+                                        r"\(one string"):  # a wrong type (was UsageError)
         lk.widgets.Quiz([{**PORTS, "choices": "abc"}])
     with pytest.raises(UsageError, match="has no 'answer'"):
         lk.widgets.Quiz([{"prompt": "p", "choices": ["a", "b"]}])

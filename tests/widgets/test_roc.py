@@ -53,7 +53,7 @@ def test_extremes():
 
 
 def test_length_mismatch_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(lk.errors.UsageError, match="1 scores, 2 labels"):
         lk.widgets.ROCExplorer([0.1], [True, False])
 
 
