@@ -245,6 +245,19 @@ def items(value: Any, what: str, *, example: str) -> tuple:
     return out
 
 
+def names(value: Any, what: str, *, example: str, of: str = "domain names") -> tuple[str, ...]:
+    """Names such as ``example`` (zones, domains, sealers) as a tuple of text: one name
+    alone is one name (``tuple("bl.example")`` would be its letters, and nothing would
+    ever match), None is none; else a list of text (:func:`sequence`) of ``of``, each a
+    ``str``."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,) if value.strip() else ()
+    return tuple(text(v, f"each of {what}", example=example)
+                 for v in sequence(value, what, of=f"{of} such as {example!r}"))
+
+
 def ip_address(value: Any, what: str = "ip") -> str:
     """An IP address as text, checked: a host name is a :class:`UsageError` that says
     where the address is (``lab.hosts[name].address``), other bad text one that shows

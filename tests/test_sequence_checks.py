@@ -130,3 +130,10 @@ def test_roc_length_mismatch_is_a_usage_error_naming_both_lengths():
                  lambda: roc.roc_points([0.9, 0.2, 0.7], [True, False])):
         with pytest.raises(UsageError, match="3 scores, 2 labels"):
             call()
+
+
+def test_a_question_that_is_no_dict_is_a_type_error():
+    from labkit.widgets.quiz import Question
+    # a wrong type, like every other argument of the wrong type in labkit (was UsageError)
+    with pytest.raises(TypeError, match=r"a question is a dict with 'prompt'.* not str"):
+        Question.coerce("Which port is submission?")

@@ -178,19 +178,9 @@ def _same_ip(ip: str, other: str) -> bool:
 
 
 def _sealers(value: Any) -> tuple[str, ...]:
-    """``trusted_arc_sealers`` as a tuple of names; one name alone is read as one name, a
-    dict (its keys would be the names) is refused.
-
-    (``tuple("lists.example.org")`` would be its letters, and no sealer would ever match.)
-    """
-    if not value:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    names = _coerce.sequence(value, "trusted_arc_sealers",
-                             of="domain names such as ('lists.example.org',)")
-    return tuple(_coerce.text(v, "each of trusted_arc_sealers", example="lists.example.org")
-                 for v in names)
+    """``trusted_arc_sealers`` as a tuple of names (:func:`labkit._coerce.names`): one
+    name alone is one name, None none; a dict or a number is refused."""
+    return _coerce.names(value, "trusted_arc_sealers", example="lists.example.org")
 
 
 def evaluate(message: bytes, *, ip: str, mail_from: str, helo: str, dns: Any,

@@ -147,16 +147,9 @@ class SpamScorer:
             from .evaluate import _check_filter
 
             _check_filter(filter)
-        if isinstance(dnsbl_zones, str):
-            dnsbl_zones = (dnsbl_zones,)  # one zone: not its letters
-        if dnsbl_zones is None:
-            dnsbl_zones = ()
         self.filter = filter
-        self.dnsbl_zones = tuple(dnsbl_zones)
-        for zone in self.dnsbl_zones:
-            if not isinstance(zone, str):
-                raise TypeError(f"dnsbl_zones must be zone names such as {dnsbl.LAB_ZONE!r}, "
-                                f"not {type(zone).__name__}")
+        # one zone alone is one zone (not its letters), None none
+        self.dnsbl_zones = _coerce.names(dnsbl_zones, "dnsbl_zones", example=dnsbl.LAB_ZONE)
         self.allowlist = _as_list(allowlist, "allowlist")
         self.blocklist = _as_list(blocklist, "blocklist")
         self.ham_cutoff = _cutoff(ham_cutoff, "ham_cutoff", 0.2)

@@ -38,7 +38,7 @@ from typing import Any
 import dns.resolver
 
 from .. import _coerce
-from ..errors import LabkitError
+from ..errors import LabkitError, UsageError
 from .policy import Context, Policy, _remove_fields, make_delivery_report, queue_id
 
 log = logging.getLogger(__name__)
@@ -101,16 +101,16 @@ class Receiver(Policy):
         auth_pool: Any = None,
     ) -> None:
         super().__init__(lab=lab, hostname=hostname)
-        self.local_domains = tuple(d.lower() for d in local_domains)
+        self.local_domains = local_domains
         self.accounts = accounts
         self.mailstore = mailstore
         self.scorer = scorer
-        self.dnsbl_zones = tuple(dnsbl_zones)
+        self.dnsbl_zones = dnsbl_zones
         self.allow = allow
         self.block = block
-        self.relay_networks = tuple(ipaddress.ip_network(n) for n in relay_networks)
+        self.relay_networks = relay_networks
         self.relay_window = relay_window
-        self.trusted_arc_sealers = tuple(trusted_arc_sealers)
+        self.trusted_arc_sealers = trusted_arc_sealers
         self.authenticate = authenticate
         self.backscatter = backscatter
         self.scorer_dns = scorer_dns
@@ -119,6 +119,65 @@ class Receiver(Policy):
         # labkit.mta.workers.AuthPool: end-of-DATA authentication in worker processes
         self.auth_pool = auth_pool
         self.bounces = 0
+
+    # -- names and networks (checked when set: a lab cell assigns them) -----------------
+    # One name alone is one name: ``dnsbl_zones = ("bl.dnsbl.example")`` (no comma, so a
+    # str) would otherwise be queried letter by letter and never list anything.
+    @property
+    def local_domains(self) -> tuple[str, ...]:
+        """The domains this MX accepts mail for (lower case)."""
+        return self._local_domains
+
+    @local_domains.setter
+    def local_domains(self, value: Any) -> None:
+        """Take one domain or a list of them."""
+        self._local_domains = tuple(
+            d.lower() for d in _coerce.names(value, "local_domains", example="corp.example"))
+
+    @property
+    def dnsbl_zones(self) -> tuple[str, ...]:
+        """The DNSBL zones asked about each client address."""
+        return self._dnsbl_zones
+
+    @dnsbl_zones.setter
+    def dnsbl_zones(self, value: Any) -> None:
+        """Take one zone, a list of zones, or None for none."""
+        self._dnsbl_zones = _coerce.names(value, "dnsbl_zones", example="bl.dnsbl.example")
+
+    @property
+    def trusted_arc_sealers(self) -> tuple[str, ...]:
+        """ARC sealers whose recorded results may override a failing DMARC."""
+        return self._trusted_arc_sealers
+
+    @trusted_arc_sealers.setter
+    def trusted_arc_sealers(self, value: Any) -> None:
+        """Take one sealer's domain, a list of them, or None for none."""
+        self._trusted_arc_sealers = _coerce.names(
+            value, "trusted_arc_sealers", example="lists.example.org")
+
+    @property
+    def relay_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """Client networks allowed to relay without authenticating."""
+        return self._relay_networks
+
+    @relay_networks.setter
+    def relay_networks(self, value: Any) -> None:
+        """Take one network (``"192.0.2.0/24"`` or an :mod:`ipaddress` network), a list
+        of them, or None for none."""
+        net_types = (ipaddress.IPv4Network, ipaddress.IPv6Network)
+        if isinstance(value, net_types):
+            value = (value,)
+        if value is not None and not isinstance(value, str):
+            value = [str(n) if isinstance(n, net_types) else n
+                     for n in _coerce.sequence(value, "relay_networks", of="networks such as '192.0.2.0/24'")]
+        nets = []
+        for n in _coerce.names(value, "relay_networks", example="192.0.2.0/24", of="networks"):
+            try:
+                nets.append(ipaddress.ip_network(n.strip()))
+            except ValueError as e:
+                raise UsageError(f"relay_networks: {n!r} is not a network such as "
+                                 f"'192.0.2.0/24' ({e})") from None
+        self._relay_networks = tuple(nets)
 
     # -- lists ------------------------------------------------------------------------
     @property

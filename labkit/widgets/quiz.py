@@ -62,7 +62,7 @@ class Question:
         if isinstance(item, Question):
             return item
         if not isinstance(item, Mapping):
-            raise UsageError(f"a question is a dict with 'prompt', 'choices' and 'answer' (or a "
+            raise TypeError(f"a question is a dict with 'prompt', 'choices' and 'answer' (or a "
                              f"Question), not {type(item).__name__}")
         missing = [k for k in ("prompt", "choices", "answer") if k not in item]
         if missing:
