@@ -82,9 +82,16 @@ def truth(value: Any) -> bool | None:
     whole-number type (NumPy's too); None for anything else (text above all)."""
     if isinstance(value, bool):
         return value
-    if type(value).__name__ == "bool_" or (isinstance(value, numbers.Integral) and value in (0, 1)):
+    if _numpy_bool(value) or (isinstance(value, numbers.Integral) and value in (0, 1)):
         return bool(value)
     return None
+
+
+def _numpy_bool(value: Any) -> bool:
+    """Is ``value`` NumPy's bool scalar? (Its type is ``numpy.bool_`` before NumPy 2 and
+    ``numpy.bool`` from 2.0 on; not a ``numbers.Integral``, and not imported here.)"""
+    kind = type(value)
+    return kind.__module__ == "numpy" and kind.__name__ in ("bool_", "bool")
 
 
 def spam_label(spam: Any) -> bool:
