@@ -34,19 +34,17 @@ DOC_NETWORKS = tuple(
 
 
 def _address(value: Any, what: str = "address") -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    """``value`` read as an IP address; a :class:`UsageError` that says what was wrong otherwise.
+    """``value`` read as an IP address; else an error that says what was wrong.
 
-    Text (surrounding spaces ignored) and :mod:`ipaddress` objects are taken.  A host
-    name is refused with a hint to look it up first: these helpers map addresses, and
-    which address a name has is the lab DNS's business.
+    Text (surrounding spaces ignored) and :mod:`ipaddress` objects are taken; another
+    type (a number, None, bytes, a list) is a ``TypeError`` naming ``what``
+    (:func:`labkit._coerce.ip_text`).  Text that is no address is a :class:`UsageError`;
+    a host name is refused with a hint to look it up first: these helpers map
+    addresses, and which address a name has is the lab DNS's business.
     """
     if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
         return value
-    if not isinstance(value, str):
-        hint = " (text, not bytes: .decode() it)" if isinstance(value, (bytes, bytearray)) else ""
-        raise UsageError(f"{what} must be an IP address as text such as '203.0.113.7', "
-                         f"not {type(value).__name__}{hint}")
-    text = value.strip()
+    text = _coerce.ip_text(value, what).strip()
     try:
         return ipaddress.ip_address(text)
     except ValueError:
@@ -59,8 +57,9 @@ def _address(value: Any, what: str = "address") -> ipaddress.IPv4Address | ipadd
 
 
 def is_address(value: Any) -> bool:
-    """True if ``value`` is an IP address (text, spaces around ignored, or an ipaddress object)."""
-    with contextlib.suppress(UsageError):
+    """True if ``value`` is an IP address (text, spaces around ignored, or an ipaddress object);
+    False for anything else, a value of another type included."""
+    with contextlib.suppress(UsageError, TypeError):
         return bool(_address(value))
     return False
 

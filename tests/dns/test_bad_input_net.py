@@ -1,5 +1,6 @@
-"""labkit.net given a host name, a wrong type or empty text: a UsageError that says
-what to give, never the ipaddress module's ValueError or a wrong address."""
+"""labkit.net given a host name or empty text: a UsageError that says what to give,
+never the ipaddress module's ValueError or a wrong address.  A wrong type (a number,
+None, bytes, a list) is a TypeError naming the argument, as everywhere else in labkit."""
 
 from __future__ import annotations
 
@@ -18,18 +19,37 @@ def test_a_host_name_is_refused_with_the_hint_to_give_an_address(call):
         call("mx.corp.example")
 
 
-@pytest.mark.parametrize("call", [net.to_loopback, net.is_lab_address, net.from_loopback],
-                         ids=["to_loopback", "is_lab_address", "from_loopback"])
-@pytest.mark.parametrize("value", ["", None, b"203.0.113.7"], ids=["empty", "None", "bytes"])
-def test_empty_text_and_other_types_are_usage_errors(call, value):
-    with pytest.raises(UsageError, match="IP address"):
+CALLS = {"to_loopback": (net.to_loopback, "doc_ip"), "is_lab_address": (net.is_lab_address, "ip"),
+         "from_loopback": (net.from_loopback, "lo_ip")}
+
+
+@pytest.mark.parametrize("name", CALLS)
+@pytest.mark.parametrize("value", ["", "  "], ids=["empty", "spaces"])
+def test_empty_text_is_a_usage_error(name, value):
+    call, _arg = CALLS[name]
+    with pytest.raises(UsageError, match="is not an IP address"):
         call(value)
 
 
-def test_an_address_given_as_a_number_is_refused_not_mapped_to_garbage():
-    # 3405803783 is 203.0.113.7 as an integer: it used to become '127.'
-    with pytest.raises(UsageError, match="as text such as '203.0.113.7', not int"):
-        net.to_loopback(3405803783)
+@pytest.mark.parametrize("name", CALLS)
+@pytest.mark.parametrize(("value", "shown"), [
+    (None, "NoneType"),
+    (b"203.0.113.7", r"bytes \(text, not bytes: \.decode\(\) it\)"),
+    (["203.0.113.7"], r"list \(one value here, not a list\)"),
+    (3405803783, "int"),  # 203.0.113.7 as an integer: it used to become '127.'
+    (True, "bool"),
+    (2.5, "float"),
+], ids=["None", "bytes", "list", "int", "bool", "float"])
+def test_a_wrong_type_is_a_type_error_naming_the_argument(name, value, shown):
+    # these were UsageErrors (a wrong value), unlike every other labkit call given a wrong type
+    call, arg = CALLS[name]
+    with pytest.raises(TypeError, match=f"^{arg} must be a str such as '203.0.113.5', not {shown}"):
+        call(value)
+
+
+@pytest.mark.parametrize("value", [None, 5, b"203.0.113.7", ["203.0.113.7"], "", "mx.corp.example"])
+def test_is_address_answers_false_for_anything_that_is_no_address(value):
+    assert net.is_address(value) is False
 
 
 def test_harmless_variants_still_map():
