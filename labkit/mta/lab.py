@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import logging
+import numbers
 import os
 import poplib
 import shutil
@@ -233,6 +234,32 @@ _RUNNING: weakref.WeakSet = weakref.WeakSet()
 _RUNNING_LOCK = threading.Lock()
 
 
+_DNS_CACHE = "True, False or a number of seconds"
+
+
+def _dns_cache_setting(value: Any) -> bool | float:
+    """``Lab(dns_cache=...)`` checked: ``True``/``False`` (NumPy's bool too) as given, a
+    number of seconds as a float (``0`` is ``False``: no cache).
+
+    Anything else is a ``TypeError`` (``None`` is not read as ``False``, nor text as a
+    switch); a negative number, NaN or infinity is a :class:`UsageError`.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Number):
+        as_bool = _coerce.truth(value)  # (NumPy's bool is no Number)
+        if as_bool is not None:
+            return as_bool
+    try:
+        seconds = _coerce.seconds(value, "dns_cache", zero=True)
+    except TypeError:
+        raise TypeError(f"dns_cache must be {_DNS_CACHE} such as 30, not "
+                        f"{type(value).__name__} {value!r}") from None
+    except UsageError:
+        raise UsageError(f"dns_cache must be {_DNS_CACHE} of 0 or more, such as 30, not {value!r} "
+                         "(True keeps each answer up to its TTL; False or 0 asks the LabDNS "
+                         "every time)") from None
+    return seconds if seconds > 0 else False
+
+
 class Lab(Service):
     """The DNS and the mail hosts of the lab Internet, each in a background thread.
 
@@ -310,13 +337,7 @@ class Lab(Service):
         self.list_from_rewrite = list_from_rewrite
         self.aliases = aliases or DEFAULT_ALIASES
         self.lists = lists or DEFAULT_LISTS
-        if isinstance(dns_cache, bool) or dns_cache is None:
-            self.dns_cache: bool | float = bool(dns_cache)
-        elif isinstance(dns_cache, (int, float)) and dns_cache == dns_cache:  # (not NaN)
-            self.dns_cache = float(dns_cache) if dns_cache > 0 else False
-        else:
-            raise TypeError(f"dns_cache must be True, False or a number of seconds, "
-                            f"not {dns_cache!r}")
+        self.dns_cache = dns_cache
         if workers is None:
             workers = _default_workers()
         if isinstance(workers, bool) or not isinstance(workers, int):
@@ -335,6 +356,18 @@ class Lab(Service):
         self._esp: ESP | None = None
         self.client_tls_context: Any = None
         self.ca_pem: bytes | None = None
+
+    @property
+    def dns_cache(self) -> bool | float:
+        """The DNS cache setting read at ``start()``: ``True`` (up to each answer's TTL),
+        ``False`` (none) or the most seconds an answer is kept.  Assignments are checked
+        as the constructor's argument is (:func:`_dns_cache_setting`)."""
+        return self._dns_cache
+
+    @dns_cache.setter
+    def dns_cache(self, value: Any) -> None:
+        """Set the DNS cache for the next ``start()``; None or text is a ``TypeError``."""
+        self._dns_cache = _dns_cache_setting(value)
 
     # -- life cycle -------------------------------------------------------------------
     def _start(self) -> None:
