@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import ipywidgets as widgets
 import traitlets
 
 from .. import _coerce
+from ..errors import UsageError
 from ._fallback import TextFallback
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,26 @@ def _choices(control: widgets.Widget) -> tuple[str, ...]:
     return tuple(o[1] if isinstance(o, tuple) else o for o in control.options)
 
 
+_EXAMPLES = {"header_from": "brand.example", "mail_from": "attacker.test", "dkim_domain": "attacker.test"}
+
+
+def _mapping(value: Any) -> dict:
+    """``value`` as a dict (any mapping is copied into one); else a ``TypeError`` naming the keys."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"value must be a dict such as {{'aspf': 's'}} with keys from "
+                        f"{', '.join(_FIELDS)}, not {type(value).__name__} {value!r}")
+    return dict(value)
+
+
+class _Identifiers(traitlets.Dict):
+    """The ``value`` trait: a dict; anything else is a ``TypeError`` at the assignment,
+    not traitlets' TraitError."""
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        """``value`` as a dict, or the ``TypeError`` of :func:`_mapping`."""
+        return super().validate(obj, _mapping(value))
+
+
 def _domain_of(identity: str) -> str:
     """The domain part of an address (or the text itself when it is a bare domain)."""
     text = identity.strip().strip("<>")
@@ -46,14 +68,16 @@ class AlignmentExplorer(TextFallback, widgets.VBox):
     """Explore DMARC identifier alignment.
 
     ``.value`` is a dict with keys ``header_from``, ``mail_from``, ``dkim_domain``,
-    ``aspf``, ``adkim`` ("r" or "s"), ``p`` and ``method`` ("treewalk" or "psl"); setting it (or editing the controls)
-    re-evaluates. ``.verdict`` holds the last evaluation as a dict, ``.text`` what is
-    shown. ``dns`` (a LabDNS or resolver) selects the RFC 9989 DNS tree walk for the
+    ``aspf``, ``adkim`` ("r" or "s"), ``p`` and ``method`` ("treewalk" or "psl");
+    setting it (or editing the controls) re-evaluates.  A setting may give only the keys
+    it changes; a wrong type is a ``TypeError`` and a value that is no choice (or an
+    unknown key) a :class:`~labkit.errors.UsageError`, and the widget keeps its previous
+    value.  ``.verdict`` holds the last evaluation as a dict, ``.text`` what is shown. ``dns`` (a LabDNS or resolver) selects the RFC 9989 DNS tree walk for the
     organisational domain; without it the Public Suffix List (RFC 7489) is used.
     Introduced in lab 05 (DMARC).
     """
 
-    value = traitlets.Dict()
+    value = _Identifiers()
 
     def __init__(
         self,
@@ -75,7 +99,7 @@ class AlignmentExplorer(TextFallback, widgets.VBox):
         modes = tuple(value for _, value in _MODES)
         aspf, adkim = _coerce.choice(aspf, modes, "aspf"), _coerce.choice(adkim, modes, "adkim")
         p = _coerce.choice(p, _POLICIES, "p")
-        if method is not None:
+        if method is not None:  # (a choice, checked with the others when value is set below)
             _coerce.text(method, "method", example="psl")
         self.dns = dns
         self.verdict: dict[str, Any] = {}
@@ -112,16 +136,28 @@ class AlignmentExplorer(TextFallback, widgets.VBox):
 
     @traitlets.validate("value")
     def _complete(self, proposal: Any) -> dict[str, str]:
-        new = {k: self._controls[k].value for k in _FIELDS}
-        unknown = set(proposal["value"]) - set(_FIELDS)
+        return self._checked(proposal["value"])
+
+    def _checked(self, value: Any) -> dict[str, str]:
+        """``value`` (all the fields or some) completed from the controls and checked:
+        the domains must be text, ``aspf``/``adkim``/``p``/``method`` one of their choices
+        (read as :func:`labkit._coerce.choice` reads them: case and spaces ignored)."""
+        value = _mapping(value)
+        unknown = [k for k in value if k not in _FIELDS]
         if unknown:
-            raise traitlets.TraitError(f"unknown keys {sorted(unknown)}; use {_FIELDS}")
-        new.update({k: str(v) for k, v in proposal["value"].items()})
-        for k in ("aspf", "adkim", "p", "method"):
+            raise UsageError(f"unknown keys {sorted(unknown)} in value: the keys are "
+                             f"{', '.join(_FIELDS)}")
+        new = {k: self._controls[k].value for k in _FIELDS}
+        for k, v in value.items():
+            if k in _EXAMPLES:
+                new[k] = _coerce.text(v, k, example=_EXAMPLES[k])
+                continue
             allowed = _choices(self._controls[k])
-            if new[k] not in allowed:
-                hint = " (the DNS tree walk needs dns=...)" if new[k] == "treewalk" else ""
-                raise traitlets.TraitError(f"{k} must be one of {allowed}, not {new[k]!r}{hint}")
+            if k == "method" and isinstance(v, str) and v.strip().lower() == "treewalk" \
+                    and "treewalk" not in allowed:
+                raise UsageError(f"method must be {' or '.join(map(repr, allowed))}, not {v!r}: "
+                                 "the DNS tree walk needs dns=... (a LabDNS or a resolver)")
+            new[k] = _coerce.choice(v, allowed, k)
         return new
 
     def _from_controls(self, _change: Any) -> None:
@@ -152,7 +188,12 @@ class AlignmentExplorer(TextFallback, widgets.VBox):
         return bool(dmarc.aligned(auth_domain, from_domain, mode, dns=self.dns, method=method))
 
     def evaluate(self, value: dict[str, str]) -> dict[str, Any]:
-        """Alignment and verdict for one set of identifiers (asks labkit.auth.dmarc)."""
+        """Alignment and verdict for one set of identifiers (asks labkit.auth.dmarc).
+
+        ``value`` is checked as a setting of ``.value`` is; keys left out are taken from
+        the widget's current value, which this call does not change.
+        """
+        value = self._checked(value)
         hf = _domain_of(value["header_from"])
         mf = _domain_of(value["mail_from"])
         d = _domain_of(value["dkim_domain"])

@@ -7,6 +7,7 @@ import pytest
 pytest.importorskip("ipywidgets")
 
 import labkit.dns  # noqa: E402
+from labkit.errors import UsageError  # noqa: E402
 from labkit.widgets.alignment import AlignmentExplorer  # noqa: E402
 
 TENANT = '"v=DMARC1; p=reject; psd=n"'
@@ -69,7 +70,7 @@ def test_tree_walk_and_psl_disagree_on_a_tenant_with_psd_n():
 
 def test_unknown_key_is_refused():
     w = AlignmentExplorer()
-    with pytest.raises(Exception, match="unknown keys"):
+    with pytest.raises(UsageError, match="unknown keys"):
         w.value = {"from": "x.example"}
 
 
