@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
@@ -174,3 +175,27 @@ def test_made_and_loaded_by_kind_like_every_filter(tmp_path, small, trained):
     _, test = small
     raws = [m.raw for m in test[:10]]
     assert list(loaded.score_many(raws)) == list(trained.score_many(raws))
+
+
+@pytest.mark.parametrize(("name", "value"), [("head", 2500.5), ("n_bits", 20.7), ("head", "3000"),
+                                             ("n_bits", True)])
+def test_a_damaged_whole_number_parameter_is_refused_not_cut(tmp_path, name, value):
+    """As bayes.from_dict does: head and n_bits load as whole numbers (3000.0 as 3000),
+    and a fraction, text or true where one belongs is a damaged file (2500.5 was read as
+    2500 by int(), '3000' as 3000, true as n_bits 1)."""
+    data = SVMSenderRobinson().to_dict()
+    data["params"][name] = value
+    with pytest.raises(UsageError, match=f"filter file: {name} must be a whole number, not {value!r}"):
+        SVMSenderRobinson.from_dict(data)
+    path = tmp_path / "damaged.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(UsageError, match=f"damaged.json: filter file: {name} must be a whole number"):
+        F.load_filter(path)
+
+
+def test_whole_number_parameters_written_as_floats_still_load_whole():
+    data = SVMSenderRobinson(head=2000, n_bits=18).to_dict()
+    data["params"].update(head=2000.0, n_bits=18.0)
+    back = SVMSenderRobinson.from_dict(data)
+    assert (back.head, back.n_bits) == (2000, 18)
+    assert type(back.head) is int and type(back.n_bits) is int
