@@ -63,7 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "bad input (exit 2).",
         )
         p.add_argument(
-            "--source", help="folder or archive (default: $LABKIT_CORPUS, then the cache)"
+            "--source", help="folder or archive (default: $LABKIT_CORPUS, then the cache); "
+            "one archive such as spam.tar.bz2 is read for the folder it holds"
         )
         p.add_argument("--json", action="store_true", help="machine-readable output")
         p.set_defaults(func=_verify if name == "verify" else _info)

@@ -341,6 +341,15 @@ def _folder_sources(root: Path, folder: str) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_file() and pattern.match(p.name))
 
 
+def _held(root: Path) -> tuple[str, ...]:
+    """The folders a source is read for when none are named: all of them for a folder,
+    the one it holds for a single archive (``spam.tar.bz2``), whose absent siblings are
+    not missing: that source was never meant to hold them."""
+    if root.is_file():
+        return tuple(f for f in FOLDERS if _folder_sources(root, f)) or tuple(FOLDERS)
+    return tuple(FOLDERS)
+
+
 class _Damaged(Exception):
     """An archive could not be read to its end; the argument says where and why."""
 
@@ -510,14 +519,16 @@ def load(
     that are not messages (``cmds``) are skipped.  An archive that cannot be read to
     its end keeps the messages read before the damage and is reported in
     ``Corpus.unreadable``; missing and short folders are reported too (damage and
-    missing folders are also logged as warnings).  The parsed corpus is cached per process, so a second call is instant.
+    missing folders are also logged as warnings).  A ``source`` that is one archive
+    (``spam.tar.bz2``) is read for the folder it holds unless ``folders`` names others.
+    The parsed corpus is cached per process, so a second call is instant.
 
     Introduced in lab 09 (Bayesian filtering).
     """
     verify = _coerce.flag(verify, "verify")
     progress = _progress_flag(progress)
     root = locate(source).resolve()
-    wanted = _wanted(folders)
+    wanted = _wanted(folders) if folders is not None else _held(root)
     stamp = tuple(
         (str(p), p.stat().st_mtime_ns) for f in wanted for p in _folder_sources(root, f)[:1]
     )
@@ -537,9 +548,13 @@ def verify(source: str | os.PathLike | None = None, *, progress: bool = False) -
     """Re-read and check every folder and message (no cache); see :meth:`Corpus.issues`.
 
     ``Corpus.damaged`` is True when a file is corrupted, an archive could not be read
-    to its end or a folder is missing.
+    to its end or a folder is missing.  A ``source`` that is one archive
+    (``spam.tar.bz2``) is checked for the folder it holds; the other four are not
+    reported missing.
     """
-    return _read(locate(source).resolve(), tuple(FOLDERS), True, _progress_flag(progress))
+    progress = _progress_flag(progress)
+    root = locate(source).resolve()
+    return _read(root, _held(root), True, progress)
 
 
 def _progress_flag(progress: object) -> bool | None:
