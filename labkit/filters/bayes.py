@@ -418,7 +418,7 @@ class TokenFilter:
             if isinstance(default, int) and not isinstance(default, bool):
                 # a whole-number parameter (max_discriminators, min_sender ...) stays whole;
                 # files written before it did may hold 15.0
-                params[k] = _whole(int(v) if isinstance(v, float) and v.is_integer() else v, k)
+                params[k] = _whole_param(v, k)
             else:
                 params[k] = float(v)
         f = klass(**params)
@@ -484,6 +484,14 @@ def _whole(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise UsageError(f"filter file: {what} must be a whole number, not {value!r}")
     return value
+
+
+def _whole_param(value: Any, name: str) -> int:
+    """A whole-number parameter read from a filter file: ``15`` or ``15.0`` (files written
+    before such parameters stayed whole hold floats) is 15; ``2.5`` is a damaged file."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return _whole(value, name)
 
 
 def _count_pair(value: Any) -> list[int]:

@@ -63,7 +63,7 @@ import numpy as np
 
 from .. import _coerce
 from ..errors import UsageError
-from .bayes import FORMAT, VERSION, TokenFilter, _from_file, _whole
+from .bayes import FORMAT, VERSION, TokenFilter, _from_file, _whole_param
 from .corpus import Message
 from .grams import gram_matrix
 from .reputation import SenderRobinson
@@ -284,17 +284,11 @@ class SVMSenderRobinson:
         if not isinstance(data, Mapping) or data.get("format") != FORMAT or data.get("kind") != cls.kind:
             raise UsageError(f"not a labkit {cls.kind} filter file")
         p = data.get("params") or {}
-
-        def whole(name: str, default: int) -> int:
-            # as bayes.from_dict: a whole number (3000.0 too); a fraction is a damaged file
-            v = p.get(name, default)
-            return _whole(int(v) if isinstance(v, float) and v.is_integer() else v, name)
-
         f = cls(
             weight=float(p.get("weight", 0.3)),
             C=float(p.get("C", 100.0)),
-            head=whole("head", 3000),
-            n_bits=whole("n_bits", 20),
+            head=_whole_param(p.get("head", 3000), "head"),
+            n_bits=_whole_param(p.get("n_bits", 20), "n_bits"),
             spam_cutoff=float(p.get("spam_cutoff", cls.spam_cutoff)),
             ham_cutoff=float(p.get("ham_cutoff", cls.ham_cutoff)),
         )
