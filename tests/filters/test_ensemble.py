@@ -50,6 +50,14 @@ def test_rank_is_words_plus_weight_times_the_svm_margin(small, trained):
     assert trained.classify(m.raw) == trained.status(trained.score(m.raw))
 
 
+def test_svm_margins_are_the_fitted_svms_decision_function_to_the_last_bit(small, trained):
+    # svm_margins computes the product itself (skipping scikit-learn's input checks)
+    raws = [m.raw for m in small[1]]
+    want = trained._model().decision_function(trained._features(raws))
+    assert np.array_equal(trained.svm_margins(raws), want)
+    assert np.array_equal(trained.svm_margins(raws[:1]), want[:1])
+
+
 def test_separates_real_ham_from_spam(small, trained):
     _, test = small
     ev = F.evaluate.run(SVMSenderRobinson(reputation=0.2), small[0], test, progress=False)
