@@ -4,7 +4,7 @@ In a notebook::
 
     import labkit as lk
     with lk.dns.LabDNS() as dns:
-        lk.auth.spf.check("192.0.2.25", "alice@corp.example", "mail.corp.example", dns=dns)
+        lk.auth.spf.check("203.0.113.25", "alice@corp.example", "mx.corp.example", dns=dns)
 
 Subpackages: :mod:`labkit.dns` (the lab Internet's DNS), :mod:`labkit.auth` (SPF,
 DKIM, DMARC, ARC), :mod:`labkit.mta` (mail hosts), :mod:`labkit.filters` (spam

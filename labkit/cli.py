@@ -1,10 +1,11 @@
 """The ``labkit`` command.
 
 Each area registers its own sub-commands from a small ``_cli`` module next to its
-code (``labkit/dns/_cli.py``, ``labkit/auth/_cli.py`` ...), so a newcomer finds a
-command's machinery beside the concept it belongs to.
+code (``labkit/dns/_cli.py``, ``labkit/auth/_cli.py`` ...; ``labkit doctor`` from
+``labkit/doctor.py``), so a newcomer finds a command's machinery beside the concept it
+belongs to.
 
-Exit codes: 0 ok, 1 a check failed, 2 bad usage or bad input.
+Exit codes: 0 ok, 1 a check failed, 2 bad usage or bad input, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
