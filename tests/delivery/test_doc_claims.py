@@ -5,7 +5,9 @@
 - the exit codes the ``labkit`` parser prints are all in README.md and in ``labkit.cli``'s
   docstring (130 for Ctrl-C was left out of both);
 - the ``labkit`` commands docs/binder.md says ``binder/postBuild`` runs are the ones it runs,
-  options included (``--no-db`` was left out).
+  options included (``--no-db`` was left out);
+- README.md's count of the messages lab 09 trains and tests on is what the lab loads (it
+  once gave the whole corpus, 6,045, where the lab loads three of the five folders).
 """
 
 from __future__ import annotations
@@ -61,3 +63,22 @@ def test_binder_md_quotes_the_labkit_commands_postbuild_runs():
     run = [_command(ln) for ln in lines if ln.startswith("labkit ")]
     assert quoted and run
     assert sorted(quoted) == sorted(run), f"binder.md quotes {quoted}; postBuild runs {run}"
+
+
+def test_readme_counts_the_messages_lab_09_loads(corpus_dir):
+    import nbformat
+
+    from labkit.filters import corpus
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    said = re.search(r"lab 09 uses ([\d,]+) of its ([\d,]+) messages", readme)
+    assert said, "README.md no longer says how many corpus messages lab 09 uses"
+    used, total = (int(n.replace(",", "")) for n in said.groups())
+    notebook = ROOT / "labs" / "09-bayes" / "09-bayes.ipynb"
+    source = "\n".join(c.source for c in nbformat.read(notebook, as_version=4).cells
+                       if c.cell_type == "code")
+    calls = re.findall(r"corpus\.load\(([^)]*)\)", source)
+    assert calls and all(re.fullmatch(r"folders=\[[^\]]*\]", c) for c in calls), calls
+    folders = sorted({f for c in calls for f in re.findall(r'"(\w+)"', c)})
+    assert len(corpus.load(corpus_dir, folders=folders)) == used, folders
+    assert len(corpus.load(corpus_dir)) == total
