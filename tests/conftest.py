@@ -67,11 +67,18 @@ def lab_dns():
 
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
-    """The SpamAssassin corpus beside the project; skip without it, fail in CI."""
-    env = os.environ.get("LABKIT_CORPUS")
-    if env and Path(env).is_dir():
-        return Path(env)
-    unavailable("SpamAssassin corpus not found (set LABKIT_CORPUS)")
+    """The SpamAssassin corpus where labkit finds it (``LABKIT_CORPUS``, else a copy
+    ``labkit corpus fetch`` left in the cache folder); skip without it, fail in CI."""
+    from labkit.errors import CorpusError
+    from labkit.filters import corpus
+
+    try:
+        path = corpus.locate()
+    except CorpusError:
+        path = None
+    if path is not None and path.is_dir():
+        return path
+    unavailable("SpamAssassin corpus not found (run `labkit corpus fetch`, or set LABKIT_CORPUS)")
 
 
 @pytest.fixture(scope="session")
