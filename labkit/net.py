@@ -23,7 +23,6 @@ import socket
 from typing import Any
 
 from . import _coerce
-from ._coerce import looks_like_host_name
 from .errors import UsageError
 
 LOOPBACK = "127.0.0.1"
@@ -33,14 +32,15 @@ DOC_NETWORKS = tuple(
 )
 
 
-def _address(value: Any, what: str = "address") -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+def _address(value: Any, what: str = "address", *,
+             example: str = "203.0.113.7") -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     """``value`` read as an IP address; else an error that says what was wrong.
 
     Text (surrounding spaces ignored) and :mod:`ipaddress` objects are taken; another
     type (a number, None, bytes, a list) is a ``TypeError`` naming ``what``
-    (:func:`labkit._coerce.ip_text`).  Text that is no address is a :class:`UsageError`;
-    a host name is refused with a hint to look it up first: these helpers map
-    addresses, and which address a name has is the lab DNS's business.
+    (:func:`labkit._coerce.ip_text`).  Text that is no address is a :class:`UsageError`
+    showing ``example``; a host name is refused with a hint to look it up first: these
+    helpers map addresses, and which address a name has is the lab DNS's business.
     """
     if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
         return value
@@ -53,7 +53,11 @@ def _address(value: Any, what: str = "address") -> ipaddress.IPv4Address | ipadd
         raise UsageError(f"give an address, not a host name: {what} {value!r} is a name. "
                          f"Look it up first, e.g. lab.hosts[{text!r}].address or the A record "
                          "in the lab DNS")
-    raise UsageError(f"{what} {value!r} is not an IP address (such as '203.0.113.7')")
+    host, sep, port = text.rpartition(":")
+    hint = ""
+    if sep and port.isdigit() and is_address(host):  # ('127.0.113.7', 25) written as one text
+        hint = f": give the address without the port, {host!r}"
+    raise UsageError(f"{what} {value!r} is not an IP address (such as {example!r}){hint}")
 
 
 def is_address(value: Any) -> bool:
@@ -89,26 +93,23 @@ def to_loopback(doc_ip: str) -> str:
 def from_loopback(lo_ip: str) -> str:
     """Map a loopback alias back to the documentation address it plays.
 
-    Addresses that are not aliases of a documentation address are returned unchanged.
+    Addresses that are not aliases of a documentation address (``127.0.0.1``, ``::1``)
+    are returned unchanged.  Text that is no address (a host name, ``"127.0.113.7:25"``)
+    is a :class:`UsageError` and another type a ``TypeError``: the servers pass a peer's
+    address here, and anything else would be taken for a client's address.
 
     >>> from_loopback("127.51.100.25")
     '198.51.100.25'
     """
-    if isinstance(lo_ip, str) and lo_ip.strip() and not looks_like_host_name(lo_ip):
-        lo_ip = lo_ip.strip()
-    else:  # an ipaddress object is taken; a host name, empty text or another type is refused
-        lo_ip = str(_address(lo_ip, "lo_ip"))
-    parts = lo_ip.split(".")
-    if len(parts) != 4 or parts[0] != "127":
-        return lo_ip
+    addr = _address(lo_ip, "lo_ip", example="127.0.113.7")
+    given = lo_ip.strip() if isinstance(lo_ip, str) else str(addr)
+    if addr.version != 4 or not addr.is_loopback:
+        return given
     for first in ("192", "198", "203"):
-        candidate = ".".join([first, *parts[1:]])
-        try:
-            if any(ipaddress.ip_address(candidate) in net for net in DOC_NETWORKS):
-                return candidate
-        except ValueError:
-            return lo_ip
-    return lo_ip
+        candidate = ipaddress.IPv4Address(".".join([first, *str(addr).split(".")[1:]]))
+        if any(candidate in net for net in DOC_NETWORKS):
+            return str(candidate)
+    return given
 
 
 @functools.lru_cache(maxsize=1)

@@ -67,3 +67,25 @@ def test_free_port_on_a_documentation_address_points_at_its_loopback_alias():
         net.free_port(5)
     assert not issubclass(UsageError, TypeError)
     assert 0 < net.free_port("127.0.0.1") < 65536
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ("abc", "give an address, not a host name: lo_ip 'abc'"),
+    ("127.0.113.7:25", r"lo_ip '127.0.113.7:25' is not an IP address \(such as '127.0.113.7'\)"
+                       r".*without the port"),
+    ("127.300.1.1", r"lo_ip '127.300.1.1' is not an IP address \(such as '127.0.113.7'\)"),
+    ("", r"lo_ip '' is not an IP address \(such as '127.0.113.7'\)"),
+], ids=["word", "with-port", "octet-too-big", "empty"])
+def test_from_loopback_refuses_text_that_is_no_address(value, said):
+    # these came back unchanged, as if they were a client's address
+    with pytest.raises(UsageError, match=said):
+        net.from_loopback(value)
+
+
+def test_from_loopback_still_passes_addresses_that_are_no_alias_through():
+    # what the SMTP and POP3 servers hand it: a peer's address, IPv4 or IPv6
+    assert net.from_loopback("127.51.100.25") == "198.51.100.25"
+    assert net.from_loopback(" 127.0.2.9 ") == "192.0.2.9"
+    assert net.from_loopback("127.1.2.3") == "127.1.2.3"
+    assert net.from_loopback("::1") == "::1"
+    assert net.from_loopback("2001:db8::5") == "2001:db8::5"
