@@ -105,26 +105,20 @@ class SVMSenderRobinson:
         ham_cutoff: float | None = None,
         **words: Any,
     ) -> None:
-        for key, value, least in (("weight", weight, ">= 0"), ("C", C, "> 0")):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not (value > 0 or (value == 0 and key == "weight"))  # NaN fails too
-            ):
-                raise UsageError(f"SVMSenderRobinson: {key} must be a number {least}, not {value!r}")
-        if isinstance(head, bool) or not isinstance(head, int) or head < 4:
-            raise UsageError(f"SVMSenderRobinson: head must be a whole number of bytes >= 4, not {head!r}")
-        if isinstance(n_bits, bool) or not isinstance(n_bits, int) or not 8 <= n_bits <= 24:
-            raise UsageError(f"SVMSenderRobinson: n_bits must be a whole number from 8 to 24, not {n_bits!r}")
+        # a wrong type is a TypeError, a wrong value (nan and inf included) a UsageError
+        name = f"{type(self).__name__}: "
+        self.weight = _coerce.number(weight, name + "weight", least=0.0, example="0.3")
+        self.C = _coerce.number(C, name + "C", example="100")
+        if self.C <= 0:
+            raise UsageError(f"{name}C must be a number above 0, such as 100, not {C!r}")
+        self.head = _coerce.count(head, name + "head", least=4)
+        self.n_bits = _coerce.count(n_bits, name + "n_bits", least=8)
+        if self.n_bits > 24:
+            raise UsageError(f"{name}n_bits must be a whole number from 8 to 24, not {n_bits!r}")
         for key, value in (("spam_cutoff", spam_cutoff), ("ham_cutoff", ham_cutoff)):
             if value is not None:
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-                    raise UsageError(f"SVMSenderRobinson: {key} is a score between 0 and 1, not {value!r}")
-                setattr(self, key, float(value))
-        self.weight = float(weight)
-        self.C = float(C)
-        self.head = head
-        self.n_bits = n_bits
+                setattr(self, key, _coerce.number(value, name + key, least=0.0, most=1.0,
+                                                  example="0.6"))
         self.words = SenderRobinson(**words)
         self._heads: list[bytes] = []
         self._labels: list[bool] = []

@@ -127,11 +127,41 @@ def test_untrained_scores_one_half():
     assert f.score(b"Subject: hi\r\n\r\nhello") == 0.5
 
 
-def test_bad_parameters_and_files(tmp_path):
-    for kw in ({"weight": -1}, {"weight": float("nan")}, {"C": "big"}, {"C": 0}, {"head": 2},
-               {"n_bits": 40}, {"spam_cutoff": 2}):
-        with pytest.raises(UsageError):
-            SVMSenderRobinson(**kw)
+@pytest.mark.parametrize("kw", [
+    {"weight": -1}, {"weight": float("nan")}, {"weight": float("inf")}, {"C": 0}, {"C": -1.0},
+    {"C": float("inf")}, {"head": 2}, {"n_bits": 40}, {"n_bits": 7}, {"spam_cutoff": 2},
+    {"ham_cutoff": -0.1},
+], ids=repr)
+def test_a_wrong_value_is_a_usage_error_naming_the_parameter(kw):
+    (key,) = kw
+    with pytest.raises(UsageError, match=f"^SVMSenderRobinson: {key} must be"):
+        SVMSenderRobinson(**kw)
+
+
+@pytest.mark.parametrize(("kw", "shown"), [
+    ({"C": "big"}, "str 'big'"),
+    ({"head": "3000"}, "str '3000'"),
+    ({"weight": None}, "NoneType None"),
+    ({"n_bits": 2.0}, "float 2.0"),
+    ({"spam_cutoff": "0.9"}, r"str '0.9': a number, not text"),
+    ({"ham_cutoff": True}, "bool True"),
+    ({"head": 3000.0}, "float 3000.0"),
+], ids=repr)
+def test_a_wrong_type_is_a_type_error_naming_the_parameter(kw, shown):
+    # these were UsageErrors, unlike every other labkit call given a wrong type
+    (key,) = kw
+    with pytest.raises(TypeError, match=f"^SVMSenderRobinson: {key} must be .*, not {shown}"):
+        SVMSenderRobinson(**kw)
+
+
+def test_numpy_numbers_are_taken_as_parameters():
+    f = SVMSenderRobinson(weight=np.float64(0.2), C=np.int64(10), head=np.int64(500),
+                          n_bits=np.int32(12), spam_cutoff=np.float32(0.5))
+    assert (f.weight, f.C, f.head, f.n_bits, f.spam_cutoff) == (0.2, 10.0, 500, 12, 0.5)
+    assert type(f.head) is int and type(f.n_bits) is int and type(f.spam_cutoff) is float
+
+
+def test_bad_files(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "labkit-filter", "kind": "robinson"}')
     with pytest.raises(UsageError, match="bad.json"):
