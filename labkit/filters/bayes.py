@@ -420,7 +420,7 @@ class TokenFilter:
                 # files written before it did may hold 15.0
                 params[k] = _whole_param(v, k)
             else:
-                params[k] = float(v)
+                params[k] = _number_param(v, k)
         f = klass(**params)
         f.nham = _whole(data.get("nham", 0), "nham")
         f.nspam = _whole(data.get("nspam", 0), "nspam")
@@ -492,6 +492,15 @@ def _whole_param(value: Any, name: str) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return _whole(value, name)
+
+
+def _number_param(value: Any, name: str) -> float:
+    """A number parameter read from a filter file: a JSON number (``2`` or ``0.3``) as a
+    float; text, ``true`` or ``null`` is a damaged file (``float("0.3")`` and
+    ``float(True)`` would quietly read it).  Its range is the filter's own check."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UsageError(f"filter file: {name} must be a number, not {value!r}")
+    return float(value)
 
 
 def _count_pair(value: Any) -> list[int]:

@@ -63,7 +63,7 @@ import numpy as np
 
 from .. import _coerce
 from ..errors import UsageError
-from .bayes import FORMAT, VERSION, TokenFilter, _from_file, _whole_param
+from .bayes import FORMAT, VERSION, TokenFilter, _from_file, _number_param, _whole_param
 from .corpus import Message
 from .grams import gram_matrix
 from .reputation import SenderRobinson
@@ -283,19 +283,23 @@ class SVMSenderRobinson:
             raise UsageError(f"not a labkit {cls.kind} filter file")
         p = data.get("params") or {}
         f = cls(
-            weight=float(p.get("weight", 0.3)),
-            C=float(p.get("C", 100.0)),
+            weight=_number_param(p.get("weight", 0.3), "weight"),
+            C=_number_param(p.get("C", 100.0), "C"),
             head=_whole_param(p.get("head", 3000), "head"),
             n_bits=_whole_param(p.get("n_bits", 20), "n_bits"),
-            spam_cutoff=float(p.get("spam_cutoff", cls.spam_cutoff)),
-            ham_cutoff=float(p.get("ham_cutoff", cls.ham_cutoff)),
+            spam_cutoff=_number_param(p.get("spam_cutoff", cls.spam_cutoff), "spam_cutoff"),
+            ham_cutoff=_number_param(p.get("ham_cutoff", cls.ham_cutoff), "ham_cutoff"),
         )
         words = SenderRobinson.from_dict(data.get("words"))
         if not isinstance(words, SenderRobinson):
             raise UsageError(f"{cls.kind} filter file: its words are not a sender-robinson filter")
         f.words = words
         for y, h in data.get("examples") or []:
-            f._labels.append(bool(y))
+            label = _coerce.truth(y)  # bool("false") would be spam
+            if label is None:
+                raise UsageError(f"filter file: an example's label must be 1 (spam) or 0 (ham), "
+                                 f"not {y!r}")
+            f._labels.append(label)
             f._heads.append(base64.b64decode(h, validate=True))
         return f
 

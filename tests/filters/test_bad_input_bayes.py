@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -205,6 +206,39 @@ def test_load_refuses_a_saved_parameter_out_of_range(tmp_path):
     path.write_text(json.dumps(data))
     with pytest.raises(UsageError, match=f"{path}: .*min_dev must be"):
         F.load_filter(path)
+
+
+_NUMBER_PARAMS = [(F.Robinson, "strength"), (F.Graham, "unknown"), (F.Fisher, "ham_cutoff"),
+                  (F.Multinomial, "alpha"), (F.SenderRobinson, "reputation"),
+                  (F.GradedSenderRobinson, "spam_cutoff"), (F.SVMSenderRobinson, "weight"),
+                  (F.SVMSenderRobinson, "C"), (F.SVMSenderRobinson, "ham_cutoff")]
+
+
+@pytest.mark.parametrize(("kind", "key", "value", "wanted"), [
+    # float() read "0.3" as 0.3 and true as 1.0: a damaged file loaded as if whole
+    *[(kind, key, value, "a number") for kind, key in _NUMBER_PARAMS
+      for value in ("0.3", True, None, [0.3])],
+    # the SVM's head and n_bits as bayes' whole-number parameters: int() read 2500.5 as
+    # 2500, '3000' as 3000, true as n_bits 1
+    *[(F.SVMSenderRobinson, key, value, "a whole number")
+      for key, value in (("head", 2500.5), ("n_bits", 20.7), ("head", "3000"), ("n_bits", True))],
+], ids=lambda v: getattr(v, "kind", repr(v)))
+def test_load_refuses_a_damaged_parameter_naming_it(tmp_path, kind, key, value, wanted):
+    data = _trained(kind).to_dict()
+    data["params"][key] = value
+    with pytest.raises(UsageError, match=f"^filter file: {key} must be {wanted}, not {re.escape(repr(value))}$"):
+        kind.from_dict(data)
+    path = tmp_path / "f.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(UsageError, match=f"{path}: filter file: {key} must be {wanted}"):
+        F.load_filter(path)
+
+
+def test_load_still_takes_number_parameters_written_as_whole_numbers():
+    data = _trained(F.Multinomial).to_dict()
+    data["params"]["alpha"] = 2  # JSON 2, not 2.0: a number all the same
+    f = F.Multinomial.from_dict(data)
+    assert f.alpha == 2.0 and type(f.alpha) is float
 
 
 @pytest.mark.parametrize("bad", [None, b"bayes.json", 5])

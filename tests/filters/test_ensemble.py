@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
@@ -168,6 +167,32 @@ def test_bad_files(tmp_path):
         SVMSenderRobinson.load(bad)
 
 
+def _two_examples():
+    f = SVMSenderRobinson()
+    f.learn(b"Subject: win cash\r\n\r\ncheap pills", True)
+    f.learn(b"Subject: agenda\r\n\r\nthe meeting", False)
+    return f.to_dict()
+
+
+@pytest.mark.parametrize("label", ["false", "true", "0", None, 2, 0.5], ids=repr)
+def test_load_refuses_an_example_label_that_is_no_label(label):
+    # bool() read "false" (any non-empty text) as spam
+    data = _two_examples()
+    data["examples"][1][0] = label
+    with pytest.raises(UsageError, match=rf"^filter file: an example's label must be 1 \(spam\) or 0 "
+                                         rf"\(ham\), not {label!r}"):
+        SVMSenderRobinson.from_dict(data)
+
+
+def test_load_takes_labels_as_1_0_or_true_false():
+    data = _two_examples()
+    assert [y for y, _ in data["examples"]] == [1, 0]
+    assert SVMSenderRobinson.from_dict(data)._labels == [True, False]
+    data["examples"][0][0], data["examples"][1][0] = True, False
+    f = SVMSenderRobinson.from_dict(data)
+    assert f._labels == [True, False] and f.trained
+
+
 def test_choose_uses_cv_on_training_messages_only(small):
     train, _ = small
     c = ensemble.choose(train, seeds=(0,), weights=(0.1, 0.5))
@@ -215,20 +240,8 @@ def test_made_and_loaded_by_kind_like_every_filter(tmp_path, small, trained):
     assert list(loaded.score_many(raws)) == list(trained.score_many(raws))
 
 
-@pytest.mark.parametrize(("name", "value"), [("head", 2500.5), ("n_bits", 20.7), ("head", "3000"),
-                                             ("n_bits", True)])
-def test_a_damaged_whole_number_parameter_is_refused_not_cut(tmp_path, name, value):
-    """As bayes.from_dict does: head and n_bits load as whole numbers (3000.0 as 3000),
-    and a fraction, text or true where one belongs is a damaged file (2500.5 was read as
-    2500 by int(), '3000' as 3000, true as n_bits 1)."""
-    data = SVMSenderRobinson().to_dict()
-    data["params"][name] = value
-    with pytest.raises(UsageError, match=f"filter file: {name} must be a whole number, not {value!r}"):
-        SVMSenderRobinson.from_dict(data)
-    path = tmp_path / "damaged.json"
-    path.write_text(json.dumps(data))
-    with pytest.raises(UsageError, match=f"damaged.json: filter file: {name} must be a whole number"):
-        F.load_filter(path)
+# a damaged head or n_bits (2500.5, "3000", true) is refused, not cut: in
+# tests/filters/test_bad_input_bayes.py, with the other parameters read by the same readers
 
 
 def test_whole_number_parameters_written_as_floats_still_load_whole():
