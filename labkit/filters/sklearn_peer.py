@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import _coerce
 from ..errors import UsageError
-from .bayes import FORMAT, VERSION, _read_json
+from .bayes import FORMAT, VERSION, _from_file, _number_param, _whole, _whole_param
 
 
 class SklearnNB:
@@ -33,8 +33,11 @@ class SklearnNB:
         from sklearn.feature_extraction.text import HashingVectorizer
         from sklearn.naive_bayes import MultinomialNB
 
-        self.alpha = alpha
-        self.n_bits = n_bits
+        # a wrong type is a TypeError, a wrong value a UsageError (as for every filter)
+        self.alpha = _coerce.number(alpha, "SklearnNB: alpha", least=0.0, example="1.0")
+        self.n_bits = _coerce.count(n_bits, "SklearnNB: n_bits", least=1)
+        if self.n_bits > 24:  # 2**24 features: two 128 MB count rows already
+            raise UsageError(f"SklearnNB: n_bits must be a whole number from 1 to 24, not {n_bits!r}")
         self.vectorizer = HashingVectorizer(
             n_features=2**n_bits,
             alternate_sign=False,
@@ -146,8 +149,9 @@ class SklearnNB:
         if data.get("format") != FORMAT or data.get("kind") != cls.kind:
             raise UsageError("not a labkit sklearn filter file")
         params = data.get("params") or {}
-        f = cls(alpha=float(params.get("alpha", 1.0)), n_bits=int(params.get("n_bits", 20)))
-        f.nham, f.nspam = int(data.get("nham", 0)), int(data.get("nspam", 0))
+        f = cls(alpha=_number_param(params.get("alpha", 1.0), "alpha"),
+                n_bits=_whole_param(params.get("n_bits", 20), "n_bits"))
+        f.nham, f.nspam = _whole(data.get("nham", 0), "nham"), _whole(data.get("nspam", 0), "nspam")
         if "class_count" in data:
             n = 2**f.n_bits
             fc = np.zeros((2, n))
@@ -166,8 +170,8 @@ class SklearnNB:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> SklearnNB:
-        """Read a file written by :meth:`save`."""
-        return cls.from_dict(_read_json(path))
+        """Read a file written by :meth:`save` (a damaged file: UsageError naming it)."""
+        return _from_file(path, cls.from_dict)
 
 
 __all__ = ["SklearnNB"]

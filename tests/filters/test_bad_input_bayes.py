@@ -211,7 +211,8 @@ def test_load_refuses_a_saved_parameter_out_of_range(tmp_path):
 _NUMBER_PARAMS = [(F.Robinson, "strength"), (F.Graham, "unknown"), (F.Fisher, "ham_cutoff"),
                   (F.Multinomial, "alpha"), (F.SenderRobinson, "reputation"),
                   (F.GradedSenderRobinson, "spam_cutoff"), (F.SVMSenderRobinson, "weight"),
-                  (F.SVMSenderRobinson, "C"), (F.SVMSenderRobinson, "ham_cutoff")]
+                  (F.SVMSenderRobinson, "C"), (F.SVMSenderRobinson, "ham_cutoff"),
+                  (F.SklearnNB, "alpha")]
 
 
 @pytest.mark.parametrize(("kind", "key", "value", "wanted"), [
@@ -222,6 +223,8 @@ _NUMBER_PARAMS = [(F.Robinson, "strength"), (F.Graham, "unknown"), (F.Fisher, "h
     # 2500, '3000' as 3000, true as n_bits 1
     *[(F.SVMSenderRobinson, key, value, "a whole number")
       for key, value in (("head", 2500.5), ("n_bits", 20.7), ("head", "3000"), ("n_bits", True))],
+    # the scikit-learn peer read its n_bits with int() too
+    *[(F.SklearnNB, "n_bits", value, "a whole number") for value in (20.7, "20", True)],
 ], ids=lambda v: getattr(v, "kind", repr(v)))
 def test_load_refuses_a_damaged_parameter_naming_it(tmp_path, kind, key, value, wanted):
     data = _trained(kind).to_dict()
@@ -334,3 +337,23 @@ def test_numpy_whole_number_labels_are_labels_for_every_filter():
         f.learn(spam, np.int64(1))
         f.learn(ham, np.int64(0))
         assert f.score(spam) > f.score(ham), make
+
+
+@pytest.mark.parametrize(("field", "value"), [("nham", "1"), ("nspam", 1.5), ("nham", True)])
+def test_sklearn_peer_file_with_damaged_message_counts_is_refused(tmp_path, field, value):
+    data = _trained(F.SklearnNB).to_dict()
+    data[field] = value  # int() read "1" as 1 and 1.5 as 1
+    path = tmp_path / "nb.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(UsageError, match=f"{path}: filter file: {field} must be a whole number"):
+        F.SklearnNB.load(path)  # names the file, as every filter's load does
+
+
+@pytest.mark.parametrize(("params", "error"), [
+    ({"alpha": "1.0"}, TypeError), ({"alpha": None}, TypeError), ({"alpha": -1}, UsageError),
+    ({"alpha": float("nan")}, UsageError), ({"n_bits": 2.0}, TypeError),
+    ({"n_bits": 0}, UsageError), ({"n_bits": 25}, UsageError),
+])
+def test_sklearn_peer_checks_its_parameters_at_the_call(params, error):
+    with pytest.raises(error, match="SklearnNB: (alpha|n_bits) must be"):
+        F.SklearnNB(**params)
