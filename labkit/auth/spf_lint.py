@@ -8,7 +8,8 @@ Findings (``code``): ``no-record``, ``multiple-records``, ``syntax``,
 the default is neutral), ``length`` (a record over 255 bytes needs several strings; a
 TXT answer over 512 bytes needs TCP), ``include-missing``, ``redirect-missing`` (an
 include or redirect target without an SPF record: permerror), ``redirect-ignored``,
-``dns-error``.
+``after-all`` (mechanisms after ``all``, which no receiver evaluates: not counted, not
+followed), ``dns-error``.
 
 Introduced in lab 03 (SPF).
 """
@@ -157,9 +158,15 @@ class _Linter:
             self.add("error", "syntax", domain, e)
         has_all = any(t.name == "all" for t in parsed.mechanisms)
         redirect = parsed.modifier("redirect")
+        unreached: list[str] = []  # mechanisms after 'all' (RFC 7208 5.1: never evaluated)
+        seen_all = False
         for term in parsed.terms:
             if term.kind == "modifier":
                 continue
+            if seen_all:
+                unreached.append(term.text)
+                continue
+            seen_all = term.name == "all"
             if term.name == "all" and term.qualifier == "+":
                 self.add("error", "plus-all", domain, f"'{term.text}' authorises every address on the Internet")
             if term.name == "ptr":
@@ -181,6 +188,9 @@ class _Linter:
                     self.addresses(mx.split()[-1].rstrip("."))
             elif term.name == "exists":
                 pass  # exists names are usually built from macros; a literal one is counted only
+        if unreached:
+            self.add("warning", "after-all", domain,
+                     f"never evaluated, after 'all' (RFC 7208 5.1), so not counted: {' '.join(unreached)}")
         if redirect is not None:
             if has_all:
                 self.add("warning", "redirect-ignored", domain, "redirect= is ignored because the record has 'all'")

@@ -58,6 +58,7 @@ missinc TXT "v=spf1 include:nothing.lint.test -all"
 redirall TXT "v=spf1 ip4:192.0.2.1 -all redirect=missinc.lint.test"
 loop TXT "v=spf1 include:loop.lint.test -all"
 six TXT "v=spf1 a -all"
+afterall TXT "v=spf1 a:six.lint.test -all include:nothing.lint.test mx:deadmx.lint.test"
 six AAAA 2001:db8::6
 deadmx TXT "v=spf1 mx -all"
 deadmx MX 10 gone1.lint.test.
@@ -79,6 +80,12 @@ def test_inline_findings():
         # what the linter predicts is what a receiver gets
         assert lspf.check("192.0.2.1", "x@deadmx.lint.test", "h", dns=lab).result == "permerror"
         assert "syntax" in spf_lint.lint("loop.lint.test", dns=lab).codes()
+        # mechanisms after 'all' are never evaluated (RFC 7208 5.1): a finding, not counted
+        # and not followed (the missing include and the dead MX hosts are never asked for)
+        after = spf_lint.lint("afterall.lint.test", dns=lab)
+        assert after.codes() == {"after-all"} and after.dns_lookups == 1, str(after)
+        got = lspf.check("192.0.2.99", "x@afterall.lint.test", "h", dns=lab)
+        assert (got.result, got.dns_mechanisms) == ("fail", after.dns_lookups), got.explain()
         huge = spf_lint.lint("huge.lint.test", dns=lab)
         assert any(f.code == "length" and f.severity == "warning" for f in huge.findings)
 
