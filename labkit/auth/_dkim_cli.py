@@ -2,7 +2,8 @@
 
 Exit codes: 0 ok, 1 a signature failed, 2 bad usage or bad input.
 
-Introduced in lab 04 (DKIM).
+Not used in the labs: the ``labkit dkim`` command does at a shell what lab 04 (DKIM) does
+with :mod:`labkit.auth.dkim`.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ values are consistent; then it *may* trust the AAR of a sealer it knows
 (:meth:`ARCResult.trusted_results`) to override a DMARC failure.
 
 Signing and the cryptography are dkimpy's; this module adds the per-instance
-explanation. Introduced in lab 06 (verdicts, forwarding and ARC).
+explanation. Introduced in lab 06 (the receiver's verdict: forwarding and ARC).
 """
 
 from __future__ import annotations
@@ -273,7 +273,7 @@ def verify(message: bytes | str, *, dns: Any) -> ARCResult:
     ``dns`` is a LabDNS or a dnspython Resolver. Never raises on bad input: a
     malformed chain is ``fail`` with the reason, an absent one ``none``.
 
-    Introduced in lab 06 (verdicts, forwarding and ARC).
+    Introduced in lab 06 (the receiver's verdict: forwarding and ARC).
     """
     import labkit.dns
 
@@ -418,7 +418,7 @@ def seal(
     says what it received. Returns the message with the Authentication-Results
     and the three ARC header fields on top.
 
-    Introduced in lab 06 (verdicts, forwarding and ARC).
+    Introduced in lab 06 (the receiver's verdict: forwarding and ARC).
     """
     raw = _dkim._as_bytes(message)
     domain = _coerce.domain(domain, "domain", example="lists.example.org", lower=False)

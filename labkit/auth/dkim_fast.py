@@ -19,7 +19,7 @@ style, an unknown or repeated tag, a value dkimpy might read differently, an odd
 signature length, any exception) raises :class:`Fallback`, and the caller runs
 dkimpy's path, so every result, reason and warning is the same either way.
 
-Introduced in lab 04 (DKIM).
+Not named in the labs: :func:`labkit.auth.dkim.verify` (lab 04) calls it.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ Two methods, selectable wherever DMARC needs one:
 
 They differ where a list and the DNS disagree; the lab shows both.
 
-Introduced in lab 05 (DMARC).
+Not named in the labs: :func:`labkit.auth.dmarc.org_domain` (lab 05) answers with it.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ parser reads both): 7489 reports have no XML namespace and often no
 ``forwarded`` and ``sampled_out`` where RFC 9990 has ``policy_test_mode``;
 ``report_metadata`` has no ``generator``; the SPF ``scope`` may be ``helo``.
 
-Introduced in lab 05 (DMARC reports).
+Introduced in lab 05 (DMARC: aggregate reports).
 """
 
 from __future__ import annotations
@@ -557,7 +557,7 @@ def build(
     ``problems``, never refused; what is no evaluation at all (raw message bytes, text,
     None) is a ``TypeError``, and a misspelt ``discovery_method`` a ``UsageError``.
 
-    Introduced in lab 05 (DMARC reports).
+    Introduced in lab 05 (DMARC: aggregate reports).
     """
     domain = _domain_of(_coerce.text(policy_domain, "policy_domain", example="brand.example"))
     if not domain:
@@ -727,7 +727,7 @@ def validate(report: bytes | str | Path | AggregateReport) -> ValidationResult:
     """Validate a report (XML text, bytes, a path, gzip/zip, or an AggregateReport)
     against the RFC 9990 schema. Never raises for a bad report.
 
-    Introduced in lab 05 (DMARC reports).
+    Introduced in lab 05 (DMARC: aggregate reports).
     """
     data, problem = _unpack(_report_input(report, "validate"))
     if problem:
@@ -826,7 +826,7 @@ def parse(*reports: bytes | str | Path | AggregateReport) -> Any:
     for a bad report (something that is no report at all, such as ``None``, is a
     ``TypeError``). A list of reports is read as the reports it holds.
 
-    Introduced in lab 05 (DMARC reports).
+    Introduced in lab 05 (DMARC: aggregate reports).
     """
     import pandas as pd
 
@@ -873,7 +873,7 @@ def summary(frame: Any) -> Any:
     ``frame`` is a report's table: ``report.to_dataframe()`` or :func:`parse`'s result
     (an :class:`AggregateReport` is read as its table).
 
-    Introduced in lab 05 (DMARC reports).
+    Introduced in lab 05 (DMARC: aggregate reports).
     """
     frame = _frame(frame, "summary")
     table = frame.pivot_table(index="source_ip", columns="dmarc", values="count", aggfunc="sum", fill_value=0)
@@ -889,7 +889,7 @@ def plot(frame: Any, *, by: str = "source", ax: Any = None) -> Any:
     """Plot DMARC pass/fail message counts: ``by="source"`` (stacked bars per source
     IP) or ``by="time"`` (per report day). Returns the matplotlib Axes.
 
-    Introduced in lab 05 (DMARC reports).
+    Introduced in lab 05 (DMARC: aggregate reports).
     """
     import matplotlib.pyplot as plt
 

@@ -4,7 +4,7 @@
 ``Authentication-Results`` is built and parsed with the ``authres`` package, so what
 we write is what another implementation reads.
 
-Introduced in lab 06 (Authentication-Results).
+Introduced in lab 06 (the receiver's verdict: Authentication-Results).
 """
 
 from __future__ import annotations
@@ -94,7 +94,8 @@ def _result_objects(value: Any, what: str, *, example: str) -> tuple:
 def received_spf(res: Any) -> str:
     """The ``Received-SPF`` header field for an SPF result (RFC 7208 9.1).
 
-    Introduced in lab 03 (SPF).
+    Not named in the labs: :func:`labkit.auth.spf.check` (lab 03) writes its result's
+    ``header`` with it.
     """
     _result_object(res, "received_spf's argument", example="lk.auth.spf.check(ip, mail_from, helo, dns=...)")
     comments = {
@@ -204,7 +205,7 @@ def authentication_results(authserv_id: str, *, spf: Any = None, spf_helo: Any =
     carries ``smtp.remote-ip`` (``remote_ip``, the client) and ``header.oldest-pass``
     (RFC 8617 6 and 5.2: 0 when every ARC-Message-Signature verifies).
 
-    Introduced in lab 06 (Authentication-Results).
+    Introduced in lab 06 (the receiver's verdict: Authentication-Results).
     """
     _coerce.text(authserv_id, "authserv_id", example="mx.corp.example")
     for value, what in ((spf, "spf"), (spf_helo, "spf_helo"), (dmarc, "dmarc"), (arc, "arc")):

@@ -6,7 +6,8 @@ record into terms (:func:`parse_record`) and walks ``check_host()`` mechanism by
 mechanism (:func:`walk`), writing each step down. The linter and the Sender ID
 contrast reuse the parser. Tests hold the walker's result against pyspf's.
 
-Introduced in lab 03 (SPF).
+Not named in the labs: :func:`labkit.auth.spf.check`, the linter and the SPF stepper
+(lab 03) run on it.
 """
 
 from __future__ import annotations
@@ -241,7 +242,7 @@ def parse_record(text: str) -> ParsedRecord:
     >>> [t.name for t in parse_record("v=spf1 ip4:192.0.2.10 -all").terms]
     ['ip4', 'all']
 
-    Introduced in lab 03 (SPF).
+    Not named in the labs: :func:`labkit.auth.spf_lint.lint` (lab 03) parses with it.
     """
     if not is_spf_record(text):
         return ParsedRecord(text=text, errors=("not an SPF record (must start with 'v=spf1')",))
@@ -523,7 +524,7 @@ def walk(ip: str, sender: str, helo: str, domain: str, lookup: LookupFn) -> Walk
     ``lookup(name, rdtype)`` returns a :class:`Lookup`. Never raises for bad records or
     DNS trouble: those become permerror/temperror outcomes with a reason.
 
-    Introduced in lab 03 (SPF).
+    Not named in the labs: :func:`labkit.auth.spf.check` (lab 03) walks records with it.
     """
     walker = _Walker(MacroContext(sender=sender, ip=ip, helo=helo), lookup)
     try:

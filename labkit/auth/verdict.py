@@ -9,7 +9,7 @@ an instance sealed by a domain in ``trusted_arc_sealers`` recorded ``dmarc=pass`
 its ``ARC-Authentication-Results``, the receiver may accept the message anyway (the
 typical case is a mailing list that changed the subject and broke DKIM).
 
-Introduced in lab 06 (Authentication-Results).
+Introduced in lab 05 (DMARC) as ``lk.auth.evaluate``; lab 06 reads its Authentication-Results.
 """
 
 from __future__ import annotations
@@ -198,7 +198,7 @@ def evaluate(message: bytes, *, ip: str, mail_from: str, helo: str, dns: Any,
     from the MAIL FROM stage; it is used instead of checking again.  A result for
     other parameters is ignored and SPF is checked afresh.
 
-    Introduced in lab 06 (Authentication-Results).
+    Introduced in lab 05 (DMARC).
     """
     steps: list[str] = []
     # str, bytes, an EmailMessage (rendered, not read as an empty message); anything else

@@ -4,7 +4,7 @@
 - :func:`as_resolver` — a dnspython Resolver for a LabDNS or a Resolver
 - :mod:`labkit.dns.live` — real DNS when the network is there, recorded snapshots when not
 
-Introduced in lab 02 (DNS).
+Introduced in lab 00 (set-up); lab 02 (DNS) looks inside.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ RFC 4592 wildcards, NXDOMAIN kept apart from NOERROR with no data (empty
 non-terminals exist), the SOA in the authority section of negative answers.
 Names are compared case-insensitively (dnspython names do that).
 
-Introduced in lab 02 (DNS).
+Not named in the labs: :class:`labkit.dns.LabDNS` (from lab 00) answers with it.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ a busy sender, its DKIM key, its SPF record) are answered from memory::
 
 Cached answers do not appear again in ``LabDNS.queries`` (the server was not asked).
 
-Introduced in lab 02 (DNS).
+Not named in the labs: ``LabDNS.resolver()`` and the lab hosts (from lab 00) cache with it.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class LabCache(dns.resolver.Cache):
     answer is kept, whatever its TTL.  An answer fetched while the data changed
     is not stored (the look-up may have seen the old data).
 
-    Introduced in lab 02 (DNS).
+    Not named in the labs: ``LabDNS.resolver()`` (from lab 00) returns one.
     """
 
     def __init__(self, generation: Callable[[], int], *, max_ttl: float | None = None) -> None:

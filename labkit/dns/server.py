@@ -13,7 +13,7 @@ saying BADKEY (RFC 8945 section 5.2.1).
 It runs in its own threads, so it works inside a Jupyter kernel that already has an
 asyncio loop, and serves many clients at once.
 
-Introduced in lab 02 (DNS).
+Introduced in lab 00 (set-up); lab 02 (DNS) looks inside.
 """
 
 from __future__ import annotations
@@ -328,7 +328,7 @@ class LabDNS(Service):
 
     Attributes: ``host``, ``port``, ``queries`` (a :class:`QueryLog`).
 
-    Introduced in lab 02 (DNS).
+    Introduced in lab 00 (set-up).
     """
 
     name = "LabDNS"

@@ -15,7 +15,7 @@ copied from a named public source; ``date`` is when it was true.  TXT answers ar
 stored as the joined record text (the strings of one record concatenated, as SPF,
 DKIM and DMARC read them); other types in their zone-file text form.
 
-Introduced in lab 02 (DNS).
+Not named in the labs: :func:`labkit.dns.live.dig` (lab 02) answers from it when offline.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ handed out: :func:`parse` and :func:`load` return fresh RRset objects (the
 record data inside, dnspython's ``Rdata``, is immutable and shared), so one
 LabDNS's ``add``/``remove`` is never seen by another.
 
-Introduced in lab 02 (DNS).
+Not named in the labs: :class:`labkit.dns.LabDNS` (from lab 00) loads its zones with it.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ DNSBL and reverse DNS, evaluation, and the receiver's combined scorer.
 - :class:`SpamScorer` — the receiver plug-in (``judge`` -> :class:`SpamJudgement`)
 - :mod:`labkit.filters.poison` — good-word and poisoning experiments
 
-Introduced in lab 09 (Bayesian filtering).
+Introduced in lab 08 (judging the client: lists, DNSBL and reverse DNS); the Bayes
+filters come in lab 09 (Bayesian filtering).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ otherwise ``forkserver`` where the platform has it, else ``spawn`` (macOS, Windo
 the filter is then pickled once per worker).  Scores are the same whatever the
 number of workers or the start method.
 
-Introduced in lab 09 (Bayesian filtering).
+Not named in the labs: :func:`labkit.filters.evaluate.run` (lab 09) scores with it.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def classify_many(
     >>> classify_many(f, [b"\\n\\ncheap pills", b"\\n\\nlunch tomorrow"]).statuses
     ('spam', 'ham')
 
-    Introduced in lab 09 (Bayesian filtering).
+    Not named in the labs: :func:`labkit.filters.evaluate.run` (lab 09) calls it.
     """
     from .corpus import _progress
 

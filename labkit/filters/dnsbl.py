@@ -5,7 +5,7 @@ append the zone: ``150.100.51.198.bl.dnsbl.example``.  An A record in 127.0.0.0/
 means listed (its value is the reason code); NXDOMAIN means not listed; the TXT
 record at the same name says why in words.  IPv6 addresses use reversed nibbles.
 
-Introduced in lab 08 (lists, DNSBL and reverse DNS).
+Introduced in lab 08 (judging the client: lists, DNSBL and reverse DNS).
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def lookup(
 
     A answers outside 127.0.0.0/8 are ignored (RFC 5782 3.1: an error, not a listing).
 
-    Introduced in lab 08 (lists, DNSBL and reverse DNS).
+    Introduced in lab 08 (judging the client: lists, DNSBL and reverse DNS).
     """
     import labkit.dns
 

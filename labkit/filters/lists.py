@@ -11,7 +11,7 @@ address entries only to a From domain the message authenticates (DMARC pass, or 
 aligned SPF/DKIM pass where the domain has no DMARC record), while a blocklist may
 match names that are merely claimed.
 
-Introduced in lab 08 (lists, DNSBL and reverse DNS).
+Introduced in lab 08 (judging the client: lists, DNSBL and reverse DNS).
 """
 
 from __future__ import annotations

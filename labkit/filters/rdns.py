@@ -8,7 +8,7 @@ Results: ``pass``, ``fail`` (PTR names exist but none points back), ``none``
 (no PTR), ``temperror``.  ``generic`` flags names that look like a dynamic pool
 (``dyn-198-51-100-150.pool.isp.example``), a classic spam signal.
 
-Introduced in lab 08 (lists, DNSBL and reverse DNS).
+Introduced in lab 08 (judging the client: lists, DNSBL and reverse DNS).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class FCrDNSResult:
 def check(ip: str, *, dns: Any) -> FCrDNSResult:
     """Forward-confirmed reverse DNS of ``ip`` against the lab DNS (or a resolver).
 
-    Introduced in lab 08 (lists, DNSBL and reverse DNS).
+    Introduced in lab 08 (judging the client: lists, DNSBL and reverse DNS).
     """
     import labkit.dns
 

@@ -5,7 +5,7 @@ text, scikit-learn's default word pattern, a :class:`~sklearn.feature_extraction
 (fixed size, so training can be incremental) and :class:`~sklearn.naive_bayes.MultinomialNB`.
 It has the same interface as the labkit filters, so it runs in the same experiments.
 
-Introduced in lab 09 (Bayesian filtering).
+Not used in the labs: a peer for the benchmarks (``benchmarks/filters.py``) and the tests.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ ready for ``Robinson(**params, spam_cutoff=cutoff, ham_cutoff=cutoff)`` (or
 ``SenderRobinson(...)``); :func:`choose` returns a
 :class:`Choice` that also explains itself (``steps``, a table per grid entry).
 
-Introduced in lab 09 (Bayesian filtering).
+Not named in the labs: :func:`labkit.filters.graded.choose` and the benchmarks call it.
 """
 
 from __future__ import annotations
@@ -263,7 +263,7 @@ def choose(
     the chosen setting's out-of-fold ranks, taking the *highest* top-ham rank over the
     seeds and the median of the per-seed median spam ranks.
 
-    Introduced in lab 09 (Bayesian filtering).
+    Not named in the labs: :func:`labkit.filters.graded.choose` and the benchmarks call it.
     """
     k, seeds, margin = _coerce.count(k, "k", least=2), _seeds(seeds), _margin(margin)
     rows = []
@@ -321,7 +321,7 @@ def choose_robinson(
 ) -> tuple[dict[str, Any], float]:
     """``(params, cutoff)`` for :class:`~labkit.filters.Robinson` by :func:`choose`.
 
-    Introduced in lab 09 (Bayesian filtering).
+    Not used in the labs: the benchmarks call it.
     """
     c = choose(Robinson, train, tokens, **options)
     return c.params, c.cutoff
@@ -341,7 +341,7 @@ def choose_sender_robinson(
     :func:`choose_robinson`'s grid; the sender ``reputation`` shift is then chosen from
     ``reputations`` by the same repeated CV, and the cutoff set as in :func:`choose`.
 
-    Introduced in lab 09 (Bayesian filtering).
+    Not used in the labs: the benchmarks call it.
     """
     reputations = _coerce.items(reputations, "reputations", example="(0.0, 0.1, 0.2)")
     if base is None:

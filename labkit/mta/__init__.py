@@ -7,7 +7,7 @@
   :class:`MailingList`, :class:`ESP` — the rest of the cast
 - :class:`Maildir`, :class:`EventLog` — where mail and decisions end up
 
-Introduced in lab 01 (anatomy of a mail and forgery).
+Introduced in lab 00 (set-up).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Passwords are kept only as salted PBKDF2 hashes and compared in constant time; t
 never appear in a repr or a log.  The default accounts are the cast's users; a lab
 password is ``<local part>-pass`` (e.g. ``taro-pass``), printed in the lab notebooks.
 
-Introduced in lab 07 (SMTP-AUTH and submission).
+Introduced in lab 00 (set-up: ``default_password``); lab 07 (sending side: SMTP-AUTH) adds accounts.
 """
 
 from __future__ import annotations

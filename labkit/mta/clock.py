@@ -3,7 +3,7 @@
 Time windows in the lab (POP before SMTP, for one) read this clock, so a learner can
 "wait ten minutes" with ``lab.clock.advance(600)`` instead of waiting for real.
 
-Introduced in lab 07 (POP before SMTP).
+Introduced in lab 07 (sending side: POP before SMTP).
 """
 
 from __future__ import annotations

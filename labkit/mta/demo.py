@@ -6,7 +6,7 @@ dynamic address, an open-relay attempt, an unknown recipient, a customer submitt
 on port 587, and a cloud mail service sending for its customer.  Each row shows
 what the MX (``mx.corp.example``) decided, next to the outcome the story expects.
 
-Introduced in lab 00 (set-up).
+Not used in the labs: the ``labkit demo`` command tells the story lab 00 (set-up) shows.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ A customer such as ``shop.example`` authorises the ESP in SPF
 receiver sees DKIM pass for a *third party*: it proves the ESP sent the mail, not
 that the From domain did, so DMARC rests on SPF alignment alone.
 
-Introduced in lab 04 (DKIM limits: third-party signatures) and used in lab 06.
+Introduced in lab 06 (the receiver's verdict: ``lab.esp.send``); lab 04 (DKIM) signs as it
+does to show third-party signatures.
 """
 
 from __future__ import annotations

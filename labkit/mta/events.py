@@ -60,7 +60,7 @@ instead of one per event.  Lines are written to the operating system, not
 ``fsync``-ed: the log explains decisions, the Maildir holds the mail; a crash of the
 machine (not of the lab) may lose its last lines.
 
-Introduced in lab 01 (anatomy of a mail and forgery).
+Introduced in lab 00 (set-up: ``lab.events``).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ Like every host that accepts mail, the forwarder takes mail for
 ``postmaster@fwd.example.net`` (and a bare ``Postmaster``; RFC 5321 section 4.5.1)
 and keeps it in that mailbox of its own: ``lab.mailbox("postmaster@fwd.example.net")``.
 
-Introduced in lab 03 (SPF results: forwarding) and used in lab 06.
+Not named in the labs: the Lab runs it as ``mx.fwd.example.net``; lab 03 (SPF: forwarding)
+and lab 06 send mail through it.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ fails its own caller; the others it would have covered try again themselves.
 messages in turn halved the receiver's rate here: the fsyncs ran one after the
 other instead of together.)
 
-Introduced in lab 01 (anatomy of a mail and forgery).
+Not named in the labs: the lab's Maildirs (``lab.mailbox``, from lab 00) deliver through it.
 """
 
 from __future__ import annotations

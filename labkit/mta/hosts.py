@@ -3,7 +3,7 @@
 The names come from ``data/zones/CAST.md``; their A records, PTRs and MX records
 come from the zones the :class:`labkit.dns.LabDNS` serves.
 
-Introduced in lab 01 (anatomy of a mail and forgery).
+Introduced in lab 07 (sending side: ``lab.hosts``).
 """
 
 from __future__ import annotations

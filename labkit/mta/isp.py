@@ -17,7 +17,7 @@ it at both ends of a connection with one rule, :meth:`OP25B.enforce`:
 
 Each refusal counts in :attr:`OP25B.blocked` and logs an ``isp-gateway`` event.
 
-Introduced in lab 07 (OP25B and port 587).
+Introduced in lab 07 (sending side: OP25B and port 587).
 """
 
 from __future__ import annotations

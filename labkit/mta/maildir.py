@@ -5,7 +5,7 @@ renamed into ``new/`` (a rename within one file system is atomic).  A crash befo
 rename leaves only a file in ``tmp/``; a crash after it leaves exactly one copy in
 ``new/``.  The folder ``Junk`` is a Maildir++ sub-folder (``.Junk``).
 
-Introduced in lab 01 (anatomy of a mail and forgery).
+Introduced in lab 00 (set-up: ``lab.mailbox``).
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def deliver_many(
     nothing behind in ``new/`` (a file whose directory sync failed is removed again,
     so a retry cannot double it).
 
-    Introduced in lab 01 (anatomy of a mail and forgery).
+    Introduced in lab 01 (anatomy of a mail).
     """
     results: list[str | OSError] = [OSError("not delivered")] * len(items)
     staged: list[_Staged] = []

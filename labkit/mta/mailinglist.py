@@ -10,7 +10,8 @@ Mail for ``postmaster@lists.example.org`` (and a bare ``Postmaster``) is accepte
 RFC 5321 section 4.5.1 requires, and kept in that mailbox on the host:
 ``lab.mailbox("postmaster@lists.example.org")``.
 
-Introduced in lab 04 (DKIM limits) and lab 06 (Authentication-Results and ARC).
+Not named in the labs: the Lab runs it as ``mail.lists.example.org``; lab 04 (DKIM: its
+limits) and lab 06 (the receiver's verdict: ARC) send mail through it.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ tried again as the lab clock passes :data:`RETRY_AFTER` (``lab.advance(...)``);
 after the last try it is bounced too.  Each attempt, deferral and bounce is an
 event (``relay``/``forward``, ``defer``, ``bounce``).
 
-Introduced in lab 01 (anatomy of a mail and forgery).
+Not named in the labs: the lab's hosts (from lab 00) decide with it.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def make_delivery_report(hostname: str, to: str, failures: dict[str, str], origi
     :data:`BOUNCE_SIZE_LIMIT` octets of them (cut at a line end), as Postfix does: a
     bounce must stay small enough for the next hop to take it.
 
-    Introduced in lab 07 (relaying and bounces).
+    Not named in the labs: the lab's hosts write their bounces with it (labs 07 and 08).
     """
     boundary = f"=_labkit_{email.utils.make_msgid(domain=hostname)[1:-1]}"
     head = original.split(b"\r\n\r\n", 1)[0]
@@ -144,7 +144,7 @@ class RelayQueue:
     again every message whose time has come on the lab clock, so a notebook "waits"
     for a retry by advancing the clock.
 
-    Introduced in lab 07 (relaying and bounces).
+    Not named in the labs: ``lab.advance`` (lab 07) runs the Lab's queue.
     """
 
     def __init__(self, clock: Any) -> None:
@@ -521,7 +521,7 @@ def remove_return_path(data: bytes) -> tuple[bytes, int]:
     default); one in incoming mail was written by the sender and proves nothing.
     Returns the message and how many fields were removed.
 
-    Introduced in lab 01 (anatomy of a mail).
+    Not named in the labs: the lab's final servers (from lab 00) call it.
     """
     end = data.find(b"\r\n\r\n")
     if b"return-path" not in (data if end < 0 else data[:end]).lower():

@@ -16,7 +16,7 @@ A successful login opens a relay window for the client address in
 :class:`RelayWindow` (on the lab clock), which the ISP's SMTP server consults: that
 is POP before SMTP.
 
-Introduced in lab 07 (POP before SMTP).
+Introduced in lab 07 (sending side: POP before SMTP).
 """
 
 from __future__ import annotations

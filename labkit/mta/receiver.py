@@ -23,7 +23,7 @@ end of DATA writes one ``verdict`` event per message, with the fields listed in
 :mod:`labkit.mta.events` (enough for a DMARC aggregate report:
 ``labkit.auth.reports.build(lab.verdicts(), policy_domain="brand.example")``).
 
-Introduced in lab 01 (anatomy of a mail and forgery).
+Introduced in lab 03 (SPF: ``lab.receiver``); from lab 00 on, ``lab.send`` mails it.
 """
 
 from __future__ import annotations
@@ -488,7 +488,7 @@ def remove_results(data: bytes, authserv_id: str) -> tuple[bytes, int]:
     (RFC 8601 section 5). Returns the message and how many fields were removed.
     Other servers' results, and everything else, stay byte for byte.
 
-    Introduced in lab 06 (Authentication-Results).
+    Introduced in lab 06 (the receiver's verdict: Authentication-Results).
     """
     ours = authserv_id.strip().lower().encode("ascii", "replace")
 

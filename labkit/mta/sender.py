@@ -6,7 +6,7 @@ from 127.0.0.1 with a PROXY protocol v1 header naming that address.  It optional
 DKIM-signs with the host's domain key, and it refuses any destination outside the
 lab: a recipient domain with no MX/A in the lab DNS is never tried elsewhere.
 
-Introduced in lab 01 (anatomy of a mail and forgery).
+Introduced in lab 00 (set-up: ``make_message``, and ``lab.send`` gives a :class:`SendResult`).
 """
 
 from __future__ import annotations
@@ -274,7 +274,7 @@ def send(
     Outcomes (rejected, blocked by OP25B ...) come back as a
     :class:`SendResult`, never as exceptions.
 
-    Introduced in lab 01 (anatomy of a mail and forgery).
+    Introduced in lab 07 (sending side); ``lab.send`` (from lab 00) calls it.
     """
     _check_send_args(lab, from_host, mail_from, rcpt_to, helo, to_host, port, auth, timeout)
     dkim = _dkim_arg(dkim, selector)
@@ -399,7 +399,7 @@ def connect(lab: Any, client: str, dest_ip: str, endpoint: tuple[str, int],
     stand-in ``lab`` with only ``client_addressing``, as the load benchmark passes to
     its worker processes, has no gateway to ask; the lab's servers still enforce it.)
 
-    Introduced in lab 07 (SMTP-AUTH, OP25B and port 587).
+    Introduced in lab 07 (sending side: SMTP-AUTH, OP25B and port 587).
     """
     timeout = _coerce.seconds(timeout)
     gateway = getattr(lab, "gateway", None)

@@ -24,7 +24,7 @@ Protocol here, policy in handlers (:mod:`labkit.mta.receiver`, ``submission``,
 * loopback-only binding unless ``allow_remote=True``; the port is chosen by the OS at
   bind time (port 0 on our own ``create_server``), so two labs never race for a port.
 
-Introduced in lab 01 (anatomy of a mail and forgery).
+Not named in the labs: every lab host (from lab 00) speaks SMTP through it.
 """
 
 from __future__ import annotations

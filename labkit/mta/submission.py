@@ -9,7 +9,8 @@ Customers of ``isp.example`` are signed with the ISP's own key (selector ``isp20
 After its 250 the message is the service's to deliver: a later refusal comes back
 to the user as a DSN, a temporary one is retried (see :mod:`labkit.mta.policy`).
 
-Introduced in lab 07 (SMTP-AUTH, OP25B and port 587).
+Not named in the labs: the Lab runs it as ``smtp.isp.example`` port 587; ``lab.submit``
+(lab 00, then lab 07: sending side) sends to it.
 """
 
 from __future__ import annotations

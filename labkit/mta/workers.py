@@ -18,7 +18,7 @@ the spam score, the decision, delivery, the event log) stays in the lab's proces
   the sender retries: nothing is stored twice or lost) and is replaced.
 * ``close()`` stops and reaps every worker.
 
-Introduced in lab 01 (anatomy of a mail and forgery).
+Not named in the labs: the Lab's receiver (from lab 00) authenticates with it.
 """
 
 from __future__ import annotations
@@ -222,7 +222,7 @@ class AuthPool:
     is only as fresh as the resolver's own kind of cache).  ``start()`` returns at
     once: the workers come up in the background (see :meth:`usable`).
 
-    Introduced in lab 01 (anatomy of a mail and forgery).
+    Not named in the labs: :class:`labkit.mta.Lab` (from lab 00) starts one.
     """
 
     def __init__(self, workers: int, *, resolver: Any,

@@ -1,6 +1,6 @@
 """Where each defence sits on the path of a mail: click a hop, see what acts there.
 
-Introduced in lab 00 (set-up and tour).
+Introduced in lab 00 (set-up: a tour).
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class DefenceMap(TextFallback, widgets.VBox):
     ``.diagram`` shows the path with the chosen hop highlighted, ``.detail`` lists
     the defences acting there with the lab that teaches each.
 
-    Introduced in lab 00 (set-up and tour).
+    Introduced in lab 00 (set-up: a tour).
     """
 
     def __init__(self, hops: tuple[Hop, ...] = HOPS) -> None:
