@@ -270,9 +270,14 @@ class _Fetcher:
         self.cache[name] = out
         return out
 
-    def exists(self, domain: str) -> bool | None:
-        """False if A, AAAA and MX all give NXDOMAIN or no data; None on DNS errors."""
-        for rdtype in ("A", "AAAA", "MX"):
+    def exists(self, domain: str, method: str = "treewalk") -> bool | None:
+        """Does ``domain`` exist, as the method's ``np=`` reads it? None on DNS errors.
+
+        RFC 9989 A.4 (``treewalk``): any record makes a name exist, so only NXDOMAIN
+        says it does not (NODATA for A is an existing name). RFC 9091, where RFC 7489
+        receivers (``psl``) got ``np=``: no A, AAAA or MX record (NXDOMAIN or NODATA).
+        """
+        for rdtype in ("A",) if method != "psl" else ("A", "AAAA", "MX"):
             try:
                 ans = self.resolver.resolve(domain, rdtype, search=False, raise_on_no_answer=False,
                                             lifetime=self.timeout)
@@ -283,7 +288,7 @@ class _Fetcher:
                 return None
             except dns.exception.DNSException:
                 return False
-            if ans.rrset is not None:
+            if ans.rrset is not None or method != "psl":
                 return True
         return False
 
@@ -319,6 +324,25 @@ def _method(method: Any, what: str = "method") -> str:
     return _coerce.choice(method, orgdomain.METHODS, what)
 
 
+def _policy_record(first: str, record: DMARCRecord | None, org: str,
+                   fetch: _Fetcher) -> tuple[str, DMARCRecord | None, tuple[str, ...]]:
+    """RFC 9989 4.10.1 for a From domain without a record of its own: the organisational
+    domain's record, else (the organisation publishes none) the public suffix domain's
+    (``psd=y``, one label above it); ``first`` is the record the walk met first."""
+    if org == first:
+        return first, record, ()
+    status, found = fetch(org)
+    if status == "found":
+        return org, found, (f"policy record: the organisational domain {org}'s; the record at "
+                            f"{first} is that name's own policy only (RFC 9989 4.10.1)",)
+    parent = org.partition(".")[2]
+    status, found = fetch(parent) if parent else ("none", None)
+    if status == "found" and found is not None and found.psd == "y":
+        return parent, found, (f"policy record: the public suffix domain {parent}'s (psd=y); "
+                               f"{org} publishes none (RFC 9989 4.10.1)",)
+    return first, record, ()
+
+
 def _discover(domain: str, fetch: _Fetcher, method: str) -> PolicyDiscovery:
     domain = orgdomain.normalise(domain)
     if method == "psl":
@@ -333,9 +357,17 @@ def _discover(domain: str, fetch: _Fetcher, method: str) -> PolicyDiscovery:
                                    steps=tuple(fetch.steps))
         if status == "found":
             org = fetch.org_domain(domain, method)
+            steps = tuple(fetch.steps) + org.steps
+            if method != "psl" and name != domain:
+                # RFC 9989 4.10.1: the policy record is the From domain's, else the
+                # organisational domain's, else the public suffix domain's; a record met
+                # on the way up between them is the policy of that name only
+                if org.temperror:
+                    return PolicyDiscovery(domain=domain, status="temperror", method=method, steps=steps)
+                name, record, why = _policy_record(name, record, org.org_domain, fetch)
+                steps = tuple(fetch.steps) + org.steps + why
             return PolicyDiscovery(domain=domain, status="found", policy_domain=name, record=record,
-                                   org_domain=org.org_domain, method=method,
-                                   steps=tuple(fetch.steps) + org.steps)
+                                   org_domain=org.org_domain, method=method, steps=steps)
         if status == "multiple" and method == "psl":
             # RFC 7489 6.6.3: only an empty set sends the receiver on to the organisational
             # domain (step 3); more than one record ends policy discovery (step 5)
@@ -493,7 +525,7 @@ def _applied_policy(found: PolicyDiscovery, from_domain: str, fetch: _Fetcher,
     if found.policy_domain == from_domain:
         steps.append(f"policy p={p} (record at the From domain itself)")
         return p
-    exists = fetch.exists(from_domain)
+    exists = fetch.exists(from_domain, found.method)
     if exists is False and rec.np:
         steps.append(f"{from_domain} does not exist: np={rec.np} applies")
         return rec.np
@@ -563,17 +595,26 @@ def _check(header_from: str, spf: Any, dkim: tuple, method: str, fetch: _Fetcher
     assert rec is not None
     for e in rec.errors:
         steps.append(f"record error: {e}")
-    broken = "no valid p=" if rec.p is None else "an invalid sp=" if "sp" in rec.tags and rec.sp is None else ""
-    if method == "psl" and broken:
-        # RFC 7489 6.6.3 step 6: no valid p=, or an sp= that is not valid: without a valid
-        # rua= no DMARC processing; with one, act as if the record were "v=DMARC1; p=none".
-        # (RFC 9989 reads a missing p= as none and an invalid sp= as absent.)
+    if method == "psl":
+        # RFC 7489 6.6.3 step 6: no valid p=, or an sp= that is not valid
+        broken = ("no valid p=" if rec.p is None else
+                  "an invalid sp=" if "sp" in rec.tags and rec.sp is None else "")
+        rfc = "RFC 7489 6.6.3"
+    else:
+        # RFC 9989 4.10.1: a p= that is not valid, or an sp= or np= that is not valid
+        # (4.7 reads a missing p= as none)
+        broken = next((f"an invalid {tag}=" for tag in ("p", "sp", "np")
+                       if tag in rec.tags and getattr(rec, tag) is None), "")
+        rfc = "RFC 9989 4.10.1"
+    if broken:
+        # without a valid rua= no DMARC processing; with one, act as if the record were
+        # "v=DMARC1; p=none"
         if not rec.rua:
-            steps.append(f"RFC 7489 6.6.3: {broken} and no valid rua=: DMARC not applied")
+            steps.append(f"{rfc}: {broken} and no valid rua=: DMARC not applied")
             return DMARCResult(result="none", policy=None, disposition="none",
-                               reason=f"the DMARC record for {domain} has {broken} and no rua= (RFC 7489 6.6.3)",
+                               reason=f"the DMARC record for {domain} has {broken} and no rua= ({rfc})",
                                steps=tuple(steps), **common)
-        steps.append(f"RFC 7489 6.6.3: {broken} but a valid rua=: treated as p=none")
+        steps.append(f"{rfc}: {broken} but a valid rua=: treated as p=none")
         found = replace(found, record=replace(rec, p="none", sp=None, np=None))
     spf_ok = False
     if spf is not None:

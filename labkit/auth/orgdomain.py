@@ -121,12 +121,13 @@ def tree_walk_org_domain(domain: str, fetch: RecordFetcher) -> OrgDomain:
         if psd == "n":
             steps.append(f"org-domain walk: _dmarc.{name} says psd=n — {name} is the organisational domain")
             return OrgDomain(domain=d, org_domain=name, method="treewalk", steps=tuple(steps))
-        if psd == "y":
+        if psd == "y" and name != d:  # (RFC 9989 4.10.2 rule 2: not the start domain's record)
             labels = d.split(".")
             org = ".".join(labels[-(len(name.split(".")) + 1):]) if len(labels) > len(name.split(".")) else name
             steps.append(f"org-domain walk: _dmarc.{name} says psd=y — a public suffix domain; organisational domain {org}")
             return OrgDomain(domain=d, org_domain=org, method="treewalk", steps=tuple(steps))
-        steps.append(f"org-domain walk: _dmarc.{name} has a record")
+        steps.append(f"org-domain walk: _dmarc.{name} has a record"
+                     + (" (psd=y where the walk starts: the walk goes on)" if psd == "y" else ""))
         shortest = name
     org = shortest or d
     steps.append(f"organisational domain: {org}" + (" (the shortest name with a record)" if shortest else " (no record anywhere: the name itself)"))

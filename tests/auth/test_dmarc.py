@@ -93,9 +93,9 @@ def test_absurd_records_never_raise():
     # p=block is invalid: treated as none
     ("broken.dmarc.test", spf("fail", "broken.dmarc.test"), ("fail", "none", "none")),
     # v= not first, or two records: discarded, so the walk finds dmarc.test's record;
-    # these names have TXT only, no A/AAAA/MX: "non-existent" in RFC 9989's sense -> np
-    ("misordered.dmarc.test", spf("fail", "misordered.dmarc.test"), ("fail", "reject", "reject")),
-    ("duplicate.dmarc.test", spf("fail", "duplicate.dmarc.test"), ("fail", "reject", "reject")),
+    # these names have an SPF TXT record: any record makes a name exist (RFC 9989 A.4) -> sp
+    ("misordered.dmarc.test", spf("fail", "misordered.dmarc.test"), ("fail", "quarantine", "quarantine")),
+    ("duplicate.dmarc.test", spf("fail", "duplicate.dmarc.test"), ("fail", "quarantine", "quarantine")),
     ("brand.example", spf("fail", "brand.example"), ("fail", "reject", "reject")),
     ("news.brand.example", spf("fail", "news.brand.example"), ("fail", "quarantine", "quarantine")),
     ("nowhere.brand.example", spf("fail", "nowhere.brand.example"), ("fail", "reject", "reject")),
