@@ -3,8 +3,12 @@
 Given a question, :class:`Authority` answers the way an authoritative server does:
 exact matches, CNAME chains followed inside its own data (with a loop guard),
 RFC 4592 wildcards, NXDOMAIN kept apart from NOERROR with no data (empty
-non-terminals exist), the SOA in the authority section of negative answers.
-Names are compared case-insensitively (dnspython names do that).
+non-terminals exist), the SOA in the authority section of negative answers, and a
+referral (the NS records and their glue, not authoritative) for names at or below
+a delegation to a zone it does not serve.
+Names are compared case-insensitively (dnspython names do that).  A name outside
+every zone is NXDOMAIN, not REFUSED: the lab DNS plays the whole Internet (see
+:mod:`labkit.dns.server`).
 
 Not named in the labs: :class:`labkit.dns.LabDNS` (from lab 00) answers with it.
 """
@@ -31,11 +35,14 @@ def _key(name: dns.name.Name) -> tuple[bytes, ...]:
 
 @dataclasses.dataclass(frozen=True)
 class Answer:
-    """The outcome of one question: rcode, answer RRsets and authority RRsets."""
+    """The outcome of one question: rcode, the answer, authority and additional RRsets,
+    and whether the server speaks with authority (the AA bit; False for a referral)."""
 
     rcode: int
     answer: tuple[dns.rrset.RRset, ...] = ()
     authority: tuple[dns.rrset.RRset, ...] = ()
+    additional: tuple[dns.rrset.RRset, ...] = ()
+    authoritative: bool = True
 
 
 class Authority:
@@ -149,6 +156,33 @@ class Authority:
         negative.ttl = min(soa.ttl, soa[0].minimum)
         return (negative,)
 
+    def _cut(self, name: dns.name.Name, apex: dns.name.Name) -> dns.rrset.RRset | None:
+        """The NS RRset of the delegation at or above ``name`` inside ``apex``'s zone.
+
+        RFC 1034 section 4.2.1: NS records below the apex mark a zone cut; the data
+        under it belongs to the child zone, served elsewhere.  The cut nearest the
+        apex wins (anything below it is the child's business).
+        """
+        cut = None
+        if not self._apexes:  # data without any SOA: no zones, so no cuts either
+            return None
+        node_name = name
+        while node_name != apex and node_name.is_subdomain(apex):
+            ns = self._nodes.get(node_name, {}).get(dns.rdatatype.NS)
+            if ns is not None:
+                cut = ns
+            node_name = node_name.parent()
+        return cut
+
+    def _referral(self, ns: dns.rrset.RRset, answers: list[dns.rrset.RRset]) -> Answer:
+        """RFC 1034 section 4.3.2 step 3b: the delegation's NS records and the addresses
+        held for its servers (glue); authoritative only for a CNAME chain of ours before it."""
+        glue = [self._nodes[rd.target][rdtype] for rd in ns
+                for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA)
+                if rdtype in self._nodes.get(rd.target, {})]
+        return Answer(dns.rcode.NOERROR, tuple(answers), (ns,), tuple(glue),
+                      authoritative=bool(answers))
+
     def _wildcard_node(self, name: dns.name.Name):
         """RFC 4592: the wildcard at the closest encloser of a non-existent name."""
         if name == dns.name.root:
@@ -179,6 +213,10 @@ class Authority:
             return Answer(dns.rcode.NXDOMAIN)
         for _ in range(MAX_CNAME_CHAIN):
             seen.add(name)
+            cut = self._cut(name, apex)
+            # DS at the cut is the parent's own data (RFC 4035 section 3.1.4.1)
+            if cut is not None and not (qtype == dns.rdatatype.DS and name == cut.name):
+                return self._referral(cut, answers)
             node = self._nodes.get(name)
             owner = name
             if node is None and not self._exists(name):

@@ -10,6 +10,15 @@ the TC bit when an answer does not fit in UDP so clients retry over TCP, can be 
 to misbehave per name (``faults``), and logs every question in :attr:`LabDNS.queries`.
 It holds no TSIG keys: a signed request gets NOTAUTH with an unsigned TSIG record
 saying BADKEY (RFC 8945 section 5.2.1).
+
+
+One deliberate departure: a name outside every zone it serves is answered NXDOMAIN
+(with AA, without an SOA), where a real authoritative-only server would say REFUSED
+(RFC 1035 section 4.1.1: refused "for policy reasons", the common practice). The
+lab DNS plays the whole fictional Internet, not one operator's servers among many:
+a name it does not hold exists nowhere, and the labs' resolvers and SPF, DKIM and
+DMARC checks should see "no such domain", not a server that declines to answer.
+
 It runs in its own threads, so it works inside a Jupyter kernel that already has an
 asyncio loop, and serves many clients at once.
 
@@ -36,6 +45,7 @@ import dns.exception
 import dns.flags
 import dns.message
 import dns.name
+import dns.node
 import dns.opcode
 import dns.rcode
 import dns.rdataclass
@@ -296,15 +306,22 @@ def _near_miss(owner: dns.name.Name, apexes: frozenset[dns.name.Name]) -> str | 
     return None
 
 
+_NXNAME = 128  # RFC 9824 (dnspython 2.9 names it; older versions do not)
+
+
 def _refusal(rdclass: int, rdtype: int) -> int | None:
     """The rcode for a question this server does not answer from its data (None: answer it).
 
     Other classes than IN (``CH TXT version.bind``) are REFUSED; so are zone
     transfers (RFC 5936 section 2.2.1: a server may refuse AXFR; IXFR likewise);
-    other meta-types (MAILA, MAILB, OPT, TSIG, TKEY) are NOTIMP. ANY is answered.
+    an explicit NXNAME question is FORMERR (RFC 9824 section 3.5: the type only
+    marks non-existence inside NSEC bitmaps); other meta-types (MAILA, MAILB, OPT,
+    TSIG, TKEY) are NOTIMP. ANY is answered.
     """
     if rdclass != dns.rdataclass.IN or rdtype in (dns.rdatatype.AXFR, dns.rdatatype.IXFR):
         return dns.rcode.REFUSED
+    if rdtype == _NXNAME:
+        return dns.rcode.FORMERR
     if dns.rdatatype.is_metatype(rdtype) and rdtype != dns.rdatatype.ANY:
         return dns.rcode.NOTIMP
     return None
@@ -430,6 +447,8 @@ class LabDNS(Service):
         ``name`` must lie in a zone this server serves (a name outside them would be
         answered NXDOMAIN whatever it holds): a typo there is a :class:`UsageError`
         that lists the zones.  An SOA record starts a new zone, so add that first.
+        The CNAME rules hold here as in a zone file: one CNAME record per name, and
+        no other data beside it (a :class:`UsageError` says which records clash).
         """
         if not isinstance(name, str):
             raise TypeError(f"name must be a domain name such as 'www.corp.example', "
@@ -465,7 +484,41 @@ class LabDNS(Service):
                              f"{_data_hint(code, texts)}") from None
         if rrset.rdtype != dns.rdatatype.SOA:  # an SOA starts a zone of its own
             self._check_served(owner)
+        self._check_cname_rules(owner, rrset, len(texts))
         self.authority.replace(rrset)
+
+    def _check_cname_rules(self, owner: dns.name.Name, rrset: dns.rrset.RRset,
+                           given: int) -> None:
+        """A :class:`UsageError` if ``rrset`` would break the CNAME rules at ``owner``.
+
+        RFC 1034 section 3.6.2 and RFC 2181 section 10.1: a name with a CNAME holds
+        no other data (DNSSEC records aside), and it has one CNAME record.  The zone
+        reader refuses the first; without this check ``add`` stored it, and the server
+        then answered one type as an alias and another as a plain name.  Of ``given``
+        CNAME texts, dnspython keeps only the last, silently.
+        """
+        shown = owner.to_text(omit_final_dot=True)
+        if rrset.rdtype == dns.rdatatype.CNAME and given > 1:
+            raise UsageError(f"{shown} can have only one CNAME record (RFC 2181 section "
+                             f"10.1: a name is an alias of one name), not {given}")
+        kind = dns.node.NodeKind.classify(rrset.rdtype, rrset.covers)
+        if kind == dns.node.NodeKind.NEUTRAL:
+            return
+        clash = sorted({dns.rdatatype.to_text(rr.rdtype) for rr in self.authority.rrsets()
+                        if rr.name == owner and rr.rdtype != rrset.rdtype
+                        and dns.node.NodeKind.classify(rr.rdtype, rr.covers)
+                        not in (kind, dns.node.NodeKind.NEUTRAL)})
+        if not clash:
+            return
+        if kind == dns.node.NodeKind.CNAME:
+            raise UsageError(f"{shown} already holds {', '.join(clash)}: a name with a CNAME "
+                             "holds no other data (RFC 1034 section 3.6.2), so it cannot "
+                             f"become an alias. Remove them first (remove({shown!r})), or "
+                             "put the CNAME at another name")
+        raise UsageError(f"{shown} is an alias (it has a CNAME), and a name with a CNAME "
+                         "holds no other data (RFC 1034 section 3.6.2): add "
+                         f"{dns.rdatatype.to_text(rrset.rdtype)} records to the name it points "
+                         f"to, or remove the CNAME first (remove({shown!r}, 'CNAME'))")
 
     def remove(self, name: str, rdtype: str | None = None) -> int:
         """Withdraw the records at ``name`` (only ``rdtype`` if given); return how many RRsets went.
@@ -549,6 +602,9 @@ class LabDNS(Service):
         if query.flags & dns.flags.QR:
             return None
         response = dns.message.make_response(query, our_payload=UDP_PAYLOAD)
+        # RFC 3225 section 3: the query's DO bit is copied into the reply (the other
+        # flag bits are unassigned and stay 0 here, RFC 6891 section 6.1.4)
+        response.ednsflags |= query.ednsflags & dns.flags.DO
         if query.had_tsig:  # before anything else: the key check (RFC 8945 section 5.2)
             return self._refuse_signed(query, response, client, transport)
         if query.opcode() != dns.opcode.QUERY:
@@ -582,12 +638,15 @@ class LabDNS(Service):
             response.set_rcode(refusal)
             self._record(Query(**entry, rcode=dns.rcode.to_text(refusal)))
             return response.to_wire()
-        # AA only on answers from our data (RFC 1035 section 4.1.1): not on refusals
-        response.flags |= dns.flags.AA
         result = self.authority.answer(qname, qtype)
+        # AA only on answers from our data (RFC 1035 section 4.1.1): not on refusals,
+        # nor on a referral to a delegated zone
+        if result.authoritative:
+            response.flags |= dns.flags.AA
         response.set_rcode(result.rcode)
         response.answer = [rr.copy() for rr in result.answer]
         response.authority = [rr.copy() for rr in result.authority]
+        response.additional = [rr.copy() for rr in result.additional]
         texts = tuple(
             f"{rr.name.to_text()} {dns.rdatatype.to_text(rr.rdtype)} {rd.to_text()}"
             if rr.name != qname
@@ -606,6 +665,7 @@ class LabDNS(Service):
         except dns.exception.TooBig:
             response.answer = []
             response.authority = []
+            response.additional = []
             response.flags |= dns.flags.TC
             wire = response.to_wire()
             truncated = True
