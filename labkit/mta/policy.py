@@ -62,8 +62,10 @@ def make_delivery_report(hostname: str, to: str, failures: dict[str, str], origi
     """A delivery status notification (RFC 3464 ``multipart/report``) for ``failures``.
 
     ``failures`` maps each recipient that could not be reached to the reason, as the
-    next hop's reply (``"550 5.1.1 <x@corp.example>: ... User unknown"``) or a
-    connection error.  ``remote`` names the server that gave it.  The report goes
+    next hop's reply (``"550 5.1.1 <x@corp.example>: ... User unknown"``), a
+    connection error, or ``"refused: ..."`` for a domain with no route (Status 5.4.4;
+    a reason without a status code is 4.4.1 otherwise, 5.0.0 after a bare 5xx).
+    ``remote`` names the server that gave it.  The report goes
     to ``to`` (the envelope sender) and quotes the original headers, at most
     :data:`BOUNCE_SIZE_LIMIT` octets of them (cut at a line end), as Postfix does: a
     bounce must stay small enough for the next hop to take it.
@@ -82,7 +84,14 @@ def make_delivery_report(hostname: str, to: str, failures: dict[str, str], origi
     per_rcpt = []
     for rcpt, why in failures.items():
         found = _STATUS_CODE.search(why)
-        status = found.group(1) if found else ("5.0.0" if why[:1] == "5" else "4.4.1")
+        if found:
+            status = found.group(1)
+        elif why[:1] == "5":
+            status = "5.0.0"
+        elif why.startswith("refused:"):  # no route: no MX/A (or no lab address) for the domain
+            status = "5.4.4"  # RFC 3463 "unable to route", permanent: nothing was tried
+        else:  # the next hop did not answer, and the retries are over
+            status = "4.4.1"
         fields = [f"Final-Recipient: rfc822; {rcpt}", "Action: failed", f"Status: {status}"]
         if remote:
             fields.append(f"Remote-MTA: dns; {remote}")

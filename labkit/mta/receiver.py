@@ -448,8 +448,9 @@ class Receiver(Policy):
         from . import sender
 
         self.bounces += 1
-        if not mail_from:
-            self.event(ctx, "bounce", qid=qid, decision="drop", reason="null sender: no bounce")
+        if not mail_from.strip("<> "):  # aiosmtpd hands the null reverse-path over as "<>"
+            self.event(ctx, "bounce", qid=qid, decision="drop",
+                       reason="null reverse-path: a bounce is never bounced (RFC 5321 4.5.5)")
             return
         dsn = make_dsn(self.hostname, mail_from, unknown, data, self.lab.clock.now())
         res = sender.send(dsn, lab=self.lab, from_host=self.hostname, mail_from="",

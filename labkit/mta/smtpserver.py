@@ -17,9 +17,12 @@ Protocol here, policy in handlers (:mod:`labkit.mta.receiver`, ``submission``,
   argument (the same result, without re-running the stdlib header parser);
 * limits in the spirit of Postfix: connections per client address, errors per
   session, idle time-out, message size (552), line length (500), command counts;
-* two protocol checks aiosmtpd 1.4.6 skips: a second STARTTLS inside TLS gets 503
-  (RFC 3207), and AUTH PLAIN fails when its authorization identity is not the
-  authenticated user (RFC 4616 section 2; there are no proxy users in the lab);
+* protocol checks aiosmtpd 1.4.6 skips: a second STARTTLS inside TLS gets 503
+  (RFC 3207), AUTH PLAIN fails when its authorization identity is not the
+  authenticated user (RFC 4616 section 2; there are no proxy users in the lab),
+  an EHLO/HELO name that is no domain or address literal gets 501 (RFC 5321
+  4.1.1.1; it would break the Received line's grammar), and after a 554 greeting
+  the server answers 503 until QUIT instead of closing (RFC 5321 section 3.1);
   and where AUTH is offered, MAIL's ``AUTH=`` parameter is accepted (RFC 4954);
 * loopback-only binding unless ``allow_remote=True``; the port is chosen by the OS at
   bind time (port 0 on our own ``create_server``), so two labs never race for a port.
@@ -65,7 +68,8 @@ class Limits:
     """Per-server limits (defaults in the spirit of Postfix's)."""
 
     message_size: int = 10 * 1024 * 1024  # Postfix message_size_limit ~10 MB -> 552
-    recipients: int = 50  # smtpd_recipient_limit is 1000; a lab host needs fewer
+    # smtpd_recipient_limit is 1000; RFC 5321 4.5.3.1.8: refusing fewer than 100 is a violation
+    recipients: int = 100
     errors: int = 10  # smtpd_hard_error_limit 20
     idle_timeout: float = 60.0  # smtpd_timeout 300 s
     connections_per_client: int = 20  # smtpd_client_connection_count_limit 50
@@ -108,6 +112,21 @@ def _is_auth_value(value: str) -> bool:
     return value == "<>" or _XTEXT.fullmatch(value) is not None
 
 
+# RFC 5321 4.1.1.1: EHLO/HELO name one host, as a Domain or an address literal
+# ("[" 1*dcontent "]"); "_" in a label and a final dot are tolerated, as clients send them
+_HELO_LABEL = re.compile(r"[A-Za-z0-9_-]+")
+_ADDRESS_LITERAL = re.compile(r"\[[!-Z^-~]+\]")
+
+
+def _is_helo_name(arg: str) -> bool:
+    """True if ``arg`` may follow EHLO or HELO: one domain name or one address literal
+    (the Received line quotes it in its ``from`` clause, RFC 5321 section 4.4)."""
+    if arg.startswith("["):
+        return _ADDRESS_LITERAL.fullmatch(arg) is not None
+    labels = (arg[:-1] if arg.endswith(".") else arg).split(".")
+    return all(_HELO_LABEL.fullmatch(x) and x[0] != "-" and x[-1] != "-" for x in labels)
+
+
 @functools.lru_cache(maxsize=4096)
 def _parse_address(arg: str, local_part_limit: int) -> tuple[str | None, str | None]:
     """aiosmtpd's own MAIL FROM / RCPT TO address parsing, remembered per argument.
@@ -134,6 +153,22 @@ class LabSMTP(SMTP):
 
     def _create_session(self) -> Session:
         return _Session(self.loop)
+
+    @syntax("EHLO hostname")
+    async def smtp_EHLO(self, hostname: str | None) -> None:
+        """EHLO; a name that is no domain or address literal gets 501 (RFC 5321 4.1.1.1)."""
+        if hostname and not _is_helo_name(hostname):
+            await self.push("501 5.5.4 Syntax: EHLO hostname (a domain name or an address literal)")
+            return
+        await super().smtp_EHLO(hostname)
+
+    @syntax("HELO hostname")
+    async def smtp_HELO(self, hostname: str | None) -> None:
+        """HELO; a name that is no domain or address literal gets 501 (RFC 5321 4.1.1.1)."""
+        if hostname and not _is_helo_name(hostname):
+            await self.push("501 5.5.4 Syntax: HELO hostname (a domain name or an address literal)")
+            return
+        await super().smtp_HELO(hostname)
 
     @syntax("STARTTLS", when="tls_context")
     async def smtp_STARTTLS(self, arg: str) -> None:
@@ -220,11 +255,28 @@ class LabSMTP(SMTP):
             reply = await hook(self, self.session, ip)
             if reply and reply[:1] in ("4", "5"):
                 await super().push(reply)
-                self.transport.close()
+                if reply[:3] == "554":
+                    await self._wait_for_quit()
+                if self.transport is not None:
+                    self.transport.close()
                 return
         self._proxy_timeout = None
         self._reset_timeout()
         await super()._handle_client()
+
+    async def _wait_for_quit(self) -> None:
+        """After a 554 greeting: 503 to every command until QUIT (RFC 5321 section 3.1:
+        the server MUST wait for QUIT), within the idle time-out and the error budget."""
+        while self.transport is not None and not self.transport.is_closing():
+            self._reset_timeout()
+            try:
+                line = await self._reader.readuntil()
+            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+                return  # the client went away, or sent a line over the limit: just close
+            if line.strip().partition(b" ")[0].upper() == b"QUIT":
+                await super().push("221 2.0.0 Bye")
+                return
+            await self.push("503 5.5.1 Bad sequence of commands: the connection was refused, send QUIT")
 
     def connection_lost(self, error: Exception | None) -> None:
         """The client went away: free its connection slot and write its log lines."""

@@ -56,6 +56,15 @@ class Submission(Policy):
                    reason=f"authenticated as {ctx.user}")
         return "250 OK"
 
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        """``RCPT TO:<Postmaster>`` without a domain is the postmaster of the ISP's
+        (first) domain, whom RFC 5321 section 4.5.1 says MUST be accepted: relayed
+        without a domain, it had no destination and came back as a DSN."""
+        if address.lower() == "postmaster" and self.domains:
+            address = f"postmaster@{self.domains[0]}"
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
     def on_rcpt(self, ctx: Context, address: str, accepted: list[str]) -> str:
         """Any recipient, for an authenticated user."""
         if not ctx.user:
