@@ -6,7 +6,8 @@ PIPELINING, RESP-CODES and AUTH-RESP-CODE, before and after login.  A message's 
 derived from its Maildir key, so it stays the same from one session to the next.
 
 Deletions take effect at QUIT (the UPDATE state); a dropped connection deletes
-nothing.  One session per mailbox at a time (the maildrop lock of RFC 1939 section 8;
+nothing, and a QUIT that could not remove every marked message says ``-ERR`` (RFC 1939
+section 6).  One session per mailbox at a time (the maildrop lock of RFC 1939 section 8;
 a second login is refused with ``[IN-USE]``); a maildrop that cannot be opened is
 refused with RFC 3206's ``[SYS/TEMP]``, a wrong user or password with its ``[AUTH]``
 (and CAPA lists AUTH-RESP-CODE).  A session that has used up its error
@@ -22,7 +23,6 @@ Introduced in lab 07 (sending side: POP before SMTP).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import ipaddress
 import logging
@@ -226,12 +226,19 @@ class POP3Server(Service):
                                  [c.encode() for c in CAPABILITIES])
                 continue
             if cmd == "QUIT":
+                kept = 0
                 if box is not None:
                     for i in sorted(deleted):
-                        with contextlib.suppress(KeyError, OSError):  # gone already: fine
+                        try:
                             box.remove(keys[i])
-                    self._event(sid, ip, "quit", user=user, deleted=len(deleted))
-                await send("+OK bye")
+                        except (KeyError, FileNotFoundError):  # gone already: fine
+                            pass
+                        except OSError:
+                            kept += 1
+                    self._event(sid, ip, "quit", user=user, deleted=len(deleted) - kept,
+                                not_removed=kept or None)
+                # RFC 1939 section 6: the UPDATE state says when marked messages stay
+                await send(f"-ERR {kept} deleted messages not removed" if kept else "+OK bye")
                 return
             if box is None:
                 if cmd == "USER" and arg:

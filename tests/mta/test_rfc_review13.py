@@ -155,3 +155,38 @@ def test_domains_and_address_literals_are_taken_as_helo(dialogue, name):
     d = dialogue(BRAND)
     assert d.cmd(f"EHLO {name}").startswith("250"), name
     assert d.cmd(f"HELO {name}").startswith("250"), name
+
+
+# -- RFC 1939 section 6: QUIT says -ERR when marked messages could not be removed ------------
+
+def test_pop3_quit_reports_a_deleted_message_it_could_not_remove(lab):
+    # Before: any OSError while removing was swallowed and QUIT said "+OK bye", so the
+    # client believed a message gone that is still in the maildrop.  A directory put in
+    # the message file's place makes the removal fail for real (unlink: EISDIR).
+    user = "carol@corp.example"
+    tag = _tag()
+    res = lab.send(make_message(from_="ceo@brand.example", to=user, subject=f"pop {tag}",
+                                body="hello\n"), from_host="mail.brand.example")
+    assert res.status == "sent", res.steps
+    box = lab.mailbox(user)
+    keys = box.keys()
+    (n,) = [i + 1 for i, k in enumerate(keys) if tag.encode() in box.get(k)]
+    d = Dialogue(raw_connect(lab, BRAND, MX, 110))
+    try:
+        assert d.reply().startswith("+OK")
+        assert d.cmd(f"USER {user}").startswith("+OK")
+        assert d.cmd(f"PASS {default_password(user)}").startswith("+OK")
+        assert d.cmd(f"DELE {n}").startswith("+OK")
+        inbox = box.folder_path("INBOX")
+        (path,) = [inbox / sub / keys[n - 1] for sub in ("new", "cur")
+                   if (inbox / sub / keys[n - 1]).exists()]
+        path.unlink()
+        path.mkdir()
+        (path / "blocker").write_bytes(b"x")
+        try:
+            assert d.cmd("QUIT").startswith("-ERR"), "QUIT claimed the removal worked"
+        finally:
+            (path / "blocker").unlink()
+            path.rmdir()
+    finally:
+        d.close()
