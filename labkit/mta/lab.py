@@ -415,7 +415,7 @@ class Lab(Service):
             if host not in self.hosts:
                 return
             srv = POP3Server(lab=self, hostname=host, domains=domains, window=window, proxy=proxy,
-                             idle_timeout=self.limits.idle_timeout, max_errors=self.limits.errors,
+                             idle_timeout=self.limits.pop3_idle_timeout, max_errors=self.limits.errors,
                              connections_per_client=self.limits.connections_per_client)
             srv.start()
             self.servers[(self.hosts[host].address, 110)] = srv

@@ -92,7 +92,8 @@ class RelayWindow:
 class POP3Server(Service):
     """A POP3 server for the users of one lab host, on loopback.
 
-    Limits, as on the lab's SMTP servers: ``idle_timeout`` seconds per command,
+    Limits, as on the lab's SMTP servers: ``idle_timeout`` seconds per command (10
+    minutes by default, the least RFC 1939 section 3 allows an autologout timer),
     ``max_errors`` ``-ERR`` replies per session, ``connections_per_client`` open sessions
     per client address (the next one gets ``-ERR [SYS/TEMP]`` and is closed).
     """
@@ -105,7 +106,7 @@ class POP3Server(Service):
         domains: tuple[str, ...],
         window: RelayWindow | None = None,
         proxy: bool = False,
-        idle_timeout: float = 60.0,
+        idle_timeout: float = 600.0,
         max_errors: int = 10,
         connections_per_client: int = 20,
     ) -> None:

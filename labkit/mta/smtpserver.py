@@ -71,12 +71,17 @@ class Limits:
     # smtpd_recipient_limit is 1000; RFC 5321 4.5.3.1.8: refusing fewer than 100 is a violation
     recipients: int = 100
     errors: int = 10  # smtpd_hard_error_limit 20
-    idle_timeout: float = 60.0  # smtpd_timeout 300 s
+    # RFC 5321 4.5.3.2.7: a server SHOULD wait at least 5 minutes for the next command
+    # (Postfix smtpd_timeout 300 s); a learner typing a session by hand needs it too
+    idle_timeout: float = 300.0
+    # RFC 1939 section 3: a POP3 autologout timer MUST be at least 10 minutes
+    pop3_idle_timeout: float = 600.0
     connections_per_client: int = 20  # smtpd_client_connection_count_limit 50
     commands: int = 200  # aiosmtpd command_call_limit per command name
 
     def __post_init__(self) -> None:
         _coerce.seconds(self.idle_timeout, "idle_timeout")
+        _coerce.seconds(self.pop3_idle_timeout, "pop3_idle_timeout")
         for name in ("message_size", "recipients", "errors", "connections_per_client", "commands"):
             _coerce.count(getattr(self, name), name)
 

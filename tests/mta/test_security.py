@@ -344,3 +344,24 @@ def test_auth_plain_over_plaintext_is_not_offered(lab):
         smtp.login("taro@isp.example", "taro-pass")
     smtp.close()
     assert isinstance(lab.client_tls_context, ssl.SSLContext)
+
+
+def test_default_idle_timeouts_are_the_rfc_minimums(lab):
+    # RFC 5321 4.5.3.2.7 (SMTP server: at least 5 minutes, a SHOULD) and RFC 1939 section 3
+    # (POP3 autologout: at least 10 minutes, a MUST); both were 60 s
+    assert Limits().idle_timeout >= 300 and lab.limits.idle_timeout >= 300
+    pop3 = lab.server("mx.corp.example", 110)
+    assert pop3.idle_timeout >= 600
+
+
+def test_pop3_idle_timeout_is_its_own_limit(lab_dns):
+    # the POP3 servers take Limits.pop3_idle_timeout, not the SMTP idle_timeout
+    limits = Limits(idle_timeout=300, pop3_idle_timeout=0.5)
+    with labkit.mta.Lab(dns=lab_dns, limits=limits, scorer=None) as lab:
+        assert lab.server("mx.corp.example", 110).idle_timeout == 0.5
+        d = Dialogue(raw_connect(lab, "192.0.2.10", "mx.corp.example", 110))
+        assert d.reply().startswith("+OK")
+        d.sock.settimeout(30)  # far longer than the limit: the server must hang up first
+        while d.sock.recv(1024):  # (a closing line, if the server writes one)
+            pass  # a server that never hangs up times out here and fails the test
+        d.close()
