@@ -153,7 +153,9 @@ class Corpus(Sequence):
     ``edited``: files of :data:`EDITED_UPSTREAM` found, skipped, as (folder/name, reason);
     ``unreadable``: archives not read to their end, as (path, reason);
     ``missing``: folders not found; ``short``: folders with fewer files than the
-    public archive, as (folder, files found, files in the public archive).
+    public archive, as (folder, files found, files in the public archive);
+    ``absent_edits``: files of :data:`EDITED_UPSTREAM` that a folder read to its end did
+    not hold (copies that keep only files matching their MD5 leave them out).
     """
 
     messages: tuple[Message, ...]
@@ -163,6 +165,7 @@ class Corpus(Sequence):
     unreadable: tuple[tuple[str, str], ...] = ()
     missing: tuple[str, ...] = ()
     short: tuple[tuple[str, int, int], ...] = ()
+    absent_edits: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.messages)
@@ -204,12 +207,17 @@ class Corpus(Sequence):
         lines += [f"archive {a} not read to its end: {r}" for a, r in self.unreadable]
         lines += [f"file {n} {r} (skipped, a known edit)" for n, r in self.edited]
         lines += [f"folder {f} missing" for f in self.missing]
-        lines += [
-            f"folder {f} short: {found} of the public archive's {expected} files "
-            f"({expected - found} not here)"
-            for f, found, expected in self.short
-        ]
+        lines += [self._short_line(*short) for short in self.short]
         return lines
+
+    def _short_line(self, folder: str, found: int, expected: int) -> str:
+        line = f"folder {folder} short: {found} of the public archive's {expected} files "
+        known = [n for n in self.absent_edits if n.startswith(folder + "/")]
+        if known and len(known) == expected - found:  # exactly the known edits are absent
+            return line + (f"({len(known)} not here: {', '.join(known)}, edited by the corpus "
+                           "maintainer after it was named, so a copy that keeps only files "
+                           "matching their MD5 leaves it out)")
+        return line + f"({expected - found} not here)"
 
     def to_dict(self) -> dict:
         """Source, counts and every loss (corrupted files, unreadable archives, ...)."""
@@ -224,6 +232,7 @@ class Corpus(Sequence):
                 {"folder": f, "found": found, "expected": expected}
                 for f, found, expected in self.short
             ],
+            "absent_edits": list(self.absent_edits),
         }
 
     def _summary(self) -> str:
@@ -415,6 +424,7 @@ class _Folder:
     edited: list[tuple[str, str]] = field(default_factory=list)
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     short: list[tuple[str, int, int]] = field(default_factory=list)
+    absent_edits: list[str] = field(default_factory=list)
 
 
 def _read_folder(root: Path, folder: str, verify: bool, bar=None) -> _Folder:
@@ -422,6 +432,7 @@ def _read_folder(root: Path, folder: str, verify: bool, bar=None) -> _Folder:
     out = _Folder()
     label = FOLDERS[folder]
     seen = 0
+    names: set[str] = set()
     for src in _folder_sources(root, folder)[:1]:
         files = _iter_files(src, folder)
         try:
@@ -432,6 +443,7 @@ def _read_folder(root: Path, folder: str, verify: bool, bar=None) -> _Folder:
                         log.info("skipping non-message file %s/%s", folder, fname)
                     continue
                 seen += 1
+                names.add(fname)
                 if bar is not None:
                     bar.update(1)
                 if verify and hashlib.md5(raw).hexdigest() != m.group(1):
@@ -455,6 +467,9 @@ def _read_folder(root: Path, folder: str, verify: bool, bar=None) -> _Folder:
             folder, seen, SIZES[folder],
         )
         out.short.append((folder, seen, SIZES[folder]))
+        if not out.unreadable:  # (a cut archive says nothing about its missing tail)
+            out.absent_edits = [n for n in EDITED_UPSTREAM
+                                if n.partition("/")[0] == folder and n.partition("/")[2] not in names]
     return out
 
 
@@ -479,6 +494,7 @@ def _read(root: Path, wanted: Sequence[str], verify: bool, progress: bool | None
         unreadable=tuple(x for p in parts for x in p.unreadable),
         missing=missing,
         short=tuple(x for p in parts for x in p.short),
+        absent_edits=tuple(x for p in parts for x in p.absent_edits),
     )
 
 
