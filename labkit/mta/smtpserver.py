@@ -159,21 +159,24 @@ class LabSMTP(SMTP):
     def _create_session(self) -> Session:
         return _Session(self.loop)
 
+    async def _refuse_helo_name(self, verb: str, hostname: str | None) -> bool:
+        """Answer 501 to a name that is no domain or address literal (RFC 5321 4.1.1.1)."""
+        if hostname and not _is_helo_name(hostname):
+            await self.push(f"501 5.5.4 Syntax: {verb} hostname (a domain name or an address literal)")
+            return True
+        return False
+
     @syntax("EHLO hostname")
     async def smtp_EHLO(self, hostname: str | None) -> None:
-        """EHLO; a name that is no domain or address literal gets 501 (RFC 5321 4.1.1.1)."""
-        if hostname and not _is_helo_name(hostname):
-            await self.push("501 5.5.4 Syntax: EHLO hostname (a domain name or an address literal)")
-            return
-        await super().smtp_EHLO(hostname)
+        """EHLO, after :meth:`_refuse_helo_name`'s check."""
+        if not await self._refuse_helo_name("EHLO", hostname):
+            await super().smtp_EHLO(hostname)
 
     @syntax("HELO hostname")
     async def smtp_HELO(self, hostname: str | None) -> None:
-        """HELO; a name that is no domain or address literal gets 501 (RFC 5321 4.1.1.1)."""
-        if hostname and not _is_helo_name(hostname):
-            await self.push("501 5.5.4 Syntax: HELO hostname (a domain name or an address literal)")
-            return
-        await super().smtp_HELO(hostname)
+        """HELO, after :meth:`_refuse_helo_name`'s check."""
+        if not await self._refuse_helo_name("HELO", hostname):
+            await super().smtp_HELO(hostname)
 
     @syntax("STARTTLS", when="tls_context")
     async def smtp_STARTTLS(self, arg: str) -> None:
