@@ -394,6 +394,54 @@ def _own_results(raw: bytes, authserv_id: str, dns) -> str:
     return "; ".join(parts)
 
 
+_FIELD = re.compile(rb"[^\r\n]*(?:\r?\n|$)(?:[ \t][^\r\n]*(?:\r?\n|$))*")
+
+
+def _header_fields(raw: bytes) -> tuple[list[bytes], bytes]:
+    """The header fields of ``raw`` (each with its folded lines and line ends) and the rest."""
+    blank = re.search(rb"\r?\n(?=\r?\n)", raw)
+    head, rest = (raw[:blank.end()], raw[blank.end():]) if blank else (raw, b"")
+    fields = [f for f in _FIELD.findall(head) if f]
+    return (fields, rest) if b"".join(fields) == head else ([], raw)
+
+
+def _field_value(field: bytes) -> bytes:
+    return re.sub(rb"\r?\n", b"", field.partition(b":")[2]).strip()
+
+
+def _latest_cv(fields: list[bytes]) -> str:
+    """The cv= of the most recent ARC-Seal (highest i=), "" without one."""
+    latest = (0, "")
+    for field in fields:
+        if not field.lower().startswith(b"arc-seal:"):
+            continue
+        try:
+            tags = dkim.util.parse_tag_value(_field_value(field))
+            latest = max(latest, (int(tags.get(b"i", b"0")), _text(tags.get(b"cv", b"")).strip().lower()))
+        except Exception:  # an unparsable seal is the verifier's finding, not the sealer's
+            continue
+    return latest[1]
+
+
+def _this_pass(fields: list[bytes], rest: bytes, authserv_id: str) -> bytes:
+    """The message without the Authentication-Results fields of ``authserv_id`` that lie
+    below an ARC set: they were written on an earlier pass through this ADMD (a list that
+    is a member of another list on the same host), before that set was sealed, and are no
+    result of this pass. dkimpy merges every field of the authserv-id into the AAR, and two
+    ``arc=`` results in it made it seal cv=fail over a valid chain."""
+    first_arc = next((n for n, f in enumerate(fields) if f.lower().startswith(b"arc-")), None)
+    if first_arc is None:
+        return b"".join(fields) + rest
+    own = authserv_id.lower().encode("utf-8", "replace")
+
+    def stale(field: bytes) -> bool:
+        if not field.lower().startswith(b"authentication-results:"):
+            return False
+        return _field_value(field).split(b";", 1)[0].split(b"(", 1)[0].strip().lower() == own
+
+    return b"".join(fields[:first_arc] + [f for f in fields[first_arc:] if not stale(f)]) + rest
+
+
 def seal(
     message: bytes | str,
     *,
@@ -416,7 +464,8 @@ def seal(
     evaluates on arrival, edits subject and footer, then seals the edited
     message with the arrival results: the AMS covers what it sends, the AAR
     says what it received. Returns the message with the Authentication-Results
-    and the three ARC header fields on top.
+    and the three ARC header fields on top. A message whose most recent ARC-Seal
+    already says ``cv=fail`` is returned unchanged: RFC 8617 5.1 stops the sealer there.
 
     Introduced in lab 06 (the receiver's verdict: forwarding and ARC).
     """
@@ -431,6 +480,10 @@ def seal(
     key = signing_key(_dkim._private_pem(private_key))
     if key.key_type != "rsa":
         raise UsageError("ARC (RFC 8617) seals with rsa-sha256: give an RSA key")
+    fields, rest = _header_fields(raw)
+    if _latest_cv(fields) == "fail":
+        log.info("not sealing: the most recent ARC-Seal says cv=fail (RFC 8617 5.1)")
+        return raw
     if results_header is None:
         value = _own_results(raw, authserv_id, dns)
     else:
@@ -448,7 +501,7 @@ def seal(
     include = None if headers is None else _dkim._header_names(headers)
     try:
         arc_set = dkim.arc_sign(
-            ar_line + raw,
+            ar_line + _this_pass(fields, rest, authserv_id),
             selector.encode("ascii"),
             domain.encode("ascii"),
             key.material,

@@ -9,7 +9,8 @@ but lets SPF and DKIM results *for other identities* count only when aligned.
 
 :func:`pra` picks the PRA (Resent-Sender, Resent-From, Sender, From, per RFC 4407 2);
 :func:`check` evaluates it with the same record logic as SPF (pyspf), using a
-``spf2.0/pra`` record if the domain has one, else its ``v=spf1`` record.
+``spf2.0/pra`` record if the domain has one, else its ``v=spf1`` record (two
+``spf2.0`` records for the ``pra`` scope are a ``permerror``, RFC 4406 4.4).
 
 Introduced in lab 03 (SPF).
 """
@@ -131,7 +132,12 @@ def _pra_record(domain: str, dns: Any) -> tuple[str | None, str]:
     spf2 = [t for t in lookup.answers if (m := _SPF2.match(t)) and "pra" in m.group(1).lower().split(",")]
     if len(spf2) == 1:
         return "v=spf1" + spf2[0][_SPF2.match(spf2[0]).end() - 1:].rstrip(), "spf2.0/pra"
+    if spf2:  # RFC 4406 4.4: two records for the scope are a PermError, not a fallback
+        return _REDUNDANT, "spf2.0/pra"
     return None, "v=spf1 (fallback)"
+
+
+_REDUNDANT = "(more than one spf2.0 record covers the pra scope)"
 
 
 def check(message: bytes | str, *, ip: str, helo: str, dns: Any) -> SenderIDResult:
@@ -146,6 +152,8 @@ def check(message: bytes | str, *, ip: str, helo: str, dns: Any) -> SenderIDResu
     if found.address is None:
         return SenderIDResult(result="permerror", pra=found, record=None, scope="")
     record, scope = _pra_record(found.domain or "", dns)
+    if record == _REDUNDANT:
+        return SenderIDResult(result="permerror", pra=found, record=None, scope=scope)
     result = _spf.evaluate_identity(ip, found.address, helo, "pra", dns=dns, record=record)
     return SenderIDResult(result=result.result, pra=found, record=record or result.record,
                           scope=scope if (record or result.record) else "", spf=result)
