@@ -161,7 +161,7 @@ def run(*, live: bool = True) -> Report:
     checks = []
     for fn in CHECKS:
         if fn is _live_dns and not live:
-            checks.append(Check("live DNS", DEGRADED, "not checked (--offline)"))
+            checks.append(Check("live DNS", DEGRADED, "not checked (live=False, or --offline on the command line)"))
             continue
         checks.append(fn())
     return Report(tuple(checks))

@@ -27,6 +27,7 @@ import itertools
 import logging
 import re
 import threading
+import traceback
 from typing import Any
 
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -406,6 +407,32 @@ class Policy:
         """
         return False
 
+    def _log_failure(self, step: str, exc: Exception) -> None:
+        """Log a policy step that raised, in as few lines as tell the learner what to do.
+
+        A lab's MX calls the learner's functions for every message, so a student version
+        meets one failure per message.  NotImplementedError is an exercise not solved yet:
+        one line naming the function.  Any other error is a bug: its traceback the first
+        time it is raised at that place, one line each time after (the event log keeps
+        every failure either way).
+        """
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = frames[-1] if frames else None
+        name = f"{where.name}()" if where else "the step"
+        if isinstance(exc, NotImplementedError):
+            log.error("%s: policy step %s failed: %s raised NotImplementedError (an exercise not solved"
+                      " yet?); the client was told 451, try again later", self.hostname, step, name)
+            return
+        place = (step, type(exc), where.filename, where.lineno) if where else (step, type(exc))
+        reported = self.__dict__.setdefault("_failures_reported", set())
+        if place in reported:
+            log.error("%s: policy step %s failed again: %s: %s in %s (traceback above)",
+                      self.hostname, step, type(exc).__name__, " ".join(str(exc).split()), name)
+            return
+        if len(reported) < 1000:
+            reported.add(place)
+        log.error("%s: policy step %s failed", self.hostname, step, exc_info=exc)
+
     async def _call(self, server: Any, step: str, func: Any, *args: Any) -> Any:
         """Run a policy step in the worker threads; a crash becomes a 451, never a 250."""
         try:
@@ -413,7 +440,7 @@ class Policy:
                 return func(*args)
             return await server.lab_server.run_blocking(func, *args)
         except Exception as exc:  # noqa: BLE001 - reported to the client and the log
-            log.exception("%s: policy step %s failed", self.hostname, step)
+            self._log_failure(step, exc)
             ctx = getattr(server, "lab_ctx", None)
             self.event(ctx, "error", step=step, decision="defer",
                        reason=f"{type(exc).__name__}: {exc}")
