@@ -82,6 +82,25 @@ class DMARCRecord:
         out += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(out)
 
+    def _repr_html_(self) -> str:
+        # the record, what each policy tag says (unset ones as unset: which one applies to
+        # a name is the check's business), then the errors and warnings in full
+        rows = [("p", self.p), ("sp", self.sp), ("np", self.np), ("adkim", self.adkim),
+                ("aspf", self.aspf), ("rua", ", ".join(self.rua)), ("ruf", ", ".join(self.ruf)),
+                ("psd", self.psd), ("t", "y" if self.t else "n")]
+        cells = "".join(f"<tr><td><code>{k}</code></td><td>{self._shown(k, v)}</td></tr>" for k, v in rows)
+        notes = "".join(f"<li><b>error:</b> {html.escape(e)}</li>" for e in self.errors)
+        notes += "".join(f"<li><b>warning:</b> {html.escape(w)}</li>" for w in self.warnings)
+        return (f"<div><b>DMARC record</b> <code>{html.escape(self.text)}</code>"
+                f"<table>{cells}</table>{f'<ul>{notes}</ul>' if notes else ''}</div>")
+
+    def _shown(self, tag: str, value: str | None) -> str:
+        if value:
+            return html.escape(value)
+        if tag in self.tags:  # written, but not a value the tag takes (see the errors)
+            return f"<i>invalid</i> (<code>{html.escape(str(self.tags[tag]))}</code>)"
+        return "<i>not set</i>"
+
 
 def is_dmarc_record(text: str) -> bool:
     """True if a TXT string starts with the ``v=DMARC1`` tag (text or, as dnspython gives it, bytes)."""
