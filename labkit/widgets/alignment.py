@@ -201,7 +201,7 @@ class AlignmentExplorer(TextFallback, widgets.VBox):
         spf_aligned = bool(mf) and self._aligned(mf, hf, value["aspf"], how)
         dkim_aligned = bool(d) and self._aligned(d, hf, value["adkim"], how)
         passed = spf_aligned or dkim_aligned
-        return {
+        verdict = {
             "header_from": hf,
             "mail_from": mf,
             "dkim_domain": d,
@@ -211,6 +211,15 @@ class AlignmentExplorer(TextFallback, widgets.VBox):
             "dmarc": "pass" if passed else "fail",
             "disposition": "none" if passed else value["p"],
         }
+        if not hf:
+            # no From domain: nothing to align with and no policy to look up; DMARC
+            # neither passes nor fails (labkit's check says permerror, and its disposition)
+            import labkit.auth.dmarc as dmarc
+
+            ref = dmarc.check(None, dns=self.dns, method=how,
+                              from_problem="the header From has no domain")
+            verdict.update(dmarc=ref.result, disposition=ref.disposition, reason=ref.reason)
+        return verdict
 
     # --- what is shown ---------------------------------------------------------------
 
@@ -238,7 +247,8 @@ class AlignmentExplorer(TextFallback, widgets.VBox):
             ),
             (
                 "DMARC",
-                f"{v['dmarc']} → disposition {v['disposition']} (p={val['p']})",
+                f"{v['dmarc']} ({v['reason']}) → disposition {v['disposition']}" if "reason" in v
+                else f"{v['dmarc']} → disposition {v['disposition']} (p={val['p']})",
                 v["dmarc"] == "pass",
             ),
         ]

@@ -182,7 +182,7 @@ def inspect(
     """
     msg = _message(message)
     ours = (receivers,) if isinstance(receivers, str) else tuple(receivers)
-    ours = tuple(r.lower().rstrip(".") for r in ours)
+    ours = tuple(r.strip().lower().rstrip(".") for r in ours)
     hops = received_chain(msg)
     headers = {name: str(msg[name]) for name in HEADER_FIELDS if msg[name] is not None}
     steps = [f"{len(hops)} Received line(s); the topmost is the newest."]
@@ -304,7 +304,8 @@ def _table(rows: Iterable[tuple[str, ...]], head: tuple[str, ...]) -> str:
 class MessageInspector(TextFallback, widgets.VBox):
     """Envelope vs headers, and the Received chain with the trustworthy hop marked.
 
-    ``.receiver`` (a Text box) names our server; change it and the mark moves.
+    ``.receiver`` (a Text box) names our server (or several, separated by commas);
+    change it and the mark moves.
     ``.hop`` (a dropdown) picks a Received line to explain in ``.detail``.
     ``.result`` is the current :class:`Inspection`. Encoded headers
     (``=?UTF-8?B?...?=``) show decoded, with the header as sent below them: a
@@ -365,7 +366,10 @@ class MessageInspector(TextFallback, widgets.VBox):
         return "\n".join([*lines, *self.result.steps])
 
     def _refresh(self, _change: Any = None) -> None:
-        self.result = inspect(self.message, receivers=self.receiver.value, envelope=self.envelope)
+        # what was typed in the box: one name or several (commas or spaces between them);
+        # a stray space must not make our own line look foreign
+        ours = [name for name in re.split(r"[\s,]+", self.receiver.value) if name]
+        self.result = inspect(self.message, receivers=ours, envelope=self.envelope)
         self.identity.value = "<b>Envelope vs headers</b>" + _table(
             ((html.escape(a), html.escape(b), _header_html(c)) for a, b, c in self._pairs()),
             ("", "envelope (SMTP)", "header (message)"),

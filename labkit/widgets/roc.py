@@ -22,6 +22,8 @@ from labkit import _coerce
 from labkit.errors import UsageError
 from labkit.filters.evaluate import _LABELS_ARE, _label_list, _why_no_roc
 
+from ._fallback import TextFallback
+
 __all__ = ["Confusion", "confusion", "roc_points", "auc", "ROCExplorer"]
 
 
@@ -157,6 +159,20 @@ def roc_points(scores: Sequence[float], labels: Sequence[bool]) -> tuple[tuple[f
     return tuple(pts)
 
 
+def _shown_threshold(threshold: float, scores: Sequence[float]) -> str:
+    """``threshold`` with the fewest decimals (at least 2) that puts every score on the
+    same side of it, so the counts shown beside it are the counts at the number shown.
+
+    0.4173 among scores that include a ham at exactly 0.4173: "0.4173", not "0.42"
+    (at 0.42 that ham would no longer count as a false positive).
+    """
+    for digits in range(2, 10):
+        shown = round(threshold, digits)
+        if all((s >= shown) == (s >= threshold) for s in scores):
+            return f"{shown:.{digits}f}"
+    return repr(threshold)
+
+
 def auc(points: Sequence[tuple[float, float]]) -> float:
     """Area under a ROC curve given as (FPR, TPR) points (trapezoid rule)."""
     pts = sorted(points)
@@ -212,7 +228,7 @@ def _svg(
     here: tuple[float, float],
     size: int = 200,
     *,
-    threshold: float | None = None,
+    threshold: float | str | None = None,
     area: float | None = None,
 ) -> str:
     """The ROC curve as SVG: the whole curve, and the low false-positive region enlarged.
@@ -289,7 +305,9 @@ def _svg(
         )
 
     clip = f"labkit-roc-zoom-{size}"  # the same id always means the same rectangle
-    where = f"threshold {threshold:.2f}" if threshold is not None else "this threshold"
+    if isinstance(threshold, float):
+        threshold = f"{threshold:.2f}"
+    where = f"threshold {threshold}" if threshold is not None else "this threshold"
     point_text = f"{where}: ham lost {here[0]:.1%}, spam caught {here[1]:.1%}"
     scale_text = (f"false-positive rates up to {_pct(hi)} on a log scale"
                   if hi < 1 else "all false-positive rates on a log scale")
@@ -394,7 +412,7 @@ def _svg(
     return "".join(out)
 
 
-class ROCExplorer(widgets.VBox):
+class ROCExplorer(TextFallback, widgets.VBox):
     """Threshold slider, confusion matrix and ROC curve for scored messages.
 
     ``scores`` are filter scores in [0, 1]; ``labels`` are True for spam. Set
@@ -434,9 +452,13 @@ class ROCExplorer(widgets.VBox):
         self.points = roc_points(self.scores, self.labels)
         self.undefined = _undefined(self.labels)
         self.area: float | None = None if self.undefined else auc(self.points)
+        # the readout shows as many decimals as the starting threshold needs (a score of
+        # its own, such as 0.4173, must not read "0.42"); slider steps need two
+        shown = _shown_threshold(threshold, self.scores)
+        decimals = min(max(len(shown.partition(".")[2]), 2), 9) if "e" not in shown else 9
         self.threshold = widgets.FloatSlider(
             value=threshold, min=0.0, max=1.0, step=0.01, description="threshold",
-            readout_format=".2f", continuous_update=False,
+            readout_format=f".{decimals}f", continuous_update=False,
         )
         self.matrix = widgets.HTML()
         self.curve = widgets.HTML()
@@ -457,17 +479,23 @@ class ROCExplorer(widgets.VBox):
         )
         self.curve.value = (
             f"<p><i>{html.escape(self._auc_text())}</i></p>" if self.undefined
-            else _svg(self.points, (c.fpr, c.tpr), threshold=c.threshold, area=self.area)
+            else _svg(self.points, (c.fpr, c.tpr), threshold=self._threshold_text(), area=self.area)
         )
+
+    def _threshold_text(self) -> str:
+        return _shown_threshold(self.current.threshold, self.scores)
 
     def _auc_text(self) -> str:
         if self.area is None:
             return f"ROC curve and AUC undefined ({self.undefined}): they need both spam and ham"
         return f"AUC {self.area:.3f}"
 
-    def __repr__(self) -> str:
+    @property
+    def text(self) -> str:
+        """Plain text of what the widget shows now (the whole of it, also where no widget
+        can be drawn: ipywidgets would cut its repr at 110 characters)."""
         c = self.current
         return html.unescape(
-            f"threshold {c.threshold:.2f}: TP {c.tp} FP {c.fp} TN {c.tn} FN {c.fn}; "
+            f"threshold {self._threshold_text()}: TP {c.tp} FP {c.fp} TN {c.tn} FN {c.fn}; "
             f"TPR {c.tpr:.3f} FPR {c.fpr:.3f}; {self._auc_text()}"
         )

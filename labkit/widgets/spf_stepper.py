@@ -89,16 +89,18 @@ def rows_of(result: Any) -> tuple[Row, ...]:
         mech = _mechanism(step.term)
         wanted = _RDTYPES.get(mech, ())
         mine = []
+        asked = set()  # a step asks each (name, type) once: a repeat belongs to a later step
         for q in list(pending):
-            if q.rdtype not in wanted:
-                continue
             name = q.name.rstrip(".").lower()
+            if q.rdtype not in wanted or (name, q.rdtype) in asked:
+                continue
             if mech == "(record)":
                 hit = name == step.domain.lower()
             else:
                 hit = name in step.detail.lower() or q.rdtype == "PTR"
             if hit:
                 mine.append(str(q))
+                asked.add((name, q.rdtype))
                 pending.remove(q)
         # the terms RFC 7208 counts: an include (seen when its record is entered one
         # level deeper), a redirect, and the a/mx/ptr/exists mechanisms
@@ -120,6 +122,11 @@ def rows_of(result: Any) -> tuple[Row, ...]:
             )
         )
         previous = step.outcome
+    if rows and rows[-1].term == "(stop)":
+        # the term that broke a limit was counted before the check stopped: the stop row
+        # shows labkit's final count, as the footer does
+        spent = max(spent, getattr(result, "dns_mechanisms", spent))
+        rows[-1] = Row(**{**rows[-1].__dict__, "spent": spent})
     if pending and rows:
         last = rows[-1]
         rows[-1] = Row(**{**last.__dict__, "queries": last.queries + tuple(map(str, pending))})

@@ -11,6 +11,7 @@ Introduced in lab 00 (set-up); every lab has one.
 from __future__ import annotations
 
 import html
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,12 @@ __all__ = ["Term", "KeyTerms"]
 MISSING_JA = "(no Japanese term given)"
 
 
+def _folded(text: str) -> str:
+    """``text`` for searching: NFKC (full-width Latin and half-width kana to their usual
+    forms) and case-folded."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
 @dataclass(frozen=True, kw_only=True)
 class Term:
     """One key term: English, Japanese, and a one-line meaning."""
@@ -34,9 +41,10 @@ class Term:
     meaning: str = ""
 
     def matches(self, needle: str) -> bool:
-        """Case-insensitive substring match on any of the three fields."""
-        needle = needle.strip().lower()
-        return not needle or any(needle in f.lower() for f in (self.en, self.ja, self.meaning))
+        """Substring match on any of the three fields, blind to case and to full-width or
+        half-width forms (a Japanese input method types ＳＰＦ and ﾍﾞｲｼﾞｱﾝ)."""
+        needle = _folded(needle).strip()
+        return not needle or any(needle in _folded(f) for f in (self.en, self.ja, self.meaning))
 
     def to_dict(self) -> dict[str, str]:
         """This object as plain data (dicts, lists, strings, numbers) for JSON."""
