@@ -420,8 +420,8 @@ def org_domain(domain: str, *, dns: Any = None, method: str = "treewalk") -> str
     if not domain:
         raise UsageError("domain is empty: name one, such as 'a.brand.example'")
     method = _method(method)
-    if method == "psl" or dns is None:
-        return orgdomain.psl_org_domain(domain)
+    if method == "psl" or dns is None or orgdomain.is_address_literal(domain):
+        return orgdomain.psl_org_domain(domain)  # (an address is its own: no tree to walk)
     return _Fetcher(dns).org_domain(orgdomain.normalise(domain), method).org_domain
 
 
@@ -473,8 +473,8 @@ def _aligned(identifier: str | None, from_domain: str | None, mode: str, *, dns:
         return False
     if a == b:
         return True
-    if mode == "s":
-        return False
+    if mode == "s" or orgdomain.is_address_literal(a) or orgdomain.is_address_literal(b):
+        return False  # (different addresses share no organisational domain)
     if method == "psl" or (dns is None and fetch is None):
         return orgdomain.psl_org_domain(a) == orgdomain.psl_org_domain(b)
     fetch = fetch or _Fetcher(dns)
@@ -581,6 +581,10 @@ def check(header_from: str | None, *, spf: Any = None, dkim: Any = (), dns: Any,
     dkim = _results._result_objects(dkim, "dkim", example="lk.auth.dkim.verify(message, dns=...)")
     if header_from is not None:
         header_from = _coerce.domain(header_from, "header_from", lower=False)
+    if header_from and orgdomain.is_address_literal(header_from):
+        from_problem = from_problem or (f"the From domain {header_from} is an address, not a domain "
+                                        "name: no DMARC record can be published for it")
+        header_from = None
     if not header_from:
         reason = from_problem or "no usable From domain"
         return DMARCResult(result="permerror", policy=None, disposition=from_disposition,

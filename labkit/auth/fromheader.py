@@ -24,6 +24,7 @@ from email.errors import NonASCIILocalPartDefect, ObsoleteHeaderDefect
 from email.headerregistry import HeaderRegistry
 
 from .. import _coerce
+from .orgdomain import is_address_literal
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +241,7 @@ def _parse_from_value(value: str) -> FromHeader:
                           problem=f"{len(addresses)} addresses in From: {found}")
     addr = addresses[0]
     raw_domain = addr.domain
-    if not raw_domain or raw_domain.startswith("["):
+    if not raw_domain or is_address_literal(raw_domain):  # [192.0.2.1], or 192.0.2.1 bare
         return FromHeader(kind="unparsable", fields=fields, problem=f"no usable domain in {addr.addr_spec!r}")
     # The decoded domain must be written literally after an '@': an encoded word
     # that decodes to a domain is a trick, not an address.

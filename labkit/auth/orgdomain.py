@@ -17,6 +17,7 @@ Not named in the labs: :func:`labkit.auth.dmarc.org_domain` (lab 05) answers wit
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,13 +50,28 @@ def normalise(domain: str) -> str:
         return d
 
 
+def is_address_literal(name: str) -> bool:
+    """Is ``name`` an IP address or an address literal (``[192.0.2.1]``,
+    ``[IPv6:2001:db8::1]``) rather than a domain name?  It has no organisational domain:
+    the PSL would read ``192.0.2.1`` as the name ``1`` under ``2``."""
+    n = name.strip()
+    if n.startswith("[") and n.endswith("]"):
+        return True
+    try:
+        ipaddress.ip_address(n)
+    except ValueError:
+        return False
+    return True
+
+
 def psl_org_domain(domain: str) -> str:
     """RFC 7489 organisational domain from the bundled Public Suffix List.
 
-    A name that is itself a public suffix is its own organisational domain.
+    A name that is itself a public suffix is its own organisational domain, and so is an
+    address (:func:`is_address_literal`).
     """
     d = normalise(domain)
-    if not d:
+    if not d or is_address_literal(d):
         return d
     return _psl().privatesuffix(d) or d
 

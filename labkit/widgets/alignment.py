@@ -211,13 +211,16 @@ class AlignmentExplorer(TextFallback, widgets.VBox):
             "dmarc": "pass" if passed else "fail",
             "disposition": "none" if passed else value["p"],
         }
-        if not hf:
-            # no From domain: nothing to align with and no policy to look up; DMARC
-            # neither passes nor fails (labkit's check says permerror, and its disposition)
+        from labkit.auth.orgdomain import is_address_literal
+
+        if not hf or is_address_literal(hf):
+            # no From domain (or an address where it goes): nothing to align with and no
+            # policy to look up; DMARC neither passes nor fails (labkit's check says
+            # permerror, and its disposition)
             import labkit.auth.dmarc as dmarc
 
-            ref = dmarc.check(None, dns=self.dns, method=how,
-                              from_problem="the header From has no domain")
+            ref = dmarc.check(hf or None, dns=self.dns, method=how,
+                              from_problem=None if hf else "the header From has no domain")
             verdict.update(dmarc=ref.result, disposition=ref.disposition, reason=ref.reason)
         return verdict
 
