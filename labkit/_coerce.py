@@ -122,6 +122,9 @@ def domain(value: Any, what: str = "domain", *, example: str = "brand.example",
     domain, and which domain of a message is meant is the lesson.
     """
     name = text(value, what, example=example).strip()
+    if any(c.isspace() for c in name):  # (a look-up would just find nothing)
+        raise UsageError(f"{what} must be a domain name such as {example!r}, without spaces, "
+                         f"not {name!r}")
     if "@" in name:
         raise UsageError(f"{what} must be a domain name such as {example!r}, not the address "
                          f"{name!r}: give the part after the @ ({name.rpartition('@')[2]!r})")

@@ -50,3 +50,15 @@ def test_the_alignment_explorer_says_what_the_check_says(lab_dns):
     verdict = w.evaluate({"header_from": "[192.0.2.1]", "mail_from": "[192.0.2.1]",
                           "dkim_domain": ""})
     assert verdict["dmarc"] == "permerror", verdict  # not "pass" for equal addresses
+
+
+@pytest.mark.parametrize("call", [
+    lambda dns: lk.auth.dmarc.check("brand .example", dns=dns),
+    lambda dns: lk.auth.dmarc.aligned("brand .example", "brand .example"),
+    lambda dns: lk.auth.dmarc.org_domain("news.brand\t.example", dns=dns),
+    lambda dns: lk.auth.spf_lint.lint("brand. example", dns=dns),
+])
+def test_a_domain_with_a_space_inside_is_refused_in_words(lab_dns, call):
+    # it was looked up as given: "no DMARC record", or aligned with itself
+    with pytest.raises(lk.UsageError, match="without spaces"):
+        call(lab_dns)
