@@ -38,6 +38,11 @@ _RDTYPES = {
 }
 
 
+def _count(n: int, one: str, many: str = "") -> str:
+    """``1 step``, ``2 steps`` (``many`` where the plural is not one + s)."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class Row:
     """One step of the replay: the trace step, its DNS queries, and the count so far."""
@@ -191,7 +196,7 @@ class SPFStepper(TextFallback, widgets.VBox):
         r = self.result
         return (
             f"SPF check: may {r.ip} send for {r.domain or '(no domain)'}? "
-            f"({len(self.rows)} steps, {len(r.lookups)} DNS queries)"
+            f"({_count(len(self.rows), 'step')}, {_count(len(r.lookups), 'DNS query', 'DNS queries')})"
         )
 
     def _footer(self, value: int | None = None) -> list[str]:

@@ -71,3 +71,11 @@ def test_text_fallback_shows_every_step(toomany):
     assert w.value == 0
     assert "more than 10 DNS-querying mechanisms" in plain and "Result: permerror" in plain
     assert "application/vnd.jupyter.widget-view+json" in w._repr_mimebundle_()
+
+
+def test_header_counts_read_as_english(lab_dns):
+    # "(3 steps, 1 DNS queries)" before; brand.example's record needs one TXT query
+    res = labkit.auth.spf.check("192.0.2.10", "x@brand.example", "mail.brand.example", dns=lab_dns)
+    header = SPFStepper(res)._header()
+    assert f"{len(res.lookups)} DNS quer" in header and len(res.lookups) == 1
+    assert header.endswith("1 DNS query)"), header
