@@ -95,40 +95,21 @@ def logged_tracebacks(executed) -> list[str]:
 # --- the executed labs ---------------------------------------------------------------------
 
 
-@pytest.mark.notebook
-@pytest.mark.parametrize("lab", LABS, ids=IDS)
-def test_no_python_warning_in_the_source_version(lab, source_run):
-    require_corpus_for(lab.notebook)
-    executed = source_run(lab.notebook).executed
-    assert executed is not None
-    assert warnings_shown(executed) == []
+# (which run, what must not be in it): warnings in both versions, long reprs in the
+# source version, tracebacks of unsolved exercises in the student version
+CHECKS = [("source", warnings_shown), ("student", warnings_shown), ("source", bare_reprs),
+          ("student", logged_tracebacks)]
 
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("lab", LABS, ids=IDS)
-def test_no_python_warning_in_the_student_version(lab, student_run):
+@pytest.mark.parametrize(("version", "found"), CHECKS,
+                         ids=[f"{v}-{f.__name__}" for v, f in CHECKS])
+def test_what_a_learner_sees(lab, version, found, source_run, student_run):
     require_corpus_for(lab.notebook)
-    executed = student_run(lab.assignment_id).executed
-    assert executed is not None
-    assert warnings_shown(executed) == []
-
-
-@pytest.mark.notebook
-@pytest.mark.parametrize("lab", LABS, ids=IDS)
-def test_results_are_shown_readably(lab, source_run):
-    require_corpus_for(lab.notebook)
-    executed = source_run(lab.notebook).executed
-    assert executed is not None
-    assert bare_reprs(executed) == []
-
-
-@pytest.mark.notebook
-@pytest.mark.parametrize("lab", LABS, ids=IDS)
-def test_an_unsolved_exercise_called_by_the_mx_logs_lines_not_tracebacks(lab, student_run):
-    require_corpus_for(lab.notebook)
-    executed = student_run(lab.assignment_id).executed
-    assert executed is not None
-    assert logged_tracebacks(executed) == []
+    run = source_run(lab.notebook) if version == "source" else student_run(lab.assignment_id)
+    assert run.executed is not None
+    assert found(run.executed) == []
 
 
 # --- the checks above see the problem when it is there -------------------------------------
