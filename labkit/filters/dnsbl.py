@@ -4,6 +4,9 @@ To ask zone ``bl.dnsbl.example`` about 198.51.100.150, reverse the octets and
 append the zone: ``150.100.51.198.bl.dnsbl.example``.  An A record in 127.0.0.0/8
 means listed (its value is the reason code); NXDOMAIN means not listed; the TXT
 record at the same name says why in words.  IPv6 addresses use reversed nibbles.
+Answers in 127.255.255.0/24 are no listing either: real lists use them as error
+codes (127.255.255.254: "your resolver may not query us", .255: "too many
+queries"), and counting them would refuse every client.
 
 Introduced in lab 08 (judging the client: lists, DNSBL and reverse DNS).
 """
@@ -22,6 +25,9 @@ log = logging.getLogger(__name__)
 
 #: the lab's DNSBL zone
 LAB_ZONE = "bl.dnsbl.example"
+
+#: answers that are a DNSBL's error code, not a listing (e.g. a refused public resolver)
+ERROR_CODES = ipaddress.ip_network("127.255.255.0/24")
 
 #: return codes of the lab DNSBL (zone comments in data/zones/bl.dnsbl.example.zone)
 LAB_CODES = {
@@ -106,7 +112,8 @@ def lookup(
 ) -> DNSBLResult:
     """Ask DNSBL ``zone`` whether ``ip`` is listed (A query, then TXT when listed).
 
-    A answers outside 127.0.0.0/8 are ignored (RFC 5782 3.1: an error, not a listing).
+    A answers outside 127.0.0.0/8 are ignored (RFC 5782 3.1: an error, not a listing),
+    and so are the error codes in 127.255.255.0/24 (:data:`ERROR_CODES`).
 
     Introduced in lab 08 (judging the client: lists, DNSBL and reverse DNS).
     """
@@ -120,11 +127,15 @@ def lookup(
     if outcome == "temperror":
         steps.append("no answer from the DNSBL: temperror (treat as not listed, but say so)")
         return DNSBLResult(ip=ip, zone=zone, query=name, status="temperror", steps=tuple(steps))
-    valid = tuple(a for a in answers if a.startswith("127."))
+    valid = tuple(a for a in answers if _listing_code(a))
+    for kind, odd in (("outside 127/8", [a for a in answers if a not in valid
+                                         and not a.startswith("127.")]),
+                      ("the DNSBL's error code", [a for a in answers if a.startswith("127.")
+                                                  and a not in valid])):
+        if odd:
+            steps.append(f"A {', '.join(odd)}: {kind}, not a listing")
     if outcome != "ok" or not valid:
-        steps.append(
-            f"{outcome.upper() if outcome != 'ok' else 'answer outside 127/8'}: not listed"
-        )
+        steps.append(f"{outcome.upper() if outcome != 'ok' else 'no listing code'}: not listed")
         return DNSBLResult(ip=ip, zone=zone, query=name, status="not-listed", steps=tuple(steps))
     steps.append(f"A {', '.join(valid)}: listed")
     _, txt = query(resolver, name, "TXT")
@@ -142,4 +153,13 @@ def lookup(
     )
 
 
-__all__ = ["DNSBLResult", "lookup", "query_name", "LAB_ZONE", "LAB_CODES"]
+def _listing_code(answer: str) -> bool:
+    """Is this A answer a listing: in 127.0.0.0/8 and no error code?"""
+    addr = ipaddress.ip_address(answer)
+    return addr in _LOOPBACK and addr not in ERROR_CODES
+
+
+_LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
+
+
+__all__ = ["DNSBLResult", "lookup", "query_name", "LAB_ZONE", "LAB_CODES", "ERROR_CODES"]

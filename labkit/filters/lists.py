@@ -45,6 +45,28 @@ def _not_a_network(entry: str, name: str) -> UsageError:
         f"of 0-32, or 0-128 for IPv6), a domain such as 'attacker.test' or a mail address")
 
 
+def _other_syntax(entry: str, name: str) -> UsageError | None:
+    """The error for a glob or half an address (``*@corp.example``, ``@corp.example``,
+    ``*.corp.example``, ``alice@``) or an entry with an action after it
+    (``attacker.test REJECT``): other tools' syntax, which here would match nothing."""
+    if any(c.isspace() for c in entry):  # a Postfix access line: "attacker.test REJECT"
+        first = entry.split()[0]
+        return UsageError(
+            f"{name} entry {entry!r} would match nothing: an entry is one address, domain or "
+            f"network without spaces (the list itself says allow or block), such as {first!r}")
+    local, at, domain = entry.rpartition("@")
+    # ("*" may stand in a local part, a*b@corp.example, but never in a domain name)
+    glob = local == "*" or "*" in domain
+    if not glob and not (at and (not local or not domain)):
+        return None
+    bare = (domain if at else entry).lstrip("*.") or "corp.example"
+    return UsageError(
+        f"{name} entry {entry!r} would match nothing (an entry is a whole address, a domain "
+        f"or a network, never a pattern or half an address): write "
+        f"{bare!r} for that domain and its subdomains, '={bare}' for that domain only, "
+        f"or a whole address such as 'alice@{bare}'")
+
+
 @dataclass(frozen=True, kw_only=True)
 class AddressList:
     """A named list of networks, domains and addresses; ``match`` says which entry hit."""
@@ -62,7 +84,10 @@ class AddressList:
         ``entries`` is a list of entries; one text is read line by line (as a file
         would be), never letter by letter.  An entry that looks like an address or a
         network but is none (``203.0.113.0/33``, ``203.0.113.256``) is a
-        :class:`~labkit.errors.UsageError`, not a domain that nothing matches.
+        :class:`~labkit.errors.UsageError`, not a domain that nothing matches; so is a
+        pattern from another tool (``*@corp.example``, ``*.corp.example``) or half an
+        address (``@corp.example``, ``alice@``), or an entry followed by an action
+        (``attacker.test REJECT``).
         """
         if isinstance(entries, str):
             entries = entries.splitlines()
@@ -79,6 +104,9 @@ class AddressList:
                 continue
             except ValueError:
                 pass
+            wrong = _other_syntax(entry, name)
+            if wrong:
+                raise wrong
             if "@" in entry:
                 addrs.append(entry)
             elif _LOOKS_NUMERIC.fullmatch(entry):
