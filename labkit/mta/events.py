@@ -82,8 +82,8 @@ log = logging.getLogger(__name__)
 EVENT_NAMES = frozenset({
     "allow-list", "auth", "block-list", "blocked", "bounce", "connect", "data", "defer",
     "deliver", "distribute", "dkim-sign", "dnsbl", "error", "errors", "fcrdns",
-    "forged-results", "forward", "mail", "quit", "rcpt", "relay", "return-path", "spf",
-    "verdict",
+    "forged-results", "forged-spam-headers", "forward", "mail", "quit", "rcpt", "relay",
+    "return-path", "spf", "verdict",
 })
 
 _SECRET_FIELDS = ("password", "passwd", "secret", "private_key", "key_pem")

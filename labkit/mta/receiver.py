@@ -421,6 +421,14 @@ class Receiver(Policy):
         if verdict is not None and getattr(verdict, "header", None):
             extra += _as_header(verdict.header)
         if judgement is not None:
+            # the sender's own X-Spam-Status: No (say) must not stand beside ours: we are
+            # the only writer of the fields we write (as SpamAssassin removes incoming ones)
+            names = {k.lower().encode("ascii", "replace") for k in judgement.headers}
+            data, removed = _remove_fields(data, lambda name, value: name in names)
+            if removed:
+                self.event(ctx, "forged-spam-headers", qid=qid, removed=removed, decision="remove",
+                           reason=f"{removed} incoming {', '.join(sorted(judgement.headers))} "
+                           "field(s): only this server writes them")
             for k, v in judgement.headers.items():
                 extra += f"{k}: {v}\r\n".encode("utf-8", "replace")
         local = [r for r in rcpts if self.is_local(r)]

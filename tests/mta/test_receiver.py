@@ -170,6 +170,21 @@ def test_spam_scorer_plugs_in(lab_dns):
         assert msg["X-Spam-Status"] == "Yes"
 
 
+def test_the_senders_own_spam_headers_are_replaced_not_kept(lab_dns):
+    # a spammer writes "X-Spam-Status: No" and hopes the mail client reads that one
+    with labkit.mta.Lab(dns=lab_dns) as lab:
+        forged = _msg(subject="trust me", headers={"X-Spam-Status": "No, score=-5",
+                                                   "X-Spam-Score": "-5", "X-Spam-Level": "none"})
+        lab.send(forged, from_host="mail.brand.example", dkim=True)
+        folder = "Junk" if lab.mailbox("alice@corp.example").messages("Junk") else "INBOX"
+        msg = _stored(lab, "alice@corp.example", "trust me", folder=folder)
+        assert len(msg.get_all("X-Spam-Status")) == 1 and "score=-5" not in msg["X-Spam-Status"]
+        assert msg.get_all("X-Spam-Score") == [msg["X-Spam-Score"]] and msg["X-Spam-Score"] != "-5"
+        assert msg["X-Spam-Level"] == "none"  # a field we do not write stays as it came
+        [event] = lab.events.entries(host="mx.corp.example", event="forged-spam-headers")
+        assert event["removed"] == 2
+
+
 def test_default_scorer_is_the_filters_spam_scorer(lab):
     import labkit.filters
 
