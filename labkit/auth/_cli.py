@@ -115,7 +115,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--helo", required=True, help="HELO/EHLO name, e.g. mail.brand.example")
     p.add_argument("--zones", help="zone file or folder (default: the course zones)")
     p.add_argument("--method", choices=("treewalk", "psl"), default="treewalk",
-                   help="DMARC organisational domain: RFC 9989 tree walk or RFC 7489 PSL")
+                   help="DMARC organisational domain: RFC 9989 tree walk (default) or RFC 7489 PSL")
     p.add_argument("--trust-arc", action="append", metavar="DOMAIN",
                    help="trust this ARC sealer's recorded DMARC pass (repeatable)")
     p.add_argument("--json", action="store_true", help="machine-readable output")

@@ -57,7 +57,7 @@ def _sign(args: argparse.Namespace) -> int:
     key = read_input(args.key, "key") if args.key else dkim.lab_key(domain, selector)
     headers = None
     if args.headers:
-        headers = [h for part in args.headers for h in part.replace(",", ":").split(":") if h.strip()]
+        headers = [h.strip() for part in args.headers for h in part.replace(",", ":").split(":") if h.strip()]
     signed = dkim.sign(
         raw,
         domain=domain,
@@ -104,7 +104,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="RSA key size, 2048 to 8192 (default 2048; not for ed25519)")
     p.add_argument("--selector", help="selector, e.g. lab2026, for a ready-to-paste zone line")
     p.add_argument("--domain", help="signing domain (with --selector)")
-    p.add_argument("--out", default=".", help="folder for <selector>.pem and <selector>.txt")
+    p.add_argument("--out", default=".",
+                   help="folder for <selector>.pem and <selector>.txt (dkim-<type>.pem and "
+                   ".txt without --selector); default: the current folder")
     p.add_argument("--force", action="store_true",
                    help="replace a key pair of the same name already in --out")
     p.set_defaults(func=_keygen)
@@ -114,7 +116,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--domain", "-d", required=True, help="signing domain (d=), e.g. corp.example")
     p.add_argument("--selector", "-s", required=True, help="selector (s=), e.g. lab2026")
     p.add_argument("--key", help="PEM private key (default: the lab key data/keys/<domain>/<selector>.pem)")
-    p.add_argument("--headers", nargs="+", help="header fields to sign, e.g. from:from:to:subject")
+    # one value per --headers (not nargs="+"): the usage line puts the message file last,
+    # and a list of names would take that file as one more header name
+    p.add_argument("--headers", action="append", metavar="FIELDS",
+                   help="header fields to sign, colon- or comma-separated, e.g. "
+                   "from:from:to:subject (repeatable; default: the usual fields the message has, From listed twice)")
     p.add_argument("--c", default="relaxed/relaxed", help="canonicalization header/body (default relaxed/relaxed)")
     p.add_argument("--l", action="store_true", help="add l= (body length) -- see lab 04 on why not")
     p.add_argument("--algorithm", choices=("rsa-sha256", "ed25519-sha256", "rsa-sha1"),

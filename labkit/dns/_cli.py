@@ -124,8 +124,14 @@ def _dig(args: argparse.Namespace) -> int:
 
 
 def _record(args: argparse.Namespace) -> int:
-    from . import live
+    from ..errors import LabkitError
+    from . import live, snapshots
 
+    if live.offline():  # record_snapshots would blame a missing resolver
+        snapshots.parse_targets(args.names)  # a malformed NAME/TYPE stays bad usage (2)
+        raise LabkitError("cannot record snapshots: LABKIT_OFFLINE is set, so nothing asks "
+                          "the real DNS; the recordings were left unchanged. Run it without "
+                          "LABKIT_OFFLINE where the Internet is reachable")
     paths = live.record_snapshots(args.names or None)
     for path in paths:
         print(f"recorded {path}")

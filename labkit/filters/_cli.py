@@ -110,7 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "or online (score each message, then learn it)")
     p.add_argument("-k", type=int, default=None,
                    help="folds for --split kfold, 2 up to the number of messages (default 10)")
-    p.add_argument("--every", type=int, default=1, help="use every n-th message (quick runs)")
+    p.add_argument("--every", type=int, default=1, help="use every n-th message, for quick runs (default 1: all)")
     p.add_argument("--roc", help="save a ROC plot (PNG) here")
     p.set_defaults(func=_evaluate)
 
@@ -247,7 +247,9 @@ def _train(args: argparse.Namespace) -> int:
         ) from exc
     _out(
         args,
-        {"filter": f.kind, "nham": f.nham, "nspam": f.nspam, "path": str(path)},
+        # the token count the text (the filter's repr) shows, for the filters that count tokens
+        {"filter": f.kind, "nham": f.nham, "nspam": f.nspam,
+         **({"tokens": len(f.counts)} if hasattr(f, "counts") else {}), "path": str(path)},
         f"{f!r} saved to {path}",
     )
     return 0
