@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 _CTX = authres.FeatureContext(authres.dmarc, authres.arc)
 _UNSAFE = re.compile(r"[^\x21-\x7e]")
+_UNSAFE_QUOTED = re.compile(r"[^\x20-\x7e]")  # (space allowed)
 _UNSAFE_PVALUE = re.compile(r"[^A-Za-z0-9.@_+\-]")
 _BASE64 = re.compile(r"[^A-Za-z0-9+/=]")
 
@@ -55,7 +56,10 @@ def _name(value: str | None, limit: int = MAX_NAME) -> str | None:
 
 
 def _quoted(value: str) -> str:
-    return '"' + _token(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A quoted-string (RFC 5322 3.2.4): spaces stay (a quoted-string may hold them),
+    controls and 8-bit characters become '?', backslash and quote are escaped."""
+    safe = _UNSAFE_QUOTED.sub("?", value or "")
+    return '"' + safe.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _is_result(value: Any) -> bool:

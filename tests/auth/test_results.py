@@ -65,6 +65,15 @@ def test_received_spf_round_trip_for_every_result():
         assert back.pairs["receiver"] == "mx.corp.example"
 
 
+def test_received_spf_quoted_values_keep_their_spaces():
+    # a quoted-string may hold spaces (RFC 5322 3.2.4): the reason read "Too?many?DNS?lookups"
+    header = results.received_spf(_spf(result="permerror", reason="Too many DNS lookups"))
+    assert 'problem="Too many DNS lookups"' in header
+    assert results.parse_received_spf(header).pairs["problem"] == "Too many DNS lookups"
+    hostile = results.received_spf(_spf(result="temperror", reason="a\r\nX-Evil: 1 \u00e9"))
+    assert "\n" not in hostile and "\u00e9" not in hostile and 'problem="a??X-Evil: 1 ?"' in hostile
+
+
 def test_received_spf_helo_identity_has_no_envelope_from():
     header = results.received_spf(_spf(identity="helo", mail_from="", mechanism=None))
     back = results.parse_received_spf(header)
