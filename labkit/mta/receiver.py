@@ -165,15 +165,20 @@ class Receiver(Policy):
         """Take one network (``"192.0.2.0/24"`` or an :mod:`ipaddress` network), a list
         of them, or None for none."""
         net_types = (ipaddress.IPv4Network, ipaddress.IPv6Network)
-        if isinstance(value, net_types):
-            value = (value,)
-        if value is not None and not isinstance(value, str):
-            value = [str(n) if isinstance(n, net_types) else n
-                     for n in _coerce.sequence(value, "relay_networks", of="networks such as '192.0.2.0/24'")]
+        if value is None:
+            items: tuple = ()
+        elif isinstance(value, (str, *net_types)):
+            items = (value,)
+        else:
+            items = _coerce.sequence(value, "relay_networks", of="networks such as '192.0.2.0/24'")
         nets = []
-        for n in _coerce.names(value, "relay_networks", example="192.0.2.0/24", of="networks"):
+        for n in items:
+            if isinstance(n, net_types):
+                nets.append(n)
+                continue
+            text = _coerce.text(n, "each of relay_networks", example="192.0.2.0/24").strip()
             try:
-                nets.append(ipaddress.ip_network(n.strip()))
+                nets.append(ipaddress.ip_network(text))
             except ValueError as e:
                 raise UsageError(f"relay_networks: {n!r} is not a network such as "
                                  f"'192.0.2.0/24' ({e})") from None
