@@ -11,8 +11,10 @@ walks the MIME tree with a few regular expressions:
   own network, says nothing about the sender); every header name present gives
   ``header:<name>``;
 * bodies: base64 and quoted-printable decoded, charsets decoded (unknown or broken
-  ones fall back to latin-1), multipart walked recursively, non-text parts
-  summarised by their content type and file name;
+  ones fall back to latin-1; text with no charset named is read as UTF-8 when its
+  bytes are UTF-8, as a ``str`` message's are, else as latin-1; header fields the
+  same), multipart walked recursively, non-text parts summarised by their content
+  type and file name;
 * HTML: reduced to text, plus ``tag:<name>`` and ``attr:<name>`` tokens and the
   URLs found in ``href``/``src``;
 * URLs: ``url:<host>`` and each parent domain, ``url:ip`` for numeric hosts, and the
@@ -224,10 +226,43 @@ def _lookup_codec(charset: str) -> str:
 
 
 def _decode_text(data: bytes, charset: str | None) -> str:
+    if not charset or not charset.strip().strip('"'):
+        return _unlabelled(data)
     try:
         return data.decode(_codec(charset), "replace")
     except Exception:  # noqa: BLE001 - odd codecs can raise anything
         return data.decode("latin-1")
+
+
+def _unlabelled(data: bytes) -> str:
+    """Text whose charset is not named: UTF-8 when the bytes are UTF-8, else latin-1.
+
+    RFC 2045 makes unlabelled text US-ASCII; 8-bit bytes there are today almost always
+    UTF-8 (and text handed to :func:`tokenize` as a ``str`` is encoded as UTF-8), while
+    a latin-1 text is rarely valid UTF-8.  A text cut at ``max_bytes`` may end inside a
+    character: that partial character is dropped, not the whole text read as latin-1.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.end == len(data) and e.start >= len(data) - 3:  # a character cut at the end
+            try:
+                return data[: e.start].decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+        return data.decode("latin-1")
+
+
+def _header_text(value: str) -> str:
+    """A header value read as latin-1 (every byte maps), read again as UTF-8 when its
+    bytes are UTF-8: RFC 6532 allows UTF-8 in header fields, and a ``str`` message
+    given to :func:`tokenize` arrives so."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
 
 
 def decode_header_value(value: str) -> str:
@@ -461,6 +496,8 @@ def _header_tokens(fields: list[tuple[str, str]], out: list[str]) -> None:
             plain[name] = texts = []
         if name in _SKIP_FIELDS:
             continue
+        if not value.isascii():
+            value = _header_text(value)
         text = decode_header_value(value) if "=?" in value else value
         kind = _FIELD_KINDS.get(name)
         if kind == _SUBJECT:
