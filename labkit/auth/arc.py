@@ -122,8 +122,12 @@ class ARCResult:
     """The ARC verdict on a message (RFC 8617): ``result`` is none, pass or fail.
 
     ``instances`` are oldest first (``i=1`` first); ``failed_instance`` names the
-    set where the chain broke; ``oldest_pass`` is the lowest instance whose AMS
-    still verifies (RFC 8617 7.2); ``steps`` is the trace a learner can follow.
+    set where the chain broke; ``oldest_pass`` is the RFC 8617 5.2 step 5 value that
+    the receiver's Authentication-Results reports as ``oldest-pass``: 0 when every
+    ARC-Message-Signature still verifies, otherwise M+1 for the newest AMS (``i=M``)
+    that no longer does (the message changed after that sealer); None unless the chain
+    passes. ``steps`` is the trace a learner can follow, with the validator's steps
+    of RFC 8617 5.2 in the RFC's order.
     """
 
     result: str
@@ -198,6 +202,7 @@ class ARCResult:
 
 # ---------------------------------------------------------------------- helpers
 _INSTANCE = re.compile(r"^\s*i\s*=\s*(\d+)\s*;?", re.IGNORECASE)
+_ARC_FIELDS = (b"arc-seal", b"arc-message-signature", b"arc-authentication-results")
 
 
 def _text(value) -> str:
@@ -285,16 +290,22 @@ def verify(message: bytes | str, *, dns: Any) -> ARCResult:
     except Exception as exc:
         return ARCResult(result="fail" if b"arc-seal" in raw.lower() else "none",
                          reason=f"the message cannot be parsed: {exc}", steps=(f"parse: {exc}",))
-    seals = sum(1 for name, _ in verifier.headers if name.lower() == b"arc-seal")
-    if seals > MAX_INSTANCES:
-        return ARCResult(result="fail", reason=f"{seals} ARC sets: more than the {MAX_INSTANCES} RFC 8617 allows",
-                         steps=(f"{seals} ARC-Seal fields: the chain is too long to be valid",))
+    # RFC 8617 5.2 step 1: more than 50 sets fail before any other work (a set needs all
+    # three fields, so the most numerous kind of ARC field counts the sets)
+    sets = max(sum(1 for name, _ in verifier.headers if name.lower() == field) for field in _ARC_FIELDS)
+    if sets > MAX_INSTANCES:
+        return ARCResult(result="fail",
+                         reason=f"{sets} ARC sets: more than the {MAX_INSTANCES} RFC 8617 allows (5.2 step 1)",
+                         steps=(f"RFC 8617 5.2 step 1: {sets} ARC sets, more than the {MAX_INSTANCES} allowed:"
+                                " the chain fails here, nothing else is checked",))
     lookups_log: list[KeyLookup] = []
     dnsfunc = dkimpy_dnsfunc(resolver, lookups_log)
+    structure_error = ""
     try:
         cv, data, reason = verifier.verify(dnsfunc=dnsfunc)
     except Exception as exc:  # dkimpy raises for malformed sets before any result
         cv, data, reason = dkim.CV_Fail, [], str(exc)
+        structure_error = str(exc)
     lookups = {lk.name: lk for lk in lookups_log}
     for name in dict.fromkeys(lk.name for lk in lookups_log):
         asked = [lk for lk in lookups_log if lk.name == name]
@@ -310,7 +321,14 @@ def verify(message: bytes | str, *, dns: Any) -> ARCResult:
         problems = []
         sealer, selector = _text(item.get("as-domain")).lower(), _text(item.get("as-selector"))
         ams_domain, ams_selector = _text(item.get("ams-domain")).lower(), _text(item.get("ams-selector"))
-        if not item.get("as-valid"):
+        seal_valid = bool(item.get("as-valid"))
+        if _text(item.get("cv")).lower() == "fail":
+            # such a seal signs its own set only, while dkimpy checks every seal over all the
+            # sets: its "invalid" here is no sign that an ARC field was changed
+            problems.append(_key_problem(lookups, sealer, selector) or
+                            f"i={n} declared cv=fail: {sealer or 'its sealer'} found the chain already broken"
+                            " when the message reached it, and sealed only its own set")
+        elif not seal_valid:
             problems.append(_key_problem(lookups, sealer, selector) or
                             "the ARC-Seal does not verify: an ARC header field was changed or removed")
         if not item.get("ams-valid"):
@@ -323,7 +341,7 @@ def verify(message: bytes | str, *, dns: Any) -> ARCResult:
             ams_domain=ams_domain,
             ams_selector=ams_selector,
             cv=_text(item.get("cv")),
-            seal_valid=bool(item.get("as-valid")),
+            seal_valid=seal_valid,
             ams_valid=bool(item.get("ams-valid")),
             authserv_id=authserv_id,
             authentication_results=_INSTANCE.sub("", re.sub(r"\r?\n", "", _text(item.get("aar-value"))), count=1).strip(),
@@ -345,21 +363,8 @@ def verify(message: bytes | str, *, dns: Any) -> ARCResult:
             failed = next((i.instance for i in reversed(instances) if i.problems), None)
         steps.append(f"verifier: {_text(reason)}")
     reason_text = _explain_reason(result, _text(reason), instances, failed)
-    oldest = None
-    for inst in reversed(instances):
-        if not inst.ams_valid:
-            break
-        oldest = inst.instance
-    if instances:
-        newest = instances[-1]
-        bad_seals = [i.instance for i in instances if not i.seal_valid]
-        bad_cv = [i.instance for i in instances if i.cv != ("none" if i.instance == 1 else "pass")]
-        steps.append(f"rule 1: the newest ARC-Message-Signature (i={newest.instance}) verifies: "
-                     + ("yes" if newest.ams_valid else "NO"))
-        steps.append("rule 2: every ARC-Seal verifies: "
-                     + ("yes" if not bad_seals else "NO, i=" + ", i=".join(map(str, bad_seals))))
-        steps.append("rule 3: cv=none at i=1 and cv=pass above it: "
-                     + ("yes" if not bad_cv else "NO, i=" + ", i=".join(map(str, bad_cv))))
+    oldest = _oldest_pass(instances) if instances and not structure_error else None
+    steps += _rfc_steps(instances, sets, structure_error, oldest)
     steps.append(f"chain: {' -> '.join(f'i={i.instance} cv={i.cv}' for i in instances) or 'no complete set'}"
                  f" => arc={result}")
     warnings = tuple(p for i in instances[:-1] for p in i.problems if not i.ams_valid and i.seal_valid)
@@ -368,11 +373,63 @@ def verify(message: bytes | str, *, dns: Any) -> ARCResult:
                      warnings=tuple(f"older AMS no longer verifies (expected after changes): {w}" for w in warnings))
 
 
+def _oldest_pass(instances: list[ARCInstance]) -> int:
+    """RFC 8617 5.2 step 5: walking down from the second-newest AMS, the first one that
+    does not verify (i=M) makes oldest-pass M+1; 0 when they all verify."""
+    for inst in reversed(instances[:-1]):
+        if not inst.ams_valid:
+            return inst.instance + 1
+    return 0
+
+
+def _rfc_steps(instances: list[ARCInstance], sets: int, structure_error: str, oldest: int | None) -> list[str]:
+    """The validator steps of RFC 8617 5.2 (2 to 6) as this chain met them; after the first
+    that fails, the rest are marked as not reached, as the RFC stops there."""
+    if not instances and not structure_error:
+        return []
+    newest = instances[-1] if instances else None
+    n = max([sets] + [i.instance for i in instances])
+    bad_cv = [i.instance for i in instances if i.cv.lower() != ("none" if i.instance == 1 else "pass")]
+    bad_seals = [i.instance for i in instances if not i.seal_valid]
+    some = "NO, i="
+    plural = "set" if sets == 1 else "sets"
+    checks: list[tuple[int, str, bool | None, str]] = [
+        (1, f"{sets} ARC {plural}, at most {MAX_INSTANCES} allowed", True, ""),
+        (2, f"the newest ARC-Seal (i={n}) does not say cv=fail",
+         None if newest is None or newest.instance != n else newest.cv.lower() != "fail", ""),
+        (3, (f"each set has one ARC-Authentication-Results, ARC-Message-Signature and ARC-Seal, i=1..{n}"
+             " without gaps, cv=none at i=1 and cv=pass above it"),
+         not structure_error and not bad_cv,
+         f"NO ({structure_error})" if structure_error else some + ", i=".join(map(str, bad_cv))),
+        (4, f"the newest ARC-Message-Signature (i={n}) verifies", bool(newest and newest.ams_valid), ""),
+        (5, "", None, ""),
+        (6, "every ARC-Seal verifies", not bad_seals, some + ", i=".join(map(str, bad_seals))),
+    ]
+    lines, stopped = [], 0
+    for step, text, ok, why_not in checks:
+        head = f"RFC 8617 5.2 step {step}: "
+        if stopped:
+            lines.append(f"{head}not reached (the chain failed at step {stopped})")
+        elif step == 5:
+            what = ("every ARC-Message-Signature still verifies" if oldest == 0 else
+                    f"the ARC-Message-Signature of i={(oldest or 1) - 1} no longer verifies; i={oldest} and newer do")
+            lines.append(f"{head}oldest-pass={oldest} ({what})")
+        elif ok is None:
+            continue
+        else:
+            lines.append(f"{head}{text}: " + ("yes" if ok else (why_not or "NO")))
+            stopped = 0 if ok else step
+    return lines
+
+
 def _explain_reason(result: str, reason: str, instances: list[ARCInstance], failed: int | None) -> str:
     if result == "pass":
         chain = ", ".join(i.sealer for i in instances)
         return f"{len(instances)} ARC set(s) verified; sealed by {chain}"
     inst = next((i for i in instances if i.instance == failed), None)
+    if inst is not None and inst.cv.lower() == "fail":  # RFC 8617 5.2 step 2 (newest) or 3 (older)
+        return (f"ARC set i={failed} ({inst.sealer}) declared cv=fail: that sealer found the chain already"
+                " broken when the message reached it (RFC 8617 5.2: the chain fails there)")
     if inst is not None and inst.problems:
         return f"ARC set i={failed} ({inst.sealer}) fails: {'; '.join(inst.problems)}"
     if "reported failure" in reason:
@@ -423,6 +480,20 @@ def _latest_cv(fields: list[bytes]) -> str:
     return latest[1]
 
 
+def _newest_instance(fields: list[bytes]) -> int:
+    """The highest i= of any ARC header field, 0 without one."""
+    newest = 0
+    for field in fields:
+        name, _, _ = field.partition(b":")
+        if name.strip().lower() not in _ARC_FIELDS:
+            continue
+        value = _text(_field_value(field))
+        found = _INSTANCE.match(value) or re.search(r"(?:^|;)\s*i\s*=\s*(\d+)", value, re.IGNORECASE)
+        if found:
+            newest = max(newest, int(found.group(1)))
+    return newest
+
+
 def _this_pass(fields: list[bytes], rest: bytes, authserv_id: str) -> bytes:
     """The message without the Authentication-Results fields of ``authserv_id`` that lie
     below an ARC set: they were written on an earlier pass through this ADMD (a list that
@@ -466,6 +537,9 @@ def seal(
     says what it received. Returns the message with the Authentication-Results
     and the three ARC header fields on top. A message whose most recent ARC-Seal
     already says ``cv=fail`` is returned unchanged: RFC 8617 5.1 stops the sealer there.
+    So is a message that already carries a set ``i=50``: instance numbers run from 1
+    to 50 (RFC 8617 4.2.1) and a validator fails a chain of more sets (5.2 step 1), so
+    the message goes on with the chain it has (a warning is logged).
 
     Introduced in lab 06 (the receiver's verdict: forwarding and ARC).
     """
@@ -483,6 +557,12 @@ def seal(
     fields, rest = _header_fields(raw)
     if _latest_cv(fields) == "fail":
         log.info("not sealing: the most recent ARC-Seal says cv=fail (RFC 8617 5.1)")
+        return raw
+    newest = _newest_instance(fields)
+    if newest >= MAX_INSTANCES:
+        log.warning("not sealing: the message already carries ARC sets up to i=%d, and RFC 8617 4.2.1 lets i="
+                    " run from 1 to %d only; a further set would make every validator fail the chain"
+                    " (RFC 8617 5.2 step 1), so the message goes on with the chain it has", newest, MAX_INSTANCES)
         return raw
     if results_header is None:
         value = _own_results(raw, authserv_id, dns)

@@ -93,7 +93,7 @@ def test_two_instances_and_trusted_sealer(lab, chain):
     assert result.trusted_results(["Lists.Example.org."]).instance == 1
     assert result.trusted_results(["fwd.example.net", "lists.example.org"]).instance == 2
     assert result.trusted_results(["attacker.test"]) is None
-    assert result.oldest_pass == 1
+    assert result.oldest_pass == 0  # RFC 8617 5.2 step 5: every AMS verifies
     assert "i=2" in result.explain() and result.to_dict()["sealers"] == ["lists.example.org", "fwd.example.net"]
     assert _dkimpy_arc(forwarded, lab) == dkimpy.CV_Pass
 
@@ -104,7 +104,7 @@ def test_body_changed_after_last_seal(lab, chain):
     result = arc.verify(tampered, dns=lab)
     assert result.result == "fail" and result.failed_instance == 2
     assert "body changed" in result.reason
-    assert "rule 1: the newest ARC-Message-Signature (i=2) verifies: NO" in result.steps
+    assert "RFC 8617 5.2 step 4: the newest ARC-Message-Signature (i=2) verifies: NO" in result.steps
     assert result.trusted_results(["lists.example.org"]) is None
     assert _dkimpy_arc(tampered, lab) == dkimpy.CV_Fail
 
@@ -118,7 +118,7 @@ def test_recorded_results_cannot_be_rewritten(lab, chain):
     assert result.result == "fail"
     assert not result.instances[0].seal_valid
     assert "ARC-Seal does not verify" in result.reason
-    assert "rule 2: every ARC-Seal verifies: NO, i=1, i=2" in result.steps
+    assert "RFC 8617 5.2 step 6: every ARC-Seal verifies: NO, i=1, i=2" in result.steps
 
 
 def test_removed_set_and_key_problems(lab, chain):
