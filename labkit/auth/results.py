@@ -232,7 +232,7 @@ def authentication_results(authserv_id: str, *, spf: Any = None, spf_helo: Any =
         oldest = getattr(arc, "oldest_pass", None)
         clauses.append(("arc", arc.result, _reason(getattr(arc, "reason", "")),
                         remote_ip if remote_ip and _valid_ip(remote_ip) else None,
-                        None if oldest is None else str(0 if oldest == 1 else oldest)))
+                        None if oldest is None else str(oldest)))  # RFC 8617 5.2 step 5
     if dmarc is not None:
         policy = getattr(dmarc, "policy", None)
         clauses.append(("dmarc", dmarc.result, _reason(dmarc.reason), _name(dmarc.header_from),
