@@ -54,7 +54,10 @@ _FULL_AFTER = 16
 
 @dataclass(frozen=True, kw_only=True)
 class Explanation:
-    """Why a filter scored a message as it did: the decisive tokens and their f(w)."""
+    """Why a filter scored a message as it did: the clues its score used and their f(w).
+
+    ``clues`` holds only tokens the score was computed from (never one at 0.5, which
+    says nothing); ``steps`` says how many there were and by which rule."""
 
     filter: str
     score: float
@@ -75,6 +78,8 @@ class Explanation:
     def __str__(self) -> str:
         lines = [f"{self.filter}: {self.score:.4f} ({self.status})"]
         lines += [f"  {p:.3f}  {t}" for t, p in self.clues]
+        if not self.clues:
+            lines.append("  no clues: no token of this message moved the score")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -353,19 +358,42 @@ class TokenFilter:
         return self.status(self.score(message))
 
     def explain(self, message: bytes, n: int = 15) -> Explanation:
-        """The ``n`` most decisive tokens of ``message`` and the resulting score."""
+        """The clues that decided the score of ``message``, the ``n`` most decisive first.
+
+        Only tokens the score was computed from are shown (for Fisher and Robinson
+        those with |f(w) - 0.5| >= ``min_dev``, at most ``max_discriminators``; for
+        Graham its ``max_discriminators`` most extreme tokens); a token at 0.5, or one
+        the filter left out, said nothing and is not listed.
+        """
         tokens = tokenize(message)
         s = self.score_tokens(tokens)
-        probs = {t: self.probability(t) for t in set(tokens)}
-        # ties broken by the token text, so the clues do not depend on set order
-        clues = sorted(probs.items(), key=lambda kv: (-abs(kv[1] - 0.5), kv[0]))[:n]
+        used, rule = self._explain_clues(tokens)
+        steps = [f"{len(tokens)} tokens, {len(set(tokens))} distinct",
+                 f"{len(used)} clues decided the score ({rule})"]
+        if len(used) > n:
+            steps.append(f"showing the {n} most decisive")
+        steps.append(f"score {s:.4f}")
         return Explanation(
             filter=type(self).__name__,
             score=s,
             status=self.status(s),
-            clues=tuple((t, round(p, 4)) for t, p in clues),
-            steps=(f"{len(tokens)} tokens, {len(probs)} distinct", f"score {s:.4f}"),
+            clues=tuple((t, round(p, 4)) for t, p in used[:n]),
+            steps=tuple(steps),
         )
+
+    def _explain_clues(self, tokens: Sequence[str]) -> tuple[list[tuple[str, float]], str]:
+        """(the (token, probability) pairs the score used, most decisive first; the rule).
+
+        By default every token the filter has counts for, except those at exactly 0.5
+        (their log-odds are 0); subclasses that pick clues say which they picked."""
+        if not self.trained:
+            return [], "untrained: no token has a probability yet"
+        counts = self.counts
+        probs = ((t, self.probability(t)) for t in set(tokens) if t in counts)
+        # ties broken by the token text, so the clues do not depend on set order
+        used = sorted(((t, p) for t, p in probs if p != 0.5),
+                      key=lambda kv: (-abs(kv[1] - 0.5), kv[0]))
+        return used, "known tokens whose probability is not 0.5"
 
     def probability(self, token: str) -> float:
         """This filter's per-token spam probability (its default for unknown tokens)."""
@@ -548,6 +576,16 @@ class _Robinsonian(TokenFilter):
         table, chosen = self._pick(tokens)
         return [math.exp(math.log(table[t])) for t in chosen]
 
+    def _explain_clues(self, tokens: Sequence[str]) -> tuple[list[tuple[str, float]], str]:
+        """The clue tokens the score combines (:meth:`_pick`), most extreme f(w) first."""
+        rule = (f"|f(w) - 0.5| >= min_dev {self.min_dev:g}, at most "
+                f"max_discriminators {self.max_discriminators}")
+        if not self.trained:
+            return [], "untrained: no token has a probability yet"
+        table, chosen = self._pick(tokens)
+        used = sorted(((t, table[t]) for t in chosen), key=lambda kv: (-abs(kv[1] - 0.5), kv[0]))
+        return used, rule
+
     def _clue_sums(self, tokens: Iterable[str]) -> tuple[int, float, float] | None:
         """(number of clues, sum ln f, sum ln(1 - f)); None when untrained or clueless.
 
@@ -694,6 +732,21 @@ class Graham(TokenFilter):
         hr = min(1.0, g / self.nham)
         sr = min(1.0, s / self.nspam)
         return max(0.01, min(0.99, sr / (hr + sr)))
+
+    def _explain_clues(self, tokens: Sequence[str]) -> tuple[list[tuple[str, float]], str]:
+        """The tokens :meth:`rank_tokens` combines (the same pick), less any at 0.5."""
+        if not self.trained:
+            return [], "untrained: no token has a probability yet"
+        counts = self.counts
+        clues = []
+        for tok in set(tokens):
+            c = counts.get(tok)
+            p = self.unknown if c is None else self._f(c[0], c[1])
+            clues.append((abs(p - 0.5), tok, p))
+        top = heapq.nlargest(self.max_discriminators, clues)
+        used = [(tok, p) for _, tok, p in top if p != 0.5]
+        return used, (f"the {self.max_discriminators} tokens farthest from 0.5, "
+                      f"unknown ones at {self.unknown:g}")
 
     def rank_tokens(self, tokens: Sequence[str]) -> float:
         """ln prod(p) - ln prod(1 - p) over the most interesting tokens (the logit of the score)."""

@@ -5,7 +5,13 @@
     scorer = lk.filters.SpamScorer(filter=trained_fisher)
     j = scorer.judge(raw, client_ip="198.51.100.150", verdict=auth_verdict, dns=lab)
     j.status    # "ham" | "unsure" | "spam"  (spam -> Junk folder)
-    j.headers   # {"X-Spam-Score": "0.998", "X-Spam-Status": "Yes, ..."}
+    j.headers   # {"X-Spam-Score": "0.998",
+                #  "X-Spam-Status": "Yes, score=0.998 required=0.900 tests=... status=spam"}
+
+``X-Spam-Status`` follows SpamAssassin's layout (``Yes``/``No``, ``score=``, then
+``required=``, the threshold, then ``tests=``); our score is a probability, so
+``required=`` is ``spam_cutoff`` and both have three decimals.  One field of ours
+comes last: ``status=`` (ham, unsure or spam; SpamAssassin has no unsure band).
 
 Evidence is added in log-odds space (logit of the Bayes score plus a weight per
 signal) and turned back into a score in [0, 1] with the logistic function, so
@@ -30,6 +36,19 @@ names is only as good as the authentication behind them):
 * a domain or mail-address entry on the **blocklist** matches the From address and
   the envelope sender (MAIL FROM) whether or not they are authenticated: refusing
   mail that merely *claims* a blocked name costs nothing.
+
+When both lists match, **the blocklist wins**, whichever identity each entry
+matched: the client address on both lists, an allowlisted client (a partner's
+relay, a mailing list, a forwarder) carrying a From or MAIL FROM on the blocklist,
+or an authenticated allowlisted From arriving from a blocked network.  The two kinds
+of entry fail differently.  A block entry matched by a mere claim can only hurt
+whoever writes that claim (the blocked sender, or someone pretending to be it), so
+nobody can use it against mail the administrator wants.  An allow entry that beat
+it would let any blocked sender through every allowlisted relay.  And the receiver
+decides in the same order in time: it refuses a blocked client at connect and a
+blocked MAIL FROM at ``MAIL``, before any From can be read, let alone
+authenticated.  An exception to a block is made by narrowing the block entry
+(``=domain`` for one domain only, a smaller network), not by an allow entry.
 
 :func:`measure` runs a scorer over a labelled stream and counts FP / FN.
 
@@ -79,6 +98,8 @@ class SpamJudgement:
     reasons: tuple[str, ...] = ()
     bayes: float | None = None
     steps: tuple[str, ...] = field(default=())
+    #: the blocklist entry that decided (a block entry wins over any allow entry), else None
+    blocked: str | None = None
 
     @property
     def spam(self) -> bool:
@@ -94,6 +115,7 @@ class SpamJudgement:
             "reasons": list(self.reasons),
             "bayes": self.bayes,
             "steps": list(self.steps),
+            "blocked": self.blocked,
         }
 
     def __str__(self) -> str:
@@ -178,14 +200,18 @@ class SpamScorer:
         steps: list[str] = []
         reasons: list[str] = []
         author = _author(verdict)
+        # the blocklist first: a block entry wins over an allow entry (module docstring)
+        blocked = self._blocked(client_ip, author, verdict, steps)
+        if blocked:
+            also = self._allowed(client_ip, author, [], [])
+            if also:
+                steps.append(f"{self.allowlist.name} entry {also} also matches, not applied: "
+                             f"a block entry wins over an allow entry")
+            return self._result(1.0, "spam", [f"{self.blocklist.name}:{blocked}"], steps, None,
+                                blocked=blocked)
         hit = self._allowed(client_ip, author, steps, reasons)
         if hit:
             return self._result(0.0, "ham", [*reasons, f"{self.allowlist.name}:{hit}"], steps, None)
-        hit = self._blocked(client_ip, author, verdict, steps)
-        if hit:
-            return self._result(
-                1.0, "spam", [*reasons, f"{self.blocklist.name}:{hit}"], steps, None
-            )
         z = 0.0
         bayes_score = None
         w = self.weights
@@ -330,12 +356,18 @@ class SpamScorer:
         reasons: list[str],
         steps: list[str],
         bayes_score: float | None,
+        blocked: str | None = None,
     ) -> SpamJudgement:
-        flag = "Yes" if status == "spam" else "No"
+        spam = status == "spam"
+        flag = "Yes" if spam else "No"
         tests = ",".join(reasons) or "none"
+        required = f"{self.spam_cutoff:.3f}"
+        shown = _shown_score(score, required, spam)
         headers = {
-            "X-Spam-Score": f"{score:.3f}",
-            "X-Spam-Status": f"{flag}, status={status} score={score:.3f} tests={tests}",
+            "X-Spam-Score": shown,
+            # SpamAssassin's order: flag, score, required (the threshold), tests; ours last
+            "X-Spam-Status": f"{flag}, score={shown} required={required} tests={tests} "
+                             f"status={status}",
         }
         return SpamJudgement(
             score=score,
@@ -344,7 +376,22 @@ class SpamScorer:
             reasons=tuple(reasons),
             bayes=bayes_score,
             steps=tuple(steps),
+            blocked=blocked,
         )
+
+
+def _shown_score(score: float, required: str, spam: bool) -> str:
+    """``score`` with three decimals, never on the wrong side of the shown ``required``.
+
+    0.8996 rounds to 0.900; beside ``required=0.900`` on a ``No`` that reads as a
+    threshold met and ignored, so it is shown as 0.899 (SpamAssassin likewise avoids
+    printing ``score=5.0 required=5.0`` on a message below the threshold)."""
+    shown = f"{score:.3f}"
+    if not spam and float(shown) >= float(required):
+        shown = f"{math.floor(score * 1000) / 1000:.3f}"
+    elif spam and float(shown) < float(required):
+        shown = f"{math.ceil(score * 1000) / 1000:.3f}"
+    return shown
 
 
 def _cutoff(value: Any, name: str, default: float) -> float:

@@ -3,10 +3,16 @@
 To ask zone ``bl.dnsbl.example`` about 198.51.100.150, reverse the octets and
 append the zone: ``150.100.51.198.bl.dnsbl.example``.  An A record in 127.0.0.0/8
 means listed (its value is the reason code); NXDOMAIN means not listed; the TXT
-record at the same name says why in words.  IPv6 addresses use reversed nibbles.
+record at the same name says why in words.  IPv6 addresses use reversed nibbles;
+a client in IPv4-mapped form (``::ffff:198.51.100.150``, RFC 4291 section 2.5.5.2,
+how a dual-stack server sees an IPv4 client) is the IPv4 host and is asked about by
+its reversed octets.
 Answers in 127.255.255.0/24 are no listing either: real lists use them as error
 codes (127.255.255.254: "your resolver may not query us", .255: "too many
-queries"), and counting them would refuse every client.
+queries"), and counting them would refuse every client.  Nor is 127.0.0.1, the
+loopback address: RFC 5782 does not use it as a listing code (section 2.1) and
+forbids listing 127.0.0.1 itself (section 5), so a list answering it is
+misconfigured or refusing our queries.
 
 Introduced in lab 08 (judging the client: lists, DNSBL and reverse DNS).
 """
@@ -20,6 +26,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ._dnsq import query
+from .lists import _client_address
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +35,10 @@ LAB_ZONE = "bl.dnsbl.example"
 
 #: answers that are a DNSBL's error code, not a listing (e.g. a refused public resolver)
 ERROR_CODES = ipaddress.ip_network("127.255.255.0/24")
+
+#: the loopback address: never a listing code (RFC 5782); a list answering it is
+#: misconfigured or refusing our queries
+RESERVED_CODE = ipaddress.ip_address("127.0.0.1")
 
 #: return codes of the lab DNSBL (zone comments in data/zones/bl.dnsbl.example.zone)
 LAB_CODES = {
@@ -87,6 +98,10 @@ class DNSBLResult:
 def query_name(ip: str, zone: str = LAB_ZONE) -> str:
     """The DNS name to ask: reversed octets (or nibbles for IPv6) + zone.
 
+    The name of exactly the address given: an IPv4-mapped ``::ffff:7f00:2`` gives
+    nibbles (the test entry of an IPv6 list, RFC 5782 section 5).  :func:`lookup`,
+    which asks about a *client*, first turns a mapped client into its IPv4 address.
+
     >>> query_name("198.51.100.150")
     '150.100.51.198.bl.dnsbl.example'
     """
@@ -112,17 +127,26 @@ def lookup(
 ) -> DNSBLResult:
     """Ask DNSBL ``zone`` whether ``ip`` is listed (A query, then TXT when listed).
 
+    A client in IPv4-mapped form (``::ffff:198.51.100.150``) is asked about as its IPv4
+    address (``150.100.51.198.<zone>``); the result's ``ip`` is that IPv4 address.
     A answers outside 127.0.0.0/8 are ignored (RFC 5782 3.1: an error, not a listing),
-    and so are the error codes in 127.255.255.0/24 (:data:`ERROR_CODES`).
+    and so are 127.0.0.1 (:data:`RESERVED_CODE`) and the error codes in
+    127.255.255.0/24 (:data:`ERROR_CODES`).
 
     Introduced in lab 08 (judging the client: lists, DNSBL and reverse DNS).
     """
     import labkit.dns
 
     name = query_name(ip, zone)  # (first: a wrong address is named before any DNS set-up)
+    steps = []
+    client = _client_address(ip)
+    if client.version != ipaddress.ip_address(ip).version:
+        steps.append(f"{ip} is the IPv4-mapped form of {client} (RFC 4291 2.5.5.2): "
+                     f"ask about the IPv4 address")
+        ip, name = str(client), query_name(client, zone)
     resolver = labkit.dns.as_resolver(dns)
     meanings = LAB_CODES if codes is None else codes
-    steps = [f"query {name} A"]
+    steps.append(f"query {name} A")
     outcome, answers = query(resolver, name, "A")
     if outcome == "temperror":
         steps.append("no answer from the DNSBL: temperror (treat as not listed, but say so)")
@@ -130,8 +154,10 @@ def lookup(
     valid = tuple(a for a in answers if _listing_code(a))
     for kind, odd in (("outside 127/8", [a for a in answers if a not in valid
                                          and not a.startswith("127.")]),
+                      ("never a listing code (RFC 5782): a misconfigured or refusing list",
+                       [a for a in answers if _is_reserved(a)]),
                       ("the DNSBL's error code", [a for a in answers if a.startswith("127.")
-                                                  and a not in valid])):
+                                                  and a not in valid and not _is_reserved(a)])):
         if odd:
             steps.append(f"A {', '.join(odd)}: {kind}, not a listing")
     if outcome != "ok" or not valid:
@@ -154,12 +180,18 @@ def lookup(
 
 
 def _listing_code(answer: str) -> bool:
-    """Is this A answer a listing: in 127.0.0.0/8 and no error code?"""
+    """Is this A answer a listing: in 127.0.0.0/8, not 127.0.0.1 and no error code?"""
     addr = ipaddress.ip_address(answer)
-    return addr in _LOOPBACK and addr not in ERROR_CODES
+    return addr in _LOOPBACK and addr != RESERVED_CODE and addr not in ERROR_CODES
+
+
+def _is_reserved(answer: str) -> bool:
+    """Is this A answer 127.0.0.1, which RFC 5782 keeps out of the listing codes?"""
+    return ipaddress.ip_address(answer) == RESERVED_CODE
 
 
 _LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 
 
-__all__ = ["DNSBLResult", "lookup", "query_name", "LAB_ZONE", "LAB_CODES", "ERROR_CODES"]
+__all__ = ["DNSBLResult", "lookup", "query_name", "LAB_ZONE", "LAB_CODES", "ERROR_CODES",
+           "RESERVED_CODE"]

@@ -11,6 +11,11 @@ address entries only to a From domain the message authenticates (DMARC pass, or 
 aligned SPF/DKIM pass where the domain has no DMARC record), while a blocklist may
 match names that are merely claimed.
 
+A client address in IPv4-mapped form (``::ffff:192.0.2.5``, RFC 4291 section
+2.5.5.2: how a dual-stack server's IPv6 socket shows an IPv4 client) is that IPv4
+address, and so is an entry written that way (``::ffff:192.0.2.0/120`` is
+``192.0.2.0/24``).
+
 Introduced in lab 08 (judging the client: lists, DNSBL and reverse DNS).
 """
 
@@ -22,12 +27,35 @@ import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .._coerce import looks_like_host_name
 from ..errors import UsageError
 
 # digits and dots only, or a ":" or "/" (no domain has one): meant as an address or network
 _LOOKS_NUMERIC = re.compile(r"[0-9.]+|.*[:/].*")
+
+
+#: IPv4-mapped IPv6 addresses (RFC 4291 section 2.5.5.2): ::ffff:a.b.c.d is IPv4 host a.b.c.d
+_MAPPED = ipaddress.ip_network("::ffff:0:0/96")
+
+
+def _client_address(ip: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """``ip`` as an address object, an IPv4-mapped IPv6 address as its IPv4 address.
+
+    A dual-stack server sees an IPv4 client as ``::ffff:192.0.2.5``; lists, DNSBLs and
+    reverse DNS must judge it as 192.0.2.5.  Raises ``ValueError`` for no address."""
+    addr = ipaddress.ip_address(ip)
+    if addr.version == 6 and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr
+
+
+def _unmapped_network(net: Any) -> Any:
+    """A network inside ::ffff:0:0/96 as the IPv4 network it maps (else ``net`` itself)."""
+    if net.version == 6 and net.prefixlen >= 96 and net.subnet_of(_MAPPED):
+        return ipaddress.IPv4Network((int(net.network_address) & 0xFFFFFFFF, net.prefixlen - 96))
+    return net
 
 
 def _not_a_network(entry: str, name: str) -> UsageError:
@@ -100,7 +128,7 @@ class AddressList:
             if not entry:
                 continue
             try:
-                nets.append(ipaddress.ip_network(entry, strict=False))
+                nets.append(_unmapped_network(ipaddress.ip_network(entry, strict=False)))
                 continue
             except ValueError:
                 pass
@@ -135,12 +163,13 @@ class AddressList:
         """The entry that matches the client ``ip`` or the ``sender``, else None.
 
         ``sender`` is a mail address (address entries match it whole, domain entries its
-        domain) or a bare domain (only domain entries can match).  A host name given
-        as ``ip`` matches nothing, and warns (give its address).
+        domain) or a bare domain (only domain entries can match).  An IPv4-mapped
+        ``ip`` (``::ffff:192.0.2.5``) is matched as its IPv4 address.  A host name
+        given as ``ip`` matches nothing, and warns (give its address).
         """
         if ip:
             try:
-                addr = ipaddress.ip_address(ip)
+                addr = _client_address(ip)
             except ValueError:
                 addr = None
                 if isinstance(ip, str) and len(ip) <= 253 and looks_like_host_name(ip):

@@ -8,6 +8,10 @@ Results: ``pass``, ``fail`` (PTR names exist but none points back), ``none``
 (no PTR), ``temperror``.  ``generic`` flags names that look like a dynamic pool
 (``dyn-198-51-100-150.pool.isp.example``), a classic spam signal.
 
+A client in IPv4-mapped form (``::ffff:198.51.100.25``, RFC 4291 section 2.5.5.2,
+how a dual-stack server sees an IPv4 client) is checked as its IPv4 address: PTR
+under ``in-addr.arpa``, then A records.
+
 Introduced in lab 08 (judging the client: lists, DNSBL and reverse DNS).
 """
 
@@ -20,6 +24,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ._dnsq import query
+from .lists import _client_address
 
 _GENERIC = re.compile(
     r"(\d{1,3}[-.]){3}\d{1,3}|\b(dyn|dynamic|pool|dsl|dhcp|cable|ppp|client)\b", re.I
@@ -61,6 +66,8 @@ class FCrDNSResult:
 def check(ip: str, *, dns: Any) -> FCrDNSResult:
     """Forward-confirmed reverse DNS of ``ip`` against the lab DNS (or a resolver).
 
+    An IPv4-mapped ``ip`` is checked as its IPv4 address (the result's ``ip``).
+
     Introduced in lab 08 (judging the client: lists, DNSBL and reverse DNS).
     """
     import labkit.dns
@@ -68,12 +75,17 @@ def check(ip: str, *, dns: Any) -> FCrDNSResult:
     if not isinstance(ip, (str, ipaddress.IPv4Address, ipaddress.IPv6Address)):
         raise TypeError(f"ip must be an IP address such as '203.0.113.5', not {type(ip).__name__}")
     try:
-        addr = ipaddress.ip_address(ip)
+        addr = _client_address(ip)
     except ValueError as exc:
         raise UsageError(f"not an IP address: {ip!r}") from exc
+    steps = []
+    if addr.version != ipaddress.ip_address(ip).version:
+        steps.append(f"{ip} is the IPv4-mapped form of {addr} (RFC 4291 2.5.5.2): "
+                     f"check the IPv4 address")
+        ip = str(addr)
     resolver = labkit.dns.as_resolver(dns)
     rev = addr.reverse_pointer
-    steps = [f"PTR {rev}"]
+    steps.append(f"PTR {rev}")
     outcome, names = query(resolver, rev, "PTR")
     if outcome == "temperror":
         return FCrDNSResult(ip=ip, result="temperror", steps=(*steps, "no answer: temperror"))
