@@ -12,7 +12,8 @@ it at both ends of a connection with one rule, :meth:`OP25B.enforce`:
   asks the gateway before it opens a connection; ``send`` reports ``blocked`` and
   ``connect`` raises :class:`smtplib.SMTPConnectError` (554) without connecting;
 * every lab SMTP server asks it again when a connection arrives, so a raw socket
-  from a pool address to a foreign MX on 25 gets ``554 5.7.1`` before the greeting
+  from a pool address to a foreign MX on 25 gets ``554 5.7.1`` in place of the
+  greeting, then ``503`` to every command until it sends QUIT (RFC 5321 section 3.1),
   and never reaches the server's policy (the ISP's edge drops it in the real world).
 
 Each refusal counts in :attr:`OP25B.blocked` and logs an ``isp-gateway`` event.

@@ -452,8 +452,13 @@ def _transact(lab: Any, raw: bytes, *, client: str, helo: str, mail_from: str,
                 steps.append(f"AUTH as {user} -> {exc.smtp_code}")
                 return SendResult(status=_status(exc.smtp_code), code=exc.smtp_code,
                                   reply=_text(exc.smtp_error), steps=tuple(steps), **base)
-        code, text = smtp.mail(mail_from)
-        steps.append(f"MAIL FROM:<{mail_from}> -> {code} {_text(text)}")
+        # RFC 6152 section 3: content with octets above 127 goes with BODY=8BITMIME where
+        # the server offers 8BITMIME (every lab server does; the forwarder, the list and
+        # the relays send through here too)
+        options = ["BODY=8BITMIME"] if not raw.isascii() and smtp.has_extn("8bitmime") else []
+        code, text = smtp.mail(mail_from, options)
+        shown = "".join(f" {o}" for o in options)
+        steps.append(f"MAIL FROM:<{mail_from}>{shown} -> {code} {_text(text)}")
         if code >= 400:
             smtp.rset()
             return SendResult(status=_status(code), code=code, reply=_text(text),

@@ -22,8 +22,13 @@ Protocol here, policy in handlers (:mod:`labkit.mta.receiver`, ``submission``,
   authenticated user (RFC 4616 section 2; there are no proxy users in the lab),
   an EHLO/HELO name that is no domain or address literal gets 501 (RFC 5321
   4.1.1.1; it would break the Received line's grammar), and after a 554 greeting
-  the server answers 503 until QUIT instead of closing (RFC 5321 section 3.1);
-  and where AUTH is offered, MAIL's ``AUTH=`` parameter is accepted (RFC 4954);
+  the server answers 503 until QUIT instead of closing (RFC 5321 section 3.1), for the
+  ISP gateway's OP25B refusal as for a policy's; an SMTPUTF8 parameter on MAIL, which
+  is not offered, gets 555 (RFC 5321 4.1.1.11); and where AUTH is offered, MAIL's
+  ``AUTH=`` parameter is accepted (RFC 4954);
+* enhanced status codes (RFC 2034, RFC 3463): EHLO offers ENHANCEDSTATUSCODES, and
+  then every 2xx/4xx/5xx reply but EHLO's carries one (``250 2.1.0 OK``); a reply
+  that has none, aiosmtpd's own or a policy's ``"250 OK"``, gets one in :meth:`LabSMTP.push`;
 * loopback-only binding unless ``allow_remote=True``; the port is chosen by the OS at
   bind time (port 0 on our own ``create_server``), so two labs never race for a port.
 
@@ -91,7 +96,12 @@ class Limits:
 
 
 class _Session(Session):
-    """aiosmtpd's Session without the deprecation warning its own AUTH code triggers."""
+    """aiosmtpd's Session without the deprecation warning its own AUTH code triggers,
+    and with whether this session's EHLO offered ENHANCEDSTATUSCODES (RFC 2034)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop)
+        self.enhanced_status_codes = False
 
     @property
     def login_data(self) -> Any:
@@ -132,6 +142,45 @@ def _is_helo_name(arg: str) -> bool:
     return all(_HELO_LABEL.fullmatch(x) and x[0] != "-" and x[-1] != "-" for x in labels)
 
 
+# RFC 3463 section 2: status-code = class "." subject "." detail, class 2, 4 or 5
+_STATUS_CODE = re.compile(r"[245]\.\d{1,3}\.\d{1,3}(?: |$)")
+# The code a 2xx reply gets, by the command it answers (RFC 3463 section 3): X.1.0 the
+# sender address, X.1.5 a valid recipient, X.7.0 security (AUTH: RFC 4954 section 6);
+# every other success is 2.0.0
+_SUCCESS_STATUS = {"MAIL": "2.1.0", "RCPT": "2.1.5", "AUTH": "2.7.0"}
+# The code an error reply gets, by reply code (RFC 3463 sections 3.4-3.8, RFC 3207 and
+# RFC 4954 for 530/535/538/454).  X.5.1: command invalid here or out of sequence;
+# X.5.2: syntax error or unknown command; X.5.4: bad arguments or unknown parameter;
+# X.3.4: message too big.  Any other gets the class's "undefined" code, X.0.0.
+_ERROR_STATUS = {
+    "500": "5.5.2", "501": "5.5.4", "502": "5.5.1", "503": "5.5.1", "504": "5.5.4",
+    "555": "5.5.4", "552": "5.3.4", "530": "5.7.0", "535": "5.7.8", "538": "5.7.11",
+    "554": "5.7.0",  # aiosmtpd's one 554: a command before a failed TLS handshake ended
+    "451": "4.3.0", "452": "4.3.1", "454": "4.7.0",
+}
+
+
+def with_status_code(reply: str, verb: str | None) -> str:
+    """``reply`` with an RFC 3463 enhanced status code after each line's reply code,
+    unless it has one already: ``"250 OK"`` to MAIL -> ``"250 2.1.0 OK"``.
+
+    3xx replies (354, AUTH's 334) are left alone: RFC 3463 has no class 3.
+    ``verb``: the command the reply answers (``"MAIL"``, ``"RCPT"`` ...), or None.
+    """
+    lines = []
+    for line in reply.split("\r\n"):
+        code, sep, text = line[:3], line[3:4], line[4:]
+        if (len(code) == 3 and code.isdigit() and code[0] in "245" and sep in (" ", "-", "")
+                and not _STATUS_CODE.match(text)):
+            if code[0] == "2":
+                status = _SUCCESS_STATUS.get(verb or "", "2.0.0")
+            else:
+                status = _ERROR_STATUS.get(code, f"{code[0]}.0.0")
+            line = f"{code}{sep or ' '}{status} {text}".rstrip()
+        lines.append(line)
+    return "\r\n".join(lines)
+
+
 @functools.lru_cache(maxsize=4096)
 def _parse_address(arg: str, local_part_limit: int) -> tuple[str | None, str | None]:
     """aiosmtpd's own MAIL FROM / RCPT TO address parsing, remembered per argument.
@@ -151,7 +200,31 @@ class LabSMTP(SMTP):
         self._admitted = False
         self._errors = 0
         self._closing = False
+        self._verb: str | None = None  # the command being answered (see push)
         super().__init__(handler, **kwargs)
+        # aiosmtpd calls each command through this table: note which one a reply answers
+        self._smtp_methods = {name: self._noting_verb(name, method)
+                              for name, method in self._smtp_methods.items()}
+
+    def _noting_verb(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        """``method`` (aiosmtpd's ``smtp_<name>``), remembering ``name`` while it runs."""
+
+        @functools.wraps(method)  # keeps the @syntax attributes that HELP reads
+        async def call(arg: str | None) -> None:
+            self._verb = name
+            try:
+                await method(arg)
+            finally:
+                self._verb = None
+
+        return call
+
+    async def _call_handler_hook(self, command: str, *args: Any) -> Any:
+        """aiosmtpd's hook call; the EHLO keyword list the handler gets offers
+        ENHANCEDSTATUSCODES (RFC 2034 section 3) before its final ``250 HELP``."""
+        if command == "EHLO" and len(args) == 2 and isinstance(args[1], list) and args[1]:
+            args[1].insert(len(args[1]) - 1, "250-ENHANCEDSTATUSCODES")
+        return await super()._call_handler_hook(command, *args)
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         return _parse_address(arg, self.local_part_limit)
@@ -170,12 +243,14 @@ class LabSMTP(SMTP):
     async def smtp_EHLO(self, hostname: str | None) -> None:
         """EHLO, after :meth:`_refuse_helo_name`'s check."""
         if not await self._refuse_helo_name("EHLO", hostname):
+            self.session.enhanced_status_codes = False  # until this reply offers them
             await super().smtp_EHLO(hostname)
 
     @syntax("HELO hostname")
     async def smtp_HELO(self, hostname: str | None) -> None:
-        """HELO, after :meth:`_refuse_helo_name`'s check."""
+        """HELO, after :meth:`_refuse_helo_name`'s check; HELO offers no extensions."""
         if not await self._refuse_helo_name("HELO", hostname):
+            self.session.enhanced_status_codes = False
             await super().smtp_HELO(hostname)
 
     @syntax("STARTTLS", when="tls_context")
@@ -191,13 +266,22 @@ class LabSMTP(SMTP):
         """MAIL; where AUTH is offered, its ``AUTH=`` parameter (RFC 4954 section 5) is
         parsed and discarded, as for a client the server does not trust (aiosmtpd 1.4.6
         refused it with 555, so ``curl --mail-auth`` or a relaying Postfix could not send).
+        An SMTPUTF8 parameter, which EHLO does not offer here, gets 555 (aiosmtpd: 501).
         """
         offered = self._auth_require_tls is False or self._tls_protocol is not None
-        if arg and offered and self.session is not None and self.session.extended_smtp:
+        if arg and self.session is not None and self.session.extended_smtp:
             close = arg.find(">", arg.find("<") + 1)  # the reverse-path's end (AUTH=<> has one too)
             params = arg[close + 1:].split() if close >= 0 else []
+            if not self.enable_SMTPUTF8 and any(
+                    p.partition("=")[0].upper() == "SMTPUTF8" for p in params):
+                # RFC 5321 4.1.1.11 (and 4.5.3.1's 555): a parameter the server does not
+                # implement; RFC 6531 section 3.4: a client sends SMTPUTF8 only where EHLO
+                # offered it.  501 would say the command was written wrongly.
+                await self.push("555 5.5.4 MAIL FROM parameter SMTPUTF8 not supported here "
+                                "(not offered in the EHLO reply)")
+                return
             values = [p.partition("=")[2] for p in params if p.upper().startswith("AUTH=")]
-            if values:
+            if values and offered:
                 if len(values) > 1 or not _is_auth_value(values[0]):
                     await self.push("501 5.5.4 Bad AUTH parameter (RFC 4954: AUTH=<> or an xtext)")
                     return
@@ -249,7 +333,10 @@ class LabSMTP(SMTP):
         refusal = srv.admission(ip) if srv.admission is not None else None
         if refusal:
             await super().push(refusal)
-            self.transport.close()
+            if refusal[:3] == "554":  # RFC 5321 section 3.1, as for a policy's 554 below
+                await self._wait_for_quit()
+            if self.transport is not None:
+                self.transport.close()
             return
         if not srv._admit(ip):
             await super().push(
@@ -301,7 +388,18 @@ class LabSMTP(SMTP):
         super().connection_lost(error)
 
     async def push(self, status: Any) -> None:
-        """Send one reply line, counting error replies toward the session's limit."""
+        """Send one reply line, counting error replies toward the session's limit.
+
+        Once EHLO has offered ENHANCEDSTATUSCODES, a reply without an RFC 3463 code gets
+        one (:func:`with_status_code`): RFC 2034 section 4 wants one in every reply
+        but the greeting and the replies to HELO and EHLO.
+        """
+        if isinstance(status, str):
+            if self._verb == "EHLO" and status[4:] == "ENHANCEDSTATUSCODES":
+                self.session.enhanced_status_codes = True
+            elif self._verb not in ("EHLO", "HELO") and getattr(
+                    self.session, "enhanced_status_codes", False):
+                status = with_status_code(status, self._verb)
         await super().push(status)
         text = status.decode() if isinstance(status, bytes) else str(status)
         if text[:1] in ("4", "5") and not self._closing:
@@ -433,4 +531,4 @@ class SMTPServer(Service):
         return f"<SMTPServer {self.hostname} {self.bind}:{self.port} {self.state.value}>"
 
 
-__all__ = ["SMTPServer", "LabSMTP", "Limits", "has_bare_newline"]
+__all__ = ["SMTPServer", "LabSMTP", "Limits", "has_bare_newline", "with_status_code"]
