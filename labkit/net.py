@@ -68,6 +68,22 @@ def is_address(value: Any) -> bool:
     return False
 
 
+def client_address(ip: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """``ip`` as an address object, an IPv4-mapped IPv6 address as its IPv4 address.
+
+    A dual-stack server's IPv6 socket shows an IPv4 client as ``::ffff:192.0.2.5``
+    (RFC 4291 section 2.5.5.2); lists, DNSBLs, reverse DNS and relay networks judge it
+    as 192.0.2.5.  Raises ``ValueError`` for text that is no address (as ``ipaddress``).
+
+    >>> str(client_address("::ffff:192.0.2.5"))
+    '192.0.2.5'
+    """
+    addr = ipaddress.ip_address(ip)
+    if addr.version == 6 and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr
+
+
 def is_lab_address(ip: str) -> bool:
     """True for documentation addresses (IPv4 RFC 5737, IPv6 2001:db8::/32) and loopback."""
     addr = _address(ip, "ip")
@@ -163,6 +179,7 @@ def free_port(host: str = LOOPBACK, *, udp_too: bool = False) -> int:
 
 
 __all__ = [
+    "client_address",
     "LOOPBACK",
     "DOC_NETWORKS",
     "is_address",

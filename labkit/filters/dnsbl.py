@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UsageError
+from ..net import client_address
 from ._dnsq import query
-from .lists import _client_address
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def lookup(
 
     name = query_name(ip, zone)  # (first: a wrong address is named before any DNS set-up)
     steps = []
-    client = _client_address(ip)
+    client = client_address(ip)
     if client.version != ipaddress.ip_address(ip).version:
         steps.append(f"{ip} is the IPv4-mapped form of {client} (RFC 4291 2.5.5.2): "
                      f"ask about the IPv4 address")

@@ -31,6 +31,7 @@ from typing import Any
 
 from .._coerce import looks_like_host_name
 from ..errors import UsageError
+from ..net import client_address
 
 # digits and dots only, or a ":" or "/" (no domain has one): meant as an address or network
 _LOOKS_NUMERIC = re.compile(r"[0-9.]+|.*[:/].*")
@@ -38,17 +39,6 @@ _LOOKS_NUMERIC = re.compile(r"[0-9.]+|.*[:/].*")
 
 #: IPv4-mapped IPv6 addresses (RFC 4291 section 2.5.5.2): ::ffff:a.b.c.d is IPv4 host a.b.c.d
 _MAPPED = ipaddress.ip_network("::ffff:0:0/96")
-
-
-def _client_address(ip: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    """``ip`` as an address object, an IPv4-mapped IPv6 address as its IPv4 address.
-
-    A dual-stack server sees an IPv4 client as ``::ffff:192.0.2.5``; lists, DNSBLs and
-    reverse DNS must judge it as 192.0.2.5.  Raises ``ValueError`` for no address."""
-    addr = ipaddress.ip_address(ip)
-    if addr.version == 6 and addr.ipv4_mapped is not None:
-        return addr.ipv4_mapped
-    return addr
 
 
 def _unmapped_network(net: Any) -> Any:
@@ -169,7 +159,7 @@ class AddressList:
         """
         if ip:
             try:
-                addr = _client_address(ip)
+                addr = client_address(ip)
             except ValueError:
                 addr = None
                 if isinstance(ip, str) and len(ip) <= 253 and looks_like_host_name(ip):

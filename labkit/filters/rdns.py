@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UsageError
+from ..net import client_address
 from ._dnsq import query
-from .lists import _client_address
 
 _GENERIC = re.compile(
     r"(\d{1,3}[-.]){3}\d{1,3}|\b(dyn|dynamic|pool|dsl|dhcp|cable|ppp|client)\b", re.I
@@ -75,7 +75,7 @@ def check(ip: str, *, dns: Any) -> FCrDNSResult:
     if not isinstance(ip, (str, ipaddress.IPv4Address, ipaddress.IPv6Address)):
         raise TypeError(f"ip must be an IP address such as '203.0.113.5', not {type(ip).__name__}")
     try:
-        addr = _client_address(ip)
+        addr = client_address(ip)
     except ValueError as exc:
         raise UsageError(f"not an IP address: {ip!r}") from exc
     steps = []

@@ -454,8 +454,9 @@ class Lab(Service):
         if others:
             log.warning(
                 "labkit: %d other lab%s still running in this process (started at %s), each "
-                "holding about 20 MiB, 10 threads and its ports. If you re-ran the cell that "
-                "starts the lab, stop the old one first: lk.Lab.stop_all() stops them all "
+                "holding about 10 threads, 30 open sockets and files, and its ports. If you "
+                "re-ran the cell that starts the lab, stop the old one first: "
+                "lk.Lab.stop_all() stops them all "
                 "(run it before starting a new lab), or restart the kernel.",
                 len(others), " is" if len(others) == 1 else "s are",
                 ", ".join(lab.started_at for lab in sorted(others, key=lambda lab: lab._started)))

@@ -39,6 +39,7 @@ import dns.resolver
 
 from .. import _coerce
 from ..errors import LabkitError, UsageError
+from ..net import client_address
 from .policy import Context, Policy, _remove_fields, make_delivery_report, queue_id
 
 log = logging.getLogger(__name__)
@@ -222,7 +223,7 @@ class Receiver(Policy):
         return address.rpartition("@")[2].lower() in self.local_domains
 
     def _in(self, ip: str, nets: tuple) -> bool:
-        addr = ipaddress.ip_address(ip)
+        addr = client_address(ip)  # an IPv4-mapped client is its IPv4 address
         return any(addr in n for n in nets)
 
     def may_relay(self, ctx: Context) -> tuple[bool, str]:
@@ -330,6 +331,11 @@ class Receiver(Policy):
     def decide(self, verdict: Any, judgement: Any, ctx: Context) -> Decision:
         """Local policy: DMARC's disposition first, then the spam score.
 
+        An allow-list entry (the client, or an SPF-authenticated MAIL FROM) keeps spam
+        out of Junk, except when the scorer's judgement comes from a *block* list entry
+        (``judgement.blocked``): a block entry wins over an allow entry, here as at
+        connect and MAIL FROM (see :mod:`labkit.filters.combined` for why).
+
         Override in a subclass (or an exercise) to change where mail goes.
         """
         disposition = getattr(verdict, "disposition", "accept") if verdict else "accept"
@@ -338,8 +344,11 @@ class Receiver(Policy):
         if disposition == "quarantine":
             return Decision(action="Junk", reason="DMARC policy quarantine")
         trusted = bool(getattr(verdict, "arc_override", False))
-        if judgement is not None and judgement.status == "spam" and not ctx.notes.get("allowed"):
-            return Decision(action="Junk", reason=f"spam score {judgement.score:.2f}")
+        blocked = getattr(judgement, "blocked", None) if judgement is not None else None
+        if judgement is not None and judgement.status == "spam" and (
+                blocked or not ctx.notes.get("allowed")):
+            why = f"block list entry {blocked}" if blocked else f"spam score {judgement.score:.2f}"
+            return Decision(action="Junk", reason=why)
         if trusted:
             return Decision(action="INBOX", reason="DMARC failed, but a trusted ARC sealer "
                             "recorded a pass: accepted by local policy")
