@@ -733,25 +733,9 @@ class Graham(TokenFilter):
         sr = min(1.0, s / self.nspam)
         return max(0.01, min(0.99, sr / (hr + sr)))
 
-    def _explain_clues(self, tokens: Sequence[str]) -> tuple[list[tuple[str, float]], str]:
-        """The tokens :meth:`rank_tokens` combines (the same pick), less any at 0.5."""
-        if not self.trained:
-            return [], "untrained: no token has a probability yet"
-        counts = self.counts
-        clues = []
-        for tok in set(tokens):
-            c = counts.get(tok)
-            p = self.unknown if c is None else self._f(c[0], c[1])
-            clues.append((abs(p - 0.5), tok, p))
-        top = heapq.nlargest(self.max_discriminators, clues)
-        used = [(tok, p) for _, tok, p in top if p != 0.5]
-        return used, (f"the {self.max_discriminators} tokens farthest from 0.5, "
-                      f"unknown ones at {self.unknown:g}")
-
-    def rank_tokens(self, tokens: Sequence[str]) -> float:
-        """ln prod(p) - ln prod(1 - p) over the most interesting tokens (the logit of the score)."""
-        if not self.trained:
-            return 0.0
+    def _top(self, tokens: Sequence[str]) -> list[tuple[float, str, float]]:
+        """(|p - 0.5|, token, p) of the ``max_discriminators`` most interesting distinct
+        tokens, most interesting first: what :meth:`rank_tokens` combines."""
         counts = self.counts
         clues = []
         for tok in set(tokens):
@@ -760,7 +744,21 @@ class Graham(TokenFilter):
             clues.append((abs(p - 0.5), tok, p))
         # ties (many tokens sit at 0.01 or 0.99) are broken by the token text, so the
         # result does not depend on set order (which changes with PYTHONHASHSEED)
-        top = [p for _, _, p in heapq.nlargest(self.max_discriminators, clues)]
+        return heapq.nlargest(self.max_discriminators, clues)
+
+    def _explain_clues(self, tokens: Sequence[str]) -> tuple[list[tuple[str, float]], str]:
+        """The tokens :meth:`rank_tokens` combines (the same pick), less any at 0.5."""
+        if not self.trained:
+            return [], "untrained: no token has a probability yet"
+        used = [(tok, p) for _, tok, p in self._top(tokens) if p != 0.5]
+        return used, (f"the {self.max_discriminators} tokens farthest from 0.5, "
+                      f"unknown ones at {self.unknown:g}")
+
+    def rank_tokens(self, tokens: Sequence[str]) -> float:
+        """ln prod(p) - ln prod(1 - p) over the most interesting tokens (the logit of the score)."""
+        if not self.trained:
+            return 0.0
+        top = [p for _, _, p in self._top(tokens)]
         # product in log space to avoid underflow
         log_s = sum(math.log(p) for p in top)
         log_h = sum(math.log(1.0 - p) for p in top)
