@@ -114,6 +114,8 @@ def _dig(args: argparse.Namespace) -> int:
     finally:
         if lab is not None:
             lab.stop()
+    if args.mode == "live" and result.rcode != "NOERROR":
+        _no_live_dns(args.name, args.rdtype)
     if args.json:
         from ..cli import print_json
 
@@ -121,6 +123,35 @@ def _dig(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(result.to_text().rstrip("\n") + "\n")
     return 0 if result.ok else 1
+
+
+def _no_live_dns(name: str, rdtype: str) -> None:
+    """For ``dig --live`` without an answer: a :class:`LabkitError` (exit 1) saying
+    plainly that live DNS is off or unreachable, and what to do; nothing if live DNS
+    works (the name then simply has no records, and the answer is shown).
+
+    A TIMEOUT here used to look like a slow server when the look-up was never sent
+    (``LABKIT_OFFLINE``), and a sandbox resolver's NXDOMAIN like a real answer.
+    """
+    from ..errors import LabkitError
+    from . import live
+
+    instead = (f"Without live DNS, 'labkit dns dig {name} {rdtype} --snapshot' reads the "
+               "recorded answer, and --lab asks the lab DNS.")
+    if live.offline():
+        raise LabkitError("live DNS is off: LABKIT_OFFLINE is set, so nothing asks the real "
+                          "DNS. To look names up live, unset LABKIT_OFFLINE (e.g. 'env -u "
+                          "LABKIT_OFFLINE labkit dns dig --live ...') on a machine that "
+                          f"reaches the Internet. {instead}")
+    resolver = live.live_resolver()
+    if resolver is None:
+        raise LabkitError("live DNS is unreachable: no DNS resolver is configured on this "
+                          "machine (no nameserver in /etc/resolv.conf). Connect to a network "
+                          f"(or configure a resolver) to look names up live. {instead}")
+    reachable, why = live.internet_reachable(resolver)
+    if not reachable:
+        raise LabkitError(f"live DNS is unreachable: {why}. Connect to a network whose DNS "
+                          f"resolves Internet names to look them up live. {instead}")
 
 
 def _record(args: argparse.Namespace) -> int:

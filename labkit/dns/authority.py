@@ -8,7 +8,11 @@ referral (the NS records and their glue, not authoritative) for names at or belo
 a delegation to a zone it does not serve.
 Names are compared case-insensitively (dnspython names do that).  A name outside
 every zone is NXDOMAIN, not REFUSED: the lab DNS plays the whole Internet (see
-:mod:`labkit.dns.server`).
+:mod:`labkit.dns.server`), so it speaks for the root zone above its zones too.  That
+root holds nothing but an SOA (:data:`ROOT_SOA`, unless the data brings a root zone of
+its own): it is the SOA an authoritative NXDOMAIN must carry (RFC 2308 section 3), and
+the names between the root and each zone (``example.``, ``arpa.``) exist, empty, since
+something lies below them (RFC 8020: NXDOMAIN means nothing below).
 
 Not named in the labs: :class:`labkit.dns.LabDNS` (from lab 00) answers with it.
 """
@@ -26,6 +30,13 @@ import dns.rdatatype
 import dns.rrset
 
 MAX_CNAME_CHAIN = 16
+
+#: the SOA of the root zone the lab DNS stands in for, used when its data has none:
+#: in negative answers for names outside every zone (its MINIMUM, 60 s, is how long a
+#: resolver may keep them, RFC 2308 section 5) and as the answer to ``. SOA``
+ROOT_SOA = dns.rrset.from_text(dns.name.root, 300, dns.rdataclass.IN, dns.rdatatype.SOA,
+                               "ns1.labdns.example. hostmaster.labdns.example. "
+                               "1 3600 600 86400 60")
 
 
 def _key(name: dns.name.Name) -> tuple[bytes, ...]:
@@ -58,6 +69,7 @@ class Authority:
         self._nodes: dict[dns.name.Name, dict[int, dns.rrset.RRset]] = {}
         self._apexes: set[dns.name.Name] = set()
         self._existing: set[tuple[bytes, ...]] = set()
+        self._above: set[tuple[bytes, ...]] = set()
         for rrset in rrsets:
             self._put(rrset)
         self._reindex()
@@ -91,6 +103,9 @@ class Authority:
                 if current in apexes:
                     break
         self._existing = existing
+        # the names above the zones (the root included): they exist in the root zone
+        # the lab plays, as empty non-terminals (RFC 8020)
+        self._above = {labels[i:] for labels in apexes for i in range(1, len(labels) + 1)}
 
     def _exists(self, name: dns.name.Name) -> bool:
         return _key(name) in self._existing
@@ -146,12 +161,15 @@ class Authority:
         return best
 
     def _soa(self, apex: dns.name.Name | None) -> tuple[dns.rrset.RRset, ...]:
-        """The SOA for a negative answer, its TTL capped by its MINIMUM (RFC 2308 section 3)."""
-        if apex is None:
-            return ()
-        soa = self._nodes.get(apex, {}).get(dns.rdatatype.SOA)
+        """The SOA for a negative answer, its TTL capped by its MINIMUM (RFC 2308 section 3).
+
+        ``None`` (outside every zone) and data without any SOA take :data:`ROOT_SOA`:
+        the lab speaks for the root then, and an authoritative negative answer carries
+        the SOA of the zone that gives it.
+        """
+        soa = self._nodes.get(apex, {}).get(dns.rdatatype.SOA) if apex is not None else None
         if soa is None:
-            return ()
+            soa = ROOT_SOA
         negative = soa.copy()
         negative.ttl = min(soa.ttl, soa[0].minimum)
         return (negative,)
@@ -209,8 +227,13 @@ class Authority:
         name = qname
         apex = self._zone_of(name) if self._apexes else dns.name.root
         if apex is None:
-            # outside every lab zone: the lab Internet is all the Internet there is
-            return Answer(dns.rcode.NXDOMAIN)
+            # outside every lab zone: the lab Internet is all the Internet there is, so
+            # the answer comes from the root zone it plays (see the module docstring)
+            if qname == dns.name.root and qtype in (dns.rdatatype.SOA, dns.rdatatype.ANY):
+                return Answer(dns.rcode.NOERROR, (ROOT_SOA.copy(),))
+            if _key(qname) in self._above:  # above a zone: exists, no data (RFC 8020)
+                return Answer(dns.rcode.NOERROR, (), self._soa(None))
+            return Answer(dns.rcode.NXDOMAIN, (), self._soa(None))
         for _ in range(MAX_CNAME_CHAIN):
             seen.add(name)
             cut = self._cut(name, apex)
@@ -245,4 +268,4 @@ class Authority:
         return Answer(dns.rcode.NOERROR, tuple(answers))
 
 
-__all__ = ["Answer", "Authority", "MAX_CNAME_CHAIN"]
+__all__ = ["Answer", "Authority", "MAX_CNAME_CHAIN", "ROOT_SOA"]

@@ -13,11 +13,15 @@ saying BADKEY (RFC 8945 section 5.2.1).
 
 
 One deliberate departure: a name outside every zone it serves is answered NXDOMAIN
-(with AA, without an SOA), where a real authoritative-only server would say REFUSED
-(RFC 1035 section 4.1.1: refused "for policy reasons", the common practice). The
-lab DNS plays the whole fictional Internet, not one operator's servers among many:
-a name it does not hold exists nowhere, and the labs' resolvers and SPF, DKIM and
-DMARC checks should see "no such domain", not a server that declines to answer.
+(with AA), where a real authoritative-only server would say REFUSED (RFC 1035
+section 4.1.1: refused "for policy reasons", the common practice). The lab DNS
+plays the whole fictional Internet, not one operator's servers among many: a name
+it does not hold exists nowhere, and the labs' resolvers and SPF, DKIM and DMARC
+checks should see "no such domain", not a server that declines to answer.  It
+answers then as the root zone would: the NXDOMAIN carries the root's SOA (RFC 2308
+section 3 asks an authoritative NXDOMAIN for its zone's SOA), and the names above
+its zones (``example.``, ``arpa.``, the root) exist with no data (RFC 8020); see
+:mod:`.authority`.
 
 It runs in its own threads, so it works inside a Jupyter kernel that already has an
 asyncio loop, and serves many clients at once.
@@ -178,7 +182,8 @@ def _formerr(data: bytes) -> bytes | None:
     (qid, flags) = struct.unpack("!HH", data[:4])
     if flags & 0x8000:  # a response: never answer those
         return None
-    reply_flags = 0x8000 | (flags & 0x7800) | (flags & 0x0100) | dns.rcode.FORMERR
+    # opcode, RD and CD copied (CD: RFC 4035 section 3.2.2, as in every reply)
+    reply_flags = 0x8000 | (flags & 0x7800) | (flags & (0x0100 | 0x0010)) | dns.rcode.FORMERR
     return struct.pack("!HHHHHH", qid, reply_flags, 0, 0, 0, 0)
 
 
@@ -602,6 +607,10 @@ class LabDNS(Service):
         if query.flags & dns.flags.QR:
             return None
         response = dns.message.make_response(query, our_payload=UDP_PAYLOAD)
+        # RFC 4035 section 3.2.2: a security-aware name server copies the CD bit of the
+        # query into the response (dnspython copies only RD); validating resolvers set
+        # CD on every query they send upstream (RFC 6840 section 5.9)
+        response.flags |= query.flags & dns.flags.CD
         # RFC 3225 section 3: the query's DO bit is copied into the reply (the other
         # flag bits are unassigned and stay 0 here, RFC 6891 section 6.1.4)
         response.ednsflags |= query.ednsflags & dns.flags.DO

@@ -3,7 +3,10 @@
 Zone text is read with dnspython's zone-file reader, which follows RFC 1035:
 ``$ORIGIN``/``$TTL``, relative and absolute names, decimal ``\\DDD`` escapes,
 multi-string TXT.  (dnslib's lexer reads ``\\DDD`` as octal, so it is not used here.)
-Several zones may sit in one text; each SOA marks a zone apex.
+Several zones may sit in one text; each SOA marks a zone apex.  Several texts are
+merged name by name, and the CNAME rules hold across them as inside one text (RFC 1034
+section 3.6.2, RFC 2181 section 10.1): a name with a CNAME holds no other data, and
+one CNAME record; a breach is a :class:`~labkit.errors.ZoneError` naming the name.
 
 Parsing is the costly part of starting a LabDNS (the course zones took about
 0.2 s of CPU with dnspython), so each process keeps what it parsed, keyed by the
@@ -34,6 +37,7 @@ import dns.rdataset
 import dns.rdatatype
 import dns.rrset
 import dns.tokenizer
+import dns.transaction
 import dns.zonefile
 
 from ..errors import ZoneError
@@ -122,6 +126,9 @@ class _Transaction(dns.zonefile.RRsetsReaderTransaction):
         super().__init__(manager, True, False)
         self._origin = dns.name.root
         self._by_name: dict[dns.name.Name, dict[tuple, dns.rdataset.Rdataset]] = {}
+        # before the reader's own CNAME check (registered later), whose message names
+        # neither the name nor the records, and which lets a second CNAME replace the first
+        self.check_put_rdataset(_check_cname_rules)
 
     def _set_origin(self, origin: dns.name.Name) -> None:
         self._origin = origin
@@ -157,6 +164,76 @@ class _Transaction(dns.zonefile.RRsetsReaderTransaction):
         node = dns.node.Node()
         node.rdatasets = list(rdatasets.values())
         return node
+
+
+def _types(rdatasets: Iterable[dns.rdataset.Rdataset]) -> str:
+    return ", ".join(sorted({dns.rdatatype.to_text(rds.rdtype) for rds in rdatasets}))
+
+
+def _check_cname_rules(txn: dns.transaction.Transaction, name: dns.name.Name,
+                       rdataset: dns.rdataset.Rdataset) -> None:
+    """Refuse a record that breaks the CNAME rules at ``name`` in one zone text.
+
+    RFC 1034 section 3.6.2: a name with a CNAME holds no other data (DNSSEC records
+    aside); RFC 2181 section 10.1: it has one CNAME record.  dnspython keeps the last of
+    two CNAME lines (a CNAME set holds one record), so the first is compared here,
+    before it is replaced; the same line twice is one record (RFC 2181 section 5).
+    """
+    kind = dns.node.NodeKind.classify_rdataset(rdataset)
+    if kind == dns.node.NodeKind.NEUTRAL:
+        return
+    node = txn.get_node(name)
+    if node is None:
+        return
+    shown = name.to_text(omit_final_dot=True) or "."
+    if rdataset.rdtype == dns.rdatatype.CNAME:
+        old = node.get_rdataset(rdataset.rdclass, dns.rdatatype.CNAME)
+        if old is not None and set(old) != set(rdataset):
+            targets = " and ".join(rd.target.to_text() for rd in (*old, *rdataset))
+            raise dns.zonefile.CNAMEAndOtherData(
+                f"{shown} can have only one CNAME record (RFC 2181 section 10.1), here it "
+                f"names {targets}: keep one")
+    clash = [rds for rds in node.rdatasets
+             if dns.node.NodeKind.classify_rdataset(rds) not in (kind, dns.node.NodeKind.NEUTRAL)]
+    if not clash:
+        return
+    if kind == dns.node.NodeKind.CNAME:
+        raise dns.zonefile.CNAMEAndOtherData(
+            f"{shown} holds {_types(clash)}, so it cannot also have a CNAME: a name with a "
+            "CNAME holds no other data (RFC 1034 section 3.6.2)")
+    raise dns.zonefile.CNAMEAndOtherData(
+        f"{shown} has a CNAME, so it cannot also hold {_types([rdataset])}: a name with a "
+        "CNAME holds no other data (RFC 1034 section 3.6.2); put the record at the name "
+        "the CNAME points to")
+
+
+def _check_merge(seen: dict[dns.name.Name, dict[tuple[int, int], tuple[dns.rrset.RRset, str]]],
+                 rrsets: Iterable[dns.rrset.RRset], source: str) -> None:
+    """Refuse ``rrsets`` (from ``source``) that break the CNAME rules with those ``seen``
+    in the zone texts before it; add them to ``seen``.
+
+    Each text was checked as it was read (:func:`_check_cname_rules`); texts given
+    together are merged name by name, so the same rules must hold across them.
+    """
+    for rrset in rrsets:
+        node = seen.setdefault(rrset.name, {})
+        kind = dns.node.NodeKind.classify(rrset.rdtype, rrset.covers)
+        if kind != dns.node.NodeKind.NEUTRAL:
+            for other, where in node.values():
+                other_kind = dns.node.NodeKind.classify(other.rdtype, other.covers)
+                shown = rrset.name.to_text(omit_final_dot=True) or "."
+                if other_kind not in (kind, dns.node.NodeKind.NEUTRAL):
+                    raise ZoneError(
+                        f"{shown}: {dns.rdatatype.to_text(other.rdtype)} in {where} and "
+                        f"{dns.rdatatype.to_text(rrset.rdtype)} in {source}, but a name with "
+                        "a CNAME holds no other data (RFC 1034 section 3.6.2; zone texts "
+                        "given together are merged name by name)")
+                if (rrset.rdtype == other.rdtype == dns.rdatatype.CNAME
+                        and set(rrset) != set(other)):
+                    raise ZoneError(
+                        f"{shown} can have only one CNAME record (RFC 2181 section 10.1): "
+                        f"{other[0].target} in {where}, {rrset[0].target} in {source}")
+        node.setdefault((rrset.rdtype, rrset.covers), (rrset, source))
 
 
 def _parse(zone: ZoneText) -> list[dns.rrset.RRset]:
@@ -255,8 +332,12 @@ def load_shared(zones: ZoneSource | None = None) -> list[dns.rrset.RRset]:
     """Like :func:`load`, but the RRsets may be shared with other callers: only read
     them (or copy them, as :class:`~labkit.dns.authority.Authority` does)."""
     rrsets: list[dns.rrset.RRset] = []
-    for piece in iter_sources(zones):
-        rrsets.extend(_parsed(piece))
+    seen: dict[dns.name.Name, dict[tuple[int, int], tuple[dns.rrset.RRset, str]]] = {}
+    for number, piece in enumerate(iter_sources(zones), 1):
+        parsed = _parsed(piece)
+        where = piece.source if piece.source != "<zone text>" else f"zone text {number}"
+        _check_merge(seen, parsed, where)
+        rrsets.extend(parsed)
     return rrsets
 
 

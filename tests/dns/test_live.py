@@ -2,7 +2,7 @@
 
 No test here talks to real DNS.  "Live" DNS is played by resolvers on loopback: a
 closed port (no network), the lab DNS (a sandbox resolver that knows nothing of the
-Internet: NXDOMAIN for the root) and a LabDNS that also serves a root zone (a tiny
+Internet: no NS records for the root) and a LabDNS that also serves a root zone (a tiny
 Internet that answers).
 """
 
