@@ -548,8 +548,9 @@ class LabDNS(Service):
         """A :class:`UsageError` if ``owner`` lies in none of the zones served here.
 
         Records there would never be answered (names outside its zones are answered
-        from the root zone the lab plays: NXDOMAIN, or no data above its zones), so a typo in the zone part of a name fails here, with the
-        zones listed and, for a near miss, the name meant.  A LabDNS whose data has no
+        from the root zone the lab plays: NXDOMAIN, or no data above its zones), so a
+        typo in the zone part of a name fails here, with the zones listed and, for a
+        near miss, the name meant.  A LabDNS whose data has no
         SOA at all answers for every name, and takes any.
         """
         apexes = self.authority.apexes
