@@ -33,7 +33,7 @@ import dkim
 import dkim.util
 from dkim.canonicalization import CanonicalizationPolicy
 
-from .. import _coerce
+from .. import _coerce, _headerfields
 from ..errors import UsageError
 from . import dkim as _dkim
 from . import results as _results
@@ -451,15 +451,17 @@ def _own_results(raw: bytes, authserv_id: str, dns) -> str:
     return "; ".join(parts)
 
 
-_FIELD = re.compile(rb"[^\r\n]*(?:\r?\n|$)(?:[ \t][^\r\n]*(?:\r?\n|$))*")
-
-
 def _header_fields(raw: bytes) -> tuple[list[bytes], bytes]:
-    """The header fields of ``raw`` (each with its folded lines and line ends) and the rest."""
+    """The header fields of ``raw`` (each with its folded lines and line ends) and the rest.
+
+    Lines may end in CRLF or a bare LF.  Without a blank line all of ``raw`` is the
+    head.  A head with a bare CR in it is not split: no fields, all of ``raw`` the rest.
+    """
     blank = re.search(rb"\r?\n(?=\r?\n)", raw)
     head, rest = (raw[:blank.end()], raw[blank.end():]) if blank else (raw, b"")
-    fields = [f for f in _FIELD.findall(head) if f]
-    return (fields, rest) if b"".join(fields) == head else ([], raw)
+    if re.search(rb"\r(?!\n)", head):
+        return [], raw
+    return _headerfields.split(head, lf=True, keep_ends=True), rest
 
 
 def _field_value(field: bytes) -> bytes:

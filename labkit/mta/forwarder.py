@@ -83,18 +83,12 @@ class Forwarder(Policy):
 
     def on_rcpt(self, ctx: Context, address: str, accepted: list[str]) -> str:
         """Alias addresses, and (with SRS) valid SRS addresses that lead back to an original sender."""
-        if address.lower() not in self.aliases and self.targets(address):
-            self.event(ctx, "rcpt", rcpt=address, decision="accept",
-                       reason="valid SRS address: returns to the original sender")
-            return "250 OK"
+        reason = None
         if address.lower() in self.aliases:
-            self.event(ctx, "rcpt", rcpt=address, decision="accept",
-                       reason=f"alias for {', '.join(self.aliases[address.lower()])}")
-            return "250 OK"
-        if self.accept_postmaster(ctx, address, self.domain):
-            return "250 OK"
-        self.event(ctx, "rcpt", rcpt=address, decision="reject", reason="no such alias")
-        return f"550 5.1.1 <{address}>: no such alias"
+            reason = f"alias for {', '.join(self.aliases[address.lower()])}"
+        elif self.targets(address):
+            reason = "valid SRS address: returns to the original sender"
+        return self.rcpt_by_name(ctx, address, reason, domain=self.domain, unknown="alias")
 
     def on_data(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes) -> str:
         """Add a Received line and resend to the alias targets, keeping the envelope sender (or rewriting it with SRS); keep mail for the postmaster."""

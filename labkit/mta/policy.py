@@ -32,6 +32,7 @@ from typing import Any
 
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from .. import _headerfields
 from .clock import mail_date
 from .smtpserver import has_bare_newline
 
@@ -268,6 +269,21 @@ class Policy:
         self.event(ctx, "rcpt", rcpt=address, decision="accept",
                    reason="postmaster: kept in this host's mailbox (RFC 5321 section 4.5.1)")
         return True
+
+    def rcpt_by_name(self, ctx: Context, address: str, reason: str | None, *, domain: str,
+                     unknown: str) -> str:
+        """The RCPT reply of a host that takes mail for names of its own (a forwarder's
+        aliases, a list's addresses): accept ``address`` with an ``accept`` event giving
+        ``reason`` when there is one (``None``: not one of its names); else accept it if
+        it is this host's postmaster (:meth:`accept_postmaster`); else reject it,
+        ``550 5.1.1 <address>: no such <unknown>``, with a ``reject`` event."""
+        if reason is not None:
+            self.event(ctx, "rcpt", rcpt=address, decision="accept", reason=reason)
+            return "250 OK"
+        if self.accept_postmaster(ctx, address, domain):
+            return "250 OK"
+        self.event(ctx, "rcpt", rcpt=address, decision="reject", reason=f"no such {unknown}")
+        return f"550 5.1.1 <{address}>: no such {unknown}"
 
     def deliver_to_postmaster(self, ctx: Context, qid: str, mail_from: str, data: bytes,
                               domain: str) -> bool:
@@ -574,23 +590,17 @@ def _remove_fields(data: bytes, drop: Any) -> tuple[bytes, int]:
     if cut < 2:
         return data, 0
     head, rest = data[:cut], data[cut:]
-    fields: list[list[bytes]] = []
-    for line in head.split(b"\r\n")[:-1]:
-        if line[:1] in (b" ", b"\t") and fields:
-            fields[-1].append(line)
-        else:
-            fields.append([line])
     kept: list[bytes] = []
     removed = 0
-    for field in fields:
-        name, _, value = b"\r\n".join(field).partition(b":")
+    for field in _headerfields.split(head, keep_ends=True):
+        name, _, value = field[:-2].partition(b":")
         if drop(name.strip().lower(), value):
             removed += 1
             continue
-        kept.extend(field)
+        kept.append(field)
     if not removed:
         return data, 0
-    return b"\r\n".join(kept) + b"\r\n" + rest, removed
+    return (b"".join(kept) or b"\r\n") + rest, removed
 
 
 def _failures(res: Any, rcpts: list[str]) -> dict[str, str]:

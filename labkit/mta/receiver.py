@@ -37,7 +37,7 @@ from typing import Any
 
 import dns.resolver
 
-from .. import _coerce
+from .. import _coerce, _headerfields
 from ..errors import LabkitError, UsageError
 from ..net import client_address
 from .policy import Context, Policy, _remove_fields, make_delivery_report, queue_id
@@ -555,19 +555,17 @@ def _message_id_plain(data: bytes) -> Any:
     head = data[:end]
     if not head.isascii() or head.count(b"\n") != head.count(b"\r\n") or head.count(b"\r") != head.count(b"\n"):
         return _UNSURE
-    lines = head.split(b"\r\n")
-    if lines[0][:5] == b"From " or lines[0][:1] in (b" ", b"\t"):
+    fields = _headerfields.split(head)
+    if not fields or fields[0][:5] == b"From " or fields[0][:1] in (b" ", b"\t"):
         return _UNSURE
     found: Any = None
-    for i, line in enumerate(lines):
-        if line[:1] in (b" ", b"\t"):
-            continue
-        if not _FIELD_LINE.match(line):
+    for field in fields:
+        if not _FIELD_LINE.match(field):
             return _UNSURE
-        if found is None and line.split(b":", 1)[0].lower() == b"message-id":
-            if i + 1 < len(lines) and lines[i + 1][:1] in (b" ", b"\t"):
+        if found is None and field.split(b":", 1)[0].lower() == b"message-id":
+            if b"\r\n" in field:
                 return _UNSURE  # folded: leave it to the parser
-            found = line.split(b":", 1)[1].strip().decode("ascii") or None
+            found = field.split(b":", 1)[1].strip().decode("ascii") or None
     return found
 
 
