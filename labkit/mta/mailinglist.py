@@ -72,13 +72,13 @@ def edit_message(data: bytes, *, list_address: str, tag: str, footer: str,
     RFC 2369 (each value in angle brackets).
     """
     head, sep, body = data.partition(b"\r\n\r\n")
-    # (every CRLF ends a line here, one at the end of the head too: an empty last field)
-    fields = [b"\r\n".join(f) for f in _headerfields.group(head.split(b"\r\n"))]
+    fields = _headerfields.split(head)
     marker = f"[{tag}]".encode()
     out: list[bytes] = []
     author = None
     for line in fields:
-        name = line.split(b":", 1)[0].strip().lower()
+        # (a line without a colon is no field, whatever it starts with: kept as it is)
+        name = line.split(b":", 1)[0].strip().lower() if b":" in line else b""
         if name in _LIST_FIELDS:
             continue
         if name == b"subject":

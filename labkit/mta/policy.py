@@ -600,7 +600,7 @@ def _remove_fields(data: bytes, drop: Any) -> tuple[bytes, int]:
         kept.append(field)
     if not removed:
         return data, 0
-    return (b"".join(kept) or b"\r\n") + rest, removed
+    return b"".join(kept) + rest, removed
 
 
 def _failures(res: Any, rcpts: list[str]) -> dict[str, str]:
