@@ -4,6 +4,8 @@ Commands: USER, PASS, STAT, LIST, RETR, DELE, RSET, NOOP, QUIT, and the optional
 UIDL and TOP of RFC 1939 section 7; CAPA (RFC 2449) lists USER, TOP, UIDL,
 PIPELINING, RESP-CODES and AUTH-RESP-CODE, before and after login.  A message's UIDL unique-id is
 derived from its Maildir key, so it stays the same from one session to the next.
+Every message is sent with CRLF line ends, and its LIST size is the octets RETR sends
+(RFC 1939 section 11), also for a file put in the Maildir with LF line ends.
 
 Deletions take effect at QUIT (the UPDATE state); a dropped connection deletes
 nothing, and a QUIT that could not remove every marked message says ``-ERR`` (RFC 1939
@@ -27,6 +29,7 @@ import hashlib
 import ipaddress
 import logging
 import poplib
+import re
 import socket
 import threading
 from collections.abc import Iterable
@@ -335,12 +338,35 @@ class POP3Server(Service):
 
 
 def _read(box: Any, key: str) -> bytes | None:
-    """The message ``key``, or None when it left the mailbox during the session (the lab's
-    own code, or a learner's cell, may remove mail while a POP3 client is connected)."""
+    """The message ``key`` as POP3 sends it (:func:`_crlf`), or None when it left the
+    mailbox during the session (the lab's own code, or a learner's cell, may remove mail
+    while a POP3 client is connected)."""
     try:
-        return box.get(key)
+        return _crlf(box.get(key))
     except (KeyError, OSError):
         return None
+
+
+_LINE_END = re.compile(rb"\r?\n")
+
+
+def _crlf(message: bytes) -> bytes:
+    """``message`` with every line ended by CRLF, the last one too.
+
+    RFC 1939 section 3: each line of a multi-line response ends in CRLF; section 11: a
+    size counts each line end as two octets.  Mail that came in by SMTP is stored so
+    already; a file put in the Maildir by other means (``box.deliver(...)`` with LF line
+    ends, a corpus message) is converted here, so its LIST size is what RETR sends and a
+    "." line in it is byte-stuffed like any other.
+    """
+    if message.count(b"\n") == message.count(b"\r\n") and message.endswith(b"\r\n"):
+        return message  # the usual case, at memchr speed
+    if not message:
+        return message
+    lines = _LINE_END.split(message)
+    if lines[-1] == b"":
+        lines.pop()
+    return b"\r\n".join(lines) + b"\r\n"
 
 
 def _index(arg: str, keys: list[str], deleted: set[int]) -> int | None:
@@ -381,7 +407,8 @@ def _scan_line(cmd: str, keys: list[str], i: int, body: bytes) -> str:
 
 
 def _lines(message: bytes) -> list[bytes]:
-    """The CRLF-separated lines of ``message`` (a final CRLF ends the last line)."""
+    """The CRLF-separated lines of ``message`` (from :func:`_crlf`; a final CRLF ends the
+    last line)."""
     lines = message.split(b"\r\n")
     return lines[:-1] if message.endswith(b"\r\n") else lines
 

@@ -2,7 +2,9 @@
 
 The server refuses every command but EHLO/STARTTLS/QUIT before TLS (aiosmtpd's
 ``require_starttls``), offers AUTH PLAIN/LOGIN only over TLS, demands AUTH before
-MAIL, lets a user send only as their own address, DKIM-signs with the user's domain
+MAIL, lets a user send only as their own address, makes every envelope address fully
+qualified (RFC 6409 section 4.2: a bare local part gets the ISP's domain, a one-label
+domain such as ``carol@corp`` is refused with 554), DKIM-signs with the user's domain
 key when the lab has one, and relays to the recipient domain's MX from its own
 address.  The Received line names the authenticated user: abuse is traceable.
 Customers of ``isp.example`` are signed with the ISP's own key (selector ``isp2026``).
@@ -41,6 +43,37 @@ class Submission(Policy):
         self.sign = sign
         self.enforce_sender = enforce_sender
 
+    def qualify(self, address: str) -> tuple[str, str | None]:
+        """``address`` made fully qualified (RFC 6409 section 4.2), and the refusal if it cannot be.
+
+        A bare local part gets the ISP's (first) domain, as Postfix's
+        ``append_at_myorigin`` does (``taro`` -> ``taro@isp.example``; ``Postmaster`` ->
+        ``postmaster@isp.example``, RFC 5321 section 4.5.1).  A domain of one label
+        (``carol@corp``) is refused: section 4.2 says to reject rather than guess at a
+        name that is not fully qualified, and 4.1 gives the reply code, 554.  The null
+        sender and address literals (``[192.0.2.1]``) are left as they are.
+        """
+        if address in ("", "<>") or not self.domains:
+            return address, None
+        local, at, domain = address.rpartition("@")
+        if not at:
+            if address.lower() == "postmaster":
+                address = "postmaster"
+            return f"{address}@{self.domains[0]}", None
+        if domain.startswith("[") or "." in domain.strip("."):
+            return address, None
+        return address, f"<{address}>: the domain {domain!r} is not fully qualified"
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
+                          mail_options: list[str]) -> str:
+        """MAIL with a fully qualified sender (see :meth:`qualify`), then :meth:`on_mail`."""
+        address, refusal = self.qualify(address)
+        if refusal:
+            self.event(self._sync_auth(server, session), "mail", mail_from=address,
+                       decision="reject", reason="sender domain not fully qualified (RFC 6409)")
+            return f"554 5.1.8 {refusal}: Sender address rejected"  # RFC 3463: bad sender's system
+        return await super().handle_MAIL(server, session, envelope, address, mail_options)
+
     def on_mail(self, ctx: Context, address: str) -> str:
         """Only after AUTH (530 otherwise); the envelope sender must be the user's own when ``enforce_sender``."""
         if not ctx.user:
@@ -58,11 +91,20 @@ class Submission(Policy):
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
-        """``RCPT TO:<Postmaster>`` without a domain is the postmaster of the ISP's
-        (first) domain, whom RFC 5321 section 4.5.1 says MUST be accepted: relayed
-        without a domain, it had no destination and came back as a DSN."""
-        if address.lower() == "postmaster" and self.domains:
-            address = f"postmaster@{self.domains[0]}"
+        """RCPT with a fully qualified recipient (see :meth:`qualify`), then the
+        base class's checks and :meth:`on_rcpt`.
+
+        ``RCPT TO:<Postmaster>`` without a domain is the postmaster of the ISP's
+        (first) domain, whom RFC 5321 section 4.5.1 says MUST be accepted; any other bare
+        local part is the ISP's user of that name.  Relayed without a domain, such a
+        recipient had no destination and came back to the user as a DSN.
+        """
+        address, refusal = self.qualify(address)
+        if refusal:
+            self.event(self._sync_auth(server, session), "rcpt", rcpt=address, decision="reject",
+                       reason="recipient domain not fully qualified (RFC 6409)")
+            # RFC 3463 X.1.2: bad destination system address
+            return f"554 5.1.2 {refusal}: Recipient address rejected"
         return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
 
     def on_rcpt(self, ctx: Context, address: str, accepted: list[str]) -> str:
