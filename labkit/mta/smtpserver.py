@@ -25,7 +25,8 @@ Protocol here, policy in handlers (:mod:`labkit.mta.receiver`, ``submission``,
   the server answers 503 until QUIT instead of closing (RFC 5321 section 3.1), for the
   ISP gateway's OP25B refusal as for a policy's; an SMTPUTF8 parameter on MAIL, which
   is not offered, gets 555 (RFC 5321 4.1.1.11); and where AUTH is offered, MAIL's
-  ``AUTH=`` parameter is accepted (RFC 4954);
+  ``AUTH=`` parameter is accepted, AUTH during a mail transaction gets 503 and an
+  initial response ``=`` is an empty one (RFC 4954 sections 4 and 5);
 * enhanced status codes (RFC 2034, RFC 3463): EHLO offers ENHANCEDSTATUSCODES, and
   then every 2xx/4xx/5xx reply but EHLO's carries one (``250 2.1.0 OK``); a reply
   that has none, aiosmtpd's own or a policy's ``"250 OK"``, gets one in :meth:`LabSMTP.push`;
@@ -181,6 +182,12 @@ def with_status_code(reply: str, verb: str | None) -> str:
     return "\r\n".join(lines)
 
 
+def _empty_initial_response(args: list[str]) -> list[str]:
+    """AUTH's arguments with an initial response of ``=`` made empty: RFC 4954 section 4
+    sends a zero-length initial response as a single "=" (no valid base64 is "=")."""
+    return [args[0], ""] if len(args) == 2 and args[1] == "=" else args
+
+
 @functools.lru_cache(maxsize=4096)
 def _parse_address(arg: str, local_part_limit: int) -> tuple[str | None, str | None]:
     """aiosmtpd's own MAIL FROM / RCPT TO address parsing, remembered per argument.
@@ -289,8 +296,19 @@ class LabSMTP(SMTP):
                 arg = " ".join([arg[:close + 1], *kept])
         await super().smtp_MAIL(arg)
 
+    @syntax("AUTH <mechanism>")
+    async def smtp_AUTH(self, arg: str) -> None:
+        """AUTH, refused with 503 during a mail transaction (RFC 4954 section 4: "MUST be
+        rejected with a 503 reply"; aiosmtpd does not check it)."""
+        if (arg and self.session is not None and self.session.extended_smtp
+                and self.envelope is not None and self.envelope.mail_from is not None):
+            await self.push("503 5.5.1 AUTH is not allowed during a mail transaction")
+            return
+        await super().smtp_AUTH(arg)
+
     async def auth_PLAIN(self, server: Any, args: list[str]) -> AuthResult:
         """AUTH PLAIN (RFC 4616), with a malformed response refused instead of crashing."""
+        args = _empty_initial_response(args)
         if len(args) == 1:  # no initial response: ask here, so that both paths are checked
             blob = await self.challenge_auth("")
             if blob is MISSING:
@@ -309,6 +327,10 @@ class LabSMTP(SMTP):
                          reason="authorization identity differs from the user (RFC 4616)")
                 return AuthResult(success=False, handled=False)
         return await super().auth_PLAIN(server, args)
+
+    async def auth_LOGIN(self, server: Any, args: list[str]) -> AuthResult:
+        """AUTH LOGIN; ``AUTH LOGIN =`` is an empty user name (RFC 4954 section 4)."""
+        return await super().auth_LOGIN(server, _empty_initial_response(args))
 
     async def _handle_client(self) -> None:
         srv = self.lab_server

@@ -46,12 +46,14 @@ class Submission(Policy):
     def qualify(self, address: str) -> tuple[str, str | None]:
         """``address`` made fully qualified (RFC 6409 section 4.2), and the refusal if it cannot be.
 
-        A bare local part gets the ISP's (first) domain, as Postfix's
-        ``append_at_myorigin`` does (``taro`` -> ``taro@isp.example``; ``Postmaster`` ->
-        ``postmaster@isp.example``, RFC 5321 section 4.5.1).  A domain of one label
-        (``carol@corp``) is refused: section 4.2 says to reject rather than guess at a
-        name that is not fully qualified, and 4.1 gives the reply code, 554.  The null
-        sender and address literals (``[192.0.2.1]``) are left as they are.
+        Section 4.2 makes the MSA ensure that every envelope domain is fully qualified,
+        by completing it or by refusing the command with 554 (4.1).  A bare local part
+        gets the ISP's (first) domain, as Postfix's ``append_at_myorigin`` does (``taro``
+        -> ``taro@isp.example``; ``Postmaster`` -> ``postmaster@isp.example``, RFC 5321
+        section 4.5.1).  A domain of one label (``carol@corp``) is refused rather than
+        expanded: the lab cannot know which domain it abbreviates (4.2 allows expanding
+        one-label names by local convention, and asks to refuse incomplete multi-level
+        ones).  The null sender and address literals (``[192.0.2.1]``) are left as they are.
         """
         if address in ("", "<>") or not self.domains:
             return address, None

@@ -124,15 +124,13 @@ def test_auth_is_neither_offered_nor_accepted_before_tls(lab):
         d.close()
 
 
-@pytest.mark.xfail(strict=True, reason="needs the change to LabSMTP in smtpserver.py "
-                   "described in the submit helper's report (an initial response '=')")
 @pytest.mark.parametrize(("command", "expected"),
                          [("AUTH LOGIN =", "334 "), ("AUTH PLAIN =", "5")], ids=["login", "plain"])
 def test_an_equals_sign_is_an_empty_initial_response(tls, command, expected):
     # RFC 4954 section 4: a zero-length initial response is sent as "=", which is not a
     # base64 error.  AUTH LOGIN = gives an empty user name (then the password challenge);
     # AUTH PLAIN = is an empty PLAIN message (RFC 4616 section 2 wants two NULs), refused.
-    # Now: "501 5.5.2 Can't decode base64" to both (aiosmtpd 1.4.6).
+    # Before: "501 5.5.2 Can't decode base64" to both (aiosmtpd 1.4.6).
     d = tls()
     reply = d.cmd(command)
     assert reply.startswith(expected) and "decode base64" not in reply, reply
@@ -409,3 +407,34 @@ def test_only_a_successful_login_opens_the_window_for_that_address_only(lab, pop
     assert p.cmd("QUIT").startswith("+OK")
     lab.advance(lab.pop_window)
     assert not lab.isp_window.is_open(client)  # closed after the configured time
+
+
+def test_auth_during_a_mail_transaction_is_refused_with_503():
+    # RFC 4954 section 4: "An AUTH command issued during a mail transaction MUST be
+    # rejected with a 503 reply."  Port 587 asks AUTH before MAIL, so this needs a server
+    # whose policy takes MAIL first: a plain handler (aiosmtpd accepts any MAIL) and an
+    # authenticator that would accept anyone.  Before: 235, the user logged in mid-mail.
+    import socket
+
+    from aiosmtpd.smtp import AuthResult
+
+    from labkit.mta import SMTPServer
+    from labkit.mta.submission import make_certificates
+
+    server_tls, client_tls, _ = make_certificates(["t.example"])
+    srv = SMTPServer(object(), hostname="t.example", tls_context=server_tls,
+                     authenticator=lambda *a: AuthResult(success=True)).start()
+    try:
+        d = Dialogue(socket.create_connection((srv.bind, srv.port), timeout=10))
+        assert d.reply().startswith("220")
+        d.cmd("EHLO pc.example")
+        assert d.cmd("STARTTLS").startswith("220")
+        d = Dialogue(client_tls.wrap_socket(d.sock, server_hostname="127.0.0.1"))
+        assert "AUTH" in d.cmd("EHLO pc.example")
+        assert d.cmd("MAIL FROM:<a@t.example>").startswith("250")
+        assert d.cmd(f"AUTH PLAIN {PLAIN}").startswith("503 5.5.1 ")
+        assert d.cmd("RSET").startswith("250")
+        assert d.cmd(f"AUTH PLAIN {PLAIN}").startswith("235 ")  # outside a transaction: fine
+        d.close()
+    finally:
+        srv.stop()
