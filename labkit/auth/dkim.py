@@ -18,14 +18,20 @@ Result values (RFC 8601 2.7.1) and the reason ``code`` behind them:
 ========== =============================================================
 pass       ``ok``
 fail       ``body-hash-mismatch`` (the body changed), ``signature-mismatch``
-           (a signed header changed, or the wrong key)
+           (a signed header changed, or the wrong key), ``body-too-short``
+           (``l=`` counts more body than there is, RFC 6376 3.5)
 neutral    ``signature-syntax`` (the DKIM-Signature itself is malformed)
 permerror  ``key-not-found``, ``key-revoked`` (``p=`` empty), ``key-syntax``,
            ``key-too-small``, ``key-mismatch``, ``from-not-signed``,
-           ``expired`` (x= past), ``future-timestamp`` (t= ahead),
+           ``expired`` (x= past, no leeway), ``future-timestamp`` (t= ahead),
            ``message-syntax``
 temperror  ``dns-temperror`` (time-out or server failure fetching the key)
 ========== =============================================================
+
+Two passes carry a caveat in their reason as well as in the warnings: a key record
+with ``t=y`` (testing: RFC 6376 3.6.1 says the message MUST NOT be treated differently
+from unsigned mail; ``DKIMResult.testing``) and ``rsa-sha1`` (RFC 8301 3.1 says it MUST
+NOT be used for verifying; labkit still checks it so the lab can show why).
 
 Introduced in lab 04 (DKIM).
 """
@@ -37,6 +43,7 @@ import hashlib
 import html
 import logging
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +80,7 @@ RESULT_FOR_CODE = {
     "ok": "pass",
     "body-hash-mismatch": "fail",
     "signature-mismatch": "fail",
+    "body-too-short": "fail",
     "signature-syntax": "neutral",
     "key-not-found": "permerror",
     "key-revoked": "permerror",
@@ -169,6 +177,8 @@ class DKIMResult:
     From not over-signed). ``steps`` is the verifier's trace. ``explanation`` is
     set when ``verify(..., explain=True)``. ``header_b`` is the first 8 characters
     of ``b=`` (``header.b``, RFC 6008), which tells two signatures of one domain apart.
+    ``testing`` is True when the key record says ``t=y``: RFC 6376 3.6.1 then forbids
+    treating the message differently from unsigned mail, whatever ``result`` says.
     """
 
     result: str
@@ -185,6 +195,7 @@ class DKIMResult:
     key_bits: int = 0
     index: int = 0
     header_b: str = ""
+    testing: bool = False
     warnings: tuple[str, ...] = ()
     steps: tuple[str, ...] = ()
     explanation: DKIMExplanation | None = field(default=None, repr=False)
@@ -216,6 +227,7 @@ class DKIMResult:
             "key_bits": self.key_bits,
             "index": self.index,
             "header_b": self.header_b,
+            "testing": self.testing,
             "warnings": list(self.warnings),
             "steps": list(self.steps),
         }
@@ -687,6 +699,12 @@ class _Check:
         self.warnings: list[str] = []
         self.facts: dict = {"index": index}
 
+    def warn(self, text: str) -> None:
+        """A risky but legal choice: listed in ``warnings`` and, where it was found, in the
+        trace (``Verdict.explain(detail=True)`` prints the trace, not the warnings)."""
+        self.warnings.append(text)
+        self.steps.append(f"warning: {text}")
+
     def done(self, code: str, reason: str, explanation: DKIMExplanation | None = None) -> DKIMResult:
         result = RESULT_FOR_CODE[code]
         self.steps.append(f"result: dkim={result} ({code})")
@@ -704,14 +722,15 @@ class _Check:
 def _signature_warnings(check: _Check, sig: dict, include: list[bytes]) -> None:
     algorithm = _text(sig.get(b"a"))
     if b"l" in sig:
-        check.warnings.append(
+        check.warn(
             f"l={_text(sig[b'l'])}: only the first {_text(sig[b'l'])} body bytes are signed; "
             "text appended after them (a new link, another MIME part) still verifies"
         )
     if algorithm == "rsa-sha1":
-        check.warnings.append("rsa-sha1 is obsolete (RFC 8301): SHA-1 collisions can be forged; use rsa-sha256")
+        check.warn("rsa-sha1 is obsolete: RFC 8301 3.1 says it MUST NOT be used for signing or verifying "
+                   "(SHA-1 collisions can be forged); labkit checks it only to show why. Use rsa-sha256")
     if include.count(b"from") == 1:
-        check.warnings.append(
+        check.warn(
             "From is signed once but not over-signed: a verifier that ignores extra From fields "
             "would accept a second From added above it"
         )
@@ -727,6 +746,9 @@ def _verify_one(verifier: _Verifier | dkim_fast.FastMessage, raw_value: bytes, i
         sig = verifier.tags(raw_value)
     except dkim_fast.Fallback:
         raise
+    except dkim.util.DuplicateTag as exc:
+        return check.done("signature-syntax", f"the DKIM-Signature is invalid: tag {_text(exc.args[0])}= occurs "
+                          "more than once, and RFC 6376 3.2 makes such a tag list invalid as a whole")
     except Exception as exc:
         return check.done("signature-syntax", f"the DKIM-Signature is not a valid tag list: {exc}")
     check.facts.update(
@@ -745,6 +767,9 @@ def _verify_one(verifier: _Verifier | dkim_fast.FastMessage, raw_value: bytes, i
         code = ("expired" if "x= value is past" in text else
                 "future-timestamp" if "in the future" in text else "signature-syntax")
         return check.done(code, f"signature rejected: {text}")
+    expired = _expired(sig)
+    if expired:
+        return check.done("expired", expired)
     try:
         canon = CanonicalizationPolicy.from_c_value(sig.get(b"c", b"simple/simple"))
     except InvalidCanonicalizationPolicyError as exc:
@@ -758,7 +783,7 @@ def _verify_one(verifier: _Verifier | dkim_fast.FastMessage, raw_value: bytes, i
         f"c={_text(canon.to_c_value())} h={':'.join(_text(h) for h in include)}"
     )
     if b"from" not in include:
-        check.warnings.append("From is not signed: the signature says nothing about the visible sender")
+        check.warn("From is not signed: the signature says nothing about the visible sender")
         return check.done("from-not-signed", "h= does not include From; RFC 6376 6.1.1 requires ignoring such a signature")
 
     name = key_name(check.facts["selector"], check.facts["domain"])
@@ -773,7 +798,7 @@ def _verify_one(verifier: _Verifier | dkim_fast.FastMessage, raw_value: bytes, i
     if lookup.status != "found":
         return check.done("key-not-found", f"no key published at {name}: {lookup.detail}")
     if lookup.count > 1:
-        check.warnings.append(f"{lookup.count} TXT records at {name}; the first one was used")
+        check.warn(f"{lookup.count} TXT records at {name}; the first one was used")
     record = parse_key_record(lookup.text)
     check.facts.update(key_type=record.key_type, key_bits=record.bits)
     if record.problem == "revoked":
@@ -782,7 +807,9 @@ def _verify_one(verifier: _Verifier | dkim_fast.FastMessage, raw_value: bytes, i
         return check.done("key-syntax", f"the key record at {name} is unusable: {record.detail}")
     check.steps.append(f"key: k={record.key_type}, {record.bits} bits")
     if "y" in record.flags:
-        check.warnings.append("the key record has t=y: the domain is testing DKIM; receivers may ignore the result")
+        check.facts["testing"] = True
+        check.warn("the key record has t=y: the domain is testing DKIM, and RFC 6376 3.6.1 says a verifier "
+                   "MUST NOT treat the message differently from unsigned mail, even when the signature fails")
     expected_type = "ed25519" if check.facts["algorithm"].startswith("ed25519") else "rsa"
     if record.key_type != expected_type:
         return check.done("key-mismatch", f"a={check.facts['algorithm']} needs a {expected_type} key, but {name} holds k={record.key_type}")
@@ -794,10 +821,10 @@ def _verify_one(verifier: _Verifier | dkim_fast.FastMessage, raw_value: bytes, i
         if ident_domain != check.facts["domain"]:
             return check.done("key-mismatch", f"the key has t=s, so i= must be in exactly d={check.facts['domain']}")
     if record.key_type == "rsa" and record.bits < MIN_RSA_BITS:
-        check.warnings.append(f"the RSA key has only {record.bits} bits; keys under {MIN_RSA_BITS} bits are breakable")
+        check.warn(f"the RSA key has only {record.bits} bits; keys under {MIN_RSA_BITS} bits are breakable")
         return check.done("key-too-small", f"RSA key of {record.bits} bits is below the {MIN_RSA_BITS}-bit minimum (RFC 8301)")
     if record.key_type == "rsa" and record.bits < RECOMMENDED_RSA_BITS:
-        check.warnings.append(f"the RSA key has {record.bits} bits; RFC 8301 asks signers for {RECOMMENDED_RSA_BITS} or more")
+        check.warn(f"the RSA key has {record.bits} bits; RFC 8301 asks signers for {RECOMMENDED_RSA_BITS} or more")
 
     explanation = None
     if explain:
@@ -806,10 +833,15 @@ def _verify_one(verifier: _Verifier | dkim_fast.FastMessage, raw_value: bytes, i
         except Exception as exc:  # explanation is a bonus; never fail the verdict on it
             log.debug("no explanation for signature %d: %s", idx, exc)
     if b"l" in sig:
-        unsigned = (explanation.unsigned_body_bytes if explanation is not None else
-                    verifier.body_hash(canon, check.facts["algorithm"], check.facts["body_length"])[2])
-        if unsigned:
-            check.warnings.append(f"{unsigned} body bytes after l= are not covered by the signature")
+        length = check.facts["body_length"]
+        size = len(verifier.body_hash(canon, check.facts["algorithm"])[0])
+        if size < length:
+            check.steps.append(f"l={length}, but the canonical body has {size} octets")
+            return check.done("body-too-short",
+                              f"l={length} but the canonical body has only {size} octets: RFC 6376 3.5 says l= MUST "
+                              "NOT be larger than the body, so part of what was signed is missing", explanation)
+        if size > length:
+            check.warn(f"{size - length} body bytes after l= are not covered by the signature")
     check.steps.append("hash the canonical body and compare with bh=")
     try:
         good = verifier.check_with_key(idx, record, sig, sig_header)
@@ -833,7 +865,31 @@ def _verify_one(verifier: _Verifier | dkim_fast.FastMessage, raw_value: bytes, i
                           "signature mismatch: the body is intact but a signed header field changed, or b= was made with another key",
                           explanation)
     check.steps.append("signature valid")
-    return check.done("ok", f"good signature by {check.facts['domain']} (selector {check.facts['selector']})", explanation)
+    reason = f"good signature by {check.facts['domain']} (selector {check.facts['selector']})"
+    if check.facts["algorithm"] == "rsa-sha1":
+        reason += ", but made with rsa-sha1, which RFC 8301 3.1 says MUST NOT be used for verifying"
+    if check.facts.get("testing"):
+        reason += ("; the key has t=y (testing), so RFC 6376 3.6.1 says the message MUST NOT be treated "
+                   "differently from unsigned mail")
+    return check.done("ok", reason, explanation)
+
+
+def _expired(sig: dict, now: float | None = None) -> str:
+    """Why the signature has expired (``x=`` before now), or ""; RFC 6376 3.5 and 6.1.1.
+
+    No leeway: ``x=`` is the signer's own deadline, and only the verifier's clock is
+    involved (dkimpy allows 10 hours, so a signature that expired an hour ago passed).
+    The leeway for a ``t=`` ahead of the verifier's clock (the signer's clock) stays.
+    """
+    value = sig.get(b"x")
+    if value is None or not value.strip().isdigit():
+        return ""  # (a malformed x= was refused by validate)
+    deadline = int(value)
+    now = int(time.time() if now is None else now)
+    if now <= deadline:
+        return ""
+    return (f"signature rejected: it expired at x={deadline}, {now - deadline} seconds before this check "
+            "(RFC 6376 3.5: a verifier may treat a signature as invalid after its x= time)")
 
 
 def _fetch_key(resolver, name: str) -> KeyLookup:

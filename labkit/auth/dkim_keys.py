@@ -231,11 +231,20 @@ def parse_key_record(text: bytes) -> KeyRecord:
     shown = text.decode("ascii", "replace")
     try:
         tags = dkim.util.parse_tag_value(text)
+    except dkim.util.DuplicateTag as exc:
+        tag = exc.args[0].decode("ascii", "replace") if isinstance(exc.args[0], bytes) else exc.args[0]
+        return KeyRecord(text=shown, problem="syntax", detail=f"tag {tag}= occurs more than once in the key "
+                         "record; RFC 6376 3.2 makes such a tag list invalid")
     except Exception as exc:  # dkimpy raises several tag-list errors
         return KeyRecord(text=shown, problem="syntax", detail=f"key record is not a tag list: {exc}")
     version = tags.get(b"v")
     if version is not None and version != b"DKIM1":
         return KeyRecord(text=shown, problem="syntax", detail=f"v={version.decode(errors='replace')} is not DKIM1")
+    if version is not None and next(iter(tags)) != b"v":
+        # RFC 6376 3.6.1: v= is optional, but when present "This tag MUST be the first tag"
+        first = next(iter(tags)).decode("ascii", "replace")
+        return KeyRecord(text=shown, problem="syntax",
+                         detail=f"v=DKIM1 must be the first tag of a key record (RFC 6376 3.6.1), not after {first}=")
     # RFC 6376 3.2: values are case-sensitive unless their tag says otherwise, and k= (3.6.1)
     # does not: "RSA" is not "rsa" (dkimpy refuses it too)
     key_type = tags.get(b"k", b"rsa").decode("ascii", "replace").strip()
