@@ -19,6 +19,7 @@ import contextvars
 import html
 import ipaddress
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -136,6 +137,29 @@ def routed(dns_source: Any, timeout: float = DEFAULT_TIMEOUT) -> Iterator[_Route
         yield route
     finally:
         _ROUTE.reset(token)
+
+
+_ZERO_DIGITS = re.compile(r"%\{[a-zA-Z]0+r?[^}]*\}")
+
+
+class _Query(pyspf.query):
+    """pyspf's query with two macro rules of RFC 7208 7 that pyspf 2.0.14 misses.
+
+    A ``%{d0}`` transformer must be nonzero (7.1; pyspf dropped the first label), and an
+    expansion longer than 253 characters loses labels on the left until it fits (7.3;
+    pyspf dropped one label only, then asked for a name too long to exist).
+    """
+
+    def expand(self, s: str, stripdot: bool = True) -> str:
+        """Expand ``s`` as pyspf does, with the two RFC 7208 7 rules above."""
+        found = _ZERO_DIGITS.search(s)
+        if found:
+            raise pyspf.PermError("macro keeps 0 labels (RFC 7208 7.1: nonzero)", found.group(0))
+        result = super().expand(s, stripdot)
+        if stripdot:
+            while len(result) > 253 and "." in result:
+                result = result.split(".", 1)[1]
+        return result
 
 
 # --------------------------------------------------------------------------- results
@@ -293,8 +317,10 @@ def _evaluate_identity(ip: str, sender: str, helo: str, identity: str, *, dns: A
                                  reason="no domain to check: MAIL FROM and HELO give none", **common))
     with routed(dns, timeout) as route:
         try:
-            q = pyspf.query(i=ip, s=sender, h=helo, receiver=receiver, strict=True, timeout=timeout)
+            q = _Query(i=ip, s=sender, h=helo, receiver=receiver, strict=True, timeout=timeout)
             result, _code, explanation = q.check(spf=record)
+            if result == "softfail":  # RFC 7208 6.2: a domain's exp= text is for fail only
+                explanation = pyspf.EXPLANATIONS["softfail"]
             mechanism = q.mechanism
             reason = ""
             if result in ("permerror", "temperror"):

@@ -3,7 +3,9 @@ include/redirect tree.
 
 Findings (``code``): ``no-record``, ``multiple-records``, ``syntax``,
 ``too-many-lookups`` (more than 10 DNS-querying terms in the tree), ``void-lookups``
-(more than 2 names that answer nothing), ``ptr`` (slow, deprecated), ``plus-all``
+(more than 2 names that answer nothing), ``mx-limit`` (more than 10 MX names: the
+``mx`` term is a permerror), ``ptr`` (the ``ptr`` mechanism or the ``%{p}`` macro:
+slow, deprecated), ``plus-all``
 (``+all`` lets the whole Internet pass), ``no-all`` (no ``all`` and no ``redirect``:
 the default is neutral), ``length`` (a record over 255 bytes needs several strings; a
 TXT answer over 512 bytes needs TCP), ``include-missing``, ``redirect-missing`` (an
@@ -171,6 +173,9 @@ class _Linter:
                 self.add("error", "plus-all", domain, f"'{term.text}' authorises every address on the Internet")
             if term.name == "ptr":
                 self.add("warning", "ptr", domain, "ptr is slow and unreliable; RFC 7208 says do not use it")
+            elif "%{p" in (term.value or "").lower():
+                self.add("warning", "ptr", domain,
+                         f"'{term.text}': %{{p}} needs PTR look-ups; RFC 7208 says do not use it")
             if term.name in ("include", "a", "mx", "ptr", "exists"):
                 self.lookups += 1
             target = term.value or domain
@@ -183,11 +188,12 @@ class _Linter:
             elif term.name == "mx":
                 mxs = self.query(target, "MX") or ()
                 if len(mxs) > 10:
-                    self.add("error", "too-many-lookups", domain, f"{target} has {len(mxs)} MX records (limit 10)")
+                    self.add("error", "mx-limit", domain,
+                             f"{target} has {len(mxs)} MX names (limit 10): 'mx' gives permerror")
                 for mx in mxs[:10]:
                     self.addresses(mx.split()[-1].rstrip("."))
             elif term.name == "exists":
-                pass  # exists names are usually built from macros; a literal one is counted only
+                self.query(target, "A")  # a literal name: a void answer counts (RFC 7208 4.6.4)
         if unreached:
             self.add("warning", "after-all", domain,
                      f"never evaluated, after 'all' (RFC 7208 5.1), so not counted: {' '.join(unreached)}")

@@ -165,10 +165,17 @@ def _parse_cidr(rest: str, term: str, *, dual: bool) -> tuple[str, int | None, i
     return value, (int(c4) if c4 is not None else None), (int(c6) if c6 is not None else None)
 
 
-def _check_macros(spec: str, term: str) -> None:
+def _check_macros(spec: str, term: str, *, domain_spec: bool = True) -> None:
+    """RFC 7208 7.1: every "%" starts a macro; a DIGIT transformer is nonzero; in a
+    domain-spec (not in exp text) the letters c, r and t are not allowed (7.3)."""
     rest = _MACRO.sub("", spec)
     if "%" in rest:
         raise SPFSyntaxError(f"bad macro in {term!r}")
+    for m in _MACRO.finditer(spec):
+        if m.group(2) and int(m.group(2)) == 0:
+            raise SPFSyntaxError(f"macro keeps 0 labels in {term!r} (RFC 7208 7.1: nonzero)")
+        if domain_spec and m.group(1) and m.group(1).lower() in "crt":
+            raise SPFSyntaxError(f"%{{{m.group(1)}}} is allowed only in exp text, not in {term!r}")
 
 
 def parse_term(text: str) -> Term:
@@ -182,7 +189,7 @@ def parse_term(text: str) -> Term:
                 raise SPFSyntaxError(f"{name}= needs a domain")
             if not _valid_domain_spec(value):
                 raise SPFSyntaxError(f"invalid domain in {text!r}")
-        _check_macros(value, text)
+        _check_macros(value, text, domain_spec=name in ("redirect", "exp"))
         return Term(text=text, kind="modifier", name=name, value=value)
     m = _MECH.match(text)
     if m is None:
@@ -494,7 +501,11 @@ class _Walker:
         if parsed.errors:
             raise _Stop("permerror", f"syntax error at {domain}: {parsed.errors[0]}")
         for term in parsed.mechanisms:
+            before = self.void
             hit, why = self._match(term, domain, depth)
+            if self.void > before:  # say where each void look-up (RFC 7208 4.6.4) happened
+                counted = ", ".join(str(n) for n in range(before + 1, self.void + 1))
+                why += f" (void look-up {counted} of {MAX_VOID_LOOKUPS})"
             self.steps.append(TraceStep(depth=depth, domain=domain, term=term.text,
                                         outcome="match" if hit else "no match", detail=why))
             if hit:
