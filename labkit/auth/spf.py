@@ -143,7 +143,7 @@ _ZERO_DIGITS = re.compile(r"%\{[a-zA-Z]0+r?[^}]*\}")
 
 
 class _Query(pyspf.query):
-    """pyspf's query with two macro rules of RFC 7208 7 that pyspf 2.0.14 misses.
+    """pyspf's query with rules of RFC 7208 that pyspf 2.0.14 misses (macros, ptr errors).
 
     A ``%{d0}`` transformer must be nonzero (7.1; pyspf dropped the first label), and an
     expansion longer than 253 characters loses labels on the left until it fits (7.3;
@@ -160,6 +160,23 @@ class _Query(pyspf.query):
             while len(result) > 253 and "." in result:
                 result = result.split(".", 1)[1]
         return result
+
+    def validated_ptrs(self) -> list:
+        """The client's PTR names (first 10) that resolve back to it, with RFC 7208 5.5's
+        error rules: a failed PTR look-up validates nothing (the ``ptr`` term does not
+        match), a failed address look-up skips that name (pyspf gave temperror)."""
+        try:
+            names = self.dns_ptr(self.i)[:pyspf.MAX_PTR]
+        except pyspf.TempError:
+            return []
+        found = []
+        for name in names:
+            try:
+                if self.cidrmatch(self.dns_a(name, self.A), self.cidrmax):
+                    found.append(name)
+            except pyspf.TempError:
+                continue
+        return found
 
 
 # --------------------------------------------------------------------------- results

@@ -393,17 +393,24 @@ class _Walker:
         """PTR names of the client (at most 10) whose addresses include it (RFC 7208 5.5)."""
         if self._ptrs is None or fresh:
             ip = ipaddress.ip_address(self.ctx.ip)
-            names = [n.rstrip(".") for n in self._dns(ip.reverse_pointer, "PTR")][:MAX_MX_OR_PTR]
-            self._ptrs = [n for n in names
-                          if ip in [ipaddress.ip_address(a) for a in self._addresses(n)]]
+            # 5.5: a DNS error on the PTR look-up validates nothing; on a name's address
+            # look-up it skips that name
+            names = [n.rstrip(".") for n in self._dns(ip.reverse_pointer, "PTR", on_error=())]
+            rdtype = "AAAA" if ip.version == 6 else "A"
+            self._ptrs = [n for n in names[:MAX_MX_OR_PTR]
+                          if ip in [ipaddress.ip_address(a) for a in self._dns(n, rdtype, on_error=())]]
         return self._ptrs
 
-    def _dns(self, name: str, rdtype: str, *, count_void: bool = True) -> tuple[str, ...]:
+    def _dns(self, name: str, rdtype: str, *, count_void: bool = True,
+             on_error: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        """The answers; a DNS error is a temperror, or gives ``on_error`` when one is given."""
         labels = name.rstrip(".").split(".")
         if len(name) > 253 or any(not x or len(x) > 63 for x in labels):
             return ()  # not a name the DNS can hold: nothing there, and nothing asked
         answer = self.lookup(name, rdtype)
         if answer.rcode in ("TIMEOUT", "SERVFAIL", "REFUSED", "ERROR"):
+            if on_error is not None:
+                return on_error
             raise _Stop("temperror", f"DNS {answer.rcode} for {name} {rdtype}")
         if answer.void and count_void:
             self.void += 1

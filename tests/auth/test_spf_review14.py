@@ -325,3 +325,39 @@ def test_lint_names_more_than_ten_mx_names(lab):
     assert hits and hits[0].severity == "error", str(report)
     assert "11 MX" in hits[0].message
     assert "mx-limit" not in spf_lint.lint("mx10.r14.test", dns=lab).codes()
+
+
+# --- ptr and DNS errors (RFC 7208 5.5) ----------------------------------------------
+
+PTR_ZONE = r"""
+$ORIGIN p14.test.
+$TTL 60
+@        SOA ns hostmaster 1 3600 600 86400 60
+@        NS  ns
+ns       A   192.0.2.53
+@        TXT "v=spf1 ptr:p14.test -all"
+good     A   192.0.2.6
+broken   A   192.0.2.6
+$ORIGIN 2.0.192.in-addr.arpa.
+@        SOA ns.p14.test. hostmaster.p14.test. 1 3600 600 86400 60
+@        NS  ns.p14.test.
+6        PTR broken.p14.test.
+6        PTR good.p14.test.
+7        PTR good.p14.test.
+"""
+
+
+def test_ptr_skips_a_name_whose_address_lookup_fails():
+    """5.5: "If a DNS error occurs while doing an A RR lookup, then that domain name is
+    skipped and the search continues": good.p14.test still validates."""
+    with labkit.dns.LabDNS(zones=PTR_ZONE, faults={"broken.p14.test/A": "servfail"}) as dns:
+        res = lspf.check("192.0.2.6", "x@p14.test", "h.example", dns=dns)
+    assert (res.result, res.trace_result) == ("pass", "pass"), res.explain()
+
+
+def test_ptr_lookup_error_is_no_match_not_temperror():
+    """5.5: "If a DNS error occurs while doing the PTR RR lookup, then this mechanism
+    fails to match": -all decides."""
+    with labkit.dns.LabDNS(zones=PTR_ZONE, faults={"7.2.0.192.in-addr.arpa/PTR": "servfail"}) as dns:
+        res = lspf.check("192.0.2.7", "x@p14.test", "h.example", dns=dns)
+    assert (res.result, res.trace_result) == ("fail", "fail"), res.explain()
