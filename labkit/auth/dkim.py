@@ -235,22 +235,29 @@ class DKIMResult:
             data["explanation"] = self.explanation.to_dict()
         return data
 
+    def _head(self) -> str:
+        return (f"dkim={self.result} (d={self.domain or '?'} s={self.selector or '?'} "
+                f"a={self.algorithm or '?'}): {self.reason}")
+
     def __str__(self) -> str:
-        head = f"dkim={self.result} (d={self.domain or '?'} s={self.selector or '?'} a={self.algorithm or '?'}): {self.reason}"
-        lines = [head] + [f"  ! {w}" for w in self.warnings]
-        return "\n".join(lines)
+        return "\n".join([self._head()] + [f"  ! {w}" for w in self.warnings])
 
     def explain(self) -> str:
-        """The trace, the warnings and (if computed) the canonical forms, as text."""
-        lines = [str(self), "steps:"] + [f"  {i}. {s}" for i, s in enumerate(self.steps, 1)]
+        """The trace (each warning where it was found) and, if computed, the canonical
+        forms, as text."""
+        lines = [self._head(), "steps:"] + [f"  {i}. {s}" for i, s in enumerate(self.steps, 1)]
+        lines += [f"  ! {w}" for w in self.warnings if f"warning: {w}" not in self.steps]
         if self.explanation is not None:
             lines.append(str(self.explanation))
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         colour = {"pass": "#1a7f37", "fail": "#cf222e"}.get(self.result, "#9a6700")
-        items = "".join(f"<li>{html.escape(s)}</li>" for s in self.steps)
-        warns = "".join(f"<li>&#9888; {html.escape(w)}</li>" for w in self.warnings)
+        # a warning is in the trace where it was found: marked there, not listed twice
+        items = "".join(f"<li>&#9888; {html.escape(s[9:])}</li>" if s.startswith("warning: ")
+                        else f"<li>{html.escape(s)}</li>" for s in self.steps)
+        warns = "".join(f"<li>&#9888; {html.escape(w)}</li>" for w in self.warnings
+                        if f"warning: {w}" not in self.steps)
         return (
             f"<div><b style='color:{colour}'>dkim={html.escape(self.result)}</b> "
             f"d={html.escape(self.domain)} s={html.escape(self.selector)} "

@@ -278,3 +278,18 @@ def test_1024_bit_key_passes_with_a_warning(lab):
     result = _both_paths(_signed("k1024", pem=_pem_1024()), lab)
     assert (result.result, result.key_bits) == ("pass", 1024)
     assert any("2048" in w for w in result.warnings)
+
+
+def test_each_warning_is_shown_once_in_explain_and_html(lab):
+    # warnings entered the trace in 6daed32; explain() and the HTML view also listed them
+    # from .warnings, so a learner read each one twice
+    signed = dkim.sign(MESSAGE, domain=D, selector="rsa", private_key=keypair("rsa").private_pem,
+                       body_length=True)
+    # text appended after signing: still a pass, with the "not covered" warning from l=
+    (result,) = dkim.verify(signed + b"P.S. appended later\r\n", dns=lab)  # (explain=False:
+    # the canonical forms explain=True adds may quote a warning's numbers on their own)
+    assert result.result == "pass" and result.warnings, result
+    text, page = result.explain(), result._repr_html_()
+    for w in result.warnings:
+        assert text.count(w) == 1, text
+        assert page.count(__import__("html").escape(w)) == 1, page
