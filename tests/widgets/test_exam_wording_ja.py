@@ -127,10 +127,7 @@ TOPIC_TERMS: dict[int, tuple[str, ...]] = {
 }
 
 # topic -> terms still missing, with why they are not added here (lab 03 has another owner)
-KNOWN_GAPS: dict[int, dict[str, str]] = {
-    10: {"modifier": "lab 03 teaches redirect= and exp= but lists no key term for modifiers; "
-                     "lab 03 belongs to another helper (reported)"},
-}
+KNOWN_GAPS: dict[int, dict[str, str]] = {}
 
 
 def test_every_course_map_topic_has_its_key_terms():
