@@ -51,7 +51,7 @@ HOPS: tuple[Hop, ...] = (
                 checks="dynamic addresses may not reach outside mail servers on port 25; use 587 with AUTH"),
     )),
     Hop(name="filter", role="judges the client and the content before the mailbox", defences=(
-        Defence(name="allowlist / blocklist", ja="許可リスト / 拒否リスト", lab="08",
+        Defence(name="allowlist / blocklist", ja="許可リスト / ブラックリスト (拒否リスト)", lab="08",
                 checks="known good or known bad senders"),
         Defence(name="DNSBL (RBL)", ja="DNSBL (RBL)", lab="08",
                 checks="is the client address listed in a DNS blocklist?"),
@@ -61,7 +61,7 @@ HOPS: tuple[Hop, ...] = (
     Hop(name="receiving server", role="our MX: decides to accept, quarantine or reject", defences=(
         Defence(name="SPF / Sender ID", ja="SPF / Sender ID (送信ドメイン認証)", lab="03",
                 checks="may the client IP send for the envelope (or header) domain?"),
-        Defence(name="DKIM / DomainKeys", ja="DKIM (電子署名)", lab="04",
+        Defence(name="DKIM / DomainKeys", ja="DKIM (デジタル署名)", lab="04",
                 checks="does the signature of the signing domain verify?"),
         Defence(name="DMARC", ja="DMARC", lab="05",
                 checks="does SPF or DKIM pass for the From domain, and what does its owner ask?"),

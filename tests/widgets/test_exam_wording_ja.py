@@ -167,3 +167,15 @@ def test_attacker_alignment_question_states_brands_policy_and_holds(lab_dns):
     assert (v.spf.result, v.spf.domain) == ("pass", "attacker.test")
     assert [(d.result, d.domain) for d in v.dkim] == [("pass", "attacker.test")]
     assert (v.dmarc.result, v.disposition) == ("fail", "reject")
+
+
+def test_the_defence_map_uses_the_key_terms_first_forms():
+    # the map said DKIM (電子署名) and 許可リスト / 拒否リスト while the key terms lead with
+    # デジタル署名 and ブラックリスト (the forms the exam papers print)
+    from labkit.widgets.defence_map import HOPS
+
+    ja = {d.name: d.ja for hop in HOPS for d in hop.defences}
+    assert "デジタル署名" in ja["DKIM / DomainKeys"] and "電子署名" not in ja["DKIM / DomainKeys"]
+    lists = ja["allowlist / blocklist"]
+    assert lists.startswith("許可リスト") and "ブラックリスト" in lists
+    assert lists.index("ブラックリスト") < lists.find("拒否リスト") or "拒否リスト" not in lists
