@@ -89,7 +89,9 @@ def _verify(args: argparse.Namespace) -> int:
     else:
         for r in results:
             print(r.explain() if args.explain else str(r))
-    return 0 if all(r.result == "pass" for r in results) else 1
+    # RFC 6376 6.1: one verifying signature is enough (a verifier may stop at the first);
+    # a message without any is unsigned, not failed
+    return 0 if not results or any(r.result == "pass" for r in results) else 1
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -127,7 +129,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="signature algorithm (default: the one the key's type calls for)")
     p.set_defaults(func=_sign)
 
-    p = cmds.add_parser("verify", help="verify every DKIM signature of a message")
+    p = cmds.add_parser("verify", help="verify every DKIM signature of a message",
+                        description="Verify every DKIM signature of a message. Exit status 0 "
+                        "when a signature verifies (or the message has none), 1 when every "
+                        "signature fails (RFC 6376 6.1: one good signature is enough).")
     p.add_argument("file", help="message file, or - for stdin")
     p.add_argument("--zones", help="zone file or folder (default: the course zones)")
     p.add_argument("--json", action="store_true", help="machine-readable output")

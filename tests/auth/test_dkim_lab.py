@@ -106,3 +106,19 @@ def test_cli_unsigned_message_is_not_a_failure(tmp_path, capsys):
     msg.write_bytes(MESSAGE)
     code, out, _ = _run(capsys, "dkim", "verify", str(msg), "--zones", str(zone_file))
     assert code == 0 and "no DKIM-Signature" in out
+
+
+def test_cli_one_good_signature_is_enough(tmp_path, capsys):
+    # RFC 6376 6.1: a verifier may stop at the first signature that verifies; a message
+    # whose one signature passes and another fails was exit 1, as if it were forged
+    pair = keypair("rsa")
+    zone_file = tmp_path / "z.zone"
+    zone_file.write_text(zone("sender.example", {"rsa": pair.public_txt}))
+    good = dkim.sign(MESSAGE, domain="sender.example", selector="rsa", private_key=pair.private_pem)
+    both = dkim.sign(good, domain="sender.example", selector="gone", private_key=pair.private_pem)
+    (tmp_path / "m.eml").write_bytes(both)
+    code, out, _ = _run(capsys, "dkim", "verify", str(tmp_path / "m.eml"), "--zones", str(zone_file))
+    assert out.count("dkim=pass") == 1 and out.count("dkim=permerror") == 1, out
+    assert code == 0
+    (tmp_path / "bad.eml").write_bytes(both.replace(b"Hello Bob", b"Hello Eve"))
+    assert _run(capsys, "dkim", "verify", str(tmp_path / "bad.eml"), "--zones", str(zone_file))[0] == 1
