@@ -51,7 +51,7 @@ EXAM_TERMS: dict[str, dict[str, tuple[str, ...]]] = {
     "00-setup": {"spam": ("迷惑メール",), "stepping stone": ("踏み台",),
                  "sender domain authentication": ("送信ドメイン認証",), "op25b": ("OP25B",)},
     "01-anatomy": {"envelope sender": ("エンベロープFrom",), "header from": ("ヘッダFrom",),
-                   "header": ("ヘッダ",), "sender spoofing": ("なりすまし",)},
+                   "header": ("ヘッダ",), "spoofing": ("なりすまし",)},
     "03-spf": {"sender domain authentication": ("送信ドメイン認証",),
                "envelope sender": ("エンベロープFrom",), "forwarding": ("転送",)},
     "04-dkim": {"sender domain authentication": ("送信ドメイン認証",),

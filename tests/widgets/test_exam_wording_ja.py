@@ -104,7 +104,7 @@ def test_one_idea_is_one_glossary_entry():
 # topic -> English term keys (as term_key gives them) that name its central ideas
 TOPIC_TERMS: dict[int, tuple[str, ...]] = {
     1: ("spam", "bot / botnet"),
-    2: ("sender spoofing", "received header", "header from", "envelope sender", "helo / ehlo",
+    2: ("spoofing", "received header", "header from", "envelope sender", "helo / ehlo",
         "client ip address", "out-of-band verification"),
     3: ("sender domain authentication", "smtp-auth", "op25b", "defence in depth"),
     4: ("pop before smtp",),
