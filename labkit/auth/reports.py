@@ -37,6 +37,7 @@ import html
 import io
 import ipaddress
 import logging
+import math
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -80,7 +81,11 @@ class EvaluationRecord:
     ``spf_aligned`` are DMARC's aligned verdicts (pass/fail); ``disposition`` is
     none/pass/quarantine/reject. ``policy_domain`` is the domain whose DMARC record
     was applied ("" when not known): :func:`build` leaves out messages of other
-    policy domains. ``problems`` says what was wrong with the input
+    policy domains. ``null_sender`` is True for a null reverse-path (``MAIL FROM:<>``):
+    the report then writes an empty ``envelope_from`` (RFC 9990), not the HELO name.
+    ``published`` holds what the evaluation saw of the DMARC record (p, sp, np, adkim,
+    aspf, testing, fo, discovery_method), which :func:`build` reports when it is given
+    no ``policy``. ``problems`` says what was wrong with the input
     (a record is never refused, it is repaired and annotated).
     """
 
@@ -99,12 +104,14 @@ class EvaluationRecord:
     timestamp: float | None = None
     policy_domain: str = ""
     problems: tuple[str, ...] = ()
+    null_sender: bool = False
+    published: tuple[tuple[str, str], ...] = ()
 
     def group_key(self) -> tuple:
         """What makes two messages land in the same ``<record>``."""
         return (self.source_ip, self.header_from, self.envelope_from, self.envelope_to,
                 self.disposition, self.dkim_aligned, self.spf_aligned, self.spf_domain,
-                self.spf_result, tuple(sorted(self.dkim)), self.reasons)
+                self.spf_result, tuple(sorted(self.dkim)), self.reasons, self.null_sender)
 
     def to_dict(self) -> dict:
         """This object as plain data (dicts, lists, strings, numbers) for JSON."""
@@ -116,7 +123,8 @@ class EvaluationRecord:
             "spf_aligned": self.spf_aligned, "disposition": self.disposition,
             "dmarc_result": self.dmarc_result, "reasons": [list(r) for r in self.reasons],
             "timestamp": self.timestamp, "policy_domain": self.policy_domain,
-            "problems": list(self.problems),
+            "problems": list(self.problems), "null_sender": self.null_sender,
+            "published": dict(self.published),
         }
 
 
@@ -248,7 +256,9 @@ def to_record(obj: Any, **overrides: Any) -> EvaluationRecord:
     if not header_from:
         problems.append("no header_from; reported as 'unknown.invalid'")
         header_from = "unknown.invalid"
-    envelope_from = _domain_of(_get(merged, "envelope_from", "mail_from", default=""))
+    raw_sender = _get(merged, "envelope_from", "mail_from", default="")
+    null_sender = bool(_get(merged, "null_sender", default=False)) or str(raw_sender).strip() == "<>"
+    envelope_from = "" if null_sender else _domain_of(raw_sender)
     spf_domain = _domain_of(_get(merged, "spf_domain", default="")) or envelope_from or header_from
     dmarc_result = _choice(_get(merged, "dmarc_result", "dmarc"), ("pass", "fail", "none", "temperror", "permerror"),
                            "fail", "dmarc result", problems)
@@ -292,7 +302,35 @@ def to_record(obj: Any, **overrides: Any) -> EvaluationRecord:
         timestamp=stamp,
         policy_domain=_domain_of(_get(merged, "policy_domain", default="")),
         problems=tuple(problems),
+        null_sender=null_sender,
+        published=_published_pairs(_get(merged, "published", default=())),
     )
+
+
+def _published_pairs(value: Any) -> tuple[tuple[str, str], ...]:
+    """``published`` as sorted (tag, text) pairs: a mapping or pairs, values as text."""
+    items = value.items() if isinstance(value, Mapping) else (value or ())
+    return tuple(sorted((str(k), str(v)) for k, v in items if v not in (None, "")))
+
+
+def _record_published(record: Any, method: Any) -> dict[str, str]:
+    """What a DMARC record (a :class:`labkit.auth.dmarc.DMARCRecord`) says, for policy_published."""
+    out: dict[str, str] = {}
+    if method in ("treewalk", "psl"):
+        out["discovery_method"] = method
+    if record is None:
+        return out
+    for tag in ("p", "sp", "np", "adkim", "aspf"):
+        value = getattr(record, tag, None)
+        if value:
+            out[tag] = str(value)
+    testing = getattr(record, "t", None)
+    if testing is not None:
+        out["testing"] = "y" if testing is True or str(testing).lower() in ("y", "true") else "n"
+    fo = getattr(record, "fo", None)
+    if fo:
+        out["fo"] = ":".join(fo) if isinstance(fo, (list, tuple)) else str(fo)
+    return out
 
 
 # the receiver's action (its verdict event's ``decision``) as a report disposition
@@ -342,6 +380,13 @@ def _from_event(event: Mapping) -> dict:
     if policy_domain == "":  # no DMARC record: only the From domain could have published one
         policy_domain = event.get("header_from")
     action = str(event.get("decision") or "")
+    published: dict[str, str] = {}
+    if event.get("dmarc_testing") is not None:
+        published["testing"] = "y" if event.get("dmarc_testing") else "n"
+    if (event.get("dmarc_policy") and policy_domain
+            and _domain_of(event.get("header_from")) == _domain_of(policy_domain)):
+        # mail From the policy domain itself: the policy that applied is its p=
+        published["p"] = str(event.get("dmarc_policy"))
     disposition, reasons = _evaluated(
         result=event.get("dmarc"), asked=event.get("dmarc_disposition"),
         applied=_APPLIED.get(action.lower(), "none"), policy=event.get("dmarc_policy"),
@@ -361,6 +406,8 @@ def _from_event(event: Mapping) -> dict:
         "reasons": reasons,
         "timestamp": event.get("t"),
         "policy_domain": policy_domain,
+        "null_sender": str(event.get("mail_from") or "").strip() == "<>",
+        "published": published,
     }
 
 
@@ -371,10 +418,13 @@ def _from_verdict(verdict: Any) -> dict:
         applied=_FROM_VERDICT.get(getattr(verdict, "disposition", "accept"), "none"),
         policy=getattr(dmarc, "policy", None), testing=getattr(dmarc, "testing", False),
         arc_override=getattr(verdict, "arc_override", False))
+    mail_from = getattr(spf, "mail_from", None)
     return {
         "source_ip": getattr(spf, "ip", None),
         "header_from": getattr(dmarc, "header_from", None),
-        "envelope_from": getattr(spf, "mail_from", None) or getattr(spf, "domain", None),
+        # a null reverse-path is reported as such (RFC 9990), not as the HELO name SPF checked
+        "null_sender": mail_from is not None and str(mail_from).strip() in ("", "<>"),
+        "envelope_from": mail_from if mail_from is not None else getattr(spf, "domain", None),
         "spf_domain": getattr(spf, "domain", None),
         "spf_result": getattr(spf, "result", None),
         "dkim": [(r.domain, r.selector, r.result) for r in getattr(verdict, "dkim", ()) if getattr(r, "domain", "")],
@@ -384,6 +434,7 @@ def _from_verdict(verdict: Any) -> dict:
         "disposition": disposition,
         "reasons": reasons,
         "policy_domain": getattr(dmarc, "policy_domain", None) or getattr(dmarc, "header_from", None),
+        "published": _record_published(getattr(dmarc, "record", None), getattr(dmarc, "method", None)),
     }
 
 
@@ -536,7 +587,7 @@ def build(
     report_id: str | None = None,
     begin: int | float | datetime | None = None,
     end: int | float | datetime | None = None,
-    discovery_method: str = "treewalk",
+    discovery_method: str | None = None,
     extra_contact_info: str | None = None,
     errors: Iterable[str] = (),
     generator: str = "labkit (Anti-Spam Labs)",
@@ -552,8 +603,12 @@ def build(
     out and named in ``problems``. The rest are grouped by source IP,
     identifiers, disposition and SPF/DKIM results. ``policy``: the
     published DMARC record (a :class:`labkit.auth.dmarc.DMARCRecord`, its text, or a
-    dict with p, sp, np, adkim, aspf, testing/t, fo). ``begin``/``end`` default to the
-    records' time span (or the last 24 hours). Bad records are repaired and noted in
+    dict with p, sp, np, adkim, aspf, testing/t, fo); without it the report shows what
+    the evaluations saw (a Verdict's record; from the event log, p= as applied to mail
+    From the policy domain itself, and t=), the last one seen winning (RFC 9990: the
+    final configuration observed). ``discovery_method`` (treewalk or psl) defaults to
+    the one the evaluations used, else treewalk. ``begin``/``end`` default to the
+    records' time span in whole seconds, covering every record (or the last 24 hours). Bad records are repaired and noted in
     ``problems``, never refused; what is no evaluation at all (raw message bytes, text,
     None) is a ``TypeError``, and a misspelt ``discovery_method`` a ``UsageError``.
 
@@ -563,10 +618,17 @@ def build(
     if not domain:
         raise UsageError("policy_domain is empty: name the domain whose DMARC record the report "
                          "covers, such as 'brand.example'")
-    discovery_method = _coerce.choice(discovery_method, ("treewalk", "psl"), "discovery_method")
+    if discovery_method is not None:
+        discovery_method = _coerce.choice(discovery_method, ("treewalk", "psl"), "discovery_method")
     policy = _published(policy)
     every, unevaluated = _normalise(records)
     normalised = [r for r in every if r.policy_domain in ("", domain)]
+    seen: dict[str, str] = {}
+    for rec in normalised:  # the last configuration observed wins
+        seen.update(rec.published)
+    if policy is None and seen:
+        policy = {k: v for k, v in seen.items() if k != "discovery_method"}
+    discovery_method = discovery_method or seen.get("discovery_method", "treewalk")
     rows = group(normalised)
     problems = [f"record {i}: {p}" for i, r in enumerate(normalised) for p in r.problems]
     if unevaluated:
@@ -575,13 +637,14 @@ def build(
     stamps = [r.timestamp for r in normalised if r.timestamp is not None]
     now = time.time()
 
-    def _epoch(value, fallback):
+    def _epoch(value, fallback, rounding):
         if isinstance(value, datetime):
-            return int(value.timestamp())
-        return int(value) if value is not None else int(fallback)
+            value = value.timestamp()
+        return int(rounding(value if value is not None else fallback))
 
-    start = _epoch(begin, min(stamps) if stamps else now - 86400)
-    stop = _epoch(end, max(stamps) if stamps else now)
+    # whole seconds that still cover every record: begin rounded down, end up
+    start = _epoch(begin, min(stamps) if stamps else now - 86400, math.floor)
+    stop = _epoch(end, max(stamps) if stamps else now, math.ceil)
     if stop < start:
         problems.append(f"end {stop} before begin {start}: swapped")
         start, stop = stop, start
@@ -645,15 +708,15 @@ def build(
         ids = _sub(node, "identifiers")
         if rec.envelope_to:
             _sub(ids, "envelope_to", rec.envelope_to)
-        if rec.envelope_from:
+        if rec.envelope_from or rec.null_sender:
+            # RFC 9990: present but empty for a null reverse-path
             _sub(ids, "envelope_from", rec.envelope_from)
         _sub(ids, "header_from", rec.header_from)
         auth = _sub(node, "auth_results")
         for d, s, r in rec.dkim:
             entry = _sub(auth, "dkim")
             _sub(entry, "domain", d)
-            if s:
-                _sub(entry, "selector", s)
+            _sub(entry, "selector", s)  # required by RFC 9990; empty when it was not logged
             _sub(entry, "result", r)
         spf = _sub(auth, "spf")
         _sub(spf, "domain", rec.spf_domain)
