@@ -142,6 +142,11 @@ def test_every_dkim_result_has_a_selector_element(lab):
     dkim = _xml(report).findall("d:record/d:auth_results/d:dkim", NS)
     assert len(dkim) == 1 and dkim[0].find("d:selector", NS) is not None
     assert report.validate().valid
+    # and the schema labkit validates with requires it (it had minOccurs="0")
+    root = _xml(report)
+    for element in root.iterfind("d:record/d:auth_results/d:dkim", NS):
+        element.remove(element.find("d:selector", NS))
+    assert not reports.validate(ET.tostring(root)).valid
 
 
 def test_ipv6_sources_many_records_and_error_results_validate(lab):
