@@ -313,8 +313,11 @@ def _published_pairs(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), str(v)) for k, v in items if v not in (None, "")))
 
 
-def _record_published(record: Any, method: Any) -> dict[str, str]:
-    """What a DMARC record (a :class:`labkit.auth.dmarc.DMARCRecord`) says, for policy_published."""
+def published_tags(record: Any, method: Any) -> dict[str, str]:
+    """What a DMARC record (a :class:`labkit.auth.dmarc.DMARCRecord`) says, for a report's
+    policy_published: p, sp, np, adkim, aspf, testing, fo and the discovery ``method``
+    (``treewalk`` or ``psl``), each as text, left out when the record does not set it.
+    The receiver logs it with each verdict (``dmarc_published``)."""
     out: dict[str, str] = {}
     if method in ("treewalk", "psl"):
         out["discovery_method"] = method
@@ -381,9 +384,12 @@ def _from_event(event: Mapping) -> dict:
         policy_domain = event.get("header_from")
     action = str(event.get("decision") or "")
     published: dict[str, str] = {}
-    if event.get("dmarc_testing") is not None:
+    logged = event.get("dmarc_published")
+    if isinstance(logged, Mapping) and logged:  # the whole record, as the receiver saw it
+        published.update({str(k): str(v) for k, v in logged.items() if v not in (None, "")})
+    elif event.get("dmarc_testing") is not None:  # an older log: what its fields tell
         published["testing"] = "y" if event.get("dmarc_testing") else "n"
-    if (event.get("dmarc_policy") and policy_domain
+    if (not published.get("p") and event.get("dmarc_policy") and policy_domain
             and _domain_of(event.get("header_from")) == _domain_of(policy_domain)):
         # mail From the policy domain itself: the policy that applied is its p=
         published["p"] = str(event.get("dmarc_policy"))
@@ -434,7 +440,7 @@ def _from_verdict(verdict: Any) -> dict:
         "disposition": disposition,
         "reasons": reasons,
         "policy_domain": getattr(dmarc, "policy_domain", None) or getattr(dmarc, "header_from", None),
-        "published": _record_published(getattr(dmarc, "record", None), getattr(dmarc, "method", None)),
+        "published": published_tags(getattr(dmarc, "record", None), getattr(dmarc, "method", None)),
     }
 
 
@@ -989,6 +995,7 @@ __all__ = [
     "NAMESPACE",
     "COLUMNS",
     "to_record",
+    "published_tags",
     "group",
     "build",
     "validate",

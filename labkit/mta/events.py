@@ -30,8 +30,11 @@ needs, so that ``labkit.auth.reports.build(lab.verdicts(), policy_domain=...)`` 
 ``dmarc``              the DMARC result; ``dmarc_policy`` the policy that applied,
                        ``dmarc_policy_domain`` where it was published (``""``: no
                        record), ``dmarc_disposition`` what it asked for (after
-                       ``t=y``), ``dmarc_testing``; ``spf_aligned`` and
-                       ``dkim_aligned`` DMARC's aligned verdicts
+                       ``t=y``), ``dmarc_testing``, ``dmarc_published`` the
+                       record's tags (``p``, ``sp``, ``np``, ``adkim``, ``aspf``,
+                       ``testing``, ``fo``, ``discovery_method``; ``{}`` without a
+                       record); ``spf_aligned`` and ``dkim_aligned`` DMARC's aligned
+                       verdicts
 ``arc``                the ARC result; ``arc_override`` true when a trusted sealer's
                        recorded pass overrode a DMARC failure
 ``disposition``        accept, quarantine or reject, by DMARC and ARC

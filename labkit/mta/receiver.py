@@ -603,6 +603,9 @@ def _verdict_fields(verdict: Any) -> dict[str, Any]:
         "dmarc_policy_domain": getattr(dm, "policy_domain", None) or "",
         "dmarc_disposition": getattr(dm, "disposition", None),
         "dmarc_testing": getattr(dm, "testing", None),
+        # the record's tags (p, sp, np, adkim, aspf, testing, fo, discovery_method): a
+        # report built from the log states the policy as published, not only as applied
+        "dmarc_published": _published(dm),
         "spf_aligned": getattr(dm, "spf_aligned", None),
         "dkim_aligned": getattr(dm, "dkim_aligned", None),
         "header_from": getattr(dm, "header_from", None),
@@ -610,6 +613,14 @@ def _verdict_fields(verdict: Any) -> dict[str, Any]:
         "arc_override": getattr(verdict, "arc_override", None),
         "disposition": verdict.disposition,
     }
+
+
+def _published(dmarc: Any) -> dict[str, str]:
+    """The DMARC record's tags for the verdict event (:func:`labkit.auth.reports.published_tags`)."""
+    reports = _auth_module("reports")
+    if reports is None or getattr(dmarc, "record", None) is None:
+        return {}
+    return reports.published_tags(dmarc.record, getattr(dmarc, "method", None))
 
 
 def _auth_module(name: str) -> Any:

@@ -168,3 +168,17 @@ def test_ipv6_sources_many_records_and_error_results_validate(lab):
     assert check.valid, check.errors
     sources = {e.text for e in _xml(report).iterfind("d:record/d:row/d:source_ip", NS)}
     assert "2001:db8:1::2" in sources and "2001:db8::ffff:c000:203" in sources
+
+
+def test_a_report_from_the_event_log_states_the_whole_published_record(lab):
+    """brand.example publishes p=reject; sp=quarantine; np=reject (data/zones). The verdict
+    events carried only the applied policy, so a report built from the log said sp=reject
+    (sp defaults to p) and nothing of np or the alignment modes; the receiver now logs
+    the record's tags (dmarc_published) and the report states them."""
+    from labkit.mta import events
+
+    for source in (lab.verdicts(), events.read(lab.root / "logs" / "mx.corp.example.jsonl")):
+        published = _published(reports.build(source, policy_domain=BRAND))
+        assert {k: published.get(k) for k in ("p", "sp", "np", "adkim", "aspf", "discovery_method")} == {
+            "p": "reject", "sp": "quarantine", "np": "reject", "adkim": "r", "aspf": "r",
+            "discovery_method": "treewalk"}, published
