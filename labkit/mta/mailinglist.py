@@ -4,7 +4,12 @@ Editing the subject and body breaks the author's DKIM signature; the list puts i
 own address in the envelope (so SPF passes for ``lists.example.org``, unaligned with
 the author's From) and records what it saw in an ARC set, so a receiver that trusts
 the list can accept the mail by local policy.  ``from_rewrite=True`` replaces the
-From with the list's address (the DMARC mitigation many lists use).
+From with the list's address (the DMARC mitigation many lists use) for every author,
+whatever DMARC policy the author's domain publishes.
+
+Bounces come back to that envelope sender, ``<list>-bounces@lists.example.org``; the
+host accepts them and keeps them in that mailbox:
+``lab.mailbox("lab-list-bounces@lists.example.org")``.
 
 Mail for ``postmaster@lists.example.org`` (and a bare ``Postmaster``) is accepted, as
 RFC 5321 section 4.5.1 requires, and kept in that mailbox on the host:
@@ -16,6 +21,8 @@ limits) and lab 06 (the receiver's verdict: ARC) send mail through it.
 
 from __future__ import annotations
 
+import email.errors
+import email.header
 import email.utils
 import re
 from typing import Any
@@ -26,6 +33,8 @@ from .policy import Context, Policy, is_postmaster, queue_id
 # the fields this list writes itself: an incoming copy (from another list) is dropped,
 # so each appears once (RFC 2919 2: one List-Id)
 _LIST_FIELDS = (b"list-id", b"list-post", b"list-unsubscribe")
+#: an RFC 2047 encoded word (charset, encoding, text: no "?" or white space inside)
+_ENCODED_WORD = re.compile(rb"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 #: characters of the author's name kept in a rewritten From
 MAX_NAME = 200
 
@@ -61,6 +70,50 @@ def _parseaddr(value: str) -> tuple[str, str]:
         return "", ""
 
 
+def _decoded(value: str) -> str:
+    """``value`` with its RFC 2047 encoded words decoded (as it is if they are broken)."""
+    if "=?" not in value:
+        return value
+    try:
+        return str(email.header.make_header(email.header.decode_header(value)))
+    except (email.errors.HeaderParseError, LookupError, UnicodeError, ValueError):
+        return value
+
+
+def _phrase(text: str) -> bytes:
+    """``text`` as a display name: a quoted string, or RFC 2047 encoded words when it is
+    not ASCII (RFC 2047 section 5: an encoded word inside quotes is never decoded)."""
+    if text.isascii() or any("\udc80" <= c <= "\udcff" for c in text):
+        # (octets that are not UTF-8 go back out as they came: surrogateescape)
+        quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{quoted}"'.encode("utf-8", "surrogateescape")
+    return email.header.Header(text, "utf-8").encode(linesep="\r\n").encode("ascii")
+
+
+def _tag_subject(value: bytes, marker: bytes) -> bytes:
+    """The Subject value with ``marker`` once, in front (see :func:`edit_message`)."""
+    if value.startswith(marker) and value.count(marker) == 1:
+        return value
+    if marker in value and value.count(marker) == _ENCODED_WORD.sub(b"", value).count(marker):
+        # each tag stands in the text itself, none inside an encoded word
+        return marker + b" " + _untag(value, marker)
+    text = value.decode("utf-8", "surrogateescape")
+    decoded = _decoded(text)
+    tag = marker.decode("utf-8", "surrogateescape")
+    if decoded is text or tag not in decoded:
+        return marker + b" " + value  # encoded words kept as they are
+    # the tag is inside an encoded word (a reply to a subject with non-ASCII text)
+    rest = _untag(decoded.encode("utf-8", "surrogateescape"), marker)
+    rest_text = rest.decode("utf-8", "surrogateescape")
+    if rest_text.isascii():
+        return marker + b" " + rest
+    try:
+        return marker + b" " + email.header.Header(rest_text, "utf-8").encode(
+            linesep="\r\n").encode("ascii")
+    except UnicodeError:  # octets of no charset in the words: keep them as they came
+        return marker + b" " + value
+
+
 def edit_message(data: bytes, *, list_address: str, tag: str, footer: str,
                  from_rewrite: bool = False, unsubscribe: str | None = None) -> bytes:
     """The list's edits: ``[tag]`` subject, List-* fields, footer, optional From rewrite.
@@ -83,17 +136,16 @@ def edit_message(data: bytes, *, list_address: str, tag: str, footer: str,
             continue
         if name == b"subject":
             value = line.split(b":", 1)[1].strip()
-            if not value.startswith(marker) or value.count(marker) > 1:
-                rest = _untag(value, marker)
-                line = b"Subject: " + marker + b" " + rest
+            line = b"Subject: " + _tag_subject(value, marker)
         elif name == b"from" and from_rewrite:
             # (surrogateescape: octets that are not UTF-8 go back out as they came)
             author = line.split(b":", 1)[1].strip().decode("utf-8", "surrogateescape")
             display, addr = author_address = _parseaddr(author)
             # (the name cut to MAX_NAME: a folded From may hold a name of megabytes, and
             # the new From line must stay under 998 octets for the next hop to take it)
-            who = (display or addr)[:MAX_NAME].replace("\\", "\\\\").replace('"', '\\"')
-            line = f'From: "{who} via {tag}" <{list_address}>'.encode("utf-8", "surrogateescape")
+            who = _decoded((display or addr)[:8 * MAX_NAME])[:MAX_NAME]
+            line = (b"From: " + _phrase(f"{who} via {tag}")
+                    + f" <{list_address}>".encode("utf-8", "surrogateescape"))
         out.append(line)
     if author is not None:
         replies = [i for i, f in enumerate(out) if f.split(b":", 1)[0].strip().lower() == b"reply-to"]
@@ -140,9 +192,19 @@ class MailingList(Policy):
         self.from_rewrite = from_rewrite
 
     def on_rcpt(self, ctx: Context, address: str, accepted: list[str]) -> str:
-        """Only the list addresses this host serves, and its postmaster."""
-        reason = "list address" if address.lower() in self.lists else None
+        """The list addresses this host serves, their bounce addresses, and its postmaster."""
+        reason = ("list address" if address.lower() in self.lists
+                  else "the list's bounce address (its envelope sender)"
+                  if address.lower() in self.bounce_addresses() else None)
         return self.rcpt_by_name(ctx, address, reason, domain=self.domain, unknown="list")
+
+    def bounce_address(self, list_address: str) -> str:
+        """The envelope sender of ``list_address``'s copies: ``<list>-bounces@domain``."""
+        return f"{list_address.partition('@')[0]}-bounces@{self.domain}"
+
+    def bounce_addresses(self) -> set[str]:
+        """Every list's bounce address (lower case): mail to them is kept on this host."""
+        return {self.bounce_address(a).lower() for a in self.lists}
 
     def on_data(self, ctx: Context, mail_from: str, rcpts: list[str], data: bytes) -> str:
         """Authenticate, edit (subject tag, footer, optional From rewrite), optionally sign and ARC-seal, and send to every member before replying; keep mail for the postmaster."""
@@ -154,9 +216,16 @@ class MailingList(Policy):
         if any(r.lower() not in self.lists and is_postmaster(r, self.domain) for r in rcpts):
             if not self.deliver_to_postmaster(ctx, qid, mail_from, data, self.domain):
                 return "451 4.3.0 Local error in processing; try again later"
-            rcpts = [r for r in rcpts if r.lower() in self.lists]
-            if not rcpts:
-                return f"250 2.0.0 Ok: queued as {qid}"
+        # bounces come back to the list's own envelope sender (RFC 5321 3.10): kept in
+        # that mailbox, lab.mailbox("lab-list-bounces@lists.example.org")
+        bounces = sorted({r.lower() for r in rcpts} & self.bounce_addresses())
+        if bounces and not self.deliver_final(self.lab.mailstore, ctx, bounces, qid, mail_from,
+                                              data, folder="INBOX",
+                                              reason="the list's bounce mailbox"):
+            return "451 4.3.0 Local error in processing; try again later"
+        rcpts = [r for r in rcpts if r.lower() in self.lists]
+        if not rcpts:
+            return f"250 2.0.0 Ok: queued as {qid}"
         results = None
         evaluate = getattr(labkit.auth, "evaluate", None)
         if evaluate is not None:
@@ -176,7 +245,7 @@ class MailingList(Policy):
                 message = sender.dkim_sign(message, self.domain, self.selector)
             if self.arc:
                 message = self._seal(message, results)
-            bounce = f"{local}-bounces@{self.domain}"
+            bounce = self.bounce_address(list_address)
             for member in self.lists.get(list_address.lower(), []):
                 res = sender.send(message, lab=self.lab, from_host=self.hostname,
                                   mail_from=bounce, rcpt_to=[member])

@@ -9,6 +9,7 @@ import types
 
 import pytest
 
+from labkit.mta.clock import LabClock
 from labkit.mta.events import EventLog
 from labkit.mta.forwarder import Forwarder, srs_forward
 from labkit.mta.mailinglist import MailingList
@@ -16,9 +17,10 @@ from labkit.mta.policy import Context
 
 
 def _host(cls, **kw):
-    # on_rcpt needs only the lab's event log (a real one); a whole Lab would start every
-    # server of the lab Internet for a check that sends nothing
-    lab = types.SimpleNamespace(events=EventLog())
+    # on_rcpt needs only the lab's event log and clock (real ones; the clock dates SRS
+    # addresses); a whole Lab would start every server of the lab Internet for a check
+    # that sends nothing
+    lab = types.SimpleNamespace(events=EventLog(), clock=LabClock())
     return cls(lab=lab, hostname=f"mx.{kw['domain']}", **kw), lab.events
 
 
@@ -42,7 +44,8 @@ def test_forwarder_alias(forwarder):
 
 def test_forwarder_srs_address_leads_back(forwarder):
     policy, _ = forwarder
-    srs = srs_forward("taro@isp.example", "fwd.example.net", policy.secret, 1_700_000_000)
+    srs = srs_forward("taro@isp.example", "fwd.example.net", policy.secret,
+                      policy.lab.clock.now())
     assert _rcpt(*forwarder, srs) == (
         "250 OK", "accept", "valid SRS address: returns to the original sender")
 
