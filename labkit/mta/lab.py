@@ -442,8 +442,9 @@ class Lab(Service):
              authenticator=Authenticator(self.accounts, sub))
         smtp(FORWARDER, 25, Forwarder(lab=self, hostname=FORWARDER, domain="fwd.example.net",
                                       aliases=self.aliases, srs=self.srs))
-        smtp(LIST_HOST, 25, MailingList(lab=self, hostname=LIST_HOST, domain="lists.example.org",
-                                        lists=self.lists, from_rewrite=self.list_from_rewrite))
+        self._list_host = MailingList(lab=self, hostname=LIST_HOST, domain="lists.example.org",
+                                      lists=self.lists, from_rewrite=self.list_from_rewrite)
+        smtp(LIST_HOST, 25, self._list_host)
         self._esp = ESP(self, hostname=ESP_HOST)
         log.info("lab started in %s (%s addressing)", self.root, self.client_addressing)
         self.started_at = time.strftime("%H:%M:%S")
@@ -612,7 +613,9 @@ class Lab(Service):
         """The Maildir of a lab user (``alice@corp.example``; case and a final dot do not matter).
 
         An address that no lab account has gets a mailbox that stays empty: a warning
-        says so (a typo?), and so does ``latest()`` when it finds nothing.
+        says so (a typo?), and so does ``latest()`` when it finds nothing.  The mailing
+        list's bounce addresses (``lab-list-bounces@lists.example.org``) have no account
+        but do keep mail.
         """
         self._require()
         if not isinstance(address, str):
@@ -622,7 +625,8 @@ class Lab(Service):
             raise UsageError(f"{address!r} is not a mail address: a mailbox is user@domain, "
                              f"such as 'alice@corp.example'")
         box = self.mailstore.mailbox(address)
-        if not self.accounts.exists(box.address or address):
+        kept_by_the_list = (box.address or address).lower() in self._list_host.bounce_addresses()
+        if not self.accounts.exists(box.address or address) and not kept_by_the_list:
             domain = (box.address or address).rpartition("@")[2]
             known = self.accounts.users(domain) or self.accounts.users()
             box.hint = (f"No lab account has the address {box.address}, so no mail is ever "
