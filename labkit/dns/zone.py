@@ -6,7 +6,8 @@ multi-string TXT.  (dnslib's lexer reads ``\\DDD`` as octal, so it is not used h
 Several zones may sit in one text; each SOA marks a zone apex.  Several texts are
 merged name by name, and the CNAME rules hold across them as inside one text (RFC 1034
 section 3.6.2, RFC 2181 section 10.1): a name with a CNAME holds no other data, and
-one CNAME record; a breach is a :class:`~labkit.errors.ZoneError` naming the name.
+one CNAME record; a breach is a :class:`~labkit.errors.ZoneError` naming the name.  So
+is a second, different SOA line in one zone text (RFC 1035 section 5.2: one SOA a zone).
 
 Parsing is the costly part of starting a LabDNS (the course zones took about
 0.2 s of CPU with dnspython), so each process keeps what it parsed, keyed by the
@@ -179,6 +180,8 @@ def _check_cname_rules(txn: dns.transaction.Transaction, name: dns.name.Name,
     two CNAME lines (a CNAME set holds one record), so the first is compared here,
     before it is replaced; the same line twice is one record (RFC 2181 section 5).
     """
+    if rdataset.rdtype == dns.rdatatype.SOA:
+        _check_one_soa(txn, name, rdataset)
     kind = dns.node.NodeKind.classify_rdataset(rdataset)
     if kind == dns.node.NodeKind.NEUTRAL:
         return
@@ -205,6 +208,19 @@ def _check_cname_rules(txn: dns.transaction.Transaction, name: dns.name.Name,
         f"{shown} has a CNAME, so it cannot also hold {_types([rdataset])}: a name with a "
         "CNAME holds no other data (RFC 1034 section 3.6.2); put the record at the name "
         "the CNAME points to")
+
+
+def _check_one_soa(txn: dns.transaction.Transaction, name: dns.name.Name,
+                   rdataset: dns.rdataset.Rdataset) -> None:
+    """Refuse a second, different SOA at ``name``: a zone has exactly one SOA record
+    (RFC 1035 section 5.2, RFC 2181 section 6.1); dnspython kept the last of two lines."""
+    node = txn.get_node(name)
+    old = node.get_rdataset(rdataset.rdclass, dns.rdatatype.SOA) if node is not None else None
+    if old is not None and set(old) != set(rdataset):
+        shown = name.to_text(omit_final_dot=True) or "."
+        raise dns.exception.SyntaxError(
+            f"{shown} has two SOA records (serials {old[0].serial} and {rdataset[0].serial}): "
+            "a zone has exactly one SOA (RFC 1035 section 5.2, RFC 2181 section 6.1); keep one")
 
 
 def _check_merge(seen: dict[dns.name.Name, dict[tuple[int, int], tuple[dns.rrset.RRset, str]]],

@@ -297,3 +297,16 @@ def test_dig_live_that_answers_prints_the_answer(monkeypatch, capsys):
 def _with_timeout(res: dns.resolver.Resolver, seconds: float) -> dns.resolver.Resolver:
     res.timeout = res.lifetime = seconds
     return res
+
+
+def test_two_soa_lines_in_one_zone_text_are_refused():
+    # RFC 1035 5.2 / RFC 2181 6.1: one SOA per zone; dnspython kept the last line silently
+    second = "@      IN SOA ns.r14.example. hostmaster.r14.example. 2 3600 600 86400 300\n"
+    with pytest.raises(ZoneError) as err:
+        labkit.dns.LabDNS(zones=ZONE + second)
+    text = str(err.value)
+    assert "r14.example" in text and "SOA" in text and ":9:" in text, text
+    first = ZONE.strip().splitlines()[2] + "\n"  # the same SOA line again: one record
+    assert first.split()[2] == "SOA"
+    with labkit.dns.LabDNS(zones=ZONE + first):
+        pass
