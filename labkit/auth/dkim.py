@@ -44,6 +44,7 @@ import html
 import logging
 import re
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -333,7 +334,7 @@ def sign(
     to the body still verifies); it is True, False or None, and text is a
     ``TypeError``. ``algorithm`` defaults to the key's
     (``rsa-sha256`` or ``ed25519-sha256``); ``rsa-sha1`` is accepted for the
-    lesson on why it is obsolete.
+    lesson on why it is obsolete, and so is an RSA key under 1024 bits, with a warning.
 
     Introduced in lab 04 (DKIM).
     """
@@ -342,6 +343,11 @@ def sign(
     selector = _coerce.text(selector, "selector", example="s2026").strip()
     _named(domain=domain, selector=selector)
     key = signing_key(_private_pem(private_key))
+    if key.key_type == "rsa" and key.bits < MIN_RSA_BITS:
+        # signed all the same: showing that a verifier refuses it is a lesson of lab 04
+        warnings.warn(f"signing with an RSA key of {key.bits} bits: RFC 8301 3.2 requires "
+                      f"signers to use at least {MIN_RSA_BITS} bits, and verifiers refuse "
+                      "the signature (permerror key-too-small)", stacklevel=2)
     if algorithm:
         _coerce.text(algorithm, "algorithm", example="rsa-sha256")
     if identity:
