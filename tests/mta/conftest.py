@@ -8,6 +8,7 @@ import pytest
 
 import labkit.mta
 from labkit import net
+from labkit.mta import default_password
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +78,52 @@ def dialogue(lab):
     yield make
     for d in opened:
         d.close()
+
+
+class PopDialogue:
+    """Line-by-line POP3 over a raw socket (for tests that need byte-exact replies)."""
+
+    def __init__(self, lab, client: str, host: str) -> None:
+        self.sock = raw_connect(lab, client, host, 110)
+        self.buf = b""
+        self.greeting = self.line()
+
+    def line(self) -> str:
+        """One reply line ("" once the server has closed the connection)."""
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return ""
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode("utf-8", "replace")
+
+    def raw_multi(self) -> bytes:
+        """The rest of a multi-line response, as sent (with the final ".")."""
+        while b"\r\n.\r\n" not in b"\r\n" + self.buf:
+            chunk = self.sock.recv(65536)
+            assert chunk, self.buf
+            self.buf += chunk
+        data = b"\r\n" + self.buf
+        end = data.index(b"\r\n.\r\n") + 5
+        self.buf = data[end:]
+        return data[2:end]
+
+    def cmd(self, line: str | bytes) -> str:
+        """Send ``line`` (text gets CRLF; bytes go as they are) and read one reply line."""
+        self.sock.sendall(line if isinstance(line, bytes) else line.encode() + b"\r\n")
+        return self.line()
+
+    def multi(self, line: str) -> list[str]:
+        """The lines of a multi-line response to ``line`` (without the final ".")."""
+        first = self.cmd(line)
+        assert first.startswith("+OK"), first
+        return self.raw_multi().decode().split("\r\n")[:-2]
+
+    def login(self, user: str, password: str | None = None) -> str:
+        """USER and PASS (the lab password by default); the reply to PASS."""
+        assert self.cmd(f"USER {user}").startswith("+OK")
+        return self.cmd(f"PASS {password or default_password(user)}")
+
+    def close(self) -> None:
+        self.sock.close()

@@ -18,7 +18,7 @@ import pytest
 import labkit.mta
 from labkit.mta import default_password
 
-from .conftest import Dialogue, raw_connect
+from .conftest import Dialogue, PopDialogue, raw_connect
 
 BOB = "bob@corp.example"
 MX = "mx.corp.example"
@@ -27,34 +27,14 @@ TARO = "taro@isp.example"
 PC = "198.51.100.140"
 
 
-class POP:
-    """Line-by-line POP3 over a raw socket."""
+class POP(PopDialogue):
+    """A POP3 session to the MX as CLIENT, as Bob by default."""
 
     def __init__(self, lab, client: str = CLIENT, host: str = MX) -> None:
-        self.sock = raw_connect(lab, client, host, 110)
-        self.buf = b""
-        self.greeting = self.line()
-
-    def line(self) -> str:
-        """One reply line ("" once the server has closed the connection)."""
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                return ""
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode("utf-8", "replace")
-
-    def cmd(self, line: str | bytes) -> str:
-        self.sock.sendall(line if isinstance(line, bytes) else line.encode() + b"\r\n")
-        return self.line()
+        super().__init__(lab, client, host)
 
     def login(self, user: str = BOB, password: str | None = None) -> str:
-        assert self.cmd(f"USER {user}").startswith("+OK")
-        return self.cmd(f"PASS {password or default_password(user)}")
-
-    def close(self) -> None:
-        self.sock.close()
+        return super().login(user, password)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 
 from labkit.mta import default_password, make_message
 
-from .conftest import Dialogue, raw_connect
+from .conftest import Dialogue, PopDialogue, raw_connect
 
 SUBMISSION = "smtp.isp.example"
 ISP_MTA = "mail.isp.example"
@@ -197,46 +197,14 @@ def test_a_bare_sender_is_qualified_before_the_ownership_check(lab, tls):
 
 # -- RFC 1939: POP3 states, deletion, listings ---------------------------------------------------
 
-class POP:
-    """Line-by-line POP3 over a raw socket."""
+class POP(PopDialogue):
+    """A POP3 session to the ISP's server, from a customer PC, as Taro by default."""
 
     def __init__(self, lab, client: str = PC, host: str = ISP_MTA) -> None:
-        self.sock = raw_connect(lab, client, host, 110)
-        self.buf = b""
-        self.greeting = self.line()
-
-    def line(self) -> str:
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                return ""
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode("utf-8", "replace")
-
-    def raw_multi(self) -> bytes:
-        """The rest of a multi-line response, as sent (with the final ".")."""
-        while b"\r\n.\r\n" not in b"\r\n" + self.buf:
-            chunk = self.sock.recv(65536)
-            assert chunk, self.buf
-            self.buf += chunk
-        data = b"\r\n" + self.buf
-        end = data.index(b"\r\n.\r\n") + 5
-        self.buf = data[end:]
-        return data[2:end]
-
-    def cmd(self, line: str) -> str:
-        self.sock.sendall(line.encode() + b"\r\n")
-        return self.line()
-
-    def multi(self, line: str) -> list[str]:
-        first = self.cmd(line)
-        assert first.startswith("+OK"), first
-        return self.raw_multi().decode().split("\r\n")[:-2]
+        super().__init__(lab, client, host)
 
     def login(self, user: str = TARO, password: str | None = None) -> str:
-        assert self.cmd(f"USER {user}").startswith("+OK")
-        return self.cmd(f"PASS {password or default_password(user)}")
+        return super().login(user, password)
 
 
 @pytest.fixture
