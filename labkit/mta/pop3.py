@@ -242,7 +242,7 @@ class POP3Server(Service):
                     self._event(sid, ip, "quit", user=user, deleted=len(deleted) - kept,
                                 not_removed=kept or None)
                 # RFC 1939 section 6: the UPDATE state says when marked messages stay
-                await send(f"-ERR {kept} deleted messages not removed" if kept else "+OK bye")
+                await send(f"-ERR {_messages(kept)} marked deleted could not be removed" if kept else "+OK bye")
                 return
             if box is None:
                 if cmd == "USER" and arg:
@@ -285,7 +285,7 @@ class POP3Server(Service):
                         self.window.open(ip)
                         reason += f"; relay window open for {ip} ({self.window.seconds:.0f} s)"
                     self._event(sid, ip, "auth", user=user, decision="accept", reason=reason)
-                    await send(f"+OK {len(keys)} messages")
+                    await send(f"+OK {_messages(len(keys))}")
                 elif cmd == "NOOP":
                     await send("+OK")
                 else:
@@ -304,7 +304,7 @@ class POP3Server(Service):
                         await send(f"+OK {_scan_line(cmd, keys, *found)}")
                 else:
                     there = _present(box, keys, live)
-                    await send_lines(f"+OK {len(there)} messages",
+                    await send_lines(f"+OK {_messages(len(there))}",
                                      [_scan_line(cmd, keys, i, b).encode() for i, b in there])
             elif cmd == "TOP" and _top_args(arg) is None:
                 await send("-ERR usage: TOP message lines")
@@ -335,6 +335,11 @@ class POP3Server(Service):
                 await send("+OK")
             else:
                 await send("-ERR unknown command")
+
+
+def _messages(n: int) -> str:
+    """``"1 message"``, ``"2 messages"``: the count the replies give."""
+    return f"{n} message" if n == 1 else f"{n} messages"
 
 
 def _read(box: Any, key: str) -> bytes | None:

@@ -136,7 +136,7 @@ def test_pop3_mail_removed_during_the_session_is_no_such_message(pop, bob_box):
     assert p.cmd("RETR 1") == "-ERR no such message"
     assert p.cmd("LIST 1") == "-ERR no such message"
     assert p.cmd("STAT").startswith("+OK 1 ")
-    assert p.cmd("LIST") == "+OK 1 messages" and p.line().startswith("2 ") and p.line() == "."
+    assert p.cmd("LIST") == "+OK 1 message" and p.line().startswith("2 ") and p.line() == "."
     assert p.cmd("RETR 2").startswith("+OK")
     while p.line() != ".":
         pass
