@@ -46,6 +46,16 @@ def _srs_tag(local: str, tag: str) -> bool:
     return local[:4].upper() == tag and local[4:5] == "="
 
 
+def _srs1_fields(local: str) -> tuple[str, str, str] | None:
+    """(hash, first forwarder, rest) of an ``SRS1=HHHH=first==rest`` local part, or None."""
+    if not _srs_tag(local, "SRS1"):
+        return None
+    parts = local.split("=", 3)
+    if len(parts) != 4 or not parts[2] or not parts[3]:
+        return None
+    return parts[1], parts[2], parts[3]
+
+
 def srs_forward(address: str, forwarder_domain: str, secret: bytes, now: float) -> str:
     """The envelope sender a forwarder in ``forwarder_domain`` uses for ``address``.
 
@@ -59,11 +69,10 @@ def srs_forward(address: str, forwarder_domain: str, secret: bytes, now: float) 
     local, _, domain = address.rpartition("@")
     if not local or not domain or domain.lower() == forwarder_domain.lower():
         return address
-    if _srs_tag(local, "SRS1"):
-        parts = local.split("=", 3)
-        if len(parts) == 4 and parts[2] and parts[3]:
-            first, rest = parts[2], parts[3]
-            return f"SRS1={_srs_hash(secret, first, rest)}={first}={rest}@{forwarder_domain}"
+    srs1 = _srs1_fields(local)
+    if srs1 is not None:
+        _, first, rest = srs1
+        return f"SRS1={_srs_hash(secret, first, rest)}={first}={rest}@{forwarder_domain}"
     if _srs_tag(local, "SRS0"):
         rest = local[4:]  # "=HHHH=TT=domain=local": kept whole, behind the first forwarder
         return f"SRS1={_srs_hash(secret, domain, rest)}={domain}={rest}@{forwarder_domain}"
@@ -97,10 +106,10 @@ def srs_reverse(address: str, secret: bytes, *, now: float | None = None,
     """
     local, _, _ = address.rpartition("@")
     if _srs_tag(local, "SRS1"):
-        parts = local.split("=", 3)
-        if len(parts) != 4 or not parts[2] or not parts[3]:
+        srs1 = _srs1_fields(local)
+        if srs1 is None:
             return None
-        _, h, first, rest = parts
+        h, first, rest = srs1
         if not _same(h, _srs_hash(secret, first, rest)):
             return None
         return f"SRS0{rest}@{first}"
