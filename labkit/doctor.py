@@ -150,7 +150,23 @@ def _corpus() -> Check:
     return Check("corpus", OK, f"SpamAssassin corpus at {where} (all {len(found)} folders)")
 
 
-CHECKS: tuple[Callable[[], Check], ...] = (_python, _packages, _aliases, _lab_dns, _live_dns, _corpus)
+def _speedups() -> Check:
+    from .filters import compiled
+
+    state = compiled.status()
+    built = [name for name, ok in state.items() if ok]
+    if len(built) == len(state):
+        return Check("speed-ups", OK, f"compiled filter loops in use: {', '.join(built)}")
+    why = ("LABKIT_PURE_PYTHON is set" if compiled.pure_python()
+           else "not built (no C compiler at install time?)")
+    missing = [name for name, ok in state.items() if not ok]
+    return Check("speed-ups", DEGRADED, f"{', '.join(missing)} {why}: the filters run their "
+                 "Python code (same scores, slower); `pip install -e .` with a C compiler builds them")
+
+
+CHECKS: tuple[Callable[[], Check], ...] = (
+    _python, _packages, _aliases, _lab_dns, _live_dns, _corpus, _speedups,
+)
 
 
 def run(*, live: bool = True) -> Report:

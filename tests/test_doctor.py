@@ -19,7 +19,8 @@ def test_doctor_json_reports_every_check_and_a_working_lab_dns():
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     names = [c["name"] for c in report["checks"]]
-    assert names == ["python", "packages", "client addresses", "lab DNS", "live DNS", "corpus"]
+    assert names == ["python", "packages", "client addresses", "lab DNS", "live DNS", "corpus",
+                     "speed-ups"]
     lab = next(c for c in report["checks"] if c["name"] == "lab DNS")
     assert lab["status"] == "ok" and "RRsets" in lab["detail"]
     assert report["ok"] is True
