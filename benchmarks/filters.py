@@ -231,10 +231,12 @@ def machine() -> str:
         pass
     bogo = subprocess.run(["bogofilter", "-V"], capture_output=True, text=True).stdout.splitlines()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    built = [name for name, ok in lk.filters.compiled.status().items() if ok]
     return (
         f"{cpu}, {os.cpu_count()} cores, load average {load:.1f} at start; "
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}; "
-        f"{bogo[0] if bogo else 'bogofilter ?'}"
+        f"{bogo[0] if bogo else 'bogofilter ?'}; labkit's compiled filter loops in use: "
+        f"{', '.join(built) if built else 'none (Python code only)'}"
     )
 
 

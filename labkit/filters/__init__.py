@@ -51,6 +51,7 @@ _MODULES = (
     "tuning",
     "graded",
     "uncertainty",
+    "compiled",
 )
 
 
