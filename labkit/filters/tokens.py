@@ -32,6 +32,11 @@ per part) or malformed messages simply give fewer tokens. No pattern here can ba
 over the whole text once per character (unclosed tags and comments, long runs before an
 "@"): time stays linear in the message size.
 
+The word, pair and URL scans of ASCII text run in C when the optional module
+``labkit.filters._cwords`` is built (see :mod:`labkit.filters.compiled`), giving
+exactly the tokens of the Python functions here (``_py_words``, ``_py_url_tokens``,
+``_py_field_words``), which stay the reference and run everywhere else.
+
 Introduced in lab 09 (Bayesian filtering).
 """
 
@@ -47,8 +52,12 @@ from itertools import compress, pairwise
 
 from .. import _coerce
 from ..errors import UsageError
+from . import compiled
 
 log = logging.getLogger(__name__)
+
+#: the compiled scans (labkit.filters._cwords), or None: the Python code then runs
+_c = compiled.load("_cwords")
 
 #: at most this many bytes of decoded text per part are tokenised
 MAX_BYTES = 200_000
@@ -324,6 +333,17 @@ def _cjk_pairs(text: str, out: list[str], prefix: str = "") -> str:
 def _words(
     text: str, out: list[str], prefix: str = "", pairs: bool = False, lowered: bool = False
 ) -> None:
+    """Append the words of ``text`` (lower-cased unless ``lowered`` says it is), each
+    with ``prefix``; then, with ``pairs``, each two neighbours joined by a space; then
+    a ``skip:`` token for each word longer than MAX_WORD. In C for ASCII text."""
+    if _c is None or not _c.words(text, out, prefix, True if pairs else False, MAX_WORD):
+        _py_words(text, out, prefix, pairs, lowered)
+
+
+def _py_words(
+    text: str, out: list[str], prefix: str = "", pairs: bool = False, lowered: bool = False
+) -> None:
+    """:func:`_words` in Python (the reference for the compiled scan)."""
     if not lowered:
         text = text.lower()
     ascii_text = text.isascii()
@@ -348,6 +368,15 @@ def _words(
 
 
 def _url_tokens(text: str, out: list[str], url: re.Pattern = _URL) -> None:
+    """Append the tokens of each URL in ``text`` (``url`` is _URL, or _URL_LOWER for a
+    lower-cased ASCII text): path words, then host, parent domains or ``url:ip``.
+    In C for ASCII text."""
+    if _c is None or not _c.url_tokens(text, out, url is not _URL_LOWER, bool(URL_PATHS)):
+        _py_url_tokens(text, out, url)
+
+
+def _py_url_tokens(text: str, out: list[str], url: re.Pattern = _URL) -> None:
+    """:func:`_url_tokens` in Python (the reference for the compiled scan)."""
     # Same matches as url.findall(text), found from each "://" (a C-level find) instead
     # of trying the scheme at every character: a match's scheme starts 5, 4 or 3
     # characters before its "://", and those starts are tried left to right.
@@ -536,20 +565,26 @@ def _capped(value: str) -> str:
 
 
 def _field_words(named: list[tuple[str, str]], out: list[str]) -> None:
-    """``_words(text, out, name + ":")`` for each (name, text), in one regex pass."""
+    """``_words(text, out, name + ":")`` for each (name, text); in C when all are ASCII."""
+    if _c is None or not _c.field_words(named, out, MAX_WORD):
+        _py_field_words(named, out)
+
+
+def _py_field_words(named: list[tuple[str, str]], out: list[str]) -> None:
+    """``_py_words(text, out, name + ":")`` for each (name, text), in one regex pass."""
     if not named:
         return
     joined = _MARK_JOIN.join([text for _, text in named])
     if joined.count("\x01") != 3 * (len(named) - 1):  # a field holds \x01 itself
         for name, text in named:
-            _words(text, out, name + ":")
+            _py_words(text, out, name + ":")
         return
     joined = joined.lower()  # (lower-casing is per character, but for a final sigma,
     # which the "\n" around each marker separates as a field's end does)
     ascii_text = joined.isascii()
     if not ascii_text and _CJK_RUN.search(joined) is not None:
         for name, text in named:  # CJK pairs: per field (rare in headers)
-            _words(text, out, name + ":")
+            _py_words(text, out, name + ":")
         return
     words = (_WORD3_ASCII if ascii_text else _WORD3).findall(joined)
     # positions of the long words (rare per field, but most headers have a few)
