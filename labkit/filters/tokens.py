@@ -35,7 +35,8 @@ over the whole text once per character (unclosed tags and comments, long runs be
 The word, pair and URL scans of ASCII text run in C when the optional module
 ``labkit.filters._cwords`` is built (see :mod:`labkit.filters.compiled`), giving
 exactly the tokens of the Python functions here (``_py_words``, ``_py_url_tokens``,
-``_py_field_words``), which stay the reference and run everywhere else.
+``_py_field_words``, ``_py_folded_fields``), which stay the reference and run
+everywhere else.
 
 Introduced in lab 09 (Bayesian filtering).
 """
@@ -197,10 +198,23 @@ def _folded_fields(head: bytes) -> list[tuple[str, str]]:
 
     The tokenizer reads most values folded: unfolding only turns a line break and its
     indentation into one space, which changes no word, address, URL or encoded word.
+    In C when the compiled module is there.
     """
+    if _c is None:
+        return _py_folded_fields(head)
+    return _c.header_fields(_without_mbox_line(head))
+
+
+def _without_mbox_line(head: bytes) -> bytes:
     if head.startswith(b"From "):  # mbox separator line
         nl = head.find(b"\n")
-        head = head[nl + 1 :] if nl >= 0 else b""
+        return head[nl + 1 :] if nl >= 0 else b""
+    return head
+
+
+def _py_folded_fields(head: bytes) -> list[tuple[str, str]]:
+    """:func:`_folded_fields` in Python (the reference for the compiled scan)."""
+    head = _without_mbox_line(head)
     # names are ASCII by the pattern; values are read as latin-1 (every byte maps)
     return [(name.lower(), value) for name, value in _FIELD_STR.findall(head.decode("latin-1"))]
 

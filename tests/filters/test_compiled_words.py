@@ -1,7 +1,7 @@
 """The compiled tokenizer scans (labkit.filters._cwords) give exactly the Python tokens.
 
 Both run in one process: the Python reference is called as ``tokens._py_words`` /
-``_py_url_tokens`` / ``_py_field_words``, and ``tokenize`` runs pure Python when the
+``_py_url_tokens`` / ``_py_field_words`` / ``_py_folded_fields``, and ``tokenize`` runs pure Python when the
 module handle ``tokens._c`` is set to None (monkeypatch: that handle is how
 ``tokenize`` chooses, so patching it is the real switch, not a stand-in).  Every
 comparison is ``==`` on whole token lists: same tokens, same order, same duplicates.
@@ -230,6 +230,52 @@ def test_field_words_same_as_python(named):
     assert out == expected
 
 
+HEADER_CASES = [
+    b"",
+    b"\n",
+    b"\r\n",
+    b"Subject: hi",
+    b"Subject: hi\n",
+    b"Subject: hi\r\nTo: a@b.example\r\n",
+    b"From someone Mon Jan  1 00:00:00 2001\nSubject: after the mbox line",
+    b"From nobody",  # an mbox line and nothing else
+    b"From: a@b.example\n",  # "From:" is a field, not an mbox line
+    b"Subject:\n  folded\n\tagain\r\n \r\nX: y",
+    b"Subject: \t \n folded after spaces",
+    b"Name : spaced colon\nName\t:\ttabbed",
+    b"No colon here\nX-A: a\n  continued\nnot a field\n  not a continuation either",
+    b"  leading space: no field\nX: ok",
+    b"X-Latin: caf\xe9 \x85 \xa0end\nX-\xe9: the name has a non-ASCII byte",
+    b"X-Nul: a\x00b\n\x00: c\nX-Ctl: \x1c\x1d",
+    b"::: \n:x: y\n!#$%&'*+-.^_`|~: punctuation name",
+    b"MiXeD-CaSe: Value KEPT As Written\n",
+    b"X: 1\n\n\nY: 2",
+    b"X: trailing\r",
+    b"X:" + b"v" * 70000,
+]
+
+
+@pytest.mark.parametrize("head", HEADER_CASES)
+def test_header_fields_same_as_python(head):
+    assert T._folded_fields(head) == T._py_folded_fields(head)
+
+
+def test_header_fields_by_hand():
+    assert CW.header_fields(b"Subject: Hi\r\n there\r\nX-A : b\nbad line\n\tnot folded") == [
+        ("subject", "Hi\r\n there\r"),
+        ("x-a", "b"),
+    ]
+
+
+def test_random_header_blocks_same_as_python():
+    rng = random.Random(7)
+    pieces = [b"\n", b"\r\n", b" ", b"\t", b":", b"X-A", b"subject", b"From ", b"a", b"\xe9",
+              b"\x00", b"=?utf-8?q?x?=", b": ", b"\n ", b"\n\t"]
+    for _ in range(3000):
+        head = b"".join(rng.choice(pieces) for _ in range(rng.randrange(0, 30)))
+        assert T._folded_fields(head) == T._py_folded_fields(head), repr(head)
+
+
 EDGE_MESSAGES = [
     b"",
     b"\n",
@@ -294,6 +340,8 @@ def test_random_ascii_text_same_as_python():
         ("field_words", ((("a", "b"),), [], 20)),
         ("field_words", ([("a", "b", "c")], [], 20)),
         ("field_words", ([("a", b"b")], [], 20)),
+        ("header_fields", ("Subject: x",)),
+        ("header_fields", (bytearray(b"Subject: x"),)),
     ],
 )
 def test_wrong_types_are_type_errors(call, args):

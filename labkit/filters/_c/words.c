@@ -605,10 +605,85 @@ cw_url_tokens(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nar
     Py_RETURN_TRUE;
 }
 
+/* a header field name's characters: [!-9;-~], printable ASCII but the colon */
+static int
+name_char(unsigned char c)
+{
+    return c >= '!' && c <= '~' && c != ':';
+}
+
+/* the end of the line starting at p: the position of its "\n", or n */
+static Py_ssize_t
+line_end(const char *s, Py_ssize_t n, Py_ssize_t p)
+{
+    const char *nl = p < n ? memchr(s + p, '\n', (size_t)(n - p)) : NULL;
+    return nl == NULL ? n : nl - s;
+}
+
+PyDoc_STRVAR(header_fields_doc,
+"header_fields(head) -> list\n\n"
+"tokens._py_folded_fields(head) for a header block with no mbox 'From ' line: the\n"
+"(lower-case name, value as written) pairs that _FIELD_STR.findall finds in\n"
+"head.decode('latin-1'), i.e. ^([!-9;-~]+)[ \\t]*:[ \\t]*(.*(?:\\r?\\n[ \\t].*)*) per line.");
+
+static PyObject *
+cw_header_fields(PyObject *Py_UNUSED(module), PyObject *head)
+{
+    const char *s;
+    Py_ssize_t n, p = 0;
+    PyObject *fields;
+
+    if (!PyBytes_CheckExact(head)) {
+        PyErr_Format(PyExc_TypeError, "head must be bytes, not %.80s", Py_TYPE(head)->tp_name);
+        return NULL;
+    }
+    s = PyBytes_AS_STRING(head);
+    n = PyBytes_GET_SIZE(head);
+    fields = PyList_New(0);
+    if (fields == NULL)
+        return NULL;
+    /* each line start (the start, or after a "\n": MULTILINE's ^) may begin a field */
+    while (p < n) {
+        Py_ssize_t q = p, v, e;
+        while (q < n && name_char((unsigned char)s[q]))
+            q++;
+        v = q;
+        while (v < n && (s[v] == ' ' || s[v] == '\t'))
+            v++;
+        if (q > p && v < n && s[v] == ':') {
+            PyObject *name, *value, *pair;
+            Py_UCS1 *buf = NULL;
+            v++;
+            while (v < n && (s[v] == ' ' || s[v] == '\t'))
+                v++;
+            /* the value runs to the end of its line, and on over each following line
+             * that starts with a space or tab (a folded line; "\r" stays in the text) */
+            e = line_end(s, n, v);
+            while (e + 1 < n && (s[e + 1] == ' ' || s[e + 1] == '\t'))
+                e = line_end(s, n, e + 1);
+            name = new_ascii(q - p, &buf);
+            if (name != NULL)
+                copy_lower(buf, (const Py_UCS1 *)s + p, q - p);
+            value = PyUnicode_DecodeLatin1(s + v, e - v, NULL);
+            pair = name != NULL && value != NULL ? PyTuple_Pack(2, name, value) : NULL;
+            Py_XDECREF(name);
+            Py_XDECREF(value);
+            if (append_new(fields, pair) < 0) {
+                Py_DECREF(fields);
+                return NULL;
+            }
+            p = e; /* at the "\n" ending the field, or the end */
+        }
+        p = line_end(s, n, p) + 1; /* no field here (or one ended): the next line */
+    }
+    return fields;
+}
+
 static PyMethodDef cwords_methods[] = {
     {"words", (PyCFunction)(void (*)(void))cw_words, METH_FASTCALL, words_doc},
     {"field_words", (PyCFunction)(void (*)(void))cw_field_words, METH_FASTCALL, field_words_doc},
     {"url_tokens", (PyCFunction)(void (*)(void))cw_url_tokens, METH_FASTCALL, url_tokens_doc},
+    {"header_fields", cw_header_fields, METH_O, header_fields_doc},
     {NULL, NULL, 0, NULL}
 };
 
