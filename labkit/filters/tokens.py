@@ -32,7 +32,7 @@ per part) or malformed messages simply give fewer tokens. No pattern here can ba
 over the whole text once per character (unclosed tags and comments, long runs before an
 "@"): time stays linear in the message size.
 
-The word, pair and URL scans of ASCII text run in C when the optional module
+The word, pair, URL and header-field scans of ASCII text run in C when the optional module
 ``labkit.filters._cwords`` is built (see :mod:`labkit.filters.compiled`), giving
 exactly the tokens of the Python functions here (``_py_words``, ``_py_url_tokens``,
 ``_py_field_words``, ``_py_folded_fields``), which stay the reference and run
