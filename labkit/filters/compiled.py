@@ -1,11 +1,12 @@
 """The spam filters' optional compiled speed-ups, and whether this install has them.
 
-Three small C modules do the hot inner loops of classification:
+Four small C modules do the hot inner loops of classification:
 
 * ``_cgrams``: the SVM's hashed character 4-grams (:mod:`labkit.filters.grams`);
 * ``_cclues``: the Robinson clue look-up and sums (:mod:`labkit.filters.bayes`);
-* ``_cwords``: the tokenizer's word, pair and URL scans on ASCII text
-  (:mod:`labkit.filters.tokens`).
+* ``_cwords``: the tokenizer's word, pair, URL and header scans on ASCII text
+  (:mod:`labkit.filters.tokens`);
+* ``_chtml``: the tokenizer's HTML-to-text passes on ASCII HTML (the same module).
 
 They are built by ``pip install -e .`` when a C compiler is there; without one the
 install still succeeds and every filter runs its Python code.  The two give the same
@@ -27,7 +28,8 @@ from types import ModuleType
 MODULES: dict[str, str] = {
     "_cgrams": "hashed character 4-grams (the SVM's features)",
     "_cclues": "Robinson's clue look-up and sums",
-    "_cwords": "the tokenizer's word, pair and URL scans",
+    "_cwords": "the tokenizer's word, pair, URL and header scans",
+    "_chtml": "the tokenizer's HTML-to-text passes",
 }
 
 
