@@ -44,12 +44,18 @@ from typing import Any, ClassVar
 from .. import _coerce
 from ..errors import UsageError
 from ..paths import atomic_path
+from . import compiled
 from .tokens import tokenize
 
 FORMAT = "labkit-filter"
 VERSION = 1
 #: scorings with unchanged counts after which f(w) is computed for every token at once
 _FULL_AFTER = 16
+#: the compiled clue look-up and sums (``labkit/filters/_c/clues.c``), or None: then
+#: :meth:`_Robinsonian._py_clue_sums` does it all (see :mod:`labkit.filters.compiled`)
+_cclues = compiled.load("_cclues")
+#: token containers the compiled look-up reads as they are (anything else goes to Python)
+_C_TOKENS = frozenset((list, tuple, set, frozenset))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -589,6 +595,38 @@ class _Robinsonian(TokenFilter):
     def _clue_sums(self, tokens: Iterable[str]) -> tuple[int, float, float] | None:
         """(number of clues, sum ln f, sum ln(1 - f)); None when untrained or clueless.
 
+        The compiled module does it when it can (:meth:`_c_clue_sums`), with the same
+        result to the last bit; :meth:`_py_clue_sums` otherwise.
+        """
+        if not self.trained:
+            return None
+        sums = self._c_clue_sums(tokens)
+        if sums is None:
+            return self._py_clue_sums(tokens)
+        n, ln_f, ln_1f, _ = sums
+        return (n, ln_f, ln_1f) if n else None
+
+    def _c_clue_sums(
+        self, tokens: Iterable[str], senders: dict[str, int] | None = None
+    ) -> tuple[int, float, float, int] | None:
+        """(n, sum ln f, sum ln(1 - f), senders met) from the compiled module, over the
+        distinct tokens found in the complete f(w) table (``senders``: token -> 1 for a
+        known-good, 2 for a known-bad sender; "met" ORs those of the tokens).
+
+        None when it cannot answer: not built, untrained, the memo still being filled
+        (:meth:`_pick` keeps that logic), ``tokens`` not a list, tuple, set or frozenset,
+        or more than ``max_discriminators`` clues (:meth:`_pick` chooses among them).
+        """
+        if _cclues is None or type(tokens) not in _C_TOKENS or not self.trained:
+            return None
+        memo = self._current_memo()
+        if not memo["full"]:
+            return None
+        return _cclues.clue_sums(memo["f"], tokens, int(self.max_discriminators), senders)
+
+    def _py_clue_sums(self, tokens: Iterable[str]) -> tuple[int, float, float] | None:
+        """:meth:`_clue_sums` in Python (the reference for the compiled module).
+
         The sums are exactly rounded (``math.fsum``), so they do not depend on the order
         in which a set yields the clues (which changes with ``PYTHONHASHSEED``): the same
         message gets the same score in every process.
@@ -778,7 +816,11 @@ class Robinson(_Robinsonian):
 
     def score_tokens(self, tokens: Sequence[str]) -> float:
         """Geometric-mean combination (0.5 when untrained or without clues)."""
-        sums = self._clue_sums(tokens)
+        return self._combine(self._clue_sums(tokens))
+
+    @staticmethod
+    def _combine(sums: tuple[int, float, float] | None) -> float:
+        """The score for :meth:`_clue_sums`' (n, sum ln f, sum ln(1 - f)) (None: 0.5)."""
         if sums is None:
             return 0.5
         n, ln_f, ln_1f = sums

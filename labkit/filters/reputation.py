@@ -39,7 +39,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .. import _coerce
-from .bayes import KINDS, Robinson, _check_tokens
+from .bayes import KINDS, Robinson, _check_tokens, _logit
 from .tokens import tokenize
 
 #: token prefixes of the fields that name the sender
@@ -130,11 +130,16 @@ class SenderRobinson(Robinson):
         Kept with the f(w) memo, so it is rebuilt after any learn, unlearn or load
         (and when ``min_sender`` changes); a message's standing is then two set tests.
         """
+        return self._standing()[:2]
+
+    def _standing(self) -> tuple[frozenset[str], frozenset[str], dict[str, int]]:
+        """:meth:`_standing_sets`, and the two as one dict for the compiled look-up:
+        identity -> 1 when known good, 2 when known bad (never both: see the module)."""
         memo = self._current_memo()
         need = self.min_sender
         cached = memo.get("senders")
         if cached is not None and cached[0] == need:
-            return cached[1], cached[2]
+            return cached[1:]
         counts = self.counts
         good, bad = set(), set()
         for t in self._identities:
@@ -145,14 +150,37 @@ class SenderRobinson(Robinson):
                 good.add(t)
             elif c[1] >= need and c[0] == 0:
                 bad.add(t)
-        memo["senders"] = (need, frozenset(good), frozenset(bad))
-        return memo["senders"][1], memo["senders"][2]
+        either = dict.fromkeys(good, 1)
+        either.update(dict.fromkeys(bad, 2))
+        memo["senders"] = (need, frozenset(good), frozenset(bad), either)
+        return memo["senders"][1:]
 
     def rank_tokens(self, tokens: Sequence[str]) -> float:
-        """Robinson's rank, moved by ``reputation`` for a known good or bad sender."""
+        """Robinson's rank, moved by ``reputation`` for a known good or bad sender.
+
+        One compiled pass over the tokens when it can (the clue sums and the sender
+        test at once, no set of the tokens built), else :meth:`_py_rank_tokens`; the
+        two give the same rank to the last bit."""
+        if self.trained:
+            senders = self._standing()[2] if self.reputation else None
+            sums = self._c_clue_sums(tokens, senders)
+            if sums is not None:
+                n, ln_f, ln_1f, met = sums
+                rank = _logit(self._combine((n, ln_f, ln_1f) if n else None))
+                if not self.reputation:
+                    return rank
+                return (
+                    rank
+                    - self.reputation * bool(met & 1)
+                    + self.reputation * bool(met & 2)
+                )
+        return self._py_rank_tokens(tokens)
+
+    def _py_rank_tokens(self, tokens: Sequence[str]) -> float:
+        """:meth:`rank_tokens` in Python (the reference for the compiled path)."""
         toks = tokens if isinstance(tokens, (set, frozenset)) else set(tokens)
         # Robinson's rank: the logit of its score (as TokenFilter.rank_tokens computes it)
-        p = min(max(Robinson.score_tokens(self, toks), 1e-300), 1.0 - 1e-16)
+        p = min(max(Robinson._combine(self._py_clue_sums(toks)), 1e-300), 1.0 - 1e-16)
         rank = math.log(p) - math.log1p(-p)
         if not self.reputation or not self.trained:
             return rank

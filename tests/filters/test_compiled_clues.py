@@ -1,0 +1,201 @@
+"""The compiled clue look-up and sums (labkit/filters/_c/clues.c) against the Python path.
+
+Every rank and score must be the same float (==, not approx) whichever path computed
+it: on the whole corpus (train on the MD5 half below "8", score the other half), for
+Robinson, Fisher, SenderRobinson (with and without reputation), GradedSenderRobinson,
+a small ``max_discriminators`` (where the Python pick takes over), an untrained filter,
+messages without clues, and tokens given as a list, tuple, set or frozenset.  The
+Python path is reached by setting ``bayes._cclues`` to None (what LABKIT_PURE_PYTHON=1
+does at import), so both run in one process on the same trained filter.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from labkit.filters import Fisher, Robinson, bayes
+from labkit.filters.graded import GradedSenderRobinson
+from labkit.filters.reputation import SenderRobinson
+from labkit.filters.tokens import tokenize
+
+C = bayes._cclues
+pytestmark = pytest.mark.skipif(C is None, reason="labkit.filters._cclues is not built "
+                                "(or LABKIT_PURE_PYTHON is set)")
+
+#: the benchmark's sender-robinson-cv parameters
+BENCH = dict(strength=0.0178, prior=0.52, min_dev=0.45, max_discriminators=2000, reputation=0.2)
+
+FILTERS = {
+    "robinson": lambda: Robinson(),
+    "fisher": lambda: Fisher(),
+    "sender-robinson-bench": lambda: SenderRobinson(**BENCH),
+    "sender-robinson-no-reputation": lambda: SenderRobinson(**{**BENCH, "reputation": 0.0}),
+    "sender-robinson-few-discriminators": lambda: SenderRobinson(**{**BENCH, "max_discriminators": 40}),
+    "fisher-few-discriminators": lambda: Fisher(max_discriminators=60),
+    "graded-sender-robinson": lambda: GradedSenderRobinson(),
+}
+
+
+@pytest.fixture(scope="module")
+def halves(full_corpus):
+    """(training messages' tokens and labels, test messages' tokens): the MD5 split."""
+    train = [(tokenize(m.raw), m.spam) for m in full_corpus if m.md5[0] < "8"]
+    test = [tokenize(m.raw) for m in full_corpus if m.md5[0] >= "8"]
+    return train, test
+
+
+@pytest.fixture(scope="module")
+def bench(halves):
+    """SenderRobinson with the benchmark's parameters, trained, its f(w) table complete
+    (shared: the tests below only score with it)."""
+    f = _trained(FILTERS["sender-robinson-bench"], halves[0])
+    f._warm()
+    return f
+
+
+def _trained(make, train):
+    f = make()
+    for toks, spam in train:
+        f.learn_tokens(toks, spam)
+    return f
+
+
+def _ranks_and_scores(f, messages):
+    return [f.rank_tokens(t) for t in messages], [f.score_tokens(t) for t in messages]
+
+
+@pytest.mark.parametrize("name", list(FILTERS))
+def test_corpus_ranks_and_scores_are_the_same_floats(name, halves, monkeypatch):
+    train, test = halves
+    f = _trained(FILTERS[name], train)
+    f._warm()  # the complete f(w) table: the compiled path's case
+    used = sum(f._c_clue_sums(t) is not None for t in test)
+    compiled = _ranks_and_scores(f, test)
+    monkeypatch.setattr(bayes, "_cclues", None)
+    assert f._c_clue_sums(test[0]) is None
+    python = _ranks_and_scores(f, test)
+    assert compiled[0] == python[0]
+    assert compiled[1] == python[1]
+    # the compiled path answered for every message with at most max_discriminators
+    # clues (the others went to Python's pick), and both kinds occur
+    table = f._current_memo()["f"]
+    few = sum(len(table.keys() & set(t)) <= f.max_discriminators for t in test)
+    assert used == few
+    assert 0 < used < len(test)
+
+
+def test_clue_sums_equal_python_for_every_test_message(halves, bench):
+    f, test = bench, halves[1]
+    compiled = [f._clue_sums(t) for t in test]
+    python = [f._py_clue_sums(t) for t in test]
+    assert compiled == python
+
+
+def test_lazy_memo_then_compiled_gives_the_python_ranks(halves, monkeypatch):
+    # the first scorings after training fill the memo lazily (Python), then it is complete
+    train, test = halves
+    f = _trained(FILTERS["sender-robinson-bench"], train)
+    first = [f.rank_tokens(t) for t in test[:40]]
+    assert f._current_memo()["full"]
+    monkeypatch.setattr(bayes, "_cclues", None)
+    g = _trained(FILTERS["sender-robinson-bench"], train)
+    assert [g.rank_tokens(t) for t in test[:40]] == first
+
+
+@pytest.mark.parametrize("container", [list, tuple, set, frozenset])
+def test_tokens_as_list_tuple_set(container, halves, bench, monkeypatch):
+    f, test = bench, halves[1]
+    some = [container(t) for t in test[::25]]
+    assert all(f._c_clue_sums(t) is not None for t in some)
+    compiled = _ranks_and_scores(f, some)
+    monkeypatch.setattr(bayes, "_cclues", None)
+    assert _ranks_and_scores(f, some) == compiled
+    # and the same as the message given as a list
+    assert compiled == _ranks_and_scores(f, [list(t) for t in test[::25]])
+
+
+@pytest.mark.parametrize("name", ["robinson", "fisher", "sender-robinson-bench"])
+def test_untrained_and_clueless(name, halves, monkeypatch):
+    train, test = halves
+    untrained = FILTERS[name]()
+    trained = _trained(FILTERS[name], train[::10])  # (ham and spam)
+    trained._warm()
+    clueless = [[], ["zz-no-such-token-1", "zz-no-such-token-2"], ("zz-no-such-token-1",)]
+    assert trained._c_clue_sums(clueless[1])[0] == 0
+    cases = [(untrained, test[:5] + clueless), (trained, clueless)]
+    compiled = [_ranks_and_scores(f, msgs) for f, msgs in cases]
+    monkeypatch.setattr(bayes, "_cclues", None)
+    assert [_ranks_and_scores(f, msgs) for f, msgs in cases] == compiled
+
+
+@pytest.mark.parametrize("make", [lambda: SenderRobinson(min_dev=0.1, reputation=0.3),
+                                  lambda: Fisher(min_dev=0.1)])
+def test_edge_tokens_non_ascii_nul_repeats_and_other_types(make, monkeypatch):
+    f = make()
+    other = not isinstance(f, SenderRobinson)  # (its sender test reads str tokens only)
+    ham = [["caf\u00e9", "nul\x00byte", "\U0001f600", "from:a@good.example", "same"]
+           + [7] * other] * 3
+    spam = [["\u00fcber", "cash", "from:b@bad.example", "same"] + [8.5] * other] * 3
+    for toks in ham:
+        f.learn_tokens(toks, False)
+    for toks in spam:
+        f.learn_tokens(toks, True)
+    f._warm()
+    messages = [
+        ["caf\u00e9"] * 50 + ["cash"],
+        ["nul\x00byte", "\U0001f600", "x" * 100_000] + [7, 8.5] * other,
+        ["from:a@good.example", "from:b@bad.example", "same", "same"],
+        ["\u00fcber", "nul\x00byte"] + [7, 7.0] * other,  # 7.0 == 7: one token, as in a set
+    ]
+    assert all(f._c_clue_sums(m) is not None for m in messages)
+    compiled = _ranks_and_scores(f, messages)
+    monkeypatch.setattr(bayes, "_cclues", None)
+    assert _ranks_and_scores(f, messages) == compiled
+    with pytest.raises(TypeError):
+        f.rank_tokens([["unhashable"]])
+
+
+def test_clue_sums_by_hand():
+    table = {"a": 0.25, "b": 0.9, "zero": 0.0}
+    senders = {"from:x.example": 1, "from:y.example": 2}
+    got = C.clue_sums(table, ["a", "b", "a", "c", "zero", "from:y.example"], 10, senders)
+    assert got == (2, math.fsum([math.log(0.25), math.log(0.9)]),
+                   math.fsum([math.log1p(-0.25), math.log1p(-0.9)]), 2)
+    assert C.clue_sums(table, [], 10, None) == (0, 0.0, 0.0, 0)
+    assert C.clue_sums(table, {"a", "b", "from:x.example"}, 10, senders)[::3] == (2, 1)
+    # more clues than max_discriminators, or a value math.log would refuse: Python decides
+    assert C.clue_sums(table, ["a", "b"], 1, None) is None
+    assert C.clue_sums({"a": 1.0}, ["a"], 10, None) is None
+    assert C.clue_sums(table, ["a", "b"], 10**40, None)[0] == 2
+
+
+def test_many_clues_grow_the_compiled_set(bench, monkeypatch):
+    f = bench
+    monkeypatch.setattr(f, "max_discriminators", 10**9)
+    every = list(f._current_memo()["f"]) * 2  # every clue token, each twice
+    got = f._clue_sums(every)
+    assert f._c_clue_sums(every) is not None and got[0] == len(every) // 2
+    assert got == f._py_clue_sums(every)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ([("a", 0.3)], ["a"], 10, None),  # table not a dict
+        ({"a": 0.3}, "a", 10, None),  # one text, not tokens
+        ({"a": 0.3}, iter(["a"]), 10, None),  # an iterator
+        ({"a": 0.3}, {"a": 1}, 10, None),  # a dict of tokens
+        ({"a": 0.3}, ["a"], 10.0, None),  # max_discriminators a float
+        ({"a": 0.3}, ["a"], True, None),  # ... or a bool
+        ({"a": 0.3}, ["a"], 10, {"a"}),  # senders a set, not a dict
+        ({"a": 0.3}, ["a"], 10),  # three arguments
+        ({"a": "0.3"}, ["a"], 10, None),  # a value that is not a float
+        ({"a": 0.3}, ["a"], 10, {"a": 1.0}),  # a sender flag that is not an int
+        ({"a": 0.3}, [["a"]], 10, None),  # an unhashable token
+    ],
+)
+def test_wrong_types_are_type_errors(args):
+    with pytest.raises(TypeError):
+        C.clue_sums(*args)
