@@ -157,11 +157,13 @@ def _speedups() -> Check:
     built = [name for name, ok in state.items() if ok]
     if len(built) == len(state):
         return Check("speed-ups", OK, f"compiled filter loops in use: {', '.join(built)}")
-    why = ("LABKIT_PURE_PYTHON is set" if compiled.pure_python()
-           else "not built (no C compiler at install time?)")
+    if compiled.pure_python():
+        return Check("speed-ups", DEGRADED, "compiled filter loops switched off (LABKIT_PURE_PYTHON "
+                     "is set): the filters run their Python code (same scores, slower)")
     missing = [name for name, ok in state.items() if not ok]
-    return Check("speed-ups", DEGRADED, f"{', '.join(missing)} {why}: the filters run their "
-                 "Python code (same scores, slower); `pip install -e .` with a C compiler builds them")
+    return Check("speed-ups", DEGRADED, f"{', '.join(missing)} not built (no C compiler when labkit "
+                 "was installed?): those loops run in Python (same scores, slower); "
+                 "`pip install -e .` with a C compiler builds them")
 
 
 CHECKS: tuple[Callable[[], Check], ...] = (

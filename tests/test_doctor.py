@@ -69,3 +69,13 @@ def test_a_corpus_folder_missing_some_folders_names_them(tmp_path):
     assert check["status"] == "degraded", check
     for folder in corpus.FOLDERS:
         assert (folder in check["detail"].split("lacks", 1)[1]) == (folder not in present), check
+
+
+def test_doctor_says_when_the_compiled_loops_are_switched_off():
+    import os
+
+    out = _doctor("--json", "--offline", env=dict(os.environ, LABKIT_PURE_PYTHON="1"))
+    check = next(c for c in json.loads(out.stdout)["checks"] if c["name"] == "speed-ups")
+    assert check["status"] == "degraded"
+    assert "LABKIT_PURE_PYTHON" in check["detail"] and "same scores" in check["detail"]
+    assert "pip install" not in check["detail"]  # nothing to build: they were switched off
