@@ -32,11 +32,12 @@ per part) or malformed messages simply give fewer tokens. No pattern here can ba
 over the whole text once per character (unclosed tags and comments, long runs before an
 "@"): time stays linear in the message size.
 
-The word, pair, URL and header-field scans of ASCII text run in C when the optional module
+The word, pair, URL and header-field scans of ASCII text, and the whole header loop when
+no field read holds non-ASCII text or an encoded word, run in C when the optional module
 ``labkit.filters._cwords`` is built (see :mod:`labkit.filters.compiled`), giving
 exactly the tokens of the Python functions here (``_py_words``, ``_py_url_tokens``,
-``_py_field_words``, ``_py_folded_fields``), which stay the reference and run
-everywhere else.
+``_py_field_words``, ``_py_folded_fields``, ``_py_header_tokens``), which stay the
+reference and run everywhere else.
 
 Introduced in lab 09 (Bayesian filtering).
 """
@@ -529,6 +530,17 @@ _MARK_JOIN = "\n" + _MARK + "\n"
 
 
 def _header_tokens(fields: list[tuple[str, str]], out: list[str]) -> None:
+    """Append the tokens of a message's header fields: ``header:<name>`` for each name
+    (first-seen order), the Subject's words and URLs, the Content-Type's main type and
+    charset, the domains of address fields, the words of the other fields (per name),
+    then the client address of the topmost Received header from outside. In C when every
+    field read is ASCII with no encoded word ("=?")."""
+    if _c is None or not _c.header_tokens(fields, out, MAX_WORD, bool(URL_PATHS)):
+        _py_header_tokens(fields, out)
+
+
+def _py_header_tokens(fields: list[tuple[str, str]], out: list[str]) -> None:
+    """:func:`_header_tokens` in Python (the reference for the compiled loop)."""
     # the plain fields' words are gathered per field name, in first-seen order
     plain: dict[str, list[str]] = {}
     ip = None  # the client address in the topmost Received header that names one
