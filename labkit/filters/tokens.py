@@ -60,6 +60,8 @@ log = logging.getLogger(__name__)
 
 #: the compiled scans (labkit.filters._cwords), or None: the Python code then runs
 _c = compiled.load("_cwords")
+#: the compiled HTML passes (labkit.filters._chtml), or None: _py_html_to_text then runs
+_ch = compiled.load("_chtml")
 
 #: at most this many bytes of decoded text per part are tokenised
 MAX_BYTES = 200_000
@@ -457,6 +459,17 @@ def _drop_tags(html: str) -> str:
 
 
 def _html_to_text(html: str, out: list[str]) -> str:
+    """The text of an HTML part; its telling tags and attributes (``tag:``, ``attr:``
+    and URL tokens) are appended to ``out``. In C for ASCII HTML."""
+    if _ch is not None:
+        text = _ch.html_to_text(html, out, _url_tokens)
+        if text is not None:
+            return text
+    return _py_html_to_text(html, out)
+
+
+def _py_html_to_text(html: str, out: list[str]) -> str:
+    """:func:`_html_to_text` in Python (the reference for the compiled passes)."""
     # comments and style/script elements (to their end tag, or the end of the text) go
     # first; then the telling tags and attributes become tokens, and every tag a space
     if html.isascii():  # lower-case it once and match case-sensitively: same matches, faster
