@@ -37,7 +37,8 @@ no field read holds non-ASCII text or an encoded word, run in C when the optiona
 ``labkit.filters._cwords`` is built (see :mod:`labkit.filters.compiled`), giving
 exactly the tokens of the Python functions here (``_py_words``, ``_py_url_tokens``,
 ``_py_field_words``, ``_py_folded_fields``, ``_py_header_tokens``), which stay the
-reference and run everywhere else.
+reference and run everywhere else; likewise the passes that turn ASCII HTML into text
+(``labkit.filters._chtml``; reference ``_py_html_to_text``).
 
 Introduced in lab 09 (Bayesian filtering).
 """
