@@ -607,11 +607,15 @@ class _Robinsonian(TokenFilter):
         return (n, ln_f, ln_1f) if n else None
 
     def _c_clue_sums(
-        self, tokens: Iterable[str], senders: dict[str, int] | None = None
+        self, tokens: Iterable[str], senders: dict[str, int] | None = None,
+        senders_index: Any = None,
     ) -> tuple[int, float, float, int] | None:
         """(n, sum ln f, sum ln(1 - f), senders met) from the compiled module, over the
         distinct tokens found in the complete f(w) table (``senders``: token -> 1 for a
-        known-good, 2 for a known-bad sender; "met" ORs those of the tokens).
+        known-good, 2 for a known-bad sender, ``senders_index`` the module's index of
+        it or None; "met" ORs those of the tokens).  The table is read through the
+        module's index of it, built on first use and kept in the memo (so it goes when
+        the counts or parameters change).
 
         None when it cannot answer: not built, untrained, the memo still being filled
         (:meth:`_pick` keeps that logic), ``tokens`` not a list, tuple, set or frozenset,
@@ -622,7 +626,13 @@ class _Robinsonian(TokenFilter):
         memo = self._current_memo()
         if not memo["full"]:
             return None
-        return _cclues.clue_sums(memo["f"], tokens, int(self.max_discriminators), senders)
+        table = memo["f"]
+        index = memo.get("index", False)
+        if index is False:  # built once per complete table (None when a key is not a str)
+            index = memo["index"] = _cclues.index(table)
+        return _cclues.clue_sums(
+            table, tokens, int(self.max_discriminators), senders, index, senders_index
+        )
 
     def _py_clue_sums(self, tokens: Iterable[str]) -> tuple[int, float, float] | None:
         """:meth:`_clue_sums` in Python (the reference for the compiled module).
@@ -722,6 +732,7 @@ class _Robinsonian(TokenFilter):
         )
         memo["seen"] = set()
         memo["full"] = True
+        memo.pop("index", None)  # the compiled look-up's index of the old table, if any
         return table
 
     def _clue_f(self) -> Callable[[Sequence[int]], float]:

@@ -39,6 +39,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .. import _coerce
+from . import bayes
 from .bayes import KINDS, Robinson, _check_tokens, _logit
 from .tokens import tokenize
 
@@ -132,9 +133,10 @@ class SenderRobinson(Robinson):
         """
         return self._standing()[:2]
 
-    def _standing(self) -> tuple[frozenset[str], frozenset[str], dict[str, int]]:
-        """:meth:`_standing_sets`, and the two as one dict for the compiled look-up:
-        identity -> 1 when known good, 2 when known bad (never both: see the module)."""
+    def _standing(self) -> tuple[frozenset[str], frozenset[str], dict[str, int], Any]:
+        """:meth:`_standing_sets`, the two as one dict for the compiled look-up
+        (identity -> 1 when known good, 2 when known bad; never both: see the module),
+        and the compiled module's index of that dict (None without the module)."""
         memo = self._current_memo()
         need = self.min_sender
         cached = memo.get("senders")
@@ -152,7 +154,8 @@ class SenderRobinson(Robinson):
                 bad.add(t)
         either = dict.fromkeys(good, 1)
         either.update(dict.fromkeys(bad, 2))
-        memo["senders"] = (need, frozenset(good), frozenset(bad), either)
+        index = bayes._cclues.index(either) if bayes._cclues is not None else None
+        memo["senders"] = (need, frozenset(good), frozenset(bad), either, index)
         return memo["senders"][1:]
 
     def rank_tokens(self, tokens: Sequence[str]) -> float:
@@ -162,8 +165,8 @@ class SenderRobinson(Robinson):
         test at once, no set of the tokens built), else :meth:`_py_rank_tokens`; the
         two give the same rank to the last bit."""
         if self.trained:
-            senders = self._standing()[2] if self.reputation else None
-            sums = self._c_clue_sums(tokens, senders)
+            senders = self._standing()[2:] if self.reputation else (None, None)
+            sums = self._c_clue_sums(tokens, *senders)
             if sums is not None:
                 n, ln_f, ln_1f, met = sums
                 rank = _logit(self._combine((n, ln_f, ln_1f) if n else None))

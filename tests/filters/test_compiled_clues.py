@@ -199,3 +199,206 @@ def test_many_clues_grow_the_compiled_set(bench, monkeypatch):
 def test_wrong_types_are_type_errors(args):
     with pytest.raises(TypeError):
         C.clue_sums(*args)
+
+
+# --- the index of the complete table (clues.c: index()) --------------------------------
+
+
+def _c_and_py(f, messages, monkeypatch):
+    """(ranks and scores by the compiled path, the same by Python) for ``messages``."""
+    compiled = _ranks_and_scores(f, messages)
+    with monkeypatch.context() as m:
+        m.setattr(bayes, "_cclues", None)
+        python = _ranks_and_scores(f, messages)
+    return compiled, python
+
+
+def test_index_is_rebuilt_after_learn_unlearn_load_and_parameter_change(
+    halves, monkeypatch, tmp_path
+):
+    train, test = halves
+    f = _trained(FILTERS["sender-robinson-bench"], train[::10])
+    f._warm()
+    some = test[::60]
+    seen = []
+
+    def check():
+        compiled, python = _c_and_py(f, some, monkeypatch)
+        assert compiled == python
+        memo = f._current_memo()
+        assert memo["full"] and memo["index"] is not None
+        assert all(memo["index"] is not old for old in seen)  # a new one for the new table
+        assert memo["senders"][4] is not None
+        seen.append(memo["index"])
+
+    check()
+    toks, spam = train[1]
+    f.learn_tokens(toks, spam)
+    f._warm()
+    check()
+    f.unlearn_tokens(toks, spam)
+    f._warm()
+    check()
+    f.strength = 0.3  # a parameter of f(w): the memo key changes
+    f._warm()
+    check()
+    f = bayes.load(f.save(tmp_path / "f.json"))
+    f._warm()
+    check()
+    assert len(seen) == 5
+
+
+def test_index_of_non_str_keys_is_none_and_the_dict_answers(monkeypatch):
+    table = {"a": 0.25, 7: 0.9}
+    assert C.index(table) is None
+    assert C.index({"a": 0.25, "b": 0.9}) is not None
+    assert C.index({"a": 1, "b": 2}) is not None  # the senders' kind
+    assert C.index({"a": 2**70}) is None  # an int no C long holds: the dict is read
+    assert C.index({}) is not None
+    f = Fisher(min_dev=0.1)  # int tokens: the Python path takes any hashable token
+    for toks, spam in [(["w", 7], False)] * 3 + [(["x", 8], True)] * 3:
+        f.learn_tokens(toks, spam)
+    f._warm()
+    messages = [["w", 7, 7.0, "x"], [8, "x"]]
+    compiled, python = _c_and_py(f, messages, monkeypatch)
+    assert compiled == python
+    assert f._current_memo()["index"] is None
+
+
+class _Token(str):
+    """A str subclass: the dict compares it with ==, so the index must not answer for it."""
+
+
+class _Clash:
+    """A token with the hash of the str "cash", equal only to itself."""
+
+    def __hash__(self) -> int:
+        return hash("cash")
+
+
+def test_str_subclass_and_hash_colliding_tokens_are_looked_up_as_python_does(monkeypatch):
+    f = SenderRobinson(min_dev=0.1, reputation=0.3)
+    ham = ["plain", "from:a@good.example", "caf\u00e9"]
+    for _ in range(3):
+        f.learn_tokens(ham, False)
+        f.learn_tokens(["cash", "from:b@bad.example"], True)
+    f._warm()
+    assert f._c_clue_sums(["plain"]) is not None and f._current_memo()["index"] is not None
+    clash = _Clash()  # the same hash as the str token "cash", not equal to it
+    messages = [
+        [_Token("cash"), _Token("from:b@bad.example")],  # equal to the keys, not exact str
+        [clash, "plain"],  # same hash, not equal: no clue, no sender
+        [clash, "cash", clash, "cash"],
+        ["cash", _Token("cash"), "from:a@good.example"],  # a set keeps the first
+    ]
+    assert all(f._c_clue_sums(m) is not None for m in messages)
+    compiled, python = _c_and_py(f, messages, monkeypatch)
+    assert compiled == python
+    senders = f._standing()[2:]  # (dict, index)
+    assert f._c_clue_sums(messages[0], *senders)[::3] == (2, 2)  # found through the dicts
+    assert f._c_clue_sums(messages[1], *senders)[::3] == (1, 0)  # only "plain"
+
+
+def test_empty_huge_and_non_ascii_tokens_through_the_index(monkeypatch):
+    f = SenderRobinson(min_dev=0.1, reputation=0.3)
+    huge = "y" * 100_000
+    wide = "\u20ac" * 100_000  # two bytes a character
+    texts = ["", huge, wide, "caf\u00e9", "\u00fcber", "\u20acuro", "\U0001f600", "nul\x00"]
+    for _ in range(3):
+        f.learn_tokens(texts[::2] + ["from:a@good.example"], False)
+        f.learn_tokens(texts[1::2], True)
+    f._warm()
+    messages = [
+        texts,
+        ["", ""] + ["y" * 99_999 + "z", "y" * 100_000],  # a fresh huge equal token and a near one
+        ["\u20ac" * 99_999 + "\u20ad", "\u20ac" * 100_000, "\U0001f600", "\U0001f601"],
+        ["caf\u00e9", "cafe", "caf\u00e9\u0301", "from:a@good.example"],
+        [],
+    ]
+    assert all(f._c_clue_sums(m) is not None for m in messages)
+    assert f._current_memo()["index"] is not None
+    compiled, python = _c_and_py(f, messages, monkeypatch)
+    assert compiled == python
+    assert f._c_clue_sums(messages[1])[0] == 2  # "" and the equal huge token
+    assert f._c_clue_sums(messages[2])[0] == 2
+
+
+def test_clue_sums_with_indexes_by_hand():
+    table = {"a": 0.25, "b": 0.9, "zero": 0.0}
+    senders = {"from:x.example": 1, "from:y.example": 2}
+    ix, six = C.index(table), C.index(senders)
+    tokens = ["a", "b", "a", "c", "zero", "from:y.example", "from:x.example"]
+    want = (2, math.fsum([math.log(0.25), math.log(0.9)]),
+            math.fsum([math.log1p(-0.25), math.log1p(-0.9)]), 3)
+    assert C.clue_sums(table, tokens, 10, senders, ix, six) == want
+    assert C.clue_sums(table, tokens, 10, senders, ix) == want
+    assert C.clue_sums(table, tokens, 10, senders, None, six) == want
+    assert C.clue_sums(table, tokens, 10, None, ix, six)[3] == 0
+    assert C.clue_sums(table, ["a", "b"], 1, None, ix) is None
+    # the index keeps its own keys and values: the dict may go
+    del table
+    assert C.clue_sums({}, ["b"], 10, None, ix)[0] == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ({"a": 0.3}, ["a"], 10, None, {"a": 0.3}),  # an index that is a dict
+        ({"a": 0.3}, ["a"], 10, None, C.index({"a": 1})),  # an index of ints for the table
+        ({"a": 0.3}, ["a"], 10, {"a": 1}, None, C.index({"a": 0.3})),  # ... of floats for senders
+        ({"a": 0.3}, ["a"], 10, None, None, None, None),  # seven arguments
+    ],
+)
+def test_wrong_indexes_are_type_errors(args):
+    with pytest.raises(TypeError):
+        C.clue_sums(*args)
+
+
+def test_index_refuses_what_it_cannot_index():
+    with pytest.raises(TypeError):
+        C.index([("a", 0.3)])
+    with pytest.raises(TypeError):
+        C.index({"a": 0.3, "b": 1})  # floats and ints mixed
+    with pytest.raises(TypeError):
+        C.index({"a": "0.3"})
+    import datetime
+
+    capsule = datetime.datetime_CAPI  # a capsule that is not an index
+    with pytest.raises(ValueError):
+        C.clue_sums({"a": 0.3}, ["a"], 10, None, capsule)
+
+
+def test_exact_sums_equal_math_fsum_on_random_values():
+    import random
+
+    rng = random.Random(20240605)
+    for trial in range(3000):
+        n = rng.choice([1, 2, 3, 10, 100, 1000])
+        pick = rng.choice([
+            lambda: rng.random(),
+            lambda: rng.choice([1e-300, 5e-324, 1 - 2**-53, 0.5, 1e-16]),
+            lambda: 10 ** -rng.uniform(0, 300),
+            lambda: 1 - 10 ** -rng.uniform(1, 16),
+        ])
+        values = [pick() or 0.5 for _ in range(n)]
+        table = {f"t{i}": v for i, v in enumerate(values)}
+        got = C.clue_sums(table, list(table), 10**6, None, C.index(table))
+        f = list(table.values())
+        assert got == (len(f), math.fsum(map(math.log, f)),
+                       math.fsum(math.log1p(-x) for x in f), 0), trial
+
+
+def test_index_releases_its_references():
+    import gc
+    import sys
+
+    key = "".join(["leak", "-check"])  # a key object of our own
+    table = {key: 0.25}
+    before = sys.getrefcount(key)
+    for _ in range(1000):
+        ix = C.index(table)
+        C.clue_sums(table, [key, "other"], 10, None, ix)
+    assert sys.getrefcount(key) == before + 1  # the last index holds one
+    del ix
+    gc.collect()
+    assert sys.getrefcount(key) == before

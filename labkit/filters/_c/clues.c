@@ -6,169 +6,524 @@
  * complete, a message's clues are its distinct tokens found in the table; the score
  * needs their number n, the exactly rounded sums of ln f and of ln(1 - f), and, for
  * SenderRobinson, whether any token is a known good or known bad sender.  This file
- * does that in one pass over the tokens, without building a Python set of them.
+ * does that without building a Python set of the tokens:
  *
- * Exactness: ln f and ln(1 - f) come from the C library's log and log1p, which is
- * what math.log and math.log1p call for a float in (0, 1); the sums are math.fsum
- * itself (looked up once at import), so both paths add the same doubles the same way.
+ * 1. the message's tokens are hashed and made distinct in a small local hash set (a
+ *    message repeats about a third of its tokens), so each distinct token meets the big
+ *    table once;
+ * 2. the big table (about 370,000 clues, far larger than the CPU caches) is read
+ *    through an index built once per table (index()): an open-addressing array of
+ *    (hash, key, f), where a token costs one probe of consecutive memory instead of the
+ *    dict's three scattered reads.  Its slots are requested from memory for all the
+ *    message's tokens before any of them is compared, so the waits overlap;
+ * 3. the senders dict (a few thousand identities, cache-resident) is read as a dict.
+ *
+ * Exactness: the index answers as the dict would.  It is built only when every key is
+ * an exact str, and it is asked only about exact str tokens (anything else goes to the
+ * dict); for two exact str, dict equality is: same object, or same hash and the same
+ * length, kind and code units.  ln f and ln(1 - f) come from the C library's log and
+ * log1p, which is what math.log and math.log1p call for a float in (0, 1); the sums
+ * are math.fsum itself (looked up once at import), so both paths add the same doubles
+ * the same way.
  */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <float.h>
 #include <math.h>
+#include <string.h>
+
+/* Ask the CPU to start loading an address we will read soon (a hint: no effect on
+ * results; compilers without the builtin simply skip it). */
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+/* Before 3.12 a str may still need its canonical form computed (PyUnicode_READY);
+ * from 3.12 on every str has it. */
+#if PY_VERSION_HEX < 0x030C0000
+#define STR_READY(s) PyUnicode_READY(s)
+#else
+#define STR_READY(s) 0
+#endif
 
 /* math.fsum, kept for the life of the process */
 static PyObject *fsum_func = NULL;
 
-/* One clue seen in this message: the token (a new reference), its hash, its f(w). */
+/* Two exact str with equal hashes: equal as dict and set compare them (one object, or
+ * the same code units; a canonical str has one kind for one text). */
+static int
+same_str(PyObject *a, PyObject *b)
+{
+    if (a == b)
+        return 1;
+    Py_ssize_t len = PyUnicode_GET_LENGTH(a);
+    if (len != PyUnicode_GET_LENGTH(b) || PyUnicode_KIND(a) != PyUnicode_KIND(b))
+        return 0;
+    return memcmp(PyUnicode_DATA(a), PyUnicode_DATA(b),
+                  (size_t)len * PyUnicode_KIND(a)) == 0;
+}
+
+/* ---------------------------------------------------------------------------------
+ * The index of a complete f(w) table.
+ */
+
+#define INDEX_NAME "labkit.filters._cclues.index"
+
+/* One table entry: key NULL marks an empty slot.  The value is a float (the f(w)
+ * table) or an int (the senders: 1 known good, 2 known bad). */
 typedef struct {
-    PyObject *key;
+    Py_hash_t hash;
+    PyObject *key; /* a strong reference: the index stays valid whatever the dict does */
+    union {
+        double f;
+        long bits;
+    } v;
+} Entry;
+
+typedef struct {
+    Entry *slots;
+    size_t mask; /* capacity - 1, capacity a power of two */
+    Py_ssize_t used;
+    int ints; /* the values are ints (else floats) */
+} Index;
+
+static void
+index_free(Index *ix)
+{
+    if (ix->slots != NULL) {
+        for (size_t i = 0; i <= ix->mask; i++)
+            Py_XDECREF(ix->slots[i].key);
+        PyMem_RawFree(ix->slots);
+    }
+    PyMem_RawFree(ix);
+}
+
+static void
+index_destructor(PyObject *capsule)
+{
+    Index *ix = PyCapsule_GetPointer(capsule, INDEX_NAME);
+    if (ix != NULL)
+        index_free(ix);
+    else
+        PyErr_Clear(); /* cannot happen for our own capsules; a destructor must not raise */
+}
+
+PyDoc_STRVAR(index_doc,
+"index(table, /)\n"
+"--\n\n"
+"An index of table for clue_sums: table is the f(w) dict (token -> float) or the\n"
+"senders dict (token -> int).  None when a key is not an exact str or an int does not\n"
+"fit a C long (then clue_sums reads the dict).  It holds its own references to the\n"
+"keys and copies of the values: build a new one when the table changes.  Entries\n"
+"whose value is 0 are left out (falsy values are not clues, and OR nothing).");
+
+static PyObject *
+make_index(PyObject *Py_UNUSED(module), PyObject *table)
+{
+    if (!PyDict_CheckExact(table)) {
+        PyErr_Format(PyExc_TypeError, "index: table must be a dict, not %.100s",
+                     Py_TYPE(table)->tp_name);
+        return NULL;
+    }
+    /* check every key and value first, so nothing is built for a table we refuse */
+    Py_ssize_t pos = 0, n = 0;
+    PyObject *key, *value;
+    int ints = -1; /* unknown until the first value */
+    while (PyDict_Next(table, &pos, &key, &value)) {
+        if (!PyUnicode_CheckExact(key))
+            Py_RETURN_NONE;
+        int is_int = PyLong_CheckExact(value);
+        if ((!is_int && !PyFloat_CheckExact(value)) || (ints >= 0 && is_int != ints)) {
+            PyErr_Format(PyExc_TypeError,
+                         "index: the table's values must be all float or all int, not %.100s",
+                         Py_TYPE(value)->tp_name);
+            return NULL;
+        }
+        ints = is_int;
+        if (is_int) {
+            int overflow = 0;
+            (void)PyLong_AsLongAndOverflow(value, &overflow);
+            if (overflow)
+                Py_RETURN_NONE;
+        }
+        if (STR_READY(key) < 0)
+            return NULL;
+        n++;
+    }
+    /* at most half full, so a token absent from the table meets an empty slot soon */
+    size_t cap = 16;
+    while (cap < (size_t)n * 2) {
+        if (cap > (size_t)PY_SSIZE_T_MAX / (2 * sizeof(Entry)))
+            return PyErr_NoMemory();
+        cap *= 2;
+    }
+    Index *ix = PyMem_RawCalloc(1, sizeof(Index));
+    if (ix == NULL)
+        return PyErr_NoMemory();
+    ix->slots = PyMem_RawCalloc(cap, sizeof(Entry));
+    if (ix->slots == NULL) {
+        PyMem_RawFree(ix);
+        return PyErr_NoMemory();
+    }
+    ix->mask = cap - 1;
+    ix->ints = ints == 1;
+    pos = 0;
+    while (PyDict_Next(table, &pos, &key, &value)) {
+        double f = 0.0;
+        long bits = 0;
+        if (ix->ints)
+            bits = PyLong_AsLong(value); /* checked above: it fits */
+        else
+            f = PyFloat_AS_DOUBLE(value);
+        if (f == 0.0 && bits == 0)
+            continue;
+        Py_hash_t h = PyObject_Hash(key); /* a str: its cached hash, never -1 here */
+        if (h == -1) {
+            index_free(ix);
+            return NULL;
+        }
+        /* dict keys are distinct: no comparison needed, only a free slot */
+        size_t i = (size_t)h & ix->mask;
+        while (ix->slots[i].key != NULL)
+            i = (i + 1) & ix->mask;
+        Py_INCREF(key);
+        ix->slots[i].hash = h;
+        ix->slots[i].key = key;
+        if (ix->ints)
+            ix->slots[i].v.bits = bits;
+        else
+            ix->slots[i].v.f = f;
+        ix->used++;
+    }
+    PyObject *capsule = PyCapsule_New(ix, INDEX_NAME, index_destructor);
+    if (capsule == NULL)
+        index_free(ix);
+    return capsule;
+}
+
+/* ---------------------------------------------------------------------------------
+ * One message's distinct tokens.
+ */
+
+/* A distinct token of the message.  f: its table value (0.0 when not a clue);
+ * probe: for an exact str read through the index, the first slot holding its hash
+ * (or the empty slot that ends its probe). */
+typedef struct {
+    PyObject *token; /* a strong reference, held while other code may run */
     Py_hash_t hash;
     double f;
-} Slot;
+    size_t probe;
+} Item;
 
-/* The clues found so far, an open-addressing hash set keyed on the token, so a token
- * repeated in the message counts once (as in the Python set(tokens)).  It starts in a
- * buffer on the caller's stack and moves to the heap when a message has many clues. */
-#define SMALL_SLOTS 512
+/* The distinct tokens in the order first seen, and a hash set of their positions
+ * (open addressing, -1 for empty) to find repeats.  Small messages use the buffers on
+ * the caller's stack; bigger ones get heap memory. */
+#define SMALL_ITEMS 512
+#define SMALL_SET (2 * SMALL_ITEMS)
 
 typedef struct {
-    Slot *slots;
-    Py_ssize_t mask; /* capacity - 1, capacity a power of two */
-    Py_ssize_t used;
+    Item *items;
+    Py_ssize_t n;
+    int32_t *set;
+    size_t mask;
     int on_heap;
-} Clues;
+} Tokens;
 
 static void
-clues_free(Clues *c)
+tokens_free(Tokens *t)
 {
-    for (Py_ssize_t i = 0; i <= c->mask; i++)
-        Py_XDECREF(c->slots[i].key);
-    if (c->on_heap)
-        PyMem_Free(c->slots);
-}
-
-/* Put an entry known to be absent into slots (used when growing). */
-static void
-clues_place(Slot *slots, Py_ssize_t mask, Slot entry)
-{
-    size_t i = (size_t)entry.hash & (size_t)mask;
-    while (slots[i].key != NULL)
-        i = (i + 1) & (size_t)mask;
-    slots[i] = entry;
-}
-
-/* Double the capacity; -1 with MemoryError set when there is no memory. */
-static int
-clues_grow(Clues *c)
-{
-    Py_ssize_t cap = (c->mask + 1) * 2;
-    Slot *bigger = PyMem_Calloc((size_t)cap, sizeof(Slot));
-    if (bigger == NULL) {
-        PyErr_NoMemory();
-        return -1;
+    for (Py_ssize_t i = 0; i < t->n; i++)
+        Py_DECREF(t->items[i].token);
+    if (t->on_heap) {
+        PyMem_Free(t->items);
+        PyMem_Free(t->set);
     }
-    for (Py_ssize_t i = 0; i <= c->mask; i++)
-        if (c->slots[i].key != NULL)
-            clues_place(bigger, cap - 1, c->slots[i]);
-    if (c->on_heap)
-        PyMem_Free(c->slots);
-    c->slots = bigger;
-    c->mask = cap - 1;
-    c->on_heap = 1;
-    return 0;
 }
 
-/* Record token (hash h, value f) unless an equal token is already there.  With
- * distinct set (the tokens came from a set) no comparison is needed.
- * Returns 0 when done, -1 with an exception set (a failing __eq__, no memory). */
+/* Room for up to `most` distinct tokens; -1 with MemoryError when there is none. */
 static int
-clues_add(Clues *c, PyObject *token, Py_hash_t h, double f, int distinct)
+tokens_init(Tokens *t, Py_ssize_t most, Item *small_items, int32_t *small_set)
 {
-    size_t i = (size_t)h & (size_t)c->mask;
-    while (c->slots[i].key != NULL) {
-        if (!distinct && c->slots[i].hash == h) {
-            int same = PyObject_RichCompareBool(c->slots[i].key, token, Py_EQ);
-            if (same < 0)
-                return -1;
-            if (same)
-                return 0;
+    size_t cap = 16;
+    while (cap < (size_t)most * 2)
+        cap *= 2;
+    t->n = 0;
+    t->mask = cap - 1;
+    if (most <= SMALL_ITEMS) {
+        t->items = small_items;
+        t->set = small_set;
+        t->on_heap = 0;
+    }
+    else {
+        if ((size_t)most > (size_t)INT32_MAX) {
+            PyErr_SetString(PyExc_OverflowError, "clue_sums: too many tokens");
+            return -1;
         }
-        i = (i + 1) & (size_t)c->mask;
+        t->items = PyMem_Malloc((size_t)most * sizeof(Item));
+        t->set = PyMem_Malloc(cap * sizeof(int32_t));
+        t->on_heap = 1;
+        if (t->items == NULL || t->set == NULL) {
+            PyMem_Free(t->items);
+            PyMem_Free(t->set);
+            t->on_heap = 0;
+            PyErr_NoMemory();
+            return -1;
+        }
     }
-    Py_INCREF(token);
-    c->slots[i].key = token;
-    c->slots[i].hash = h;
-    c->slots[i].f = f;
-    c->used++;
-    /* keep the table at most half full, so probes stay short */
-    if (c->used * 2 > c->mask + 1)
-        return clues_grow(c);
+    memset(t->set, 0xff, cap * sizeof(int32_t)); /* every position -1: empty */
     return 0;
 }
 
-/* Look one token up: its clue value into the set, its sender standing into *meets.
- * Returns 0, or -1 with an exception set. */
+/* Add token unless an equal one is there (as set(tokens) would: the first one seen
+ * stays).  distinct: the tokens come from a set, no comparison needed.  The token's
+ * index slot is prefetched when it is new.  0, or -1 with an exception set. */
 static int
-visit(PyObject *token, PyObject *table, PyObject *senders, Clues *c, int distinct,
-      long *meets)
+tokens_add(Tokens *t, PyObject *token, int distinct, const Index *ix)
 {
     Py_hash_t h = PyObject_Hash(token); /* cached in a str after the first time */
     if (h == -1)
         return -1;
-    PyObject *value = PyDict_GetItemWithError(table, token); /* borrowed */
+    int is_str = PyUnicode_CheckExact(token);
+    if (is_str && STR_READY(token) < 0)
+        return -1;
+    size_t i = (size_t)h & t->mask;
+    for (; t->set[i] >= 0; i = (i + 1) & t->mask) {
+        if (distinct)
+            continue;
+        PyObject *seen = t->items[t->set[i]].token;
+        if (seen == token)
+            return 0;
+        if (t->items[t->set[i]].hash != h)
+            continue;
+        int same;
+        if (is_str && PyUnicode_CheckExact(seen))
+            same = same_str(seen, token);
+        else {
+            /* other objects compare as a set compares them; that may run any code,
+             * so both are held (the items hold theirs) */
+            Py_INCREF(token);
+            same = PyObject_RichCompareBool(seen, token, Py_EQ);
+            Py_DECREF(token);
+            if (same < 0)
+                return -1;
+        }
+        if (same)
+            return 0;
+    }
+    Item *it = &t->items[t->n];
+    Py_INCREF(token);
+    it->token = token;
+    it->hash = h;
+    it->f = 0.0;
+    it->probe = 0;
+    t->set[i] = (int32_t)t->n;
+    t->n++;
+    if (ix != NULL && is_str)
+        PREFETCH(&ix->slots[(size_t)h & ix->mask]);
+    return 0;
+}
+
+/* The exact str tokens' clue values from the index: first every probe walks to its
+ * first slot with an equal hash (and asks for that key's memory), then the keys are
+ * compared, so the memory waits of different tokens overlap.  Other tokens get
+ * probe = ASK_DICT: only the dict can compare them as it would. */
+#define ASK_DICT ((size_t)-1)
+
+static void
+read_index(Tokens *t, const Index *ix)
+{
+    const Entry *slots = ix->slots;
+    for (Py_ssize_t k = 0; k < t->n; k++) {
+        Item *it = &t->items[k];
+        if (!PyUnicode_CheckExact(it->token)) {
+            it->probe = ASK_DICT;
+            continue;
+        }
+        size_t i = (size_t)it->hash & ix->mask;
+        while (slots[i].key != NULL && slots[i].hash != it->hash)
+            i = (i + 1) & ix->mask;
+        it->probe = i;
+        if (slots[i].key != NULL && slots[i].key != it->token)
+            PREFETCH(slots[i].key);
+    }
+    for (Py_ssize_t k = 0; k < t->n; k++) {
+        Item *it = &t->items[k];
+        if (it->probe == ASK_DICT)
+            continue;
+        /* a later slot may hold the same hash for another text: keep walking */
+        for (size_t i = it->probe; slots[i].key != NULL; i = (i + 1) & ix->mask) {
+            if (slots[i].hash == it->hash && same_str(slots[i].key, it->token)) {
+                it->f = slots[i].v.f;
+                break;
+            }
+        }
+    }
+}
+
+/* One token's clue value from the dict into it->f (0.0 when absent).
+ * 0, or -1 with an exception set. */
+static int
+read_dict(Item *it, PyObject *table)
+{
+    PyObject *value = PyDict_GetItemWithError(table, it->token); /* borrowed */
     if (value == NULL) {
         if (PyErr_Occurred())
             return -1;
+        it->f = 0.0;
+        return 0;
     }
-    else {
-        if (!PyFloat_CheckExact(value)) {
-            PyErr_Format(PyExc_TypeError,
-                         "clue_sums: the table's values must be float, not %.100s",
-                         Py_TYPE(value)->tp_name);
-            return -1;
+    if (!PyFloat_CheckExact(value)) {
+        PyErr_Format(PyExc_TypeError,
+                     "clue_sums: the table's values must be float, not %.100s",
+                     Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    it->f = PyFloat_AS_DOUBLE(value);
+    return 0;
+}
+
+/* OR of the senders' values of the tokens into *meets, from the senders' index for
+ * exact str tokens when there is one, else from the dict; 0, or -1 with an exception. */
+static int
+read_senders(const Tokens *t, PyObject *senders, const Index *ix, long *meets)
+{
+    for (Py_ssize_t k = 0; k < t->n; k++) {
+        const Item *it = &t->items[k];
+        if (ix != NULL && PyUnicode_CheckExact(it->token)) {
+            /* the index of a small dict: in cache, no prefetching needed */
+            for (size_t i = (size_t)it->hash & ix->mask; ix->slots[i].key != NULL;
+                 i = (i + 1) & ix->mask) {
+                if (ix->slots[i].hash == it->hash && same_str(ix->slots[i].key, it->token)) {
+                    *meets |= ix->slots[i].v.bits;
+                    break;
+                }
+            }
+            continue;
         }
-        double f = PyFloat_AS_DOUBLE(value);
-        /* the Python path drops falsy values (filter(None, ...)); the table holds none */
-        if (f != 0.0 && clues_add(c, token, h, f, distinct) < 0)
-            return -1;
-    }
-    if (senders != NULL) {
-        PyObject *flag = PyDict_GetItemWithError(senders, token); /* borrowed */
+        PyObject *flag = PyDict_GetItemWithError(senders, t->items[k].token); /* borrowed */
         if (flag == NULL) {
             if (PyErr_Occurred())
                 return -1;
+            continue;
         }
-        else {
-            if (!PyLong_CheckExact(flag)) {
-                PyErr_Format(PyExc_TypeError,
-                             "clue_sums: the senders' values must be int, not %.100s",
-                             Py_TYPE(flag)->tp_name);
-                return -1;
-            }
-            long bits = PyLong_AsLong(flag);
-            if (bits == -1 && PyErr_Occurred())
-                return -1;
-            *meets |= bits;
+        if (!PyLong_CheckExact(flag)) {
+            PyErr_Format(PyExc_TypeError,
+                         "clue_sums: the senders' values must be int, not %.100s",
+                         Py_TYPE(flag)->tp_name);
+            return -1;
         }
+        long bits = PyLong_AsLong(flag);
+        if (bits == -1 && PyErr_Occurred())
+            return -1;
+        *meets |= bits;
     }
     return 0;
 }
 
-/* math.fsum of fn(f) over the clues' values, reusing one list for the numbers. */
-static PyObject *
-sum_of(PyObject *list, const Clues *c, double (*fn)(double))
+/* The correctly rounded sum of fn(f) over the clues' values (f != 0) into *out, by
+ * Shewchuk's exact summation: the running sum is kept as a few non-overlapping
+ * doubles ("partials", smallest first), each addition done exactly with two-sum, and
+ * at the end the partials are added from the largest down with the round-half-even
+ * correction.  A correctly rounded sum is one number, so it is math.fsum's to the
+ * bit.  0 when done; -1 (no exception) when it cannot be sure: a value that is not
+ * finite, more partials than room, or a compiler whose double arithmetic is not
+ * plain IEEE double (then math.fsum itself does it, see sum_of). */
+#define MAX_PARTIALS 64
+
+static int
+exact_sum(const Tokens *t, double (*fn)(double), double *out)
 {
-    Py_ssize_t k = 0;
-    for (Py_ssize_t i = 0; i <= c->mask; i++) {
-        if (c->slots[i].key == NULL)
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+    (void)t;
+    (void)fn;
+    (void)out;
+    return -1; /* extended-precision intermediates would break two-sum */
+#else
+    double partials[MAX_PARTIALS];
+    int n = 0;
+    for (Py_ssize_t k = 0; k < t->n; k++) {
+        double f = t->items[k].f;
+        if (f == 0.0)
             continue;
-        PyObject *x = PyFloat_FromDouble(fn(c->slots[i].f));
-        if (x == NULL)
-            return NULL;
-        PyList_SetItem(list, k++, x); /* steals x, releases the number it replaces */
+        double x = fn(f);
+        if (!isfinite(x))
+            return -1;
+        int kept = 0;
+        for (int j = 0; j < n; j++) {
+            double y = partials[j];
+            if (fabs(x) < fabs(y)) {
+                double swap = x;
+                x = y;
+                y = swap;
+            }
+            double hi = x + y;
+            double lo = y - (hi - x); /* exact: hi + lo == x + y */
+            if (lo != 0.0)
+                partials[kept++] = lo;
+            x = hi;
+        }
+        if (kept >= MAX_PARTIALS)
+            return -1;
+        partials[kept] = x;
+        n = kept + 1;
+        if (!isfinite(x))
+            return -1; /* the sum overflowed */
     }
-    return PyObject_CallOneArg(fsum_func, list);
+    /* add the partials from the largest down until the addition is inexact */
+    double hi = 0.0, lo = 0.0;
+    if (n > 0) {
+        hi = partials[--n];
+        while (n > 0) {
+            double x = hi, y = partials[--n];
+            hi = x + y;
+            lo = y - (hi - x);
+            if (lo != 0.0)
+                break;
+        }
+        /* the rest pushes lo past a half-way point: round away from hi by one ulp
+         * when doubling lo is exactly representable in the sum */
+        if (n > 0 && ((lo < 0.0 && partials[n - 1] < 0.0) ||
+                      (lo > 0.0 && partials[n - 1] > 0.0))) {
+            double y = lo * 2.0;
+            double x = hi + y;
+            if (y == x - hi)
+                hi = x;
+        }
+    }
+    *out = hi;
+    return 0;
+#endif
+}
+
+/* The sum of fn(f) over the clues (n of them) as a float: exact_sum, or math.fsum
+ * of a list of the n numbers when exact_sum cannot be sure. */
+static PyObject *
+sum_of(const Tokens *t, Py_ssize_t n, double (*fn)(double))
+{
+    double total;
+    if (exact_sum(t, fn, &total) == 0)
+        return PyFloat_FromDouble(total);
+    PyObject *list = PyList_New(n);
+    if (list == NULL)
+        return NULL;
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < t->n && k < n; i++) {
+        double f = t->items[i].f;
+        if (f == 0.0)
+            continue;
+        PyObject *x = PyFloat_FromDouble(fn(f));
+        if (x == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, k++, x); /* steals x */
+    }
+    PyObject *sum = PyObject_CallOneArg(fsum_func, list);
+    Py_DECREF(list);
+    return sum;
 }
 
 static double
@@ -177,23 +532,50 @@ log_one_minus(double f)
     return log1p(-f);
 }
 
+/* *out = the Index in arg (an index() of a float table, or of an int table when ints),
+ * or NULL for None; 0, or -1 with TypeError or ValueError set. */
+static int
+get_index(PyObject *arg, const char *what, int ints, const Index **out)
+{
+    *out = NULL;
+    if (arg == Py_None)
+        return 0;
+    if (!PyCapsule_CheckExact(arg)) {
+        PyErr_Format(PyExc_TypeError, "clue_sums: %s must be one from index() or None, not %.100s",
+                     what, Py_TYPE(arg)->tp_name);
+        return -1;
+    }
+    const Index *ix = PyCapsule_GetPointer(arg, INDEX_NAME); /* ValueError when not ours */
+    if (ix == NULL)
+        return -1;
+    if (ix->used > 0 && ix->ints != ints) {
+        PyErr_Format(PyExc_TypeError, "clue_sums: %s must index a dict of %s values", what,
+                     ints ? "int" : "float");
+        return -1;
+    }
+    *out = ix;
+    return 0;
+}
+
 PyDoc_STRVAR(clue_sums_doc,
-"clue_sums(table, tokens, max_discriminators, senders, /)\n"
+"clue_sums(table, tokens, max_discriminators, senders, index=None, senders_index=None, /)\n"
 "--\n\n"
 "(n, fsum(ln f), fsum(ln(1 - f)), meets) over the distinct tokens found in table.\n\n"
 "table: dict token -> f(w) (float) of every clue token; tokens: list, tuple, set or\n"
 "frozenset; max_discriminators: int; senders: dict token -> int (1 known good,\n"
-"2 known bad) or None.  meets is the OR of the senders' values of the tokens.\n"
-"None when more than max_discriminators tokens are clues, or a value is outside\n"
-"(0, 1): then the Python path decides.");
+"2 known bad) or None; index: index(table) of this very table, or None;\n"
+"senders_index: index(senders) of these very senders, or None.  meets is\n"
+"the OR of the senders' values of the tokens.  None when more than\n"
+"max_discriminators tokens are clues, or a value is outside (0, 1): then the Python\n"
+"path decides.");
 
 static PyObject *
 clue_sums(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 4) {
+    if (nargs < 4 || nargs > 6) {
         PyErr_Format(PyExc_TypeError,
-                     "clue_sums takes 4 arguments (table, tokens, max_discriminators, "
-                     "senders), not %zd", nargs);
+                     "clue_sums takes 4 to 6 arguments (table, tokens, max_discriminators, "
+                     "senders[, index[, senders_index]]), not %zd", nargs);
         return NULL;
     }
     PyObject *table = args[0], *tokens = args[1], *limit = args[2], *senders = args[3];
@@ -202,6 +584,11 @@ clue_sums(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
                      Py_TYPE(table)->tp_name);
         return NULL;
     }
+    const Index *ix = NULL, *senders_ix = NULL;
+    if (nargs > 4 && get_index(args[4], "index", 0, &ix) < 0)
+        return NULL;
+    if (nargs > 5 && get_index(args[5], "senders_index", 1, &senders_ix) < 0)
+        return NULL;
     int is_seq = PyList_CheckExact(tokens) || PyTuple_CheckExact(tokens);
     int is_set = PyAnySet_CheckExact(tokens);
     if (!is_seq && !is_set) {
@@ -216,8 +603,10 @@ clue_sums(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
                      Py_TYPE(limit)->tp_name);
         return NULL;
     }
-    if (senders == Py_None)
+    if (senders == Py_None) {
         senders = NULL;
+        senders_ix = NULL;
+    }
     else if (!PyDict_CheckExact(senders)) {
         PyErr_Format(PyExc_TypeError,
                      "clue_sums: senders must be a dict or None, not %.100s",
@@ -235,20 +624,29 @@ clue_sums(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
 
-    Slot small[SMALL_SLOTS];
-    memset(small, 0, sizeof(small));
-    Clues c = {small, SMALL_SLOTS - 1, 0, 0};
+    Item small_items[SMALL_ITEMS];
+    int32_t small_set[SMALL_SET];
+    Tokens t;
+    Py_ssize_t size = is_seq ? PySequence_Fast_GET_SIZE(tokens) : PySet_GET_SIZE(tokens);
+    if (tokens_init(&t, size, small_items, small_set) < 0)
+        return NULL;
     long meets = 0;
 
+    /* 1. the distinct tokens */
     if (is_seq) {
-        /* by index, re-reading the size: an __eq__ of an odd token could change a list */
-        for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(tokens); i++) {
+        /* by index, re-reading the size: an __eq__ of an odd token could change a list;
+         * never more than the room made above */
+        for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(tokens) && i < size; i++) {
             PyObject *token = PySequence_Fast_GET_ITEM(tokens, i);
             Py_INCREF(token); /* held while a comparison may run other code */
-            int rc = visit(token, table, senders, &c, 0, &meets);
+            int rc = tokens_add(&t, token, 0, ix);
             Py_DECREF(token);
             if (rc < 0)
                 goto fail;
+        }
+        if (PySequence_Fast_GET_SIZE(tokens) != size) {
+            PyErr_SetString(PyExc_RuntimeError, "clue_sums: the tokens changed size");
+            goto fail;
         }
     }
     else {
@@ -256,8 +654,9 @@ clue_sums(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         if (it == NULL)
             goto fail;
         PyObject *token;
-        while ((token = PyIter_Next(it)) != NULL) {
-            int rc = visit(token, table, senders, &c, 1, &meets);
+        /* a set's iterator raises if the set changes size, so at most size tokens */
+        while (t.n < size && (token = PyIter_Next(it)) != NULL) {
+            int rc = tokens_add(&t, token, 1, ix);
             Py_DECREF(token);
             if (rc < 0) {
                 Py_DECREF(it);
@@ -265,18 +664,34 @@ clue_sums(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
             }
         }
         Py_DECREF(it);
-        if (PyErr_Occurred()) /* the set changed size while it was read */
+        if (PyErr_Occurred())
             goto fail;
     }
 
-    Py_ssize_t n = c.used;
+    /* 2. their clue values: from the index when there is one, else (and for tokens
+     * the index cannot answer for) from the dict */
+    if (ix != NULL)
+        read_index(&t, ix);
+    for (Py_ssize_t k = 0; k < t.n; k++)
+        if ((ix == NULL || t.items[k].probe == ASK_DICT) && read_dict(&t.items[k], table) < 0)
+            goto fail;
+
+    /* 3. the sender test */
+    if (senders != NULL && read_senders(&t, senders, senders_ix, &meets) < 0)
+        goto fail;
+
+    /* the clues: the table's values that are not 0.0 (the Python path drops falsy ones) */
+    Py_ssize_t n = 0;
+    for (Py_ssize_t k = 0; k < t.n; k++) {
+        double f = t.items[k].f;
+        if (f == 0.0)
+            continue;
+        if (!(f > 0.0 && f < 1.0))
+            goto python_decides; /* math.log / log1p would raise: leave it to Python */
+        n++;
+    }
     if ((long long)n > most)
         goto python_decides;
-    for (Py_ssize_t i = 0; i <= c.mask; i++) {
-        double f = c.slots[i].f;
-        if (c.slots[i].key != NULL && !(f > 0.0 && f < 1.0))
-            goto python_decides; /* math.log / log1p would raise: leave it to Python */
-    }
 
     PyObject *ln_f = NULL, *ln_1f = NULL, *result = NULL;
     if (n == 0) {
@@ -284,32 +699,29 @@ clue_sums(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         ln_1f = PyFloat_FromDouble(0.0);
     }
     else {
-        PyObject *numbers = PyList_New(n);
-        if (numbers == NULL)
-            goto fail;
-        ln_f = sum_of(numbers, &c, log);
+        ln_f = sum_of(&t, n, log);
         if (ln_f != NULL)
-            ln_1f = sum_of(numbers, &c, log_one_minus);
-        Py_DECREF(numbers);
+            ln_1f = sum_of(&t, n, log_one_minus);
     }
     if (ln_f != NULL && ln_1f != NULL)
         result = Py_BuildValue("(nOOl)", n, ln_f, ln_1f, meets);
     Py_XDECREF(ln_f);
     Py_XDECREF(ln_1f);
-    clues_free(&c);
+    tokens_free(&t);
     return result;
 
 python_decides:
-    clues_free(&c);
+    tokens_free(&t);
     Py_RETURN_NONE;
 
 fail:
-    clues_free(&c);
+    tokens_free(&t);
     return NULL;
 }
 
 static PyMethodDef methods[] = {
     {"clue_sums", (PyCFunction)(void (*)(void))clue_sums, METH_FASTCALL, clue_sums_doc},
+    {"index", make_index, METH_O, index_doc},
     {NULL, NULL, 0, NULL},
 };
 
