@@ -720,7 +720,35 @@ class _Robinsonian(TokenFilter):
                 self._fill(memo)
 
     def _fill(self, memo: dict) -> dict[str, float]:
-        """f(w) of every counted token that is a clue, computed once per distinct count pair."""
+        """f(w) of every counted token that is a clue, computed once per distinct count pair.
+
+        The compiled module builds the table when it can (``_cclues.clue_table``: the
+        same tokens in the same order, the same floats to the last bit); :meth:`_py_fill`
+        otherwise.  The C code computes in double, so it takes only float parameters
+        (a whole-number one such as ``strength=1`` keeps Python's exact int arithmetic)
+        and leaves to Python any count beyond 2**53 or counts that are not two ints.
+        """
+        make = getattr(_cclues, "clue_table", None)  # None: not built, or built before it
+        params = (self.strength, self.prior, self.min_dev)
+        table = None
+        if (
+            make is not None
+            and type(self.counts) is dict
+            and all(type(v) is float for v in params)
+            and type(self.nham) is int
+            and type(self.nspam) is int
+        ):
+            table = make(self.counts, self.nham, self.nspam, *params)
+        if table is None:
+            return self._py_fill(memo)
+        memo["f"] = table
+        memo["seen"] = set()
+        memo["full"] = True
+        memo.pop("index", None)  # the compiled look-up's index of the old table, if any
+        return table
+
+    def _py_fill(self, memo: dict) -> dict[str, float]:
+        """:meth:`_fill` in Python (the reference for the compiled module)."""
         counts = self.counts
         by_pair = _PairMemo(self._clue_f())
         # one pass; f(w) computed on the first sight of each (ham, spam) pair

@@ -719,9 +719,267 @@ fail:
     return NULL;
 }
 
+/* ------------------------------------------------------------------------------------
+ * clue_table: the whole f(w) memo table at once.
+ *
+ * The Python reference is labkit.filters.bayes._Robinsonian._py_fill with _clue_f:
+ * for every counted token, in the counts' order, Robinson's f(w) from its (ham, spam)
+ * counts, kept when it is a clue.  f(w) depends only on the pair, so it is computed once
+ * per distinct pair (as _PairMemo does) and the tokens sharing a pair share one float.
+ *
+ * Exactness: every operation of _clue_f is done in double, in the same order.  A count
+ * is used only when a double holds it exactly (|count| <= 2**53): then Python's int ->
+ * float conversions and its exact int sum h + n_s (rounded once when used) give the same
+ * doubles as ours.  Each intermediate result goes through a volatile, so no compiler
+ * fuses a product into the next sum (an fma rounds once instead of twice) or keeps a
+ * wider intermediate.  Whatever the C code does not reproduce is left to Python (the
+ * function returns None): a count beyond 2**53, a value that is not a list or tuple of
+ * two ints, a key that is not a str, a zero total, a zero denominator (Python raises).
+ * ------------------------------------------------------------------------------------ */
+
+/* every whole number up to this one in magnitude is exact in a double */
+#define EXACT_LIMIT 9007199254740992LL /* 2**53 */
+
+/* _clue_f's constants, each already rounded to a double */
+typedef struct {
+    double s, x, sx, inv_h, inv_s, lo, hi;
+} FParams;
+
+/* Robinson's f(w) for counts (h, n_s), as _clue_f computes it.
+ * 1 with *out set when it is a clue, 0 when not, -1 when s + n is zero (Python would
+ * raise ZeroDivisionError: it decides). */
+static int
+robinson_f(const FParams *r, long long h, long long n_s, double *out)
+{
+    volatile double hr = (double)h * r->inv_h;
+    volatile double sr = (double)n_s * r->inv_s;
+    volatile double both = hr + sr;
+    volatile double ratio = both != 0.0 ? sr / both : r->x; /* NaN is true, as in Python */
+    /* the exact int sum, rounded once (both counts are exact doubles) */
+    volatile double n = (double)h + (double)n_s;
+    volatile double weighted = n * ratio;
+    volatile double den = r->s + n;
+    if (den == 0.0)
+        return -1;
+    volatile double p = (r->sx + weighted) / den;
+    double f = p;
+    if ((f <= r->lo || f >= r->hi) && 0.0 < f && f < 1.0) {
+        *out = f;
+        return 1;
+    }
+    return 0;
+}
+
+/* One distinct (ham, spam) pair met so far and its f(w): a float (a new reference)
+ * when a clue, NULL when not. */
+typedef struct {
+    long long ham, spam;
+    PyObject *f;
+    int used;
+} Pair;
+
+/* The pairs met so far: open addressing, at most half full. */
+typedef struct {
+    Pair *slots;
+    size_t mask; /* capacity - 1, capacity a power of two */
+    size_t used;
+} Pairs;
+
+static size_t
+pair_hash(long long h, long long s)
+{
+    /* mix both counts so that small neighbouring pairs spread over the table */
+    uint64_t k = (uint64_t)h * 0x9E3779B97F4A7C15ULL + (uint64_t)s;
+    k ^= k >> 31;
+    k *= 0xD6E8FEB86659FD93ULL;
+    k ^= k >> 29;
+    return (size_t)k;
+}
+
+/* The slot of (h, s): the one holding it, or the empty one where it goes. */
+static Pair *
+pairs_slot(const Pairs *t, long long h, long long s)
+{
+    size_t i = pair_hash(h, s) & t->mask;
+    while (t->slots[i].used && (t->slots[i].ham != h || t->slots[i].spam != s))
+        i = (i + 1) & t->mask;
+    return &t->slots[i];
+}
+
+/* Double the capacity; -1 with MemoryError set when there is no memory. */
+static int
+pairs_grow(Pairs *t)
+{
+    size_t cap = (t->mask + 1) * 2;
+    Pairs bigger = {PyMem_Calloc(cap, sizeof(Pair)), cap - 1, t->used};
+    if (bigger.slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (size_t i = 0; i <= t->mask; i++)
+        if (t->slots[i].used)
+            *pairs_slot(&bigger, t->slots[i].ham, t->slots[i].spam) = t->slots[i];
+    PyMem_Free(t->slots);
+    *t = bigger;
+    return 0;
+}
+
+static void
+pairs_free(Pairs *t)
+{
+    for (size_t i = 0; i <= t->mask; i++)
+        Py_XDECREF(t->slots[i].f);
+    PyMem_Free(t->slots);
+}
+
+/* An exact int that a double holds exactly, into *out: 1; anything else: 0. */
+static int
+exact_count(PyObject *v, long long *out)
+{
+    if (!PyLong_CheckExact(v))
+        return 0;
+    int overflow = 0;
+    long long c = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (overflow || c > EXACT_LIMIT || c < -EXACT_LIMIT)
+        return 0; /* (no exception is set for an overflow) */
+    *out = c;
+    return 1;
+}
+
+/* A token's counts: a list or tuple of two such ints.  1, or 0 when it is anything else. */
+static int
+count_pair(PyObject *v, long long *h, long long *s)
+{
+    if (PyList_CheckExact(v) || PyTuple_CheckExact(v))
+        return PySequence_Fast_GET_SIZE(v) == 2
+               && exact_count(PySequence_Fast_GET_ITEM(v, 0), h)
+               && exact_count(PySequence_Fast_GET_ITEM(v, 1), s);
+    return 0;
+}
+
+PyDoc_STRVAR(clue_table_doc,
+"clue_table(counts, nham, nspam, strength, prior, min_dev, /)\n"
+"--\n\n"
+"{token: f(w)} of every token of counts whose Robinson f(w) is a clue, in counts'\n"
+"order: what _Robinsonian._py_fill builds, the same floats to the last bit.\n\n"
+"counts: dict str -> [ham count, spam count]; nham, nspam: int; strength, prior,\n"
+"min_dev: float.  None when the Python path must decide: a key not a str, a value\n"
+"not a list or tuple of two ints, a count or total beyond 2**53, a zero total, or a\n"
+"zero denominator.");
+
+static PyObject *
+clue_table(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    static const char *const names[] = {"counts", "nham", "nspam", "strength", "prior",
+                                        "min_dev"};
+    if (nargs != 6) {
+        PyErr_Format(PyExc_TypeError,
+                     "clue_table takes 6 arguments (counts, nham, nspam, strength, prior, "
+                     "min_dev), not %zd", nargs);
+        return NULL;
+    }
+    if (!PyDict_CheckExact(args[0])) {
+        PyErr_Format(PyExc_TypeError, "clue_table: counts must be a dict, not %.100s",
+                     Py_TYPE(args[0])->tp_name);
+        return NULL;
+    }
+    for (int i = 1; i < 6; i++) {
+        int ok = i < 3 ? PyLong_CheckExact(args[i]) : PyFloat_CheckExact(args[i]);
+        if (!ok) {
+            PyErr_Format(PyExc_TypeError, "clue_table: %s must be %s, not %.100s", names[i],
+                         i < 3 ? "an int" : "a float", Py_TYPE(args[i])->tp_name);
+            return NULL;
+        }
+    }
+    PyObject *counts = args[0];
+    long long nham, nspam;
+    if (!exact_count(args[1], &nham) || !exact_count(args[2], &nspam) || nham == 0
+        || nspam == 0)
+        Py_RETURN_NONE; /* 1.0 / 0 raises in Python; a huge total: Python's arithmetic */
+
+    /* _clue_f's constants, in its order: sx = s * x, the reciprocals, lo and hi */
+    FParams r;
+    r.s = PyFloat_AS_DOUBLE(args[3]);
+    r.x = PyFloat_AS_DOUBLE(args[4]);
+    double min_dev = PyFloat_AS_DOUBLE(args[5]);
+    volatile double sx = r.s * r.x;
+    volatile double inv_h = 1.0 / (double)nham;
+    volatile double inv_s = 1.0 / (double)nspam;
+    volatile double lo = 0.5 - min_dev;
+    volatile double hi = 0.5 + min_dev;
+    r.sx = sx;
+    r.inv_h = inv_h;
+    r.inv_s = inv_s;
+    r.lo = lo;
+    r.hi = hi;
+
+    Pairs pairs = {PyMem_Calloc(1024, sizeof(Pair)), 1023, 0};
+    if (pairs.slots == NULL)
+        return PyErr_NoMemory();
+    /* The table starts as a copy of counts (a block copy, far faster than inserting
+     * 400,000 keys one by one), keeping their order; each token's value is then
+     * replaced by its f(w), or the token dropped when it is not a clue. */
+    PyObject *table = PyDict_Copy(counts);
+    if (table == NULL) {
+        pairs_free(&pairs);
+        return NULL;
+    }
+    Py_ssize_t dropped = 0;
+    /* nothing in the loop runs Python code (str keys hash and compare in C; the values
+     * replaced stay alive in counts), so the counts cannot change while they are read */
+    Py_ssize_t pos = 0;
+    PyObject *token, *value;
+    while (PyDict_Next(counts, &pos, &token, &value)) {
+        long long h, s;
+        if (!PyUnicode_CheckExact(token) || !count_pair(value, &h, &s))
+            goto python_decides;
+        Pair *slot = pairs_slot(&pairs, h, s);
+        PyObject *f = slot->f;
+        if (!slot->used) {
+            double p;
+            int clue = robinson_f(&r, h, s, &p);
+            if (clue < 0)
+                goto python_decides;
+            if (clue && (f = PyFloat_FromDouble(p)) == NULL)
+                goto fail;
+            *slot = (Pair){h, s, f, 1}; /* the table of pairs owns f */
+            if (++pairs.used * 2 > pairs.mask + 1 && pairs_grow(&pairs) < 0)
+                goto fail;
+        }
+        if (f != NULL) {
+            if (PyDict_SetItem(table, token, f) < 0)
+                goto fail;
+        }
+        else {
+            if (PyDict_DelItem(table, token) < 0)
+                goto fail;
+            dropped++;
+        }
+    }
+    pairs_free(&pairs);
+    if (dropped > PyDict_GET_SIZE(table)) {
+        /* mostly dropped (a large min_dev): a compact copy of the few clues left */
+        PyObject *compact = PyDict_Copy(table);
+        Py_DECREF(table);
+        return compact;
+    }
+    return table;
+
+python_decides:
+    pairs_free(&pairs);
+    Py_DECREF(table);
+    Py_RETURN_NONE;
+
+fail:
+    pairs_free(&pairs);
+    Py_DECREF(table);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"clue_sums", (PyCFunction)(void (*)(void))clue_sums, METH_FASTCALL, clue_sums_doc},
     {"index", make_index, METH_O, index_doc},
+    {"clue_table", (PyCFunction)(void (*)(void))clue_table, METH_FASTCALL, clue_table_doc},
     {NULL, NULL, 0, NULL},
 };
 
