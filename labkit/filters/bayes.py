@@ -626,13 +626,19 @@ class _Robinsonian(TokenFilter):
         memo = self._current_memo()
         if not memo["full"]:
             return None
-        table = memo["f"]
-        index = memo.get("index", False)
-        if index is False:  # built once per complete table (None when a key is not a str)
-            index = memo["index"] = _cclues.index(table)
         return _cclues.clue_sums(
-            table, tokens, int(self.max_discriminators), senders, index, senders_index
+            memo["f"], tokens, int(self.max_discriminators), senders, self._index(memo),
+            senders_index,
         )
+
+    @staticmethod
+    def _index(memo: dict) -> Any:
+        """The compiled module's index of the complete table ``memo["f"]``, built on first
+        use and kept in the memo (None when a key is not a str)."""
+        index = memo.get("index", False)
+        if index is False:
+            index = memo["index"] = _cclues.index(memo["f"])
+        return index
 
     def _py_clue_sums(self, tokens: Iterable[str]) -> tuple[int, float, float] | None:
         """:meth:`_clue_sums` in Python (the reference for the compiled module).
@@ -713,11 +719,14 @@ class _Robinsonian(TokenFilter):
         return self._memo
 
     def _warm(self) -> None:
-        """Compute every token's f(w) now: before scoring a batch, or forking workers that share it."""
+        """Compute every token's f(w) now (and the compiled look-up's index of them):
+        before scoring a batch, or forking workers that share it."""
         if self.trained:
             memo = self._current_memo()
             if not memo["full"]:
                 self._fill(memo)
+            if _cclues is not None:
+                self._index(memo)
 
     def _fill(self, memo: dict) -> dict[str, float]:
         """f(w) of every counted token that is a clue, computed once per distinct count pair.

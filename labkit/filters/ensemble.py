@@ -211,6 +211,14 @@ class SVMSenderRobinson:
             self._model()
         return self
 
+    def _warm(self) -> None:
+        """Everything scoring needs, computed now: the words' f(w) table (and the compiled
+        look-up's index) and the fitted SVM, so that :func:`labkit.filters.batch.classify_many`
+        pays for them once, before it forks its workers, and not once in every worker."""
+        self.words._warm()
+        if self.trained:
+            self._model()
+
     # -- scoring ------------------------------------------------------------------------
     def svm_margins(self, messages: Sequence[bytes]) -> np.ndarray:
         """The SVM's signed distances (spam > 0) of raw messages; zeros when untrained."""

@@ -158,6 +158,12 @@ class SenderRobinson(Robinson):
         memo["senders"] = (need, frozenset(good), frozenset(bad), either, index)
         return memo["senders"][1:]
 
+    def _warm(self) -> None:
+        """Robinson's warm-up, and the senders' standing (before a batch or a fork)."""
+        super()._warm()
+        if self.trained and self.reputation:
+            self._standing()
+
     def rank_tokens(self, tokens: Sequence[str]) -> float:
         """Robinson's rank, moved by ``reputation`` for a known good or bad sender.
 
