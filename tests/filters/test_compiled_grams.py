@@ -258,3 +258,145 @@ def test_no_reference_is_leaked():
         with pytest.raises(ValueError):
             _c.margin(b"abcd", 9, coef, 0.0)
     assert sys.getrefcount(coef) == before
+
+
+# -- the two ways the C makes the columns distinct: a bitmap up to _c.BITMAP_MAX_BITS,
+# a radix sort above it.  The bitmap is module-level memory shared by every call, so
+# the tests below also check that no call leaves a bit set for the next one.
+
+#: n_bits on both sides of the switch (20 and 21: bitmap; 22, 24 and 28: sort)
+BOTH_PATHS = [20, 21, 22, 24, 28]
+
+
+def test_the_n_bits_tested_cover_both_paths():
+    assert min(BOTH_PATHS) <= _c.BITMAP_MAX_BITS < max(BOTH_PATHS)
+    assert _c.BITMAP_MAX_BITS in BOTH_PATHS and _c.BITMAP_MAX_BITS + 1 in BOTH_PATHS
+
+
+@pytest.mark.parametrize("n_bits", BOTH_PATHS + [31])
+def test_corpus_columns_on_both_paths(full_corpus, n_bits):
+    for m in full_corpus:
+        assert c_columns(m.raw, 3000, n_bits) == py_columns(m.raw, 3000, n_bits), m.name
+
+
+@pytest.mark.parametrize("n_bits", [20, 21, 22, 24])
+def test_corpus_margins_on_both_paths(full_corpus, n_bits, python_only):
+    # (no 2**28 weights: 2 GB of float64; the sort path's margins are checked at 22, 24)
+    coef = weights(n_bits, seed=n_bits)
+    raws = [m.raw for m in full_corpus[::3]]
+    got = [_c.margin(r[:3000], n_bits, coef, -1.0) for r in raws]
+    want = csr_margins(raws, coef, -1.0, head=3000, n_bits=n_bits, python_only=python_only)
+    assert got == want.tolist()
+
+
+def test_every_small_n_bits_on_edge_cases():
+    # below 2**6 columns the bitmap is one word, below 2**12 its summary is one word
+    for n_bits in range(0, _c.BITMAP_MAX_BITS + 3):
+        for raw in EDGES:
+            assert c_columns(raw, 3000, n_bits) == py_columns(raw, 3000, n_bits), (n_bits, raw[:40])
+
+
+#: 4-byte grams that hash to column 0 and to the last column, 2**n_bits - 1 (found by
+#: search; the test checks it with the Python path first)
+FIRST_AND_LAST = {
+    12: (b"y/qk", b"h3>5"),
+    20: (b"]R/\\", b"[UZ<"),
+    21: (b"]R/\\", b",FW("),
+    22: (b"@6q/", b",FW("),
+    24: (b"oOk^", b"44'$"),
+}
+
+
+@pytest.mark.parametrize("n_bits", sorted(FIRST_AND_LAST))
+def test_the_first_and_the_last_column(n_bits, python_only):
+    first, last = FIRST_AND_LAST[n_bits]
+    top = 2**n_bits - 1
+    assert py_columns(first, 4, n_bits) == [0] and py_columns(last, 4, n_bits) == [top]
+    coef = weights(n_bits, seed=7)
+    coef[0], coef[top] = 1e3, -3.0  # the two ends weigh most: a lost one shows
+    for raw in (first + b" " + last, last + first, last + b"\n" + first + b" " + last,
+                first, last):
+        cols = c_columns(raw, 3000, n_bits)
+        assert cols == py_columns(raw, 3000, n_bits)
+        assert (cols[0] == 0) == (first in raw) and (cols[-1] == top) == (last in raw)
+        want = csr_margins([raw], coef, 0.5, head=3000, n_bits=n_bits, python_only=python_only)
+        assert _c.margin(raw, n_bits, coef, 0.5) == want[0]
+
+
+def test_repeated_calls_leave_no_column_behind(full_corpus):
+    # two different messages, one after the other, over and over, at n_bits that share
+    # the bitmap (the small ones use its first words): each call gives what a fresh
+    # call gives, and the Python gives.  A bit left set would add a column to the next
+    # message's columns (and a weight to its margin)
+    a, b = full_corpus[0].raw, full_corpus[1].raw
+    fresh = {(raw, n): py_columns(raw, 3000, n) for raw in (a, b) for n in (6, 13, 20, 21)}
+    assert fresh[a, 20] != fresh[b, 20]
+    coefs = {n: weights(n, seed=n) for n in (6, 13, 20, 21)}
+    margins = {(raw, n): _c.margin(raw[:3000], n, coefs[n], 0.0) for raw, n in fresh}
+    for _ in range(3):
+        for n in (20, 6, 21, 13):
+            for raw in (a, b):
+                assert c_columns(raw, 3000, n) == fresh[raw, n]
+                assert _c.margin(raw[:3000], n, coefs[n], 0.0) == margins[raw, n]
+    for n in (20, 21):  # and a message of one gram has one column after all that
+        assert len(c_columns(b"abcd", 4, n)) == 1
+
+
+def test_a_failed_call_leaves_the_bitmap_clean(full_corpus, python_only):
+    raw = full_corpus[2].raw
+    coef = weights(20, seed=2)
+    want = csr_margins([raw], coef, 0.0, head=3000, n_bits=20, python_only=python_only)[0]
+    for bad in (np.zeros(2**19), np.zeros(2**20, dtype=np.float32), [0.0]):
+        with pytest.raises((TypeError, ValueError)):
+            _c.margin(raw[:3000], 20, bad, 0.0)
+        with pytest.raises(TypeError):
+            _c.margin(raw[:3000], 20, coef, 1)  # an int intercept
+        assert _c.margin(raw[:3000], 20, coef, 0.0) == want
+        assert c_columns(b"abcd", 4, 20) == py_columns(b"abcd", 4, 20)
+        assert c_columns(raw, 3000, 20) == py_columns(raw, 3000, 20)
+
+
+def test_threads_share_the_module(full_corpus):
+    # the bitmap is shared: calls from several threads (each holding the GIL for a
+    # whole call) give what one thread gives
+    import threading
+
+    raws = [m.raw[:3000] for m in full_corpus[:120]]
+    coef = weights(20, seed=4)
+    alone = [_c.margin(r, 20, coef, 0.0) for r in raws]
+    results: dict[int, list[float]] = {}
+
+    def run(i: int) -> None:
+        order = raws[i:] + raws[:i]
+        got = [_c.margin(r, 20, coef, 0.0) for _ in range(5) for r in order]
+        results[i] = got[: len(raws)]
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, got in results.items():
+        assert got == alone[i:] + alone[:i]
+    assert len(results) == 4
+
+
+def test_the_bitmap_grows_in_a_fresh_process(tmp_path):
+    # the bitmap is made at its first use and grown when a larger n_bits comes: in a
+    # new interpreter, small n_bits first, then larger, then small again
+    import subprocess
+
+    script = (
+        "import numpy as np\n"
+        "from labkit.filters import compiled, grams\n"
+        "c = compiled.load('_cgrams')\n"
+        "raw = bytes(range(256)) * 4 + b'Subject: hello  there\\n\\nbody'\n"
+        "for n in (3, 12, 7, 21, 5, 20, 13, 21, 0):\n"
+        "    got = np.frombuffer(c.columns(raw, n), dtype=np.int32).tolist()\n"
+        "    assert got == grams._py_gram_columns(raw, n_bits=n).tolist(), n\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
