@@ -614,8 +614,8 @@ class _Robinsonian(TokenFilter):
         distinct tokens found in the complete f(w) table (``senders``: token -> 1 for a
         known-good, 2 for a known-bad sender, ``senders_index`` the module's index of
         it or None; "met" ORs those of the tokens).  The table is read through the
-        module's index of it, built on first use and kept in the memo (so it goes when
-        the counts or parameters change).
+        module's index of it (:meth:`_index`), kept in the memo (so it goes when the
+        counts or parameters change).
 
         None when it cannot answer: not built, untrained, the memo still being filled
         (:meth:`_pick` keeps that logic), ``tokens`` not a list, tuple, set or frozenset,
@@ -633,7 +633,8 @@ class _Robinsonian(TokenFilter):
 
     @staticmethod
     def _index(memo: dict) -> Any:
-        """The compiled module's index of the complete table ``memo["f"]``, built on first
+        """The compiled module's index of the complete table ``memo["f"]``: the one
+        :meth:`_fill` built with the table, else (after :meth:`_py_fill`) built on first
         use and kept in the memo (None when a key is not a str)."""
         index = memo.get("index", False)
         if index is False:
@@ -731,15 +732,17 @@ class _Robinsonian(TokenFilter):
     def _fill(self, memo: dict) -> dict[str, float]:
         """f(w) of every counted token that is a clue, computed once per distinct count pair.
 
-        The compiled module builds the table when it can (``_cclues.clue_table``: the
-        same tokens in the same order, the same floats to the last bit); :meth:`_py_fill`
+        The compiled module builds the table when it can (``_cclues.indexed_clue_table``:
+        the same tokens in the same order, the same floats to the last bit, and the
+        compiled look-up's index of them as ``memo["index"]``); :meth:`_py_fill`
         otherwise.  The C code computes in double, so it takes only float parameters
         (a whole-number one such as ``strength=1`` keeps Python's exact int arithmetic)
         and leaves to Python any count beyond 2**53 or counts that are not two ints.
         """
-        make = getattr(_cclues, "clue_table", None)  # None: not built, or built before it
+        # (None: not built, or built before it)
+        make = getattr(_cclues, "indexed_clue_table", None)
         params = (self.strength, self.prior, self.min_dev)
-        table = None
+        made = None
         if (
             make is not None
             and type(self.counts) is dict
@@ -747,14 +750,15 @@ class _Robinsonian(TokenFilter):
             and type(self.nham) is int
             and type(self.nspam) is int
         ):
-            table = make(self.counts, self.nham, self.nspam, *params)
-        if table is None:
+            made = make(self.counts, self.nham, self.nspam, *params)
+        if made is None:
             return self._py_fill(memo)
-        memo["f"] = table
+        # the compiled look-up's index comes with the table, built in the same pass
+        # (cheaper than _index reading the table again: each key is still in cache)
+        memo["f"], memo["index"] = made
         memo["seen"] = set()
         memo["full"] = True
-        memo.pop("index", None)  # the compiled look-up's index of the old table, if any
-        return table
+        return memo["f"]
 
     def _py_fill(self, memo: dict) -> dict[str, float]:
         """:meth:`_fill` in Python (the reference for the compiled module)."""

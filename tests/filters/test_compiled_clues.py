@@ -402,3 +402,74 @@ def test_index_releases_its_references():
     del ix
     gc.collect()
     assert sys.getrefcount(key) == before
+
+
+def _keys(rng, n):
+    """n distinct keys of every sort: ASCII, Latin-1, two-byte and four-byte code points."""
+    alphabets = ["abcxyz", "\u00e9\u00fc\u00df", "\u20ac\u4e2d", "\U0001f600\U00010348"]
+    keys = set()
+    while len(keys) < n:
+        letters = rng.choice(alphabets)
+        keys.add("".join(rng.choice(letters) for _ in range(rng.randint(0, 12))))
+    return sorted(keys)
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 7, 8, 9, 15, 100, 5000])
+def test_index_of_tables_of_0_1_and_many_entries(size):
+    """Small tables are crowded (up to half their slots used, long probe chains): every
+    key is found, every absent token is not, with the dict's values."""
+    import random
+
+    rng = random.Random(size)
+    keys = _keys(rng, 2 * size)
+    table = {k: rng.choice([rng.random(), 0.0]) or 0.5 for k in keys[:size]}
+    absent = keys[size:]
+    ix = C.index(table)
+    for tokens in (list(table), absent, absent + list(table)[::-1], [*table, *table]):
+        want = C.clue_sums(table, tokens, 10**6, None)  # through the dict
+        assert C.clue_sums(table, tokens, 10**6, None, ix) == want
+    assert C.clue_sums(table, list(table) + absent, 10**6, None, ix)[0] == size
+
+
+def test_index_leaves_out_zero_values_and_keeps_huge_keys():
+    huge = "z" * 100_000
+    table = {"zero": 0.0, huge: 0.75, "": 0.25, "\u20ac" * 100_000: 0.125}
+    ix = C.index(table)
+    tokens = ["zero", "z" * 100_000, "", "\u20ac" * 100_000, "z" * 99_999]
+    assert C.clue_sums(table, tokens, 10, None, ix) == C.clue_sums(table, tokens, 10, None)
+    assert C.clue_sums(table, tokens, 10, None, ix)[0] == 3
+
+
+def test_senders_index_of_a_small_dict():
+    """The senders' dict (identity -> 1 known good, 2 known bad): the index ORs what the
+    dict would, for identities of every sort, and leaves a 0 out."""
+    import random
+
+    rng = random.Random(5)
+    identities = _keys(rng, 3000)
+    senders = {k: rng.choice([1, 2]) for k in identities[:2000]}
+    senders["from:zero.example"] = 0
+    senders["y" * 100_000] = 2
+    six = C.index(senders)
+    table = {"a": 0.25}
+    for _ in range(300):
+        tokens = rng.sample(identities, rng.randint(0, 5)) + ["a"]
+        if rng.random() < 0.1:
+            tokens.append(rng.choice(["from:zero.example", "y" * 100_000]))
+        assert C.clue_sums(table, tokens, 10, senders, None, six) == C.clue_sums(
+            table, tokens, 10, senders
+        )
+    assert C.clue_sums(table, ["from:zero.example"], 10, senders, None, six)[3] == 0
+
+
+def test_refused_index_gives_back_what_it_took():
+    import sys
+
+    key = "".join(["give", "-back"])  # a key object of our own
+    before = sys.getrefcount(key)
+    for _ in range(100):
+        assert C.index({key: 0.3, "b": 0.5, 7: 0.9}) is None  # a key that is not a str
+        assert C.index({key: 1, "b": 2**70}) is None  # an int no C long holds
+        with pytest.raises(TypeError):
+            C.index({key: 0.3, "b": 1})
+    assert sys.getrefcount(key) == before

@@ -43,8 +43,27 @@ def _trained(f, train):
 
 
 def _c_table(f):
-    """The compiled table for f's counts and parameters, straight from the module."""
-    return C.clue_table(f.counts, f.nham, f.nspam, f.strength, f.prior, f.min_dev)
+    """The compiled table for f's counts and parameters, straight from the module;
+    indexed_clue_table gives the same table (or None with it) and an index of it."""
+    args = (f.counts, f.nham, f.nspam, f.strength, f.prior, f.min_dev)
+    table = C.clue_table(*args)
+    both = C.indexed_clue_table(*args)
+    if table is None:
+        assert both is None
+    else:
+        _assert_same(both[0], table)
+        _assert_index_of(both[1], table, list(f.counts))
+    return table
+
+
+def _assert_index_of(index, table, tokens):
+    """``index`` answers for ``table`` as index(table) and the dict itself do: every
+    clue found (the sums of all of them to the last bit), nothing else."""
+    tokens = [*tokens, "absent:\u20ac", "", "x" * 100_000]
+    want = C.clue_sums(table, tokens, 10**9, None)  # through the dict
+    assert C.clue_sums(table, tokens, 10**9, None, C.index(table)) == want
+    assert C.clue_sums(table, tokens, 10**9, None, index) == want
+    assert want[0] == len(table)
 
 
 def _fresh_memo(f):
@@ -57,6 +76,8 @@ def _tables(f):
     memo = _fresh_memo(f)
     compiled = f._fill(memo)
     assert memo["f"] is compiled and memo["full"] and memo["seen"] == set()
+    if memo.get("index") is not None:  # built with the table: the index of this table
+        _assert_index_of(memo["index"], compiled, list(f.counts))
     memo = _fresh_memo(f)
     python = f._py_fill(memo)
     assert memo["f"] is python and memo["full"]
@@ -255,3 +276,68 @@ def test_scores_do_not_depend_on_which_table(halves):
         f._py_fill(_fresh_memo(f))
         python = [f.rank_tokens(t) for t in test], [f.score_tokens(t) for t in test]
         assert compiled == python
+
+
+# --- the table and its index in one pass (indexed_clue_table) ---------------------------
+
+
+def test_fill_keeps_the_index_built_with_the_table(trained):
+    memo = _fresh_memo(trained)
+    table = trained._fill(memo)
+    index = memo["index"]
+    assert index is not None
+    assert trained._index(memo) is index  # not built again
+    _assert_index_of(index, table, list(trained.counts))
+    trained._py_fill(memo)  # the Python table: no index of it yet
+    assert "index" not in memo
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        {},
+        {"one": [0, 4]},
+        {"": [0, 4], "not-a-clue": [3, 3]},
+        {"y" * 100_000: [5, 0], "\u20ac" * 100_000: [0, 6], "\U0001f600": [0, 2],
+         "caf\u00e9": [4, 0], "nul\x00": [0, 3], "even": [2, 2]},
+        {f"token{i}": [i % 7, (i * 5) % 11] for i in range(3000)},
+    ],
+    ids=["empty", "one", "empty-key", "huge-and-non-ascii", "many"],
+)
+def test_indexed_tables_of_0_1_and_many_entries(counts):
+    f = _hand(counts, min_dev=0.1)
+    table = _c_table(f)  # checks indexed_clue_table's table and index too
+    assert table == f._py_fill({})
+
+
+def test_indexed_clue_table_wrong_types_and_python_cases():
+    good = ({"a": [1, 2]}, 3, 4, 0.45, 0.5, 0.1)
+    table, index = C.indexed_clue_table(*good)
+    assert table == C.clue_table(*good)
+    for i, bad in enumerate([[("a", [1, 2])], 3.0, True, 1, 1, "0.1"]):
+        args = list(good)
+        args[i] = bad
+        with pytest.raises(TypeError):
+            C.indexed_clue_table(*args)
+    with pytest.raises(TypeError):
+        C.indexed_clue_table(*good[:5])
+    assert C.indexed_clue_table({"a": [1, 2], 7: [1, 1]}, *good[1:]) is None
+    assert C.indexed_clue_table({"a": [1, 2], "b": [0, 2**60]}, *good[1:]) is None
+
+
+def test_indexed_clue_table_releases_its_references():
+    import gc
+    import sys
+
+    key = "".join(["leak", "-check"])  # a key object of our own
+    counts = {key: [0, 3], "other": [2, 2]}
+    before = sys.getrefcount(key)
+    for _ in range(1000):
+        table, index = C.indexed_clue_table(counts, 5, 7, 0.45, 0.5, 0.1)
+    assert sys.getrefcount(key) == before + 2  # the last table and its index
+    del table, index
+    gc.collect()
+    assert sys.getrefcount(key) == before
+    for _ in range(100):  # refused half way: what was taken is given back
+        assert C.indexed_clue_table({key: [0, 3], "odd": [1.0, 2]}, 5, 7, 0.45, 0.5, 0.1) is None
+    assert sys.getrefcount(key) == before
