@@ -251,18 +251,25 @@ def test_whole_number_parameters_keep_the_python_path():
     _assert_same(*_tables(f))
 
 
-def test_wrong_types_are_type_errors():
-    good = ({"a": [1, 2]}, 3, 4, 0.45, 0.5, 0.1)
-    assert C.clue_table(*good) == Robinson._py_fill(_hand({"a": [1, 2]}, 3, 4), {})
+_GOOD = ({"a": [1, 2]}, 3, 4, 0.45, 0.5, 0.1)
+
+
+@pytest.mark.parametrize("name", ["clue_table", "indexed_clue_table"])
+def test_wrong_types_are_type_errors(name):
+    make = getattr(C, name)
     for i, bad in enumerate([[("a", [1, 2])], 3.0, True, 1, 1, "0.1"]):
-        args = list(good)
+        args = list(_GOOD)
         args[i] = bad
         with pytest.raises(TypeError):
-            C.clue_table(*args)
+            make(*args)
     with pytest.raises(TypeError):
-        C.clue_table(*good[:5])
+        make(*_GOOD[:5])
     with pytest.raises(TypeError):
-        C.clue_table(*good, None)
+        make(*_GOOD, None)
+
+
+def test_clue_table_of_a_hand_made_count():
+    assert C.clue_table(*_GOOD) == Robinson._py_fill(_hand({"a": [1, 2]}, 3, 4), {})
 
 
 def test_scores_do_not_depend_on_which_table(halves):
@@ -310,19 +317,11 @@ def test_indexed_tables_of_0_1_and_many_entries(counts):
     assert table == f._py_fill({})
 
 
-def test_indexed_clue_table_wrong_types_and_python_cases():
-    good = ({"a": [1, 2]}, 3, 4, 0.45, 0.5, 0.1)
-    table, index = C.indexed_clue_table(*good)
-    assert table == C.clue_table(*good)
-    for i, bad in enumerate([[("a", [1, 2])], 3.0, True, 1, 1, "0.1"]):
-        args = list(good)
-        args[i] = bad
-        with pytest.raises(TypeError):
-            C.indexed_clue_table(*args)
-    with pytest.raises(TypeError):
-        C.indexed_clue_table(*good[:5])
-    assert C.indexed_clue_table({"a": [1, 2], 7: [1, 1]}, *good[1:]) is None
-    assert C.indexed_clue_table({"a": [1, 2], "b": [0, 2**60]}, *good[1:]) is None
+def test_indexed_clue_table_python_cases():
+    table, index = C.indexed_clue_table(*_GOOD)
+    assert table == C.clue_table(*_GOOD)
+    assert C.indexed_clue_table({"a": [1, 2], 7: [1, 1]}, *_GOOD[1:]) is None
+    assert C.indexed_clue_table({"a": [1, 2], "b": [0, 2**60]}, *_GOOD[1:]) is None
 
 
 def test_indexed_clue_table_releases_its_references():

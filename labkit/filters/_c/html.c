@@ -19,6 +19,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+
+#include "common.h"
 #include <string.h>
 
 /* character classes of the ASCII table, as bit flags */
@@ -106,18 +108,6 @@ same(const Py_UCS1 *s, Py_ssize_t a, Py_ssize_t b, const char *word)
 {
     size_t len = strlen(word);
     return (size_t)(b - a) == len && memcmp(s + a, word, len) == 0;
-}
-
-/* out.append(s), taking over the reference to s (which may be NULL: an error) */
-static int
-append_new(PyObject *out, PyObject *s)
-{
-    int r;
-    if (s == NULL)
-        return -1;
-    r = PyList_Append(out, s);
-    Py_DECREF(s);
-    return r;
 }
 
 /* out.append(tag + s[a:b]) */
@@ -469,35 +459,23 @@ ch_html_to_text(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t n
     const Py_UCS1 *src;
     Py_UCS1 *s;
     Py_ssize_t n, i;
+    int ascii;
 
-    if (nargs != 3) {
-        PyErr_Format(PyExc_TypeError, "html_to_text() takes 3 arguments (%zd given)", nargs);
+    if (check_nargs("html_to_text", nargs, 3) < 0 || check_str(args[0], "html") < 0
+        || check_list(args[1]) < 0)
         return NULL;
-    }
     html = args[0];
     out = args[1];
     url_tokens = args[2];
-    if (!PyUnicode_CheckExact(html)) {
-        PyErr_Format(PyExc_TypeError, "html must be a str, not %.80s", Py_TYPE(html)->tp_name);
-        return NULL;
-    }
-    if (!PyList_CheckExact(out)) {
-        PyErr_Format(PyExc_TypeError, "out must be a list, not %.80s", Py_TYPE(out)->tp_name);
-        return NULL;
-    }
     if (!PyCallable_Check(url_tokens)) {
         PyErr_Format(PyExc_TypeError, "url_tokens must be callable, not %.80s",
                      Py_TYPE(url_tokens)->tp_name);
         return NULL;
     }
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(html) < 0) /* (a no-op from 3.12 on, and deprecated there) */
+    if ((ascii = ascii_chars(html, &src, &n)) < 0)
         return NULL;
-#endif
-    if (!PyUnicode_IS_ASCII(html))
+    if (!ascii)
         Py_RETURN_NONE;
-    src = PyUnicode_1BYTE_DATA(html);
-    n = PyUnicode_GET_LENGTH(html);
     /* the work buffer: the text lower-cased, then cut down pass by pass */
     s = PyMem_Malloc(n > 0 ? (size_t)n : 1);
     if (s == NULL)

@@ -16,6 +16,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+
+#include "common.h"
 #include <string.h>
 
 /* character classes of the ASCII table, as bit flags */
@@ -69,21 +71,6 @@ init_tables(void)
         cls[c] |= C_DOMAIN;
 }
 
-/* 1 and the characters when s is ASCII, 0 when it is not, -1 on error */
-static int
-ascii_chars(PyObject *s, const Py_UCS1 **chars, Py_ssize_t *n)
-{
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(s) < 0) /* (a no-op from 3.12 on, and deprecated there) */
-        return -1;
-#endif
-    if (!PyUnicode_IS_ASCII(s))
-        return 0;
-    *chars = PyUnicode_1BYTE_DATA(s);
-    *n = PyUnicode_GET_LENGTH(s);
-    return 1;
-}
-
 /* a new ASCII str of n characters, to be filled through *buf */
 static PyObject *
 new_ascii(Py_ssize_t n, Py_UCS1 **buf)
@@ -101,18 +88,6 @@ copy_lower(Py_UCS1 *dst, const Py_UCS1 *src, Py_ssize_t n)
     for (i = 0; i < n; i++)
         dst[i] = low[src[i]];
     return dst + n;
-}
-
-/* out.append(s), taking over the reference to s (which may be NULL: an error) */
-static int
-append_new(PyObject *out, PyObject *s)
-{
-    int r;
-    if (s == NULL)
-        return -1;
-    r = PyList_Append(out, s);
-    Py_DECREF(s);
-    return r;
 }
 
 /* prefix + lower(word) */
@@ -283,26 +258,6 @@ done:
     return r;
 }
 
-static int
-check_list(PyObject *out)
-{
-    if (!PyList_CheckExact(out)) {
-        PyErr_Format(PyExc_TypeError, "out must be a list, not %.80s", Py_TYPE(out)->tp_name);
-        return -1;
-    }
-    return 0;
-}
-
-static int
-check_str(PyObject *s, const char *what)
-{
-    if (!PyUnicode_CheckExact(s)) {
-        PyErr_Format(PyExc_TypeError, "%s must be a str, not %.80s", what, Py_TYPE(s)->tp_name);
-        return -1;
-    }
-    return 0;
-}
-
 /* a whole number (a bool is refused) */
 static int
 get_count(PyObject *o, const char *what, Py_ssize_t *v)
@@ -323,16 +278,6 @@ get_flag(PyObject *o, const char *what)
         return -1;
     }
     return o == Py_True;
-}
-
-static int
-check_nargs(const char *name, Py_ssize_t nargs, Py_ssize_t want)
-{
-    if (nargs != want) {
-        PyErr_Format(PyExc_TypeError, "%s() takes %zd arguments (%zd given)", name, want, nargs);
-        return -1;
-    }
-    return 0;
 }
 
 PyDoc_STRVAR(words_doc,
