@@ -473,3 +473,27 @@ def test_refused_index_gives_back_what_it_took():
         with pytest.raises(TypeError):
             C.index({key: 0.3, "b": 1})
     assert sys.getrefcount(key) == before
+
+
+class _Shrinker:
+    """A token whose == empties the list it sits in (an odd token in a learner's list)."""
+
+    def __init__(self, victim: list) -> None:
+        self.victim = victim
+
+    def __hash__(self) -> int:
+        return 12345
+
+    def __eq__(self, other: object) -> bool:
+        self.victim.clear()
+        return False
+
+
+@pytest.mark.parametrize("before", [3, 600])  # the stack buffers, and heap ones
+def test_clue_sums_refuses_a_list_emptied_by_a_comparison(before):
+    table = {f"t{i}": 0.25 for i in range(before)}
+    tokens: list = [f"t{i}" for i in range(before)]
+    tokens += [_Shrinker(tokens), _Shrinker(tokens), "t0"]  # equal hashes: compared
+    with pytest.raises(RuntimeError, match="changed size"):
+        C.clue_sums(table, tokens, 10_000, None, C.index(table))
+    assert tokens == []
