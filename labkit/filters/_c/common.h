@@ -35,11 +35,12 @@ append_new(PyObject *out, PyObject *s)
     return r;
 }
 
+/* 0 when o is exactly a list, else -1 with a TypeError naming the argument */
 static inline int
-check_list(PyObject *out)
+check_list(PyObject *o, const char *what)
 {
-    if (!PyList_CheckExact(out)) {
-        PyErr_Format(PyExc_TypeError, "out must be a list, not %.80s", Py_TYPE(out)->tp_name);
+    if (!PyList_CheckExact(o)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a list, not %.80s", what, Py_TYPE(o)->tp_name);
         return -1;
     }
     return 0;

@@ -462,7 +462,7 @@ ch_html_to_text(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t n
     int ascii;
 
     if (check_nargs("html_to_text", nargs, 3) < 0 || check_str(args[0], "html") < 0
-        || check_list(args[1]) < 0)
+        || check_list(args[1], "out") < 0)
         return NULL;
     html = args[0];
     out = args[1];

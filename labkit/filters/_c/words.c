@@ -293,7 +293,7 @@ cw_words(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     int pairs, ok;
 
     if (check_nargs("words", nargs, 5) < 0 || check_str(args[0], "text") < 0
-        || check_list(args[1]) < 0 || check_str(args[2], "prefix") < 0)
+        || check_list(args[1], "out") < 0 || check_str(args[2], "prefix") < 0)
         return NULL;
     if ((pairs = get_flag(args[3], "pairs")) < 0 || get_count(args[4], "max_word", &max_word) < 0)
         return NULL;
@@ -326,11 +326,8 @@ cw_field_words(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t na
         return NULL;
     named = args[0];
     out = args[1];
-    if (!PyList_CheckExact(named)) {
-        PyErr_Format(PyExc_TypeError, "named must be a list, not %.80s", Py_TYPE(named)->tp_name);
-        return NULL;
-    }
-    if (check_list(out) < 0 || get_count(args[2], "max_word", &max_word) < 0)
+    if (check_list(named, "named") < 0 || check_list(out, "out") < 0
+        || get_count(args[2], "max_word", &max_word) < 0)
         return NULL;
     /* all checked first: a non-ASCII field anywhere sends the whole list to Python */
     count = PyList_GET_SIZE(named);
@@ -559,7 +556,7 @@ cw_url_tokens(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nar
     int caseless, paths, ok;
 
     if (check_nargs("url_tokens", nargs, 4) < 0 || check_str(args[0], "text") < 0
-        || check_list(args[1]) < 0)
+        || check_list(args[1], "out") < 0)
         return NULL;
     if ((caseless = get_flag(args[2], "caseless")) < 0 || (paths = get_flag(args[3], "paths")) < 0)
         return NULL;
@@ -948,11 +945,8 @@ cw_header_tokens(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t 
         return NULL;
     fields = args[0];
     out = args[1];
-    if (!PyList_CheckExact(fields)) {
-        PyErr_Format(PyExc_TypeError, "fields must be a list, not %.80s", Py_TYPE(fields)->tp_name);
-        return NULL;
-    }
-    if (check_list(out) < 0 || get_count(args[2], "max_word", &max_word) < 0
+    if (check_list(fields, "fields") < 0 || check_list(out, "out") < 0
+        || get_count(args[2], "max_word", &max_word) < 0
         || (url_paths = get_flag(args[3], "url_paths")) < 0)
         return NULL;
     count = PyList_GET_SIZE(fields);
