@@ -146,8 +146,9 @@ def test_lab06_the_mx_prepends_return_path_received_and_authentication_results(l
     # section 2 draws the line between what our MX wrote and what arrived below those three
     forged = _cell("06-verdict", "cell-016")
     assert "everything below our own `Received` line arrived with the message" not in forged, forged
-    assert ("our MX put three fields on top of what arrived (Return-Path, its `Received` line, then its"
-            " `Authentication-Results`). Everything below those three arrived") in forged, forged
+    assert ("our MX put five fields on top of what arrived: its Return-Path, its `Received` line and its"
+            " `Authentication-Results`, then the two `X-Spam-` lines") in forged, forged
+    assert "Everything below those five arrived with the message" in forged, forged
 
 
 @pytest.mark.slow

@@ -61,8 +61,10 @@ CASES = [
      "RFC 9989: np applies to non-existent subdomains of the Organizational Domain; non-existent means NXDOMAIN"),
     ("02-dns", "26",
      "the receiver should answer with a temporary SMTP failure (4xx)",
-     "the receiver may accept the mail or answer with a temporary SMTP failure (`451`, RFC 7208 §8.6)",
-     "RFC 7208 §8.6: checking software can choose to accept or temporarily reject; if it rejects, 451"),
+     "the receiver may accept the mail or answer with a temporary SMTP failure (`451`, RFC 7208 §8.6; with the"
+     " enhanced status code `4.7.24` of RFC 7372, as in lab 03)",
+     "RFC 7208 §8.6: checking software can choose to accept or temporarily reject; if it rejects, 451;"
+     " RFC 7372 §3.2 gives SPF temperror the code 4.7.24, which lab 03's exercise 3 uses"),
     ("03-spf", "md-06",
      "only matters to a record that names it with the `%{l}` macro, which few do",
      "only matters to a record that names it with the `%{l}` or `%{s}` macro (RFC 7208 §7), which few do",

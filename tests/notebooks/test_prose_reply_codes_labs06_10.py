@@ -68,8 +68,10 @@ def test_lab06_the_x_spam_lines_under_our_three_fields_are_ours_too():
     names, status = (json.loads(line) for line in out.splitlines())
     assert names == ["Return-Path", "Received", "Authentication-Results", "X-Spam-Score", "X-Spam-Status"], names
     assert status and status[0].startswith(("No, score=", "Yes, score=")), status
-    assert "the two `X-Spam-` lines right under them, which our MX's content filter added" in _text(
-        "06-verdict", "cell-016")
+    text = _text("06-verdict", "cell-016")
+    assert "our MX put five fields on top of what arrived" in text, text
+    assert "then the two `X-Spam-` lines of its content filter" in text, text
+    assert "Everything below those five arrived with the message" in text, text
 
 
 @pytest.mark.slow
