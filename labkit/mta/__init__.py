@@ -6,13 +6,14 @@
 - :class:`Submission`, :class:`POP3Server`, :class:`OP25B`, :class:`Forwarder`,
   :class:`MailingList`, :class:`ESP` — the rest of the cast
 - :class:`Maildir`, :class:`EventLog` — where mail and decisions end up
+- :mod:`downgrade` — 8-bit mail made 7-bit for a server without 8BITMIME (lab 04)
 
 Introduced in lab 00 (set-up).
 """
 
 from __future__ import annotations
 
-from . import demo, sender
+from . import demo, downgrade, sender
 from .accounts import Accounts, default_password
 from .clock import LabClock
 from .esp import ESP
@@ -32,6 +33,7 @@ __all__ = [
     "Lab",
     "POP3LoginError",
     "demo",
+    "downgrade",
     "sender",
     "send",
     "make_message",

@@ -250,7 +250,7 @@ class MailingList(Policy):
                 res = sender.send(message, lab=self.lab, from_host=self.hostname,
                                   mail_from=bounce, rcpt_to=[member])
                 self.event(ctx, "distribute", qid=qid, list=list_address, rcpt=member,
-                           decision=res.status, reason=f"{res.code} {res.reply}".strip())
+                           decision=res.status, reason=f"{res.code or ''} {res.reply}".strip())
         return f"250 2.0.0 Ok: queued as {qid}"
 
     def _seal(self, message: bytes, results: str | None) -> bytes:

@@ -358,7 +358,7 @@ class Policy:
                           mail_from=mail_from, rcpt_to=rcpts)
         attempts += 1
         self.event(ctx, event, qid=qid, rcpts=rcpts, mail_from=mail_from, attempt=attempts,
-                   decision=res.status, reason=f"{res.code} {res.reply}".strip(),
+                   decision=res.status, reason=f"{res.code or ''} {res.reply}".strip(),
                    server=res.server)
         failed = _failures(res, rcpts)
         later = [r for r, why in failed.items() if _transient(why, res.status)]

@@ -22,6 +22,7 @@ from typing import Any
 
 from .. import _coerce, net
 from ..errors import UsageError
+from . import downgrade
 from . import hosts as _hosts
 from .clock import mail_date
 
@@ -33,7 +34,9 @@ class SendResult:
     """What happened to one message on one SMTP hop, as the sending host saw it.
 
     ``status``: ``sent`` (every recipient accepted and 250 after DATA), ``partial``
-    (some recipients refused), ``rejected`` (5xx), ``deferred`` (4xx), ``blocked``
+    (some recipients refused), ``rejected`` (5xx; or, with ``code`` None and a reply
+    beginning ``5.6.3``, 8-bit mail the client could not convert for a server without
+    8BITMIME), ``deferred`` (4xx), ``blocked``
     (the network refused the connection, e.g. OP25B), ``refused`` (not a lab
     destination) or ``error`` (connection failed).
     """
@@ -453,9 +456,20 @@ def _transact(lab: Any, raw: bytes, *, client: str, helo: str, mail_from: str,
                 return SendResult(status=_status(exc.smtp_code), code=exc.smtp_code,
                                   reply=_text(exc.smtp_error), steps=tuple(steps), **base)
         # RFC 6152 section 3: content with octets above 127 goes with BODY=8BITMIME where
-        # the server offers 8BITMIME (every lab server does; the forwarder, the list and
-        # the relays send through here too)
-        options = ["BODY=8BITMIME"] if not raw.isascii() and smtp.has_extn("8bitmime") else []
+        # the server offers 8BITMIME (every lab server does unless its eightbitmime is
+        # switched off); elsewhere it is converted to 7 bits or not sent at all.  The
+        # forwarder, the list and the relays send through here too.
+        if not raw.isascii() and not smtp.has_extn("8bitmime"):
+            try:
+                raw, parts = downgrade.to_7bit(raw)
+            except downgrade.CannotConvert as exc:
+                steps.append(f"no 8BITMIME at {dest_name}: not sent ({exc})")
+                return SendResult(status="rejected", steps=tuple(steps), **base,
+                                  reply=f"5.6.3 Conversion required but not supported: {exc}")
+            steps.append(f"no 8BITMIME at {dest_name}: {parts} 8-bit body part(s) re-encoded "
+                         "to 7 bits (RFC 6152 section 3): the same text in other bytes, so "
+                         "a DKIM signature made before no longer verifies")
+        options = ["BODY=8BITMIME"] if not raw.isascii() else []
         code, text = smtp.mail(mail_from, options)
         shown = "".join(f" {o}" for o in options)
         steps.append(f"MAIL FROM:<{mail_from}>{shown} -> {code} {_text(text)}")

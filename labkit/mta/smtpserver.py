@@ -228,9 +228,12 @@ class LabSMTP(SMTP):
 
     async def _call_handler_hook(self, command: str, *args: Any) -> Any:
         """aiosmtpd's hook call; the EHLO keyword list the handler gets offers
-        ENHANCEDSTATUSCODES (RFC 2034 section 3) before its final ``250 HELP``."""
+        ENHANCEDSTATUSCODES (RFC 2034 section 3) before its final ``250 HELP``, and no
+        8BITMIME when the server's ``eightbitmime`` is off."""
         if command == "EHLO" and len(args) == 2 and isinstance(args[1], list) and args[1]:
             args[1].insert(len(args[1]) - 1, "250-ENHANCEDSTATUSCODES")
+            if not self.lab_server.eightbitmime:  # a server of the 7-bit kind (RFC 6152)
+                args[1][:] = [line for line in args[1] if line[4:].upper() != "8BITMIME"]
         return await super()._call_handler_hook(command, *args)
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
@@ -273,7 +276,8 @@ class LabSMTP(SMTP):
         """MAIL; where AUTH is offered, its ``AUTH=`` parameter (RFC 4954 section 5) is
         parsed and discarded, as for a client the server does not trust (aiosmtpd 1.4.6
         refused it with 555, so ``curl --mail-auth`` or a relaying Postfix could not send).
-        An SMTPUTF8 parameter, which EHLO does not offer here, gets 555 (aiosmtpd: 501).
+        An SMTPUTF8 parameter, which EHLO does not offer here, gets 555 (aiosmtpd: 501),
+        as does BODY=8BITMIME when the server's ``eightbitmime`` is off.
         """
         offered = self._auth_require_tls is False or self._tls_protocol is not None
         if arg and self.session is not None and self.session.extended_smtp:
@@ -285,6 +289,12 @@ class LabSMTP(SMTP):
                 # implement; RFC 6531 section 3.4: a client sends SMTPUTF8 only where EHLO
                 # offered it.  501 would say the command was written wrongly.
                 await self.push("555 5.5.4 MAIL FROM parameter SMTPUTF8 not supported here "
+                                "(not offered in the EHLO reply)")
+                return
+            if not self.lab_server.eightbitmime and any(
+                    p.upper() == "BODY=8BITMIME" for p in params):
+                # RFC 6152 section 3: only where EHLO offered 8BITMIME (aiosmtpd takes it anyway)
+                await self.push("555 5.5.4 MAIL FROM parameter BODY=8BITMIME not supported here "
                                 "(not offered in the EHLO reply)")
                 return
             values = [p.partition("=")[2] for p in params if p.upper().startswith("AUTH=")]
@@ -436,10 +446,16 @@ class LabSMTP(SMTP):
 class SMTPServer(Service):
     """A lab SMTP server: ``handler`` (an aiosmtpd-style policy) served on loopback.
 
+    ``eightbitmime``: offer 8BITMIME in the EHLO reply (RFC 6152).  Switch it off, also
+    on a running server (``lab.server(host).eightbitmime = False``), to play an old
+    7-bit server: senders then convert 8-bit mail or return it (:mod:`labkit.mta.downgrade`).
+
     ``port`` is 0 (the OS picks a free one) unless given; read it back from ``.port``
     after ``start()``.  ``admission``: called with each client address before the
     greeting; a reply string (``"554 ..."``) refuses the connection, ``None`` lets it in.
     """
+
+    eightbitmime = _coerce.Flag()  # True or False only: "no" would keep it on
 
     def __init__(
         self,
@@ -457,6 +473,7 @@ class SMTPServer(Service):
         limits: Limits | None = None,
         allow_remote: bool = False,
         admission: Callable[[str], str | None] | None = None,
+        eightbitmime: bool = True,
     ) -> None:
         super().__init__()
         port = _coerce.port(port, zero=True)
@@ -479,6 +496,7 @@ class SMTPServer(Service):
         self.proxy_timeout = _coerce.seconds(proxy_timeout, "proxy_timeout")
         self.limits = limits or Limits()
         self.admission = admission
+        self.eightbitmime = eightbitmime
         self._runner = LoopThread(self.name)
         self._conns: dict[str, int] = {}
         self._conn_lock = threading.Lock()
