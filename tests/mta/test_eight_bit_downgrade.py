@@ -127,6 +127,36 @@ def test_every_8_bit_corpus_message_converts_to_the_same_content_or_names_its_8_
     assert converted > 400 and refused > 0  # the corpus holds both kinds (467 and 47 today)
 
 
+def test_damaged_corpus_messages_convert_to_ascii_or_are_refused_never_crash(corpus_dir):
+    import random
+
+    from labkit.filters import corpus
+
+    rng = random.Random(7)
+    messages = [m.raw for m in corpus.load(corpus_dir)]
+    pieces = [b"\r\n", b"\n\n", b"--", b"=?", b"\xff\xfe", b"Content-Transfer-Encoding: base64\n",
+              b"Content-Type: multipart/mixed; boundary=x\n", b"Content-Type: message/rfc822\n\n"]
+    outcomes = {"converted": 0, "refused": 0}
+    for _ in range(1000):
+        raw = bytearray(rng.choice(messages))
+        for _ in range(rng.randint(1, 20)):  # insert a byte, cut a run, or insert a MIME piece
+            op, at = rng.random(), rng.randrange(len(raw) + 1)
+            if op < 0.4:
+                raw[at:at] = bytes([rng.randrange(256)])
+            elif op < 0.7:
+                del raw[at:at + rng.randint(1, 50)]
+            else:
+                raw[at:at] = rng.choice(pieces)
+        try:
+            out, _ = to_7bit(bytes(raw))
+        except CannotConvert:
+            outcomes["refused"] += 1
+            continue
+        assert out.isascii()
+        outcomes["converted"] += 1
+    assert min(outcomes.values()) > 100, outcomes  # both paths were exercised
+
+
 # -- in the lab: a server switched to 7 bits ----------------------------------------------
 
 @pytest.fixture
