@@ -128,6 +128,8 @@ def test_untrained_scores_one_half():
 
 @pytest.mark.parametrize("kw", [
     {"weight": -1}, {"weight": float("nan")}, {"weight": float("inf")}, {"C": 0}, {"C": -1.0},
+    {"clean_origin": -1}, {"clean_origin": float("nan")}, {"aligned_origin": -1},
+    {"aligned_origin": float("nan")}, {"aligned_origin": float("inf")},
     {"C": float("inf")}, {"head": 2}, {"n_bits": 40}, {"n_bits": 7}, {"spam_cutoff": 2},
     {"ham_cutoff": -0.1},
 ], ids=repr)
@@ -145,6 +147,9 @@ def test_a_wrong_value_is_a_usage_error_naming_the_parameter(kw):
     ({"spam_cutoff": "0.9"}, r"str '0.9': a number, not text"),
     ({"ham_cutoff": True}, "bool True"),
     ({"head": 3000.0}, "float 3000.0"),
+    ({"clean_origin": "0.1"}, "str '0.1'"),
+    ({"aligned_origin": "0.1"}, "str '0.1'"),
+    ({"aligned_origin": None}, "NoneType None"),
 ], ids=repr)
 def test_a_wrong_type_is_a_type_error_naming_the_parameter(kw, shown):
     # these were UsageErrors, unlike every other labkit call given a wrong type
@@ -250,3 +255,109 @@ def test_whole_number_parameters_written_as_floats_still_load_whole():
     back = SVMSenderRobinson.from_dict(data)
     assert (back.head, back.n_bits) == (2000, 18)
     assert type(back.head) is int and type(back.n_bits) is int
+
+
+# -- round 7: the origin relay's two signals (labkit.filters.origin) ----------------------
+
+
+def _with_origin(f, clean, aligned):
+    """The same trained filter with other origin weights (through to_dict/from_dict)."""
+    data = f.to_dict()
+    data["params"] = {**data["params"], "clean_origin": clean, "aligned_origin": aligned}
+    return SVMSenderRobinson.from_dict(data)
+
+
+def test_origin_weights_zero_give_the_old_ranks_to_the_last_bit(small, trained):
+    raws = [m.raw for m in small[1]] + [m.raw for m in small[0][:60]]
+    # the rank as it was computed before the origin weights existed
+    old = (np.array([trained.words.rank_tokens(tokenize(r)) for r in raws], dtype=float)
+           + trained.weight * trained.svm_margins(raws))
+    assert (trained.clean_origin, trained.aligned_origin) == (0.0, 0.0)
+    assert np.array_equal(trained.log_odds_many(raws), old)
+    zero = _with_origin(trained, 0.0, 0.0)
+    assert np.array_equal(zero.log_odds_many(raws), old)
+    assert [zero.rank(r) for r in raws[:5]] == list(old[:5])
+
+
+def test_origin_weights_move_the_rank_by_exactly_the_weighted_signals(small, trained):
+    from labkit.filters.origin import origin_signals
+
+    raws = [m.raw for m in small[1]] + [m.raw for m in small[0][:60]]
+    signals = [origin_signals(r) for r in raws]
+    assert any(c for c, _ in signals) and any(a for _, a in signals)  # both take part
+    assert not all(c and a for c, a in signals)
+    g = _with_origin(trained, 0.1, 0.2)
+    base = trained.log_odds_many(raws)
+    want = [b - (0.1 * c + 0.2 * a) for b, (c, a) in zip(base, signals, strict=True)]
+    assert list(g.log_odds_many(raws)) == want
+    assert [g.rank(r) for r in raws[:10]] == want[:10]
+    assert [g.score(r) for r in raws[:10]] == [1 / (1 + math.exp(-w)) for w in want[:10]]
+    assert list(g.score_many(raws)) == pytest.approx([g.score(r) for r in raws], abs=1e-15)
+    scores, ranks = F.batch.score_raws(g, raws)
+    assert ranks == want
+    # the ensemble helper says the same per message
+    assert [ensemble.origin_shift(r, 0.1, 0.2) for r in raws] == [
+        0.1 * c + 0.2 * a for c, a in signals]
+
+
+def test_origin_weights_are_kept_by_params_save_load_and_repr(tmp_path, small, trained):
+    g = _with_origin(trained, 0.1, 0.2)
+    assert (g.clean_origin, g.aligned_origin) == (0.1, 0.2)
+    assert g.params()["clean_origin"] == 0.1 and g.params()["aligned_origin"] == 0.2
+    assert "clean_origin 0.1, aligned_origin 0.2" in repr(g)
+    assert "origin" not in repr(trained)
+    raws = [m.raw for m in small[1]]
+    back = SVMSenderRobinson.load(g.save(tmp_path / "o.json.gz"))
+    assert (back.clean_origin, back.aligned_origin) == (0.1, 0.2)
+    assert back.params() == g.params()
+    assert list(back.log_odds_many(raws)) == list(g.log_odds_many(raws))
+    made = F.bayes.make("svm-sender-robinson", clean_origin=0.1, aligned_origin=0.2)
+    assert (made.clean_origin, made.aligned_origin) == (0.1, 0.2)
+
+
+def test_a_file_without_origin_weights_loads_with_zero(trained):
+    data = trained.to_dict()
+    for key in ("clean_origin", "aligned_origin"):
+        del data["params"][key]
+    back = SVMSenderRobinson.from_dict(data)
+    assert (back.clean_origin, back.aligned_origin) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("value", ["0.1", None, True])
+def test_a_damaged_origin_weight_in_a_file_is_refused(trained, value):
+    data = trained.to_dict()
+    data["params"]["aligned_origin"] = value
+    with pytest.raises(UsageError, match="aligned_origin must be a number"):
+        SVMSenderRobinson.from_dict(data)
+
+
+def test_choose_passes_the_origin_weights_through_and_reuses_cv(small):
+    train, _ = small
+    per_seed = [ensemble.cv_ranks(lambda: SVMSenderRobinson(), train, seed=0)]
+    plain = ensemble.choose(train, seeds=(0,), weights=(0.3,), cv=per_seed)
+    assert plain.params == {"weight": 0.3}  # no origin keys when they are 0
+    again = ensemble.choose(train, seeds=(0,), weights=(0.3,))
+    assert again.rows == plain.rows and again.cutoff == plain.cutoff
+    c = ensemble.choose(train, seeds=(0,), weights=(0.3,), clean_origin=0.1,
+                        aligned_origin=0.2, margin=0.3, cv=per_seed)
+    assert c.params == {"weight": 0.3, "clean_origin": 0.1, "aligned_origin": 0.2}
+    assert c.margin == 0.3
+    # its CV ranks are the plain ones minus the weighted signals
+    words, svm = per_seed[0]
+    ranks = [words[m.name] + 0.3 * svm[m.name] - ensemble.origin_shift(m.raw, 0.1, 0.2)
+             for m in train]
+    labels = [m.spam for m in train]
+    want = F.tuning.margin_rank(labels, ranks, 0.3)
+    assert c.cutoff_rank == want
+    f = SVMSenderRobinson(**c.params, spam_cutoff=c.cutoff, ham_cutoff=c.cutoff)
+    assert f.clean_origin == 0.1
+
+
+def test_choose_checks_its_origin_weights_and_cv(small):
+    train, _ = small
+    with pytest.raises(TypeError, match="clean_origin"):
+        ensemble.choose(train, seeds=(0,), clean_origin="0.1")
+    with pytest.raises(UsageError, match="aligned_origin"):
+        ensemble.choose(train, seeds=(0,), aligned_origin=-1)
+    with pytest.raises(UsageError, match="cv"):
+        ensemble.choose(train, seeds=(0, 1), cv=[({}, {})])
