@@ -15,7 +15,9 @@ The speed target is judged on the second (same parallelism on both sides).
 
 ``robinson-cv``, ``fisher-cv``, ``sender-robinson-cv``, ``graded-sender-robinson-cv`` and
 ``svm-sender-robinson-cv`` (sender-robinson-cv's rank plus a weighted linear SVM on
-character 4-grams, :mod:`labkit.filters.ensemble`) are those filters with parameters
+character 4-grams, :mod:`labkit.filters.ensemble`) and ``svm-origin-cv`` (the same
+choice, its rank lowered by the origin relay's two signals, :mod:`labkit.filters.origin`,
+with the weights and threshold margin of ``benchmarks/CV-filters.md`` round 7) are those filters with parameters
 chosen by repeated k-fold cross-validation on the training half only (the test half is never looked at), and their operating threshold
 set from the same cross-validated scores: :func:`labkit.filters.tuning.choose` and
 :func:`labkit.filters.graded.choose`, :func:`labkit.filters.ensemble.choose` (the
@@ -45,6 +47,11 @@ from labkit.filters import evaluate as E
 from labkit.filters.tokens import tokenize
 
 ROOT = Path(__file__).resolve().parents[1]
+#: svm-origin-cv: what the origin relay's signals take off the rank (fixed in
+#: benchmarks/CV-filters.md round 7 on the training half, not searched here) ...
+ORIGIN = {"clean_origin": 0.1, "aligned_origin": 0.2}
+#: ... and its threshold margin: the smallest with zero FP in all 20 half-split trials there
+ORIGIN_MARGIN = 0.3
 
 
 class FileMessage:
@@ -348,9 +355,19 @@ def main(argv=None) -> int:
     # the graded reputation (shift grows with the number of known identities), same base
     gra = graded.choose(split.train, tokens, base=rob)
     print("\n".join(gra.steps), file=sys.stderr)
-    # SVM margin on character 4-grams added to sender-robinson-cv's rank (weight by CV)
-    svm = ensemble.choose(split.train, tokens, base=sen)
+    # SVM margin on character 4-grams added to sender-robinson-cv's rank (weight by CV);
+    # the out-of-fold ranks are computed once and read by this choice and the next
+    svm_cv = [
+        ensemble.cv_ranks(lambda: ensemble.SVMSenderRobinson(**sen), split.train, seed=s,
+                          tokens=tokens)
+        for s in tuning.SEEDS
+    ]
+    svm = ensemble.choose(split.train, tokens, base=sen, seeds=tuning.SEEDS, cv=svm_cv)
     print("\n".join(svm.steps), file=sys.stderr)
+    # the same weight plus the origin relay's two signals; threshold from the same CV ranks
+    ori = ensemble.choose(split.train, tokens, base=sen, weights=(svm.params["weight"],),
+                          seeds=tuning.SEEDS, cv=svm_cv, margin=ORIGIN_MARGIN, **ORIGIN)
+    print("\n".join(ori.steps), file=sys.stderr)
 
     factories = {
         "graham": lk.filters.Graham,
@@ -368,6 +385,9 @@ def main(argv=None) -> int:
         ),
         "svm-sender-robinson-cv": lambda: ensemble.SVMSenderRobinson(
             **svm.params, spam_cutoff=svm.cutoff, ham_cutoff=svm.cutoff
+        ),
+        "svm-origin-cv": lambda: ensemble.SVMSenderRobinson(
+            **ori.params, spam_cutoff=ori.cutoff, ham_cutoff=ori.cutoff
         ),
         "multinomial": lk.filters.Multinomial,
         "sklearn": lk.filters.SklearnNB,
@@ -430,6 +450,7 @@ def main(argv=None) -> int:
                     "sender-robinson-cv",
                     "graded-sender-robinson-cv",
                     "svm-sender-robinson-cv",
+                    "svm-origin-cv",
                     "multinomial",
                     "sklearn",
                 )
@@ -549,7 +570,9 @@ def main(argv=None) -> int:
             f"(`labkit.filters.graded.choose`, margin {graded.MARGIN:g}) {gra.params}, "
             f"threshold {gra.cutoff:.4f}; svm-sender-robinson-cv "
             f"(`labkit.filters.ensemble.choose`, margin {svm.margin:g}) "
-            f"weight {svm.params['weight']:g}, threshold {svm.cutoff:.4f}",
+            f"weight {svm.params['weight']:g}, threshold {svm.cutoff:.4f}; svm-origin-cv "
+            f"(the same weight, clean_origin {ori.params['clean_origin']:g}, aligned_origin "
+            f"{ori.params['aligned_origin']:g}, margin {ori.margin:g}) threshold {ori.cutoff:.4f}",
             "",
             "| filter | (1-AUC)% | threshold | FP | FN | hm% | sm% | unsure | sm%@hm0.1% | sm%@0FP (oracle) "
             f"| cost $ | train msg/s | classify msg/s | classify msg/s, {workers} processes |",
