@@ -8,6 +8,9 @@ DNSBL and reverse DNS, evaluation, and the receiver's combined scorer.
   :class:`GradedSenderRobinson` (the shift grows with the number of known senders,
   :mod:`labkit.filters.graded`),
   :class:`SklearnNB` — ``learn``/``unlearn``/``score``/``save``/``load``
+- :class:`SVMSenderRobinson` — SenderRobinson's rank plus a linear SVM on character
+  4-grams (:mod:`labkit.filters.ensemble`), optionally lowered by the origin relay's
+  signals (:mod:`labkit.filters.origin`): the best filter of ``benchmarks/filters.py``
 - :mod:`labkit.filters.evaluate` — splits, online (TREC) evaluation, ROC/AUC, lam%, cost
 - :mod:`labkit.filters.batch` — ``classify_many``: score many messages on several cores
 - :mod:`labkit.filters.tuning` — repeated cross-validation; parameters and thresholds from training data only
