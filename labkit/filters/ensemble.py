@@ -83,6 +83,7 @@ from typing import Any
 import numpy as np
 
 from .. import _coerce
+from ..auth.orgdomain import psl_org_domain
 from ..errors import UsageError
 from .bayes import FORMAT, VERSION, TokenFilter, _from_file, _number_param, _whole_param
 from .corpus import Message
@@ -256,10 +257,13 @@ class SVMSenderRobinson:
     def _warm(self) -> None:
         """Everything scoring needs, computed now: the words' f(w) table (and the compiled
         look-up's index) and the fitted SVM, so that :func:`labkit.filters.batch.classify_many`
-        pays for them once, before it forks its workers, and not once in every worker."""
+        pays for them once, before it forks its workers, and not once in every worker.
+        With the origin relay's weights above 0, the Public Suffix List too."""
         self.words._warm()
         if self.trained:
             self._model()
+        if self._reads_origin:
+            psl_org_domain("example.com")  # loads the bundled list (about 30 ms) once
 
     # -- scoring ------------------------------------------------------------------------
     def svm_margins(self, messages: Sequence[bytes]) -> np.ndarray:

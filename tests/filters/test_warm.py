@@ -41,3 +41,16 @@ def test_warming_an_untrained_ensemble_is_harmless():
     f = ensemble.SVMSenderRobinson(**P)
     f._warm()
     assert f.score(b"Subject: hi\n\nhello") == 0.5
+
+
+def test_an_ensemble_reading_the_origin_relay_loads_the_suffix_list_when_warmed(train):
+    from labkit.auth import orgdomain
+
+    f = ensemble.SVMSenderRobinson(**P, clean_origin=0.1, aligned_origin=0.2).train(train)
+    orgdomain._psl.cache_clear()
+    f._warm()
+    assert orgdomain._psl.cache_info().currsize == 1  # loaded in the parent, before a fork
+    plain = ensemble.SVMSenderRobinson(**P).train(train)
+    orgdomain._psl.cache_clear()
+    plain._warm()
+    assert orgdomain._psl.cache_info().currsize == 0  # without the weights: not needed
