@@ -7,7 +7,7 @@ import sys
 import urllib.parse
 from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..cli import atomic_path, new_folder, read_input
 from ..errors import CorpusError, UsageError
@@ -131,6 +131,32 @@ def _filter_args(p: argparse.ArgumentParser) -> None:
         "--source", help="corpus folder or archive (default: $LABKIT_CORPUS, then the cache)"
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE",
+        help="a parameter of the filter, repeatable: e.g. --param strength=0.0178 "
+        "--param min_dev=0.45 (the names are the filter class's keyword arguments; "
+        "benchmarks/RESULTS-filters.md lists the ones its -cv rows chose)",
+    )
+
+
+def _params(pairs: list[str]) -> dict[str, int | float]:
+    """``--param NAME=VALUE`` options as keyword arguments: VALUE a whole number or a number."""
+    out: dict[str, int | float] = {}
+    for pair in pairs:
+        name, eq, value = pair.partition("=")
+        name, value = name.strip(), value.strip()
+        if not eq or not name.isidentifier() or not value:
+            raise UsageError(f"--param {pair!r}: write NAME=VALUE, e.g. --param strength=0.0178")
+        if name in out:
+            raise UsageError(f"--param {name} is given twice")
+        try:
+            out[name] = int(value)
+        except ValueError:
+            try:
+                out[name] = float(value)
+            except ValueError:
+                raise UsageError(f"--param {pair!r}: {value!r} is not a number") from None
+    return out
 
 
 def _out(args: argparse.Namespace, data: dict, text: str) -> None:
@@ -223,16 +249,26 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _make(kind: str):
+def _make(kind: str, params: dict[str, int | float] | None = None):
+    """The filter ``--filter`` names, with the ``--param`` values; any refusal is bad usage."""
     from . import bayes
 
-    return bayes.make(kind)
+    try:
+        return bayes.make(kind, **(params or {}))
+    except TypeError as exc:  # a wrong name or type of parameter, as the class words it
+        raise UsageError(f"--filter {kind} with --param: {exc}") from None
+
+
+def _described(f: Any) -> dict[str, Any]:
+    """What the JSON output says of a filter: its kind, and its parameters when it has them."""
+    params = getattr(f, "params", None)
+    return {"filter": f.kind, **({"params": params()} if callable(params) else {})}
 
 
 def _train(args: argparse.Namespace) -> int:
     from . import corpus, evaluate
 
-    f = _make(args.filter)
+    f = _make(args.filter, _params(args.param))
     _writable(args.out, "--out")
     c = corpus.load(_corpus_source(args))
     msgs = evaluate.split_md5(c).train if args.set == "md5-train" else tuple(c)
@@ -248,7 +284,7 @@ def _train(args: argparse.Namespace) -> int:
     _out(
         args,
         # the token count the text (the filter's repr) shows, for the filters that count tokens
-        {"filter": f.kind, "nham": f.nham, "nspam": f.nspam,
+        {**_described(f), "nham": f.nham, "nspam": f.nspam,
          **({"tokens": len(f.counts)} if hasattr(f, "counts") else {}), "path": str(path)},
         f"{f!r} saved to {path}",
     )
@@ -304,7 +340,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     k = 10 if args.k is None else args.k
     if args.split == "kfold" and k < 2:
         raise UsageError("-k must be at least 2")
-    _make(args.filter)  # an unknown name is reported before the corpus is read
+    params = _params(args.param)
+    described = _described(_make(args.filter, params))  # bad names: before the corpus is read
     if args.roc:
         _writable(args.roc, "--roc")
         from matplotlib.backend_bases import FigureCanvasBase
@@ -327,16 +364,16 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise UsageError(f"-k {k}: more folds than the {len(msgs)} messages to share among them")
     progress = _bayes_progress(args)
     if args.split == "online":
-        ev = evaluate.online(_make(args.filter), msgs, progress=progress)
+        ev = evaluate.online(_make(args.filter, params), msgs, progress=progress)
     elif args.split == "kfold":
-        ev = evaluate.cross_validate(lambda: _make(args.filter), msgs, k, progress=progress)
+        ev = evaluate.cross_validate(lambda: _make(args.filter, params), msgs, k, progress=progress)
     else:
         sp = evaluate.split_md5(msgs) if args.split == "md5" else evaluate.split_chronological(msgs)
         if not sp.train or not sp.test:
             raise UsageError(f"--every {args.every}: the {args.split} split of {len(msgs)} messages "
                              f"leaves {'no training' if not sp.train else 'no test'} messages; "
                              "use a smaller --every")
-        ev = evaluate.evaluate_split(lambda: _make(args.filter), sp, progress=progress)
+        ev = evaluate.evaluate_split(lambda: _make(args.filter, params), sp, progress=progress)
     if args.roc:
         import matplotlib
 
@@ -346,5 +383,5 @@ def _evaluate(args: argparse.Namespace) -> int:
             ax.figure.savefig(args.roc, dpi=120, bbox_inches="tight")
         except (OSError, ValueError) as exc:  # unwritable path, unknown image format
             raise UsageError(f"--roc {args.roc}: cannot save the plot ({exc})") from exc
-    _out(args, ev.to_dict(), str(ev))
+    _out(args, {**ev.to_dict(), **described}, str(ev))
     return 0

@@ -171,9 +171,10 @@ class TokenFilter:
         self.nspam = 0
         self._memo: dict = {}
         self._memo_key: tuple | None = None
+        tunable = self.params()  # not any class attribute: score=0.5 would hide a method
         for key, value in params.items():
-            if not hasattr(type(self), key):
-                known = ", ".join(sorted(self.params()))
+            if key not in tunable:
+                known = ", ".join(sorted(tunable))
                 raise UsageError(f"{type(self).__name__} has no parameter {key!r}; "
                                  f"its parameters: {known}")
             default = getattr(type(self), key)

@@ -157,6 +157,12 @@ class SVMSenderRobinson:
             if value is not None:
                 setattr(self, key, _coerce.number(value, name + key, least=0.0, most=1.0,
                                                   example="0.6"))
+        words_known = SenderRobinson().params()
+        unknown = sorted(k for k in words if k not in words_known)
+        if unknown:  # named here, with this filter's own parameters among those listed
+            known = ", ".join(sorted({*words_known, *self._own_params()}))
+            raise UsageError(f"{type(self).__name__} has no parameter {unknown[0]!r}; "
+                             f"its parameters: {known}")
         self.words = SenderRobinson(**words)
         self._heads: list[bytes] = []
         self._labels: list[bool] = []
