@@ -240,6 +240,24 @@ def svm_rows(train, tokens, base, seeds):
     return rows
 
 
+def trial_row(label, rule, res):
+    """One Markdown row of a threshold-trial table: (FP, n ham, sm%) per trial."""
+    fps = [fp for fp, _, _ in res]
+    sms = [sm for _, _, sm in res]
+    return (f"| {label} | {rule} | {sum(1 for x in fps if x == 0)}/{len(fps)} | "
+            f"{' '.join(map(str, fps))} | {statistics.fmean(sms):.1f} | "
+            f"{min(sms):.1f}-{max(sms):.1f} |")
+
+
+def trial_cv_ranks(base, fit, tokens, seed, seeds):
+    """One half-split trial's out-of-fold (words rank, SVM margin) dicts, per CV seed, of
+    ``SVMSenderRobinson(**base)`` on the trial's ``fit`` half (seeds named "trial/seed")."""
+    return [
+        EN.cv_ranks(lambda: EN.SVMSenderRobinson(**base), fit, seed=f"{seed}/{s}", tokens=tokens)
+        for s in seeds
+    ]
+
+
 def svm_rule_trials(params, train, tokens, n_halves, seeds):
     """``rule_trials`` for ``SVMSenderRobinson`` (not a token filter): per margin rule,
     (FP, n ham, sm%) on the held-out half of each trial."""
@@ -249,11 +267,7 @@ def svm_rule_trials(params, train, tokens, n_halves, seeds):
     base = {k: v for k, v in params.items() if k != "weight"}
     for seed in range(n_halves):
         for fit, held in halves(train, seed):
-            cv = [
-                EN.cv_ranks(lambda: EN.SVMSenderRobinson(**base), fit, seed=f"{seed}/{s}",
-                            tokens=tokens)
-                for s in seeds
-            ]
+            cv = trial_cv_ranks(base, fit, tokens, seed, seeds)
             cv = [{n: w[n] + wt * v[n] for n in w} for w, v in cv]
             cv_hams = [[r[m.name] for m in fit if not m.spam] for r in cv]
             cv_spam = [[r[m.name] for m in fit if m.spam] for r in cv]
@@ -295,11 +309,7 @@ def origin_rule_trials(params, train, tokens, n_halves, seeds=T.SEEDS, margins=O
     base = {k: v for k, v in params.items() if k not in ("weight", *ORIGIN)}
     for seed in range(n_halves):
         for fit, held in halves(train, seed):
-            cv = [
-                EN.cv_ranks(lambda: EN.SVMSenderRobinson(**base), fit, seed=f"{seed}/{s}",
-                            tokens=tokens)
-                for s in seeds
-            ]
+            cv = trial_cv_ranks(base, fit, tokens, seed, seeds)
             f = EN.SVMSenderRobinson(**base, weight=wt).train(fit)
             raws = [m.raw for m in held]
             for v, weights in variants.items():
@@ -441,39 +451,18 @@ def main(argv=None) -> int:
         tail = kind == G.GradedSenderRobinson.kind
         trials = rule_trials(klass, row.params, train, sets, args.halves, args.seeds, tail)
         for name, res in trials.items():
-            fps = [fp for fp, _, _ in res]
-            sms = [sm for _, _, sm in res]
-            print(
-                f"| {kind} {row.params} | {name} | {sum(1 for x in fps if x == 0)}/{len(fps)} | "
-                f"{' '.join(map(str, fps))} | {statistics.fmean(sms):.1f} | "
-                f"{min(sms):.1f}-{max(sms):.1f} |",
-                flush=True,
-            )
+            print(trial_row(f"{kind} {row.params}", name, res), flush=True)
     if svm_best is not None:
         params = svm_best[0]
         for name, res in svm_rule_trials(params, train, sets, args.halves, args.seeds).items():
-            fps = [fp for fp, _, _ in res]
-            sms = [sm for _, _, sm in res]
-            print(
-                f"| {EN.SVMSenderRobinson.kind} weight {params['weight']:g} | {name} | "
-                f"{sum(1 for x in fps if x == 0)}/{len(fps)} | "
-                f"{' '.join(map(str, fps))} | {statistics.fmean(sms):.1f} | "
-                f"{min(sms):.1f}-{max(sms):.1f} |",
-                flush=True,
-            )
+            print(trial_row(f"{EN.SVMSenderRobinson.kind} weight {params['weight']:g}", name, res),
+                  flush=True)
     if origin_params is not None:
         trials = origin_rule_trials(origin_params, train, sets, args.halves)
         for variant, res_by_rule in trials.items():
             for name, res in res_by_rule.items():
-                fps = [fp for fp, _, _ in res]
-                sms = [sm for _, _, sm in res]
-                print(
-                    f"| {EN.SVMSenderRobinson.kind} weight 0.3 {variant} | {name} | "
-                    f"{sum(1 for x in fps if x == 0)}/{len(fps)} | "
-                    f"{' '.join(map(str, fps))} | {statistics.fmean(sms):.1f} | "
-                    f"{min(sms):.1f}-{max(sms):.1f} |",
-                    flush=True,
-                )
+                print(trial_row(f"{EN.SVMSenderRobinson.kind} weight 0.3 {variant}", name, res),
+                      flush=True)
     print(f"\n{time.time() - t0:.0f} s", file=sys.stderr)
     return 0
 
