@@ -175,6 +175,30 @@ def test_folded_received_and_mbox_line_are_read():
         "latin1", "no-received", "long-line"])
 def test_bad_input_never_raises(raw):
     assert origin_signals(raw) in ((False, False), (True, False), (False, True), (True, True))
+    # and not only thanks to origin_signals' safety net: the reading itself does not raise
+    assert origin._signals(raw) == origin_signals(raw)
+
+
+def test_damaged_corpus_messages_are_read_without_the_safety_net(full_corpus):
+    # origin_signals turns any exception into (False, False); a bug would hide there, so
+    # the reading underneath is run on the corpus and on randomly damaged copies of it
+    rnd = random.Random(11)
+    raws = [m.raw for m in full_corpus]
+    seen = set()
+    for raw in raws[::3] + [_damaged(rnd, rnd.choice(raws)) for _ in range(600)]:
+        seen.add(origin._signals(raw))
+    assert seen == {(False, False), (True, False), (False, True), (True, True)}
+
+
+def _damaged(rnd: random.Random, raw: bytes) -> bytes:
+    out = bytearray(raw)
+    for _ in range(rnd.randint(1, 30)):  # insert a random byte or cut a short run
+        at = rnd.randrange(len(out) + 1)
+        if rnd.random() < 0.5:
+            out[at:at] = bytes([rnd.randrange(256)])
+        else:
+            del out[at:at + rnd.randint(1, 40)]
+    return bytes(out)
 
 
 def test_random_garbage_and_a_ten_megabyte_message_give_no_signal():
