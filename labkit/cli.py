@@ -154,11 +154,19 @@ def domain_arg(text: str, what: str) -> str:
 
 
 def ip_arg(text: str, what: str) -> str:
-    """``text`` as an IP address (v4 or v6), normalised; :class:`UsageError` if it is not one."""
+    """``text`` as an IP address (v4 or v6), normalised; :class:`UsageError` if it is not one.
+
+    An IPv6 address with a zone index (``fe80::1%eth0``) is refused too: the index names
+    an interface of this machine, never part of the address an SMTP client connects from.
+    """
     try:
-        return str(ipaddress.ip_address(text))
+        address = ipaddress.ip_address(text)
     except ValueError:
         raise UsageError(f"{what}: {text!r} is not an IP address") from None
+    if getattr(address, "scope_id", None):
+        raise UsageError(f"{what}: {text!r} has a zone index (%{address.scope_id}), which "
+                         "names an interface of this machine; give the address alone")
+    return str(address)
 
 
 def zones_arg(value: str | None) -> Path | None:
@@ -172,13 +180,26 @@ def zones_arg(value: str | None) -> Path | None:
 
 
 def read_input(name: str, what: str = "message file") -> bytes:
-    """The bytes of file ``name`` (``-``: standard input); :class:`UsageError` if unreadable."""
+    """The bytes of file ``name`` (``-``: standard input); :class:`UsageError` if unreadable
+    or empty.
+
+    Nothing at all is no message and no key: it is what a shell leaves when the step that
+    should have written it failed (``labkit dkim sign ... > signed.eml``, or ``... | labkit
+    dkim verify -``), so it is named as bad input rather than checked as a message.
+    """
     if name == "-":
-        return sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read()
+        if not data:
+            raise UsageError(f"standard input is empty: no {what.replace(' file', '')} was "
+                             "piped in (did the command before the | fail?)")
+        return data
     try:
-        return Path(name).read_bytes()
+        data = Path(name).read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {what} {name}: {exc.strerror or exc}") from None
+    if not data:
+        raise UsageError(f"{what} {name} is empty (0 bytes): nothing to read")
+    return data
 
 
 def out_dir(value: str, what: str) -> Path:

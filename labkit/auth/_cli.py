@@ -12,6 +12,7 @@ import ipaddress
 from contextlib import contextmanager
 
 from ..cli import domain_arg, ip_arg, read_input, zones_arg
+from ..errors import UsageError
 
 _SPF_FAILING = ("fail", "softfail", "permerror", "temperror")
 
@@ -26,9 +27,20 @@ def _lab(zones: str | None):
 
 def _identities(mail_from: str, helo: str) -> tuple[str, str]:
     """MAIL FROM and HELO with their domains checked and normalised (IDN to A-labels, no
-    final dot); the null sender, an empty HELO and an address-literal HELO stay as they are."""
+    final dot); the null sender, an empty HELO and an address-literal HELO stay as they are.
+
+    MAIL FROM may be written as SMTP writes it, in angle brackets (``<>`` is the null
+    sender, RFC 5321 4.5.5), as :func:`labkit.auth.spf.check` also reads it. An ``@``
+    in the local part must be inside a quoted string (RFC 5321 4.1.2).
+    """
+    mail_from = mail_from.strip()
+    if mail_from.startswith("<") and mail_from.endswith(">"):
+        mail_from = mail_from[1:-1].strip()
     if mail_from:
         local, at, domain = mail_from.rpartition("@")
+        if "@" in local and not (local.startswith('"') and local.endswith('"')):
+            raise UsageError(f"MAIL FROM: {mail_from!r} has more than one '@'; an '@' in "
+                             'the local part must be quoted, e.g. "a@b"@brand.example')
         mail_from = local + at + domain_arg(domain, "MAIL FROM domain")
     literal = helo[1:-1] if helo.startswith("[") and helo.endswith("]") else helo
     try:
@@ -94,7 +106,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = cmds.add_parser("check", help="may IP send for MAIL_FROM (or HELO)? with the trace")
     p.add_argument("ip", metavar="IP", help="the SMTP client's address, e.g. 192.0.2.10")
     p.add_argument("mail_from", metavar="MAIL_FROM",
-                   help="envelope sender, e.g. news@brand.example ('' for the null sender)")
+                   help="envelope sender, e.g. news@brand.example ('' or '<>' for the null sender)")
     p.add_argument("helo", metavar="HELO", help="HELO/EHLO name, e.g. mail.brand.example")
     p.add_argument("--zones", help="zone file or folder (default: the course zones)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -111,7 +123,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = cmds.add_parser("check", help="evaluate a message file as the receiver would")
     p.add_argument("file", metavar="FILE", help="the message (RFC 5322 bytes); '-' reads stdin")
     p.add_argument("--ip", required=True, help="the SMTP client address, e.g. 192.0.2.10")
-    p.add_argument("--mail-from", required=True, dest="mail_from", help="envelope sender, e.g. news@brand.example ('' for the null sender)")
+    p.add_argument("--mail-from", required=True, dest="mail_from", help="envelope sender, e.g. news@brand.example ('' or '<>' for the null sender)")
     p.add_argument("--helo", required=True, help="HELO/EHLO name, e.g. mail.brand.example")
     p.add_argument("--zones", help="zone file or folder (default: the course zones)")
     p.add_argument("--method", choices=("treewalk", "psl"), default="treewalk",

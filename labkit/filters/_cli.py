@@ -308,6 +308,8 @@ def _writable(name: str, option: str) -> None:
 def _score(args: argparse.Namespace) -> int:
     from . import bayes
 
+    if args.files.count("-") > 1:
+        raise UsageError("'-' (standard input) is given more than once: it can be read only once")
     if Path(args.model).is_dir():
         raise UsageError(f"--model {args.model} is a folder; give the file `labkit bayes train --out` wrote")
     if not Path(args.model).is_file():
