@@ -185,7 +185,7 @@ def lab_key(domain: str, selector: str) -> bytes:
     Introduced in lab 04 (DKIM).
     """
     domain = str(domain).strip().rstrip(".").lower()
-    selector = str(selector).strip()
+    selector = str(selector).strip().lower()  # DNS names ignore case (RFC 4343)
     labels = domain.split(".") + selector.split(".")
     if not domain or not all(_LABEL.match(x) for x in labels):
         raise UsageError(f"not a domain/selector pair: {domain!r} / {selector!r}")

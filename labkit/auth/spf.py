@@ -147,8 +147,18 @@ class _Query(pyspf.query):
 
     A ``%{d0}`` transformer must be nonzero (7.1; pyspf dropped the first label), and an
     expansion longer than 253 characters loses labels on the left until it fits (7.3;
-    pyspf dropped one label only, then asked for a name too long to exist).
+    pyspf dropped one label only, then asked for a name too long to exist).  The domain
+    is what follows the *last* ``@`` of the sender: a quoted local part may hold an ``@``
+    (RFC 5321 4.1.2), and pyspf split at the first one, so ``"a@b"@brand.example`` was
+    checked as the non-existent ``b"@brand.example`` (``none``, escaping a ``-all``).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        local, at, domain = self.s.rpartition("@")
+        if at:
+            self.l, self.o = local or "postmaster", domain
+            self.d = self.o
 
     def expand(self, s: str, stripdot: bool = True) -> str:
         """Expand ``s`` as pyspf does, with the two RFC 7208 7 rules above."""

@@ -148,6 +148,12 @@ def test_lab_key_reads_data_keys(tmp_path, monkeypatch):
         dkim.lab_key("../etc", "passwd")
 
 
+def test_lab_key_selector_is_case_insensitive_like_the_domain():
+    """DNS names ignore case (RFC 4343), so S2026._domainkey.Brand.Example is the lab's
+    s2026 key: the file look-up lowers the selector as it lowers the domain."""
+    assert dkim.lab_key("Brand.Example", "S2026") == dkim.lab_key("brand.example", "s2026")
+
+
 # ---------------------------------------------------------------- round trips
 @pytest.mark.parametrize("canon", ["relaxed/relaxed", "relaxed/simple", "simple/relaxed", "simple/simple"])
 @pytest.mark.parametrize("kind,selector", [("rsa", "rsa"), ("ed25519", "ed")])
