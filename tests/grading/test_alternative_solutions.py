@@ -480,6 +480,18 @@ CASES = {
             """, "only an unknown source fails"),
     ],
     "06-verdict": [
+        ("ex1-our-results", "was a hole: an authserv-id that only begins with ours is trusted", """
+            for value in headers(raw, "Authentication-Results"):
+                if value.lower().startswith(authserv_id.lower()):
+                    return {m: r[0] for m, r in lk.auth.results.results_by_method(value).items()}
+            return None
+            """, "only begins with ours"),
+        ("ex1-our-results", "the first word before ';' compared exactly (version number allowed)", """
+            for value in headers(raw, "Authentication-Results"):
+                if value.split(";", 1)[0].split()[0].lower() == authserv_id.lower():
+                    return {m: r[0] for m, r in lk.auth.results.results_by_method(value).items()}
+            return None
+            """, RIGHT),
         ("ex1-our-results", "the lab's headers() helper, a loop that keeps the first clause", """
             for value in headers(raw, "Authentication-Results"):
                 parsed = lk.auth.results.parse_authentication_results(value)
@@ -767,6 +779,13 @@ CASES = {
             """, "expected the smallest candidate 0.1"),
     ],
     "10-capstone": [
+        ("ex1-confusion", "only a rejection counted as caught", """
+            out = {"fp": 0, "fn": 0, "tp": 0, "tn": 0}
+            for decision, spam in zip(decisions, labels):
+                caught = decision == "reject"
+                out[("tp" if caught else "fn") if spam else ("fp" if caught else "tn")] += 1
+            return out
+            """, "expected {'fp': 0, 'fn': 0, 'tp': 1, 'tn': 1}"),
         ("ex1-confusion", "a Counter started at zero, returned as a dict", """
             from collections import Counter
             c = Counter(fp=0, fn=0, tp=0, tn=0)
@@ -793,6 +812,15 @@ CASES = {
             return Counter(("tp" if d != "INBOX" else "fn") if s else ("fp" if d != "INBOX" else "tn")
                            for d, s in zip(decisions, labels))
             """, "all four keys"),
+        ("ex2-policy", "a content bar so high that three spam reach the inbox", """
+            if f["allowlisted"]:
+                return "INBOX"
+            if f["dnsbl"] or f["disposition"] == "reject":
+                return "reject"
+            if f["disposition"] == "quarantine" or f["content"] >= 0.9:
+                return "Junk"
+            return "INBOX"
+            """, "3 spam messages reached it, at most 2 may"),
         ("ex2-policy", "DMARC's verdict, then the content score alone", """
             if f["allowlisted"]:
                 return "INBOX"
