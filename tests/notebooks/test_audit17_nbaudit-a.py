@@ -112,3 +112,27 @@ def test_lab00_does_not_say_lab09_fetches_the_corpus(monkeypatch, tmp_path):
     text = _cell("00-setup", "3")
     assert "fetched, in lab 09" not in text
     assert "`labkit corpus fetch`" in text
+
+
+# ------------------------------------------------ lab 05, exercise 1: an empty auth_domain
+
+EMPTY_NOT_HANDLED = '''
+def aligned(from_domain: str, auth_domain: str, mode: str) -> bool:
+    if mode == "s":
+        return from_domain.lower() == auth_domain.lower()
+    return org_domain(from_domain) == org_domain(auth_domain)
+'''
+
+
+def test_lab05_an_empty_auth_domain_passed_to_org_domain_is_explained():
+    """Before: the learner read labkit's UsageError 'domain is empty' from deep inside
+    org_domain(), with no word about what aligned() should have returned."""
+    with lk.dns.LabDNS() as lab_dns:
+        ns: dict = {"lk": lk, "lab_dns": lab_dns}
+        exec(_source("05-dmarc", "code-13"), ns)  # the given org_domain()
+        exec(EMPTY_NOT_HANDLED, ns)
+        with pytest.raises(AssertionError) as caught:
+            exec(_source("05-dmarc", "ex1-aligned-tests"), ns)
+    message = str(caught.value)
+    assert "aligned('brand.example', '', 'r')" in message, message
+    assert "an empty auth_domain is never aligned" in message.lower(), message
