@@ -22,10 +22,10 @@ Not named in the labs: the lab's hosts (from lab 00) decide with it.
 from __future__ import annotations
 
 import dataclasses
-import email.utils
 import itertools
 import logging
 import re
+import secrets
 import threading
 import traceback
 from typing import Any
@@ -34,6 +34,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from .. import _headerfields
 from .clock import mail_date
+from .sender import message_id
 from .smtpserver import has_bare_newline
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def make_delivery_report(hostname: str, to: str, failures: dict[str, str], origi
 
     Not named in the labs: the lab's hosts write their bounces with it (labs 07 and 08).
     """
-    boundary = f"=_labkit_{email.utils.make_msgid(domain=hostname)[1:-1]}"
+    boundary = f"=_labkit_{secrets.token_hex(12)}"
     head = original.split(b"\r\n\r\n", 1)[0]
     if len(head) > BOUNCE_SIZE_LIMIT:  # a message without a blank line is all "header"
         cut = head.rfind(b"\r\n", 0, BOUNCE_SIZE_LIMIT)  # the last whole line that fits
@@ -106,7 +107,7 @@ def make_delivery_report(hostname: str, to: str, failures: dict[str, str], origi
         f"To: <{to}>\r\n"
         f"Subject: Undelivered Mail Returned to Sender\r\n"
         f"Date: {mail_date(when)}\r\n"
-        f"Message-ID: {email.utils.make_msgid(domain=hostname)}\r\n"
+        f"Message-ID: {message_id(hostname)}\r\n"
         f"Auto-Submitted: auto-replied\r\n"
         f"MIME-Version: 1.0\r\n"
         f'Content-Type: multipart/report; report-type=delivery-status;\r\n'

@@ -14,8 +14,10 @@ from __future__ import annotations
 import dataclasses
 import email.utils
 import logging
+import secrets
 import smtplib
 import socket
+import time
 from collections.abc import Iterable, Sequence
 from email.message import EmailMessage
 from typing import Any
@@ -110,6 +112,18 @@ def _header(message: bytes, name: str) -> str | None:
     return str(value) if value is not None else None
 
 
+def message_id(domain: str) -> str:
+    """A new Message-ID ``<UTC time as YYYYMMDDHHMMSS.16 random hex digits@domain>``.
+
+    Unique like ``email.utils.make_msgid``'s (64 random bits), but always of one shape and
+    length: make_msgid's decimal random number and process id vary in length, and the spam
+    filters' tokenizer keeps a field's length, so lab mail trained a filter differently on
+    each run (lab 10's scores moved between runs). RFC 5322 3.6.4 asks only for uniqueness.
+    """
+    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+    return f"<{stamp}.{secrets.token_hex(8)}@{domain}>"
+
+
 def make_message(
     *,
     from_: str,
@@ -141,7 +155,7 @@ def make_message(
     msg["Subject"] = subject
     msg["Date"] = mail_date()
     domain = message_id_domain or email.utils.parseaddr(from_)[1].rpartition("@")[2] or "lab"
-    msg["Message-ID"] = email.utils.make_msgid(domain=domain)
+    msg["Message-ID"] = message_id(domain)
     for k, v in (headers or {}).items():
         msg[k] = v
     msg.set_content(body)
