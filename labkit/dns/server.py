@@ -159,6 +159,9 @@ def _fault_key(key: str) -> str:
     if not name.strip():
         raise UsageError(f"malformed fault target {key!r}: the name is empty "
                          "(use 'name' or 'name/TYPE', such as 'brand.example/TXT')")
+    if any(c.isspace() for c in name.strip()):  # dnspython takes "a b" as one label, a\032b
+        raise UsageError(f"malformed fault target {key!r}: a name has no white space in it "
+                         "(use 'name' or 'name/TYPE', such as 'brand.example/TXT')")
     try:
         text = dns.name.from_text(name).to_text().lower()
         if rdtype:

@@ -60,13 +60,17 @@ def _looks_like_path(value: str) -> bool:
 
 
 def _read(path: Path) -> str:
-    """A zone file's text; a folder, unreadable or non-UTF-8 file is a :class:`ZoneError`."""
+    """A zone file's text; a folder, an unreadable, non-UTF-8 or empty file is a
+    :class:`ZoneError` (an empty file would be served as a DNS that knows nothing)."""
     try:
-        return path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ZoneError(f"{path}: cannot read this zone file ({exc.strerror or exc})") from None
     except UnicodeDecodeError as exc:
         raise ZoneError(f"{path}: not a zone file (not UTF-8 text at byte {exc.start})") from None
+    if not text.strip():
+        raise ZoneError(f"{path}: the zone file is empty (no records to serve)")
+    return text
 
 
 def iter_sources(zones: ZoneSource | None) -> Iterator[ZoneText]:
