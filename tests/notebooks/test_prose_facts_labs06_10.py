@@ -126,6 +126,25 @@ def test_lab09_the_ham_in_the_way_is_hard_ham_and_training_on_it_trades_fp_for_s
     assert "Fewer false positives and fewer ham in the way" in text, text
     assert "more spam now gets through" in text, text
 
+def test_lab09_the_sender_step_lowers_most_hard_ham_already_below_the_cutoff(corpus_dir):
+    """Lab 09, section 6: on the lab's own mixed split, GradedSenderRobinson lowers the
+    scores of most of the test half's hard ham against plain Robinson, and neither filter
+    has a false positive there ("already below the cutoff", so FP does not show it)."""
+    mixed = lk.filters.corpus.load(corpus_dir, folders=["easy_ham", "hard_ham", "spam"])
+    split = lk.filters.evaluate.split_md5(mixed)
+    train, test = split.train, split.test[::2]
+    words_only, with_senders = lk.filters.Robinson(), lk.filters.GradedSenderRobinson()
+    results = [lk.filters.evaluate.run(f, train, test, progress=False) for f in (words_only, with_senders)]
+    assert [r.fp for r in results] == [0, 0]
+    hard = [m for m in test if m.folder == "hard_ham"]
+    moved = [with_senders.score(m.raw) - words_only.score(m.raw) for m in hard]
+    lowered, raised = sum(d < 0 for d in moved), sum(d > 0 for d in moved)
+    assert lowered > len(hard) / 2 and lowered > 5 * raised, (len(hard), lowered, raised)
+    text = cell_text("09-bayes", "sender-3c")
+    assert text.startswith("Most of them moved towards ham"), text
+    assert "already below the cutoff here, so FP does not show it" in text, text
+
+
 def test_lab10_dmarc_policy_is_the_policy_that_applies(lab_dns):
     """Lab 10's dmarc_policy feature is the verdict's policy.dmarc: for a subdomain it is
     the parent's sp=, which the From domain itself never published."""
