@@ -196,7 +196,13 @@ class SpamScorer:
     def judge(
         self, message: bytes, *, client_ip: str | None = None, verdict: Any = None, dns: Any = None
     ) -> SpamJudgement:
-        """Score one message; never raises on bad input or DNS trouble."""
+        """Score one message; never raises on bad input or DNS trouble.
+
+        ``message``: the raw mail as bytes (or text, an email message, a corpus message).
+        Anything else (``None``, a number, a list of messages) is a ``TypeError`` here,
+        not a message scored without its content.
+        """
+        message = _coerce.message_bytes(message)
         steps: list[str] = []
         reasons: list[str] = []
         author = _author(verdict)

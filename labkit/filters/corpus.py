@@ -55,6 +55,7 @@ from pathlib import Path
 
 from .. import _coerce
 from ..errors import CorpusError, UsageError
+from .tokens import _split
 
 log = logging.getLogger(__name__)
 
@@ -721,8 +722,7 @@ _FROM_LINE = re.compile(rb"^From \S+\s+(.+)$", re.MULTILINE)
 
 def message_date(raw: bytes) -> datetime | None:
     """The message's date in UTC from its Date header (or mbox ``From`` line); None if absent."""
-    end = raw.find(b"\n\n")
-    head = raw if end < 0 else raw[:end]
+    head = _split(raw)[0]  # the header block, whether lines end in LF or CRLF
     for pattern in (_DATE, _FROM_LINE):
         m = pattern.search(head)
         if not m:

@@ -64,6 +64,9 @@ log = logging.getLogger(__name__)
 #: dollars per false positive, false negative and unsure message
 COSTS = {"fp": 10.0, "fn": 1.0, "unsure": 0.2}
 
+#: the spam cutoff of a filter that names none (one with only ``learn`` and ``score``)
+DEFAULT_CUTOFF = 0.5
+
 #: messages of work (each message trained or scored counts once) above which
 #: ``progress=None`` shows a progress bar
 AUTO_BAR_WORK = 1000
@@ -669,6 +672,10 @@ def run(
 ) -> Evaluation:
     """Train ``filter`` on ``train`` (in order), then score ``test``; timings included.
 
+    ``filter`` needs only ``learn(message, spam)`` and ``score(message)`` (its ``train``
+    is used when it has one); a filter without ``spam_cutoff`` is judged at
+    :data:`DEFAULT_CUTOFF`, one without ``ham_cutoff`` has no unsure band.
+
     ``workers`` > 1 scores the test messages in that many processes
     (:func:`labkit.filters.batch.classify_many`; ``None``: one per core); the
     scores are the same as with one.  ``progress``: one bar over the messages trained
@@ -739,9 +746,13 @@ def _run(
         for m in train:
             filter.learn_tokens(tokenize(m.raw), m.spam)
             _advance(bar)
-    elif train:
+    elif train and callable(getattr(filter, "train", None)):
         filter.train(train)
         _advance(bar, len(train))
+    else:  # a filter with only learn() and score(), as the filter contract asks
+        for m in train:
+            filter.learn(m.raw, m.spam)
+            _advance(bar)
     t1 = time.perf_counter()
     scores, ranks = _score_all(filter, test, workers, bar)
     t2 = time.perf_counter()
@@ -758,6 +769,7 @@ def _evaluation(
     test_s: float,
     n_train: int,
 ) -> Evaluation:
+    spam_cutoff, ham_cutoff = _cutoffs(filter)
     return Evaluation(
         filter=_name(filter),
         mode=mode,
@@ -765,12 +777,20 @@ def _evaluation(
         labels=tuple(m.spam for m in items),
         scores=tuple(scores),
         ranks=tuple(ranks),
-        spam_cutoff=filter.spam_cutoff,
-        ham_cutoff=filter.ham_cutoff,
+        spam_cutoff=spam_cutoff,
+        ham_cutoff=ham_cutoff,
         train_seconds=train_s,
         test_seconds=test_s,
         n_train=n_train,
     )
+
+
+def _cutoffs(filter: Any) -> tuple[float, float]:
+    """(spam cutoff, ham cutoff) of ``filter``: its own, or :data:`DEFAULT_CUTOFF` for a
+    filter that has only ``learn`` and ``score``; without a ham cutoff there is no
+    unsure band (the ham cutoff is the spam cutoff)."""
+    spam_cutoff = getattr(filter, "spam_cutoff", DEFAULT_CUTOFF)
+    return spam_cutoff, getattr(filter, "ham_cutoff", spam_cutoff)
 
 
 def _score_all(
@@ -903,4 +923,5 @@ __all__ = [
     "online",
     "table",
     "COSTS",
+    "DEFAULT_CUTOFF",
 ]
