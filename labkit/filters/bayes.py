@@ -296,9 +296,12 @@ class TokenFilter:
                          "other messages' tokens)")
 
     def train(
-        self, messages: Iterable, labels: Iterable[bool] | None = None, *, progress: bool = False
+        self, messages: Iterable, labels: Iterable[bool] | None = None, *,
+        progress: bool | None = None,
     ) -> TokenFilter:
-        """Learn many messages: corpus Messages (label taken from them) or bytes with ``labels``."""
+        """Learn many messages: corpus Messages (label taken from them) or bytes with ``labels``.
+
+        ``progress``: a tqdm bar over the messages (``None``: for more than 1,000)."""
         from .corpus import _progress
 
         items, labs = _training_set(messages, labels)

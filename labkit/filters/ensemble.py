@@ -251,10 +251,11 @@ class SVMSenderRobinson:
                 break
 
     def train(
-        self, messages: Any, labels: Any = None, *, progress: bool = False
+        self, messages: Any, labels: Any = None, *, progress: bool | None = None
     ) -> SVMSenderRobinson:
         """Learn many messages (corpus Messages, or bytes with ``labels``), then fit the
-        SVM once, so a batch training's cost is paid here and not by the first score."""
+        SVM once, so a batch training's cost is paid here and not by the first score.
+        ``progress``: a tqdm bar over the messages learned (``None``: for more than 1,000)."""
         TokenFilter.train(self, messages, labels, progress=progress)
         if self.trained:
             self._model()

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import logging
 import math
 import numbers
@@ -747,7 +748,10 @@ def _run(
             filter.learn_tokens(tokenize(m.raw), m.spam)
             _advance(bar)
     elif train and callable(getattr(filter, "train", None)):
-        filter.train(train)
+        if _takes_progress(filter.train):
+            filter.train(train, progress=False)  # the work is on this call's own bar
+        else:
+            filter.train(train)
         _advance(bar, len(train))
     else:  # a filter with only learn() and score(), as the filter contract asks
         for m in train:
@@ -783,6 +787,14 @@ def _evaluation(
         test_seconds=test_s,
         n_train=n_train,
     )
+
+
+def _takes_progress(method: Any) -> bool:
+    """Whether ``method`` has a ``progress`` argument (labkit's ``train`` methods do)."""
+    try:
+        return "progress" in inspect.signature(method).parameters
+    except (TypeError, ValueError):  # no signature to read
+        return False
 
 
 def _cutoffs(filter: Any) -> tuple[float, float]:

@@ -139,3 +139,27 @@ def test_judge_still_scores_bad_bytes_and_text():
     for raw in (b"", b"\x00\xff" * 50, "Subject: cheap\n\ncheap pills"):
         j = scorer.judge(raw)
         assert 0.0 <= j.score <= 1.0 and j.status in ("ham", "unsure", "spam")
+
+
+# -- a progress bar on long training ----------------------------------------------------------
+# Before: train() defaulted to progress=False, so Fisher().train(corpus) (4 s on the whole
+# corpus) and SVMSenderRobinson().train(corpus) (10 s) ran without a bar, unlike the
+# evaluation calls, whose progress=None shows one for more than AUTO_BAR_WORK messages.
+
+
+@pytest.mark.parametrize("kind", [F.Fisher, F.Multinomial, F.SVMSenderRobinson])
+def test_training_many_messages_shows_a_bar(kind, subset, capsys):
+    many = list(subset) * (E.AUTO_BAR_WORK // len(subset) + 1)
+    assert len(many) > E.AUTO_BAR_WORK
+    kind().train(many)
+    err = capsys.readouterr().err
+    assert f"{len(many)}/{len(many)}" in err
+    kind().train(subset[:50])  # a few messages: no bar
+    kind().train(many, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_run_draws_one_bar_not_one_inside_another(subset, capsys):
+    many = list(subset) * (E.AUTO_BAR_WORK // len(subset) + 1)
+    E.run(F.SVMSenderRobinson(), many, subset[:20], progress=False)
+    assert capsys.readouterr().err == ""
