@@ -271,7 +271,7 @@ def svm_rule_trials(params, train, tokens, n_halves, seeds):
             cv = [{n: w[n] + wt * v[n] for n in w} for w, v in cv]
             cv_hams = [[r[m.name] for m in fit if not m.spam] for r in cv]
             cv_spam = [[r[m.name] for m in fit if m.spam] for r in cv]
-            f = EN.SVMSenderRobinson(**params).train(fit)
+            f = EN.SVMSenderRobinson(**params).train(fit, progress=False)
             ranks = list(zip(f.log_odds_many([m.raw for m in held]), [m.spam for m in held], strict=True))
             count_rules(rule_fns, cv_hams, cv_spam, ranks, out)
             print(f"  trial {seed} ({len(fit)} -> {len(held)}) done", file=sys.stderr)
@@ -310,7 +310,7 @@ def origin_rule_trials(params, train, tokens, n_halves, seeds=T.SEEDS, margins=O
     for seed in range(n_halves):
         for fit, held in halves(train, seed):
             cv = trial_cv_ranks(base, fit, tokens, seed, seeds)
-            f = EN.SVMSenderRobinson(**base, weight=wt).train(fit)
+            f = EN.SVMSenderRobinson(**base, weight=wt).train(fit, progress=False)
             raws = [m.raw for m in held]
             for v, weights in variants.items():
                 shift = {m.name: EN.origin_shift(m.raw, **weights) for m in fit}

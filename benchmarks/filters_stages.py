@@ -54,7 +54,7 @@ def measure(source: str, repeat: int) -> dict:
     split = evaluate.split_md5(corpus.load(source))
     raws = [m.raw for m in split.test]
     n = len(raws)
-    f = ensemble.SVMSenderRobinson(**PARAMS).train(split.train)
+    f = ensemble.SVMSenderRobinson(**PARAMS).train(split.train, progress=False)
     words = f.words
     f._warm()
 
