@@ -139,6 +139,14 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
+def _test_name(reason: str) -> str:
+    """``reason`` as one name of X-Spam-Status's comma-separated ``tests=`` list, which
+    readers split at commas and end at white space (SpamAssassin's layout): the detail in
+    brackets dropped (``explain`` keeps it), spaces as ``_``, commas inside as ``+``."""
+    name = reason.split(" (", 1)[0]
+    return "_".join(name.split()).replace(",", "+")
+
+
 class SpamScorer:
     """Combine a Bayes filter, DNSBLs, FCrDNS, allow/block lists and auth results.
 
@@ -366,7 +374,7 @@ class SpamScorer:
     ) -> SpamJudgement:
         spam = status == "spam"
         flag = "Yes" if spam else "No"
-        tests = ",".join(reasons) or "none"
+        tests = ",".join(_test_name(r) for r in reasons) or "none"
         required = f"{self.spam_cutoff:.3f}"
         shown = _shown_score(score, required, spam)
         headers = {

@@ -236,3 +236,30 @@ def test_explain_clues_add_up_to_the_score():
     assert again == pytest.approx(g.rank_tokens(tokenize(_PROBE)), abs=1e-2)
     f = _trained(Fisher)
     assert len(f.explain(_PROBE, n=10_000).clues) == f._clue_sums(tokenize(_PROBE))[0]
+
+
+# -- 5. X-Spam-Status's tests= is one comma-separated list of names --------------------------
+
+
+def _tests_field(status: str) -> list[str]:
+    """The tests= value as a SpamAssassin-style reader takes it: up to the next space,
+    split at commas."""
+    value = status.split(" tests=", 1)[1].split(" ", 1)[0]
+    return value.split(",")
+
+
+def test_status_tests_field_has_no_spaces_and_one_comma_per_test():
+    """A reason with spaces ('... not applied (From not authenticated: ...)') ended the
+    tests= value early for a reader that splits at white space, and a reason holding
+    commas (two DNSBL codes, 'fcrdns=fail,generic') read as several tests."""
+    s = combined.SpamScorer(allowlist=["corp.example"])
+    j = s.judge(_MSG, verdict=_verdict("corp.example", dmarc="fail"))
+    assert any(" not applied (" in r for r in j.reasons)  # the reason itself stays readable
+    status = j.headers["X-Spam-Status"]
+    assert _tests_field(status) == ["allowlist:corp.example_not_applied", "dmarc=fail"], status
+    assert status.endswith(" status=ham") or status.endswith(" status=spam"), status
+    reasons = ["dnsbl:bl.dnsbl.example=127.0.0.2,127.0.0.4", "fcrdns=fail,generic", "bayes=0.997"]
+    k = combined.SpamScorer()._result(0.99, "spam", list(reasons), [], 0.997)
+    assert _tests_field(k.headers["X-Spam-Status"]) == [
+        "dnsbl:bl.dnsbl.example=127.0.0.2+127.0.0.4", "fcrdns=fail+generic", "bayes=0.997"]
+    assert list(k.reasons) == reasons
