@@ -76,7 +76,10 @@ class SklearnNB:
     def train(
         self, messages: Iterable, labels: Iterable[bool] | None = None, *, progress: bool = False
     ) -> SklearnNB:
-        """Learn many messages in one vectorised call (corpus Messages or bytes + labels)."""
+        """Learn many messages in one vectorised call (corpus Messages or bytes + labels).
+
+        ``progress`` is taken for the same signature as labkit's filters and draws no bar:
+        one scikit-learn call has no steps to count (about 2 s for the whole corpus)."""
         items = list(messages)
         labs = list(labels) if labels is not None else [m.spam for m in items]
         if len(labs) != len(items):
