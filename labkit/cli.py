@@ -179,26 +179,32 @@ def zones_arg(value: str | None) -> Path | None:
     return path
 
 
-def read_input(name: str, what: str = "message file") -> bytes:
+def read_input(name: str, what: str = "message file", *, allow_empty: bool = False) -> bytes:
     """The bytes of file ``name`` (``-``: standard input); :class:`UsageError` if unreadable
-    or empty.
+    or (unless ``allow_empty``) empty.
 
     Nothing at all is no message and no key: it is what a shell leaves when the step that
     should have written it failed (``labkit dkim sign ... > signed.eml``, or ``... | labkit
     dkim verify -``), so it is named as bad input rather than checked as a message.
+    ``allow_empty``: a command that scores many files (``bayes score``) gives an empty one
+    its score, with a warning, rather than stopping the batch.
     """
     if name == "-":
         data = sys.stdin.buffer.read()
-        if not data:
+        if not data and not allow_empty:
             raise UsageError(f"standard input is empty: no {what.replace(' file', '')} was "
                              "piped in (did the command before the | fail?)")
-        return data
-    try:
-        data = Path(name).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {what} {name}: {exc.strerror or exc}") from None
+    else:
+        try:
+            data = Path(name).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {what} {name}: {exc.strerror or exc}") from None
+        if not data and not allow_empty:
+            raise UsageError(f"{what} {name} is empty (0 bytes): nothing to read")
     if not data:
-        raise UsageError(f"{what} {name} is empty (0 bytes): nothing to read")
+        where = "standard input" if name == "-" else name
+        print(f"labkit: warning: {where} is empty (0 bytes); scored as an empty message",
+              file=sys.stderr)
     return data
 
 

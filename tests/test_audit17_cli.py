@@ -66,16 +66,28 @@ def test_verify_after_a_failed_sign_in_a_pipe_is_not_ok(tmp_path):
     ["dkim", "sign", "{file}", "-d", "brand.example", "-s", "s2026"],
     ["auth", "check", "{file}", "--ip", "192.0.2.10", "--mail-from", "news@brand.example",
      "--helo", "mail.brand.example"],
-    ["bayes", "score", "--model", "{model}", "{file}"],
-], ids=["dkim-verify", "dkim-sign", "auth-check", "bayes-score"])
+], ids=["dkim-verify", "dkim-sign", "auth-check"])
 def test_an_empty_message_file_is_bad_input(tmp_path, capsys, model, argv):
-    # before: verify exit 0 "nothing to verify", auth check a quarantine verdict (exit 1),
-    # bayes score "0.5000 unsure" (exit 0): each a fact about no message at all
+    # before: verify exit 0 "nothing to verify", auth check a quarantine verdict (exit 1):
+    # each a fact about no message at all
     empty = tmp_path / "signed.eml"
     empty.write_bytes(b"")
     argv = [a.format(file=empty, model=model) for a in argv]
     code = main(argv)
     one_line_error(code, capsys.readouterr().err, str(empty), "empty")
+
+
+def test_bayes_score_scores_an_empty_file_with_the_others_and_says_it_is_empty(tmp_path, capsys, model):
+    # issue #5: an empty message gets a score, never an exception; one empty file in a
+    # batch must not cost the other files their scores. The empty one is named on stderr.
+    good, empty = tmp_path / "good.eml", tmp_path / "empty.eml"
+    good.write_bytes(MAIL)
+    empty.write_bytes(b"")
+    code = main(["bayes", "score", "--model", str(model), str(good), str(empty)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert [line.split(":")[0] for line in out.splitlines()] == [str(good), str(empty)], out
+    assert str(empty) in err and "empty" in err and str(good) not in err, err
 
 
 def test_bayes_score_reads_standard_input_once(model):

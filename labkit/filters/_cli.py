@@ -318,7 +318,7 @@ def _score(args: argparse.Namespace) -> int:
     results = []
     lines = []
     for name in args.files:
-        raw = read_input(name)
+        raw = read_input(name, allow_empty=True)  # issue #5: an empty message gets a score
         s = f.score(raw)
         entry = {"file": name, "score": s, "status": f.status(s)}
         if args.explain and hasattr(f, "explain"):
