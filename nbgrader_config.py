@@ -17,4 +17,10 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 c.Execute.timeout = 120
+# Autograde's kernels print tracebacks in IPython's Minimal mode: the exception and its
+# message only. In the default mode IPython quotes the lines around a failing assert, and
+# in a graded cell those are other hidden tests, which would then show in the feedback
+# even with ClearHiddenTests (docs/instructor-guide.md, section 5). The assert's message,
+# which says why the points were lost, stays.
+c.Execute.extra_arguments = ["--InteractiveShell.xmode=Minimal"]
 c.Validator.validate_all = False

@@ -8,9 +8,9 @@ the hidden tests.
 - the points: exercise 1's only, out of the sum of the lab's points;
 - the feedback says why each lost exercise scored 0 (the hidden assert's message,
   NotImplementedError), and what the guide says a traceback still shows is what it shows:
-  IPython quotes the lines around the failing assert, so the ``### BEGIN HIDDEN TESTS``
-  marker and the next hidden test's line show too (the guide said only "the line of a
-  hidden assert that failed");
+  IPython quoted the lines around the failing assert, so the ``### BEGIN HIDDEN TESTS``
+  marker and the next hidden test's line showed too; the course's nbgrader_config.py now
+  has autograde print tracebacks in IPython's Minimal mode (message only, no code);
 - every warning autograde logs is one the guide explains (``Kernel is running over TCP
   without encryption``, logged once per graded submission, was not).
 
@@ -139,14 +139,17 @@ def test_feedback_says_why_each_lost_exercise_scored_zero(feedback_text):
     assert feedback_text.count("NotImplementedError") >= 2  # exercises 3 and 4
 
 
-def test_guide_says_what_a_failed_hidden_assert_still_shows(feedback_text):
-    shown = "### BEGIN HIDDEN TESTS" in feedback_text
-    shown_next = 'count_lookups("none.example", _recs)' in feedback_text  # the next hidden test
+def test_cleared_feedback_quotes_no_hidden_line_around_a_failed_assert(feedback_text):
+    """With IPython's default traceback mode the page quoted the lines around the failing
+    hidden assert: the ``### BEGIN HIDDEN TESTS`` marker and the next hidden test's call.
+    The course config's Minimal mode leaves the exception and its message only."""
+    assert "### BEGIN HIDDEN TESTS" not in feedback_text
+    assert 'count_lookups("none.example", _recs)' not in feedback_text  # the next hidden test
+    assert 'count_lookups("three.example", _recs)' not in feedback_text  # the failing one
     guide = re.sub(r"\s+", " ", GUIDE.read_text(encoding="utf-8"))
-    if shown or shown_next:
-        assert "quotes the line of a hidden assert that failed" not in guide
-        assert "the lines around it" in guide, (
-            "the feedback quotes hidden lines beside the failing assert; the guide should say so")
+    assert 'c.Execute.extra_arguments = ["--InteractiveShell.xmode=Minimal"]' in guide
+    config = (repo_root() / "nbgrader_config.py").read_text(encoding="utf-8")
+    assert 'c.Execute.extra_arguments = ["--InteractiveShell.xmode=Minimal"]' in config
 
 
 def _warnings(log: str) -> set[str]:
