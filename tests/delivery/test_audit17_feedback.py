@@ -32,6 +32,7 @@ import nbformat
 import pytest
 
 from labkit.grading import find_labs, graded_cells, repo_root
+from tests.grading.test_regrade_after_fixing_a_test import WRONG as WRONG_ANSWER
 
 pytestmark = pytest.mark.slow
 
@@ -40,22 +41,6 @@ GUIDE = repo_root() / "docs" / "instructor-guide.md"
 STUDENT = "alice"
 SOLVED = "ex1-spf-record"
 WRONG = "ex2-count-lookups"
-WRONG_ANSWER = '''\
-def count_lookups(domain: str, records: dict[str, str]) -> int:
-    """Look-ups of include, a, mx, ptr and exists; redirect= forgotten."""
-    record = records.get(domain)
-    if record is None:
-        return 0
-    total = 0
-    for term in record.split()[1:]:
-        name = term.lstrip("+-~?")
-        mech = name.split(":", 1)[0].split("/", 1)[0].lower()
-        if mech == "include":
-            total += 1 + count_lookups(name.split(":", 1)[1], records)
-        elif mech in ("a", "mx", "ptr", "exists"):
-            total += 1
-    return total
-'''
 
 
 def _nbgrader(*args: str, cwd: Path) -> str:

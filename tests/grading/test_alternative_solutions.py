@@ -812,15 +812,6 @@ CASES = {
             return Counter(("tp" if d != "INBOX" else "fn") if s else ("fp" if d != "INBOX" else "tn")
                            for d, s in zip(decisions, labels))
             """, "all four keys"),
-        ("ex2-policy", "a content bar so high that three spam reach the inbox", """
-            if f["allowlisted"]:
-                return "INBOX"
-            if f["dnsbl"] or f["disposition"] == "reject":
-                return "reject"
-            if f["disposition"] == "quarantine" or f["content"] >= 0.9:
-                return "Junk"
-            return "INBOX"
-            """, "3 spam messages reached it, at most 2 may"),
         ("ex2-policy", "DMARC's verdict, then the content score alone", """
             if f["allowlisted"]:
                 return "INBOX"
@@ -847,7 +838,7 @@ CASES = {
             if f["disposition"] == "quarantine" or f["content"] >= 0.9:
                 return "Junk"
             return "INBOX"
-            """, "too much spam in the inbox"),
+            """, "too much spam in the inbox: 3 spam messages reached it, at most 2 may"),
         ("ex2-policy", "no SPF pass, no entry", """
             if f["allowlisted"]:
                 return "INBOX"
