@@ -72,7 +72,9 @@ class AlignmentExplorer(TextFallback, widgets.VBox):
     setting it (or editing the controls) re-evaluates.  A setting may give only the keys
     it changes; a wrong type is a ``TypeError`` and a value that is no choice (or an
     unknown key) a :class:`~labkit.errors.UsageError`, and the widget keeps its previous
-    value.  ``.verdict`` holds the last evaluation as a dict, ``.text`` what is shown. ``dns`` (a LabDNS or resolver) selects the RFC 9989 DNS tree walk for the
+    value (a domain labkit cannot read, such as one with a space, is a UsageError too).  An
+    edit in the boxes that cannot be evaluated shows why (``.error``) in place of a verdict.
+    ``.verdict`` holds the last evaluation as a dict, ``.text`` what is shown. ``dns`` (a LabDNS or resolver) selects the RFC 9989 DNS tree walk for the
     organisational domain; without it the Public Suffix List (RFC 7489) is used.
     Introduced in lab 05 (DMARC).
     """
@@ -103,6 +105,9 @@ class AlignmentExplorer(TextFallback, widgets.VBox):
             _coerce.text(method, "method", example="psl")
         self.dns = dns
         self.verdict: dict[str, Any] = {}
+        # why the identifiers typed in the boxes cannot be evaluated (None when they can)
+        self.error: str | None = None
+        self._next_verdict: dict[str, Any] = {}
         text = {"layout": widgets.Layout(width="22em"), "continuous_update": False}
         self._controls = {
             "header_from": widgets.Text(description="header From", **text),
@@ -136,7 +141,11 @@ class AlignmentExplorer(TextFallback, widgets.VBox):
 
     @traitlets.validate("value")
     def _complete(self, proposal: Any) -> dict[str, str]:
-        return self._checked(proposal["value"])
+        # evaluated before the value changes: a domain labkit cannot read (spaces, a
+        # comment after the address) is a UsageError and the widget keeps its value
+        value = self._checked(proposal["value"])
+        self._next_verdict = self.evaluate(value)
+        return value
 
     def _checked(self, value: Any) -> dict[str, str]:
         """``value`` (all the fields or some) completed from the controls and checked:
@@ -163,7 +172,19 @@ class AlignmentExplorer(TextFallback, widgets.VBox):
     def _from_controls(self, _change: Any) -> None:
         if getattr(self, "_syncing", False):
             return
-        self.value = {k: self._controls[k].value for k in _FIELDS}
+        # an edit in the browser: an error raised here would reach only the kernel's log,
+        # and the verdict for the previous identifiers would stay on show; show it instead
+        try:
+            self.value = {k: self._controls[k].value for k in _FIELDS}
+        except (UsageError, TypeError) as exc:
+            self.error = f"cannot evaluate what is typed above: {exc}"
+            self.verdict = {}
+            self._render()
+            return
+        if self.error is not None:  # fixed, perhaps back to the value held before
+            self.error = None
+            self.verdict = self.evaluate(self.value)
+            self._render()
 
     def _on_value(self, change: Any) -> None:
         self._syncing = True
@@ -172,7 +193,8 @@ class AlignmentExplorer(TextFallback, widgets.VBox):
                 self._controls[k].value = change["new"][k]
         finally:
             self._syncing = False
-        self.verdict = self.evaluate(change["new"])
+        self.error = None
+        self.verdict = self._next_verdict
         self._render()
 
     # --- asking labkit.auth.dmarc ----------------------------------------------------
@@ -227,6 +249,8 @@ class AlignmentExplorer(TextFallback, widgets.VBox):
     # --- what is shown ---------------------------------------------------------------
 
     def _lines(self) -> list[tuple[str, str, bool | None]]:
+        if self.error is not None:
+            return [("error", self.error, False)]
         v, val = self.verdict, self.value
         mode = {"r": "relaxed", "s": "strict"}
         hf = v["header_from"] or "(empty)"

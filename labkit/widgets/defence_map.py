@@ -133,3 +133,14 @@ class DefenceMap(TextFallback, widgets.VBox):
         return "\n".join(
             f"{h.name}: " + (", ".join(d.name for d in h.defences) or "-") for h in self.hops.values()
         )
+
+    def _plain_text(self) -> str:
+        # where no widget can be drawn, every hop as a click would show it (what each
+        # defence checks, the lab that teaches it), then the one-line-per-hop summary
+        lines = ["The mail path: " + " -> ".join(self.hops), ""]
+        for h in self.hops.values():
+            lines.append(f"{h.name} ({h.role})")
+            lines.extend(f"  - {d.name} ({d.ja}), lab {d.lab}: {d.checks}" for d in h.defences)
+            if not h.defences:
+                lines.append("  - no defence acts here: the sender's own machine is not ours")
+        return "\n".join([*lines, "", "In short:", self.text])

@@ -194,10 +194,12 @@ def inspect(
             trusted = hop.index
             steps.append(
                 f"hop {hop.index}: written by {hop.by}, one of ours; the client it saw was "
-                f"{hop.client_ip or '(no address in the line)'} (reverse name {hop.rdns or 'none'}, HELO {hop.helo})."
+                f"{hop.client_ip or '(no address in the line)'} (reverse name {hop.rdns or 'none'}, "
+                f"HELO {hop.helo or 'none'})."
             )
         elif trusted is None:
-            steps.append(f"hop {hop.index}: 'by {hop.by}' is not our server; skip it.")
+            steps.append(f"hop {hop.index}: 'by {hop.by}' is not our server; skip it." if hop.by
+                         else f"hop {hop.index}: the line names no server ('by'); skip it.")
         else:
             break
     if trusted is None:
@@ -208,7 +210,7 @@ def inspect(
             f"{hops[trusted].client_ip or '(no address in the line)'} "
             "is the one fact our own server observed."
         )
-    if len(hops) > (trusted or 0) + 1:
+    if trusted is not None and len(hops) > trusted + 1:
         steps.append("the lines below it were written before our server saw the mail: claims only.")
     return Inspection(
         envelope=dict(envelope or {}),
@@ -301,6 +303,16 @@ def _table(rows: Iterable[tuple[str, ...]], head: tuple[str, ...]) -> str:
     return "".join(out)
 
 
+def _mark(index: int, trusted: int | None) -> str:
+    """How far the Received line at ``index`` can be trusted, in the chain's last column."""
+    if index == trusted:
+        return "ours: trust"
+    if trusted is not None and index < trusted:
+        # written by one of our servers after the mail entered our network
+        return "ours, inside our network"
+    return "claim"
+
+
 class MessageInspector(TextFallback, widgets.VBox):
     """Envelope vs headers, and the Received chain with the trustworthy hop marked.
 
@@ -360,7 +372,7 @@ class MessageInspector(TextFallback, widgets.VBox):
                   for a, b, c in self._pairs() if a]
         lines.append("Received chain (newest first):")
         for hop in self.result.hops:
-            mark = "ours: trust" if hop.index == self.result.trusted else "claim"
+            mark = _mark(hop.index, self.result.trusted)
             lines.append(f"  {hop.index}. from {hop.helo or '-'} [{hop.client_ip or '-'}] "
                          f"by {hop.by or '-'}: {mark}")
         return "\n".join([*lines, *self.result.steps])
@@ -376,7 +388,8 @@ class MessageInspector(TextFallback, widgets.VBox):
         )
         rows = []
         for hop in self.result.hops:
-            mark = "&#10004; ours: trust" if hop.index == self.result.trusted else "claim"
+            mark = _mark(hop.index, self.result.trusted)
+            mark = f"&#10004; {mark}" if hop.index == self.result.trusted else html.escape(mark)
             style = " style='background:#dfd'" if hop.index == self.result.trusted else ""
             rows.append((
                 f"<span{style}>{hop.index}</span>",
@@ -388,7 +401,8 @@ class MessageInspector(TextFallback, widgets.VBox):
         self.chain.value = "<b>Received chain (newest first)</b>" + _table(
             rows, ("hop", "from (HELO)", "client IP", "by", "")
         )
-        options = [("-", None)] + [(f"{h.index}: by {h.by}", h.index) for h in self.result.hops]
+        options = [("-", None)] + [(f"{h.index}: by {h.by or '(no by)'}", h.index)
+                                   for h in self.result.hops]
         keep = self.hop.value
         self.hop.options = options
         self.hop.value = keep if keep in [v for _, v in options] else None

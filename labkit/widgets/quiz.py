@@ -45,7 +45,17 @@ class Question:
     explanation: str = ""
 
     def __post_init__(self) -> None:
+        _coerce.text(self.prompt, "prompt", example="Which port is for mail submission?")
+        explanation = "" if self.explanation is None else self.explanation
+        object.__setattr__(self, "explanation", _coerce.text(explanation, "explanation"))
         object.__setattr__(self, "choices", _choices(self.choices))
+        for choice in self.choices:
+            if not isinstance(choice, str):
+                # a radio button's value is the choice itself: 587 was compared with the
+                # answer's index, so the right number was judged wrong and the number equal
+                # to that index right
+                raise TypeError(f"choices must be text such as {str(choice)!r}, "
+                                f"not {type(choice).__name__} {choice!r}")
         if isinstance(self.answer, bool) or not isinstance(self.answer, numbers.Integral):
             # True used to pick the choice at index 1; "3" failed comparing str with int
             raise TypeError(f"answer must be the index of the right choice (0 for the first), "
@@ -90,7 +100,7 @@ class Question:
         """True when ``choice`` (its text or index) is the right answer."""
         if choice is None:
             return False
-        if isinstance(choice, int):
+        if isinstance(choice, numbers.Integral) and not isinstance(choice, bool):
             return choice == self.answer
         return choice == self.choices[self.answer]
 
@@ -124,8 +134,9 @@ class QuestionBox(widgets.VBox):
     def choice_text(self, choice: str | int) -> str:
         """The text of ``choice`` (its text or index); UsageError naming the choices if none."""
         options = self.question.choices
-        if isinstance(choice, int) and not isinstance(choice, bool) and 0 <= choice < len(options):
-            return options[choice]
+        if (isinstance(choice, numbers.Integral) and not isinstance(choice, bool)
+                and 0 <= choice < len(options)):
+            return options[int(choice)]
         if isinstance(choice, str) and choice in options:
             return choice
         valid = ", ".join(repr(c) for c in options)
@@ -226,9 +237,29 @@ class Quiz(TextFallback, widgets.VBox):
 
     @property
     def text(self) -> str:
-        """The questions and choices as plain text (never the answers)."""
-        lines = [f"Quiz: {len(self.questions)} questions"]
-        for i, q in enumerate(self.questions, 1):
+        """The questions and choices as plain text, and what each check said, as the widget
+        shows it: the explanation only after a right answer, never the answer itself."""
+        n = len(self.questions)
+        lines = [f"Quiz: {n} question{'' if n == 1 else 's'}"]
+        for i, (q, item) in enumerate(zip(self.questions, self.items, strict=True), 1):
             lines.append(f"Q{i}. {q.prompt}")
-            lines.extend(f"   ({chr(97 + j)}) {c}" for j, c in enumerate(q.choices))
+            lines.extend(f"   ({_letter(j)}) {c}" for j, c in enumerate(q.choices))
+            if item.correct is not None:
+                picked = q.choices.index(item.choices.value)
+                said = f"correct. {q.explanation}".rstrip() if item.correct \
+                    else "not quite, try again."
+                lines.append(f"   -> checked ({_letter(picked)}) {q.choices[picked]}: {said}")
+        checked = sum(1 for item in self.items if item.correct is not None)
+        if checked:
+            lines.append(f"{self.score} of {n} right ({checked} checked).")
         return "\n".join(lines)
+
+
+def _letter(index: int) -> str:
+    """The letter of the choice at ``index``: a to z, then aa, ab, ..."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(97 + rest) + letters
+    return letters

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import html
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as widgets
 
 from .. import _coerce as _checks
+from ..errors import UsageError
 from ._fallback import TextFallback
 
 __all__ = ["Term", "KeyTerms"]
@@ -51,13 +52,30 @@ class Term:
         return {"en": self.en, "ja": self.ja, "meaning": self.meaning}
 
 
-def _coerce(item: Term | str | Sequence[str | None]) -> Term:
-    """A Term from a Term, a bare English term, or a tuple missing its later fields."""
+_FIELDS = ("en", "ja", "meaning")
+
+
+def _coerce(item: Term | str | Mapping[str, Any] | Sequence[str | None]) -> Term:
+    """A Term from a Term, a bare English term, a dict as :meth:`Term.to_dict` gives, or a
+    tuple missing its later fields."""
     if isinstance(item, Term):
         return item
     if isinstance(item, str):
         item = (item,)
-    fields = ["" if f is None else str(f) for f in list(item)[:3]]
+    if isinstance(item, Mapping):  # (read as a sequence it gave its keys: "en / ja")
+        unknown = sorted(k for k in item if k not in _FIELDS)
+        if unknown or "en" not in item:
+            raise UsageError(f"a term as a dict has the keys 'en' (required), 'ja' and "
+                             f"'meaning', not {sorted(item)}")
+        item = tuple(item.get(k) for k in _FIELDS)
+    if not isinstance(item, Sequence):
+        raise TypeError(f"each term is a Term, an English term or a tuple such as "
+                        f"('SPF', 'SPF (送信ドメイン認証)', 'who may send'), not "
+                        f"{type(item).__name__} {item!r}")
+    if len(item) > len(_FIELDS):
+        raise UsageError(f"a term has at most three fields (English, Japanese, meaning), "
+                         f"not {len(item)}: {tuple(item)!r}")
+    fields = ["" if f is None else str(f) for f in item]
     en, ja, meaning = fields + [""] * (3 - len(fields))
     return Term(en=en, ja=ja, meaning=meaning)
 
