@@ -27,7 +27,6 @@ from typing import Any
 import ipywidgets as widgets
 
 from labkit import _coerce
-from labkit.errors import UsageError
 
 from ._fallback import TextFallback
 
@@ -109,7 +108,7 @@ def _message(message: bytes | str | email.message.Message) -> email.message.Mess
     if isinstance(message, str):
         message = message.encode("utf-8", "surrogateescape")
     if not isinstance(message, bytes | bytearray):
-        raise UsageError(
+        raise TypeError(
             f"expected a message as bytes, str or email.message.Message, got {type(message).__name__}"
         )
     text = bytes(message).decode("utf-8", "replace")

@@ -32,8 +32,9 @@ def test_inspector_survives_text_that_is_not_utf8_or_not_mail():
     for junk in ("Received: from \udcff by mx.corp.example; x\n\nb", b"\x00\xff\xfe\x80 garbage"):
         w = lk.widgets.MessageInspector(junk)
         assert "Received line(s)" in w.detail.value
-    with pytest.raises(UsageError, match="bytes, str or email.message.Message"):
-        lk.widgets.MessageInspector(None)
+    for wrong in (None, 123, ["a message"]):  # a wrong type is a TypeError, as everywhere in labkit
+        with pytest.raises(TypeError, match="bytes, str or email.message.Message"):
+            lk.widgets.MessageInspector(wrong)
 
 
 def test_inspector_text_fallback_is_whole_and_names_the_trusted_hop():
