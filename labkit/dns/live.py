@@ -254,6 +254,15 @@ def offline() -> bool:
     return os.environ.get("LABKIT_OFFLINE", "").lower() in ("1", "true", "yes")
 
 
+def _held_back(resolver: dns.resolver.Resolver) -> bool:
+    """True when ``LABKIT_OFFLINE`` forbids asking ``resolver``: one of its servers is off
+    this machine (a resolver on loopback, such as a LabDNS standing in for the real DNS,
+    may still be asked)."""
+    from .resolve import on_this_machine
+
+    return offline() and not on_this_machine(resolver)
+
+
 def live_resolver(timeout: float = 2.0) -> dns.resolver.Resolver | None:
     """The machine's own resolver with short time-outs, or ``None`` if none is configured.
 
@@ -286,6 +295,9 @@ def internet_reachable(resolver: dns.resolver.Resolver) -> tuple[bool, str]:
         if resolver is None:
             raise UsageError("internet_reachable needs a resolver to ask: live_resolver() gives "
                              "the machine's own (None when there is none, or offline)")
+    if _held_back(resolver):
+        return False, (f"live DNS via {_describe(resolver)} was not asked: LABKIT_OFFLINE is set "
+                       "and it is off this machine")
     probe = _ask(resolver, ".", "NS", "live", "live DNS via")
     if probe.ok:
         return (
@@ -305,6 +317,10 @@ def _live(
     if res is None:
         why = "LABKIT_OFFLINE is set" if offline() else "no resolver is configured here"
         return _no_answer(name, rdtype, TIMEOUT, "live", f"live DNS: {why}")
+    if _held_back(res):
+        return _no_answer(name, rdtype, TIMEOUT, "live",
+                          f"live DNS: LABKIT_OFFLINE is set, so {_describe(res)} (off this "
+                          "machine) was not asked", _describe(res))
     if probe:
         reachable, why = internet_reachable(res)
         if not reachable:
@@ -461,7 +477,8 @@ def record_snapshots(
         raise UsageError("nothing to record: name at least one NAME or NAME/TYPE")
     res = resolver if resolver is not None else live_resolver(timeout)
     if res is None:
-        raise LabkitError("cannot record snapshots: no DNS resolver is configured on this machine")
+        why = "LABKIT_OFFLINE is set" if offline() else "no DNS resolver is configured on this machine"
+        raise LabkitError(f"cannot record snapshots: {why}. The recordings were left unchanged.")
     reachable, why = internet_reachable(res)
     if not reachable:
         raise LabkitError(f"cannot record snapshots: {why}. The recordings were left unchanged.")

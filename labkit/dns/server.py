@@ -36,6 +36,7 @@ import dataclasses
 import datetime as _dt
 import difflib
 import io
+import ipaddress
 import logging
 import numbers
 import socket
@@ -335,6 +336,19 @@ def _refusal(rdclass: int, rdtype: int) -> int | None:
     return None
 
 
+def _bind_address(host: str, allow_remote: bool) -> None:
+    """A :class:`UsageError` unless ``host`` is an IP address, and a loopback one when
+    ``allow_remote`` is False: the lab DNS serves this machine, never the network
+    (``0.0.0.0`` would answer every interface), and its :meth:`LabDNS.resolver` needs an
+    address, not a name."""
+    if not is_address(host):
+        raise UsageError(f"host must be an IP address to bind, such as {LOOPBACK!r}, not {host!r}")
+    if not allow_remote and not ipaddress.ip_address(host.strip()).is_loopback:
+        raise UsageError(f"host {host!r} is not a loopback address: the lab DNS answers this "
+                         f"machine only (use {LOOPBACK!r} or another 127.x.y.z; "
+                         "allow_remote=True serves the network, if you really mean it)")
+
+
 class LabDNS(Service):
     """A real DNS server for the lab Internet, on loopback (UDP and TCP).
 
@@ -343,7 +357,10 @@ class LabDNS(Service):
             or a list of either. ``None`` serves the course zones (``data/zones``).
         faults: mapping of ``"name"`` or ``"name/TYPE"`` to ``"timeout"`` (no
             answer), ``"servfail"`` or ``"refused"``.
-        host: address to bind; loopback only unless you insist.
+        host: the IPv4 loopback address to bind (``127.0.0.1`` or another
+            ``127.x.y.z``): the lab DNS answers this machine only.
+        allow_remote: ``True`` lets ``host`` be an address off loopback (such as
+            ``0.0.0.0``, every interface), as ``SMTPServer(allow_remote=True)``.
         port: ``0`` (default) picks a free ephemeral port, used for UDP and TCP.
         tcp_timeout: seconds a TCP client has to send each whole query (its
             length prefix and body, RFC 7766 6.2.3), idle wait included; then the
@@ -367,6 +384,7 @@ class LabDNS(Service):
         port: int = 0,
         tcp_timeout: float = _TCP_IDLE,
         tcp_max_per_client: int = _TCP_PER_CLIENT,
+        allow_remote: bool = False,
     ) -> None:
         super().__init__()
         # a wrong type is a TypeError, a wrong value a UsageError (as everywhere in labkit)
@@ -376,6 +394,7 @@ class LabDNS(Service):
         if not _coerce.text(host, "host", example=LOOPBACK).strip():
             raise UsageError(f"host must be an address to bind as text, such as {LOOPBACK!r}, "
                              f"not {host!r}")
+        _bind_address(host, _coerce.flag(allow_remote, "allow_remote"))
         if faults is not None and not isinstance(faults, Mapping):
             hint = ""
             if isinstance(faults, (str, list, tuple)):

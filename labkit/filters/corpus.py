@@ -52,6 +52,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from .. import _coerce
 from ..errors import CorpusError, UsageError
@@ -679,12 +680,34 @@ def _leaves_machine(url: str) -> bool:
         return True
 
 
+class _NoRedirectOffTheMachine(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only to ``file://`` or loopback (used with ``LABKIT_OFFLINE``)."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> Any:
+        """The redirected request, or a :class:`UsageError` when it would leave the machine."""
+        target = urllib.parse.urljoin(req.full_url, newurl)
+        if _leaves_machine(target):
+            raise UsageError(f"LABKIT_OFFLINE is set: {req.full_url} redirects ({code}) to "
+                             f"{target}, off this machine; not followed. " + _how_to_get())
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    """urllib's opener; with ``LABKIT_OFFLINE``, one that uses no proxy (a proxy is
+    another machine, and ``http_proxy`` would send even a loopback URL there) and
+    follows no redirect off the machine."""
+    if not _offline():
+        return urllib.request.build_opener()
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirectOffTheMachine())
+
+
 def _download(url: str, path: Path, folder: str, progress: bool, timeout: float) -> None:
     """Download ``url`` to ``path`` via ``.part``; keep it only if whole and readable."""
     tmp = path.with_name(path.name + ".part")
     got = 0
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as out:
+        with _opener().open(url, timeout=timeout) as resp, open(tmp, "wb") as out:
             declared = resp.headers.get("Content-Length")
             total = int(declared) if declared and declared.isdigit() else None
             bar = None

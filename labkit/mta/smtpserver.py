@@ -61,6 +61,29 @@ from ._loopthread import LoopThread
 
 log = logging.getLogger(__name__)
 
+
+class _HideUndecodedAuth(logging.Filter):
+    """Masks what aiosmtpd's ``mail.log`` shows of an AUTH response it cannot decode.
+
+    aiosmtpd 1.4.6 masks the AUTH command line, but an answer to its 334 prompt that is
+    not base64 (a learner typing the bare password by hand) is logged at DEBUG as
+    ``can't decode base64: b'<the password>'``.  The line stays, the text is starred out.
+    """
+
+    _MESSAGE = "%r can't decode base64: %s"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep the record; replace the undecoded response in its arguments."""
+        if record.msg == self._MESSAGE and isinstance(record.args, tuple) and len(record.args) == 2:
+            record.args = (record.args[0], "********")
+        return True
+
+
+_AIOSMTPD_LOG = logging.getLogger("mail.log")
+if not any(isinstance(f, _HideUndecodedAuth) for f in _AIOSMTPD_LOG.filters):
+    _AIOSMTPD_LOG.addFilter(_HideUndecodedAuth())
+
+
 def has_bare_newline(data: bytes) -> bool:
     """True if ``data`` holds a bare LF, a bare CR or a NUL byte (see SMTP smuggling)."""
     # every CRLF holds one CR and one LF, so any other CR or LF is a bare one; counting
