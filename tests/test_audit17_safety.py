@@ -252,3 +252,32 @@ def test_a_password_sent_without_base64_is_not_in_the_debug_log(caplog):
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "can't decode base64" in text  # the event is still logged ...
     assert PASSWORD not in text  # ... without what was typed
+
+
+# -- files stay where the user said ---------------------------------------------------------
+
+def test_a_snapshot_is_written_inside_the_folder_named_whatever_its_name():
+    # record_snapshots([("/tmp/sa/escaped.example", "TXT")], "/tmp/sa/snapdir", resolver=R)
+    # wrote /tmp/sa/escaped.example_TXT.json: a name beginning with "/" made the file
+    # name an absolute path, outside the folder given (a "/" inside one made a subfolder).
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from labkit.dns import snapshots
+
+    top = Path(tempfile.mkdtemp(prefix="s", dir="/tmp"))  # a short path: DNS labels are <= 63
+    try:
+        folder = top / "snaps"
+        names = [str(top / "outside.example"), "0/25.2.0.192.in-addr.arpa"]  # RFC 2317's "/"
+        for name in names:
+            snap = snapshots.Snapshot(
+                name=name, type="TXT", answers=("x",),
+                provenance=snapshots.Provenance(kind="captured", source="test", date="2026-11-29"))
+            path = snapshots.save(snap, folder)
+            assert path.parent == folder
+            assert snapshots.load(name, "TXT", folder).answers == ("x",)
+        assert sorted(p.name for p in top.iterdir()) == ["snaps"]
+        assert len(list(folder.iterdir())) == len(names)
+    finally:
+        shutil.rmtree(top)

@@ -137,9 +137,15 @@ class Snapshot:
 
 
 def path_for(name: str, rdtype: str | int = "TXT", directory: str | Path | None = None) -> Path:
-    """The file that holds (or would hold) the snapshot of ``name``/``rdtype``."""
+    """The file that holds (or would hold) the snapshot of ``name``/``rdtype``.
+
+    Always a file directly in the folder: a ``/`` or ``\\`` in the name (a DNS label may
+    hold one, as in RFC 2317's ``0/25.2.0.192.in-addr.arpa``) is written ``%2F`` / ``%5C``
+    (and ``%`` itself ``%25``), so no name makes a subfolder or a path elsewhere.
+    """
     folder = Path(directory) if directory is not None else snapshots_dir()
-    return folder / f"{normalise_name(name)}_{normalise_type(rdtype)}.json"
+    stem = normalise_name(name).replace("%", "%25").replace("/", "%2F").replace("\\", "%5C")
+    return folder / f"{stem}_{normalise_type(rdtype)}.json"
 
 
 def read(path: str | Path) -> Snapshot:
