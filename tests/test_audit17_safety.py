@@ -281,3 +281,30 @@ def test_a_snapshot_is_written_inside_the_folder_named_whatever_its_name():
         assert len(list(folder.iterdir())) == len(names)
     finally:
         shutil.rmtree(top)
+
+
+# -- the public SMTP dialler dials the lab's endpoints only -----------------------------------
+
+
+def test_sender_connect_refuses_an_endpoint_off_loopback():
+    """``labkit.mta.sender.connect`` dialled whatever ``endpoint`` it was given; every lab
+    server listens on loopback (``lab.endpoint``), so anything else is refused unopened."""
+    seen = _run_guarded('''
+        import labkit as lk
+        from labkit.errors import UsageError
+        from labkit.mta import sender
+        with lk.Lab() as lab:
+            refused = []
+            for endpoint in (("192.0.2.2", 25), ("8.8.8.8", 25), ("0.0.0.0", 25)):
+                try:
+                    sender.connect(lab, "192.0.2.10", "203.0.113.25", endpoint, 2.0)
+                except UsageError as exc:
+                    refused.append("loopback" in str(exc))
+            smtp = sender.connect(lab, "192.0.2.10", "203.0.113.25", lab.endpoint("mx.corp.example", 25), 5.0)
+            code = smtp.noop()[0]
+            smtp.quit()
+        done(refused=refused, code=code)
+    ''')
+    assert seen["attempts"] == [], seen
+    assert seen["refused"] == [True, True, True], seen
+    assert seen["code"] == 250, seen

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import email.utils
+import ipaddress
 import logging
 import secrets
 import smtplib
@@ -404,6 +405,16 @@ def _is_ip(text: str) -> bool:
     return True
 
 
+def _is_loopback(endpoint: Any) -> bool:
+    """True for an (address, port) pair whose address is a loopback one."""
+    if not isinstance(endpoint, (tuple, list)) or len(endpoint) != 2:
+        return False
+    try:
+        return ipaddress.ip_address(str(endpoint[0])).is_loopback
+    except ValueError:
+        return False
+
+
 def connect(lab: Any, client: str, dest_ip: str, endpoint: tuple[str, int],
             timeout: float = 30.0, *, port: int | None = None) -> smtplib.SMTP:
     """Open an SMTP connection that the server sees as coming from ``client``.
@@ -419,6 +430,9 @@ def connect(lab: Any, client: str, dest_ip: str, endpoint: tuple[str, int],
     Introduced in lab 07 (sending side: SMTP-AUTH, OP25B and port 587).
     """
     timeout = _coerce.seconds(timeout)
+    if not _is_loopback(endpoint):
+        raise UsageError(f"endpoint {endpoint!r} is not a loopback (address, port): every lab "
+                         "server listens on loopback; ask lab.endpoint(name_or_address, port)")
     gateway = getattr(lab, "gateway", None)
     if port is None:
         port = next((p for (addr, p), srv in getattr(lab, "servers", {}).items()
