@@ -308,3 +308,10 @@ def test_sender_connect_refuses_an_endpoint_off_loopback():
     assert seen["attempts"] == [], seen
     assert seen["refused"] == [True, True, True], seen
     assert seen["code"] == 250, seen
+
+
+def test_labdns_says_it_serves_ipv4_loopback_only():
+    """``host="::1"`` passed the loopback check, then failed in bind() with "Address
+    family for hostname not supported"; the lab DNS listens on IPv4 only."""
+    with pytest.raises(UsageError, match="IPv4"):
+        lk.dns.LabDNS(host="::1")

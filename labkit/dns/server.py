@@ -343,6 +343,9 @@ def _bind_address(host: str, allow_remote: bool) -> None:
     address, not a name."""
     if not is_address(host):
         raise UsageError(f"host must be an IP address to bind, such as {LOOPBACK!r}, not {host!r}")
+    if ipaddress.ip_address(host.strip()).version != 4:
+        raise UsageError(f"host {host!r}: the lab DNS listens on IPv4 only; use {LOOPBACK!r} "
+                         "or another 127.x.y.z (it still serves AAAA records)")
     if not allow_remote and not ipaddress.ip_address(host.strip()).is_loopback:
         raise UsageError(f"host {host!r} is not a loopback address: the lab DNS answers this "
                          f"machine only (use {LOOPBACK!r} or another 127.x.y.z; "
