@@ -220,6 +220,14 @@ class AlignmentExplorer(TextFallback, widgets.VBox):
         mf = _domain_of(value["mail_from"])
         d = _domain_of(value["dkim_domain"])
         how = value["method"]
+        org: dict[str, str] = {}
+        for box, domain in (("header From", hf), ("MAIL FROM", mf), ("DKIM d=", d)):
+            if domain and domain not in org:
+                try:  # an unreadable domain is named by the box it was typed in
+                    org[domain] = self._org(domain, how)
+                except UsageError as exc:
+                    raise UsageError(f"the {box} domain {domain!r} cannot be read: "
+                                     f"{str(exc).split(': ', 1)[-1]}") from None
         spf_aligned = bool(mf) and self._aligned(mf, hf, value["aspf"], how)
         dkim_aligned = bool(d) and self._aligned(d, hf, value["adkim"], how)
         passed = spf_aligned or dkim_aligned
@@ -227,7 +235,7 @@ class AlignmentExplorer(TextFallback, widgets.VBox):
             "header_from": hf,
             "mail_from": mf,
             "dkim_domain": d,
-            "org": {x: self._org(x, how) for x in dict.fromkeys((hf, mf, d)) if x},
+            "org": org,
             "spf_aligned": spf_aligned,
             "dkim_aligned": dkim_aligned,
             "dmarc": "pass" if passed else "fail",

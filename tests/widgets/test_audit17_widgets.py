@@ -31,6 +31,8 @@ def test_a_from_typed_with_a_comment_shows_the_error_not_the_old_verdict(explore
     explorer._controls["header_from"].value = "news@brand.example (Brand)"
     shown = explorer._view.value + explorer.text
     assert "brand.example (brand)" in shown and "without spaces" in shown
+    # named as the box the learner typed in, not by labkit.auth.dmarc's argument names
+    assert "header From" in explorer.error and "from_domain" not in explorer.error, explorer.error
     assert "not aligned" not in explorer.text and "disposition" not in explorer.text
     assert explorer.verdict == {}
     # another edit while the From is still unreadable: the error stays, nothing stale
@@ -42,6 +44,11 @@ def test_a_from_typed_with_a_comment_shows_the_error_not_the_old_verdict(explore
     assert "MAIL FROM news.brand.example vs From brand.example: aligned" in explorer.text
     assert explorer.value["mail_from"] == "news.brand.example"
     assert explorer.verdict["dmarc"] == "pass"
+
+
+def test_an_unreadable_dkim_domain_is_named_as_its_box(explorer):
+    explorer._controls["dkim_domain"].value = "brand example"
+    assert "DKIM d=" in explorer.error and "auth_domain" not in explorer.error, explorer.error
 
 
 def test_typing_back_the_last_good_from_clears_the_error(explorer):
