@@ -15,8 +15,9 @@ walks the MIME tree with a few regular expressions:
   bytes are UTF-8, as a ``str`` message's are, else as latin-1; header fields the
   same), multipart walked recursively, non-text parts summarised by their content
   type and file name;
-* HTML: reduced to text, plus ``tag:<name>`` and ``attr:<name>`` tokens and the
-  URLs found in ``href``/``src``;
+* HTML: reduced to text (character references decoded: numeric ones and every HTML 4
+  name, ``&eacute;``, ``&copy;``, ...; an unknown name becomes a space), plus
+  ``tag:<name>`` and ``attr:<name>`` tokens and the URLs found in ``href``/``src``;
 * URLs: ``url:<host>`` and each parent domain, ``url:ip`` for numeric hosts, and the
   words of the path (``url:path:<word>``, 3-20 letters, digits, ``-`` or ``_``);
 * words: lower-cased, 3-20 characters; longer ones become ``skip:<first char> <len//10>``;
@@ -51,6 +52,7 @@ import functools
 import logging
 import re
 from collections.abc import Iterator
+from html.entities import name2codepoint
 from itertools import compress, pairwise
 
 from .. import _coerce
@@ -117,7 +119,37 @@ _CJK_RUN = re.compile(
 # CJK punctuation and symbols, full-width ASCII punctuation: word separators
 _CJK_PUNCT = re.compile("[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]+")
 _PARAM = re.compile(r";\s*([a-zA-Z*-]+)\s*=\s*(\"[^\"]*\"|[^;\s]+)")
+#: named character references given their own meaning here: nbsp is a space (it separates
+#: words), and apos (XML's, not HTML 4's) is decoded too
 _ENTITIES = {"nbsp": " ", "amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+def _named_entities() -> dict[str, str]:
+    """{lower-case name: character} of every HTML 4 named character reference.
+
+    The text is lower-cased before its references are decoded, so a name is looked up
+    lower-cased; where two names differ only in case (``Eacute``/``eacute``,
+    ``Sigma``/``sigma``, ``rArr``/``rarr``, ``Dagger``/``dagger`` ...) the one spelled
+    in lower case wins (each such pair has one), so ``&Eacute;`` gives "é" (words are
+    lower-cased anyway) and ``&rArr;`` gives "→".  (Were there no such name, the first
+    in ASCII order would win: the choice never depends on dict order.)
+    HTML 4's 252 names only, not HTML5's 2,125: _ENTITY also takes a name without its
+    ";", and HTML5 adds some 1,800 names, many of two letters (``in``, ``it``, ``ac``,
+    ``dd``, ``ee``, ``pm``, ``wp`` ...), which would turn far more ordinary text after an
+    "&" into symbols (a URL's query string in the text: ``?id=7&it=2``).
+    """
+    table: dict[str, str] = {}
+    for name in sorted(name2codepoint, key=lambda n: (n != n.lower(), n)):  # lower case first
+        table.setdefault(name.lower(), chr(name2codepoint[name]))
+    table.update(_ENTITIES)
+    return table
+
+
+#: every HTML 4 name (lower-cased) -> its character, with _ENTITIES' meanings: the one
+#: table, which the compiled HTML passes get below and look names up in
+_NAMED_ENTITIES = _named_entities()
+if _ch is not None:
+    _ch.set_entities(_NAMED_ENTITIES)
 # Only telling tags and attributes become tokens: the common layout ones (table, font,
 # br ...) occur together, and counting each as independent evidence swamps the words.
 _TAG_TOKENS = frozenset(
@@ -509,7 +541,7 @@ def _entity(m: re.Match) -> str:
             return chr(code) if 0 < code < 0x110000 else " "
         except ValueError:
             return " "
-    return _ENTITIES.get(name.lower(), " ")
+    return _NAMED_ENTITIES.get(name.lower(), " ")
 
 
 def _email_domains(text: str) -> list[str]:

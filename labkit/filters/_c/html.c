@@ -14,6 +14,10 @@
  * remove things (comments, style/script elements, tags) compact the one work buffer in
  * place: what they write never gets ahead of what they still have to read.
  *
+ * Named character references beyond the six common ones are looked up in the Python
+ * table itself (tokens._NAMED_ENTITIES, handed over by set_entities()): there is no
+ * copy of it here.
+ *
  * On lower-cased ASCII text, the patterns' \s is _WS_ASCII (\t \n \v \f \r, \x1c-\x1f
  * and space), and [a-zA-Z] meets only lower-case letters.
  */
@@ -337,9 +341,43 @@ emit_attrs(PyObject *out, const Py_UCS1 *s, Py_ssize_t n, PyObject *url_tokens)
     return 0;
 }
 
+/* The named character references: tokens._NAMED_ENTITIES (lower-case name -> a str of
+ * one character), the one table, which tokens.py hands over with set_entities() when
+ * it is imported.  A new reference to that dict (not a copy: a change to it shows here
+ * at once); NULL until set_entities() is called. */
+static PyObject *entities = NULL;
+
+/* the character the table gives for the name s[a:b] (ASCII letters and digits, already
+ * lower-case), a space when it has none; -2 with an exception set on error */
+static long
+named_entity(const Py_UCS1 *s, Py_ssize_t a, Py_ssize_t b)
+{
+    PyObject *key, *c;
+
+    key = PyUnicode_New(b - a, 127);
+    if (key == NULL)
+        return -2;
+    memcpy(PyUnicode_1BYTE_DATA(key), s + a, (size_t)(b - a));
+    c = PyDict_GetItemWithError(entities, key); /* (borrowed: the dict keeps it) */
+    Py_DECREF(key);
+    if (c == NULL)
+        return PyErr_Occurred() ? -2 : ' ';
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_Check(c) && PyUnicode_READY(c) < 0)
+        return -2;
+#endif
+    if (!PyUnicode_CheckExact(c) || PyUnicode_GET_LENGTH(c) != 1) { /* (changed since) */
+        PyErr_Format(PyExc_TypeError, "the entity table's values must be one-character "
+                     "str, not %.80s", Py_TYPE(c)->tp_name);
+        return -2;
+    }
+    return (long)PyUnicode_READ_CHAR(c, 0);
+}
+
 /* _ENTITY, &(#?[a-zA-Z0-9]+);?, at s[i] == "&": the end of the match (*end) and the
- * character _entity gives for it; -1 when nothing matches there.  "#" needs letters
- * or digits after it ("&#;" is no entity: without the "#" the run would be empty). */
+ * character _entity gives for it; -1 when nothing matches there, -2 with an exception
+ * set on error.  "#" needs letters or digits after it ("&#;" is no entity: without the
+ * "#" the run would be empty). */
 static long
 entity_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i, Py_ssize_t *end)
 {
@@ -356,11 +394,11 @@ entity_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i, Py_ssize_t *end)
         return -1;
     *end = b < n && s[b] == ';' ? b + 1 : b;
     if (!hash) { /* a name, compared lower-cased (the text already is) */
-        for (k = 0; named[k].name != NULL; k++) {
+        for (k = 0; named[k].name != NULL; k++) { /* the common six without a look-up */
             if (same(s, a, b, named[k].name))
                 return named[k].c;
         }
-        return ' ';
+        return named_entity(s, a, b);
     }
     /* int(digits, 16) after "#x" (which also takes a "0x" prefix), int(digits) else;
      * no number, or one not in 1..0x10ffff, gives a space */
@@ -390,8 +428,8 @@ entity_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i, Py_ssize_t *end)
     return code > 0 && code < 0x110000 ? code : ' ';
 }
 
-/* _ENTITY.sub(_entity, s) as a new str: a numeric entity may give any character, so
- * the result is measured first (length, widest character), then written: the text
+/* _ENTITY.sub(_entity, s) as a new str: an entity may give any character, so the
+ * result is measured first (length, widest character), then written: the text
  * between entities copied whole when every character fits in a byte. */
 static PyObject *
 replace_entities(const Py_UCS1 *s, Py_ssize_t n)
@@ -404,7 +442,9 @@ replace_entities(const Py_UCS1 *s, Py_ssize_t n)
     void *data;
 
     while ((amp = find_char(s, n, i, '&')) >= 0) {
-        if ((c = entity_at(s, n, amp, &end)) < 0) {
+        if ((c = entity_at(s, n, amp, &end)) == -2)
+            return NULL;
+        if (c < 0) {
             i = amp + 1;
             continue;
         }
@@ -433,16 +473,25 @@ replace_entities(const Py_UCS1 *s, Py_ssize_t n)
         }
         if (amp == n)
             break;
-        if ((c = entity_at(s, n, amp, &end)) < 0) {
+        if ((c = entity_at(s, n, amp, &end)) == -2)
+            goto error;
+        if (c < 0) {
             PyUnicode_WRITE(kind, data, w++, '&');
             i = amp + 1;
         }
         else {
+            if ((Py_UCS4)c > widest) { /* (only if the table changed between the passes) */
+                PyErr_SetString(PyExc_RuntimeError, "the entity table changed during the call");
+                goto error;
+            }
             PyUnicode_WRITE(kind, data, w++, (Py_UCS4)c);
             i = end;
         }
     }
     return text;
+error:
+    Py_DECREF(text);
+    return NULL;
 }
 
 PyDoc_STRVAR(html_to_text_doc,
@@ -472,6 +521,11 @@ ch_html_to_text(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t n
                      Py_TYPE(url_tokens)->tp_name);
         return NULL;
     }
+    if (entities == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "set_entities() was not called "
+                        "(labkit.filters.tokens calls it when imported)");
+        return NULL;
+    }
     if ((ascii = ascii_chars(html, &src, &n)) < 0)
         return NULL;
     if (!ascii)
@@ -495,9 +549,56 @@ done:
     return text;
 }
 
+PyDoc_STRVAR(set_entities_doc,
+"set_entities(table) -> None\n\n"
+"The named character references html_to_text decodes beyond nbsp, amp, lt, gt, quot\n"
+"and apos: a dict of lower-case name -> one-character str (tokens._NAMED_ENTITIES).\n"
+"The dict itself is kept, not copied.");
+
+static PyObject *
+ch_set_entities(PyObject *Py_UNUSED(module), PyObject *table)
+{
+    PyObject *key, *value, *old;
+    Py_ssize_t pos = 0;
+
+    if (!PyDict_CheckExact(table)) {
+        PyErr_Format(PyExc_TypeError, "table must be a dict, not %.80s",
+                     Py_TYPE(table)->tp_name);
+        return NULL;
+    }
+    /* every entry checked once here (named_entity checks the value it reads again) */
+    while (PyDict_Next(table, &pos, &key, &value)) {
+        if (!PyUnicode_CheckExact(key)) {
+            PyErr_Format(PyExc_TypeError, "table's names must be str, not %.80s",
+                         Py_TYPE(key)->tp_name);
+            return NULL;
+        }
+#if PY_VERSION_HEX < 0x030C0000
+        if (PyUnicode_Check(value) && PyUnicode_READY(value) < 0)
+            return NULL;
+#endif
+        if (!PyUnicode_CheckExact(value)) {
+            PyErr_Format(PyExc_TypeError, "table's characters must be str, not %.80s",
+                         Py_TYPE(value)->tp_name);
+            return NULL;
+        }
+        if (PyUnicode_GET_LENGTH(value) != 1) {
+            PyErr_Format(PyExc_TypeError, "table's characters must be one-character str, "
+                         "not a str of length %zd", PyUnicode_GET_LENGTH(value));
+            return NULL;
+        }
+    }
+    old = entities;
+    Py_INCREF(table);
+    entities = table;
+    Py_XDECREF(old);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef chtml_methods[] = {
     {"html_to_text", (PyCFunction)(void (*)(void))ch_html_to_text, METH_FASTCALL,
      html_to_text_doc},
+    {"set_entities", ch_set_entities, METH_O, set_entities_doc},
     {NULL, NULL, 0, NULL}
 };
 

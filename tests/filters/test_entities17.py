@@ -1,0 +1,239 @@
+"""Named character references in HTML: every HTML 4 name is decoded, on both paths.
+
+Before: only nbsp, amp, lt, gt, quot and apos were decoded, so ``caf&eacute;`` gave the
+token "caf" while ``caf&#233;`` gave "café", and ``&copy;``/``&reg;`` became spaces.
+
+Each behaviour runs on the Python path (``tokens._ch`` and ``tokens._c`` set to None
+with monkeypatch: those handles are how ``tokenize`` chooses its path, so patching them is
+the real switch, not a stand-in) and, when ``labkit.filters._chtml`` is built, on the
+compiled one.  The equivalence tests compare the two with ``==``.
+"""
+
+from __future__ import annotations
+
+from html.entities import name2codepoint
+
+import pytest
+
+from labkit.filters import compiled
+from labkit.filters import tokens as T
+
+CH = compiled.load("_chtml")
+needs_c = pytest.mark.skipif(CH is None, reason="labkit.filters._chtml is not built")
+
+
+@pytest.fixture(params=["python", pytest.param("compiled", marks=needs_c)])
+def path(request, monkeypatch):
+    """Which path tokenize and _html_to_text take: "python" or "compiled"."""
+    if request.param == "python":
+        monkeypatch.setattr(T, "_ch", None)
+        monkeypatch.setattr(T, "_c", None)
+    return request.param
+
+
+def html_tokens(body: str) -> list[str]:
+    """tokenize() of a one-part text/html message with this body."""
+    raw = b"Subject: x\nContent-Type: text/html; charset=utf-8\n\n" + body.encode()
+    return T.tokenize(raw)
+
+
+def text_of(html: str) -> str:
+    return T._html_to_text(html, [])
+
+
+def test_named_and_numeric_give_the_same_tokens(path):
+    named = html_tokens("<p>Un caf&eacute; cr&egrave;me</p>")
+    numeric = html_tokens("<p>Un caf&#233; cr&#232;me</p>")
+    assert named == numeric
+    assert "café" in named and "crème" in named and "caf" not in named
+
+
+@pytest.mark.parametrize(("html", "word"), [
+    ("&copy;2002 Example Inc", "©2002"),
+    ("Linux&reg; inside", "linux®"),
+    ("Brand&trade; deals", "brand™"),
+    ("price 50&euro;", "50€"),
+])
+def test_symbols_are_kept(path, html, word):
+    assert word in html_tokens(html)
+
+
+def test_unknown_names_are_still_a_space(path):
+    assert text_of("a&foo;b &bogus c&x;d") == "a b   c d"
+    assert text_of("<b>&notaname;</b>") == "   "
+
+
+def test_the_six_special_names_as_before(path):
+    assert text_of("a&nbsp;b&amp;c&lt;d&gt;e&quot;f&apos;g") == "a b&c<d>e\"f'g"
+
+
+@pytest.mark.parametrize(("html", "text"), [
+    ("&EACUTE;", "é"), ("&Eacute;", "é"), ("&eAcUtE;", "é"),  # the text is lower-cased first
+    ("&COPY;", "©"), ("&Reg;", "®"), ("&NBSP;", " "), ("&AMP;", "&"),
+    # names that differ only in case: the one spelled in lower case wins
+    ("&Dagger;", "\u2020"), ("&rArr;", "\u2192"), ("&Sigma;", "\u03c3"), ("&Prime;", "\u2032"),
+])
+def test_upper_case_names(path, html, text):
+    assert text_of(html) == text
+
+
+def test_upper_case_names_in_text_python_does_not_lower_case():
+    # İ (U+0130) keeps _py_html_to_text from lower-casing the text: the name is then
+    # lower-cased on its own, with the same result
+    assert T._py_html_to_text("\u0130 caf&Eacute; &COPY;", []) == "\u0130 café ©"
+
+
+def test_every_html4_name(path):
+    for name, cp in name2codepoint.items():
+        lower = name.lower()
+        want = " " if lower == "nbsp" else chr(name2codepoint.get(lower, cp))
+        assert text_of(f"x&{name};y") == f"x{want}y", name
+        assert text_of(f"x&{name} y") == f"x{want} y", name  # the ";" is optional
+
+
+@pytest.mark.parametrize("name", ["hellip", "mdash", "frac12", "sup2", "thetasym", "zwnj"])
+def test_html4_names_with_digits_or_long(path, name):
+    assert text_of(f"&{name};") == chr(name2codepoint[name])
+
+
+@pytest.mark.parametrize("name", ["NewLine", "Tab", "check", "bigstar", "hearts2", "apos2",
+                                  "Amacr", "nbsp1", "frac13", "x"])
+def test_html5_only_and_made_up_names_are_a_space(path, name):
+    assert name.lower() not in name2codepoint
+    assert text_of(f"a&{name};b") == "a b"
+
+
+def test_a_name_at_the_very_end_without_semicolon(path):
+    assert text_of("caf&eacute") == "café"
+    assert text_of("x &copy") == "x ©"
+    assert text_of("&") == "&"
+    assert text_of("x&eacute;") == "xé"
+
+
+def test_many_in_a_row(path):
+    assert text_of("&eacute;" * 300) == "é" * 300
+    assert text_of("&eacute" * 300) == "é" * 300  # without ";": each "&" ends the name before
+    assert text_of("&" + "eacute" * 300) == " "  # one run of letters: one unknown name
+    mixed = "&copy;&#233;&foo;&amp;&rarr;" * 60
+    assert text_of(mixed) == "©é &→" * 60
+
+
+def test_a_long_name(path):
+    assert text_of("a&" + "e" * 40 + ";b") == "a b"
+    assert text_of("a&eacute" + "x" * 32 + ";b") == "a b"
+
+
+# --- the compiled passes and the Python ones give the same text and tokens ---------------
+
+ENTITY_EDGE_CASES = [
+    "caf&eacute", "caf&eacute;", "&eacute", "&", "&;", "&#", "&e", "&E",
+    "&eacute;" * 300, "&EACUTE;" * 300, "&eacute" * 300, "&foo;" * 300,
+    "&" + "e" * 40 + ";", "&" + "eacute" * 7, "&" + "a" * 10_000,
+    "&frac12x;", "&sup2;&sup1;&sup3;", "&thetasym;&thetasym", "&Alpha;&alpha;&ALPHA;",
+    "&rArr;&rarr;&hArr;&harr;", "&OElig;&oelig;&Yuml;&yuml;", "&euro;&trade;&hellip;",
+    "&lt;script&gt;x&lt;/script&gt;", "&lt;img src=x&gt;", "<a href='a&eacute;b'>&eacute;</a>",
+    "<img alt=&copy;>&copy;", "<script>&eacute;</script>&eacute;", "<!--&eacute;-->&eacute;",
+    "&copy\x00;", "&copy\n;", "&co py;", "&copy ;", "&copy;;", "&&copy;&", "&#copy;",
+    "&#x&copy;", "&nbsp&nbsp;&NBSP", "&amp;eacute;", "&ampeacute;",
+    # not ASCII: the Python code runs
+    "caf\u00e9 &eacute; &copy;", "\u0130 &Eacute;",
+]
+
+
+@needs_c
+@pytest.mark.parametrize("html", ENTITY_EDGE_CASES)
+def test_entity_edge_cases_same(html):
+    if html.isascii():  # the C passes really ran (and did not hand the text back)
+        assert CH.html_to_text(html, [], T._url_tokens) is not None
+    c_out: list[str] = []
+    py_out: list[str] = []
+    assert (T._html_to_text(html, c_out), c_out) == (T._py_html_to_text(html, py_out), py_out)
+
+
+@needs_c
+def test_every_name_same_on_both_paths():
+    names = sorted(name2codepoint) + [n.upper() for n in name2codepoint]
+    for end in (";", "", " ", "1"):
+        html = "".join(f"<b>&{n}{end}</b>" for n in names)
+        assert T._html_to_text(html, []) == T._py_html_to_text(html, []), repr(end)
+
+
+@needs_c
+def test_the_compiled_module_reads_the_python_table():
+    # one table: tokens.py hands its dict to the C module, which looks names up there
+    # (a dict put in its place is used at once; the real one is put back)
+    try:
+        CH.set_entities({"eacute": "E", "zzz": "\u2603"})
+        assert CH.html_to_text("caf&eacute; &zzz; &copy;", [], T._url_tokens) == "cafE \u2603  "
+    finally:
+        CH.set_entities(T._NAMED_ENTITIES)
+    assert CH.html_to_text("caf&eacute; &copy;", [], T._url_tokens) == "café ©"
+
+
+@needs_c
+@pytest.mark.parametrize("table", [None, [("eacute", "é")], {b"eacute": "é"}, {"eacute": 233},
+                                   {"eacute": "ée"}, {"eacute": ""}])
+def test_set_entities_wrong_types(table):
+    with pytest.raises(TypeError):
+        CH.set_entities(table)
+    # the table in use is unchanged
+    assert CH.html_to_text("&eacute;", [], T._url_tokens) == "é"
+
+
+@needs_c
+def test_a_bad_value_put_in_later_is_a_type_error():
+    table = {"eacute": "\u00e9"}
+    try:
+        CH.set_entities(table)
+        table["zzq"] = 233  # set_entities checked the table as it was then
+        with pytest.raises(TypeError, match="one-character str"):
+            CH.html_to_text("&zzq;", [], T._url_tokens)
+    finally:
+        CH.set_entities(T._NAMED_ENTITIES)
+
+
+@needs_c
+def test_a_table_changed_between_the_two_passes_is_an_error_not_a_cut_character():
+    # The C code measures the result (widest character) in one pass and writes it in a
+    # second; the table can change in between only through a key whose __eq__ runs
+    # Python code (a dict compares keys of the same hash), as this one does.
+    table = {"zzq": "a"}
+    calls = []
+
+    class Key:
+        def __hash__(self) -> int:
+            return hash("zzq")
+
+        def __eq__(self, other: object) -> bool:
+            calls.append(other)
+            if len(calls) == 2:  # in the writing pass
+                table["zzq"] = "\u2603"
+            return False
+
+    try:
+        CH.set_entities(table)
+        del table["zzq"]
+        table[Key()] = "b"  # (met first when "zzq" is looked up)
+        table["zzq"] = "a"
+        calls.clear()
+        with pytest.raises(RuntimeError, match="changed"):
+            CH.html_to_text("x&zzq;y", [], T._url_tokens)
+    finally:
+        CH.set_entities(T._NAMED_ENTITIES)
+
+
+def test_corpus_same_on_both_paths_and_named_entities_decoded(full_corpus, monkeypatch):
+    if CH is None:
+        pytest.skip("labkit.filters._chtml is not built")
+    differ = []
+    for m in full_corpus:
+        if b"&" not in m.raw:
+            continue
+        with_c = T.tokenize(m.raw)
+        with monkeypatch.context() as mp:
+            mp.setattr(T, "_ch", None)
+            mp.setattr(T, "_c", None)
+            pure = T.tokenize(m.raw)
+        if with_c != pure:
+            differ.append(m.name)
+    assert not differ, f"{len(differ)} messages differ, e.g. {differ[:5]}"
