@@ -33,6 +33,11 @@ MODULES: dict[str, str] = {
 }
 
 
+#: what each module must have for this version of labkit: one built from older C code (an
+#: editable install not rebuilt after an update) would give other tokens, so it is not used
+NEEDS: dict[str, tuple[str, ...]] = {"_chtml": ("html_to_text", "set_entities")}
+
+
 def pure_python() -> bool:
     """True when ``LABKIT_PURE_PYTHON`` asks for the Python code only."""
     return os.environ.get("LABKIT_PURE_PYTHON", "").strip().lower() not in ("", "0", "false", "no")
@@ -40,15 +45,21 @@ def pure_python() -> bool:
 
 def load(name: str) -> ModuleType | None:
     """The compiled module ``name`` (one of :data:`MODULES`), or None when it was not
-    built or ``LABKIT_PURE_PYTHON`` is set."""
+    built, was built from older C code (:data:`NEEDS`), or ``LABKIT_PURE_PYTHON`` is set."""
     if name not in MODULES:
         raise KeyError(f"no compiled module {name!r}; there are {', '.join(MODULES)}")
     if pure_python():
         return None
     try:
-        return importlib.import_module(f"{__package__}.{name}")
+        module = importlib.import_module(f"{__package__}.{name}")
     except ImportError:
         return None
+    return module if usable(module, name) else None
+
+
+def usable(module: object, name: str) -> bool:
+    """True when ``module`` has every function :data:`NEEDS` names for ``name``."""
+    return all(hasattr(module, attr) for attr in NEEDS.get(name, ()))
 
 
 def status() -> dict[str, bool]:
@@ -56,4 +67,4 @@ def status() -> dict[str, bool]:
     return {name: load(name) is not None for name in MODULES}
 
 
-__all__ = ["MODULES", "load", "pure_python", "status"]
+__all__ = ["MODULES", "NEEDS", "load", "pure_python", "status", "usable"]
