@@ -20,9 +20,7 @@ Takes about 15 s on the 2-core development machine (one autograded submission).
 from __future__ import annotations
 
 import html
-import os
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -32,6 +30,7 @@ import nbformat
 import pytest
 
 from labkit.grading import find_labs, graded_cells, repo_root
+from tests.grading.course import nbgrader, new_course
 from tests.grading.test_regrade_after_fixing_a_test import WRONG as WRONG_ANSWER
 
 pytestmark = pytest.mark.slow
@@ -44,20 +43,15 @@ WRONG = "ex2-count-lookups"
 
 
 def _nbgrader(*args: str, cwd: Path) -> str:
-    bindir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
-    command = [shutil.which("nbgrader", path=bindir) or "nbgrader", *args]
-    proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, (args, proc.stdout[-2000:], proc.stderr[-3000:])
+    """``nbgrader ARGS`` in ``cwd`` (it must succeed); what it printed, both streams."""
+    proc = nbgrader(*args, cwd=cwd)
     return proc.stdout + proc.stderr
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """(course folder, autograde's log) after grading alice's submission."""
-    course = tmp_path_factory.mktemp("course")
-    shutil.copy(repo_root() / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copytree(LAB.notebook.parent, course / "labs" / LAB.assignment_id)
+    course = new_course(tmp_path_factory.mktemp("course"), LAB)
     aid, name = LAB.assignment_id, LAB.notebook.name
     subprocess.run([sys.executable, "-m", "labkit.cli", "release", aid], cwd=course, check=True,
                    capture_output=True)

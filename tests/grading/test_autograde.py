@@ -26,7 +26,6 @@ import html
 import os
 import re
 import shutil
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -35,6 +34,7 @@ import nbformat
 import pytest
 
 from labkit.grading import find_labs, graded_cells, repo_root
+from tests.grading.course import nbgrader, new_course, run
 
 pytestmark = pytest.mark.slow
 
@@ -43,17 +43,7 @@ HIDDEN = "### BEGIN HIDDEN TESTS"
 STUDENTS = ("solver", "learner", "cheater")
 
 
-def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    bindir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, (args, proc.stdout[-2000:], proc.stderr[-3000:])
-    return proc
-
-
-def _nbgrader(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    bindir = str(Path(sys.executable).parent)
-    return _run([shutil.which("nbgrader", path=bindir) or "nbgrader", *args], cwd)
+_run, _nbgrader = run, nbgrader  # (the names the other grading tests import)
 
 
 def _kernels_in(folder: Path) -> list[int]:
@@ -72,9 +62,7 @@ def _kernels_in(folder: Path) -> list[int]:
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """A course folder after ``nbgrader autograde`` of the three submissions."""
-    course = tmp_path_factory.mktemp("course")
-    shutil.copy(repo_root() / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copytree(LAB.notebook.parent, course / "labs" / LAB.assignment_id)
+    course = new_course(tmp_path_factory.mktemp("course"), LAB)
     aid, name = LAB.assignment_id, LAB.notebook.name
 
     _run([sys.executable, "-m", "labkit.cli", "release", aid], course)

@@ -11,13 +11,13 @@ those hidden checks from the source. Takes about 15 s (three autograde runs of l
 from __future__ import annotations
 
 import re
-import shutil
 import sys
 
 import nbformat
 import pytest
 
 from labkit.grading import repo_root
+from tests.grading.course import new_course
 from tests.grading.test_autograde import LAB, _nbgrader, _run
 
 pytestmark = pytest.mark.slow
@@ -62,10 +62,7 @@ def _score(course) -> float:
 
 
 def test_a_fixed_test_counts_only_after_the_assignment_is_generated_again(tmp_path):
-    course = tmp_path / "course"
-    (course / "labs").mkdir(parents=True)
-    shutil.copy(repo_root() / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copytree(LAB.notebook.parent, course / "labs" / AID)
+    course = new_course(tmp_path / "course", LAB)
     source_path = course / "labs" / AID / LAB.notebook.name
     release = [sys.executable, "-m", "labkit.cli", "release", AID]
     _run(release, course)

@@ -18,18 +18,15 @@ import nbformat
 import pytest
 
 from labkit.cli import main
-from labkit.grading import find_labs, repo_root
+from labkit.grading import find_labs
+from tests.grading.course import new_course
 
 LAB = find_labs()[0]
 AID = LAB.assignment_id
 
 
 def _course(tmp_path: Path) -> Path:
-    course = tmp_path / "course"
-    (course / "labs").mkdir(parents=True)
-    shutil.copy(repo_root() / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copytree(LAB.notebook.parent, course / "labs" / AID)
-    return course
+    return new_course(tmp_path / "course", LAB)
 
 
 def _submit(course: Path, student: str) -> None:
