@@ -90,12 +90,14 @@ def test_labdns_binds_elsewhere_only_when_asked_in_so_many_words():
 
 # -- LABKIT_OFFLINE: the corpus download stays on this machine ------------------------------
 
-_REDIRECTING_MIRROR = '''
+def _mirror(answer: str) -> str:
+    """A child's script: a loopback HTTP mirror whose every GET gets ``answer`` (the
+    lines after the status), then corpus.fetch from it; reports the error it raised."""
+    return """
 import http.server, tempfile, threading
 class Mirror(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        self.send_response(302)
-        self.send_header("Location", "http://203.0.113.9:8080" + self.path)
+""" + textwrap.indent(textwrap.dedent(answer), " " * 8) + """
         self.end_headers()
     def log_message(self, *args):
         pass
@@ -109,7 +111,13 @@ try:
 except Exception as exc:
     error = f"{type(exc).__name__}: {exc}"
 done(error=error)
-'''
+"""
+
+
+_REDIRECTING_MIRROR = _mirror("""
+    self.send_response(302)
+    self.send_header("Location", "http://203.0.113.9:8080" + self.path)
+""")
 
 
 def test_offline_corpus_fetch_follows_no_redirect_off_the_machine():
@@ -121,25 +129,9 @@ def test_offline_corpus_fetch_follows_no_redirect_off_the_machine():
     assert "203.0.113.9" in seen["error"] and "LABKIT_OFFLINE" in seen["error"]
 
 
-_MIRROR_404 = '''
-import http.server, tempfile, threading
-class Mirror(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(404)
-        self.end_headers()
-    def log_message(self, *args):
-        pass
-mirror = http.server.HTTPServer(("127.0.0.1", 0), Mirror)
-threading.Thread(target=mirror.serve_forever, daemon=True).start()
-import labkit.filters.corpus as corpus
-try:
-    corpus.fetch(tempfile.mkdtemp(), folders=["easy_ham"], progress=False, timeout=5,
-                 base_url=f"http://127.0.0.1:{mirror.server_port}/")
-    error = ""
-except Exception as exc:
-    error = f"{type(exc).__name__}: {exc}"
-done(error=error)
-'''
+_MIRROR_404 = _mirror("""
+    self.send_response(404)
+""")
 
 
 def test_offline_corpus_fetch_from_loopback_does_not_go_through_a_proxy():
