@@ -222,23 +222,6 @@ def test_a_table_changed_between_the_two_passes_is_an_error_not_a_cut_character(
         CH.set_entities(T._NAMED_ENTITIES)
 
 
-def test_corpus_same_on_both_paths_and_named_entities_decoded(full_corpus, monkeypatch):
-    if CH is None:
-        pytest.skip("labkit.filters._chtml is not built")
-    differ = []
-    for m in full_corpus:
-        if b"&" not in m.raw:
-            continue
-        with_c = T.tokenize(m.raw)
-        with monkeypatch.context() as mp:
-            mp.setattr(T, "_ch", None)
-            mp.setattr(T, "_c", None)
-            pure = T.tokenize(m.raw)
-        if with_c != pure:
-            differ.append(m.name)
-    assert not differ, f"{len(differ)} messages differ, e.g. {differ[:5]}"
-
-
 def test_a_compiled_html_module_built_from_older_c_code_is_not_used():
     """An editable install not rebuilt after this change keeps an ``_chtml`` without
     ``set_entities``, whose six-name table gives other tokens: labkit must use the Python
