@@ -161,9 +161,10 @@ def _speedups() -> Check:
         return Check("speed-ups", DEGRADED, "compiled filter loops switched off (LABKIT_PURE_PYTHON "
                      "is set): the filters run their Python code (same scores, slower)")
     missing = [name for name, ok in state.items() if not ok]
-    return Check("speed-ups", DEGRADED, f"{', '.join(missing)} not built (no C compiler when labkit "
-                 "was installed?): those loops run in Python (same scores, slower); "
-                 "`pip install -e .` with a C compiler builds them")
+    return Check("speed-ups", DEGRADED, f"{', '.join(missing)} not built, or built from older C "
+                 "code (no C compiler when labkit was installed, or not installed again after an "
+                 "update?): those loops run in Python (same scores, slower); `pip install -e .` "
+                 "with a C compiler builds them")
 
 
 CHECKS: tuple[Callable[[], Check], ...] = (

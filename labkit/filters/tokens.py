@@ -134,7 +134,7 @@ def _named_entities() -> dict[str, str]:
     lower-cased anyway) and ``&rArr;`` gives "→".  (Were there no such name, the first
     in ASCII order would win: the choice never depends on dict order.)
     HTML 4's 252 names only, not HTML5's 2,125: _ENTITY also takes a name without its
-    ";", and HTML5 adds some 1,800 names, many of two letters (``in``, ``it``, ``ac``,
+    ";", and HTML5 adds some 1,870 names, many of two letters (``in``, ``it``, ``ac``,
     ``dd``, ``ee``, ``pm``, ``wp`` ...), which would turn far more ordinary text after an
     "&" into symbols (a URL's query string in the text: ``?id=7&it=2``).
     """

@@ -838,7 +838,7 @@ CASES = {
             if f["disposition"] == "quarantine" or f["content"] >= 0.9:
                 return "Junk"
             return "INBOX"
-            """, "too much spam in the inbox: 3 spam messages reached it, at most 2 may"),
+            """, "too much spam in the inbox: 3 spam messages reached it, at most 2 are allowed"),
         ("ex2-policy", "no SPF pass, no entry", """
             if f["allowlisted"]:
                 return "INBOX"
