@@ -48,4 +48,6 @@ def test_a_fault_name_with_white_space_is_refused(spec):
 
 
 def test_a_fault_name_with_surrounding_space_still_works():
-    assert parse_fault(" brand.example/txt = servfail ".strip()) == ("brand.example./TXT", "servfail")
+    # white space around the name (and the type, and the kind) is not inside the name
+    assert parse_fault(" brand.example/txt = servfail ") == ("brand.example./TXT", "servfail")
+    assert parse_fault(" brand.example = timeout") == ("brand.example.", "timeout")
