@@ -529,11 +529,16 @@ class Evaluation:
         """Fraction of messages in the unsure band."""
         return self.unsure / len(self.scores) if self.scores else 0.0
 
-    def cost(self) -> float:
-        """Dollars: $10 per FP, $1 per FN judged ham, $0.20 per unsure message."""
+    @property
+    def fn_judged_ham(self) -> int:
+        """Spam below the ham cutoff: judged ham (FN counts the unsure spam too)."""
         lo = min(self.ham_cutoff, self.spam_cutoff)
-        fn_ham = sum(1 for y, s in zip(self.labels, self.scores, strict=True) if y and s < lo)
-        return COSTS["fp"] * self.fp + COSTS["fn"] * fn_ham + COSTS["unsure"] * self.unsure
+        return sum(1 for y, s in zip(self.labels, self.scores, strict=True) if y and s < lo)
+
+    def cost(self) -> float:
+        """Dollars: $10 per FP, $1 per spam judged ham, $0.20 per unsure message."""
+        return (COSTS["fp"] * self.fp + COSTS["fn"] * self.fn_judged_ham
+                + COSTS["unsure"] * self.unsure)
 
     @property
     def train_rate(self) -> float:
@@ -577,12 +582,15 @@ class Evaluation:
             return "undefined" if math.isnan(x) else format(x, spec)
 
         why = f" [ROC undefined: {self.undefined}]" if self.undefined else ""
+        # with an unsure band the cost charges only the spam judged ham, not every FN
+        charged = (f" ({self.fn_judged_ham} spam judged ham, {self.unsure} unsure)"
+                   if self.fn_judged_ham != self.fn else "")
         return (
             f"{self.filter} ({self.mode}): (1-AUC)% {fig(self.one_minus_auc_pct, '.4f')}, "
             f"FP {self.fp}/{self.n_ham} (hm% {fig(self.hm_pct, '.2f')}), "
             f"FN {self.fn}/{self.n_spam} (sm% {fig(self.sm_pct, '.2f')}), "
             f"lam% {fig(self.lam_pct, '.3f')}, sm%@hm0.1% {fig(self.sm_at_hm(0.1), '.2f')}, "
-            f"unsure {100 * self.unsure_rate:.1f}%, cost ${self.cost():.2f}{why}"
+            f"unsure {100 * self.unsure_rate:.1f}%, cost ${self.cost():.2f}{charged}{why}"
         )
 
     def _repr_html_(self) -> str:

@@ -384,3 +384,17 @@ def test_hams_in_the_way_against_brute_force_and_the_oracle():
             assert set(got) == _fewest_fp_hams(labels, ranks, ev.names, sm_pct)
             assert len(got) == len(set(got))
             assert (got == []) == (oracle <= sm_pct + 1e-9)
+
+
+def test_summary_says_which_spam_the_cost_charges_when_there_is_an_unsure_band():
+    """FN counts every spam below the spam cutoff (unsure ones included), while the cost
+    charges $1 only for spam judged ham (SpamBayes' rule): with an unsure band the printed
+    FN alone cannot rebuild the cost, so the line says how many spam it charged."""
+    # 2 ham (one unsure), 4 spam: one judged ham, two unsure, one caught
+    ev = _ev([False, False, True, True, True, True], [0.1, 0.5, 0.1, 0.5, 0.6, 0.95],
+             spam_cutoff=0.9, ham_cutoff=0.2)
+    assert (ev.fp, ev.fn, ev.unsure, ev.fn_judged_ham) == (0, 3, 3, 1)
+    assert ev.cost() == pytest.approx(10 * 0 + 1 * 1 + 0.2 * 3)
+    assert "cost $1.60 (1 spam judged ham, 3 unsure)" in str(ev), str(ev)
+    no_band = _ev([False, True, True], [0.1, 0.3, 0.9])
+    assert str(no_band).endswith(f"cost ${no_band.cost():.2f}"), str(no_band)
