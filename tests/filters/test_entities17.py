@@ -235,3 +235,17 @@ def test_a_compiled_html_module_built_from_older_c_code_is_not_used():
     assert not compiled.usable(old, "_chtml")
     assert compiled.usable(SimpleNamespace(html_to_text=None, set_entities=None), "_chtml")
     assert compiled.usable(SimpleNamespace(), "_cgrams")  # nothing extra needed there
+
+
+def test_load_leaves_out_an_older_build(monkeypatch):
+    """load() itself applies the check (the import is replaced by a stand-in for the old
+    build, a fault a real install cannot produce on demand here)."""
+    from types import SimpleNamespace
+
+    from labkit.filters import compiled
+
+    monkeypatch.delenv("LABKIT_PURE_PYTHON", raising=False)
+    monkeypatch.setattr(compiled.importlib, "import_module",
+                        lambda name: SimpleNamespace(html_to_text=lambda *a: None))
+    assert compiled.load("_chtml") is None
+    assert compiled.load("_cgrams") is not None  # a module with nothing extra to have
