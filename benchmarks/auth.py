@@ -16,10 +16,13 @@ Measures, each for a fixed number of operations on one thread:
 Run::
 
     python benchmarks/auth.py              # prints a table, writes benchmarks/RESULTS-auth.md
-    python benchmarks/auth.py --quick      # fewer rounds
-    python benchmarks/auth.py --json
+    python benchmarks/auth.py --quick --no-write   # 20 rounds, the published file left alone
+    python benchmarks/auth.py --json --no-write
     python benchmarks/auth.py --baseline DIR   # also: CPU per call of another labkit checkout
                                                # (e.g. `git archive <commit> labkit | tar -x -C DIR`)
+
+Every run rewrites ``benchmarks/RESULTS-auth.md`` unless ``--no-write`` is given, with
+``--quick`` or ``--json`` too.
 """
 
 from __future__ import annotations
@@ -118,9 +121,11 @@ def baseline_rows(directory: str, rounds: int) -> list[dict]:
     for _ in range(2):
         for label, path in (("baseline", directory), ("this", here)):
             env = dict(os.environ, PYTHONPATH=path, LABKIT_DATA=str(Path(here) / "data"))
-            out = subprocess.run([sys.executable, __file__, "--cpu-json", "--rounds", str(rounds)], env=env,
-                                 capture_output=True, text=True, check=True, cwd="/").stdout
-            for name, us in json.loads(out).items():
+            out = json.loads(subprocess.run([sys.executable, __file__, "--cpu-json", "--rounds", str(rounds)],
+                                            env=env, capture_output=True, text=True, check=True, cwd="/").stdout)
+            if Path(out["labkit"]) != Path(path).resolve():
+                raise SystemExit(f"--baseline: asked for the labkit in {path}, the child imported {out['labkit']}")
+            for name, us in out["us"].items():
                 best[label][name] = min(best[label].get(name, float("inf")), us)
     return [{"operation": name, "n": rounds, "baseline_us": best["baseline"][name], "this_us": us,
              "speedup": round(best["baseline"][name] / us, 2)} for name, us in best["this"].items()]
@@ -271,18 +276,29 @@ def write_markdown(data: dict, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=200)
-    parser.add_argument("--quick", action="store_true", help="20 rounds")
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--no-write", action="store_true", help="do not write RESULTS-auth.md")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="benchmarks/RESULTS-auth.md is rewritten unless --no-write is given, with --quick "
+               "and --json too.")
+    parser.add_argument("--rounds", type=int, default=200,
+                        help="operations per row (default 200; fewer for the 11-look-up SPF and evaluate "
+                             "rows, twice as many for the fast-path and --baseline tables)")
+    parser.add_argument("--quick", action="store_true",
+                        help="20 rounds instead of --rounds (the fast-path table 40, --baseline 20)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of lines")
+    parser.add_argument("--no-write", action="store_true",
+                        help="leave benchmarks/RESULTS-auth.md as it is")
     parser.add_argument("--baseline", metavar="DIR", help="a directory holding another labkit/ to compare")
     parser.add_argument("--baseline-label", default=None, help="how to name --baseline in the report")
     parser.add_argument("--cpu-json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.cpu_json:
-        print(json.dumps(cpu_only(args.rounds)))
+        print(json.dumps({"labkit": str(Path(labkit.__file__).resolve().parent.parent),
+                          "us": cpu_only(args.rounds)}))
         return 0
+    if args.baseline and not (Path(args.baseline) / "labkit" / "__init__.py").is_file():
+        parser.error(f"--baseline: no labkit package in {args.baseline} "
+                     "(make one with `git archive <commit> labkit | tar -x -C DIR`)")
     data = run(20 if args.quick else args.rounds)
     if args.quick:
         data["command"] = "python benchmarks/auth.py --quick"

@@ -1,7 +1,8 @@
 """Where a classification's time goes, with and without the compiled loops.
 
-For the benchmark's best filter (``SVMSenderRobinson`` with the parameters that
-``benchmarks/filters.py`` chose by cross-validation in its runs of 29 Nov) trained on the
+For the filter of the benchmark's ``svm-sender-robinson-cv`` row (``SVMSenderRobinson``
+with the parameters that ``benchmarks/filters.py`` chose by cross-validation in its runs
+of 29 Nov; without the origin signals of the later ``svm-origin-cv`` row) trained on the
 training half of the MD5 split, this measures the CPU time (``time.process_time``, best
 of ``--repeat``) of each stage on the 3,059 test messages held in memory:
 
@@ -14,7 +15,9 @@ of ``--repeat``) of each stage on the 3,059 test messages held in memory:
 
 It runs once in this process (the compiled modules as built) and once in a child
 process with ``LABKIT_PURE_PYTHON=1``, checks that both give the same ranks (a SHA-256
-of the ranks' bytes), and prints a Markdown table.  Usage::
+of the ranks' bytes), and prints a Markdown table.  When no compiled module is in use
+(not built, or ``LABKIT_PURE_PYTHON`` set) there is nothing to compare: it stops with
+exit code 2.  Usage::
 
     python benchmarks/filters_stages.py --source /work/shared/corpora/spamassassin
 """
@@ -86,11 +89,19 @@ def measure(source: str, repeat: int) -> dict:
 
 
 def main() -> None:
+    """Measure here and in a Python-only child; print the comparison table."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--source", required=True, help="the SpamAssassin corpus folder")
     p.add_argument("--repeat", type=int, default=3, help="best of this many runs (default 3)")
     p.add_argument("--json", action="store_true", help="print this process's numbers as JSON")
     args = p.parse_args()
+    if not args.json:
+        from labkit.filters import compiled
+
+        if not any(compiled.status().values()):
+            p.error("no compiled filter module is in use here (LABKIT_PURE_PYTHON is set, or this "
+                    "checkout's were not built: `pip install -e .` builds them with a C compiler), "
+                    "so both columns would run the same Python code")
     here = measure(args.source, args.repeat)
     if args.json:
         print(json.dumps(here))

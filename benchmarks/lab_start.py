@@ -18,6 +18,8 @@ the same load:
     git worktree add /tmp/ls-before <commit>
     python benchmarks/lab_start.py --n 20 --rounds 3 /tmp/ls-before .
 
+With no checkout named it measures the one this script is in.  A folder without a
+``labkit`` package is refused (the child would import whatever labkit is installed).
 Nothing leaves loopback.
 """
 
@@ -69,13 +71,23 @@ def _run(checkout: Path, what: str, n: int) -> dict:
         [sys.executable, __file__, "--child", "--what", what, "--n", str(n)],
         env=env, capture_output=True, text=True, check=True, cwd=str(checkout),
     )
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if Path(out["labkit"]) != checkout:
+        raise SystemExit(f"asked to measure {checkout}, but the child imported labkit from {out['labkit']}")
+    return out
+
+
+HERE = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
+    """Measure each checkout's start-up, alternating, and print one row per run."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("checkouts", nargs="*", default=["."], help="checkouts to compare (PYTHONPATH for each)")
-    ap.add_argument("--what", choices=("dns", "lab", "both"), default="both")
+    ap.add_argument("checkouts", nargs="*", default=[str(HERE)],
+                    help="checkouts to compare, each a folder holding labkit/ (PYTHONPATH for "
+                         f"each; default: this script's checkout, {HERE})")
+    ap.add_argument("--what", choices=("dns", "lab", "both"), default="both",
+                    help="start a LabDNS, a whole Lab, or both (default both)")
     ap.add_argument("--n", type=int, default=20, help="starts after the first, in one process")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds over the checkouts")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -85,6 +97,9 @@ def main() -> None:
         return
     whats = ("dns", "lab") if args.what == "both" else (args.what,)
     checkouts = [Path(c).resolve() for c in args.checkouts]
+    for checkout in checkouts:
+        if not (checkout / "labkit" / "__init__.py").is_file():
+            ap.error(f"no labkit package in {checkout} (give a checkout: a folder holding labkit/)")
     print(f"nproc {os.cpu_count()}, load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} at start")
     print(f"{'what':4} {'checkout':28} {'round':>5} | {'import':>6} | {'1st CPU':>7} {'1st wall':>8} | "
           f"{'CPU med':>7} {'CPU mean':>8} {'wall med':>8} | {'stop med':>8}   (seconds; N={args.n})")

@@ -152,8 +152,11 @@ def show(result: dict) -> None:
 
 
 def main() -> None:
+    """One Lab alone, then each size given; print one block per run."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sizes", nargs="*", type=int, default=[10, 30])
+    parser.add_argument("sizes", nargs="*", type=int, default=[10, 30],
+                        help="how many Labs to start at once, one run per number (default 10 30: "
+                             "up to 30 processes); one Lab alone always runs first, as the peer")
     args = parser.parse_args()
     print(f"nproc {os.cpu_count()}, load average at start {os.getloadavg()}, "
           f"python {sys.version.split()[0]}")
