@@ -31,13 +31,14 @@ from typing import Any
 from .bayes import Fisher, Graham, Multinomial, Robinson, TokenFilter, make
 from .bayes import load as load_filter
 from .combined import SpamJudgement, SpamScorer
-from .ensemble import SVMSenderRobinson
 from .graded import GradedSenderRobinson
 from .lists import AddressList
 from .reputation import SenderRobinson
 from .tokens import tokenize
 
-_LAZY = {"SklearnNB": ".sklearn_peer"}
+#: names whose modules load only when used: scikit-learn and numpy (SVMSenderRobinson) cost
+#: a Lab that never touches them about 15 MiB and 0.1 s of CPU per process
+_LAZY = {"SklearnNB": ".sklearn_peer", "SVMSenderRobinson": ".ensemble"}
 _MODULES = (
     "corpus",
     "tokens",
@@ -55,11 +56,14 @@ _MODULES = (
     "graded",
     "uncertainty",
     "compiled",
+    "ensemble",
+    "grams",
+    "origin",
 )
 
 
 def __getattr__(name: str) -> Any:
-    # scikit-learn and matplotlib load only when used
+    # scikit-learn, numpy and matplotlib load only when used
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name], __name__), name)
     if name in _MODULES:
