@@ -317,9 +317,23 @@ def main(argv: list[str] | None = None) -> int:
         for r in data.get("baseline", ()):
             print(f"{r['operation']:55} earlier {r['baseline_us']:>7.1f} us, "
                   f"this {r['this_us']:>7.1f} us ({r['speedup']}x)")
+    bad = sanity_problems(data["sanity"])
+    for line in bad:
+        print(f"sanity check failed: {line}", file=sys.stderr)
+    if bad:
+        return 1  # rates of checks that fail are not worth publishing
     if not args.no_write:
         write_markdown(data, Path(__file__).with_name("RESULTS-auth.md"))
     return 0
+
+
+def sanity_problems(checks: dict) -> list[str]:
+    """The sanity checks that did not give the expected pass (each an SPF result, a list
+    of DKIM results, or the peer's True)."""
+    expected = {"spf": "pass", "dkim_rsa": ["pass"], "dkim_ed25519": ["pass"],
+                "peer_pyspf": "pass", "peer_dkimpy_verify": True}
+    return [f"{name}: {checks.get(name)!r}, expected {want!r}"
+            for name, want in expected.items() if checks.get(name) != want]
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ import time
 import types
 from typing import Any
 
+import labkit.errors
 import labkit.mta
 from labkit.mta import make_message, sender
 from labkit.mta.smtpserver import Limits
@@ -335,7 +336,10 @@ def main(argv: list[str] | None = None) -> int:
     cache: Any = True if args.dns_cache is None else args.dns_cache
     out: dict[str, Any] = {"machine": machine(), "dns_cache": cache, "workers": args.workers,
                            "load_average": [round(x, 2) for x in os.getloadavg()]}
-    scorer, out["scorer"] = _scorer(args.bayes)
+    try:
+        scorer, out["scorer"] = _scorer(args.bayes)
+    except labkit.errors.LabkitError as exc:  # a corpus folder that is not there, say
+        p.error(f"--bayes: {exc}")
     # Throughput first: a stopped Lab deletes its mailboxes, and on a journal-less ext4
     # (this machine's) every inode deleted in the last 60-300 s is skipped, one by one,
     # when the next file is created; measured right after the reliability part's 2,000
@@ -361,9 +365,23 @@ def main(argv: list[str] | None = None) -> int:
               f"the {t['clients']}): pipeline {t['pipeline']['rate']} msg/s, bare aiosmtpd sink "
               f"{t['sink']['rate']} msg/s, ratio {t['ratio']}; sink that only stores "
               f"(fsync'ed Maildir) {t['storing_sink']['rate']} msg/s")
-    r = out["reliability"]
-    ok = r["missing"] == 0 and r["doubled"] == 0 and r["stray"] == 0 and r["failed"] == 0
-    return 0 if ok else 1
+    bad = problems(out)
+    for line in bad:
+        print(f"problem: {line}", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def problems(out: dict[str, Any]) -> list[str]:
+    """What makes a run's figures unusable: lost, doubled or stray messages in the
+    reliability part, or throughput messages that the pipeline or a sink did not accept
+    (their rates count accepted messages only, so a refusing receiver looks fast)."""
+    r, t = out["reliability"], out["throughput"]
+    found = [f"reliability: {r[k]} {k}" for k in ("missing", "doubled", "stray", "failed") if r[k]]
+    sent = t["messages"]
+    for part in ("pipeline", "sink", "storing_sink"):
+        if t[part]["accepted"] != sent:
+            found.append(f"throughput: {part} accepted {t[part]['accepted']} of {sent} messages")
+    return found
 
 
 if __name__ == "__main__":

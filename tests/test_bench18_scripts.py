@@ -69,3 +69,41 @@ def test_many_labs_help_names_the_default_sizes():
     text = " ".join(_run("many_labs.py", "--help").stdout.split())
     assert "default 10 30" in text
     assert "one Lab alone" in text
+
+
+def _module(script: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(script.removesuffix(".py"), BENCH / script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_smtp_load_counts_refused_throughput_messages_as_a_problem():
+    # its exit code looked at the reliability part only: a pipeline that refused mail
+    # published the rate of what it accepted and exited 0
+    problems = _module("smtp_load.py").problems
+    reliable = {"missing": 0, "doubled": 0, "stray": 0, "failed": 0}
+    all_in = {"messages": 50, **{p: {"accepted": 50} for p in ("pipeline", "sink", "storing_sink")}}
+    assert problems({"reliability": reliable, "throughput": all_in}) == []
+    refused = dict(all_in, pipeline={"accepted": 31})
+    assert problems({"reliability": reliable, "throughput": refused}) == [
+        "throughput: pipeline accepted 31 of 50 messages"]
+    assert problems({"reliability": dict(reliable, doubled=2), "throughput": all_in}) == [
+        "reliability: 2 doubled"]
+
+
+def test_smtp_load_says_what_is_wrong_with_a_corpus_folder(tmp_path):
+    # a relative --bayes path typed from another folder ended in a CorpusError traceback
+    proc = _run("smtp_load.py", "--bayes", str(tmp_path / "no-corpus-here"), "--messages", "1")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "--bayes:" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_auth_sanity_failures_are_named_and_stop_the_write_up():
+    sanity = _module("auth.py").sanity_problems
+    good = {"spf": "pass", "dkim_rsa": ["pass"], "dkim_ed25519": ["pass"], "peer_pyspf": "pass",
+            "peer_dkimpy_verify": True}
+    assert sanity(good) == []
+    assert sanity(dict(good, dkim_rsa=["fail"])) == ["dkim_rsa: ['fail'], expected ['pass']"]
