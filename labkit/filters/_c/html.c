@@ -15,8 +15,8 @@
  * place: what they write never gets ahead of what they still have to read.
  *
  * Named character references beyond the six common ones are looked up in the Python
- * table itself (tokens._NAMED_ENTITIES, handed over by set_entities()): there is no
- * copy of it here.
+ * tables themselves (tokens._NAMED_ENTITIES and tokens._LEGACY_ENTITIES, handed over by
+ * set_entities() and set_legacy()): there is no copy of them here.
  *
  * On lower-cased ASCII text, the patterns' \s is _WS_ASCII (\t \n \v \f \r, \x1c-\x1f
  * and space), and [a-zA-Z] meets only lower-case letters.
@@ -342,15 +342,21 @@ emit_attrs(PyObject *out, const Py_UCS1 *s, Py_ssize_t n, PyObject *url_tokens)
 }
 
 /* The named character references: tokens._NAMED_ENTITIES (lower-case name -> a str of
- * one character), the one table, which tokens.py hands over with set_entities() when
- * it is imported.  A new reference to that dict (not a copy: a change to it shows here
- * at once); NULL until set_entities() is called. */
+ * one character), the names decoded when a ";" follows them, and
+ * tokens._LEGACY_ENTITIES, the names also decoded without it (the longest one that
+ * starts the letters after an "&").  tokens.py hands both over with set_entities() and
+ * set_legacy() when it is imported.  New references to those dicts (not copies: a
+ * change to them shows here at once); NULL until set. */
 static PyObject *entities = NULL;
+static PyObject *legacy = NULL;
+/* the length of legacy's longest name (6: eacute, frac12 ...): no longer prefix is
+ * looked up */
+static Py_ssize_t legacy_max = 0;
 
-/* the character the table gives for the name s[a:b] (ASCII letters and digits, already
- * lower-case), a space when it has none; -2 with an exception set on error */
+/* the character table gives for the name s[a:b] (ASCII letters and digits, already
+ * lower-case); -1 when it has none, -2 with an exception set on error */
 static long
-named_entity(const Py_UCS1 *s, Py_ssize_t a, Py_ssize_t b)
+look_up(PyObject *table, const Py_UCS1 *s, Py_ssize_t a, Py_ssize_t b)
 {
     PyObject *key, *c;
 
@@ -358,10 +364,10 @@ named_entity(const Py_UCS1 *s, Py_ssize_t a, Py_ssize_t b)
     if (key == NULL)
         return -2;
     memcpy(PyUnicode_1BYTE_DATA(key), s + a, (size_t)(b - a));
-    c = PyDict_GetItemWithError(entities, key); /* (borrowed: the dict keeps it) */
+    c = PyDict_GetItemWithError(table, key); /* (borrowed: the dict keeps it) */
     Py_DECREF(key);
     if (c == NULL)
-        return PyErr_Occurred() ? -2 : ' ';
+        return PyErr_Occurred() ? -2 : -1;
 #if PY_VERSION_HEX < 0x030C0000
     if (PyUnicode_Check(c) && PyUnicode_READY(c) < 0)
         return -2;
@@ -374,58 +380,69 @@ named_entity(const Py_UCS1 *s, Py_ssize_t a, Py_ssize_t b)
     return (long)PyUnicode_READ_CHAR(c, 0);
 }
 
-/* _ENTITY, &(#?[a-zA-Z0-9]+);?, at s[i] == "&": the end of the match (*end) and the
- * character _entity gives for it; -1 when nothing matches there, -2 with an exception
- * set on error.  "#" needs letters or digits after it ("&#;" is no entity: without the
- * "#" the run would be empty). */
+/* The value of the digits s[a:b] (base 16 or 10), the character _entity gives for it:
+ * 0, a surrogate or a number past U+10FFFF gives a space. */
+static long
+number(const Py_UCS1 *s, Py_ssize_t a, Py_ssize_t b, int base)
+{
+    long code = 0;
+
+    for (; a < b; a++) {
+        int c = low[s[a]];
+        code = code * base + (c <= '9' ? c - '0' : c - 'a' + 10);
+        if (code >= 0x110000) /* (stop growing: it stays too big) */
+            return ' ';
+    }
+    return code > 0 && !(code >= 0xd800 && code < 0xe000) ? code : ' ';
+}
+
+/* _ENTITY and _entity at s[i] == "&": the character a browser shows for the reference
+ * there and the end of what it replaces (*end); -1 when the "&" stays as it is, -2
+ * with an exception set on error.  A number is "#" and decimal digits or "#x" and hex
+ * digits, then an optional ";".  A name is the run of letters and digits after the
+ * "&": with a ";" after it, looked up whole in entities; else (or not found there) the
+ * longest legacy name that starts the run, and the rest of the run stays as text. */
 static long
 entity_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i, Py_ssize_t *end)
 {
-    static const struct { const char *name; char c; } named[] = {
+    static const struct { const char *name; char c; } common[] = {
         {"nbsp", ' '}, {"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'},
         {"apos", '\''}, {NULL, 0}
     };
-    Py_ssize_t a = i + 1, b, j;
-    long code = 0;
-    int k, hash = a < n && s[a] == '#';
+    Py_ssize_t a = i + 1, b, m;
+    long c;
+    int k;
 
-    b = skip_alnum(s, n, a + hash);
-    if (b == a + hash)
+    if (a < n && s[a] == '#') {
+        int hex = a + 1 < n && low[s[a + 1]] == 'x';
+        a += 1 + hex;
+        for (b = a; b < n && (hex ? (IS(s[b], C_ALNUM) && low[s[b]] <= 'f')
+                                  : (s[b] >= '0' && s[b] <= '9')); b++)
+            ;
+        if (b == a) /* "&#" or "&#x" with no digit: text */
+            return -1;
+        *end = b < n && s[b] == ';' ? b + 1 : b;
+        return number(s, a, b, hex ? 16 : 10);
+    }
+    b = skip_alnum(s, n, a);
+    if (b == a)
         return -1;
-    *end = b < n && s[b] == ';' ? b + 1 : b;
-    if (!hash) { /* a name, compared lower-cased (the text already is) */
-        for (k = 0; named[k].name != NULL; k++) { /* the common six without a look-up */
-            if (same(s, a, b, named[k].name))
-                return named[k].c;
+    if (b < n && s[b] == ';') { /* the whole name, looked up lower-cased (the text is) */
+        *end = b + 1;
+        for (k = 0; common[k].name != NULL; k++) { /* the common six without a look-up */
+            if (same(s, a, b, common[k].name))
+                return common[k].c;
         }
-        return named_entity(s, a, b);
+        if ((c = look_up(entities, s, a, b)) != -1)
+            return c;
     }
-    /* int(digits, 16) after "#x" (which also takes a "0x" prefix), int(digits) else;
-     * no number, or one not in 1..0x10ffff, gives a space */
-    j = a + 1;
-    if (low[s[j]] == 'x') {
-        j++;
-        if (j + 1 < b && s[j] == '0' && low[s[j + 1]] == 'x')
-            j += 2;
-        if (j == b)
-            return ' ';
-        for (; j < b; j++) {
-            int c = low[s[j]], d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-            if (d < 0)
-                return ' ';
-            if (code < 0x110000) /* (past that it stays too big: stop growing) */
-                code = code * 16 + d;
+    for (m = b - a < legacy_max ? b : a + legacy_max; m > a; m--) {
+        if ((c = look_up(legacy, s, a, m)) != -1) {
+            *end = m;
+            return c;
         }
     }
-    else {
-        for (; j < b; j++) {
-            if (s[j] < '0' || s[j] > '9')
-                return ' ';
-            if (code < 0x110000)
-                code = code * 10 + (s[j] - '0');
-        }
-    }
-    return code > 0 && code < 0x110000 ? code : ' ';
+    return -1;
 }
 
 /* _ENTITY.sub(_entity, s) as a new str: an entity may give any character, so the
@@ -521,9 +538,9 @@ ch_html_to_text(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t n
                      Py_TYPE(url_tokens)->tp_name);
         return NULL;
     }
-    if (entities == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "set_entities() was not called "
-                        "(labkit.filters.tokens calls it when imported)");
+    if (entities == NULL || legacy == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "set_entities() and set_legacy() were not called "
+                        "(labkit.filters.tokens calls them when imported)");
         return NULL;
     }
     if ((ascii = ascii_chars(html, &src, &n)) < 0)
@@ -549,24 +566,20 @@ done:
     return text;
 }
 
-PyDoc_STRVAR(set_entities_doc,
-"set_entities(table) -> None\n\n"
-"The named character references html_to_text decodes beyond nbsp, amp, lt, gt, quot\n"
-"and apos: a dict of lower-case name -> one-character str (tokens._NAMED_ENTITIES).\n"
-"The dict itself is kept, not copied.");
-
+/* Keep table (a dict of str -> one-character str, every entry checked) in *slot; its
+ * longest name's length in *longest when longest is not NULL. */
 static PyObject *
-ch_set_entities(PyObject *Py_UNUSED(module), PyObject *table)
+take_table(PyObject *table, PyObject **slot, Py_ssize_t *longest)
 {
     PyObject *key, *value, *old;
-    Py_ssize_t pos = 0;
+    Py_ssize_t pos = 0, most = 0;
 
     if (!PyDict_CheckExact(table)) {
         PyErr_Format(PyExc_TypeError, "table must be a dict, not %.80s",
                      Py_TYPE(table)->tp_name);
         return NULL;
     }
-    /* every entry checked once here (named_entity checks the value it reads again) */
+    /* every entry checked once here (look_up checks the value it reads again) */
     while (PyDict_Next(table, &pos, &key, &value)) {
         if (!PyUnicode_CheckExact(key)) {
             PyErr_Format(PyExc_TypeError, "table's names must be str, not %.80s",
@@ -574,7 +587,7 @@ ch_set_entities(PyObject *Py_UNUSED(module), PyObject *table)
             return NULL;
         }
 #if PY_VERSION_HEX < 0x030C0000
-        if (PyUnicode_Check(value) && PyUnicode_READY(value) < 0)
+        if (PyUnicode_READY(key) < 0 || (PyUnicode_Check(value) && PyUnicode_READY(value) < 0))
             return NULL;
 #endif
         if (!PyUnicode_CheckExact(value)) {
@@ -587,18 +600,48 @@ ch_set_entities(PyObject *Py_UNUSED(module), PyObject *table)
                          "not a str of length %zd", PyUnicode_GET_LENGTH(value));
             return NULL;
         }
+        if (PyUnicode_GET_LENGTH(key) > most)
+            most = PyUnicode_GET_LENGTH(key);
     }
-    old = entities;
+    old = *slot;
     Py_INCREF(table);
-    entities = table;
+    *slot = table;
     Py_XDECREF(old);
+    if (longest != NULL)
+        *longest = most;
     Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(set_entities_doc,
+"set_entities(table) -> None\n\n"
+"The named character references html_to_text decodes when a \";\" follows them,\n"
+"beyond nbsp, amp, lt, gt, quot and apos: a dict of lower-case name -> one-character\n"
+"str (tokens._NAMED_ENTITIES). The dict itself is kept, not copied.");
+
+static PyObject *
+ch_set_entities(PyObject *Py_UNUSED(module), PyObject *table)
+{
+    return take_table(table, &entities, NULL);
+}
+
+PyDoc_STRVAR(set_legacy_doc,
+"set_legacy(table) -> None\n\n"
+"The names html_to_text also decodes without their \";\" (the longest that starts the\n"
+"letters after an \"&\"): a dict of lower-case name -> one-character str\n"
+"(tokens._LEGACY_ENTITIES). The dict itself is kept, not copied; names longer than\n"
+"its longest one now are not looked up.");
+
+static PyObject *
+ch_set_legacy(PyObject *Py_UNUSED(module), PyObject *table)
+{
+    return take_table(table, &legacy, &legacy_max);
 }
 
 static PyMethodDef chtml_methods[] = {
     {"html_to_text", (PyCFunction)(void (*)(void))ch_html_to_text, METH_FASTCALL,
      html_to_text_doc},
     {"set_entities", ch_set_entities, METH_O, set_entities_doc},
+    {"set_legacy", ch_set_legacy, METH_O, set_legacy_doc},
     {NULL, NULL, 0, NULL}
 };
 
