@@ -525,7 +525,7 @@ def _html_to_text(html: str, out: list[str]) -> str:
     """The text of an HTML part; its telling tags and attributes (``tag:``, ``attr:``
     and URL tokens) are appended to ``out``. In C for ASCII HTML."""
     if _ch is not None:
-        text = _ch.html_to_text(html, out, _url_tokens)
+        text = _ch.html_to_text(html, out, _attr_url_tokens)
         if text is not None:
             return text
     return _py_html_to_text(html, out)
@@ -554,7 +554,7 @@ def _py_html_to_text(html: str, out: list[str]) -> str:
     for name, val in telling_attr.findall(html):
         name = name.lower()
         if name in _URL_ATTRS:
-            _url_tokens(val.strip("\"'"), out)
+            _attr_url_tokens(val.strip("\"'"), out)
             if name == "action":
                 out.append("attr:action")
         else:
@@ -585,6 +585,28 @@ def _entity(m: re.Match) -> str:
         if c is not None:
             return c + name[n:] + semi
     return m.group()
+
+
+def _attr_entity(m: re.Match) -> str:
+    """:func:`_entity` inside an attribute value: there a browser leaves a legacy name
+    without its ";" as it is when "=", a letter or a digit follows it (``?a=1&copy=2``
+    is a query, not "©=2")."""
+    name = m.group(3)
+    if name is not None and not (m.group(4) and name.lower() in _NAMED_ENTITIES):
+        low = name.lower()
+        for n in range(min(len(low), _LEGACY_MAX), 0, -1):
+            if low[:n] in _LEGACY_ENTITIES:
+                if n < len(name) or m.string[m.end() : m.end() + 1] == "=":
+                    return m.group()
+                break
+    return _entity(m)
+
+
+def _attr_url_tokens(value: str, out: list[str]) -> None:
+    """:func:`_url_tokens` of an href, src or action value, its character references
+    decoded as a browser decodes them (``&amp;`` in a query is "&", not a path word
+    "amp"; a host may be written ``www&#46;shop&#46;example``)."""
+    _url_tokens(_ENTITY.sub(_attr_entity, value) if "&" in value else value, out)
 
 
 def _email_domains(text: str) -> list[str]:
