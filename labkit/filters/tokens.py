@@ -168,6 +168,19 @@ _LEGACY_ENTITIES = {
 _LEGACY_MAX = max(map(len, _LEGACY_ENTITIES))
 
 
+def _windows_1252(n: int) -> str:
+    """The character windows-1252 gives byte ``n``; ``chr(n)`` where it gives none."""
+    try:
+        return bytes((n,)).decode("cp1252")
+    except UnicodeDecodeError:  # (0x81, 0x8d, 0x8f, 0x90, 0x9d)
+        return chr(n)
+
+
+#: the characters of numeric references 128-159, which a browser reads as windows-1252
+#: (``&#153;`` is "™", like ``&trade;``; U+0099 is a control character no one sees)
+_C1_REFERENCES = "".join(map(_windows_1252, range(0x80, 0xA0)))
+
+
 def _with_tables(module: ModuleType | None) -> ModuleType | None:
     """The compiled HTML module given both entity tables, or None when it was built from
     older C code (no ``set_legacy``: it takes every name without its ";"), whose text
@@ -567,15 +580,17 @@ def _entity(m: re.Match) -> str:
     """What a browser shows for the reference ``m`` of _ENTITY (HTML's named and numeric
     character reference states, with our tables): a name with ";" from _NAMED_ENTITIES,
     else the longest legacy name that starts the run, the rest of the run kept as text;
-    else the reference as it is.  A number is its digits: 0, a surrogate (half of a
-    UTF-16 pair, no character on its own) or past U+10FFFF gives a space (a browser
-    shows U+FFFD there)."""
+    else the reference as it is.  A number is its digits: 128-159 are read as
+    windows-1252 (:data:`_C1_REFERENCES`); 0, a surrogate (half of a UTF-16 pair, no
+    character on its own) or past U+10FFFF gives a space (a browser shows U+FFFD there)."""
     hexa, dec, name, semi = m.groups()
     if name is None:
         digits = (hexa or dec).lstrip("0")  # (int() refuses more than 4,300 digits)
         if len(digits) > 7:
             return " "
         code = int(digits or "0", 16 if hexa else 10)
+        if 0x80 <= code < 0xA0:
+            return _C1_REFERENCES[code - 0x80]
         return chr(code) if 0 < code < 0x110000 and not 0xD800 <= code < 0xE000 else " "
     low = name.lower()
     if semi and low in _NAMED_ENTITIES:

@@ -380,8 +380,18 @@ look_up(PyObject *table, const Py_UCS1 *s, Py_ssize_t a, Py_ssize_t b)
     return (long)PyUnicode_READ_CHAR(c, 0);
 }
 
+/* tokens._C1_REFERENCES: the characters of the numbers 128-159, read as windows-1252 (a
+ * browser does; the five numbers it leaves undefined stay as they are).  A fixed
+ * table of the encoding; the tests compare every number on both paths. */
+static const Py_UCS4 c1_references[32] = {
+    0x20ac, 0x0081, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+    0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008d, 0x017d, 0x008f,
+    0x0090, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+    0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178
+};
+
 /* The value of the digits s[a:b] (base 16 or 10), the character _entity gives for it:
- * 0, a surrogate or a number past U+10FFFF gives a space. */
+ * 128-159 as windows-1252; 0, a surrogate or a number past U+10FFFF gives a space. */
 static long
 number(const Py_UCS1 *s, Py_ssize_t a, Py_ssize_t b, int base)
 {
@@ -393,6 +403,8 @@ number(const Py_UCS1 *s, Py_ssize_t a, Py_ssize_t b, int base)
         if (code >= 0x110000) /* (stop growing: it stays too big) */
             return ' ';
     }
+    if (code >= 0x80 && code < 0xa0)
+        return (long)c1_references[code - 0x80];
     return code > 0 && !(code >= 0xd800 && code < 0xe000) ? code : ' ';
 }
 
