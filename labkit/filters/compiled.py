@@ -35,7 +35,7 @@ MODULES: dict[str, str] = {
 
 #: what each module must have for this version of labkit: one built from older C code (an
 #: editable install not rebuilt after an update) would give other tokens, so it is not used
-NEEDS: dict[str, tuple[str, ...]] = {"_chtml": ("html_to_text", "set_entities")}
+NEEDS: dict[str, tuple[str, ...]] = {"_chtml": ("html_to_text", "set_entities", "set_legacy")}
 
 
 def pure_python() -> bool:
