@@ -74,3 +74,17 @@ def cli_on_terminal(monkeypatch):
         return code, b"".join(chunks).decode(errors="replace")
 
     return run
+
+
+@pytest.fixture(params=["python", "compiled"])
+def path(request, monkeypatch):
+    """Which path the tokenizer's HTML passes take: "python" (the compiled modules set
+    aside) or "compiled" (skipped when ``_chtml`` is not built)."""
+    from labkit.filters import compiled, tokens
+
+    if request.param == "python":
+        monkeypatch.setattr(tokens, "_ch", None)
+        monkeypatch.setattr(tokens, "_c", None)
+    elif compiled.load("_chtml") is None:
+        pytest.skip("labkit.filters._chtml is not built")
+    return request.param

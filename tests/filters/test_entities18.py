@@ -32,33 +32,14 @@ from html.entities import html5, name2codepoint
 
 import pytest
 
-from labkit.filters import compiled
 from labkit.filters import tokens as T
 
-CH = compiled.load("_chtml")
-needs_c = pytest.mark.skipif(CH is None, reason="labkit.filters._chtml is not built")
+# the one-part HTML message and the text helper of yesterday's tests (the `path` fixture,
+# python or compiled, is in conftest.py)
+from .test_entities17 import CH, assert_same_on_both_paths, html_tokens, needs_c, text_of
 
 #: the names a browser decodes without a ";", lower-cased (the text is lower-cased first)
 LEGACY = sorted({k.lower() for k in html5 if not k.endswith(";")})
-
-
-@pytest.fixture(params=["python", pytest.param("compiled", marks=needs_c)])
-def path(request, monkeypatch):
-    """Which path tokenize and _html_to_text take: "python" or "compiled"."""
-    if request.param == "python":
-        monkeypatch.setattr(T, "_ch", None)
-        monkeypatch.setattr(T, "_c", None)
-    return request.param
-
-
-def html_tokens(body: str) -> list[str]:
-    """tokenize() of a one-part text/html message with this body."""
-    raw = b"Subject: x\nContent-Type: text/html; charset=utf-8\n\n" + body.encode()
-    return T.tokenize(raw)
-
-
-def text_of(html: str) -> str:
-    return T._html_to_text(html, [])
 
 
 def test_the_reported_query_string(path):
@@ -212,11 +193,7 @@ EDGE_CASES = [
 @needs_c
 @pytest.mark.parametrize("html", EDGE_CASES)
 def test_edge_cases_same(html):
-    if html.isascii():  # the C passes really ran (and did not hand the text back)
-        assert CH.html_to_text(html, [], T._url_tokens) is not None
-    c_out: list[str] = []
-    py_out: list[str] = []
-    assert (T._html_to_text(html, c_out), c_out) == (T._py_html_to_text(html, py_out), py_out)
+    assert_same_on_both_paths(html)
 
 
 @needs_c
