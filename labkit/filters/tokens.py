@@ -56,7 +56,6 @@ import re
 from collections.abc import Iterator
 from html.entities import html5, name2codepoint
 from itertools import compress, pairwise
-from types import ModuleType
 
 from .. import _coerce
 from ..errors import UsageError
@@ -181,18 +180,11 @@ def _windows_1252(n: int) -> str:
 _C1_REFERENCES = "".join(map(_windows_1252, range(0x80, 0xA0)))
 
 
-def _with_tables(module: ModuleType | None) -> ModuleType | None:
-    """The compiled HTML module given both entity tables, or None when it was built from
-    older C code (no ``set_legacy``: it takes every name without its ";"), whose text
-    would differ from the Python code's: that code runs then."""
-    if module is None or not hasattr(module, "set_legacy"):
-        return None
-    module.set_entities(_NAMED_ENTITIES)
-    module.set_legacy(_LEGACY_ENTITIES)
-    return module
-
-
-_ch = _with_tables(_ch)
+# the compiled HTML passes look names up in these two tables (compiled.load has left out
+# a module built from older C code, without set_legacy, whose text would differ)
+if _ch is not None:
+    _ch.set_entities(_NAMED_ENTITIES)
+    _ch.set_legacy(_LEGACY_ENTITIES)
 # Only telling tags and attributes become tokens: the common layout ones (table, font,
 # br ...) occur together, and counting each as independent evidence swamps the words.
 _TAG_TOKENS = frozenset(
