@@ -587,11 +587,16 @@ def _entity(m: re.Match) -> str:
     low = name.lower()
     if semi and low in _NAMED_ENTITIES:
         return _NAMED_ENTITIES[low]
+    n = _legacy_prefix(low)
+    return _LEGACY_ENTITIES[low[:n]] + name[n:] + semi if n else m.group()
+
+
+def _legacy_prefix(low: str) -> int:
+    """The length of the longest legacy name that starts ``low`` (0: none)."""
     for n in range(min(len(low), _LEGACY_MAX), 0, -1):
-        c = _LEGACY_ENTITIES.get(low[:n])
-        if c is not None:
-            return c + name[n:] + semi
-    return m.group()
+        if low[:n] in _LEGACY_ENTITIES:
+            return n
+    return 0
 
 
 def _attr_entity(m: re.Match) -> str:
@@ -600,12 +605,9 @@ def _attr_entity(m: re.Match) -> str:
     is a query, not "©=2")."""
     name = m.group(3)
     if name is not None and not (m.group(4) and name.lower() in _NAMED_ENTITIES):
-        low = name.lower()
-        for n in range(min(len(low), _LEGACY_MAX), 0, -1):
-            if low[:n] in _LEGACY_ENTITIES:
-                if n < len(name) or m.string[m.end() : m.end() + 1] == "=":
-                    return m.group()
-                break
+        n = _legacy_prefix(name.lower())
+        if n and (n < len(name) or m.string[m.end() : m.end() + 1] == "="):
+            return m.group()
     return _entity(m)
 
 
